@@ -1,0 +1,82 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Space is the codespace of errors raised by the API layer itself.
+const Space tx.Codespace = "api"
+
+// API-level codes. Append-only.
+const (
+	CodeBadRequest  uint32 = 1
+	CodeNotFound    uint32 = 2
+	CodeUnavailable uint32 = 3
+	CodeTimeout     uint32 = 4
+	CodeInternal    uint32 = 5
+)
+
+// httpStatus maps a coded error to the HTTP status a client should see.
+func httpStatus(e *tx.Error) int {
+	switch tx.Codespace(e.Codespace) {
+	case Space:
+		switch e.Code {
+		case CodeBadRequest:
+			return http.StatusBadRequest
+		case CodeNotFound:
+			return http.StatusNotFound
+		case CodeUnavailable:
+			return http.StatusServiceUnavailable
+		case CodeTimeout:
+			return http.StatusGatewayTimeout
+		}
+		return http.StatusInternalServerError
+	case tx.Space:
+		switch e.Code {
+		case tx.CodeTooLarge:
+			return http.StatusRequestEntityTooLarge
+		case tx.CodeUnknownSigner, tx.CodeBadSignature:
+			return http.StatusUnauthorized
+		case tx.CodeInactive:
+			return http.StatusForbidden
+		case tx.CodeBadSequence:
+			return http.StatusConflict
+		case tx.CodeInternal:
+			return http.StatusInternalServerError
+		}
+		return http.StatusBadRequest
+	case identity.Space:
+		switch e.Code {
+		case identity.CodeUnauthorized, identity.CodeRegistrarSelf:
+			return http.StatusForbidden
+		case identity.CodeExists, identity.CodeInactive, identity.CodeKeyUnchanged:
+			return http.StatusConflict
+		case identity.CodeNotFound:
+			return http.StatusNotFound
+		}
+		return http.StatusBadRequest
+	}
+	return http.StatusUnprocessableEntity
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, e *tx.Error) { writeJSON(w, httpStatus(e), e) }
+
+// TxError is the error body of a rejected transaction: the coded error plus its hash and,
+// when it was rejected inside a block, the height.
+type TxError struct {
+	tx.Error
+	Hash   string `json:"hash"`
+	Height int64  `json:"height,omitempty"`
+}

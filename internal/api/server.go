@@ -1,0 +1,220 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Backend is what the API needs from a node.
+type Backend interface {
+	ChainID() string
+	Status(ctx context.Context) (*node.Status, error)
+	Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result, error)
+	LookupTx(ctx context.Context, hash []byte) (app.Result, error)
+	View() *state.View
+}
+
+// Server is the HTTP API.
+type Server struct {
+	b       Backend
+	mux     *http.ServeMux
+	srv     *http.Server
+	Timeout time.Duration // how long a submit waits for its commit
+}
+
+// New builds the API over a node.
+func New(b Backend) *Server {
+	s := &Server{b: b, mux: http.NewServeMux(), Timeout: 30 * time.Second}
+	s.mux.HandleFunc("GET /v1/status", s.status)
+	s.mux.HandleFunc("POST /v1/tx", s.submit)
+	s.mux.HandleFunc("GET /v1/tx/{hash}", s.lookupTx)
+	s.mux.HandleFunc("GET /v1/identities", s.listIdentities)
+	s.mux.HandleFunc("GET /v1/identities/{id}", s.getIdentity)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+// Handle mounts another handler (FHIR gateway, portal) on the server.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP lets tests drive the API without a socket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Serve serves on l, with TLS when cert and key are given. It returns when Shutdown is called.
+func (s *Server) Serve(l net.Listener, certFile, keyFile string) error {
+	var err error
+	if certFile != "" || keyFile != "" {
+		err = s.srv.ServeTLS(l, certFile, keyFile)
+	} else {
+		err = s.srv.Serve(l)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the server, letting in-flight requests finish.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.b.Status(r.Context())
+	if err != nil {
+		writeErr(w, Space.Err(CodeInternal, "status: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// SubmitRequest is the body of POST /v1/tx.
+type SubmitRequest struct {
+	Tx   string `json:"tx"`   // base64 of the wire transaction
+	Wait bool   `json:"wait"` // wait for the block to commit
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	var req SubmitRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*tx.MaxTxBytes))
+	if err != nil {
+		writeErr(w, tx.Space.Err(tx.CodeTooLarge, "request body: %v", err))
+		return
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeErr(w, Space.Err(CodeBadRequest, "request body must be JSON {\"tx\": base64, \"wait\": bool}: %v", err))
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(req.Tx)
+	if err != nil || len(raw) == 0 {
+		writeErr(w, Space.Err(CodeBadRequest, "tx must be non-empty standard base64"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	res, err := s.b.Broadcast(ctx, raw, req.Wait)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		writeJSON(w, http.StatusGatewayTimeout, TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
+		return
+	case errors.Is(err, node.ErrMempool):
+		writeJSON(w, http.StatusServiceUnavailable, TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
+		return
+	}
+	if res.Code != 0 {
+		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
+		writeJSON(w, httpStatus(&e), TxError{Error: e, Hash: res.Hash, Height: res.Height})
+		return
+	}
+	status := http.StatusOK
+	if !req.Wait {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, res)
+}
+
+func (s *Server) lookupTx(w http.ResponseWriter, r *http.Request) {
+	h, err := hex.DecodeString(r.PathValue("hash"))
+	if err != nil || len(h) != 32 {
+		writeErr(w, Space.Err(CodeBadRequest, "transaction hash must be 64 hex characters"))
+		return
+	}
+	res, err := s.b.LookupTx(r.Context(), h)
+	if errors.Is(err, os.ErrNotExist) {
+		writeErr(w, Space.Err(CodeNotFound, "transaction %x is not in a committed block (yet)", h))
+		return
+	}
+	if err != nil {
+		writeErr(w, Space.Err(CodeInternal, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// IdentityResponse is an identity with its account sequence and, on request, a proof.
+type IdentityResponse struct {
+	Identity     *identity.Identity `json:"identity"`
+	NextSequence uint64             `json:"next_sequence"`
+	Height       int64              `json:"height"`
+	Proof        *state.Proof       `json:"proof,omitempty"`
+	Value        []byte             `json:"value,omitempty"` // the exact proven state value
+}
+
+func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, ok := tx.ParseSigner(id); !ok {
+		writeErr(w, Space.Err(CodeBadRequest, "identity id %q must be 40 lowercase hex characters", id))
+		return
+	}
+	v := s.b.View()
+	raw := v.Get(identity.Key(id))
+	if raw == nil {
+		writeErr(w, identity.Space.Err(identity.CodeNotFound, "identity %s is not registered (at height %d)", id, v.Height()))
+		return
+	}
+	ident, err := identity.Decode(raw)
+	if err != nil {
+		writeErr(w, Space.Err(CodeInternal, "%v", err))
+		return
+	}
+	resp := IdentityResponse{Identity: ident, NextSequence: app.NextSequence(v, id), Height: v.Height()}
+	if r.URL.Query().Get("prove") != "" {
+		p, err := v.Prove(identity.Key(id))
+		if err != nil {
+			writeErr(w, Space.Err(CodeInternal, "proof: %v", err))
+			return
+		}
+		resp.Proof, resp.Value = p, raw
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
+	v := s.b.View()
+	var out []*identity.Identity
+	add := func(id string) {
+		if raw := v.Get(identity.Key(id)); raw != nil {
+			if i, err := identity.Decode(raw); err == nil {
+				out = append(out, i)
+			}
+		}
+	}
+	if role := r.URL.Query().Get("role"); role != "" {
+		ro, err := identity.ParseRole(role)
+		if err != nil {
+			writeErr(w, Space.Err(CodeBadRequest, "%v", err))
+			return
+		}
+		prefix := identity.RolePrefix(ro)
+		v.Iterate(prefix, func(k, _ []byte) bool { add(string(k[len(prefix):])); return true })
+	} else {
+		v.Iterate(identity.Prefix, func(_, val []byte) bool {
+			if i, err := identity.Decode(val); err == nil {
+				out = append(out, i)
+			}
+			return true
+		})
+	}
+	if out == nil {
+		out = []*identity.Identity{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "identities": out})
+}

@@ -1,0 +1,291 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Version is reported to CometBFT in Info.
+const Version = "0.1.0"
+
+// App is the ehrchain ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	chainID string
+	st      *state.Store
+	sigs    *sigCache
+	logf    func(format string, args ...any)
+
+	mu      sync.Mutex
+	pending map[string]uint64 // next sequence per signer including the mempool
+
+	// Current block, set by FinalizeBlock and consumed by Commit.
+	height  int64
+	results []Result
+
+	watchMu  sync.Mutex
+	watchers map[[32]byte][]chan Result
+
+	fatalOnce sync.Once
+	fatal     chan error
+}
+
+// Result is the outcome of a committed transaction.
+type Result struct {
+	Hash      string `json:"hash"`
+	Height    int64  `json:"height"`
+	Code      uint32 `json:"code"`
+	Codespace string `json:"codespace,omitempty"`
+	Log       string `json:"log,omitempty"`
+}
+
+// New builds the application over an opened store. logf receives one line per block.
+func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &App{
+		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf,
+		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{},
+		fatal: make(chan error, 1),
+	}
+}
+
+// Fatal delivers the first error that broke consensus. The node must stop on it: CometBFT
+// itself only logs a consensus failure and would leave the process running.
+func (a *App) Fatal() <-chan error { return a.fatal }
+
+func (a *App) fail(err error) error {
+	a.fatalOnce.Do(func() { a.fatal <- err })
+	return err
+}
+
+// Store exposes the state store for queries.
+func (a *App) Store() *state.Store { return a.st }
+
+// ChainID is the chain this application serves.
+func (a *App) ChainID() string { return a.chainID }
+
+// Info reports the last committed height and app hash truthfully, so CometBFT replays only
+// the blocks the application has not committed.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	c := a.st.LastCommit()
+	return &abci.ResponseInfo{Data: "ehrchain", Version: Version, AppVersion: 1,
+		LastBlockHeight: c.Height, LastBlockAppHash: c.AppHash}, nil
+}
+
+// InitChain creates the genesis registrars.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	if req.ChainId != a.chainID {
+		return nil, a.fail(fmt.Errorf("genesis chain id %q does not match configured %q", req.ChainId, a.chainID))
+	}
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, a.fail(err)
+	}
+	a.st.SetInitialHeight(req.InitialHeight)
+	for _, r := range g.Registrars {
+		id := r.identity()
+		reg := &identity.Register{Role: identity.Registrar, SignKey: r.SignKey, EncKey: r.EncKey}
+		id.ID = reg.SubjectID()
+		identity.Put(a.st, id)
+		ev := &audit.Event{Time: req.Time, Action: audit.IdentityRegister, Outcome: audit.Success,
+			Actor: "genesis", Subject: id.ID, Reason: string(identity.Registrar)}
+		a.st.Append(ev.Encode())
+	}
+	return &abci.ResponseInitChain{AppHash: a.st.WorkingHash()}, nil
+}
+
+// CheckTx admits a transaction to the mempool. It never writes state.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
+		return &abci.ResponseCheckTx{Code: err.Code, Codespace: err.Codespace, Log: err.Message}, nil
+	}
+	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+}
+
+func (a *App) check(raw []byte, recheck bool) *tx.Error {
+	d, err := a.decode(raw)
+	if err != nil {
+		return err
+	}
+	view := a.st.Committed()
+	_, pub, err := signerKey(view, d)
+	if err != nil {
+		return err
+	}
+	signer := d.env.SignerID()
+	committedNext := nextSequence(view, signer)
+	if d.env.Sequence < committedNext {
+		return tx.Space.Err(tx.CodeBadSequence, "sequence %d was already used (next is %d): replayed transaction", d.env.Sequence, committedNext)
+	}
+	// A recheck re-verifies only if the signer's key changed since admission.
+	if !a.sigs.has(d.hash, pub) {
+		if !d.env.Verify(pub) {
+			return tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key")
+		}
+		a.sigs.add(d.hash, pub)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	expected, ok := a.pending[signer]
+	if !ok || expected < committedNext {
+		expected = committedNext
+	}
+	if d.env.Sequence != expected {
+		if d.env.Sequence < expected {
+			return tx.Space.Err(tx.CodeBadSequence, "sequence %d is already pending (next is %d): replayed transaction", d.env.Sequence, expected)
+		}
+		return tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, expected)
+	}
+	a.pending[signer] = expected + 1
+	_ = recheck
+	return nil
+}
+
+// FinalizeBlock executes a decided block.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (resp *abci.ResponseFinalizeBlock, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var f state.Fault
+			if e, ok := r.(error); ok && errors.As(e, &f) {
+				err = a.fail(fmt.Errorf("block %d: %w", req.Height, f))
+				return
+			}
+			panic(r)
+		}
+	}()
+	a.height = req.Height
+	a.results = a.results[:0]
+	decs, pre := a.preverify(req.Txs)
+	out := make([]*abci.ExecTxResult, len(req.Txs))
+	for i := range req.Txs {
+		res := a.deliver(req, decs[i], pre[i])
+		out[i] = res
+		a.results = append(a.results, Result{Hash: hex.EncodeToString(decs[i].hash[:]), Height: req.Height,
+			Code: res.Code, Codespace: res.Codespace, Log: res.Log})
+	}
+	return &abci.ResponseFinalizeBlock{TxResults: out, AppHash: a.st.WorkingHash()}, nil
+}
+
+// blockTx is one transaction of a block after the parallel pre-pass.
+type blockTx struct {
+	d    *decoded
+	err  *tx.Error
+	hash [32]byte
+}
+
+// preverify decodes every transaction and checks the signatures CheckTx did not see, in
+// parallel. It returns, per transaction, the key its signature verified with (nil: not
+// verified). Verification is a pure function, so running it concurrently is deterministic.
+func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
+	view := a.st.Committed()
+	decs := make([]blockTx, len(txs))
+	pre := make([][]byte, len(txs))
+	var todo []int
+	for i, raw := range txs {
+		decs[i].hash = tx.Hash(raw)
+		d, err := a.decode(raw)
+		decs[i].d, decs[i].err = d, err
+		if err != nil {
+			continue
+		}
+		_, pub, kerr := signerKey(view, d)
+		if kerr != nil {
+			continue
+		}
+		if a.sigs.take(d.hash, pub) {
+			pre[i] = pub
+		} else {
+			pre[i] = pub
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		var wg sync.WaitGroup
+		workers := min(runtime.GOMAXPROCS(0), len(todo))
+		next := make(chan int, len(todo))
+		for _, i := range todo {
+			next <- i
+		}
+		close(next)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					if !decs[i].d.env.Verify(pre[i]) {
+						pre[i] = nil
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	return decs, pre
+}
+
+func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []byte) *abci.ExecTxResult {
+	if b.err != nil {
+		return result(b.err)
+	}
+	d := b.d
+	signer, pub, err := signerKey(a.st, d)
+	if err != nil {
+		return result(err)
+	}
+	id := d.env.SignerID()
+	next := nextSequence(a.st, id)
+	if d.env.Sequence != next {
+		if d.env.Sequence < next {
+			return result(tx.Space.Err(tx.CodeBadSequence, "sequence %d was already used (next is %d): replayed transaction", d.env.Sequence, next))
+		}
+		return result(tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, next))
+	}
+	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !d.env.Verify(pub) {
+		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
+	}
+	ov := a.st.Begin()
+	env := identity.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(),
+		TxHash: hex.EncodeToString(d.hash[:]), Signer: signer}
+	if err := d.r.exec(ov, env, id, d.body); err != nil {
+		return result(err)
+	}
+	putSequence(ov, id, next+1)
+	ov.Flush()
+	return &abci.ExecTxResult{Code: abci.CodeTypeOK}
+}
+
+func result(e *tx.Error) *abci.ExecTxResult {
+	return &abci.ExecTxResult{Code: e.Code, Codespace: e.Codespace, Log: e.Message}
+}
+
+// Commit makes the block durable, resets the mempool's sequence view and wakes waiters.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	start := time.Now()
+	c, err := a.st.Commit(a.height)
+	if err != nil {
+		return nil, a.fail(fmt.Errorf("commit block %d: %w", a.height, err))
+	}
+	a.mu.Lock()
+	clear(a.pending)
+	a.mu.Unlock()
+	a.notify()
+	if len(a.results) > 0 {
+		a.logf("committed height=%d txs=%d app_hash=%X commit=%s", c.Height, len(a.results), c.AppHash, time.Since(start).Round(time.Millisecond))
+	}
+	return &abci.ResponseCommit{}, nil
+}

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/ehrchain/ehrchain/internal/identity"
+)
+
+// GenesisState is the application part of the genesis file.
+type GenesisState struct {
+	Registrars []GenesisIdentity `json:"registrars"`
+}
+
+// GenesisIdentity is an identity created at genesis.
+type GenesisIdentity struct {
+	Name         string `json:"name"`
+	Organization string `json:"organization,omitempty"`
+	SignKey      []byte `json:"sign_key"`
+	EncKey       []byte `json:"enc_key"`
+}
+
+// ParseGenesis validates the application genesis state.
+func ParseGenesis(b []byte) (*GenesisState, error) {
+	var g GenesisState
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("application genesis state: %w", err)
+	}
+	if len(g.Registrars) == 0 {
+		return nil, fmt.Errorf("application genesis state names no registrar")
+	}
+	return &g, nil
+}
+
+func (g GenesisIdentity) identity() *identity.Identity {
+	return &identity.Identity{Role: identity.Registrar, Name: g.Name, Organization: g.Organization,
+		SignKey: g.SignKey, EncKey: g.EncKey, KeyVersion: 1, Active: true, RegisteredBy: "genesis"}
+}

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"crypto/ed25519"
+
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// route connects a body type to its decoder and its handler.
+type route struct {
+	name   string
+	decode func([]byte) (any, error)
+	exec   func(st *state.Tx, env identity.Env, signer string, body any) *tx.Error
+}
+
+func wrap[B any](name string, dec func([]byte) (B, error), exec func(*state.Tx, identity.Env, string, B) *tx.Error) route {
+	return route{
+		name:   name,
+		decode: func(b []byte) (any, error) { return dec(b) },
+		exec: func(st *state.Tx, env identity.Env, signer string, body any) *tx.Error {
+			return exec(st, env, signer, body.(B))
+		},
+	}
+}
+
+var routes = map[tx.Type]route{
+	TypeNoop: wrap("noop", decodeNoop, func(*state.Tx, identity.Env, string, *Noop) *tx.Error { return nil }),
+	identity.TypeRegister: wrap("register identity", identity.DecodeRegister,
+		func(st *state.Tx, env identity.Env, s string, b *identity.Register) *tx.Error {
+			return identity.ExecRegister(st, env, s, b)
+		}),
+	identity.TypeDeactivate: wrap("deactivate identity", identity.DecodeDeactivate,
+		func(st *state.Tx, env identity.Env, s string, b *identity.Deactivate) *tx.Error {
+			return identity.ExecDeactivate(st, env, s, b)
+		}),
+	identity.TypeRotate: wrap("rotate keys", identity.DecodeRotate,
+		func(st *state.Tx, env identity.Env, s string, b *identity.Rotate) *tx.Error {
+			return identity.ExecRotate(st, env, s, b)
+		}),
+}
+
+// decoded is a transaction after the stateless checks.
+type decoded struct {
+	env  *tx.Envelope
+	hash [32]byte
+	body any
+	r    route
+}
+
+// decode runs the checks that need no state: size, canonical encoding, chain id, body.
+func (a *App) decode(raw []byte) (*decoded, *tx.Error) {
+	env, err := tx.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if env.ChainID != a.chainID {
+		return nil, tx.Space.Err(tx.CodeWrongChain, "transaction was signed for chain %q, this is %q", env.ChainID, a.chainID)
+	}
+	r, ok := routes[env.BodyType]
+	if !ok {
+		return nil, tx.Space.Err(tx.CodeUnknownBody, "transaction body type %d is not known to this node", env.BodyType)
+	}
+	body, derr := r.decode(env.Body)
+	if derr != nil {
+		return nil, tx.Space.Err(tx.CodeMalformed, "malformed %s body: %v", r.name, derr)
+	}
+	return &decoded{env: env, hash: tx.Hash(raw), body: body, r: r}, nil
+}
+
+// signerKey finds the key that must have signed d: the registered signer's current key, or
+// for a patient's self-registration the key being registered.
+func signerKey(r identity.Reader, d *decoded) (*identity.Identity, ed25519.PublicKey, *tx.Error) {
+	id := d.env.SignerID()
+	signer := identity.Get(r, id)
+	if signer == nil {
+		if reg, ok := d.body.(*identity.Register); ok && len(reg.SignKey) == ed25519.PublicKeySize && reg.SubjectID() == id {
+			return nil, reg.SignKey, nil
+		}
+		return nil, nil, tx.Space.Err(tx.CodeUnknownSigner, "signer %s is not registered", id)
+	}
+	if !signer.Active {
+		return nil, nil, tx.Space.Err(tx.CodeInactive, "signer %s was deactivated at height %d and can no longer act", id, signer.Deactivated)
+	}
+	return signer, signer.SignKey, nil
+}

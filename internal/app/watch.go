@@ -1,0 +1,51 @@
+package app
+
+import "encoding/hex"
+
+// Watch returns a channel that receives the result of the transaction with hash h once its
+// block is committed, and a function to stop watching. Register before submitting.
+func (a *App) Watch(h [32]byte) (<-chan Result, func()) {
+	ch := make(chan Result, 1)
+	a.watchMu.Lock()
+	a.watchers[h] = append(a.watchers[h], ch)
+	a.watchMu.Unlock()
+	return ch, func() {
+		a.watchMu.Lock()
+		defer a.watchMu.Unlock()
+		list := a.watchers[h]
+		for i, c := range list {
+			if c == ch {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(a.watchers, h)
+		} else {
+			a.watchers[h] = list
+		}
+	}
+}
+
+func (a *App) notify() {
+	a.watchMu.Lock()
+	defer a.watchMu.Unlock()
+	if len(a.watchers) == 0 {
+		return
+	}
+	for _, r := range a.results {
+		var h [32]byte
+		if n, _ := decodeHex(h[:], r.Hash); n != 32 {
+			continue
+		}
+		for _, ch := range a.watchers[h] {
+			select {
+			case ch <- r:
+			default:
+			}
+		}
+		delete(a.watchers, h)
+	}
+}
+
+func decodeHex(dst []byte, s string) (int, error) { return hex.Decode(dst, []byte(s)) }

@@ -1,0 +1,62 @@
+// Package audit defines the events every state change and every access leaves on the
+// ledger's append-only log, and (later) the queries and reports an auditor runs over them.
+// Events name who did what to whom and why; they never hold clinical content.
+package audit
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Outcomes.
+const (
+	Success = "success"
+	Denied  = "denied"
+)
+
+// Actions recorded on the ledger.
+const (
+	IdentityRegister   = "identity.register"
+	IdentityDeactivate = "identity.deactivate"
+	IdentityRotate     = "identity.rotate"
+)
+
+// Event is one audit log entry.
+type Event struct {
+	Kind         string    `json:"kind"` // always "event"; other log leaf kinds exist
+	Height       int64     `json:"height"`
+	Time         time.Time `json:"time"`
+	Tx           string    `json:"tx,omitempty"`
+	Action       string    `json:"action"`
+	Outcome      string    `json:"outcome"`
+	Actor        string    `json:"actor"`
+	ActorRole    string    `json:"actor_role,omitempty"`
+	Organization string    `json:"organization,omitempty"`
+	Subject      string    `json:"subject,omitempty"`
+	Patient      string    `json:"patient,omitempty"`
+	Record       string    `json:"record,omitempty"`
+	Category     string    `json:"category,omitempty"`
+	Purpose      string    `json:"purpose,omitempty"`
+	Grant        string    `json:"grant,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+}
+
+// Encode is the leaf bytes of an event. Struct field order makes it deterministic.
+func (e *Event) Encode() []byte {
+	e.Kind = "event"
+	e.Time = e.Time.UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic(err) // only plain fields: cannot fail
+	}
+	return b
+}
+
+// Decode parses an event leaf.
+func Decode(b []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

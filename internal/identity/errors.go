@@ -1,0 +1,20 @@
+package identity
+
+import "github.com/ehrchain/ehrchain/internal/tx"
+
+// Space is the identity codespace.
+const Space tx.Codespace = "identity"
+
+// Codes. Append-only.
+const (
+	CodeUnauthorized  uint32 = 1 // signer's role may not do this
+	CodeExists        uint32 = 2 // identity already registered
+	CodeNotFound      uint32 = 3 // no such identity
+	CodeInvalid       uint32 = 4 // a field is missing or malformed
+	CodeInactive      uint32 = 5 // already deactivated
+	CodeProof         uint32 = 6 // proof of possession missing or wrong
+	CodeMalformedBody uint32 = 7 // body cannot be decoded
+	CodeRegistrarSelf uint32 = 8 // registrar cannot deactivate itself
+	CodeKeyUnchanged  uint32 = 9 // rotation to the same key
+	CodeKeyInUse      uint32 = 10
+)

@@ -1,0 +1,89 @@
+package identity
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Role is what an identity may do.
+type Role string
+
+// Roles.
+const (
+	Registrar Role = "registrar"
+	Provider  Role = "provider"
+	Patient   Role = "patient"
+	Auditor   Role = "auditor"
+	Insurer   Role = "insurer"
+)
+
+// Roles lists every valid role.
+var Roles = []Role{Registrar, Provider, Patient, Auditor, Insurer}
+
+// ParseRole validates a role name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown role %q (want one of registrar, provider, patient, auditor, insurer)", s)
+}
+
+// Identity is the on-chain record of one actor.
+type Identity struct {
+	ID           string `json:"id"`
+	Role         Role   `json:"role"`
+	Name         string `json:"name"`
+	Organization string `json:"organization,omitempty"`
+	Licence      string `json:"licence,omitempty"`
+	SignKey      []byte `json:"sign_key"`
+	EncKey       []byte `json:"enc_key"`
+	KeyVersion   uint32 `json:"key_version"`
+	Active       bool   `json:"active"`
+	RegisteredBy string `json:"registered_by"`
+	RegisteredAt int64  `json:"registered_at"`
+	RotatedAt    int64  `json:"rotated_at,omitempty"`
+	Deactivated  int64  `json:"deactivated_at,omitempty"`
+	Reason       string `json:"deactivation_reason,omitempty"`
+}
+
+// Key is the state key of an identity.
+func Key(id string) []byte { return []byte("id/" + id) }
+
+// Prefix is the state key prefix under which identities are stored.
+var Prefix = []byte("id/")
+
+// Encode is the canonical state value.
+func (i *Identity) Encode() []byte {
+	b, err := json.Marshal(i)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Decode parses a state value.
+func Decode(b []byte) (*Identity, error) {
+	var i Identity
+	if err := json.Unmarshal(b, &i); err != nil {
+		return nil, fmt.Errorf("identity record is corrupt: %w", err)
+	}
+	return &i, nil
+}
+
+// Reader is the state an identity lookup needs.
+type Reader interface{ Get(key []byte) []byte }
+
+// Get loads an identity, or nil if it does not exist.
+func Get(r Reader, id string) *Identity {
+	b := r.Get(Key(id))
+	if b == nil {
+		return nil
+	}
+	i, err := Decode(b)
+	if err != nil {
+		panic(err)
+	}
+	return i
+}

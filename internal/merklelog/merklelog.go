@@ -1,0 +1,619 @@
+// Package merklelog implements an RFC 6962 append-only Merkle log stored in
+// pebble.
+//
+// The log keeps, per one-byte key prefix:
+//
+//	prefix|'l'|index          leaf bytes                      (index: uint64 big-endian)
+//	prefix|'n'|level|index    hash of a completed tree node   (level: 1 byte, index: uint64 big-endian)
+//	prefix|'s'                committed size and compact range
+//
+// Level-0 nodes are the RFC 6962 leaf hashes. A node is stored once the
+// perfect subtree under it is complete, and is never modified afterwards, so
+// the root of any historical size and every inclusion or consistency proof can
+// be assembled from O(log n) stored hashes. Appending a leaf costs O(log n)
+// hashes and writes, independent of the log size.
+//
+// Appends are staged in memory during a block. Commit writes them, together
+// with the new compact range, into the caller's batch so they become durable
+// atomically with the caller's other writes; Committed then promotes the staged
+// state once that batch has been applied. All operations are deterministic:
+// they depend only on the sequence of calls and the stored data.
+package merklelog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/transparency-dev/merkle/compact"
+	mproof "github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// HashSize is the size in bytes of every hash in the log (SHA-256).
+const HashSize = 32
+
+const (
+	tagLeaf  = 'l'
+	tagNode  = 'n'
+	tagState = 's'
+
+	stateVersion = 1
+	// maxLevel bounds node levels: a tree of at most 2^64-1 leaves has no
+	// perfect subtree of height above 63.
+	maxLevel = 63
+)
+
+var (
+	// ErrNotFound is returned for a leaf index at or beyond the committed size.
+	ErrNotFound = errors.New("merklelog: not found")
+	// ErrOutOfRange is returned for a size or index that the committed log
+	// cannot serve (e.g. a size larger than the committed size).
+	ErrOutOfRange = errors.New("merklelog: out of range")
+	// ErrCorrupt is returned when stored data is missing or malformed.
+	ErrCorrupt = errors.New("merklelog: corrupt store")
+)
+
+var (
+	hasher  = rfc6962.DefaultHasher
+	factory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+)
+
+// rangeState is an immutable snapshot of a compact range [0, size).
+type rangeState struct {
+	size   uint64
+	hashes [][]byte // compact range hashes, left to right; never modified in place
+	root   []byte
+}
+
+type nodeHash struct {
+	id   compact.NodeID
+	hash []byte
+}
+
+// pendingCommit records what the last Commit wrote, so that Committed
+// promotes exactly that state even if more leaves were appended in between.
+type pendingCommit struct {
+	state  rangeState
+	leaves int // number of staged leaves written
+	nodes  int // number of staged node hashes written
+}
+
+// Log is an RFC 6962 append-only Merkle log stored in pebble under a one-byte
+// key prefix. Appends are staged in memory during a block and written by
+// Commit into the caller's batch, so the caller can make them atomic with its
+// other writes.
+//
+// A Log is safe for concurrent use. Read methods only serve committed data.
+type Log struct {
+	mu     sync.RWMutex
+	db     *pebble.DB
+	prefix byte
+
+	committed rangeState
+
+	// Staged state. staged is nil iff nothing is staged.
+	staged     *compact.Range
+	leaves     [][]byte   // staged leaves; leaves[i] has index committed.size+i
+	nodes      []nodeHash // nodes completed by staged leaves, in completion order
+	stagedRoot []byte     // cached root of staged; nil when stale
+	pending    *pendingCommit
+}
+
+// Open loads the committed size and compact range of the log stored under
+// prefix in db. A prefix with no stored state is an empty log.
+func Open(db *pebble.DB, prefix byte) (*Log, error) {
+	if db == nil {
+		return nil, errors.New("merklelog: nil db")
+	}
+	l := &Log{db: db, prefix: prefix}
+	st, err := l.loadState()
+	if err != nil {
+		return nil, err
+	}
+	// The compact range must agree with the stored nodes that proofs use.
+	ids := compact.RangeNodes(0, st.size, nil)
+	stored, err := l.readNodes(ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		if !bytes.Equal(stored[i], st.hashes[i]) {
+			return nil, fmt.Errorf("%w: compact range node (level %d, index %d) differs from stored node", ErrCorrupt, id.Level, id.Index)
+		}
+	}
+	l.committed = st
+	return l, nil
+}
+
+// Size returns the committed size.
+func (l *Log) Size() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.committed.size
+}
+
+// Root returns the committed root (SHA-256 of the empty string for size 0).
+func (l *Log) Root() []byte {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return clone(l.committed.root)
+}
+
+// Append stages a copy of leaf and returns its index.
+func (l *Log) Append(leaf []byte) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.staged == nil {
+		r, err := newRange(l.committed)
+		if err != nil {
+			// committed.hashes always matches committed.size.
+			panic(err)
+		}
+		l.staged = r
+	}
+	index := l.staged.End()
+	leaf = clone(leaf)
+	err := l.staged.Append(hasher.HashLeaf(leaf), func(id compact.NodeID, hash []byte) {
+		l.nodes = append(l.nodes, nodeHash{id: id, hash: hash})
+	})
+	if err != nil {
+		// Appending a single hash to a well-formed range cannot fail.
+		panic(fmt.Sprintf("merklelog: append: %v", err))
+	}
+	l.leaves = append(l.leaves, leaf)
+	l.stagedRoot = nil
+	return index
+}
+
+// StagedSize returns the size including staged leaves.
+func (l *Log) StagedSize() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.staged == nil {
+		return l.committed.size
+	}
+	return l.staged.End()
+}
+
+// StagedRoot returns the root including staged leaves. It costs O(log n)
+// hashes and is cached until the next Append.
+func (l *Log) StagedRoot() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.staged == nil {
+		return clone(l.committed.root)
+	}
+	if l.stagedRoot == nil {
+		l.stagedRoot = rootOf(l.staged)
+	}
+	return clone(l.stagedRoot)
+}
+
+// Commit writes the staged leaves, the hashes of all nodes they completed, and
+// the new compact range and size into b. It does not change the committed
+// state: after b has been applied, call Committed. If b is not applied, call
+// Discard (or Commit again into a new batch). Commit with nothing staged
+// writes nothing.
+func (l *Log) Commit(b *pebble.Batch) error {
+	if b == nil {
+		return errors.New("merklelog: nil batch")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = nil
+	if l.staged == nil {
+		return nil
+	}
+	base := l.committed.size
+	for i, leaf := range l.leaves {
+		if err := b.Set(l.leafKey(base+uint64(i)), leaf, nil); err != nil {
+			return fmt.Errorf("merklelog: write leaf: %w", err)
+		}
+	}
+	for _, n := range l.nodes {
+		if err := b.Set(l.nodeKey(n.id.Level, n.id.Index), n.hash, nil); err != nil {
+			return fmt.Errorf("merklelog: write node: %w", err)
+		}
+	}
+	st := rangeState{
+		size:   l.staged.End(),
+		hashes: append([][]byte(nil), l.staged.Hashes()...),
+	}
+	if l.stagedRoot == nil {
+		l.stagedRoot = rootOf(l.staged)
+	}
+	st.root = l.stagedRoot
+	if err := b.Set(l.stateKey(), encodeState(st), nil); err != nil {
+		return fmt.Errorf("merklelog: write state: %w", err)
+	}
+	l.pending = &pendingCommit{state: st, leaves: len(l.leaves), nodes: len(l.nodes)}
+	return nil
+}
+
+// Committed makes the state written by the last Commit the committed state.
+// Call it only after the batch passed to Commit has been applied. Leaves
+// appended after that Commit stay staged. Without a preceding Commit it does
+// nothing.
+func (l *Log) Committed() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.pending
+	if p == nil {
+		return
+	}
+	l.pending = nil
+	l.committed = p.state
+	if p.leaves == len(l.leaves) {
+		l.clearStaged()
+		return
+	}
+	l.leaves = append([][]byte(nil), l.leaves[p.leaves:]...)
+	l.nodes = append([]nodeHash(nil), l.nodes[p.nodes:]...)
+}
+
+// Discard drops all staged leaves, including ones written by a Commit whose
+// batch was not applied.
+func (l *Log) Discard() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.clearStaged()
+}
+
+func (l *Log) clearStaged() {
+	l.staged = nil
+	l.leaves = nil
+	l.nodes = nil
+	l.stagedRoot = nil
+	l.pending = nil
+}
+
+// Leaf returns a copy of the committed leaf at index, or ErrNotFound.
+func (l *Log) Leaf(index uint64) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if index >= l.committed.size {
+		return nil, fmt.Errorf("%w: leaf %d (size %d)", ErrNotFound, index, l.committed.size)
+	}
+	v, err := l.get(l.leafKey(index))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: missing leaf %d", ErrCorrupt, index)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("merklelog: read leaf %d: %w", index, err)
+	}
+	return v, nil
+}
+
+// RootAt returns the root of the first size leaves, for size up to the
+// committed size, from stored node hashes.
+func (l *Log) RootAt(size uint64) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if size > l.committed.size {
+		return nil, fmt.Errorf("%w: size %d > committed size %d", ErrOutOfRange, size, l.committed.size)
+	}
+	if size == l.committed.size {
+		return clone(l.committed.root), nil
+	}
+	st, err := l.rangeAt(size)
+	if err != nil {
+		return nil, err
+	}
+	return st.root, nil
+}
+
+// InclusionProof returns the RFC 6962 audit path for the leaf at index in the
+// tree of the given size (index < size <= committed size).
+func (l *Log) InclusionProof(index, size uint64) ([][]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if size > l.committed.size {
+		return nil, fmt.Errorf("%w: size %d > committed size %d", ErrOutOfRange, size, l.committed.size)
+	}
+	if index >= size {
+		return nil, fmt.Errorf("%w: index %d >= size %d", ErrOutOfRange, index, size)
+	}
+	nodes, err := mproof.Inclusion(index, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOutOfRange, err)
+	}
+	return l.buildProof(nodes)
+}
+
+// ConsistencyProof returns the RFC 6962 consistency proof between the trees of
+// size1 and size2 (size1 <= size2 <= committed size). It is empty if size1 is 0
+// or equals size2.
+func (l *Log) ConsistencyProof(size1, size2 uint64) ([][]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if size2 > l.committed.size {
+		return nil, fmt.Errorf("%w: size %d > committed size %d", ErrOutOfRange, size2, l.committed.size)
+	}
+	if size1 > size2 {
+		return nil, fmt.Errorf("%w: size1 %d > size2 %d", ErrOutOfRange, size1, size2)
+	}
+	nodes, err := mproof.Consistency(size1, size2)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOutOfRange, err)
+	}
+	return l.buildProof(nodes)
+}
+
+func (l *Log) buildProof(nodes mproof.Nodes) ([][]byte, error) {
+	hashes, err := l.readNodes(nodes.IDs)
+	if err != nil {
+		return nil, err
+	}
+	p, err := nodes.Rehash(hashes, hasher.HashChildren)
+	if err != nil {
+		return nil, fmt.Errorf("merklelog: build proof: %w", err)
+	}
+	return p, nil
+}
+
+// TruncateTo is crash recovery for the case where the process died after the
+// log's batch was applied but before the surrounding state was. It deletes all
+// leaves and node hashes at or beyond size, restores the committed size and
+// compact range to size (rebuilt from stored node hashes, which are never
+// modified once written), durably applies this in one synced batch, and drops
+// any staged leaves. size must not exceed the committed size loaded by Open.
+// Truncating to the current size is allowed and also removes anything stored
+// beyond it.
+func (l *Log) TruncateTo(size uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if size > l.committed.size {
+		return fmt.Errorf("%w: truncate to %d > committed size %d", ErrOutOfRange, size, l.committed.size)
+	}
+	l.clearStaged()
+	st, err := l.rangeAt(size)
+	if err != nil {
+		return err
+	}
+
+	b := l.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange(l.leafKey(size), []byte{l.prefix, tagLeaf + 1}, nil); err != nil {
+		return fmt.Errorf("merklelog: truncate leaves: %w", err)
+	}
+	// A node (level, i) is part of the tree of size leaves iff (i+1)<<level <=
+	// size, i.e. i < size>>level. Every level is cleared, not only those the
+	// committed size reaches, so that nothing written beyond it survives.
+	for level := uint(0); level <= maxLevel; level++ {
+		start := l.nodeKey(level, size>>level)
+		end := []byte{l.prefix, tagNode, byte(level + 1)}
+		if err := b.DeleteRange(start, end, nil); err != nil {
+			return fmt.Errorf("merklelog: truncate nodes: %w", err)
+		}
+	}
+	if err := b.Set(l.stateKey(), encodeState(st), nil); err != nil {
+		return fmt.Errorf("merklelog: write state: %w", err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("merklelog: truncate: %w", err)
+	}
+	l.committed = st
+	return nil
+}
+
+// Iterate calls fn with each committed leaf (a copy) from index from onwards,
+// in index order, until fn returns false. It iterates over a consistent
+// snapshot and does not hold the log's lock while calling fn.
+func (l *Log) Iterate(from uint64, fn func(index uint64, leaf []byte) bool) error {
+	l.mu.RLock()
+	size := l.committed.size
+	if from >= size {
+		l.mu.RUnlock()
+		return nil
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{
+		LowerBound: l.leafKey(from),
+		UpperBound: l.leafKey(size),
+	})
+	l.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("merklelog: iterate: %w", err)
+	}
+	next := from
+	for ok := it.First(); ok; ok = it.Next() {
+		idx, valid := l.parseLeafKey(it.Key())
+		if !valid || idx != next {
+			it.Close()
+			return fmt.Errorf("%w: unexpected leaf key %x, want index %d", ErrCorrupt, it.Key(), next)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("merklelog: iterate: %w", err)
+		}
+		if !fn(idx, clone(v)) {
+			return it.Close()
+		}
+		next++
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return fmt.Errorf("merklelog: iterate: %w", err)
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("merklelog: iterate: %w", err)
+	}
+	if next != size {
+		return fmt.Errorf("%w: missing leaf %d", ErrCorrupt, next)
+	}
+	return nil
+}
+
+// rangeAt rebuilds the compact range [0, size) from stored node hashes.
+// size must not exceed the committed size.
+func (l *Log) rangeAt(size uint64) (rangeState, error) {
+	hashes, err := l.readNodes(compact.RangeNodes(0, size, nil))
+	if err != nil {
+		return rangeState{}, err
+	}
+	st := rangeState{size: size, hashes: hashes}
+	r, err := newRange(st)
+	if err != nil {
+		return rangeState{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	st.root = rootOf(r)
+	return st, nil
+}
+
+// readNodes returns copies of the stored hashes of the given nodes. A single
+// iterator serves all of them, which is cheaper than one point lookup per
+// node and reads from one consistent snapshot.
+func (l *Log) readNodes(ids []compact.NodeID) ([][]byte, error) {
+	hashes := make([][]byte, len(ids))
+	if len(ids) == 0 {
+		return hashes, nil
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{l.prefix, tagNode},
+		UpperBound: []byte{l.prefix, tagNode + 1},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("merklelog: read nodes: %w", err)
+	}
+	defer it.Close()
+	// Seek in key order so that the iterator only moves forward.
+	order := make([]int, len(ids))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool {
+		x, y := ids[order[a]], ids[order[b]]
+		return x.Level < y.Level || (x.Level == y.Level && x.Index < y.Index)
+	})
+	for _, i := range order {
+		id := ids[i]
+		key := l.nodeKey(id.Level, id.Index)
+		if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
+			if err := it.Error(); err != nil {
+				return nil, fmt.Errorf("merklelog: read node: %w", err)
+			}
+			return nil, fmt.Errorf("%w: missing node (level %d, index %d)", ErrCorrupt, id.Level, id.Index)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("merklelog: read node: %w", err)
+		}
+		if len(v) != HashSize {
+			return nil, fmt.Errorf("%w: node (level %d, index %d) has %d bytes", ErrCorrupt, id.Level, id.Index, len(v))
+		}
+		hashes[i] = clone(v)
+	}
+	return hashes, nil
+}
+
+func (l *Log) loadState() (rangeState, error) {
+	v, err := l.get(l.stateKey())
+	if errors.Is(err, pebble.ErrNotFound) {
+		return rangeState{root: hasher.EmptyRoot()}, nil
+	}
+	if err != nil {
+		return rangeState{}, fmt.Errorf("merklelog: read state: %w", err)
+	}
+	st, err := decodeState(v)
+	if err != nil {
+		return rangeState{}, err
+	}
+	r, err := newRange(st)
+	if err != nil {
+		return rangeState{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	st.root = rootOf(r)
+	return st, nil
+}
+
+// get returns a copy of the value stored at key.
+func (l *Log) get(key []byte) ([]byte, error) {
+	v, closer, err := l.db.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	out := clone(v)
+	if err := closer.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (l *Log) leafKey(index uint64) []byte {
+	k := make([]byte, 2+8)
+	k[0], k[1] = l.prefix, tagLeaf
+	binary.BigEndian.PutUint64(k[2:], index)
+	return k
+}
+
+func (l *Log) parseLeafKey(k []byte) (uint64, bool) {
+	if len(k) != 2+8 || k[0] != l.prefix || k[1] != tagLeaf {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[2:]), true
+}
+
+func (l *Log) nodeKey(level uint, index uint64) []byte {
+	k := make([]byte, 3+8)
+	k[0], k[1], k[2] = l.prefix, tagNode, byte(level)
+	binary.BigEndian.PutUint64(k[3:], index)
+	return k
+}
+
+func (l *Log) stateKey() []byte {
+	return []byte{l.prefix, tagState}
+}
+
+// encodeState encodes version(1) | size(8, big-endian) | compact range hashes.
+func encodeState(st rangeState) []byte {
+	out := make([]byte, 9, 9+HashSize*len(st.hashes))
+	out[0] = stateVersion
+	binary.BigEndian.PutUint64(out[1:9], st.size)
+	for _, h := range st.hashes {
+		out = append(out, h...)
+	}
+	return out
+}
+
+func decodeState(v []byte) (rangeState, error) {
+	if len(v) < 9 || v[0] != stateVersion {
+		return rangeState{}, fmt.Errorf("%w: malformed state record", ErrCorrupt)
+	}
+	size := binary.BigEndian.Uint64(v[1:9])
+	n := compact.RangeSize(0, size)
+	if len(v) != 9+HashSize*n {
+		return rangeState{}, fmt.Errorf("%w: state record for size %d has %d bytes, want %d", ErrCorrupt, size, len(v), 9+HashSize*n)
+	}
+	hashes := make([][]byte, n)
+	for i := range hashes {
+		hashes[i] = clone(v[9+HashSize*i : 9+HashSize*(i+1)])
+	}
+	return rangeState{size: size, hashes: hashes}, nil
+}
+
+// newRange returns a compact range for st that does not share its hashes
+// slice with st, so appending to it cannot modify st.
+func newRange(st rangeState) (*compact.Range, error) {
+	return factory.NewRange(0, st.size, append([][]byte(nil), st.hashes...))
+}
+
+func rootOf(r *compact.Range) []byte {
+	if r.End() == 0 {
+		return hasher.EmptyRoot()
+	}
+	root, err := r.GetRootHash(nil)
+	if err != nil {
+		// Only fails for ranges not starting at 0; all ranges here do.
+		panic(fmt.Sprintf("merklelog: root: %v", err))
+	}
+	return root
+}
+
+func clone(b []byte) []byte {
+	return append([]byte{}, b...)
+}

@@ -1,0 +1,80 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is the node's own configuration, stored in config/ehrchain.json.
+type Config struct {
+	ChainID  string `json:"chain_id"`
+	Moniker  string `json:"moniker"`
+	API      string `json:"api"`       // HTTP API listen address
+	RPC      string `json:"rpc"`       // CometBFT RPC listen address; empty disables it
+	P2P      string `json:"p2p"`       // CometBFT p2p listen address
+	Peers    string `json:"peers"`     // persistent peers, id@host:port,...
+	TLSCert  string `json:"tls_cert"`  // PEM certificate for the API; with TLSKey enables HTTPS
+	TLSKey   string `json:"tls_key"`   // PEM private key
+	BlockMS  int    `json:"block_ms"`  // pause after a commit before the next block, in ms
+	Mempool  int    `json:"mempool"`   // transactions the mempool holds (caps a block)
+	LogLevel string `json:"log_level"` // "info" (one line per block), "error", "debug"
+}
+
+// Default addresses are on loopback so a fresh node exposes nothing to the network.
+const (
+	DefaultAPI     = "127.0.0.1:8080"
+	DefaultRPC     = "127.0.0.1:26657"
+	DefaultP2P     = "127.0.0.1:26656"
+	DefaultChainID = "ehrchain-1"
+)
+
+// DefaultConfig is what init writes.
+func DefaultConfig(chainID string) Config {
+	return Config{ChainID: chainID, Moniker: "ehrchain-node", API: DefaultAPI, RPC: DefaultRPC,
+		P2P: DefaultP2P, BlockMS: 200, Mempool: 50_000, LogLevel: "info"}
+}
+
+// Paths of a home directory.
+type Paths struct{ Home string }
+
+func (p Paths) Config() string     { return filepath.Join(p.Home, "config", "ehrchain.json") }
+func (p Paths) Genesis() string    { return filepath.Join(p.Home, "config", "genesis.json") }
+func (p Paths) NodeKey() string    { return filepath.Join(p.Home, "config", "node_key.json") }
+func (p Paths) PrivValKey() string { return filepath.Join(p.Home, "config", "priv_validator_key.json") }
+func (p Paths) PrivValState() string {
+	return filepath.Join(p.Home, "data", "priv_validator_state.json")
+}
+func (p Paths) AppDir() string { return filepath.Join(p.Home, "app") }
+func (p Paths) Keys() string   { return filepath.Join(p.Home, "keys") }
+func (p Paths) Lock() string   { return filepath.Join(p.Home, "ehrchain.lock") }
+
+// LoadConfig reads config/ehrchain.json.
+func LoadConfig(home string) (Config, error) {
+	p := Paths{home}
+	b, err := os.ReadFile(p.Config())
+	if errors.Is(err, os.ErrNotExist) {
+		return Config{}, fmt.Errorf("%s is not an ehrchain home (no %s): run `ehrchain init --home %s` first", home, p.Config(), home)
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	c := DefaultConfig("")
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", p.Config(), err)
+	}
+	if c.ChainID == "" {
+		return Config{}, fmt.Errorf("%s names no chain_id", p.Config())
+	}
+	return c, nil
+}
+
+func (c Config) save(path string) error {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func (c Config) blockDelay() time.Duration { return time.Duration(c.BlockMS) * time.Millisecond }

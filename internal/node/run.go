@@ -1,0 +1,332 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/mempool"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Overrides are command-line settings that win over config/ehrchain.json. Empty means "use
+// the file".
+type Overrides struct {
+	API, RPC, P2P, Peers string
+	TLSCert, TLSKey      string
+	LogLevel             string
+	NoRPC                bool
+}
+
+// Node is a running ehrchain node: CometBFT, the application and its state.
+type Node struct {
+	Config Config
+	Paths  Paths
+	App    *app.App
+
+	st      *state.Store
+	cmt     *nm.Node
+	rpc     *local.Local
+	release func()
+	logw    io.Writer
+
+	stopOnce sync.Once
+	fatal    chan error
+}
+
+// Start opens the home directory, takes its lock and starts consensus.
+func Start(home string, o Overrides, logw io.Writer) (*Node, error) {
+	if logw == nil {
+		logw = os.Stderr
+	}
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	apply(&cfg, o)
+	p := Paths{home}
+	release, err := lockHome(p)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Config: cfg, Paths: p, release: release, logw: logw, fatal: make(chan error, 1)}
+	if err := n.start(); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func apply(c *Config, o Overrides) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.API, o.API)
+	set(&c.RPC, o.RPC)
+	set(&c.P2P, o.P2P)
+	set(&c.Peers, o.Peers)
+	set(&c.TLSCert, o.TLSCert)
+	set(&c.TLSKey, o.TLSKey)
+	set(&c.LogLevel, o.LogLevel)
+	if o.NoRPC {
+		c.RPC = ""
+	}
+}
+
+func (n *Node) logf(format string, args ...any) {
+	if n.Config.LogLevel == "error" {
+		return
+	}
+	fmt.Fprintf(n.logw, "%s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), fmt.Sprintf(format, args...))
+}
+
+func (n *Node) start() error {
+	p := n.Paths
+	for _, f := range []string{p.Genesis(), p.PrivValKey(), p.NodeKey()} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%s is missing: the home directory %s is incomplete", f, p.Home)
+		}
+	}
+	st, err := state.Open(p.AppDir())
+	if err != nil {
+		return err
+	}
+	n.st = st
+	n.App = app.New(n.Config.ChainID, st, n.logf)
+
+	cc := cmtcfg.DefaultConfig()
+	cc.SetRoot(p.Home)
+	cc.Moniker = n.Config.Moniker
+	cc.P2P.ListenAddress = "tcp://" + n.Config.P2P
+	cc.P2P.PersistentPeers = n.Config.Peers
+	cc.P2P.AddrBookStrict = false
+	cc.P2P.AllowDuplicateIP = true
+	cc.RPC.ListenAddress = ""
+	if n.Config.RPC != "" {
+		cc.RPC.ListenAddress = "tcp://" + n.Config.RPC
+	}
+	cc.Consensus.TimeoutCommit = n.Config.blockDelay()
+	cc.Consensus.CreateEmptyBlocks = true
+	cc.Consensus.CreateEmptyBlocksInterval = 10 * time.Second
+	cc.Mempool.Size = n.Config.Mempool
+	cc.Mempool.MaxTxBytes = tx.MaxTxBytes
+	cc.Mempool.MaxTxsBytes = int64(n.Config.Mempool) * 8 << 10
+	cc.Mempool.CacheSize = 2 * n.Config.Mempool
+	cc.Instrumentation.Prometheus = false
+	if err := cc.ValidateBasic(); err != nil {
+		return fmt.Errorf("node configuration: %w", err)
+	}
+	gen, err := types.GenesisDocFromFile(p.Genesis())
+	if err != nil {
+		return err
+	}
+	if gen.ChainID != n.Config.ChainID {
+		return fmt.Errorf("genesis is for chain %q but %s says %q", gen.ChainID, p.Config(), n.Config.ChainID)
+	}
+	nodeKey, err := p2p.LoadNodeKey(p.NodeKey())
+	if err != nil {
+		return err
+	}
+	pv := privval.LoadOrGenFilePV(p.PrivValKey(), p.PrivValState())
+	c, err := nm.NewNode(cc, pv, nodeKey, proxy.NewLocalClientCreator(n.App),
+		func() (*types.GenesisDoc, error) { return gen, nil },
+		cmtcfg.DefaultDBProvider, nm.DefaultMetricsProvider(cc.Instrumentation), n.cmtLogger())
+	if err != nil {
+		return fmt.Errorf("create consensus node: %w", err)
+	}
+	if err := c.Start(); err != nil {
+		return fmt.Errorf("start consensus node: %w", err)
+	}
+	n.cmt = c
+	n.rpc = local.New(c)
+	go n.watchFatal()
+	return nil
+}
+
+func (n *Node) cmtLogger() cmtlog.Logger {
+	base := cmtlog.NewTMLogger(cmtlog.NewSyncWriter(n.logw))
+	switch n.Config.LogLevel {
+	case "debug":
+		opt, _ := cmtlog.AllowLevel("info")
+		return cmtlog.NewFilter(base, opt)
+	default:
+		return cmtlog.NewFilter(base, cmtlog.AllowError())
+	}
+}
+
+func (n *Node) watchFatal() {
+	err, ok := <-n.App.Fatal()
+	if !ok {
+		return
+	}
+	n.fatal <- fmt.Errorf("consensus halted: %w", err)
+}
+
+// Fatal delivers an error if the application failed inside consensus; the caller must stop
+// the node and exit non-zero.
+func (n *Node) Fatal() <-chan error { return n.fatal }
+
+// Stop shuts the node down cleanly and releases the home directory.
+func (n *Node) Stop() error {
+	var err error
+	n.stopOnce.Do(func() {
+		if n.cmt != nil && n.cmt.IsRunning() {
+			done := make(chan struct{})
+			go func() {
+				if e := n.cmt.Stop(); e != nil {
+					err = e
+				}
+				n.cmt.Wait()
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				err = errors.New("consensus did not stop within 20s")
+			}
+		}
+		n.close()
+	})
+	return err
+}
+
+func (n *Node) close() {
+	if n.st != nil {
+		n.st.Close()
+	}
+	if n.release != nil {
+		n.release()
+	}
+}
+
+// Height is the last committed height.
+func (n *Node) Height() int64 { return n.st.LastCommit().Height }
+
+// Status is what `ehrchain status` shows.
+type Status struct {
+	ChainID    string      `json:"chain_id"`
+	Moniker    string      `json:"moniker"`
+	NodeID     string      `json:"node_id"`
+	Height     int64       `json:"height"`
+	AppHash    string      `json:"app_hash"`
+	BlockHash  string      `json:"block_hash"`
+	BlockTime  time.Time   `json:"block_time"`
+	CatchingUp bool        `json:"catching_up"`
+	Validators []Validator `json:"validators"`
+	LogSize    uint64      `json:"events"`
+}
+
+// Validator is one member of the current validator set.
+type Validator struct {
+	Address string `json:"address"`
+	PubKey  string `json:"pub_key"`
+	Power   int64  `json:"power"`
+}
+
+// Status reports the node's view of the chain.
+func (n *Node) Status(ctx context.Context) (*Status, error) {
+	s, err := n.rpc.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := n.st.LastCommit()
+	out := &Status{ChainID: n.Config.ChainID, Moniker: n.Config.Moniker, NodeID: string(s.NodeInfo.ID()),
+		Height: c.Height, AppHash: fmt.Sprintf("%X", c.AppHash), BlockHash: s.SyncInfo.LatestBlockHash.String(),
+		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize}
+	perPage := 100
+	vals, err := n.rpc.Validators(ctx, nil, nil, &perPage)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vals.Validators {
+		out.Validators = append(out.Validators, Validator{Address: v.Address.String(),
+			PubKey: fmt.Sprintf("%s:%X", v.PubKey.Type(), v.PubKey.Bytes()), Power: v.VotingPower})
+	}
+	return out, nil
+}
+
+// ErrMempool is returned when the mempool refuses a transaction for reasons other than the
+// application's checks (full, duplicate).
+var ErrMempool = errors.New("mempool refused the transaction")
+
+// Broadcast runs CheckTx and, if wait is set, waits for the transaction's block to commit.
+// A CheckTx rejection is returned as a committed-style Result with Height 0.
+func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result, error) {
+	h := tx.Hash(raw)
+	hash := fmt.Sprintf("%x", h)
+	var watch <-chan app.Result
+	if wait {
+		ch, cancel := n.App.Watch(h)
+		defer cancel()
+		watch = ch
+	}
+	resCh := make(chan *abci.ResponseCheckTx, 1)
+	err := n.cmt.Mempool().CheckTx(raw, func(r *abci.ResponseCheckTx) { resCh <- r }, mempool.TxInfo{})
+	if err != nil {
+		if errors.Is(err, mempool.ErrTxInCache) {
+			return app.Result{Hash: hash}, fmt.Errorf("%w: this exact transaction was already submitted", ErrMempool)
+		}
+		var tooLarge mempool.ErrTxTooLarge
+		if errors.As(err, &tooLarge) {
+			e := tx.Space.Err(tx.CodeTooLarge, "%v", err)
+			return app.Result{Hash: hash, Code: e.Code, Codespace: e.Codespace, Log: e.Message}, nil
+		}
+		return app.Result{Hash: hash}, fmt.Errorf("%w: %v", ErrMempool, err)
+	}
+	var r *abci.ResponseCheckTx
+	select {
+	case r = <-resCh:
+	case <-ctx.Done():
+		return app.Result{Hash: hash}, ctx.Err()
+	}
+	if r.Code != abci.CodeTypeOK {
+		return app.Result{Hash: hash, Code: r.Code, Codespace: r.Codespace, Log: r.Log}, nil
+	}
+	if !wait {
+		return app.Result{Hash: hash}, nil
+	}
+	select {
+	case res := <-watch:
+		return res, nil
+	case <-ctx.Done():
+		return app.Result{Hash: hash}, fmt.Errorf("transaction %s was accepted but not committed before the deadline: %w", hash, ctx.Err())
+	}
+}
+
+// View is the last committed state.
+func (n *Node) View() *state.View { return n.st.Committed() }
+
+// ChainID of the node.
+func (n *Node) ChainID() string { return n.Config.ChainID }
+
+// LookupTx finds a committed transaction's result by hash.
+func (n *Node) LookupTx(ctx context.Context, hash []byte) (app.Result, error) {
+	r, err := n.rpc.Tx(ctx, hash, false)
+	if err != nil {
+		if strings.Contains(err.Error(), "not found") {
+			return app.Result{}, os.ErrNotExist
+		}
+		return app.Result{}, err
+	}
+	return app.Result{Hash: fmt.Sprintf("%x", hash), Height: r.Height, Code: r.TxResult.Code,
+		Codespace: r.TxResult.Codespace, Log: r.TxResult.Log}, nil
+}

@@ -1,0 +1,260 @@
+package state
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	dbm "github.com/cosmos/cosmos-db"
+	"github.com/cosmos/iavl"
+	idb "github.com/cosmos/iavl/db"
+
+	"github.com/ehrchain/ehrchain/internal/merklelog"
+)
+
+// Key prefixes in the pebble database. IAVL nodes live under "s/".
+var (
+	treePrefix  = []byte("s/")
+	metaKey     = []byte("m/commit")
+	indexPrefix = byte('i')
+)
+
+const logPrefix = byte('L')
+
+// Fault is a storage failure inside consensus. It is raised as a panic by the block-scoped
+// accessors and turned into an error at the ABCI boundary, which halts the node: a node that
+// cannot read its own state must stop, not guess.
+type Fault struct{ Err error }
+
+func (f Fault) Error() string { return "state fault: " + f.Err.Error() }
+
+func fault(err error) { panic(Fault{err}) }
+
+// Commit is the durable record of the last committed block.
+type Commit struct {
+	Height  int64  `json:"height"`
+	AppHash []byte `json:"app_hash"`
+	LogSize uint64 `json:"log_size"`
+}
+
+// Store holds the committed state and the working state of the block being executed.
+type Store struct {
+	db   dbm.DB
+	raw  *pebble.DB
+	tree *iavl.MutableTree
+	log  *merklelog.Log
+
+	block *pebble.Batch // staged index writes of the current block
+
+	mu        sync.RWMutex
+	last      Commit
+	committed *View
+}
+
+// Open opens (or creates) the state database in dir and recovers to the last complete commit.
+func Open(dir string) (*Store, error) {
+	db, err := dbm.NewPebbleDB("state", dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open state database in %s: %w", filepath.Join(dir, "state.db"), err)
+	}
+	s := &Store{db: db, raw: db.(*dbm.PebbleDB).DB()}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) load() error {
+	if v, closer, err := s.raw.Get(metaKey); err == nil {
+		err = json.Unmarshal(v, &s.last)
+		closer.Close()
+		if err != nil {
+			return fmt.Errorf("commit record is corrupt: %w", err)
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	}
+	s.tree = iavl.NewMutableTree(idb.NewWrapper(dbm.NewPrefixDB(s.db, treePrefix)), 100_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
+	latest, err := s.tree.GetLatestVersion()
+	if err != nil {
+		return err
+	}
+	switch {
+	case latest > s.last.Height:
+		// The map was saved but the commit batch was not: roll the map back.
+		if err := s.tree.LoadVersionForOverwriting(s.last.Height); err != nil {
+			return fmt.Errorf("roll state map back to height %d: %w", s.last.Height, err)
+		}
+	case latest < s.last.Height:
+		return fmt.Errorf("state map is at height %d but the commit record says %d: the database is damaged", latest, s.last.Height)
+	default:
+		if _, err := s.tree.LoadVersion(s.last.Height); err != nil {
+			return err
+		}
+	}
+	if s.log, err = merklelog.Open(s.raw, logPrefix); err != nil {
+		return err
+	}
+	if s.log.Size() != s.last.LogSize {
+		return fmt.Errorf("event log holds %d entries but the commit record says %d: the database is damaged", s.log.Size(), s.last.LogSize)
+	}
+	if s.last.Height > 0 {
+		if got := s.hash(s.tree.Hash(), s.log.Root(), s.log.Size()); !bytes.Equal(got, s.last.AppHash) {
+			return fmt.Errorf("state at height %d hashes to %X but was committed as %X: the state database was altered", s.last.Height, got, s.last.AppHash)
+		}
+	}
+	s.block = s.raw.NewIndexedBatch()
+	return s.setCommitted()
+}
+
+func (s *Store) setCommitted() error {
+	v := &View{height: s.last.Height, raw: s.raw, log: s.log, logSize: s.last.LogSize}
+	if s.last.Height > 0 {
+		t, err := s.tree.GetImmutable(s.last.Height)
+		if err != nil {
+			return err
+		}
+		v.tree = t
+	}
+	s.mu.Lock()
+	s.committed = v
+	s.mu.Unlock()
+	return nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	if s.block != nil {
+		s.block.Close()
+	}
+	return s.db.Close()
+}
+
+// LastCommit is the last durable commit.
+func (s *Store) LastCommit() Commit {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.last
+}
+
+// Committed returns a read-only view of the last committed state, safe to use from any
+// goroutine while the next block executes.
+func (s *Store) Committed() *View {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.committed
+}
+
+// Get reads the working state of the current block.
+func (s *Store) Get(key []byte) []byte {
+	v, err := s.tree.Get(key)
+	if err != nil {
+		fault(err)
+	}
+	return v
+}
+
+// Set writes into the working state.
+func (s *Store) Set(key, value []byte) {
+	if _, err := s.tree.Set(key, value); err != nil {
+		fault(err)
+	}
+}
+
+// Delete removes a key from the working state.
+func (s *Store) Delete(key []byte) {
+	if _, _, err := s.tree.Remove(key); err != nil {
+		fault(err)
+	}
+}
+
+// Append stages a leaf in the event log and returns its index.
+func (s *Store) Append(leaf []byte) uint64 { return s.log.Append(leaf) }
+
+// PutIndex stages a derived index entry.
+func (s *Store) PutIndex(key, value []byte) {
+	if err := s.block.Set(indexKey(key), value, nil); err != nil {
+		fault(err)
+	}
+}
+
+// GetIndex reads a derived index entry, including entries staged in this block.
+func (s *Store) GetIndex(key []byte) []byte {
+	v, closer, err := s.block.Get(indexKey(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		fault(err)
+	}
+	defer closer.Close()
+	return bytes.Clone(v)
+}
+
+func indexKey(k []byte) []byte { return append([]byte{indexPrefix}, k...) }
+
+// WorkingHash is the app hash the block's writes produce: it commits to the map root, the
+// log root and the log size.
+func (s *Store) WorkingHash() []byte {
+	return s.hash(s.tree.WorkingHash(), s.log.StagedRoot(), s.log.StagedSize())
+}
+
+func (s *Store) hash(mapRoot, logRoot []byte, logSize uint64) []byte {
+	return AppHash(mapRoot, logRoot, logSize)
+}
+
+// AppHash combines the two roots into the hash CometBFT puts in the next block header.
+func AppHash(mapRoot, logRoot []byte, logSize uint64) []byte {
+	h := sha256.New()
+	h.Write([]byte("ehrchain/apphash/v1\x00"))
+	h.Write(mapRoot)
+	h.Write(logRoot)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], logSize)
+	h.Write(n[:])
+	return h.Sum(nil)
+}
+
+// Commit makes the working state durable as height and returns the commit record.
+func (s *Store) Commit(height int64) (Commit, error) {
+	appHash := s.WorkingHash()
+	_, version, err := s.tree.SaveVersion()
+	if err != nil {
+		return Commit{}, fmt.Errorf("save state map: %w", err)
+	}
+	if version != height {
+		return Commit{}, fmt.Errorf("state map saved version %d for block %d", version, height)
+	}
+	c := Commit{Height: height, AppHash: appHash, LogSize: s.log.StagedSize()}
+	if err := s.log.Commit(s.block); err != nil {
+		return Commit{}, err
+	}
+	meta, _ := json.Marshal(c)
+	if err := s.block.Set(metaKey, meta, nil); err != nil {
+		return Commit{}, err
+	}
+	if err := s.block.Commit(pebble.Sync); err != nil {
+		return Commit{}, fmt.Errorf("commit block %d: %w", height, err)
+	}
+	s.log.Committed()
+	s.block.Close()
+	s.block = s.raw.NewIndexedBatch()
+	s.mu.Lock()
+	s.last = c
+	s.mu.Unlock()
+	return c, s.setCommitted()
+}
+
+// SetInitialHeight makes the first saved version equal the chain's initial height.
+func (s *Store) SetInitialHeight(h int64) {
+	if h > 1 {
+		s.tree.SetInitialVersion(uint64(h))
+	}
+}

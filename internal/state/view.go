@@ -1,0 +1,124 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cosmos/iavl"
+	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/ehrchain/ehrchain/internal/merklelog"
+)
+
+// View is an immutable snapshot of one committed height.
+type View struct {
+	height  int64
+	tree    *iavl.ImmutableTree // nil before the first block
+	raw     *pebble.DB
+	log     *merklelog.Log
+	logSize uint64
+}
+
+// Height of the snapshot.
+func (v *View) Height() int64 { return v.height }
+
+// LogSize is the number of events committed at this height.
+func (v *View) LogSize() uint64 { return v.logSize }
+
+// Get reads a key; nil if absent.
+func (v *View) Get(key []byte) []byte {
+	if v.tree == nil {
+		return nil
+	}
+	b, err := v.tree.Get(key)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// Iterate calls fn for each key with prefix, in key order, until fn returns false.
+func (v *View) Iterate(prefix []byte, fn func(key, value []byte) bool) {
+	if v.tree == nil {
+		return
+	}
+	v.tree.IterateRange(prefix, prefixEnd(prefix), true, func(k, val []byte) bool { return !fn(k, val) })
+}
+
+// GetIndex reads a committed derived index entry.
+func (v *View) GetIndex(key []byte) []byte {
+	b, closer, err := v.raw.Get(indexKey(key))
+	if err != nil {
+		return nil
+	}
+	defer closer.Close()
+	return bytes.Clone(b)
+}
+
+// Leaf reads a committed event log entry.
+func (v *View) Leaf(index uint64) ([]byte, error) {
+	if index >= v.logSize {
+		return nil, fmt.Errorf("event %d does not exist at height %d (log size %d)", index, v.height, v.logSize)
+	}
+	return v.log.Leaf(index)
+}
+
+// Proof is an ICS-23 proof of a key's current value (or absence) in the state map, plus the
+// other inputs of the app hash so a client can recompute it.
+type Proof struct {
+	Height  int64                  `json:"height"`
+	Map     *ics23.CommitmentProof `json:"map"`
+	MapRoot []byte                 `json:"map_root"`
+	LogRoot []byte                 `json:"log_root"`
+	LogSize uint64                 `json:"log_size"`
+	AppHash []byte                 `json:"app_hash"`
+}
+
+// Prove returns a proof for key at this height.
+func (v *View) Prove(key []byte) (*Proof, error) {
+	if v.tree == nil {
+		return nil, errors.New("no committed state yet")
+	}
+	p, err := v.tree.GetProof(key)
+	if err != nil {
+		return nil, err
+	}
+	root, err := v.log.RootAt(v.logSize)
+	if err != nil {
+		return nil, err
+	}
+	mapRoot := v.tree.Hash()
+	return &Proof{Height: v.height, Map: p, MapRoot: mapRoot, LogRoot: root, LogSize: v.logSize,
+		AppHash: AppHash(mapRoot, root, v.logSize)}, nil
+}
+
+// Verify checks that value is key's value (nil: absent) under appHash.
+func (p *Proof) Verify(appHash, key, value []byte) error {
+	if !bytes.Equal(AppHash(p.MapRoot, p.LogRoot, p.LogSize), appHash) {
+		return errors.New("proof roots do not hash to the trusted app hash")
+	}
+	spec := ics23.IavlSpec
+	if value == nil {
+		if !ics23.VerifyNonMembership(spec, p.MapRoot, p.Map, key) {
+			return errors.New("non-membership proof does not verify")
+		}
+		return nil
+	}
+	if !ics23.VerifyMembership(spec, p.MapRoot, p.Map, key, value) {
+		return errors.New("membership proof does not verify")
+	}
+	return nil
+}
+
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
