@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -31,6 +30,7 @@ type App struct {
 
 	mu      sync.Mutex
 	pending map[string]uint64 // next sequence per signer including the mempool
+	genesis genesisView       // what InitChain wrote, for CheckTx before the first commit
 
 	// Current block, set by FinalizeBlock and consumed by Commit.
 	height  int64
@@ -73,6 +73,21 @@ func (a *App) fail(err error) error {
 	return err
 }
 
+// halt turns a panic inside consensus (a state fault or a bug) into an error. This node must
+// stop rather than vote on a state it could not compute: the error reaches CometBFT, which
+// halts consensus, and Fatal, which stops the process.
+func (a *App) halt(height int64, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if e, ok := r.(error); ok {
+		*err = a.fail(fmt.Errorf("block %d: %w", height, e))
+	} else {
+		*err = a.fail(fmt.Errorf("block %d: %v", height, r))
+	}
+}
+
 // Store exposes the state store for queries.
 func (a *App) Store() *state.Store { return a.st }
 
@@ -97,16 +112,38 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, a.fail(err)
 	}
 	a.st.SetInitialHeight(req.InitialHeight)
+	gv := genesisView{}
 	for _, r := range g.Registrars {
 		id := r.identity()
 		reg := &identity.Register{Role: identity.Registrar, SignKey: r.SignKey, EncKey: r.EncKey}
 		id.ID = reg.SubjectID()
 		identity.Put(a.st, id)
+		identity.Put(gv, id)
 		ev := &audit.Event{Time: req.Time, Action: audit.IdentityRegister, Outcome: audit.Success,
 			Actor: "genesis", Subject: id.ID, Reason: string(identity.Registrar)}
 		a.st.Append(ev.Encode())
 	}
+	a.mu.Lock()
+	a.genesis = gv
+	a.mu.Unlock()
 	return &abci.ResponseInitChain{AppHash: a.st.WorkingHash()}, nil
+}
+
+// genesisView holds the genesis state until the first block commits it, so the genesis
+// registrars can submit transactions for the first block.
+type genesisView map[string][]byte
+
+func (g genesisView) Get(k []byte) []byte { return g[string(k)] }
+func (g genesisView) Set(k, v []byte)     { g[string(k)] = v }
+
+// checkView is the committed state CheckTx judges against.
+func (a *App) checkView() identity.Reader {
+	if v := a.st.Committed(); v.Height() > 0 {
+		return v
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.genesis
 }
 
 // CheckTx admits a transaction to the mempool. It never writes state.
@@ -122,7 +159,7 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 	if err != nil {
 		return err
 	}
-	view := a.st.Committed()
+	view := a.checkView()
 	_, pub, err := signerKey(view, d)
 	if err != nil {
 		return err
@@ -157,17 +194,8 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 }
 
 // FinalizeBlock executes a decided block.
-func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (resp *abci.ResponseFinalizeBlock, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			var f state.Fault
-			if e, ok := r.(error); ok && errors.As(e, &f) {
-				err = a.fail(fmt.Errorf("block %d: %w", req.Height, f))
-				return
-			}
-			panic(r)
-		}
-	}()
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (_ *abci.ResponseFinalizeBlock, err error) {
+	defer a.halt(req.Height, &err)
 	a.height = req.Height
 	a.results = a.results[:0]
 	decs, pre := a.preverify(req.Txs)
@@ -274,7 +302,8 @@ func result(e *tx.Error) *abci.ExecTxResult {
 }
 
 // Commit makes the block durable, resets the mempool's sequence view and wakes waiters.
-func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseCommit, err error) {
+	defer a.halt(a.height, &err)
 	start := time.Now()
 	c, err := a.st.Commit(a.height)
 	if err != nil {

@@ -24,7 +24,10 @@ const MaxFileSize = 8 << 20
 // same primitives.
 const aadDomain = "ehrchain/keystore/v1"
 
-const gcmNonceSize = 12
+const (
+	gcmNonceSize = 12
+	gcmTagSize   = 16
+)
 
 // fileV1 is the on-disk layout. Everything except nonce and ciphertext is
 // public and bound into the AEAD associated data.
@@ -240,7 +243,7 @@ func parseFile(data []byte) (*fileV1, error) {
 	if len(f.Nonce) != gcmNonceSize {
 		return nil, malformed("nonce is %d bytes, want %d", len(f.Nonce), gcmNonceSize)
 	}
-	if len(f.Ciphertext) < 16 {
+	if len(f.Ciphertext) < gcmTagSize {
 		return nil, malformed("ciphertext is %d bytes, too short", len(f.Ciphertext))
 	}
 	return &f, nil

@@ -22,7 +22,7 @@ const (
 	maxCategoryLen = 255
 )
 
-// validCategory keeps category names short, printable-encodable text.
+// validCategory keeps category names short and valid UTF-8.
 func validCategory(c string) bool {
 	return len(c) >= 1 && len(c) <= maxCategoryLen && utf8.ValidString(c)
 }

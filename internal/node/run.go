@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
@@ -49,6 +50,21 @@ type Node struct {
 
 	stopOnce sync.Once
 	fatal    chan error
+
+	dbMu sync.Mutex
+	dbs  []dbm.DB // every database CometBFT opened, closed after it stops
+}
+
+// dbProvider opens CometBFT's databases and remembers them: CometBFT does not close its
+// indexer database on stop, which would keep the home locked for a restart in-process.
+func (n *Node) dbProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	db, err := cmtcfg.DefaultDBProvider(ctx)
+	if err == nil {
+		n.dbMu.Lock()
+		n.dbs = append(n.dbs, db)
+		n.dbMu.Unlock()
+	}
+	return db, err
 }
 
 // Start opens the home directory, takes its lock and starts consensus.
@@ -149,7 +165,7 @@ func (n *Node) start() error {
 	pv := privval.LoadOrGenFilePV(p.PrivValKey(), p.PrivValState())
 	c, err := nm.NewNode(cc, pv, nodeKey, proxy.NewLocalClientCreator(n.App),
 		func() (*types.GenesisDoc, error) { return gen, nil },
-		cmtcfg.DefaultDBProvider, nm.DefaultMetricsProvider(cc.Instrumentation), n.cmtLogger())
+		n.dbProvider, nm.DefaultMetricsProvider(cc.Instrumentation), n.cmtLogger())
 	if err != nil {
 		return fmt.Errorf("create consensus node: %w", err)
 	}
@@ -210,6 +226,12 @@ func (n *Node) Stop() error {
 }
 
 func (n *Node) close() {
+	n.dbMu.Lock()
+	for _, db := range n.dbs {
+		db.Close() // already closed ones report an error we do not need
+	}
+	n.dbs = nil
+	n.dbMu.Unlock()
 	if n.st != nil {
 		n.st.Close()
 	}

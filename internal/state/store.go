@@ -53,6 +53,7 @@ type Store struct {
 	block *pebble.Batch // staged index writes of the current block
 
 	mu        sync.RWMutex
+	closed    bool
 	last      Commit
 	committed *View
 }
@@ -129,8 +130,14 @@ func (s *Store) setCommitted() error {
 	return nil
 }
 
-// Close releases the database.
+// Close releases the database. Closing twice is harmless.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	if s.block != nil {
 		s.block.Close()
 	}

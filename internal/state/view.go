@@ -68,12 +68,12 @@ func (v *View) Leaf(index uint64) ([]byte, error) {
 // Proof is an ICS-23 proof of a key's current value (or absence) in the state map, plus the
 // other inputs of the app hash so a client can recompute it.
 type Proof struct {
-	Height  int64                  `json:"height"`
-	Map     *ics23.CommitmentProof `json:"map"`
-	MapRoot []byte                 `json:"map_root"`
-	LogRoot []byte                 `json:"log_root"`
-	LogSize uint64                 `json:"log_size"`
-	AppHash []byte                 `json:"app_hash"`
+	Height  int64  `json:"height"`
+	Map     []byte `json:"map"` // ICS-23 CommitmentProof, protobuf-encoded
+	MapRoot []byte `json:"map_root"`
+	LogRoot []byte `json:"log_root"`
+	LogSize uint64 `json:"log_size"`
+	AppHash []byte `json:"app_hash"`
 }
 
 // Prove returns a proof for key at this height.
@@ -90,7 +90,11 @@ func (v *View) Prove(key []byte) (*Proof, error) {
 		return nil, err
 	}
 	mapRoot := v.tree.Hash()
-	return &Proof{Height: v.height, Map: p, MapRoot: mapRoot, LogRoot: root, LogSize: v.logSize,
+	pb, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &Proof{Height: v.height, Map: pb, MapRoot: mapRoot, LogRoot: root, LogSize: v.logSize,
 		AppHash: AppHash(mapRoot, root, v.logSize)}, nil
 }
 
@@ -99,14 +103,18 @@ func (p *Proof) Verify(appHash, key, value []byte) error {
 	if !bytes.Equal(AppHash(p.MapRoot, p.LogRoot, p.LogSize), appHash) {
 		return errors.New("proof roots do not hash to the trusted app hash")
 	}
+	var cp ics23.CommitmentProof
+	if err := cp.Unmarshal(p.Map); err != nil {
+		return fmt.Errorf("proof is malformed: %w", err)
+	}
 	spec := ics23.IavlSpec
 	if value == nil {
-		if !ics23.VerifyNonMembership(spec, p.MapRoot, p.Map, key) {
+		if !ics23.VerifyNonMembership(spec, p.MapRoot, &cp, key) {
 			return errors.New("non-membership proof does not verify")
 		}
 		return nil
 	}
-	if !ics23.VerifyMembership(spec, p.MapRoot, p.Map, key, value) {
+	if !ics23.VerifyMembership(spec, p.MapRoot, &cp, key, value) {
 		return errors.New("membership proof does not verify")
 	}
 	return nil

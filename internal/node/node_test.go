@@ -1,0 +1,162 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+var pass = []byte("test passphrase")
+
+// running is a node with its API on an ephemeral port.
+type running struct {
+	n   *node.Node
+	srv *api.Server
+	cl  *client.Client
+}
+
+func start(t *testing.T, home string) *running {
+	t.Helper()
+	n, err := node.Start(home, node.Overrides{P2P: "127.0.0.1:0", NoRPC: true, LogLevel: "error"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		n.Stop()
+		t.Fatal(err)
+	}
+	srv := api.New(n)
+	go srv.Serve(l, "", "")
+	r := &running{n: n, srv: srv, cl: client.New(l.Addr().String())}
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *running) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.srv.Shutdown(ctx)
+	r.n.Stop()
+}
+
+func initHome(t *testing.T) (string, *keys.Keystore) {
+	t.Helper()
+	home := t.TempDir()
+	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "it-chain", Passphrase: pass, KDF: keys.TestKDF}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := keys.Dir{Path: node.Paths{Home: home}.Keys()}.Load("registrar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := keys.Decrypt(data, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return home, reg
+}
+
+func TestRegisterRestartFind(t *testing.T) {
+	home, reg := initHome(t)
+	r := start(t, home)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	chainID, err := r.cl.ChainIDOf(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, _ := keys.NewKeystore("dr-alice")
+	pat, _ := keys.NewKeystore("carol")
+	aud, _ := keys.NewKeystore("dan")
+	steps := []struct {
+		signer *keys.Keystore
+		body   tx.Body
+	}{
+		{reg, client.RegistrationFor(chainID, prov, identity.Provider, "Dr Alice", "St Mary", "MD-1")},
+		{reg, client.RegistrationFor(chainID, aud, identity.Auditor, "Dan", "", "")},
+		{pat, client.RegistrationFor(chainID, pat, identity.Patient, "Carol", "", "")},
+	}
+	for _, s := range steps {
+		res, err := r.cl.Send(ctx, s.signer, s.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Height == 0 || res.Code != 0 {
+			t.Fatalf("registration not committed: %+v", res)
+		}
+	}
+	// A rejection comes back as a coded error with the right HTTP status.
+	_, err = r.cl.Send(ctx, pat, client.RegistrationFor(chainID, newKS(t), identity.Provider, "X", "Y", "Z"))
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Codespace != "identity" || ce.Code != identity.CodeUnauthorized || ce.Status != 403 {
+		t.Fatalf("patient registering a provider: %v", err)
+	}
+	before, err := r.cl.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+
+	r = start(t, home)
+	after, err := r.cl.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Height < before.Height {
+		t.Fatalf("height went back from %d to %d", before.Height, after.Height)
+	}
+	for ks, role := range map[*keys.Keystore]identity.Role{prov: identity.Provider, pat: identity.Patient, aud: identity.Auditor} {
+		got, err := r.cl.Identity(ctx, ks.ID, true)
+		if err != nil {
+			t.Fatalf("%s after restart: %v", ks.Name, err)
+		}
+		if got.Identity.Role != role || !got.Identity.Active {
+			t.Fatalf("%s after restart: %+v", ks.Name, got.Identity)
+		}
+		// The proof ties the identity to the app hash of the height it was read at.
+		if err := got.Proof.Verify(got.Proof.AppHash, identity.Key(ks.ID), got.Value); err != nil {
+			t.Fatalf("proof: %v", err)
+		}
+	}
+	// Sequences survive the restart: the patient can go on acting.
+	if seq, _ := r.cl.Sequence(ctx, pat.ID); seq != 1 {
+		t.Fatalf("patient's next sequence after restart = %d, want 1", seq)
+	}
+}
+
+func TestSecondStartOnSameHomeRefuses(t *testing.T) {
+	home, _ := initHome(t)
+	start(t, home)
+	_, err := node.Start(home, node.Overrides{P2P: "127.0.0.1:0", NoRPC: true, LogLevel: "error"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already in use by a running node") {
+		t.Fatalf("second start on the same home: %v", err)
+	}
+}
+
+func TestInitRefusesExistingHome(t *testing.T) {
+	home, _ := initHome(t)
+	_, err := node.Init(node.InitOptions{Home: home, Passphrase: pass, KDF: keys.TestKDF})
+	if err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+		t.Fatalf("init on an existing home: %v", err)
+	}
+}
+
+func newKS(t *testing.T) *keys.Keystore {
+	ks, err := keys.NewKeystore("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
