@@ -160,3 +160,24 @@ func newKS(t *testing.T) *keys.Keystore {
 	}
 	return ks
 }
+
+func TestConsensusFailureIsReported(t *testing.T) {
+	home, reg := initHome(t)
+	r := start(t, home)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.cl.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.n.BreakStoreForTest()
+	chainID, _ := r.cl.ChainIDOf(ctx)
+	go r.cl.Send(ctx, reg, client.RegistrationFor(chainID, newKS(t), identity.Auditor, "a", "", ""))
+	select {
+	case err := <-r.n.Fatal():
+		if err == nil || !strings.Contains(err.Error(), "consensus halted") {
+			t.Fatalf("fatal error = %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a state fault inside consensus was not reported")
+	}
+}

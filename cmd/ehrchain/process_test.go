@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ehrchain-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "ehrchain")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+const testPass = "process test passphrase"
+
+func run(t *testing.T, args ...string) (string, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE="+testPass)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// proc is a node running as a separate process.
+type proc struct {
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	api    string
+	exited chan error
+}
+
+func startProc(t *testing.T, home string) *proc {
+	t.Helper()
+	api := freePort(t)
+	cmd := exec.Command(binary, "start", "--home", home, "--api", api, "--p2p", freePort(t), "--no-rpc")
+	p := &proc{cmd: cmd, out: &bytes.Buffer{}, api: api, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() { p.kill() })
+	cl := client.New(api)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s, err := cl.Status(ctx)
+		cancel()
+		if err == nil && s.Height > 0 {
+			return p
+		}
+		select {
+		case err := <-p.exited:
+			t.Fatalf("node exited during start-up: %v\n%s", err, p.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not come up: %v\n%s", err, p.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (p *proc) kill() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+		p.exited <- nil
+	}
+}
+
+func initHome(t *testing.T) string {
+	home := filepath.Join(t.TempDir(), "node")
+	if out, err := run(t, "init", "--home", home, "--chain-id", "proc-chain"); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	return home
+}
+
+// TestKill9LosesNothingCommitted registers patients from several goroutines, kills the node
+// with SIGKILL at a random moment, restarts it, and checks that every registration the node
+// acknowledged as committed is still there, and that the chain goes on.
+func TestKill9LosesNothingCommitted(t *testing.T) {
+	home := initHome(t)
+	for round := 0; round < 2; round++ {
+		p := startProc(t, home)
+		cl := client.New(p.api)
+		ctx, cancel := context.WithCancel(context.Background())
+		var mu sync.Mutex
+		var acked []string
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					ks, err := keys.NewKeystore("p")
+					if err != nil {
+						return
+					}
+					chainID, err := cl.ChainIDOf(ctx)
+					if err != nil {
+						return
+					}
+					res, err := cl.Send(ctx, ks, client.RegistrationFor(chainID, ks, identity.Patient, "patient", "", ""))
+					if err == nil && res.Height > 0 {
+						mu.Lock()
+						acked = append(acked, ks.ID)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(1500+rand.IntN(1500)) * time.Millisecond)
+		p.kill()
+		cancel()
+		wg.Wait()
+		if len(acked) == 0 {
+			t.Fatalf("round %d: nothing was committed before the kill\n%s", round, p.out)
+		}
+
+		p = startProc(t, home)
+		cl = client.New(p.api)
+		for _, id := range acked {
+			r, err := cl.Identity(context.Background(), id, false)
+			if err != nil || !r.Identity.Active {
+				t.Fatalf("round %d: identity %s acknowledged before kill -9 is gone after restart: %v", round, id, err)
+			}
+		}
+		t.Logf("round %d: %d acknowledged registrations survived kill -9", round, len(acked))
+		ks, _ := keys.NewKeystore("after")
+		chainID, _ := cl.ChainIDOf(context.Background())
+		if _, err := cl.Send(context.Background(), ks, client.RegistrationFor(chainID, ks, identity.Patient, "after", "", "")); err != nil {
+			t.Fatalf("round %d: the restarted node does not accept transactions: %v", round, err)
+		}
+		p.kill()
+	}
+}
+
+func TestSecondStartRefusesAndSignalStopsCleanly(t *testing.T) {
+	home := initHome(t)
+	p := startProc(t, home)
+	out, err := run(t, "start", "--home", home, "--api", freePort(t), "--p2p", freePort(t), "--no-rpc")
+	if err == nil || !strings.Contains(out, "already in use by a running node") {
+		t.Fatalf("second start: err=%v\n%s", err, out)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("SIGTERM: exit %v\n%s", err, p.out)
+		}
+		p.exited <- nil
+	case <-time.After(30 * time.Second):
+		t.Fatal("node did not stop on SIGTERM")
+	}
+	if !strings.Contains(p.out.String(), "stopped cleanly") {
+		t.Fatalf("no clean stop message:\n%s", p.out)
+	}
+	if out, err := run(t, "init", "--home", home); err == nil || !strings.Contains(out, "refusing to overwrite") {
+		t.Fatalf("init over an existing home: err=%v\n%s", err, out)
+	}
+}

@@ -1,0 +1,5 @@
+package node
+
+// BreakStoreForTest closes the state database under a running node, so the next block
+// faults inside consensus.
+func (n *Node) BreakStoreForTest() { n.st.Close() }
