@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -57,6 +59,26 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusConflict
 		case identity.CodeNotFound:
 			return http.StatusNotFound
+		}
+		return http.StatusBadRequest
+	case consent.Space:
+		switch e.Code {
+		case consent.CodeUnauthorized:
+			return http.StatusForbidden
+		case consent.CodeNotFound:
+			return http.StatusNotFound
+		case consent.CodeRevoked:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
+	case records.Space:
+		switch e.Code {
+		case records.CodeUnauthorized:
+			return http.StatusForbidden
+		case records.CodeNoPatient, records.CodeNotFound:
+			return http.StatusNotFound
+		case records.CodeVersion:
+			return http.StatusConflict
 		}
 		return http.StatusBadRequest
 	}

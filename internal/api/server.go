@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -26,6 +28,8 @@ type Backend interface {
 	Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result, error)
 	LookupTx(ctx context.Context, hash []byte) (app.Result, error)
 	View() *state.View
+	Read(ctx context.Context, q *records.ReadRequest) (*records.Outcome, error)
+	Blobs() *blobs.Store
 }
 
 // Server is the HTTP API.
@@ -44,6 +48,7 @@ func New(b Backend) *Server {
 	s.mux.HandleFunc("GET /v1/tx/{hash}", s.lookupTx)
 	s.mux.HandleFunc("GET /v1/identities", s.listIdentities)
 	s.mux.HandleFunc("GET /v1/identities/{id}", s.getIdentity)
+	s.routeRecords()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -89,15 +94,22 @@ type SubmitRequest struct {
 	Wait bool   `json:"wait"` // wait for the block to commit
 }
 
-func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	var req SubmitRequest
+// decodeJSON reads a bounded JSON request body.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *tx.Error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*tx.MaxTxBytes))
 	if err != nil {
-		writeErr(w, tx.Space.Err(tx.CodeTooLarge, "request body: %v", err))
-		return
+		return tx.Space.Err(tx.CodeTooLarge, "request body: %v", err)
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeErr(w, Space.Err(CodeBadRequest, "request body must be JSON {\"tx\": base64, \"wait\": bool}: %v", err))
+	if err := json.Unmarshal(body, v); err != nil {
+		return Space.Err(CodeBadRequest, "request body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	var req SubmitRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeErr(w, err)
 		return
 	}
 	raw, err := base64.StdEncoding.DecodeString(req.Tx)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -159,6 +161,9 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 	if err != nil {
 		return err
 	}
+	if d.r.unsigned {
+		return a.checkReads(d.body.(*records.ReadBatch), recheck)
+	}
 	view := a.checkView()
 	_, pub, err := signerKey(view, d)
 	if err != nil {
@@ -189,7 +194,33 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		return tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, expected)
 	}
 	a.pending[signer] = expected + 1
-	_ = recheck
+	return nil
+}
+
+// checkReads admits a read batch if every request is signed by its (registered) requester
+// for this chain. Each signature is checked once; FinalizeBlock finds it in the cache.
+func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
+	if recheck {
+		return nil // requests are void-checked again at execution; nothing to refresh here
+	}
+	view := a.checkView()
+	for i, q := range b.Requests {
+		if q.ChainID != a.chainID {
+			return tx.Space.Err(tx.CodeWrongChain, "read request %d was signed for chain %q", i, q.ChainID)
+		}
+		who := identity.Get(view, q.Requester)
+		if who == nil {
+			return tx.Space.Err(tx.CodeUnknownSigner, "read request %d: requester %s is not registered", i, q.Requester)
+		}
+		h := q.Hash()
+		if a.sigs.has(h, who.SignKey) {
+			continue
+		}
+		if !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature) {
+			return tx.Space.Err(tx.CodeBadSignature, "read request %d: signature does not verify with the requester's key", i)
+		}
+		a.sigs.add(h, who.SignKey)
+	}
 	return nil
 }
 
@@ -228,7 +259,7 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 		decs[i].hash = tx.Hash(raw)
 		d, err := a.decode(raw)
 		decs[i].d, decs[i].err = d, err
-		if err != nil {
+		if err != nil || d.r.unsigned {
 			continue
 		}
 		_, pub, kerr := signerKey(view, d)
@@ -271,6 +302,15 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 		return result(b.err)
 	}
 	d := b.d
+	env := identity.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(), TxHash: hex.EncodeToString(d.hash[:])}
+	if d.r.unsigned {
+		ov := a.st.Begin()
+		records.ExecReadBatch(ov, env, a.chainID, d.body.(*records.ReadBatch), func(_ int, q *records.ReadRequest, pub ed25519.PublicKey) bool {
+			return a.sigs.take(q.Hash(), pub)
+		})
+		ov.Flush()
+		return &abci.ExecTxResult{Code: abci.CodeTypeOK}
+	}
 	signer, pub, err := signerKey(a.st, d)
 	if err != nil {
 		return result(err)
@@ -287,8 +327,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
 	}
 	ov := a.st.Begin()
-	env := identity.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(),
-		TxHash: hex.EncodeToString(d.hash[:]), Signer: signer}
+	env.Signer = signer
 	if err := d.r.exec(ov, env, id, d.body); err != nil {
 		return result(err)
 	}
@@ -317,4 +356,10 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 		a.logf("committed height=%d txs=%d app_hash=%X commit=%s", c.Height, len(a.results), c.AppHash, time.Since(start).Round(time.Millisecond))
 	}
 	return &abci.ResponseCommit{}, nil
+}
+
+// VerifyRead checks a read request before the node batches it, so one bad request cannot
+// sink a batch; the verified signature is cached for CheckTx and FinalizeBlock.
+func (a *App) VerifyRead(q *records.ReadRequest) *tx.Error {
+	return a.checkReads(&records.ReadBatch{Requests: []*records.ReadRequest{q}}, false)
 }

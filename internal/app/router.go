@@ -3,6 +3,9 @@ package app
 import (
 	"crypto/ed25519"
 
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/records"
+
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -13,6 +16,9 @@ type route struct {
 	name   string
 	decode func([]byte) (any, error)
 	exec   func(st *state.Tx, env identity.Env, signer string, body any) *tx.Error
+	// unsigned routes carry their own signatures inside the body; the envelope's signer,
+	// sequence and signature must be zero.
+	unsigned bool
 }
 
 func wrap[B any](name string, dec func([]byte) (B, error), exec func(*state.Tx, identity.Env, string, B) *tx.Error) route {
@@ -39,6 +45,24 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *identity.Rotate) *tx.Error {
 			return identity.ExecRotate(st, env, s, b)
 		}),
+	consent.TypePublishKeys: wrap("publish category keys", consent.DecodePublishKeys,
+		func(st *state.Tx, env identity.Env, s string, b *consent.PublishKeysBody) *tx.Error {
+			return consent.ExecPublishKeys(st, env, s, b)
+		}),
+	consent.TypeGrant: wrap("grant", consent.DecodeGrant,
+		func(st *state.Tx, env identity.Env, s string, b *consent.GrantBody) *tx.Error {
+			return consent.ExecGrant(st, env, s, b)
+		}),
+	consent.TypeRevoke: wrap("revoke", consent.DecodeRevoke,
+		func(st *state.Tx, env identity.Env, s string, b *consent.RevokeBody) *tx.Error {
+			return consent.ExecRevoke(st, env, s, b)
+		}),
+	records.TypePut: wrap("write record", records.DecodePut,
+		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
+			return records.ExecPut(st, env, s, b)
+		}),
+	records.TypeReadBatch: {name: "read batch", unsigned: true,
+		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},
 }
 
 // decoded is a transaction after the stateless checks.
@@ -66,6 +90,9 @@ func (a *App) decode(raw []byte) (*decoded, *tx.Error) {
 	if derr != nil {
 		return nil, tx.Space.Err(tx.CodeMalformed, "malformed %s body: %v", r.name, derr)
 	}
+	if r.unsigned && (env.Signer != [tx.SignerLen]byte{} || env.Sequence != 0 || !allZero(env.Signature)) {
+		return nil, tx.Space.Err(tx.CodeMalformed, "a %s is not signed as a whole: its envelope signer, sequence and signature must be zero", r.name)
+	}
 	return &decoded{env: env, hash: tx.Hash(raw), body: body, r: r}, nil
 }
 
@@ -84,4 +111,13 @@ func signerKey(r identity.Reader, d *decoded) (*identity.Identity, ed25519.Publi
 		return nil, nil, tx.Space.Err(tx.CodeInactive, "signer %s was deactivated at height %d and can no longer act", id, signer.Deactivated)
 	}
 	return signer, signer.SignKey, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -19,6 +19,13 @@ const (
 	IdentityRegister   = "identity.register"
 	IdentityDeactivate = "identity.deactivate"
 	IdentityRotate     = "identity.rotate"
+	KeysPublish        = "keys.publish"
+	ConsentGrant       = "consent.grant"
+	ConsentRevoke      = "consent.revoke"
+	RecordWrite        = "record.write"
+	RecordAmend        = "record.amend"
+	RecordRead         = "record.read"
+	RecordList         = "record.list"
 )
 
 // Event is one audit log entry.
@@ -35,7 +42,10 @@ type Event struct {
 	Subject      string    `json:"subject,omitempty"`
 	Patient      string    `json:"patient,omitempty"`
 	Record       string    `json:"record,omitempty"`
+	Version      uint32    `json:"version,omitempty"`
 	Category     string    `json:"category,omitempty"`
+	ResourceType string    `json:"resource_type,omitempty"`
+	Digest       string    `json:"digest,omitempty"` // SHA-256 of the record metadata written
 	Purpose      string    `json:"purpose,omitempty"`
 	Grant        string    `json:"grant,omitempty"`
 	Reason       string    `json:"reason,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -14,59 +13,26 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-var pass = []byte("test passphrase")
+var pass = nodetest.Passphrase
 
-// running is a node with its API on an ephemeral port.
 type running struct {
 	n   *node.Node
 	srv *api.Server
 	cl  *client.Client
 }
 
+func (r *running) stop() { r.srv.Shutdown(context.Background()); r.n.Stop() }
+
 func start(t *testing.T, home string) *running {
-	t.Helper()
-	n, err := node.Start(home, node.Overrides{P2P: "127.0.0.1:0", NoRPC: true, LogLevel: "error"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		n.Stop()
-		t.Fatal(err)
-	}
-	srv := api.New(n)
-	go srv.Serve(l, "", "")
-	r := &running{n: n, srv: srv, cl: client.New(l.Addr().String())}
-	t.Cleanup(r.stop)
-	return r
+	r := nodetest.Start(t, home)
+	return &running{n: r.Node, srv: r.Server, cl: r.Client}
 }
 
-func (r *running) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	r.srv.Shutdown(ctx)
-	r.n.Stop()
-}
-
-func initHome(t *testing.T) (string, *keys.Keystore) {
-	t.Helper()
-	home := t.TempDir()
-	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "it-chain", Passphrase: pass, KDF: keys.TestKDF}); err != nil {
-		t.Fatal(err)
-	}
-	data, err := keys.Dir{Path: node.Paths{Home: home}.Keys()}.Load("registrar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := keys.Decrypt(data, pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return home, reg
-}
+func initHome(t *testing.T) (string, *keys.Keystore) { return nodetest.Init(t) }
 
 func TestRegisterRestartFind(t *testing.T) {
 	home, reg := initHome(t)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -43,6 +45,7 @@ type Node struct {
 	App    *app.App
 
 	st      *state.Store
+	blobs   *blobs.Store
 	cmt     *nm.Node
 	rpc     *local.Local
 	release func()
@@ -50,6 +53,8 @@ type Node struct {
 
 	stopOnce sync.Once
 	fatal    chan error
+
+	reads batcher
 
 	dbMu sync.Mutex
 	dbs  []dbm.DB // every database CometBFT opened, closed after it stops
@@ -127,6 +132,9 @@ func (n *Node) start() error {
 		return err
 	}
 	n.st = st
+	if n.blobs, err = blobs.Open(filepath.Join(p.AppDir(), "blobs")); err != nil {
+		return err
+	}
 	n.App = app.New(n.Config.ChainID, st, n.logf)
 
 	cc := cmtcfg.DefaultConfig()
@@ -333,6 +341,9 @@ func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result
 		return app.Result{Hash: hash}, fmt.Errorf("transaction %s was accepted but not committed before the deadline: %w", hash, ctx.Err())
 	}
 }
+
+// Blobs is the node's blob store.
+func (n *Node) Blobs() *blobs.Store { return n.blobs }
 
 // View is the last committed state.
 func (n *Node) View() *state.View { return n.st.Committed() }

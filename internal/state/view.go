@@ -130,3 +130,20 @@ func prefixEnd(prefix []byte) []byte {
 	}
 	return nil
 }
+
+// IterateIndex calls fn for each committed derived index entry with prefix, in key order,
+// until fn returns false. Keys are given without the index prefix byte.
+func (v *View) IterateIndex(prefix []byte, fn func(key, value []byte) bool) error {
+	lo := indexKey(prefix)
+	it, err := v.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if !fn(it.Key()[1:], it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}

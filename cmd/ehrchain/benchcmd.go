@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ehrchain/ehrchain/internal/bench"
+)
+
+// benchCmd measures a throwaway single-validator node; it never touches --home.
+func benchCmd(_ *globals) *cobra.Command {
+	var (
+		o          bench.Options
+		workloads  []string
+		asJSON     bool
+		cpuProfile string
+	)
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure committed throughput and latency on a temporary local node",
+		Long: `bench starts a fresh single-validator node in a temporary directory, submits
+pre-signed transactions to it in-process and times each from submission to the commit of
+its block. Workloads run one after another on the same node: compare their ratios, which
+hold on a noisy machine better than the absolute figures do.
+
+Workloads: baseline (signed no-op transactions from --actors registered signers) and
+register (patients registering themselves).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, w := range workloads {
+				for _, name := range strings.Split(w, ",") {
+					if name = strings.TrimSpace(name); name != "" {
+						o.Workloads = append(o.Workloads, name)
+					}
+				}
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				o.CPUProfile = f
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Run(ctx, o, os.Stderr)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return fmt.Errorf("interrupted: %w", err)
+				}
+				return err
+			}
+			if asJSON {
+				return printJSON(rep)
+			}
+			return rep.WriteTable(os.Stdout)
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVar(&workloads, "workload", bench.Workloads, "workloads to run, in order (baseline, register)")
+	f.IntVar(&o.Txs, "txs", 20_000, "transactions per workload")
+	f.IntVar(&o.Actors, "actors", 64, "signers of the baseline workload, each with its own sequence")
+	f.IntVar(&o.Concurrency, "concurrency", 64, "goroutines submitting transactions")
+	f.IntVar(&o.Window, "window", 0, fmt.Sprintf("most transactions submitted but not yet committed (closed loop; default %d, at most the mempool)", bench.DefaultWindow))
+	f.Float64Var(&o.Rate, "rate", 0, "submit open-loop at this many tx/s instead of the closed loop")
+	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
+	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the timed phases to this file")
+	return c
+}

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/blobs"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+func (s *Server) routeRecords() {
+	s.mux.HandleFunc("GET /v1/patients/{id}/keys", s.patientKeys)
+	s.mux.HandleFunc("GET /v1/patients/{id}/grants", s.patientGrants)
+	s.mux.HandleFunc("PUT /v1/blobs/{digest}", s.putBlob)
+	s.mux.HandleFunc("POST /v1/read", s.read)
+}
+
+// CategoryKeys is the answer of GET /v1/patients/{id}/keys.
+type CategoryKeys struct {
+	Height int64                 `json:"height"`
+	Keys   []consent.CategoryKey `json:"keys"`
+}
+
+func (s *Server) patientKeys(w http.ResponseWriter, r *http.Request) {
+	v := s.b.View()
+	id := r.PathValue("id")
+	out := CategoryKeys{Height: v.Height(), Keys: []consent.CategoryKey{}}
+	for _, c := range consent.Categories(v, id) {
+		out.Keys = append(out.Keys, *consent.CurrentKey(v, id, c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) patientGrants(w http.ResponseWriter, r *http.Request) {
+	v := s.b.View()
+	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "grants": consent.List(v, r.PathValue("id"))})
+}
+
+func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
+	d, err := hex.DecodeString(r.PathValue("digest"))
+	if err != nil || len(d) != 32 {
+		writeErr(w, Space.Err(CodeBadRequest, "blob digest must be 64 hex characters (SHA-256 of the ciphertext)"))
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, records.MaxBlob))
+	if err != nil {
+		writeErr(w, tx.Space.Err(tx.CodeTooLarge, "blob: %v", err))
+		return
+	}
+	if err := s.b.Blobs().Put([32]byte(d), data); err != nil {
+		writeErr(w, Space.Err(CodeBadRequest, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"digest": hex.EncodeToString(d), "size": len(data)})
+}
+
+// ReadRequestBody is the body of POST /v1/read.
+type ReadRequestBody struct {
+	Request string `json:"request"` // base64 of a signed records.ReadRequest
+}
+
+// ReadResponse is what an allowed read releases: the decision and its audit event, and the
+// ciphertext and wrapped keys the requester needs. A denied read releases only the decision.
+type ReadResponse struct {
+	Outcome    records.Outcome   `json:"outcome"`
+	Record     *records.Meta     `json:"record,omitempty"`
+	Ciphertext []byte            `json:"ciphertext,omitempty"`
+	History    []*records.Meta   `json:"history,omitempty"`
+	Share      *consent.KeyShare `json:"share,omitempty"` // the category key, wrapped for the requester
+	Records    []*records.Meta   `json:"records,omitempty"`
+}
+
+func (s *Server) read(w http.ResponseWriter, r *http.Request) {
+	var body ReadRequestBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeErr(w, err)
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(body.Request)
+	if err != nil {
+		writeErr(w, Space.Err(CodeBadRequest, "request must be standard base64"))
+		return
+	}
+	q, err := records.DecodeReadRequest(raw)
+	if err != nil {
+		writeErr(w, tx.Space.Err(tx.CodeMalformed, "malformed read request: %v", err))
+		return
+	}
+	out, err := s.b.Read(r.Context(), q)
+	var te *tx.Error
+	switch {
+	case errors.As(err, &te):
+		writeErr(w, te)
+		return
+	case err != nil:
+		writeErr(w, Space.Err(CodeUnavailable, "the access could not be recorded, so nothing is released: %v", err))
+		return
+	}
+	resp := ReadResponse{Outcome: *out}
+	if !out.Allowed {
+		e := consent.Space.Err(consent.CodeDenied, "access denied (recorded as event %d at height %d): %s", out.Event, out.Height, out.Reason)
+		writeJSON(w, http.StatusForbidden, struct {
+			tx.Error
+			Outcome records.Outcome `json:"outcome"`
+		}{*e, *out})
+		return
+	}
+	v := s.b.View()
+	if q.Record == "" {
+		s.list(v, q, &resp)
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	m := records.Version(v, q.Record, out.Version)
+	resp.Record = m
+	resp.History = records.History(v, q.Record)
+	if m.Blob {
+		b, err := s.b.Blobs().Get(m.Digest)
+		if errors.Is(err, blobs.ErrNotFound) {
+			writeErr(w, Space.Err(CodeUnavailable, "record %s version %d is stored as a blob this node does not hold yet", m.RecordID, m.Version))
+			return
+		}
+		if err != nil {
+			writeErr(w, Space.Err(CodeInternal, "blob %x: %v", m.Digest, err))
+			return
+		}
+		resp.Ciphertext = b
+	} else {
+		resp.Ciphertext = records.Ciphertext(v, m.Digest)
+	}
+	if q.Requester != m.Patient && q.Requester != m.Author {
+		resp.Share = consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// list fills in the metadata of the records the requester may read for the purpose.
+func (s *Server) list(v interface {
+	records.IndexIterator
+}, q *records.ReadRequest, resp *ReadResponse) {
+	grants := consent.List(v, q.Patient)
+	who := identity.Get(v, q.Requester)
+	for _, id := range records.PatientRecords(v, q.Patient) {
+		m := records.Version(v, id, records.Head(v, id))
+		if m == nil {
+			continue
+		}
+		if q.Requester != q.Patient && q.Requester != m.Author {
+			d := consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: q.Requester, Organization: who.Organization,
+				Action: consent.Read, Purpose: q.Purpose, Time: time.Now().UTC(),
+				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
+			if !d.Allowed {
+				continue
+			}
+		}
+		resp.Records = append(resp.Records, m)
+	}
+}

@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Workload names.
+const (
+	Baseline = "baseline" // signed Noop transactions from pre-registered actors
+	Register = "register" // patients registering themselves
+)
+
+// Workloads lists every workload Run knows, in the order they are best run.
+var Workloads = []string{Baseline, Register}
+
+// workload is a set of signed transactions ready to submit. Each stream holds the
+// transactions of one signer, which must reach the mempool in order (their sequences
+// increase by one); different streams are independent.
+type workload struct {
+	name    string
+	streams [][][]byte
+	setup   [][]byte // transactions that must commit before timing starts
+	txs     int
+	bytes   int
+}
+
+// prepare builds and signs every transaction of the named workload, so that client-side key
+// generation and signing stay out of the timed phase.
+func prepare(name, chainID string, txs, actors int) (*workload, error) {
+	switch name {
+	case Baseline:
+		return prepareBaseline(chainID, txs, actors)
+	case Register:
+		return prepareRegister(chainID, txs)
+	}
+	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Workloads)
+}
+
+// prepareBaseline registers actors patients (the setup transactions, sequence 0) and
+// spreads txs Noop transactions across them, each actor with its own increasing sequence.
+func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
+	if actors < 1 {
+		return nil, fmt.Errorf("baseline needs at least one actor")
+	}
+	actors = min(actors, max(txs, 1))
+	ks, err := keystores("actor", actors)
+	if err != nil {
+		return nil, err
+	}
+	w := &workload{name: Baseline, streams: make([][][]byte, actors), setup: make([][]byte, actors), txs: txs}
+	per := make([]int, actors)
+	for i := range txs {
+		per[i%actors]++
+	}
+	err = parallel(actors, func(a int) error {
+		k := ks[a]
+		signer, ok := tx.ParseSigner(k.ID)
+		if !ok {
+			return fmt.Errorf("keystore %s has a malformed id %q", k.Name, k.ID)
+		}
+		reg := client.RegistrationFor(chainID, k, identity.Patient, k.Name, "", "")
+		w.setup[a] = tx.Sign(k.Keys.Sign, signer, chainID, 0, reg).Encode()
+		s := make([][]byte, per[a])
+		for i := range s {
+			s[i] = tx.Sign(k.Keys.Sign, signer, chainID, uint64(i+1), &app.Noop{}).Encode()
+		}
+		w.streams[a] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.count()
+	return w, nil
+}
+
+// prepareRegister builds txs self-registrations of new patients: each is signed by the key
+// it registers, with sequence 0, so every transaction is its own stream.
+func prepareRegister(chainID string, txs int) (*workload, error) {
+	w := &workload{name: Register, streams: make([][][]byte, txs), txs: txs}
+	err := parallel(txs, func(i int) error {
+		name := fmt.Sprintf("patient-%d", i)
+		k, err := keys.NewKeystore(name)
+		if err != nil {
+			return err
+		}
+		signer, ok := tx.ParseSigner(k.ID)
+		if !ok {
+			return fmt.Errorf("keystore %s has a malformed id %q", k.Name, k.ID)
+		}
+		reg := client.RegistrationFor(chainID, k, identity.Patient, name, "", "")
+		w.streams[i] = [][]byte{tx.Sign(k.Keys.Sign, signer, chainID, 0, reg).Encode()}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.count()
+	return w, nil
+}
+
+func (w *workload) count() {
+	for _, s := range w.streams {
+		for _, raw := range s {
+			w.bytes += len(raw)
+		}
+	}
+}
+
+// queues deals the streams to c workers and interleaves each worker's streams round-robin,
+// keeping every stream's order. It never makes more queues than streams.
+func (w *workload) queues(c int) [][][]byte {
+	c = max(1, min(c, len(w.streams)))
+	out := make([][][]byte, c)
+	for q := range out {
+		var mine [][][]byte
+		for s := q; s < len(w.streams); s += c {
+			mine = append(mine, w.streams[s])
+		}
+		for k := 0; ; k++ {
+			added := false
+			for _, s := range mine {
+				if k < len(s) {
+					out[q] = append(out[q], s[k])
+					added = true
+				}
+			}
+			if !added {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func keystores(prefix string, n int) ([]*keys.Keystore, error) {
+	out := make([]*keys.Keystore, n)
+	err := parallel(n, func(i int) error {
+		k, err := keys.NewKeystore(fmt.Sprintf("%s-%d", prefix, i))
+		out[i] = k
+		return err
+	})
+	return out, err
+}
+
+// parallel runs fn(0..n-1) on every CPU and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int, n)
+	)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

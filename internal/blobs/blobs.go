@@ -1,0 +1,79 @@
+// Package blobs is the content-addressed store for encrypted payloads too large to travel in
+// a transaction. Only their SHA-256 digest is on chain; every read re-checks the digest, so
+// a corrupted or substituted file is reported, never served.
+package blobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ErrNotFound means this node does not hold the blob (yet).
+var ErrNotFound = errors.New("blob not held by this node")
+
+// ErrCorrupt means the stored bytes no longer match their digest.
+var ErrCorrupt = errors.New("stored blob does not match its digest")
+
+// Store keeps blobs as files named by their digest.
+type Store struct{ dir string }
+
+// Open uses dir (created if needed).
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &Store{dir: dir}, nil
+}
+
+func (s *Store) path(d [32]byte) string {
+	h := hex.EncodeToString(d[:])
+	return filepath.Join(s.dir, h[:2], h)
+}
+
+// Put stores data under digest d after checking that it hashes to d.
+func (s *Store) Put(d [32]byte, data []byte) error {
+	if sha256.Sum256(data) != d {
+		return fmt.Errorf("blob does not hash to the digest it was uploaded under")
+	}
+	p := s.path(d)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".up-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	tmp.Close()
+	return os.Rename(tmp.Name(), p)
+}
+
+// Get returns the blob with digest d, verified.
+func (s *Store) Get(d [32]byte) ([]byte, error) {
+	b, err := os.ReadFile(s.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sha256.Sum256(b) != d {
+		return nil, ErrCorrupt
+	}
+	return b, nil
+}

@@ -1,0 +1,71 @@
+// Package nodetest starts real ehrchain nodes for tests: a temp home, ephemeral ports, the
+// HTTP API, and a client, all stopped when the test ends.
+package nodetest
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/node"
+)
+
+// Passphrase protects the registrar keystore of test homes.
+var Passphrase = []byte("test passphrase")
+
+// Running is a node with its API on an ephemeral port.
+type Running struct {
+	Node   *node.Node
+	Server *api.Server
+	Client *client.Client
+}
+
+// Init creates a home in a temp dir and returns it with the registrar's keystore.
+func Init(t testing.TB) (string, *keys.Keystore) {
+	t.Helper()
+	home := t.TempDir()
+	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "test-chain", Passphrase: Passphrase, KDF: keys.TestKDF}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := keys.Dir{Path: node.Paths{Home: home}.Keys()}.Load("registrar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := keys.Decrypt(data, Passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return home, reg
+}
+
+// Start runs a node on home until the test ends (or Stop).
+func Start(t testing.TB, home string) *Running {
+	t.Helper()
+	n, err := node.Start(home, node.Overrides{P2P: "127.0.0.1:0", NoRPC: true, LogLevel: "error"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		n.Stop()
+		t.Fatal(err)
+	}
+	srv := api.New(n)
+	go srv.Serve(l, "", "")
+	r := &Running{Node: n, Server: srv, Client: client.New(l.Addr().String())}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Stop shuts the API and the node down.
+func (r *Running) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.Server.Shutdown(ctx)
+	r.Node.Stop()
+}

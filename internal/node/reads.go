@@ -1,0 +1,111 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Read batching: requests arriving within batchWindow (or until batchMax) travel in one
+// transaction, so reads are not limited to one transaction each.
+const (
+	batchWindow = 5 * time.Millisecond
+	batchMax    = 2000
+)
+
+type pendingRead struct {
+	q    *records.ReadRequest
+	done chan readResult
+}
+
+type readResult struct {
+	out *records.Outcome
+	err error
+}
+
+type batcher struct {
+	mu      sync.Mutex
+	pending []*pendingRead
+	timer   *time.Timer
+}
+
+// Read records a signed read request on the ledger and returns the committed decision.
+// Nothing may be released to the requester unless this returns an allowed outcome: the
+// access event is committed before the caller sees the decision (audit fails closed).
+func (n *Node) Read(ctx context.Context, q *records.ReadRequest) (*records.Outcome, error) {
+	if err := n.App.VerifyRead(q); err != nil {
+		return nil, err
+	}
+	p := &pendingRead{q: q, done: make(chan readResult, 1)}
+	n.reads.mu.Lock()
+	n.reads.pending = append(n.reads.pending, p)
+	switch {
+	case len(n.reads.pending) >= batchMax:
+		batch := n.reads.take()
+		n.reads.mu.Unlock()
+		go n.flushReads(batch)
+	case n.reads.timer == nil:
+		n.reads.timer = time.AfterFunc(batchWindow, func() {
+			n.reads.mu.Lock()
+			batch := n.reads.take()
+			n.reads.mu.Unlock()
+			n.flushReads(batch)
+		})
+		n.reads.mu.Unlock()
+	default:
+		n.reads.mu.Unlock()
+	}
+	select {
+	case r := <-p.done:
+		return r.out, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// take empties the queue; the caller holds mu.
+func (b *batcher) take() []*pendingRead {
+	batch := b.pending
+	b.pending = nil
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	return batch
+}
+
+func (n *Node) flushReads(batch []*pendingRead) {
+	if len(batch) == 0 {
+		return
+	}
+	body := &records.ReadBatch{}
+	for _, p := range batch {
+		body.Requests = append(body.Requests, p.q)
+	}
+	w := tx.NewWriter(len(batch) * 230)
+	body.Encode(w)
+	env := &tx.Envelope{ChainID: n.Config.ChainID, BodyType: records.TypeReadBatch, Body: w.Bytes(), Signature: make([]byte, 64)}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := n.Broadcast(ctx, env.Encode(), true)
+	if err == nil && res.Code != 0 {
+		err = fmt.Errorf("read batch rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
+	}
+	view := n.View()
+	for _, p := range batch {
+		if err != nil {
+			p.done <- readResult{err: err}
+			continue
+		}
+		out := records.Result(view, p.q.Hash())
+		if out == nil {
+			p.done <- readResult{err: fmt.Errorf("the read request was void (expired, replayed or for another chain) and was not recorded")}
+			continue
+		}
+		p.done <- readResult{out: out}
+	}
+}

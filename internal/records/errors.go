@@ -1,0 +1,17 @@
+package records
+
+import "github.com/ehrchain/ehrchain/internal/tx"
+
+// Space is the records codespace.
+const Space tx.Codespace = "records"
+
+// Codes. Append-only.
+const (
+	CodeUnauthorized uint32 = 1 // author may not write for this patient
+	CodeInvalid      uint32 = 2 // field missing or malformed
+	CodeNoPatient    uint32 = 3 // patient not registered or inactive
+	CodeVersion      uint32 = 4 // version is not the next one
+	CodeDigest       uint32 = 5 // ciphertext digest or size does not match
+	CodeKeyVersion   uint32 = 6 // wrapped for a stale key
+	CodeNotFound     uint32 = 7
+)

@@ -1,0 +1,252 @@
+package records
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// TypeReadBatch carries signed read requests into a block. Its envelope is not signed:
+// every request inside is, by its requester.
+const TypeReadBatch tx.Type = 11
+
+// MaxRequestAge bounds how far ahead a read request may expire, which bounds how long the
+// node must remember it to refuse a replay.
+const MaxRequestAge = 10 * time.Minute
+
+// MaxBatch bounds the requests in one batch.
+const MaxBatch = 10_000
+
+const readDomain = "ehrchain/read/v1"
+
+// ReadRequest asks for one record (Record set) or the list of a patient's records (Record
+// empty), for a purpose. The requester signs it; the node cannot forge or alter one.
+type ReadRequest struct {
+	ChainID   string
+	Requester string
+	Patient   string
+	Record    string
+	Purpose   string
+	Nonce     [16]byte
+	NotAfter  int64 // unix seconds; the request is void after this block time
+	Signature []byte
+}
+
+func (q *ReadRequest) encodeUnsigned(w *tx.Writer) {
+	w.String(readDomain)
+	w.String(q.ChainID)
+	w.String(q.Requester)
+	w.String(q.Patient)
+	w.String(q.Record)
+	w.String(q.Purpose)
+	w.PutBytes(q.Nonce[:])
+	w.Varint(q.NotAfter)
+}
+
+// SignBytes is what the requester signs.
+func (q *ReadRequest) SignBytes() []byte {
+	w := tx.NewWriter(160)
+	q.encodeUnsigned(w)
+	return w.Bytes()
+}
+
+// Encode is the wire form.
+func (q *ReadRequest) Encode() []byte {
+	w := tx.NewWriter(230)
+	q.encodeUnsigned(w)
+	w.PutBytes(q.Signature)
+	return w.Bytes()
+}
+
+// Hash identifies a request (for replay detection and result lookup).
+func (q *ReadRequest) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
+
+// Sign fills in the signature.
+func (q *ReadRequest) Sign(key ed25519.PrivateKey) { q.Signature = ed25519.Sign(key, q.SignBytes()) }
+
+// DecodeReadRequest parses the wire form.
+func DecodeReadRequest(b []byte) (*ReadRequest, error) {
+	r := tx.NewReader(b)
+	q := &ReadRequest{}
+	if d := r.String("domain", 32); d != readDomain && r.Err() == nil {
+		return nil, fmt.Errorf("not a read request (domain %q)", d)
+	}
+	q.ChainID = r.String("chain id", tx.MaxChainID)
+	q.Requester = r.String("requester", 64)
+	q.Patient = r.String("patient", 64)
+	q.Record = r.String("record", 64)
+	q.Purpose = r.String("purpose", 32)
+	copy(q.Nonce[:], r.Bytes("nonce", 16))
+	q.NotAfter = r.Varint()
+	q.Signature = r.Bytes("signature", ed25519.SignatureSize)
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	if len(q.Signature) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("signature is %d bytes", len(q.Signature))
+	}
+	return q, nil
+}
+
+// ReadBatch is the body of a read batch.
+type ReadBatch struct{ Requests []*ReadRequest }
+
+// Type implements tx.Body.
+func (*ReadBatch) Type() tx.Type { return TypeReadBatch }
+
+// Encode implements tx.Body.
+func (b *ReadBatch) Encode(w *tx.Writer) {
+	w.Uvarint(uint64(len(b.Requests)))
+	for _, q := range b.Requests {
+		w.PutBytes(q.Encode())
+	}
+}
+
+// DecodeReadBatch parses a batch.
+func DecodeReadBatch(raw []byte) (*ReadBatch, error) {
+	r := tx.NewReader(raw)
+	n := r.Uvarint()
+	if n == 0 || n > MaxBatch {
+		return nil, fmt.Errorf("a batch holds 1 to %d requests, not %d", MaxBatch, n)
+	}
+	b := &ReadBatch{Requests: make([]*ReadRequest, 0, n)}
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		q, err := DecodeReadRequest(r.Bytes("request", 512))
+		if err != nil {
+			return nil, fmt.Errorf("request %d: %w", i, err)
+		}
+		b.Requests = append(b.Requests, q)
+	}
+	return b, r.Done()
+}
+
+// Outcome is what the ledger decided for one request; the serving node reads it after
+// commit and releases data only if Allowed.
+type Outcome struct {
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason"`
+	Grant   string `json:"grant,omitempty"`
+	Event   uint64 `json:"event"` // index of the audit event in the log
+	Height  int64  `json:"height"`
+	Version uint32 `json:"version,omitempty"` // the record version read
+}
+
+// Result loads the committed outcome of a request, or nil.
+func Result(r IndexReader, h [32]byte) *Outcome {
+	b := r.GetIndex(requestKey(h))
+	if b == nil {
+		return nil
+	}
+	var o Outcome
+	if err := json.Unmarshal(b, &o); err != nil {
+		panic(err)
+	}
+	return &o
+}
+
+// Verified tells ExecReadBatch which request signatures were already checked (by the
+// parallel pre-pass); nil means check every one here.
+type Verified func(i int, q *ReadRequest, pub ed25519.PublicKey) bool
+
+// ExecReadBatch decides and records every request. A request that is void (wrong chain,
+// expired, already seen, badly signed) is dropped without an event: it is not an access
+// attempt by the identity it names.
+func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, verified Verified) {
+	for i, q := range b.Requests {
+		h := q.Hash()
+		if q.ChainID != chainID || st.GetIndex(requestKey(h)) != nil {
+			continue
+		}
+		if q.NotAfter < env.Time.Unix() || q.NotAfter > env.Time.Add(MaxRequestAge).Unix() {
+			continue
+		}
+		who := identity.Get(st, q.Requester)
+		if who == nil {
+			continue
+		}
+		if !(verified != nil && verified(i, q, who.SignKey)) && !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature) {
+			continue
+		}
+		out, ev := decideRead(st, env, who, q)
+		out.Event = st.Append(ev.Encode())
+		out.Height = env.Height
+		raw, _ := json.Marshal(out)
+		st.PutIndex(requestKey(h), raw)
+	}
+}
+
+func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest) (Outcome, *audit.Event) {
+	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.RecordRead, Outcome: audit.Denied,
+		Actor: who.ID, ActorRole: string(who.Role), Organization: who.Organization, Patient: q.Patient, Record: q.Record, Purpose: q.Purpose}
+	deny := func(reason string) (Outcome, *audit.Event) {
+		ev.Reason = reason
+		return Outcome{Reason: reason}, ev
+	}
+	if !who.Active {
+		return deny(fmt.Sprintf("requester was deactivated at height %d", who.Deactivated))
+	}
+	grants := consent.List(st, q.Patient)
+	if q.Record == "" {
+		ev.Action = audit.RecordList
+		if who.ID == q.Patient {
+			ev.Outcome, ev.Reason = audit.Success, "the patient's own records"
+			return Outcome{Allowed: true, Reason: ev.Reason}, ev
+		}
+		// Listing is allowed if some active grant lets the requester read for this purpose;
+		// the serving node then shows only the records each grant covers.
+		for _, g := range grants {
+			d := consent.Decide([]*consent.Grant{g}, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: who.Organization,
+				Action: consent.Read, Purpose: q.Purpose, Time: env.Time, Target: anyTarget(g)})
+			if d.Allowed {
+				ev.Outcome, ev.Reason, ev.Grant = audit.Success, d.Reason, d.Grant
+				return Outcome{Allowed: true, Reason: d.Reason, Grant: d.Grant}, ev
+			}
+		}
+		return deny("no consent lets the requester list this patient's records for this purpose")
+	}
+	head := Head(st, q.Record)
+	if head == 0 {
+		return deny("no such record")
+	}
+	m := Version(st, q.Record, head)
+	if m.Patient != q.Patient {
+		return deny("no such record for this patient")
+	}
+	ev.Version, ev.Category, ev.ResourceType = head, m.Category, m.ResourceType
+	var d consent.Decision
+	if who.ID == m.Author {
+		d = consent.Decision{Allowed: true, Reason: "the author of the record"}
+	} else {
+		d = consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: who.Organization,
+			Action: consent.Read, Purpose: q.Purpose, Time: env.Time,
+			Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
+	}
+	ev.Reason, ev.Grant = d.Reason, d.Grant
+	if !d.Allowed {
+		return Outcome{Reason: d.Reason, Grant: d.Grant}, ev
+	}
+	ev.Outcome = audit.Success
+	return Outcome{Allowed: true, Reason: d.Reason, Grant: d.Grant, Version: head}, ev
+}
+
+// anyTarget is a target inside the grant's scope, to ask whether listing is permitted at all.
+func anyTarget(g *consent.Grant) consent.Target {
+	var t consent.Target
+	if len(g.Scope.Categories) > 0 {
+		t.Category = g.Scope.Categories[0]
+	}
+	if len(g.Scope.ResourceTypes) > 0 {
+		t.ResourceType = g.Scope.ResourceTypes[0]
+	}
+	if len(g.Scope.Records) > 0 {
+		t.Record = g.Scope.Records[0]
+	}
+	return t
+}

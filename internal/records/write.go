@@ -1,0 +1,168 @@
+package records
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Store is the state the record handlers use.
+type Store interface {
+	Get(key []byte) []byte
+	Set(key, value []byte)
+	Append(leaf []byte) uint64
+	PutIndex(key, value []byte)
+	GetIndex(key []byte) []byte
+}
+
+// IndexReader reads the derived record index.
+type IndexReader interface {
+	Get(key []byte) []byte
+	GetIndex(key []byte) []byte
+}
+
+// Head is the latest version of a record, 0 if none.
+func Head(r IndexReader, id string) uint32 {
+	b := r.GetIndex(headKey(id))
+	if len(b) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(b)
+}
+
+// Version loads one stored record version, or nil.
+func Version(r IndexReader, id string, v uint32) *Meta {
+	b := r.GetIndex(versionKey(id, v))
+	if b == nil {
+		return nil
+	}
+	m, err := DecodeMeta(b)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Ciphertext loads an inline ciphertext, or nil.
+func Ciphertext(r IndexReader, d [32]byte) []byte { return r.GetIndex(cipherKey(d)) }
+
+// CanWrite decides whether author may write a record of this category and type for the
+// patient: the patient themself, the provider who registered them (the care relationship
+// established at registration), or a provider holding a write grant for treatment.
+func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Identity, t consent.Target, now int64) consent.Decision {
+	switch {
+	case author.ID == patient.ID:
+		return consent.Decision{Allowed: true, Reason: "the patient's own record"}
+	case author.Role != identity.Provider:
+		return consent.Decision{Reason: "only providers write records for patients"}
+	case patient.RegisteredBy == author.ID:
+		return consent.Decision{Allowed: true, Reason: "care relationship: the provider registered the patient"}
+	}
+	return consent.Decide(consent.List(r, patient.ID), consent.Request{Patient: patient.ID, Actor: author.ID,
+		Organization: author.Organization, Action: consent.Write, Purpose: consent.Treatment, Target: t, Time: unix(now)})
+}
+
+// ExecPut validates and stores a record version.
+func ExecPut(st Store, env identity.Env, signer string, b *PutBody) *tx.Error {
+	m := b.Meta
+	if !ValidID(m.RecordID) {
+		return Space.Err(CodeInvalid, "record id %q: use 1-64 letters, digits, '.', '_' or '-'", m.RecordID)
+	}
+	if m.ResourceType == "" || m.ContentType == "" || m.Category == "" {
+		return Space.Err(CodeInvalid, "a record needs a category, a resource type and a content type")
+	}
+	patient := identity.Get(st, m.Patient)
+	if patient == nil || patient.Role != identity.Patient || !patient.Active {
+		return Space.Err(CodeNoPatient, "%s is not an active registered patient", m.Patient)
+	}
+	author := env.Signer
+	t := consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}
+	if d := CanWrite(st, author, patient, t, env.Time.Unix()); !d.Allowed {
+		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
+	}
+	if want := Head(st, m.RecordID) + 1; m.Version != want {
+		if want == 1 {
+			return Space.Err(CodeVersion, "record %s does not exist: a new record is version 1, got %d", m.RecordID, m.Version)
+		}
+		return Space.Err(CodeVersion, "record %s is at version %d: an amendment must be version %d, got %d (records are never overwritten)", m.RecordID, want-1, want, m.Version)
+	}
+	if m.Version > 1 {
+		if prev := Version(st, m.RecordID, m.Version-1); prev.Patient != m.Patient {
+			return Space.Err(CodeInvalid, "record %s belongs to another patient", m.RecordID)
+		}
+	}
+	ck := consent.CurrentKey(st, m.Patient, m.Category)
+	if ck == nil {
+		return Space.Err(CodeKeyVersion, "patient %s has no key for category %q; the patient must publish one", m.Patient, m.Category)
+	}
+	if m.CategoryVersion != ck.Version {
+		return Space.Err(CodeKeyVersion, "the data key is wrapped for version %d of the patient's %q key; the current version is %d", m.CategoryVersion, m.Category, ck.Version)
+	}
+	if m.AuthorKeyVersion != author.KeyVersion {
+		return Space.Err(CodeKeyVersion, "the author wrap is for key version %d; your current key version is %d", m.AuthorKeyVersion, author.KeyVersion)
+	}
+	if len(m.PatientWrap) != wrapSize || len(m.AuthorWrap) != wrapSize {
+		return Space.Err(CodeInvalid, "wrapped data keys must be %d bytes", wrapSize)
+	}
+	if m.Blob {
+		if len(b.Ciphertext) != 0 || m.Size <= InlineMax || m.Size > MaxBlob {
+			return Space.Err(CodeDigest, "a blob record carries no inline ciphertext and is %d to %d bytes", InlineMax+1, MaxBlob)
+		}
+	} else {
+		if uint64(len(b.Ciphertext)) != m.Size || m.Size == 0 {
+			return Space.Err(CodeDigest, "ciphertext is %d bytes but the record declares %d", len(b.Ciphertext), m.Size)
+		}
+		if sha256.Sum256(b.Ciphertext) != m.Digest {
+			return Space.Err(CodeDigest, "ciphertext does not match its declared SHA-256 digest")
+		}
+	}
+	m.Author, m.Height, m.Time = signer, env.Height, env.Time.Unix()
+	stored := m.Encode()
+	st.PutIndex(versionKey(m.RecordID, m.Version), stored)
+	st.PutIndex(headKey(m.RecordID), binary.BigEndian.AppendUint32(nil, m.Version))
+	st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
+	if !m.Blob {
+		st.PutIndex(cipherKey(m.Digest), b.Ciphertext)
+	}
+	action := audit.RecordWrite
+	if m.Version > 1 {
+		action = audit.RecordAmend
+	}
+	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action, Outcome: audit.Success,
+		Actor: signer, ActorRole: string(author.Role), Organization: author.Organization, Patient: m.Patient,
+		Record: m.RecordID, Version: m.Version, Category: m.Category, ResourceType: m.ResourceType, Digest: MetaDigest(stored)}
+	st.Append(ev.Encode())
+	return nil
+}
+
+// IndexIterator lists derived index entries.
+type IndexIterator interface {
+	IndexReader
+	IterateIndex(prefix []byte, fn func(key, value []byte) bool) error
+}
+
+// PatientRecords lists the ids of a patient's records.
+func PatientRecords(r IndexIterator, patient string) []string {
+	var ids []string
+	p := patientPrefix(patient)
+	r.IterateIndex(p, func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(p):]))
+		return true
+	})
+	return ids
+}
+
+// History lists every version of a record, oldest first.
+func History(r IndexReader, id string) []*Meta {
+	var out []*Meta
+	for v := uint32(1); v <= Head(r, id); v++ {
+		if m := Version(r, id, v); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
