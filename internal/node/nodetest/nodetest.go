@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -28,7 +29,17 @@ type Running struct {
 // Init creates a home in a temp dir and returns it with the registrar's keystore.
 func Init(t testing.TB) (string, *keys.Keystore) {
 	t.Helper()
-	home := t.TempDir()
+	// Not t.TempDir: CometBFT may still flush a file (the address book) while it stops,
+	// which makes TempDir's strict cleanup fail the test. Remove it after the node stopped.
+	home, err := os.MkdirTemp("", "ehrchain-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 5 && os.RemoveAll(home) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "test-chain", Passphrase: Passphrase, KDF: keys.TestKDF}); err != nil {
 		t.Fatal(err)
 	}
