@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 )
@@ -111,6 +113,16 @@ func identityCmd(g *globals) *cobra.Command {
 				return err
 			}
 			fmt.Printf("registered %s %s (%s) at height %d, tx %s\n", body.Role, body.SubjectID(), body.Name, res.Height, res.Hash)
+			if body.Role == identity.Patient && subjectKS != nil {
+				n, err := cl.PublishCategories(cmd.Context(), subjectKS, consent.DefaultCategories)
+				if err != nil {
+					return fmt.Errorf("registered, but publishing the category keys failed (retry with `consent keys`): %w", err)
+				}
+				if err := g.save(subjectKS, true); err != nil {
+					return err
+				}
+				fmt.Printf("published %d category keys (%s)\n", n, strings.Join(consent.DefaultCategories, ", "))
+			}
 			return nil
 		},
 	}

@@ -51,7 +51,7 @@ func startCmd(g *globals) *cobra.Command {
 		Short: "Run the node and its HTTP API until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runNode(g.home, o, nil)
+			return runNode(g.home, o, nil, nil)
 		},
 	}
 	f := c.Flags()
@@ -66,9 +66,9 @@ func startCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// runNode starts a node and its API and blocks until a signal, a consensus failure, or
-// ready (if given) decides otherwise. It returns an error (exit 1) on a consensus failure.
-func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr string)) error {
+// runNode starts a node and its API and blocks until a signal, a consensus failure, or a
+// value on stop (nil: a clean stop). ready, if given, runs once the API serves. It returns an error (exit 1) on a consensus failure.
+func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr string), stop <-chan error) error {
 	n, err := node.Start(home, o, os.Stderr)
 	if err != nil {
 		return err
@@ -99,6 +99,7 @@ func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr str
 	case runErr = <-n.Fatal():
 	case err := <-serveErr:
 		runErr = fmt.Errorf("API server: %w", err)
+	case runErr = <-stop:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

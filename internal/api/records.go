@@ -105,7 +105,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := ReadResponse{Outcome: *out}
 	if !out.Allowed {
-		e := consent.Space.Err(consent.CodeDenied, "access denied (recorded as event %d at height %d): %s", out.Event, out.Height, out.Reason)
+		e := consent.Space.Err(consent.CodeDenied, "recorded as event %d at height %d: %s", out.Event, out.Height, out.Reason)
 		writeJSON(w, http.StatusForbidden, struct {
 			tx.Error
 			Outcome records.Outcome `json:"outcome"`

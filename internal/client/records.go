@@ -78,12 +78,13 @@ type NewRecord struct {
 // plaintext (bound to id, version, patient and category) and is wrapped for the patient's
 // current category key and for the author. Nothing readable leaves this process.
 func (c *Client) PutRecord(ctx context.Context, author *keys.Keystore, r NewRecord) (*records.Meta, error) {
-	if r.ID == "" {
+	switch {
+	case r.ID == "":
 		var b [12]byte
 		rand.Read(b[:])
-		r.ID = "r-" + hex.EncodeToString(b[:])
-	}
-	if r.Version == 0 {
+		r.ID, r.Version = "r-"+hex.EncodeToString(b[:]), 1
+	case r.Version == 0:
+		// An existing id is an amendment: learn the current version (an audited read).
 		r.Version = 1
 		if h, err := c.history(ctx, author, r.Patient, r.ID); err == nil && len(h) > 0 {
 			r.Version = h[len(h)-1].Version + 1
