@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunSmallWorkloads runs both workloads on a real node and checks that the report adds
+// up. It asserts nothing about speed.
+func TestRunSmallWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Run(ctx, Options{Workloads: []string{Baseline, Register}, Txs: 200, Actors: 8,
+		Concurrency: 4, Window: 50, BlockMS: 50}, &progress)
+	if err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
+	}
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d results, want 2", len(rep.Results))
+	}
+	for i, name := range []string{Baseline, Register} {
+		r := rep.Results[i]
+		if r.Workload != name {
+			t.Fatalf("result %d is %q, want %q", i, r.Workload, name)
+		}
+		if r.Txs != 200 || r.Committed != r.Txs || r.Rejected != 0 || r.FirstRejection != "" {
+			t.Errorf("%s: txs %d committed %d rejected %d (%s)", name, r.Txs, r.Committed, r.Rejected, r.FirstRejection)
+		}
+		if !(0 < r.P50MS && r.P50MS <= r.P95MS && r.P95MS <= r.P99MS && r.P99MS <= r.MaxMS) {
+			t.Errorf("%s: percentiles out of order: p50 %v p95 %v p99 %v max %v", name, r.P50MS, r.P95MS, r.P99MS, r.MaxMS)
+		}
+		if r.WallSeconds <= 0 || r.TxPerSec <= 0 || r.CPUSeconds <= 0 || r.PeakRSSBytes <= 0 || r.MeanTxBytes <= 0 {
+			t.Errorf("%s: missing figures: %+v", name, r)
+		}
+		if r.Blocks < 1 || r.MaxBlockTxs < 1 || r.MaxBlockTxs > r.Txs || r.Blocks > r.Txs {
+			t.Errorf("%s: %d blocks, at most %d transactions each", name, r.Blocks, r.MaxBlockTxs)
+		}
+		if r.Concurrency != 4 {
+			t.Errorf("%s: concurrency %d, want 4", name, r.Concurrency)
+		}
+	}
+	if rep.Results[0].Ratio != nil {
+		t.Error("the baseline has a ratio to itself")
+	}
+	if ratio := rep.Results[1].Ratio; ratio == nil || *ratio <= 0 {
+		t.Errorf("register ratio to baseline = %v, want a positive number", ratio)
+	} else if want := rep.Results[1].TxPerSec / rep.Results[0].TxPerSec; *ratio != want {
+		t.Errorf("register ratio %v, want %v", *ratio, want)
+	}
+	if rep.Options.Window != 50 || rep.Options.BlockMS != 50 || rep.Options.Mempool <= 0 {
+		t.Errorf("options not reported as used: %+v", rep.Options)
+	}
+	if !strings.Contains(progress.String(), "register: preparing 200 transactions") {
+		t.Errorf("progress lacks the preparation lines:\n%s", progress.String())
+	}
+
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"baseline", "register", "tx/s", "p99 ms"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Results) != 2 || back.Results[1].Ratio == nil {
+		t.Fatalf("JSON round trip: %v %s", err, b)
+	}
+}
+
+func TestRunRejectsUnknownWorkload(t *testing.T) {
+	if _, err := Run(context.Background(), Options{Workloads: []string{"nope"}}, nil); err == nil ||
+		!strings.Contains(err.Error(), "nope") {
+		t.Fatalf("unknown workload: err = %v", err)
+	}
+}
+
+// TestQueuesKeepStreamOrder checks that dealing streams to submitters keeps each stream's
+// transactions in order and loses none.
+func TestQueuesKeepStreamOrder(t *testing.T) {
+	w := &workload{}
+	for s := range 5 {
+		var stream [][]byte
+		for k := range s + 1 {
+			stream = append(stream, []byte{byte(s), byte(k)})
+		}
+		w.streams = append(w.streams, stream)
+	}
+	for _, c := range []int{1, 2, 3, 5, 9} {
+		qs := w.queues(c)
+		if len(qs) != min(c, 5) {
+			t.Fatalf("c=%d: %d queues", c, len(qs))
+		}
+		next := map[byte]byte{}
+		total := 0
+		for _, q := range qs {
+			for _, raw := range q {
+				if raw[1] != next[raw[0]] {
+					t.Fatalf("c=%d: stream %d item %d out of order", c, raw[0], raw[1])
+				}
+				next[raw[0]]++
+				total++
+			}
+		}
+		if total != 15 {
+			t.Fatalf("c=%d: %d transactions queued, want 15", c, total)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i))
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50}, {95, 95}, {99, 99}, {100, 100}, {1, 1}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := percentile(nil, 50); got != 0 {
+		t.Errorf("empty: %v", got)
+	}
+	if got := percentile(slices.Clone(d[:1]), 99); got != 1 {
+		t.Errorf("one sample: %v", got)
+	}
+}
