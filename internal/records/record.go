@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -145,5 +144,3 @@ func patientKey(patient, id string) []byte { return []byte("rp/" + patient + "/"
 func cipherKey(d [32]byte) []byte          { return append([]byte("ct/"), d[:]...) }
 func requestKey(h [32]byte) []byte         { return append([]byte("rq/"), h[:]...) }
 func patientPrefix(patient string) []byte  { return []byte("rp/" + patient + "/") }
-
-func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }

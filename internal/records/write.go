@@ -3,6 +3,7 @@ package records
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
@@ -53,7 +54,7 @@ func Ciphertext(r IndexReader, d [32]byte) []byte { return r.GetIndex(cipherKey(
 // CanWrite decides whether author may write a record of this category and type for the
 // patient: the patient themself, the provider who registered them (the care relationship
 // established at registration), or a provider holding a write grant for treatment.
-func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Identity, t consent.Target, now int64) consent.Decision {
+func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Identity, t consent.Target, now time.Time) consent.Decision {
 	switch {
 	case author.ID == patient.ID:
 		return consent.Decision{Allowed: true, Reason: "the patient's own record"}
@@ -63,7 +64,7 @@ func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Ide
 		return consent.Decision{Allowed: true, Reason: "care relationship: the provider registered the patient"}
 	}
 	return consent.Decide(consent.List(r, patient.ID), consent.Request{Patient: patient.ID, Actor: author.ID,
-		Organization: author.Organization, Action: consent.Write, Purpose: consent.Treatment, Target: t, Time: unix(now)})
+		Organization: author.Organization, Action: consent.Write, Purpose: consent.Treatment, Target: t, Time: now})
 }
 
 // ExecPut validates and stores a record version.
@@ -81,7 +82,7 @@ func ExecPut(st Store, env identity.Env, signer string, b *PutBody) *tx.Error {
 	}
 	author := env.Signer
 	t := consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}
-	if d := CanWrite(st, author, patient, t, env.Time.Unix()); !d.Allowed {
+	if d := CanWrite(st, author, patient, t, env.Time); !d.Allowed {
 		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
 	}
 	if want := Head(st, m.RecordID) + 1; m.Version != want {

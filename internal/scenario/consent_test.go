@@ -274,3 +274,19 @@ func grantShare(t *testing.T, s *story, id string) *consent.KeyShare {
 	t.Fatalf("grant %s has no key share", id)
 	return nil
 }
+
+// TestWriteGrantTakesEffectAtTheNextBlock: a provider with no care relationship may write as
+// soon as the patient's write grant is committed (block times compare at full precision).
+func TestWriteGrantTakesEffectAtTheNextBlock(t *testing.T) {
+	s := newStory(t)
+	_, err := s.c.PutRecord(s.ctx, s.b, client.NewRecord{Patient: s.patient.ID, Category: "general", ResourceType: "Observation", ContentType: "application/fhir+json", Plaintext: []byte("x")})
+	if err == nil {
+		t.Fatal("B wrote without a grant")
+	}
+	_, err = s.c.Grant(s.ctx, s.patient, consent.Grant{Grantee: s.b.ID, Actions: []string{consent.Write}, Purposes: []string{consent.Treatment}})
+	s.must(err)
+	m := s.write(s.b, "general", "Observation", "note by B")
+	s.mustRead(s.patient, m, consent.Treatment, "note by B")
+	// A write grant alone carries no key share: B reads its own record as its author only.
+	s.mustRead(s.b, m, consent.Treatment, "note by B")
+}
