@@ -63,7 +63,7 @@ func httpStatus(e *tx.Error) int {
 		return http.StatusBadRequest
 	case consent.Space:
 		switch e.Code {
-		case consent.CodeUnauthorized:
+		case consent.CodeUnauthorized, consent.CodeDenied:
 			return http.StatusForbidden
 		case consent.CodeNotFound:
 			return http.StatusNotFound

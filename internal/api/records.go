@@ -153,7 +153,7 @@ func (s *Server) list(v interface {
 			continue
 		}
 		if q.Requester != q.Patient && q.Requester != m.Author {
-			d := consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: q.Requester, Organization: who.Organization,
+			d := consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: q.Requester, Organization: records.ProviderOrg(who),
 				Action: consent.Read, Purpose: q.Purpose, Time: time.Now().UTC(),
 				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
 			if !d.Allowed {

@@ -8,6 +8,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -67,5 +68,17 @@ func TestReadRequestsAreRecordedOnceAndVoidOnesNot(t *testing.T) {
 	h.mustOK(batchTx(fresh))
 	if got := h.st.LastCommit().LogSize - before; got != 1 {
 		t.Fatalf("replayed read request recorded again (%d events)", got)
+	}
+}
+
+// TestOrganizationGrantMatchesProvidersOnly: a patient cannot claim an organization, and an
+// organization-wide grant does not extend to a non-provider that names the organization.
+func TestOrganizationGrantMatchesProvidersOnly(t *testing.T) {
+	h := newHarness(t)
+	h.registerCast()
+	spoof := newKS(t, "spoof")
+	reg := registration(spoof, identity.Patient, "St Mary", "")
+	if r := h.block(h.sign(spoof, reg))[0]; r.Code != identity.CodeInvalid || r.Codespace != string(identity.Space) {
+		t.Fatalf("patient registering with an organization: %s/%d %s", r.Codespace, r.Code, r.Log)
 	}
 }

@@ -16,8 +16,8 @@ const (
 // maxBody bounds a consent body: grants carry wrapped category keys (about 1.2 KB each).
 const maxBody = 128 << 10
 
-// GrantBody issues a grant. The grant id is derived from the patient and the transaction
-// so it is unique and known to the client before commit: GrantID(patient, sequence).
+// GrantBody issues a grant. The grant id is derived from the transaction hash
+// (GrantID), so it is unique and known to the client as soon as it has signed.
 type GrantBody struct {
 	Grant Grant
 }

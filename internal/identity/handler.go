@@ -48,6 +48,9 @@ func ExecRegister(st Store, env Env, signerID string, b *Register) *tx.Error {
 	if err := checkText("organization", b.Organization, b.Role == Provider || b.Role == Insurer); err != nil {
 		return err
 	}
+	if b.Role == Patient && b.Organization != "" {
+		return Space.Err(CodeInvalid, "a patient does not belong to an organization (organization-wide grants match providers only)")
+	}
 	if err := checkText("licence", b.Licence, b.Role == Provider); err != nil {
 		return err
 	}

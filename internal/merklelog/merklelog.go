@@ -10,8 +10,9 @@
 // Level-0 nodes are the RFC 6962 leaf hashes. A node is stored once the
 // perfect subtree under it is complete, and is never modified afterwards, so
 // the root of any historical size and every inclusion or consistency proof can
-// be assembled from O(log n) stored hashes. Appending a leaf costs O(log n)
-// hashes and writes, independent of the log size.
+// be assembled from O(log n) stored hashes. Appending a leaf costs amortized O(1)
+// hashes and node writes (at most O(log n) for one leaf), and it reads nothing
+// from the store: unlike a balanced tree, it does not slow down as the log grows.
 //
 // Appends are staged in memory during a block. Commit writes them, together
 // with the new compact range, into the caller's batch so they become durable

@@ -40,6 +40,9 @@ func (n *Node) Read(ctx context.Context, q *records.ReadRequest) (*records.Outco
 	if err := n.App.VerifyRead(q); err != nil {
 		return nil, err
 	}
+	if q.NotAfter < time.Now().Unix() {
+		return nil, tx.Space.Err(tx.CodeMalformed, "the read request expired at %s; sign a new one", time.Unix(q.NotAfter, 0).UTC().Format(time.RFC3339))
+	}
 	p := &pendingRead{q: q, done: make(chan readResult, 1)}
 	n.reads.mu.Lock()
 	n.reads.pending = append(n.reads.pending, p)
@@ -101,8 +104,10 @@ func (n *Node) flushReads(batch []*pendingRead) {
 			p.done <- readResult{err: err}
 			continue
 		}
+		// Only an outcome recorded by this batch releases anything: a request replayed from
+		// an old block finds the earlier outcome, which is not a record of this access.
 		out := records.Result(view, p.q.Hash())
-		if out == nil {
+		if out == nil || out.Tx != res.Hash {
 			p.done <- readResult{err: fmt.Errorf("the read request was void (expired, replayed or for another chain) and was not recorded")}
 			continue
 		}

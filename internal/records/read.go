@@ -135,6 +135,7 @@ type Outcome struct {
 	Grant   string `json:"grant,omitempty"`
 	Event   uint64 `json:"event"` // index of the audit event in the log
 	Height  int64  `json:"height"`
+	Tx      string `json:"tx"`                // the batch transaction that recorded it
 	Version uint32 `json:"version,omitempty"` // the record version read
 }
 
@@ -176,7 +177,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		}
 		out, ev := decideRead(st, env, who, q)
 		out.Event = st.Append(ev.Encode())
-		out.Height = env.Height
+		out.Height, out.Tx = env.Height, env.TxHash
 		raw, _ := json.Marshal(out)
 		st.PutIndex(requestKey(h), raw)
 	}
@@ -193,6 +194,7 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 		return deny(fmt.Sprintf("requester was deactivated at height %d", who.Deactivated))
 	}
 	grants := consent.List(st, q.Patient)
+	org := ProviderOrg(who)
 	if q.Record == "" {
 		ev.Action = audit.RecordList
 		if who.ID == q.Patient {
@@ -202,7 +204,7 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 		// Listing is allowed if some active grant lets the requester read for this purpose;
 		// the serving node then shows only the records each grant covers.
 		for _, g := range grants {
-			d := consent.Decide([]*consent.Grant{g}, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: who.Organization,
+			d := consent.Decide([]*consent.Grant{g}, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: org,
 				Action: consent.Read, Purpose: q.Purpose, Time: env.Time, Target: anyTarget(g)})
 			if d.Allowed {
 				ev.Outcome, ev.Reason, ev.Grant = audit.Success, d.Reason, d.Grant
@@ -224,7 +226,7 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 	if who.ID == m.Author {
 		d = consent.Decision{Allowed: true, Reason: "the author of the record"}
 	} else {
-		d = consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: who.Organization,
+		d = consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: org,
 			Action: consent.Read, Purpose: q.Purpose, Time: env.Time,
 			Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
 	}
@@ -249,4 +251,12 @@ func anyTarget(g *consent.Grant) consent.Target {
 		t.Record = g.Scope.Records[0]
 	}
 	return t
+}
+
+// ProviderOrg is the organization an organization-wide grant may match: only a provider's.
+func ProviderOrg(who *identity.Identity) string {
+	if who.Role != identity.Provider {
+		return ""
+	}
+	return who.Organization
 }

@@ -64,7 +64,7 @@ func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Ide
 		return consent.Decision{Allowed: true, Reason: "care relationship: the provider registered the patient"}
 	}
 	return consent.Decide(consent.List(r, patient.ID), consent.Request{Patient: patient.ID, Actor: author.ID,
-		Organization: author.Organization, Action: consent.Write, Purpose: consent.Treatment, Target: t, Time: now})
+		Organization: ProviderOrg(author), Action: consent.Write, Purpose: consent.Treatment, Target: t, Time: now})
 }
 
 // ExecPut validates and stores a record version.

@@ -290,3 +290,25 @@ func TestWriteGrantTakesEffectAtTheNextBlock(t *testing.T) {
 	// A write grant alone carries no key share: B reads its own record as its author only.
 	s.mustRead(s.b, m, consent.Treatment, "note by B")
 }
+
+// TestReplayedReadReleasesNothing: a signed read request taken from a block and submitted
+// again is not a new access; the node releases nothing for it.
+func TestReplayedReadReleasesNothing(t *testing.T) {
+	s := newStory(t)
+	m := s.write(s.a, "general", "Observation", "replay me")
+	q, err := s.c.NewReadRequest(s.ctx, s.a, s.patient.ID, m.RecordID, consent.Treatment)
+	s.must(err)
+	first, err := s.c.SubmitRead(s.ctx, q)
+	s.must(err)
+	if !first.Outcome.Allowed || len(first.Ciphertext) == 0 {
+		t.Fatalf("first read: %+v", first.Outcome)
+	}
+	events := len(s.events())
+	again, err := s.c.SubmitRead(s.ctx, q)
+	if err == nil {
+		t.Fatalf("replayed request released data: %+v", again.Outcome)
+	}
+	if n := len(s.events()); n != events {
+		t.Fatalf("replay changed the audit log: %d events, was %d", n, events)
+	}
+}

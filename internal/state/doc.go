@@ -5,8 +5,10 @@
 //   - an append-only RFC 6962 Merkle log for what never changes once written: record
 //     entries and audit events. Its cost per append does not grow with its size.
 //
-// Both live in one pebble database, beside derived indexes (record id to log position and
-// so on) that can be rebuilt from the log and are not hashed separately.
+// Both live in one pebble database, beside indexes (record versions, inline ciphertexts,
+// read outcomes) written by the same blocks. They are not hashed separately: the log entry
+// of each write carries the digest of what the index holds, and replaying the blocks
+// rebuilds them.
 //
 // A block's writes are staged in memory (the IAVL working tree, the log's staged leaves, an
 // index batch) and made durable by Commit in two steps: the IAVL version first, then one
