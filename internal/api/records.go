@@ -114,7 +114,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.b.View()
 	if q.Record == "" {
-		s.list(v, q, &resp)
+		s.list(v, q, out.Time, &resp)
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
@@ -141,10 +141,9 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// list fills in the metadata of the records the requester may read for the purpose.
-func (s *Server) list(v interface {
-	records.IndexIterator
-}, q *records.ReadRequest, resp *ReadResponse) {
+// list fills in the metadata of the records the requester may read for the purpose, judged
+// at the block time of the recorded list access.
+func (s *Server) list(v records.IndexIterator, q *records.ReadRequest, at time.Time, resp *ReadResponse) {
 	grants := consent.List(v, q.Patient)
 	who := identity.Get(v, q.Requester)
 	for _, id := range records.PatientRecords(v, q.Patient) {
@@ -154,7 +153,7 @@ func (s *Server) list(v interface {
 		}
 		if q.Requester != q.Patient && q.Requester != m.Author {
 			d := consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: q.Requester, Organization: records.ProviderOrg(who),
-				Action: consent.Read, Purpose: q.Purpose, Time: time.Now().UTC(),
+				Action: consent.Read, Purpose: q.Purpose, Time: at,
 				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
 			if !d.Allowed {
 				continue

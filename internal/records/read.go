@@ -130,13 +130,14 @@ func DecodeReadBatch(raw []byte) (*ReadBatch, error) {
 // Outcome is what the ledger decided for one request; the serving node reads it after
 // commit and releases data only if Allowed.
 type Outcome struct {
-	Allowed bool   `json:"allowed"`
-	Reason  string `json:"reason"`
-	Grant   string `json:"grant,omitempty"`
-	Event   uint64 `json:"event"` // index of the audit event in the log
-	Height  int64  `json:"height"`
-	Tx      string `json:"tx"`                // the batch transaction that recorded it
-	Version uint32 `json:"version,omitempty"` // the record version read
+	Allowed bool      `json:"allowed"`
+	Reason  string    `json:"reason"`
+	Grant   string    `json:"grant,omitempty"`
+	Event   uint64    `json:"event"` // index of the audit event in the log
+	Height  int64     `json:"height"`
+	Tx      string    `json:"tx"`                // the batch transaction that recorded it
+	Time    time.Time `json:"time"`              // block time of the decision
+	Version uint32    `json:"version,omitempty"` // the record version read
 }
 
 // Result loads the committed outcome of a request, or nil.
@@ -177,7 +178,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		}
 		out, ev := decideRead(st, env, who, q)
 		out.Event = st.Append(ev.Encode())
-		out.Height, out.Tx = env.Height, env.TxHash
+		out.Height, out.Tx, out.Time = env.Height, env.TxHash, env.Time
 		raw, _ := json.Marshal(out)
 		st.PutIndex(requestKey(h), raw)
 	}
