@@ -30,7 +30,8 @@ const (
 
 // Event is one audit log entry.
 type Event struct {
-	Kind         string    `json:"kind"` // always "event"; other log leaf kinds exist
+	Index        uint64    `json:"index,omitempty"` // position in the log; set when read, never encoded
+	Kind         string    `json:"kind"`            // always "event"
 	Height       int64     `json:"height"`
 	Time         time.Time `json:"time"`
 	Tx           string    `json:"tx,omitempty"`
@@ -53,7 +54,7 @@ type Event struct {
 
 // Encode is the leaf bytes of an event. Struct field order makes it deterministic.
 func (e *Event) Encode() []byte {
-	e.Kind = "event"
+	e.Kind, e.Index = "event", 0
 	e.Time = e.Time.UTC()
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -62,7 +63,7 @@ func (e *Event) Encode() []byte {
 	return b
 }
 
-// Decode parses an event leaf.
+// Decode parses an event leaf (Index is left for the caller to set).
 func Decode(b []byte) (*Event, error) {
 	var e Event
 	if err := json.Unmarshal(b, &e); err != nil {
