@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -34,20 +36,15 @@ Workloads: baseline (signed no-op transactions from --actors registered signers)
 register (patients registering themselves).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, w := range workloads {
-				for _, name := range strings.Split(w, ",") {
-					if name = strings.TrimSpace(name); name != "" {
-						o.Workloads = append(o.Workloads, name)
-					}
+			for _, w := range workloads { // the flag already split on commas
+				if w = strings.TrimSpace(w); w != "" {
+					o.Workloads = append(o.Workloads, w)
 				}
 			}
 			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
+				o.CPUProfile = func(workload string) (io.WriteCloser, error) {
+					return os.Create(profilePath(cpuProfile, workload))
 				}
-				defer f.Close()
-				o.CPUProfile = f
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -74,6 +71,12 @@ register (patients registering themselves).`,
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the timed phases to this file")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof")
 	return c
+}
+
+// profilePath inserts the workload's name before the extension of file.
+func profilePath(file, workload string) string {
+	ext := filepath.Ext(file)
+	return strings.TrimSuffix(file, ext) + "." + workload + ext
 }

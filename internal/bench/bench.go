@@ -15,7 +15,7 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -44,8 +44,9 @@ type Options struct {
 	Mempool int     `json:"mempool"`  // mempool capacity in transactions; default the node's
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
 	Stall time.Duration `json:"-"`
-	// CPUProfile, if set, receives a CPU profile of the timed phases (not the setup).
-	CPUProfile io.Writer `json:"-"`
+	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
+	// covers the timed phase only (not key generation and signing).
+	CPUProfile func(workload string) (io.WriteCloser, error) `json:"-"`
 }
 
 // DefaultWindow is the closed-loop window when Options.Window is zero.
@@ -103,6 +104,9 @@ type Result struct {
 	MaxBlockTxs    int      `json:"max_block_txs"`
 	PeakRSSBytes   int64    `json:"peak_rss_bytes"`
 	CPUSeconds     float64  `json:"cpu_s"` // user+system of the whole process during the workload
+	// CPUPerTx is CPUSeconds per committed transaction in µs: on a shared machine it moves
+	// less than the wall-clock figures do.
+	CPUPerTxUS float64 `json:"cpu_us_per_tx"`
 }
 
 // Run starts a fresh node in a temporary directory, runs the workloads against it one after
@@ -144,12 +148,6 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 
 	rep = &Report{Machine: thisMachine(), Options: o, PeakRSSPerWorkload: true}
 	r := &runner{n: n, o: o, progress: progress}
-	profiling := false
-	defer func() {
-		if profiling {
-			pprof.StopCPUProfile()
-		}
-	}()
 	for _, name := range o.Workloads {
 		fmt.Fprintf(progress, "%s: preparing %d transactions\n", name, o.Txs)
 		w, err := prepare(name, n.ChainID(), o.Txs, o.Actors)
@@ -159,13 +157,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		if err := r.setup(ctx, w); err != nil {
 			return nil, err
 		}
-		if o.CPUProfile != nil && !profiling {
-			if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
-				return nil, err
-			}
-			profiling = true
-		}
-		res, err := r.measure(ctx, w)
+		res, err := r.profiled(ctx, w)
 		if err != nil {
 			return nil, fmt.Errorf("workload %s: %w", name, err)
 		}
@@ -242,6 +234,27 @@ func (r *runner) setup(ctx context.Context, w *workload) error {
 	})
 }
 
+// profiled runs measure under a CPU profile if one was asked for.
+func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
+	if r.o.CPUProfile == nil {
+		return r.measure(ctx, w)
+	}
+	f, err := r.o.CPUProfile(w.name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	res, err := r.measure(ctx, w)
+	pprof.StopCPUProfile()
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("write CPU profile: %w", cerr)
+	}
+	return res, err
+}
+
 // pending is a transaction CheckTx accepted, waiting for its block.
 type pending struct {
 	ch     <-chan app.Result
@@ -296,7 +309,7 @@ func (r *runner) measure(parent context.Context, w *workload) (*measured, error)
 	defer cancel(nil)
 	window := make(chan struct{}, r.o.Window)
 
-	runtime.GC()
+	debug.FreeOSMemory() // so the peak below does not count the preparation's garbage
 	rssReset := resetPeakRSS()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -364,6 +377,9 @@ loop:
 	}
 	if wall > 0 {
 		res.TxPerSec = float64(res.Committed) / wall.Seconds()
+	}
+	if res.Committed > 0 {
+		res.CPUPerTxUS = cpu.Seconds() * 1e6 / float64(res.Committed)
 	}
 	for _, n := range t.blockTxs {
 		res.MaxBlockTxs = max(res.MaxBlockTxs, n)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -19,8 +20,13 @@ func TestRunSmallWorkloads(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
+	profiles := map[string]*bytes.Buffer{}
+	profile := func(workload string) (io.WriteCloser, error) {
+		profiles[workload] = &bytes.Buffer{}
+		return nopCloser{profiles[workload]}, nil
+	}
 	rep, err := Run(ctx, Options{Workloads: []string{Baseline, Register}, Txs: 200, Actors: 8,
-		Concurrency: 4, Window: 50, BlockMS: 50}, &progress)
+		Concurrency: 4, Window: 50, BlockMS: 50, CPUProfile: profile}, &progress)
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
@@ -38,7 +44,7 @@ func TestRunSmallWorkloads(t *testing.T) {
 		if !(0 < r.P50MS && r.P50MS <= r.P95MS && r.P95MS <= r.P99MS && r.P99MS <= r.MaxMS) {
 			t.Errorf("%s: percentiles out of order: p50 %v p95 %v p99 %v max %v", name, r.P50MS, r.P95MS, r.P99MS, r.MaxMS)
 		}
-		if r.WallSeconds <= 0 || r.TxPerSec <= 0 || r.CPUSeconds <= 0 || r.PeakRSSBytes <= 0 || r.MeanTxBytes <= 0 {
+		if r.WallSeconds <= 0 || r.TxPerSec <= 0 || r.CPUSeconds <= 0 || r.PeakRSSBytes <= 0 || r.MeanTxBytes <= 0 || r.CPUPerTxUS <= 0 {
 			t.Errorf("%s: missing figures: %+v", name, r)
 		}
 		if r.Blocks < 1 || r.MaxBlockTxs < 1 || r.MaxBlockTxs > r.Txs || r.Blocks > r.Txs {
@@ -46,6 +52,11 @@ func TestRunSmallWorkloads(t *testing.T) {
 		}
 		if r.Concurrency != 4 {
 			t.Errorf("%s: concurrency %d, want 4", name, r.Concurrency)
+		}
+	}
+	for _, name := range []string{Baseline, Register} {
+		if profiles[name] == nil || profiles[name].Len() == 0 {
+			t.Errorf("no CPU profile written for %s", name)
 		}
 	}
 	if rep.Results[0].Ratio != nil {
@@ -81,6 +92,10 @@ func TestRunSmallWorkloads(t *testing.T) {
 		t.Fatalf("JSON round trip: %v %s", err, b)
 	}
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func TestRunRejectsUnknownWorkload(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Workloads: []string{"nope"}}, nil); err == nil ||

@@ -24,6 +24,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -46,6 +47,7 @@ type Node struct {
 
 	st      *state.Store
 	blobs   *blobs.Store
+	audit   *audit.Index // nil if it could not be opened: audit queries then scan the log
 	cmt     *nm.Node
 	rpc     *local.Local
 	release func()
@@ -136,6 +138,12 @@ func (n *Node) start() error {
 		return err
 	}
 	n.App = app.New(n.Config.ChainID, st, n.logf)
+	// The audit query index is outside consensus and rebuilt from the log when missing.
+	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
+		n.logf("audit queries will scan the log: %v", err)
+	} else {
+		n.audit.Follow(func() audit.LogView { return n.View() }, time.Second, n.logf)
+	}
 
 	cc := cmtcfg.DefaultConfig()
 	cc.SetRoot(p.Home)
@@ -243,6 +251,9 @@ func (n *Node) close() {
 	}
 	n.dbs = nil
 	n.dbMu.Unlock()
+	if n.audit != nil {
+		n.audit.Close()
+	}
 	if n.st != nil {
 		n.st.Close()
 	}
@@ -347,6 +358,9 @@ func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result
 
 // Blobs is the node's blob store.
 func (n *Node) Blobs() *blobs.Store { return n.blobs }
+
+// AuditIndex is the node's audit query index, or nil.
+func (n *Node) AuditIndex() *audit.Index { return n.audit }
 
 // View is the last committed state.
 func (n *Node) View() *state.View { return n.st.Committed() }

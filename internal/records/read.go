@@ -83,7 +83,11 @@ func DecodeReadRequest(b []byte) (*ReadRequest, error) {
 	q.Patient = r.String("patient", 64)
 	q.Record = r.String("record", 64)
 	q.Purpose = r.String("purpose", 32)
-	copy(q.Nonce[:], r.Bytes("nonce", 16))
+	nonce := r.Bytes("nonce", 16)
+	if r.Err() == nil && len(nonce) != 16 {
+		return nil, fmt.Errorf("nonce is %d bytes, want 16: one encoding per request", len(nonce))
+	}
+	copy(q.Nonce[:], nonce)
 	q.NotAfter = r.Varint()
 	q.Signature = r.Bytes("signature", ed25519.SignatureSize)
 	if err := r.Done(); err != nil {

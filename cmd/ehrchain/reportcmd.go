@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // --time-zone works on machines without a zoneinfo database
+
+	"github.com/spf13/cobra"
+
+	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/keys"
+)
+
+// eventSource is where a report's events come from: every event whose block time falls in
+// [from, to) that the requester may see (a zero bound is unbounded), in log order.
+type eventSource interface {
+	Events(ctx context.Context, from, to time.Time) ([]*audit.Event, error)
+}
+
+// nameSource optionally gives display names of identities for a report.
+type nameSource interface {
+	Names(ctx context.Context) map[string]string
+}
+
+// openSource makes the event source of a report for keystore as; patient, when set, is the
+// patient the report is about.
+type openSource func(as, patient string) (eventSource, error)
+
+// auditEvents is the event source of `audit report`: the node's signed audit query API
+// (POST /v1/audit/query), every page, signed by who. A patient set narrows the query to the
+// events about that patient, which is all a patient may ask for (an auditor may ask for
+// anything).
+func (g *globals) auditEvents(who *keys.Keystore, patient string) eventSource {
+	return &apiEvents{c: g.client(), who: who, patient: patient}
+}
+
+type apiEvents struct {
+	c       *client.Client
+	who     *keys.Keystore
+	patient string
+}
+
+func (s *apiEvents) Events(ctx context.Context, from, to time.Time) ([]*audit.Event, error) {
+	var out []*audit.Event
+	f := audit.Filter{Patient: s.patient, From: from, To: to, Limit: audit.MaxLimit}
+	err := s.c.AuditQueryAll(ctx, s.who, f, func(p *api.AuditQueryResponse) error {
+		out = append(out, p.Events...)
+		return nil
+	})
+	return out, err
+}
+
+func (s *apiEvents) Names(ctx context.Context) map[string]string {
+	names := map[string]string{}
+	if ids, err := s.c.Identities(ctx, ""); err == nil {
+		for _, i := range ids {
+			names[i.ID] = i.Name
+		}
+	}
+	return names
+}
+
+// auditReportCmd is `ehrchain audit report`.
+func auditReportCmd(g *globals) *cobra.Command {
+	return newReportCmd(g, func(as, patient string) (eventSource, error) {
+		who, err := g.unlock(as)
+		if err != nil {
+			return nil, err
+		}
+		return g.auditEvents(who, patient), nil
+	})
+}
+
+// reportFormats are the output formats of `audit report`.
+var reportFormats = []string{"json", "csv", "html", "fhir"}
+
+// reportOptions is what one `audit report` run asks for.
+type reportOptions struct {
+	patient    string // disclosures of this patient (an identity id) ...
+	compliance bool   // ... or the compliance report
+	from, to   time.Time
+	format     string
+	rules      audit.Rules
+	now        time.Time
+}
+
+func newReportCmd(g *globals, open openSource) *cobra.Command {
+	var as, patient, from, to, format, out, hours, zone string
+	var compliance bool
+	rules := audit.DefaultRules()
+	c := &cobra.Command{
+		Use:   "report",
+		Short: "Write an accounting of disclosures for a patient, or a compliance report, as JSON, CSV, HTML or a FHIR Bundle",
+		Long: `Write one of two reports from the ledger's audit events:
+
+  --patient ID|NAME   an accounting of disclosures: every read or list of the patient's
+                      records by someone other than the patient that the ledger allowed
+                      (date, recipient, what, purpose, grant). Default period: six years.
+  --compliance        activity volumes (by action, outcome, day and actor), anomalies with
+                      the events that triggered them, grants issued and revoked, identities
+                      added and removed. Default period: 30 days.
+
+The events are fetched with a signed audit query as --as: an auditor may report on anyone,
+a patient on their own disclosures. Formats: json, csv (disclosures, or the compliance
+report's event table), html (one self-contained page with charts), fhir (an R4 Bundle of
+AuditEvent resources).
+
+Times: RFC 3339 (2026-01-31T09:00:00Z) or a date (2026-01-31, UTC). A date given to --to
+includes that whole day.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := reportOptions{compliance: compliance, format: format, rules: rules, now: time.Now().UTC()}
+			if (patient == "") == !compliance {
+				return fmt.Errorf("give either --patient (accounting of disclosures) or --compliance")
+			}
+			if !slices.Contains(reportFormats, format) {
+				return fmt.Errorf("--format %q: use one of %s", format, strings.Join(reportFormats, ", "))
+			}
+			var err error
+			if o.from, err = parseReportTime("--from", from, false); err != nil {
+				return err
+			}
+			if o.to, err = parseReportTime("--to", to, true); err != nil {
+				return err
+			}
+			if o.rules.WorkStart, o.rules.WorkEnd, err = parseHours(hours); err != nil {
+				return err
+			}
+			if o.rules.Location, err = time.LoadLocation(zone); err != nil {
+				return fmt.Errorf("--time-zone %q: %w", zone, err)
+			}
+			if err := o.rules.Validate(); err != nil {
+				return err
+			}
+			if patient != "" {
+				if o.patient, err = g.resolveID(patient); err != nil {
+					return err
+				}
+			}
+			src, err := open(as, o.patient)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				return writeReport(cmd.Context(), src, o, cmd.OutOrStdout())
+			}
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // audit metadata: not for everyone
+			if err != nil {
+				return err
+			}
+			if err := writeReport(cmd.Context(), src, o, f); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&as, "as", "", "your keystore (signs the audit queries): an auditor, or the patient for their own disclosures")
+	fl.StringVar(&patient, "patient", "", "accounting of disclosures for this patient (id or keystore name)")
+	fl.BoolVar(&compliance, "compliance", false, "system-wide compliance report")
+	fl.StringVar(&from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance)")
+	fl.StringVar(&to, "to", "", "end of the period, excluded (default: now)")
+	fl.StringVar(&format, "format", "json", "json, csv, html or fhir")
+	fl.StringVarP(&out, "out", "o", "", "write the report to this file (default stdout)")
+	fl.IntVar(&rules.RepeatedDenials, "repeated-denials", rules.RepeatedDenials, "anomaly: this many denials of one actor ...")
+	fl.DurationVar(&rules.DenialWindow, "denial-window", rules.DenialWindow, "... within this window")
+	fl.IntVar(&rules.ManyPatients, "many-patients", rules.ManyPatients, "anomaly: this many distinct patients touched by one actor ...")
+	fl.DurationVar(&rules.PatientWindow, "patient-window", rules.PatientWindow, "... within this window")
+	fl.StringVar(&hours, "work-hours", fmt.Sprintf("%d-%d", rules.WorkStart, rules.WorkEnd), "working hours START-END (local hours; 22-6 wraps midnight; 0-0 disables the rule)")
+	fl.StringVar(&zone, "time-zone", "UTC", "time zone of working hours and of days in the compliance report (IANA name, e.g. Europe/Paris)")
+	c.MarkFlagRequired("as")
+	return c
+}
+
+// writeReport fetches the events and writes the report o asks for.
+func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Writer) error {
+	to := o.to
+	if to.IsZero() {
+		to = o.now
+	}
+	from := o.from
+	var fetchFrom time.Time
+	if o.compliance {
+		if from.IsZero() {
+			from = to.AddDate(0, 0, -30)
+		}
+		// Anomaly rules look back past the period: a deactivation or a key rotation before it
+		// still explains what happened in it. So fetch from the start of the log.
+	} else {
+		if from.IsZero() {
+			from = to.AddDate(-audit.DisclosurePeriod, 0, 0)
+		}
+		fetchFrom = from
+	}
+	if from.After(to) {
+		return fmt.Errorf("--from %s is after --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	events, err := src.Events(ctx, fetchFrom, to)
+	if err != nil {
+		return err
+	}
+	var names map[string]string
+	if ns, ok := src.(nameSource); ok {
+		names = ns.Names(ctx)
+	}
+	type report interface {
+		WriteJSON(io.Writer) error
+		WriteCSV(io.Writer) error
+		WriteHTML(io.Writer) error
+		WriteFHIR(io.Writer) error
+	}
+	var r report
+	if o.compliance {
+		c := audit.ComplianceReport(events, from, to, o.rules)
+		c.Generated = o.now
+		c.SetNames(names)
+		r = c
+	} else {
+		a := audit.AccountingOfDisclosures(events, o.patient, from, to)
+		a.Generated = o.now
+		a.SetNames(names)
+		r = a
+	}
+	switch o.format {
+	case "csv":
+		return r.WriteCSV(w)
+	case "html":
+		return r.WriteHTML(w)
+	case "fhir":
+		return r.WriteFHIR(w)
+	default:
+		return r.WriteJSON(w)
+	}
+}
+
+// parseReportTime reads an RFC 3339 time or a date (UTC); a date that ends a period
+// includes that whole day. "" is no bound.
+func parseReportTime(flag, s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s %q: give an RFC 3339 time (2026-01-31T09:00:00Z) or a date (2026-01-31)", flag, s)
+}
+
+// parseHours reads working hours "START-END".
+func parseHours(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "-")
+	start, err1 := strconv.Atoi(strings.TrimSpace(a))
+	end, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || start < 0 || start > 23 || end < 0 || end > 24 {
+		return 0, 0, fmt.Errorf("--work-hours %q: give START-END in whole hours, such as 7-19 or 22-6", s)
+	}
+	return start, end, nil
+}

@@ -1,0 +1,124 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// auditIndexer is implemented by a backend that keeps an audit index (a node does); without
+// one, queries scan the log.
+type auditIndexer interface{ AuditIndex() *audit.Index }
+
+// maxRememberedQueries bounds the replay guard: queries are remembered for at most
+// audit.MaxQueryAge.
+const maxRememberedQueries = 1 << 17
+
+func (s *Server) routeAudit() {
+	h := &auditQueries{s: s, seen: audit.NewReplayGuard(maxRememberedQueries)}
+	s.mux.HandleFunc("POST /v1/audit/query", h.query)
+}
+
+type auditQueries struct {
+	s    *Server
+	seen *audit.ReplayGuard
+}
+
+// AuditQueryBody is the body of POST /v1/audit/query.
+type AuditQueryBody struct {
+	Request string `json:"request"` // base64 of a signed audit.QueryRequest
+}
+
+// AuditQueryResponse is one page of events. Events hold who did what to whom and why,
+// never clinical content.
+type AuditQueryResponse struct {
+	Height  int64          `json:"height"`   // committed height the answer was read at
+	LogSize uint64         `json:"log_size"` // events in the log at that height
+	Filter  audit.Filter   `json:"filter"`   // the filter applied: the request's, narrowed to the requester's scope
+	Events  []*audit.Event `json:"events"`
+	Next    string         `json:"next,omitempty"` // cursor of the next page; empty at the end
+}
+
+// query answers a signed audit query, deny by default: a request is answered only if it is
+// well formed, signed by an active registered identity for this chain, unexpired, not seen
+// before, and asks for nothing outside what the requester's role may see.
+func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
+	var body AuditQueryBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeErr(w, err)
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(body.Request)
+	if err != nil {
+		writeErr(w, Space.Err(CodeBadRequest, "request must be standard base64"))
+		return
+	}
+	q, err := audit.DecodeQueryRequest(raw)
+	if err != nil {
+		writeErr(w, tx.Space.Err(tx.CodeMalformed, "malformed audit query: %v", err))
+		return
+	}
+	v := h.s.b.View()
+	var who *audit.Requester
+	if id := identity.Get(v, q.Requester); id != nil {
+		who = &audit.Requester{ID: id.ID, Role: string(id.Role), Active: id.Active, SignKey: id.SignKey}
+	}
+	now := time.Now()
+	if e := q.Authenticate(h.s.b.ChainID(), who, now); e != nil {
+		writeAuditErr(w, e)
+		return
+	}
+	if e := q.Filter.Validate(); e != nil {
+		writeAuditErr(w, e)
+		return
+	}
+	f, e := audit.Authorize(*who, q.Filter)
+	if e != nil {
+		writeAuditErr(w, e)
+		return
+	}
+	if e := h.seen.Admit(q, now); e != nil {
+		writeAuditErr(w, e)
+		return
+	}
+	var ix *audit.Index
+	if b, ok := h.s.b.(auditIndexer); ok {
+		ix = b.AuditIndex()
+	}
+	page, err := audit.Query(v, ix, f)
+	var te *tx.Error
+	switch {
+	case errors.As(err, &te):
+		writeAuditErr(w, te)
+		return
+	case err != nil:
+		writeErr(w, Space.Err(CodeInternal, "audit query: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, AuditQueryResponse{Height: v.Height(), LogSize: v.LogSize(), Filter: f, Events: page.Events, Next: page.Next})
+}
+
+// writeAuditErr writes a coded error, giving audit codes their HTTP status.
+func writeAuditErr(w http.ResponseWriter, e *tx.Error) {
+	if tx.Codespace(e.Codespace) != audit.Space {
+		writeErr(w, e)
+		return
+	}
+	status := http.StatusBadRequest
+	switch e.Code {
+	case audit.CodeUnauthorized:
+		status = http.StatusForbidden
+	case audit.CodeExpired:
+		status = http.StatusUnauthorized
+	case audit.CodeReplayed:
+		status = http.StatusConflict
+	case audit.CodeBusy:
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, e)
+}

@@ -1,0 +1,64 @@
+package integrity
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/state"
+)
+
+// replayer executes the stored blocks through a fresh application over a scratch state
+// database, the way CometBFT drove the node's own application.
+type replayer struct {
+	dir string
+	st  *state.Store
+	app *app.App
+}
+
+// newReplayer runs InitChain from the genesis and returns the app hash it produces, which
+// the first block's header must carry.
+func newReplayer(gen *types.GenesisDoc) (*replayer, []byte, error) {
+	dir, err := os.MkdirTemp("", "ehrchain-verify-")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := state.Open(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	r := &replayer{dir: dir, st: st, app: app.New(gen.ChainID, st, nil)}
+	res, err := r.app.InitChain(context.Background(), &abci.RequestInitChain{
+		Time: gen.GenesisTime, ChainId: gen.ChainID, InitialHeight: gen.InitialHeight, AppStateBytes: gen.AppState})
+	if err != nil {
+		r.close()
+		return nil, nil, fmt.Errorf("replay genesis: %w", err)
+	}
+	return r, res.AppHash, nil
+}
+
+// block executes and commits one block.
+func (r *replayer) block(b *types.Block) (*abci.ResponseFinalizeBlock, error) {
+	res, err := r.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{
+		Txs: b.Txs.ToSliceOfBytes(), Hash: b.Hash(), Height: b.Height, Time: b.Time,
+		NextValidatorsHash: b.NextValidatorsHash, ProposerAddress: b.ProposerAddress})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (r *replayer) view() *state.View { return r.st.Committed() }
+
+func (r *replayer) close() {
+	r.st.Close()
+	os.RemoveAll(r.dir)
+}
