@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -237,7 +238,25 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		a.results = append(a.results, Result{Hash: hex.EncodeToString(decs[i].hash[:]), Height: req.Height,
 			Code: res.Code, Codespace: res.Codespace, Log: res.Log})
 	}
+	for i, r := range a.results {
+		b, _ := json.Marshal(r)
+		a.st.PutIndex(resultKey(decs[i].hash), b)
+	}
 	return &abci.ResponseFinalizeBlock{TxResults: out, AppHash: a.st.WorkingHash()}, nil
+}
+
+// resultKey indexes a committed transaction's result by hash. It replaces CometBFT's
+// transaction indexer, which would store every transaction a second time.
+func resultKey(h [32]byte) []byte { return append([]byte("txr/"), h[:]...) }
+
+// LookupResult finds a committed transaction's result, or false.
+func LookupResult(v interface{ GetIndex([]byte) []byte }, h [32]byte) (Result, bool) {
+	b := v.GetIndex(resultKey(h))
+	if b == nil {
+		return Result{}, false
+	}
+	var r Result
+	return r, json.Unmarshal(b, &r) == nil
 }
 
 // blockTx is one transaction of a block after the parallel pre-pass.
@@ -257,7 +276,7 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 	var todo []int
 	for i, raw := range txs {
 		decs[i].hash = tx.Hash(raw)
-		d, err := a.decode(raw)
+		d, err := a.decodeHashed(raw, decs[i].hash)
 		decs[i].d, decs[i].err = d, err
 		if err != nil || d.r.unsigned {
 			continue
@@ -362,4 +381,22 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 // sink a batch; the verified signature is cached for CheckTx and FinalizeBlock.
 func (a *App) VerifyRead(q *records.ReadRequest) *tx.Error {
 	return a.checkReads(&records.ReadBatch{Requests: []*records.ReadRequest{q}}, false)
+}
+
+// Preverify checks a transaction's signature before it is handed to CometBFT, so the
+// expensive check runs on the caller's goroutine instead of under the ABCI connection lock
+// that serializes CheckTx with block execution. It only fills the signature cache; CheckTx
+// still makes every decision.
+func (a *App) Preverify(raw []byte, h [32]byte) {
+	d, err := a.decodeHashed(raw, h)
+	if err != nil || d.r.unsigned {
+		return
+	}
+	_, pub, kerr := signerKey(a.checkView(), d)
+	if kerr != nil || a.sigs.has(d.hash, pub) {
+		return
+	}
+	if d.env.Verify(pub) {
+		a.sigs.add(d.hash, pub)
+	}
 }

@@ -74,7 +74,10 @@ type decoded struct {
 }
 
 // decode runs the checks that need no state: size, canonical encoding, chain id, body.
-func (a *App) decode(raw []byte) (*decoded, *tx.Error) {
+func (a *App) decode(raw []byte) (*decoded, *tx.Error) { return a.decodeHashed(raw, tx.Hash(raw)) }
+
+// decodeHashed is decode for a caller that already hashed raw.
+func (a *App) decodeHashed(raw []byte, h [32]byte) (*decoded, *tx.Error) {
 	env, err := tx.Decode(raw)
 	if err != nil {
 		return nil, err
@@ -93,7 +96,7 @@ func (a *App) decode(raw []byte) (*decoded, *tx.Error) {
 	if r.unsigned && (env.Signer != [tx.SignerLen]byte{} || env.Sequence != 0 || !allZero(env.Signature)) {
 		return nil, tx.Space.Err(tx.CodeMalformed, "a %s is not signed as a whole: its envelope signer, sequence and signature must be zero", r.name)
 	}
-	return &decoded{env: env, hash: tx.Hash(raw), body: body, r: r}, nil
+	return &decoded{env: env, hash: h, body: body, r: r}, nil
 }
 
 // signerKey finds the key that must have signed d: the registered signer's current key, or

@@ -129,7 +129,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	n, err := startNode(dir, &o)
+	n, reg, err := startNode(dir, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -147,15 +147,20 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 	o.Window = min(o.Window, o.Mempool)
 
 	rep = &Report{Machine: thisMachine(), Options: o, PeakRSSPerWorkload: true}
-	r := &runner{n: n, o: o, progress: progress}
+	r := &runner{n: n, o: o, progress: progress, reg: reg}
 	for _, name := range o.Workloads {
 		fmt.Fprintf(progress, "%s: preparing %d transactions\n", name, o.Txs)
-		w, err := prepare(name, n.ChainID(), o.Txs, o.Actors)
+		w, err := r.prepare(name)
 		if err != nil {
 			return nil, err
 		}
 		if err := r.setup(ctx, w); err != nil {
 			return nil, err
+		}
+		if w.name == Read {
+			if err := r.setupReads(ctx, w); err != nil {
+				return nil, err
+			}
 		}
 		res, err := r.profiled(ctx, w)
 		if err != nil {
@@ -185,16 +190,24 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 
 // startNode initialises a chain in dir with the requested block delay and mempool and
 // starts it quietly on loopback.
-func startNode(dir string, o *Options) (*node.Node, error) {
+func startNode(dir string, o *Options) (*node.Node, *keys.Keystore, error) {
 	pass := make([]byte, 24)
 	rand.Read(pass)
 	if _, err := node.Init(node.InitOptions{Home: dir, ChainID: "bench-1", Passphrase: pass, KDF: keys.TestKDF}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := node.Paths{Home: dir}
+	data, err := keys.Dir{Path: p.Keys()}.Load("registrar")
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := keys.Decrypt(data, pass)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg, err := node.LoadConfig(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg.BlockMS = o.BlockMS
 	if o.Mempool > 0 {
@@ -203,41 +216,53 @@ func startNode(dir string, o *Options) (*node.Node, error) {
 	o.Mempool = cfg.Mempool
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(p.Config(), append(b, '\n'), 0o644); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return node.Start(dir, node.Overrides{P2P: "127.0.0.1:0", NoRPC: true, LogLevel: "error"}, io.Discard)
+	n, err := node.Start(dir, node.Overrides{P2P: "127.0.0.1:0", NoRPC: true, LogLevel: "error"}, io.Discard)
+	return n, reg, err
 }
 
 type runner struct {
 	n        *node.Node
 	o        Options
 	progress io.Writer
+	reg      *keys.Keystore // the chain's registrar, for workloads that register providers
 }
 
-// setup commits the workload's setup transactions (untimed).
+// setup commits the workload's setup transactions (untimed): phase after phase, the
+// streams of a phase in parallel, each stream in order.
 func (r *runner) setup(ctx context.Context, w *workload) error {
-	if len(w.setup) == 0 {
-		return nil
-	}
-	fmt.Fprintf(r.progress, "%s: registering %d actors\n", w.name, len(w.setup))
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	return parallel(len(w.setup), func(i int) error {
-		res, err := r.n.Broadcast(ctx, w.setup[i], true)
+	for p, phase := range w.setup {
+		fmt.Fprintf(r.progress, "%s: setup phase %d of %d (%d streams)\n", w.name, p+1, len(w.setup), len(phase))
+		err := parallel(len(phase), func(i int) error {
+			for _, raw := range phase[i] {
+				res, err := r.n.Broadcast(ctx, raw, true)
+				if err != nil {
+					return fmt.Errorf("setup transaction: %w", err)
+				}
+				if res.Code != 0 {
+					return fmt.Errorf("setup transaction rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
+				}
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("setup transaction: %w", err)
+			return err
 		}
-		if res.Code != 0 {
-			return fmt.Errorf("setup transaction rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // profiled runs measure under a CPU profile if one was asked for.
 func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
+	measure := r.measure
+	if w.reads != nil {
+		measure = r.measureReads
+	}
 	if r.o.CPUProfile == nil {
-		return r.measure(ctx, w)
+		return measure(ctx, w)
 	}
 	f, err := r.o.CPUProfile(w.name)
 	if err != nil {
@@ -247,7 +272,7 @@ func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
 		f.Close()
 		return nil, err
 	}
-	res, err := r.measure(ctx, w)
+	res, err := measure(ctx, w)
 	pprof.StopCPUProfile()
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write CPU profile: %w", cerr)

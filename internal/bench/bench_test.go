@@ -25,15 +25,15 @@ func TestRunSmallWorkloads(t *testing.T) {
 		profiles[workload] = &bytes.Buffer{}
 		return nopCloser{profiles[workload]}, nil
 	}
-	rep, err := Run(ctx, Options{Workloads: []string{Baseline, Register}, Txs: 200, Actors: 8,
+	rep, err := Run(ctx, Options{Workloads: Workloads, Txs: 200, Actors: 8,
 		Concurrency: 4, Window: 50, BlockMS: 50, CPUProfile: profile}, &progress)
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
-	if len(rep.Results) != 2 {
-		t.Fatalf("%d results, want 2", len(rep.Results))
+	if len(rep.Results) != len(Workloads) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(Workloads))
 	}
-	for i, name := range []string{Baseline, Register} {
+	for i, name := range Workloads {
 		r := rep.Results[i]
 		if r.Workload != name {
 			t.Fatalf("result %d is %q, want %q", i, r.Workload, name)
@@ -50,11 +50,15 @@ func TestRunSmallWorkloads(t *testing.T) {
 		if r.Blocks < 1 || r.MaxBlockTxs < 1 || r.MaxBlockTxs > r.Txs || r.Blocks > r.Txs {
 			t.Errorf("%s: %d blocks, at most %d transactions each", name, r.Blocks, r.MaxBlockTxs)
 		}
-		if r.Concurrency != 4 {
-			t.Errorf("%s: concurrency %d, want 4", name, r.Concurrency)
+		want := 4 // submitters
+		if name == Read {
+			want = 50 // reads in flight: the window
+		}
+		if r.Concurrency != want {
+			t.Errorf("%s: concurrency %d, want %d", name, r.Concurrency, want)
 		}
 	}
-	for _, name := range []string{Baseline, Register} {
+	for _, name := range Workloads {
 		if profiles[name] == nil || profiles[name].Len() == 0 {
 			t.Errorf("no CPU profile written for %s", name)
 		}
@@ -88,7 +92,7 @@ func TestRunSmallWorkloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back Report
-	if err := json.Unmarshal(b, &back); err != nil || len(back.Results) != 2 || back.Results[1].Ratio == nil {
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Results) != len(Workloads) || back.Results[1].Ratio == nil {
 		t.Fatalf("JSON round trip: %v %s", err, b)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -16,10 +17,12 @@ import (
 const (
 	Baseline = "baseline" // signed Noop transactions from pre-registered actors
 	Register = "register" // patients registering themselves
+	Write    = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
+	Read     = "read"     // audited reads of those records by granted providers
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, Register}
+var Workloads = []string{Baseline, Register, Write, Read}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -27,19 +30,25 @@ var Workloads = []string{Baseline, Register}
 type workload struct {
 	name    string
 	streams [][][]byte
-	setup   [][]byte // transactions that must commit before timing starts
+	setup   [][][][]byte           // phases (run in turn) of streams (run in parallel, each in order), committed before timing
+	reads   []*records.ReadRequest // a read workload: signed requests instead of transactions
+	readers []*keys.Keystore       // who signs the reads
 	txs     int
 	bytes   int
 }
 
 // prepare builds and signs every transaction of the named workload, so that client-side key
-// generation and signing stay out of the timed phase.
-func prepare(name, chainID string, txs, actors int) (*workload, error) {
+// generation, encryption and signing stay out of the timed phase.
+func (r *runner) prepare(name string) (*workload, error) {
+	chainID, txs, actors := r.n.ChainID(), r.o.Txs, r.o.Actors
 	switch name {
 	case Baseline:
 		return prepareBaseline(chainID, txs, actors)
 	case Register:
 		return prepareRegister(chainID, txs)
+	case Write, Read:
+		regSeq := app.NextSequence(r.n.View(), r.reg.ID)
+		return prepareRecords(name, chainID, r.reg, regSeq, txs, actors)
 	}
 	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Workloads)
 }
@@ -55,7 +64,7 @@ func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workload{name: Baseline, streams: make([][][]byte, actors), setup: make([][]byte, actors), txs: txs}
+	w := &workload{name: Baseline, streams: make([][][]byte, actors), setup: [][][][]byte{make([][][]byte, actors)}, txs: txs}
 	per := make([]int, actors)
 	for i := range txs {
 		per[i%actors]++
@@ -67,7 +76,7 @@ func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
 			return fmt.Errorf("keystore %s has a malformed id %q", k.Name, k.ID)
 		}
 		reg := client.RegistrationFor(chainID, k, identity.Patient, k.Name, "", "")
-		w.setup[a] = tx.Sign(k.Keys.Sign, signer, chainID, 0, reg).Encode()
+		w.setup[0][a] = [][]byte{tx.Sign(k.Keys.Sign, signer, chainID, 0, reg).Encode()}
 		s := make([][]byte, per[a])
 		for i := range s {
 			s[i] = tx.Sign(k.Keys.Sign, signer, chainID, uint64(i+1), &app.Noop{}).Encode()

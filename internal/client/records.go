@@ -301,7 +301,9 @@ func OpenShare(who *keys.Keystore, patient string, s *consent.KeyShare) (hpke.Pr
 	return nil, fmt.Errorf("%w: the shared category key does not open with your keys", ErrCannotDecrypt)
 }
 
-func makeShare(patient *keys.Keystore, category string, version uint32, recipient *identity.Identity) (consent.KeyShare, error) {
+// MakeShare wraps the patient's key of a category version for a recipient (what a read
+// grant carries).
+func MakeShare(patient *keys.Keystore, category string, version uint32, recipient *identity.Identity) (consent.KeyShare, error) {
 	priv, ok := patient.CategoryKey(category, version)
 	if !ok {
 		return consent.KeyShare{}, fmt.Errorf("your keystore lacks category %q key version %d", category, version)
@@ -347,7 +349,7 @@ func (c *Client) Grant(ctx context.Context, patient *keys.Keystore, g consent.Gr
 				continue
 			}
 			for _, rc := range recipients {
-				s, err := makeShare(patient, k.Category, k.Version, rc)
+				s, err := MakeShare(patient, k.Category, k.Version, rc)
 				if err != nil {
 					return "", err
 				}
@@ -405,7 +407,7 @@ func (c *Client) Revoke(ctx context.Context, patient *keys.Keystore, grantID str
 				if err != nil {
 					return err
 				}
-				share, err := makeShare(patient, s.Category, nv, r.Identity)
+				share, err := MakeShare(patient, s.Category, nv, r.Identity)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // Actions a grant can permit.
@@ -104,26 +106,46 @@ func (g *Grant) Encode() []byte {
 // Reader is the state consent needs.
 type Reader interface{ Get(key []byte) []byte }
 
-// Get loads a grant or nil.
+// Get loads a grant or nil. The caller owns the result.
 func Get(r Reader, patient, id string) *Grant {
 	b := r.Get(Key(patient, id))
 	if b == nil {
 		return nil
 	}
-	var g Grant
-	if err := json.Unmarshal(b, &g); err != nil {
+	g, err := grants.Get(b)
+	if err != nil {
 		panic(fmt.Errorf("grant %s is corrupt: %w", id, err))
 	}
-	return &g
+	cp := *g // handlers modify what they load; slices are clipped, so appends copy
+	return &cp
 }
+
+// grants and grantLists cache decoded values by their stored bytes: every access decision
+// reads all of a patient's grants.
+var (
+	grants = state.NewDecodeCache(100_000, func(b []byte) (*Grant, error) {
+		var g Grant
+		if err := json.Unmarshal(b, &g); err != nil {
+			return nil, err
+		}
+		g.Actions, g.Purposes, g.Deny, g.KeyShares = slices.Clip(g.Actions), slices.Clip(g.Purposes), slices.Clip(g.Deny), slices.Clip(g.KeyShares)
+		return &g, nil
+	})
+	grantLists = state.NewDecodeCache(100_000, func(b []byte) (*[]string, error) {
+		var ids []string
+		return &ids, json.Unmarshal(b, &ids)
+	})
+)
 
 // List loads every grant a patient issued, oldest first.
 func List(r Reader, patient string) []*Grant {
 	var ids []string
 	if b := r.Get(listKey(patient)); b != nil {
-		if err := json.Unmarshal(b, &ids); err != nil {
+		l, err := grantLists.Get(b)
+		if err != nil {
 			panic(err)
 		}
+		ids = *l
 	}
 	out := make([]*Grant, 0, len(ids))
 	for _, id := range ids {

@@ -166,7 +166,9 @@ func ExecGrant(st Store, env identity.Env, signer string, b *GrantBody) *tx.Erro
 	st.Set(Key(signer, g.ID), g.Encode())
 	var ids []string
 	if raw := st.Get(listKey(signer)); raw != nil {
-		json.Unmarshal(raw, &ids)
+		if err := json.Unmarshal(raw, &ids); err != nil {
+			panic(err)
+		}
 	}
 	ids = append(ids, g.ID)
 	raw, _ := json.Marshal(ids)

@@ -3,6 +3,8 @@ package consent
 import (
 	"encoding/json"
 	"regexp"
+
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // categoryRe bounds category names: short lowercase labels such as "general" or
@@ -19,18 +21,25 @@ var DefaultCategories = []string{"general", "mental-health", "hiv", "substance-u
 func catKey(patient, category string) []byte { return []byte("catkey/" + patient + "/" + category) }
 func catListKey(patient string) []byte       { return []byte("catkeys/" + patient) }
 
-// CurrentKey is the patient's current public key for a category, or nil.
+// CurrentKey is the patient's current public key for a category, or nil. The caller must
+// not modify it.
 func CurrentKey(r Reader, patient, category string) *CategoryKey {
 	b := r.Get(catKey(patient, category))
 	if b == nil {
 		return nil
 	}
-	var k CategoryKey
-	if err := json.Unmarshal(b, &k); err != nil {
+	k, err := categoryKeys.Get(b)
+	if err != nil {
 		panic(err)
 	}
-	return &k
+	return k
 }
+
+// categoryKeys caches decoded category keys: every record write checks the current one.
+var categoryKeys = state.NewDecodeCache(100_000, func(b []byte) (*CategoryKey, error) {
+	var k CategoryKey
+	return &k, json.Unmarshal(b, &k)
+})
 
 // Categories lists the categories the patient has keys for, in publication order.
 func Categories(r Reader, patient string) []string {

@@ -3,6 +3,8 @@ package identity
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // Role is what an identity may do.
@@ -75,15 +77,24 @@ func Decode(b []byte) (*Identity, error) {
 // Reader is the state an identity lookup needs.
 type Reader interface{ Get(key []byte) []byte }
 
-// Get loads an identity, or nil if it does not exist.
+// Get loads an identity, or nil if it does not exist. The caller owns the result.
 func Get(r Reader, id string) *Identity {
 	b := r.Get(Key(id))
 	if b == nil {
 		return nil
 	}
-	i, err := Decode(b)
+	return decodeCached(b)
+}
+
+// decoded caches identities by their stored bytes: every transaction looks its signer up
+// several times (CheckTx, the block pre-pass, execution, recheck).
+var decoded = state.NewDecodeCache(100_000, Decode)
+
+func decodeCached(b []byte) *Identity {
+	i, err := decoded.Get(b)
 	if err != nil {
 		panic(err)
 	}
-	return i
+	cp := *i // handlers modify what they load; the cached value stays as stored
+	return &cp
 }

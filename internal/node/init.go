@@ -87,7 +87,7 @@ func Init(o InitOptions) (*InitResult, error) {
 		GenesisTime:     time.Now().UTC().Truncate(time.Second),
 		ChainID:         o.ChainID,
 		InitialHeight:   1,
-		ConsensusParams: types.DefaultConsensusParams(),
+		ConsensusParams: consensusParams(),
 		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "validator-0"}},
 		AppState:        appState,
 	}
@@ -101,4 +101,13 @@ func Init(o InitOptions) (*InitResult, error) {
 		return nil, err
 	}
 	return &InitResult{ChainID: o.ChainID, RegistrarID: ks.ID, KeystoreDir: p.Keys(), Validator: pub.Address().String()}, nil
+}
+
+// consensusParams are CometBFT's defaults with room for bigger blocks: a record write is
+// about 4 KiB (two ML-KEM key wraps), so the default 21 MiB would cap a block near 5,000
+// writes.
+func consensusParams() *types.ConsensusParams {
+	p := types.DefaultConsensusParams()
+	p.Block.MaxBytes = 64 << 20
+	return p
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -167,6 +166,7 @@ func (n *Node) start() error {
 	cc.Mempool.MaxTxsBytes = int64(n.Config.Mempool) * 8 << 10
 	cc.Mempool.CacheSize = 2 * n.Config.Mempool
 	cc.Instrumentation.Prometheus = false
+	cc.TxIndex.Indexer = "null" // the application indexes results itself (app.LookupResult)
 	if err := cc.ValidateBasic(); err != nil {
 		return fmt.Errorf("node configuration: %w", err)
 	}
@@ -182,7 +182,11 @@ func (n *Node) start() error {
 		return err
 	}
 	pv := privval.LoadOrGenFilePV(p.PrivValKey(), p.PrivValState())
-	c, err := nm.NewNode(cc, pv, nodeKey, proxy.NewLocalClientCreator(n.App),
+	// One lock per ABCI connection instead of one for all: CheckTx keeps admitting
+	// transactions while a block executes. The application is written for it: CheckTx reads
+	// only the committed snapshot and locked caches, and CometBFT holds the mempool lock
+	// across Commit, so CheckTx never overlaps a commit.
+	c, err := nm.NewNode(cc, pv, nodeKey, proxy.NewConnSyncLocalClientCreator(n.App),
 		func() (*types.GenesisDoc, error) { return gen, nil },
 		n.dbProvider, nm.DefaultMetricsProvider(cc.Instrumentation), n.cmtLogger())
 	if err != nil {
@@ -323,6 +327,7 @@ func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result
 		defer cancel()
 		watch = ch
 	}
+	n.App.Preverify(raw, h)
 	resCh := make(chan *abci.ResponseCheckTx, 1)
 	err := n.cmt.Mempool().CheckTx(raw, func(r *abci.ResponseCheckTx) { resCh <- r }, mempool.TxInfo{})
 	if err != nil {
@@ -369,14 +374,13 @@ func (n *Node) View() *state.View { return n.st.Committed() }
 func (n *Node) ChainID() string { return n.Config.ChainID }
 
 // LookupTx finds a committed transaction's result by hash.
-func (n *Node) LookupTx(ctx context.Context, hash []byte) (app.Result, error) {
-	r, err := n.rpc.Tx(ctx, hash, false)
-	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
-			return app.Result{}, os.ErrNotExist
-		}
-		return app.Result{}, err
+func (n *Node) LookupTx(_ context.Context, hash []byte) (app.Result, error) {
+	if len(hash) != 32 {
+		return app.Result{}, os.ErrNotExist
 	}
-	return app.Result{Hash: fmt.Sprintf("%x", hash), Height: r.Height, Code: r.TxResult.Code,
-		Codespace: r.TxResult.Codespace, Log: r.TxResult.Log}, nil
+	r, ok := app.LookupResult(n.View(), [32]byte(hash))
+	if !ok {
+		return app.Result{}, os.ErrNotExist
+	}
+	return r, nil
 }

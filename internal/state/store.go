@@ -11,9 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
-	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/iavl"
-	idb "github.com/cosmos/iavl/db"
 
 	"github.com/ehrchain/ehrchain/internal/merklelog"
 )
@@ -26,6 +24,10 @@ var (
 )
 
 const logPrefix = byte('L')
+
+// cacheBytes is pebble's block cache: record metadata, ciphertexts and state-map nodes are
+// read on every access decision, so the default 8 MiB would send most reads to disk.
+const cacheBytes = 256 << 20
 
 // Fault is a storage failure inside consensus. It is raised as a panic by the block-scoped
 // accessors and turned into an error at the ABCI boundary, which halts the node: a node that
@@ -45,9 +47,13 @@ type Commit struct {
 
 // Store holds the committed state and the working state of the block being executed.
 type Store struct {
-	db   dbm.DB
 	raw  *pebble.DB
 	tree *iavl.MutableTree
+	// reader serves committed snapshots. It is a second tree over the same database so that
+	// its node objects are never shared with tree: the writer mutates the nodes it shares
+	// with its own snapshots (IAVL's clone clears their child pointers), which would race
+	// with CheckTx and API reads on another goroutine.
+	reader *iavl.MutableTree
 	log  *merklelog.Log
 
 	block *pebble.Batch // staged index writes of the current block
@@ -60,11 +66,16 @@ type Store struct {
 
 // Open opens (or creates) the state database in dir and recovers to the last complete commit.
 func Open(dir string) (*Store, error) {
-	db, err := dbm.NewPebbleDB("state", dir, nil)
+	cache := pebble.NewCache(cacheBytes)
+	defer cache.Unref() // the database holds its own reference
+	opts := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, Logger: quietLogger{},
+		MaxConcurrentCompactions: func() int { return 2 }}
+	path := filepath.Join(dir, "state.db")
+	db, err := pebble.Open(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open state database in %s: %w", filepath.Join(dir, "state.db"), err)
+		return nil, fmt.Errorf("open state database in %s: %w", path, err)
 	}
-	s := &Store{db: db, raw: db.(*dbm.PebbleDB).DB()}
+	s := &Store{raw: db}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
@@ -82,7 +93,8 @@ func (s *Store) load() error {
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return err
 	}
-	s.tree = iavl.NewMutableTree(idb.NewWrapper(dbm.NewPrefixDB(s.db, treePrefix)), 100_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
+	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
+	s.reader = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 200_000, true, iavl.NewNopLogger())
 	latest, err := s.tree.GetLatestVersion()
 	if err != nil {
 		return err
@@ -118,7 +130,7 @@ func (s *Store) load() error {
 func (s *Store) setCommitted() error {
 	v := &View{height: s.last.Height, raw: s.raw, log: s.log, logSize: s.last.LogSize}
 	if s.last.Height > 0 {
-		t, err := s.tree.GetImmutable(s.last.Height)
+		t, err := s.reader.GetImmutable(s.last.Height)
 		if err != nil {
 			return err
 		}
@@ -141,7 +153,7 @@ func (s *Store) Close() error {
 	if s.block != nil {
 		s.block.Close()
 	}
-	return s.db.Close()
+	return s.raw.Close()
 }
 
 // LastCommit is the last durable commit.

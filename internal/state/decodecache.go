@@ -1,0 +1,41 @@
+package state
+
+import "sync"
+
+// DecodeCache memoizes the decoding of stored values by their exact bytes. Hot values
+// (a signer's identity, a patient's grants) are read several times per transaction and per
+// access decision; decoding their JSON costs as much as a signature check. Keyed by content,
+// an entry can never be stale, so the cache needs no invalidation.
+type DecodeCache[T any] struct {
+	mu     sync.Mutex
+	m      map[string]*T
+	max    int
+	decode func([]byte) (*T, error)
+}
+
+// NewDecodeCache caches up to max decoded values.
+func NewDecodeCache[T any](max int, decode func([]byte) (*T, error)) *DecodeCache[T] {
+	return &DecodeCache[T]{m: map[string]*T{}, max: max, decode: decode}
+}
+
+// Get decodes b, or returns the value decoded from the same bytes before. The result is
+// shared: callers that modify it must copy it first.
+func (c *DecodeCache[T]) Get(b []byte) (*T, error) {
+	c.mu.Lock()
+	v, ok := c.m[string(b)]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := c.decode(b)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[string(b)] = v
+	c.mu.Unlock()
+	return v, nil
+}

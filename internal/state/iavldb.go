@@ -1,0 +1,138 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/cockroachdb/pebble"
+	idb "github.com/cosmos/iavl/db"
+)
+
+// treeDB gives IAVL a key-prefixed view of the node's own pebble database, so the state map
+// shares its block cache and options with the event log and the indexes.
+type treeDB struct {
+	db     *pebble.DB
+	prefix []byte
+}
+
+var _ idb.DB = treeDB{}
+
+var errClosedBatch = errors.New("batch already written or closed")
+
+func (t treeDB) key(k []byte) []byte { return append(bytes.Clone(t.prefix), k...) }
+
+func (t treeDB) Get(k []byte) ([]byte, error) {
+	v, closer, err := t.db.Get(t.key(k))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+func (t treeDB) Has(k []byte) (bool, error) {
+	v, err := t.Get(k)
+	return v != nil, err
+}
+
+func (t treeDB) Iterator(start, end []byte) (idb.Iterator, error) {
+	return t.iter(start, end, false)
+}
+
+func (t treeDB) ReverseIterator(start, end []byte) (idb.Iterator, error) {
+	return t.iter(start, end, true)
+}
+
+func (t treeDB) iter(start, end []byte, reverse bool) (idb.Iterator, error) {
+	lo := t.key(start)
+	hi := prefixEnd(t.prefix)
+	if end != nil {
+		hi = t.key(end)
+	}
+	it, err := t.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	if reverse {
+		it.Last()
+	} else {
+		it.First()
+	}
+	return &treeIter{it: it, n: len(t.prefix), start: start, end: end, reverse: reverse}, nil
+}
+
+// Close is a no-op: the Store owns the database.
+func (t treeDB) Close() error { return nil }
+
+func (t treeDB) NewBatch() idb.Batch            { return &treeBatch{t: t, b: t.db.NewBatch()} }
+func (t treeDB) NewBatchWithSize(int) idb.Batch { return t.NewBatch() }
+
+type treeIter struct {
+	it         *pebble.Iterator
+	n          int
+	start, end []byte
+	reverse    bool
+}
+
+func (i *treeIter) Domain() ([]byte, []byte) { return i.start, i.end }
+func (i *treeIter) Valid() bool              { return i.it.Valid() }
+func (i *treeIter) Key() []byte              { return bytes.Clone(i.it.Key()[i.n:]) }
+func (i *treeIter) Value() []byte            { return bytes.Clone(i.it.Value()) }
+func (i *treeIter) Error() error             { return i.it.Error() }
+func (i *treeIter) Close() error             { return i.it.Close() }
+func (i *treeIter) Next() {
+	if i.reverse {
+		i.it.Prev()
+	} else {
+		i.it.Next()
+	}
+}
+
+type treeBatch struct {
+	t treeDB
+	b *pebble.Batch
+}
+
+func (b *treeBatch) Set(k, v []byte) error {
+	if b.b == nil {
+		return errClosedBatch
+	}
+	return b.b.Set(b.t.key(k), v, nil)
+}
+
+func (b *treeBatch) Delete(k []byte) error {
+	if b.b == nil {
+		return errClosedBatch
+	}
+	return b.b.Delete(b.t.key(k), nil)
+}
+
+func (b *treeBatch) commit(o *pebble.WriteOptions) error {
+	if b.b == nil {
+		return errClosedBatch
+	}
+	err := b.b.Commit(o)
+	b.Close()
+	return err
+}
+
+func (b *treeBatch) Write() error     { return b.commit(pebble.NoSync) }
+func (b *treeBatch) WriteSync() error { return b.commit(pebble.Sync) }
+
+func (b *treeBatch) Close() error {
+	if b.b != nil {
+		b.b.Close()
+		b.b = nil
+	}
+	return nil
+}
+
+func (b *treeBatch) GetByteSize() (int, error) {
+	if b.b == nil {
+		return 0, errClosedBatch
+	}
+	return b.b.Len(), nil
+}
