@@ -54,7 +54,7 @@ type Store struct {
 	// with its own snapshots (IAVL's clone clears their child pointers), which would race
 	// with CheckTx and API reads on another goroutine.
 	reader *iavl.MutableTree
-	log  *merklelog.Log
+	log    *merklelog.Log
 
 	block *pebble.Batch // staged index writes of the current block
 
