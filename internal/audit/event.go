@@ -1,6 +1,8 @@
 // Package audit defines the events every state change and every access leaves on the
-// ledger's append-only log, and (later) the queries and reports an auditor runs over them.
-// Events name who did what to whom and why; they never hold clinical content.
+// ledger's append-only log, and what an auditor does with them: role-checked queries over
+// an index kept outside consensus, anomaly rules, and reports (accounting of disclosures,
+// compliance) as JSON, CSV, HTML and FHIR AuditEvent bundles. Events name who did what to
+// whom and why; they never hold clinical content.
 package audit
 
 import (
