@@ -3,7 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -194,5 +201,97 @@ func TestSecondStartRefusesAndSignalStopsCleanly(t *testing.T) {
 	}
 	if out, err := run(t, "init", "--home", home); err == nil || !strings.Contains(out, "refusing to overwrite") {
 		t.Fatalf("init over an existing home: err=%v\n%s", err, out)
+	}
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ehrchain test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}
+
+// TestAPIOverTLS starts the node with a certificate: the API answers over HTTPS and refuses
+// plain HTTP.
+func TestAPIOverTLS(t *testing.T) {
+	home := initHome(t)
+	cert, key := selfSigned(t, t.TempDir())
+	api := freePort(t)
+	cmd := exec.Command(binary, "start", "--home", home, "--api", api, "--p2p", freePort(t), "--no-rpc", "--tls-cert", cert, "--tls-key", key)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }()
+	var status string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		o, err := run(t, "status", "--node", "https://"+api, "--insecure")
+		if err == nil && strings.Contains(o, "height") {
+			status = o
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if status == "" {
+		t.Fatalf("no status over HTTPS\n%s", out)
+	}
+	if o, err := run(t, "status", "--node", "http://"+api); err == nil {
+		t.Fatalf("plain HTTP to a TLS API answered: %s", o)
+	}
+	if o, err := run(t, "status", "--node", "https://"+api); err == nil {
+		t.Fatalf("an unknown self-signed certificate was accepted without --insecure: %s", o)
+	}
+}
+
+// TestKeysExportImport exports a keystore (still encrypted), imports it under another name,
+// and checks that both hold the same identity and that a wrong passphrase is refused.
+func TestKeysExportImport(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	if out, err := run(t, "--home", home, "keys", "add", "alice"); err != nil {
+		t.Fatalf("keys add: %v\n%s", err, out)
+	}
+	exported := filepath.Join(t.TempDir(), "alice.json")
+	if out, err := run(t, "--home", home, "keys", "export", "alice", "--out", exported); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(exported)
+	if bytes.Contains(data, []byte("PRIVATE")) || !bytes.Contains(data, []byte("argon2id")) {
+		t.Fatalf("exported keystore does not look encrypted:\n%s", data)
+	}
+	out, err := run(t, "--home", home, "keys", "import", exported, "--name", "alice-copy")
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	list, _ := run(t, "--home", home, "keys", "list")
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		ids = append(ids, strings.Fields(line)[1])
+	}
+	if len(ids) != 2 || ids[0] != ids[1] {
+		t.Fatalf("keys list after import:\n%s", list)
+	}
+	if out, err := run(t, "--home", home, "keys", "import", exported, "--name", "alice-copy"); err == nil {
+		t.Fatalf("import over an existing keystore succeeded: %s", out)
+	}
+	cmd := exec.Command(binary, "--home", home, "keys", "import", exported, "--name", "third")
+	cmd.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE=wrong passphrase")
+	if o, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(o), "passphrase") {
+		t.Fatalf("import with a wrong passphrase: err=%v %s", err, o)
 	}
 }

@@ -312,3 +312,44 @@ func TestReplayedReadReleasesNothing(t *testing.T) {
 		t.Fatalf("replay changed the audit log: %d events, was %d", n, events)
 	}
 }
+
+// TestLargeRecordGoesToTheBlobStore: an attachment above the inline limit travels as a blob;
+// only its digest is on chain; a grantee reads and decrypts it; a blob altered on the node's
+// disk is reported, never served.
+func TestLargeRecordGoesToTheBlobStore(t *testing.T) {
+	s := newStory(t)
+	pdf := bytes.Repeat([]byte("%PDF-1.7 scanned discharge letter "), 4000) // ~136 KB
+	m, err := s.c.PutRecord(s.ctx, s.a, client.NewRecord{Patient: s.patient.ID, Category: "general",
+		ResourceType: "DocumentReference", ContentType: "application/pdf", Plaintext: pdf})
+	s.must(err)
+	if !m.Blob || m.Size <= records.InlineMax {
+		t.Fatalf("a %d-byte attachment was not stored as a blob: %+v", len(pdf), m)
+	}
+	if records.Ciphertext(s.node.Node.View(), m.Digest) != nil {
+		t.Fatal("the blob's ciphertext was also stored inline")
+	}
+	_, err = s.c.Grant(s.ctx, s.patient, consent.Grant{Grantee: s.b.ID, Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}})
+	s.must(err)
+	r, err := s.c.ReadRecord(s.ctx, s.b, s.patient.ID, m.RecordID, consent.Treatment)
+	s.must(err)
+	if !bytes.Equal(r.Plaintext, pdf) {
+		t.Fatal("blob record decrypted to different bytes")
+	}
+	// Alter the stored blob: the node refuses to serve it.
+	var blobPath string
+	filepath.WalkDir(filepath.Join(s.home, "app", "blobs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, fmt.Sprintf("%x", m.Digest)) {
+			blobPath = p
+		}
+		return nil
+	})
+	if blobPath == "" {
+		t.Fatal("blob file not found under app/blobs")
+	}
+	b, _ := os.ReadFile(blobPath)
+	b[len(b)/2] ^= 1
+	s.must(os.WriteFile(blobPath, b, 0o600))
+	if _, err := s.c.ReadRecord(s.ctx, s.b, s.patient.ID, m.RecordID, consent.Treatment); err == nil {
+		t.Fatal("a tampered blob was served and decrypted")
+	}
+}
