@@ -11,6 +11,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
@@ -35,11 +36,7 @@ func recordCmd(g *globals) *cobra.Command {
 			} else if rtype == "" {
 				rtype = "Binary"
 			}
-			author, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
-			pid, err := g.resolveID(patient)
+			author, pid, err := g.unlockFor(as, patient)
 			if err != nil {
 				return err
 			}
@@ -72,11 +69,7 @@ func recordCmd(g *globals) *cobra.Command {
 	get := &cobra.Command{
 		Use: "get RECORD", Short: "Read and decrypt a record (the access is recorded before anything is released)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
-			pid, err := g.resolveID(patient)
+			who, pid, err := g.unlockFor(as, patient)
 			if err != nil {
 				return err
 			}
@@ -99,11 +92,7 @@ func recordCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List the records of a patient you may read", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
-			pid, err := g.resolveID(patient)
+			who, pid, err := g.unlockFor(as, patient)
 			if err != nil {
 				return err
 			}
@@ -121,11 +110,7 @@ func recordCmd(g *globals) *cobra.Command {
 	hist := &cobra.Command{
 		Use: "history RECORD", Short: "Show every version of a record", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
-			pid, err := g.resolveID(patient)
+			who, pid, err := g.unlockFor(as, patient)
 			if err != nil {
 				return err
 			}
@@ -140,6 +125,17 @@ func recordCmd(g *globals) *cobra.Command {
 	readFlags(hist)
 	c.AddCommand(hist)
 	return c
+}
+
+// unlockFor unlocks the caller's keystore and resolves the patient (an id or a keystore
+// name): what every record command starts with.
+func (g *globals) unlockFor(as, patient string) (*keys.Keystore, string, error) {
+	who, err := g.unlock(as)
+	if err != nil {
+		return nil, "", err
+	}
+	pid, err := g.resolveID(patient)
+	return who, pid, err
 }
 
 func printMetas(ms []*records.Meta) {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"time"
@@ -48,19 +47,9 @@ type AuditQueryResponse struct {
 // well formed, signed by an active registered identity for this chain, unexpired, not seen
 // before, and asks for nothing outside what the requester's role may see.
 func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
-	var body AuditQueryBody
-	if err := decodeJSON(w, r, &body); err != nil {
-		writeErr(w, err)
-		return
-	}
-	raw, err := base64.StdEncoding.DecodeString(body.Request)
-	if err != nil {
-		writeErr(w, Space.Err(CodeBadRequest, "request must be standard base64"))
-		return
-	}
-	q, err := audit.DecodeQueryRequest(raw)
-	if err != nil {
-		writeErr(w, tx.Space.Err(tx.CodeMalformed, "malformed audit query: %v", err))
+	q, terr := decodeSigned(w, r, "audit query", audit.DecodeQueryRequest)
+	if terr != nil {
+		writeErr(w, terr)
 		return
 	}
 	v := h.s.b.View()

@@ -66,6 +66,25 @@ type ReadRequestBody struct {
 	Request string `json:"request"` // base64 of a signed records.ReadRequest
 }
 
+// decodeSigned reads a JSON body {"request": base64} holding a signed request and decodes
+// it with dec. Checking the signature is the caller's business.
+func decodeSigned[T any](w http.ResponseWriter, r *http.Request, what string, dec func([]byte) (T, error)) (T, *tx.Error) {
+	var zero T
+	var body ReadRequestBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return zero, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(body.Request)
+	if err != nil {
+		return zero, Space.Err(CodeBadRequest, "request must be standard base64")
+	}
+	q, err := dec(raw)
+	if err != nil {
+		return zero, tx.Space.Err(tx.CodeMalformed, "malformed %s: %v", what, err)
+	}
+	return q, nil
+}
+
 // ReadResponse is what an allowed read releases: the decision and its audit event, and the
 // ciphertext and wrapped keys the requester needs. A denied read releases only the decision.
 type ReadResponse struct {
@@ -78,19 +97,9 @@ type ReadResponse struct {
 }
 
 func (s *Server) read(w http.ResponseWriter, r *http.Request) {
-	var body ReadRequestBody
-	if err := decodeJSON(w, r, &body); err != nil {
-		writeErr(w, err)
-		return
-	}
-	raw, err := base64.StdEncoding.DecodeString(body.Request)
-	if err != nil {
-		writeErr(w, Space.Err(CodeBadRequest, "request must be standard base64"))
-		return
-	}
-	q, err := records.DecodeReadRequest(raw)
-	if err != nil {
-		writeErr(w, tx.Space.Err(tx.CodeMalformed, "malformed read request: %v", err))
+	q, terr := decodeSigned(w, r, "read request", records.DecodeReadRequest)
+	if terr != nil {
+		writeErr(w, terr)
 		return
 	}
 	out, err := s.b.Read(r.Context(), q)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // Index is a node's secondary index of the audit log, so that a query by patient, actor,
@@ -298,7 +300,7 @@ func (x *Index) join(f Filter, n uint64) (next func(uint64) (uint64, bool, error
 	}
 	for _, p := range ps {
 		pre := p.prefix()
-		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: pre, UpperBound: postingsEnd(pre)})
+		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: pre, UpperBound: state.PrefixEnd(pre)})
 		if err != nil {
 			release()
 			return nil, nil, false
@@ -326,18 +328,6 @@ func (x *Index) join(f Filter, n uint64) (next func(uint64) (uint64, bool, error
 		}
 	}
 	return next, release, true
-}
-
-// postingsEnd is the first key after every key starting with prefix.
-func postingsEnd(prefix []byte) []byte {
-	end := bytes.Clone(prefix)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
 }
 
 // Follow keeps the index up to date in the background: it catches up with view() now and

@@ -394,12 +394,18 @@ loop:
 		return nil, err
 	}
 
-	res := Result{Workload: w.name, Txs: w.txs, Committed: int(t.committed.Load()), Rejected: int(t.rejected.Load()),
-		FirstRejection: t.first, Concurrency: len(queues), WallSeconds: wall.Seconds(),
-		CPUSeconds: cpu.Seconds(), PeakRSSBytes: peakRSS(), Blocks: len(t.blockTxs)}
+	res := t.result(w.name, w.txs, len(queues), wall, cpu)
 	if w.txs > 0 {
 		res.MeanTxBytes = w.bytes / w.txs
 	}
+	return &measured{Result: res, rssReset: rssReset}, nil
+}
+
+// result turns a finished tally into a workload's figures.
+func (t *tally) result(name string, txs, concurrency int, wall, cpu time.Duration) Result {
+	res := Result{Workload: name, Txs: txs, Committed: int(t.committed.Load()), Rejected: int(t.rejected.Load()),
+		FirstRejection: t.first, Concurrency: concurrency, WallSeconds: wall.Seconds(),
+		CPUSeconds: cpu.Seconds(), PeakRSSBytes: peakRSS(), Blocks: len(t.blockTxs)}
 	if wall > 0 {
 		res.TxPerSec = float64(res.Committed) / wall.Seconds()
 	}
@@ -414,7 +420,7 @@ loop:
 	if len(t.lat) > 0 {
 		res.MaxMS = ms(t.lat[len(t.lat)-1])
 	}
-	return &measured{Result: res, rssReset: rssReset}, nil
+	return res
 }
 
 // submit sends one queue's transactions in order. Each waits for a window slot; open loop,

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -238,22 +237,7 @@ loop:
 	}
 	wall := time.Since(start)
 	cpu := cpuTime() - cpu0
-	res := Result{Workload: w.name, Txs: len(w.reads), Committed: int(t.committed.Load()), Rejected: int(t.rejected.Load()),
-		FirstRejection: t.first, Concurrency: inflight, WallSeconds: wall.Seconds(), CPUSeconds: cpu.Seconds(),
-		PeakRSSBytes: peakRSS(), Blocks: len(t.blockTxs), MeanTxBytes: len(w.reads[0].Encode())}
-	if wall > 0 {
-		res.TxPerSec = float64(res.Committed) / wall.Seconds()
-	}
-	if res.Committed > 0 {
-		res.CPUPerTxUS = cpu.Seconds() * 1e6 / float64(res.Committed)
-	}
-	for _, n := range t.blockTxs {
-		res.MaxBlockTxs = max(res.MaxBlockTxs, n)
-	}
-	slices.Sort(t.lat)
-	res.P50MS, res.P95MS, res.P99MS = ms(percentile(t.lat, 50)), ms(percentile(t.lat, 95)), ms(percentile(t.lat, 99))
-	if len(t.lat) > 0 {
-		res.MaxMS = ms(t.lat[len(t.lat)-1])
-	}
+	res := t.result(w.name, len(w.reads), inflight, wall, cpu)
+	res.MeanTxBytes = len(w.reads[0].Encode())
 	return &measured{Result: res, rssReset: rssReset}, nil
 }

@@ -31,16 +31,11 @@ func (b *GrantBody) Encode(w *tx.Writer) { w.PutBytes(b.Grant.Encode()) }
 
 // DecodeGrant parses a grant body.
 func DecodeGrant(raw []byte) (*GrantBody, error) {
-	r := tx.NewReader(raw)
-	j := r.Bytes("grant", maxBody)
-	if err := r.Done(); err != nil {
+	g, err := readJSON[Grant](raw, "grant")
+	if err != nil {
 		return nil, err
 	}
-	var b GrantBody
-	if err := json.Unmarshal(j, &b.Grant); err != nil {
-		return nil, fmt.Errorf("grant JSON: %w", err)
-	}
-	return &b, nil
+	return &GrantBody{Grant: *g}, nil
 }
 
 // CategoryKey is a patient's public key for one category, at one version.
@@ -69,27 +64,10 @@ type Reshare struct {
 func (*RevokeBody) Type() tx.Type { return TypeRevoke }
 
 // Encode implements tx.Body.
-func (b *RevokeBody) Encode(w *tx.Writer) {
-	j, err := json.Marshal(b)
-	if err != nil {
-		panic(err)
-	}
-	w.PutBytes(j)
-}
+func (b *RevokeBody) Encode(w *tx.Writer) { putJSON(w, b) }
 
 // DecodeRevoke parses a revoke body.
-func DecodeRevoke(raw []byte) (*RevokeBody, error) {
-	r := tx.NewReader(raw)
-	j := r.Bytes("revoke", maxBody)
-	if err := r.Done(); err != nil {
-		return nil, err
-	}
-	var b RevokeBody
-	if err := json.Unmarshal(j, &b); err != nil {
-		return nil, fmt.Errorf("revoke JSON: %w", err)
-	}
-	return &b, nil
-}
+func DecodeRevoke(raw []byte) (*RevokeBody, error) { return readJSON[RevokeBody](raw, "revoke") }
 
 // GrantID is the id of the grant created by the transaction with this hash (lowercase hex).
 func GrantID(txHash string) string { return "g-" + txHash[:16] }
@@ -107,24 +85,32 @@ type PublishKeysBody struct {
 func (*PublishKeysBody) Type() tx.Type { return TypePublishKeys }
 
 // Encode implements tx.Body.
-func (b *PublishKeysBody) Encode(w *tx.Writer) {
-	j, err := json.Marshal(b)
+func (b *PublishKeysBody) Encode(w *tx.Writer) { putJSON(w, b) }
+
+// DecodePublishKeys parses a publish-keys body.
+func DecodePublishKeys(raw []byte) (*PublishKeysBody, error) {
+	return readJSON[PublishKeysBody](raw, "keys")
+}
+
+// Consent bodies travel as JSON inside the canonical envelope: the envelope signature covers
+// these exact bytes, and the state stores values re-encoded from the decoded structs.
+func putJSON(w *tx.Writer, v any) {
+	j, err := json.Marshal(v)
 	if err != nil {
-		panic(err)
+		panic(err) // plain structs: cannot fail
 	}
 	w.PutBytes(j)
 }
 
-// DecodePublishKeys parses a publish-keys body.
-func DecodePublishKeys(raw []byte) (*PublishKeysBody, error) {
+func readJSON[T any](raw []byte, field string) (*T, error) {
 	r := tx.NewReader(raw)
-	j := r.Bytes("keys", maxBody)
+	j := r.Bytes(field, maxBody)
 	if err := r.Done(); err != nil {
 		return nil, err
 	}
-	var b PublishKeysBody
-	if err := json.Unmarshal(j, &b); err != nil {
-		return nil, fmt.Errorf("keys JSON: %w", err)
+	var v T
+	if err := json.Unmarshal(j, &v); err != nil {
+		return nil, fmt.Errorf("%s JSON: %w", field, err)
 	}
-	return &b, nil
+	return &v, nil
 }

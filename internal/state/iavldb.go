@@ -21,17 +21,7 @@ var errClosedBatch = errors.New("batch already written or closed")
 
 func (t treeDB) key(k []byte) []byte { return append(bytes.Clone(t.prefix), k...) }
 
-func (t treeDB) Get(k []byte) ([]byte, error) {
-	v, closer, err := t.db.Get(t.key(k))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return bytes.Clone(v), nil
-}
+func (t treeDB) Get(k []byte) ([]byte, error) { return get(t.db, t.key(k)) }
 
 func (t treeDB) Has(k []byte) (bool, error) {
 	v, err := t.Get(k)
@@ -48,7 +38,7 @@ func (t treeDB) ReverseIterator(start, end []byte) (idb.Iterator, error) {
 
 func (t treeDB) iter(start, end []byte, reverse bool) (idb.Iterator, error) {
 	lo := t.key(start)
-	hi := prefixEnd(t.prefix)
+	hi := PrefixEnd(t.prefix)
 	if end != nil {
 		hi = t.key(end)
 	}

@@ -206,15 +206,11 @@ func (s *Store) PutIndex(key, value []byte) {
 
 // GetIndex reads a derived index entry, including entries staged in this block.
 func (s *Store) GetIndex(key []byte) []byte {
-	v, closer, err := s.block.Get(indexKey(key))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil
-	}
+	v, err := get(s.block, indexKey(key))
 	if err != nil {
 		fault(err)
 	}
-	defer closer.Close()
-	return bytes.Clone(v)
+	return v
 }
 
 func indexKey(k []byte) []byte { return append([]byte{indexPrefix}, k...) }

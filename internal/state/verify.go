@@ -247,7 +247,7 @@ func (s *Snapshot) MapRoot(version int64) ([]byte, error) {
 // prefix byte).
 func (s *Snapshot) IterateIndex(fn func(key, value []byte) error) error {
 	lo := []byte{indexPrefix}
-	it, err := s.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	it, err := s.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: PrefixEnd(lo)})
 	if err != nil {
 		return err
 	}
@@ -263,17 +263,7 @@ func (s *Snapshot) IterateIndex(fn func(key, value []byte) error) error {
 // GetIndex reads one derived index entry; nil if absent.
 func (s *Snapshot) GetIndex(key []byte) ([]byte, error) { return s.get(indexKey(key)) }
 
-func (s *Snapshot) get(key []byte) ([]byte, error) {
-	v, closer, err := s.raw.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return bytes.Clone(v), nil
-}
+func (s *Snapshot) get(key []byte) ([]byte, error) { return get(s.raw, key) }
 
 // iavlNode is a decoded IAVL v1 node (the format iavl's nodeDB stores under "s<version><nonce>").
 type iavlNode struct {

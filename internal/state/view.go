@@ -44,17 +44,26 @@ func (v *View) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 	if v.tree == nil {
 		return
 	}
-	v.tree.IterateRange(prefix, prefixEnd(prefix), true, func(k, val []byte) bool { return !fn(k, val) })
+	v.tree.IterateRange(prefix, PrefixEnd(prefix), true, func(k, val []byte) bool { return !fn(k, val) })
 }
 
 // GetIndex reads a committed derived index entry.
 func (v *View) GetIndex(key []byte) []byte {
-	b, closer, err := v.raw.Get(indexKey(key))
+	b, _ := get(v.raw, indexKey(key))
+	return b
+}
+
+// get reads a copy of key's value; nil, nil if absent.
+func get(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	defer closer.Close()
-	return bytes.Clone(b)
+	return bytes.Clone(v), nil
 }
 
 // Leaf reads a committed event log entry.
@@ -120,7 +129,9 @@ func (p *Proof) Verify(appHash, key, value []byte) error {
 	return nil
 }
 
-func prefixEnd(prefix []byte) []byte {
+// PrefixEnd is the first key after every key that starts with prefix (nil: no bound), the
+// upper bound of a prefix scan.
+func PrefixEnd(prefix []byte) []byte {
 	end := bytes.Clone(prefix)
 	for i := len(end) - 1; i >= 0; i-- {
 		if end[i] < 0xff {
@@ -135,7 +146,7 @@ func prefixEnd(prefix []byte) []byte {
 // until fn returns false. Keys are given without the index prefix byte.
 func (v *View) IterateIndex(prefix []byte, fn func(key, value []byte) bool) error {
 	lo := indexKey(prefix)
-	it, err := v.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	it, err := v.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: PrefixEnd(lo)})
 	if err != nil {
 		return err
 	}
