@@ -13,8 +13,6 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/client"
-	"github.com/ehrchain/ehrchain/internal/identity"
-	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 )
 
@@ -169,33 +167,8 @@ func TestReportEventsFromANode(t *testing.T) {
 	defer cancel()
 	home, reg := nodetest.Init(t)
 	n := nodetest.Start(t, home)
-	chainID, err := n.Client.ChainIDOf(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newKS := func(name string) *keys.Keystore {
-		ks, err := keys.NewKeystore(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ks
-	}
-	aud, dr, pat := newKS("aud"), newKS("dr"), newKS("pat")
-	for _, r := range []struct {
-		signer *keys.Keystore
-		body   *identity.Register
-	}{
-		{reg, client.RegistrationFor(chainID, aud, identity.Auditor, "Auditor", "", "")},
-		{reg, client.RegistrationFor(chainID, dr, identity.Provider, "Dr", "St Mary", "MD-1")},
-		{dr, client.RegistrationFor(chainID, pat, identity.Patient, "Pat", "", "")},
-	} {
-		if _, err := n.Client.Send(ctx, r.signer, r.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := n.Client.PublishCategories(ctx, pat, []string{"general"}); err != nil {
-		t.Fatal(err)
-	}
+	cast := nodetest.RegisterCast(t, ctx, n.Client, reg)
+	aud, dr, pat := cast.Auditor, cast.Provider, cast.Patient
 	m, err := n.Client.PutRecord(ctx, dr, client.NewRecord{Patient: pat.ID, Category: "general", ResourceType: "Observation",
 		ContentType: "application/fhir+json", Plaintext: []byte(`{"resourceType":"Observation"}`)})
 	if err != nil {

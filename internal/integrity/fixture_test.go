@@ -14,8 +14,6 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
-	"github.com/ehrchain/ehrchain/internal/identity"
-	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 )
 
@@ -43,27 +41,8 @@ func runStory(t *testing.T) *chain {
 			t.Fatal(err)
 		}
 	}
-	chainID, err := c.ChainIDOf(ctx)
-	must(err)
-	ks := func(name string) *keys.Keystore {
-		k, err := keys.NewKeystore(name)
-		must(err)
-		return k
-	}
-	prov, pat, aud := ks("dr-a"), ks("pat"), ks("aud")
-	for _, s := range []struct {
-		signer *keys.Keystore
-		reg    *identity.Register
-	}{
-		{reg, client.RegistrationFor(chainID, prov, identity.Provider, "Dr A", "St Mary", "MD-A")},
-		{reg, client.RegistrationFor(chainID, aud, identity.Auditor, "Auditor", "", "")},
-		{prov, client.RegistrationFor(chainID, pat, identity.Patient, "Pat", "", "")},
-	} {
-		_, err := c.Send(ctx, s.signer, s.reg)
-		must(err)
-	}
-	_, err = c.PublishCategories(ctx, pat, []string{"general"})
-	must(err)
+	cast := nodetest.RegisterCast(t, ctx, c, reg)
+	prov, pat, aud := cast.Provider, cast.Patient, cast.Auditor
 	m, err := c.PutRecord(ctx, prov, client.NewRecord{Patient: pat.ID, Category: "general", ResourceType: "Observation",
 		ContentType: "application/fhir+json", Plaintext: []byte(`{"resourceType":"Observation","status":"final"}`)})
 	must(err)

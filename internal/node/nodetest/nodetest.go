@@ -12,6 +12,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 )
@@ -79,4 +80,40 @@ func (r *Running) Stop() {
 	defer cancel()
 	r.Server.Shutdown(ctx)
 	r.Node.Stop()
+}
+
+// Cast is the identities most end-to-end tests start from.
+type Cast struct{ Provider, Patient, Auditor *keys.Keystore }
+
+// RegisterCast registers, as the registrar, an auditor ("Auditor") and a provider ("Dr",
+// St Mary); the provider registers a patient ("Pat", a care relationship), who publishes a
+// key for the "general" category.
+func RegisterCast(t testing.TB, ctx context.Context, c *client.Client, reg *keys.Keystore) Cast {
+	t.Helper()
+	chainID, err := c.ChainIDOf(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cast Cast
+	for _, k := range []**keys.Keystore{&cast.Provider, &cast.Patient, &cast.Auditor} {
+		if *k, err = keys.NewKeystore("cast"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []struct {
+		signer *keys.Keystore
+		body   *identity.Register
+	}{
+		{reg, client.RegistrationFor(chainID, cast.Auditor, identity.Auditor, "Auditor", "", "")},
+		{reg, client.RegistrationFor(chainID, cast.Provider, identity.Provider, "Dr", "St Mary", "MD-1")},
+		{cast.Provider, client.RegistrationFor(chainID, cast.Patient, identity.Patient, "Pat", "", "")},
+	} {
+		if _, err := c.Send(ctx, s.signer, s.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PublishCategories(ctx, cast.Patient, []string{"general"}); err != nil {
+		t.Fatal(err)
+	}
+	return cast
 }
