@@ -1,0 +1,452 @@
+package fhir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/records"
+)
+
+// Importer loads FHIR Bundles (one patient each, as Synthea writes them) onto the ledger
+// as one provider: each patient gets an identity (a keystore created here, or the one a
+// previous run created), and each resource becomes one record encrypted for the patient
+// and authored by the provider. Runs are resumable: record ids derive from the source
+// resources, and what the ledger already holds is skipped.
+type Importer struct {
+	Client     *client.Client
+	Provider   *keys.Keystore
+	Keys       keys.Dir       // patient keystores: "fhir-<source patient id>"
+	Passphrase []byte         // protects the patient keystores it creates or opens
+	KDF        keys.KDFParams // cost of the patient keystores it creates
+	Workers    int            // encryption workers (default: GOMAXPROCS)
+	Progress   func(done, total int)
+	// Journal is the file that remembers what was submitted, so a second run skips it
+	// (see journal.go). Empty: no memory between runs.
+	Journal string
+}
+
+// ImportStats summarises a run.
+type ImportStats struct {
+	Bundles, Failed       int
+	Patients, NewPatients int
+	Resources, Imported   int
+	Skipped               int // already on the ledger
+	Elapsed               time.Duration
+	Setup                 time.Duration // parsing, keystores, registrations, key publication
+	Errors                []string
+	// PatientIDs maps each source Patient id to its identity id.
+	PatientIDs map[string]string
+}
+
+// bundleJob is one bundle on its way in.
+type bundleJob struct {
+	file     string
+	entries  []*Entry
+	patient  *Entry
+	ksName   string
+	id       string
+	ks       *keys.Keystore
+	created  bool
+	catKey   consent.CategoryKey
+}
+
+// Files expands FILE|DIR arguments into the JSON files to import, sorted.
+func Files(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(a, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Import loads files. A bundle that fails validation is reported and skipped; the others
+// go on. The returned error is for failures that stop the whole run.
+func (im *Importer) Import(ctx context.Context, files []string) (*ImportStats, error) {
+	start := time.Now()
+	st := &ImportStats{Bundles: len(files), PatientIDs: map[string]string{}}
+	workers := im.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jr, err := openJournal(ctx, im.Client, im.Journal)
+	if err != nil {
+		return st, err
+	}
+	defer jr.close()
+	jobs := im.parse(files, workers, st)
+	if err := im.identities(ctx, jobs, workers, st); err != nil {
+		return st, err
+	}
+	st.Setup = time.Since(start)
+	if err := im.writeRecords(ctx, jobs, workers, st, jr); err != nil {
+		return st, err
+	}
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// parse reads and validates every bundle in parallel; failures are recorded in st.
+func (im *Importer) parse(files []string, workers int, st *ImportStats) []*bundleJob {
+	out := make([]*bundleJob, len(files))
+	errs := make([]error, len(files))
+	parallel(len(files), workers, func(i int) {
+		j, err := parseBundle(files[i])
+		out[i], errs[i] = j, err
+	})
+	var jobs []*bundleJob
+	seen := map[string]string{}
+	for i, j := range out {
+		if errs[i] == nil {
+			if prev, dup := seen[j.ksName]; dup {
+				errs[i] = fmt.Errorf("the same patient is also in %s; import one bundle per patient", prev)
+			}
+		}
+		if errs[i] != nil {
+			st.Failed++
+			st.Errors = append(st.Errors, fmt.Sprintf("%s: %v", filepath.Base(files[i]), errs[i]))
+			continue
+		}
+		seen[j.ksName] = j.file
+		st.Resources += len(j.entries)
+		jobs = append(jobs, j)
+	}
+	st.Patients = len(jobs)
+	return jobs
+}
+
+func parseBundle(file string) (*bundleJob, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	b, err := Validate(raw)
+	if err != nil {
+		return nil, err
+	}
+	es, err := BundleEntries(b)
+	if err != nil {
+		return nil, err
+	}
+	p, err := PatientEntry(es)
+	if err != nil {
+		return nil, err
+	}
+	return &bundleJob{file: file, entries: es, patient: p, ksName: patientKeystoreName(p.SourceID)}, nil
+}
+
+// patientKeystoreName names the keystore of an imported patient after the source id.
+func patientKeystoreName(source string) string {
+	name := "fhir-" + source
+	if !keys.ValidName(name) {
+		name = "fhir-" + ImportID("", "Patient", source)
+	}
+	return name
+}
+
+// identities creates or finds each patient's keystore, registers the new ones (the
+// provider registering them is the care relationship that lets it write) and publishes
+// their category keys, each step pipelined across patients.
+func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers int, st *ImportStats) error {
+	c := im.Client
+	chainID, err := c.ChainIDOf(ctx)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var firstErr error
+	parallel(len(jobs), workers, func(i int) {
+		if err := im.keystore(jobs[i]); err != nil {
+			mu.Lock()
+			firstErr = cmpErr(firstErr, err)
+			mu.Unlock()
+		}
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+	prov, err := newSequencer(ctx, c, im.Provider)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		st.PatientIDs[j.patient.SourceID] = j.id
+		if j.created {
+			st.NewPatients++
+		}
+		_, err := c.Identity(ctx, j.id, false)
+		var ce *client.Error
+		switch {
+		case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
+			if err := im.open(j); err != nil {
+				return err
+			}
+			reg := client.RegistrationFor(chainID, j.ks, identity.Patient, "patient "+j.id[:8], "", "")
+			if err := prov.submit(ctx, reg); err != nil {
+				return fmt.Errorf("register the patient of %s: %w", filepath.Base(j.file), err)
+			}
+		case err != nil:
+			return err
+		}
+	}
+	if err := prov.wait(ctx); err != nil {
+		return err
+	}
+	var pubs []*sequencer
+	for _, j := range jobs {
+		cks, err := c.CategoryKeys(ctx, j.id)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(cks, func(k consent.CategoryKey) bool { return k.Category == Category("Patient") }); i >= 0 {
+			continue
+		}
+		if err := im.open(j); err != nil {
+			return err
+		}
+		body := &consent.PublishKeysBody{}
+		for _, cat := range consent.DefaultCategories {
+			ck, ok := j.ks.LatestCategoryKey(cat)
+			if !ok {
+				return fmt.Errorf("keystore %s has no %s key; publish the patient's keys with the record CLI", j.ksName, cat)
+			}
+			body.Keys = append(body.Keys, consent.CategoryKey{Category: cat, Version: ck.Version, EncKey: ck.Priv.PublicKey().Bytes()})
+		}
+		s, err := newSequencer(ctx, c, j.ks)
+		if err != nil {
+			return err
+		}
+		if err := s.submit(ctx, body); err != nil {
+			return fmt.Errorf("publish the keys of %s: %w", j.ksName, err)
+		}
+		pubs = append(pubs, s)
+	}
+	for _, s := range pubs {
+		if err := s.wait(ctx); err != nil {
+			return err
+		}
+	}
+	for _, j := range jobs {
+		cks, err := c.CategoryKeys(ctx, j.id)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(cks, func(k consent.CategoryKey) bool { return k.Category == Category("Patient") })
+		if i < 0 {
+			return fmt.Errorf("patient %s has no %s key on the ledger", j.id, Category("Patient"))
+		}
+		j.catKey = cks[i]
+	}
+	return nil
+}
+
+// keystore finds the patient's keystore (its public id needs no passphrase) or creates one
+// with fresh identity and category keys, saved before anything goes on the ledger.
+func (im *Importer) keystore(j *bundleJob) error {
+	if data, err := im.Keys.Load(j.ksName); err == nil {
+		info, err := keys.PublicInfo(data)
+		if err != nil {
+			return fmt.Errorf("keystore %s: %w", j.ksName, err)
+		}
+		j.id = info.ID
+		return nil
+	}
+	ks, err := keys.NewKeystore(j.ksName)
+	if err != nil {
+		return err
+	}
+	for _, cat := range consent.DefaultCategories {
+		kp, err := keys.Generate()
+		if err != nil {
+			return err
+		}
+		ks.AddCategoryKey(cat, 1, kp.Enc)
+	}
+	data, err := keys.Encrypt(ks, im.Passphrase, im.KDF)
+	if err != nil {
+		return err
+	}
+	if err := im.Keys.Save(j.ksName, data); err != nil {
+		return err
+	}
+	j.id, j.ks, j.created = ks.ID, ks, true
+	return nil
+}
+
+// open decrypts a patient keystore found on disk, when a step needs its private keys.
+func (im *Importer) open(j *bundleJob) error {
+	if j.ks != nil {
+		return nil
+	}
+	data, err := im.Keys.Load(j.ksName)
+	if err != nil {
+		return err
+	}
+	ks, err := keys.Decrypt(data, im.Passphrase)
+	if err != nil {
+		return fmt.Errorf("keystore %s: %w", j.ksName, err)
+	}
+	j.ks = ks
+	return nil
+}
+
+type pending struct {
+	job   *bundleJob
+	entry *Entry
+}
+
+type sealed struct {
+	body *records.PutBody
+	ct   []byte
+	err  error
+}
+
+// writeRecords encrypts every new resource in parallel and submits them in sequence order
+// without waiting for blocks; it waits once, for the last.
+func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers int, st *ImportStats, jr *journal) error {
+	c := im.Client
+	me, err := c.Identity(ctx, im.Provider.ID, false)
+	if err != nil {
+		return err
+	}
+	var todo []pending
+	for _, j := range jobs {
+		for _, e := range j.entries {
+			if e.Type == "Patient" {
+				e.ID = j.id
+			} else {
+				e.ID = ImportID(j.id, e.Type, e.SourceID)
+			}
+		}
+		refs := RefMap(j.entries)
+		for _, e := range j.entries {
+			if jr.done[e.ID] {
+				st.Skipped++
+				continue
+			}
+			ResolveReferences(e.Resource, refs)
+			todo = append(todo, pending{j, e})
+		}
+	}
+	results := make([]chan sealed, len(todo))
+	for i := range results {
+		results[i] = make(chan sealed, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go parallel(len(todo), workers, func(i int) {
+		if ctx.Err() != nil {
+			results[i] <- sealed{err: ctx.Err()}
+			return
+		}
+		p := todo[i]
+		pt, err := Stored(p.entry.Resource, p.entry.ID)
+		if err != nil {
+			results[i] <- sealed{err: err}
+			return
+		}
+		body, ct, err := client.SealRecord(im.Provider, me.Identity.KeyVersion, p.job.catKey, client.NewRecord{
+			ID: p.entry.ID, Version: 1, Patient: p.job.id, Category: Category(p.entry.Type),
+			ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt})
+		results[i] <- sealed{body, ct, err}
+	})
+	seq, err := newSequencer(ctx, c, im.Provider)
+	if err != nil {
+		return err
+	}
+	for i := range todo {
+		r := <-results[i]
+		if r.err != nil {
+			return fmt.Errorf("%s %s: %w", todo[i].entry.Type, todo[i].entry.SourceID, r.err)
+		}
+		if r.body.Meta.Blob {
+			if err := c.PutBlob(ctx, r.ct); err != nil {
+				return err
+			}
+		}
+		if err := seq.submit(ctx, r.body); err != nil {
+			return fmt.Errorf("%s %s of %s: %w", todo[i].entry.Type, todo[i].entry.SourceID, filepath.Base(todo[i].job.file), err)
+		}
+		if err := jr.submitted(todo[i].entry.ID, seq.last); err != nil {
+			return err
+		}
+		if im.Progress != nil {
+			im.Progress(i+1, len(todo))
+		}
+	}
+	if err := seq.wait(ctx); err != nil {
+		return err
+	}
+	if err := jr.checkpoint(); err != nil {
+		return err
+	}
+	st.Imported = len(todo)
+	return nil
+}
+
+// parallel runs fn(0..n-1) on workers goroutines, in index order of start.
+func parallel(n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// Summary is a one-paragraph report of a run.
+func (s *ImportStats) Summary() string {
+	var b strings.Builder
+	secs := s.Elapsed.Seconds()
+	fmt.Fprintf(&b, "%d bundles (%d failed): %d patients (%d new), %d resources: %d imported, %d already on the ledger, in %.2fs (setup %.2fs)",
+		s.Bundles, s.Failed, s.Patients, s.NewPatients, s.Resources, s.Imported, s.Skipped, secs, s.Setup.Seconds())
+	if secs > 0 && s.Imported > 0 {
+		fmt.Fprintf(&b, " (%.0f resources/s, %.1f patients/s)", float64(s.Imported)/secs, float64(s.Patients)/secs)
+	}
+	for _, e := range s.Errors {
+		b.WriteString("\n  " + e)
+	}
+	return b.String()
+}

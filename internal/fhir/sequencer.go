@@ -1,0 +1,95 @@
+package fhir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// sequencer signs one identity's transactions with consecutive sequences and submits them
+// without waiting for their blocks, so thousands are in flight. Only the last needs to be
+// waited for: a transaction rejected in a block does not advance the sequence, so every
+// later one would fail too, and the last one committing proves all did.
+type sequencer struct {
+	c       *client.Client
+	ks      *keys.Keystore
+	chainID string
+	signer  [tx.SignerLen]byte
+	next    uint64
+	last    string
+	sent    int
+}
+
+func newSequencer(ctx context.Context, c *client.Client, ks *keys.Keystore) (*sequencer, error) {
+	chainID, err := c.ChainIDOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := tx.ParseSigner(ks.ID)
+	if !ok {
+		return nil, fmt.Errorf("keystore %s has a malformed id", ks.Name)
+	}
+	seq, err := c.Sequence(ctx, ks.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &sequencer{c: c, ks: ks, chainID: chainID, signer: signer, next: seq}, nil
+}
+
+// submit signs body with the next sequence and hands it to the mempool.
+func (s *sequencer) submit(ctx context.Context, body tx.Body) error {
+	raw := tx.Sign(s.ks.Keys.Sign, s.signer, s.chainID, s.next, body).Encode()
+	for {
+		res, err := s.c.Submit(ctx, raw, false)
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status == http.StatusServiceUnavailable && ce.Codespace == string(api.Space) {
+			select { // mempool full: let a block drain it
+			case <-time.After(50 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		s.next++
+		s.sent++
+		s.last = res.Hash
+		return nil
+	}
+}
+
+// wait blocks until the last submitted transaction is committed and checks it succeeded.
+func (s *sequencer) wait(ctx context.Context) error {
+	if s.last == "" {
+		return nil
+	}
+	for {
+		res, err := s.c.Tx(ctx, s.last)
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+			select {
+			case <-time.After(20 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if res.Code != 0 {
+			return fmt.Errorf("transaction %s was rejected in block %d: %s/%d %s", res.Hash, res.Height, res.Codespace, res.Code, res.Log)
+		}
+		s.last = ""
+		return nil
+	}
+}
