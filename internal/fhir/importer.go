@@ -53,14 +53,14 @@ type ImportStats struct {
 
 // bundleJob is one bundle on its way in.
 type bundleJob struct {
-	file     string
-	entries  []*Entry
-	patient  *Entry
-	ksName   string
-	id       string
-	ks       *keys.Keystore
-	created  bool
-	catKey   consent.CategoryKey
+	file    string
+	entries []*Entry
+	patient *Entry
+	ksName  string
+	id      string
+	ks      *keys.Keystore
+	created bool
+	catKey  consent.CategoryKey
 }
 
 // Files expands FILE|DIR arguments into the JSON files to import, sorted.
