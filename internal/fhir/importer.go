@@ -353,53 +353,22 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 			todo = append(todo, pending{j, e})
 		}
 	}
-	results := make([]chan sealed, len(todo))
-	for i := range results {
-		results[i] = make(chan sealed, 1)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go parallel(len(todo), workers, func(i int) {
-		if ctx.Err() != nil {
-			results[i] <- sealed{err: ctx.Err()}
-			return
-		}
-		p := todo[i]
+	items := make([]writeItem, len(todo))
+	for i, p := range todo {
 		pt, err := Stored(p.entry.Resource, p.entry.ID)
 		if err != nil {
-			results[i] <- sealed{err: err}
-			return
-		}
-		body, ct, err := client.SealRecord(im.Provider, me.Identity.KeyVersion, p.job.catKey, client.NewRecord{
-			ID: p.entry.ID, Version: 1, Patient: p.job.id, Category: Category(p.entry.Type),
-			ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt})
-		results[i] <- sealed{body, ct, err}
-	})
-	seq, err := newSequencer(ctx, c, im.Provider)
-	if err != nil {
-		return err
-	}
-	for i := range todo {
-		r := <-results[i]
-		if r.err != nil {
-			return fmt.Errorf("%s %s: %w", todo[i].entry.Type, todo[i].entry.SourceID, r.err)
-		}
-		if r.body.Meta.Blob {
-			if err := c.PutBlob(ctx, r.ct); err != nil {
-				return err
-			}
-		}
-		if err := seq.submit(ctx, r.body); err != nil {
-			return fmt.Errorf("%s %s of %s: %w", todo[i].entry.Type, todo[i].entry.SourceID, filepath.Base(todo[i].job.file), err)
-		}
-		if err := jr.submitted(todo[i].entry.ID, seq.last); err != nil {
 			return err
 		}
+		items[i] = writeItem{ck: p.job.catKey, rec: client.NewRecord{ID: p.entry.ID, Version: 1, Patient: p.job.id,
+			Category: Category(p.entry.Type), ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt}}
+	}
+	err = pipelineWrite(ctx, c, im.Provider, me.Identity.KeyVersion, items, workers, func(i int, hash string) error {
 		if im.Progress != nil {
 			im.Progress(i+1, len(todo))
 		}
-	}
-	if err := seq.wait(ctx); err != nil {
+		return jr.submitted(todo[i].entry.ID, hash)
+	})
+	if err != nil {
 		return err
 	}
 	if err := jr.checkpoint(); err != nil {
@@ -407,6 +376,55 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 	}
 	st.Imported = len(todo)
 	return nil
+}
+
+// writeItem is one record to seal and write.
+type writeItem struct {
+	rec client.NewRecord
+	ck  consent.CategoryKey // the patient's current key of the record's category
+}
+
+// pipelineWrite seals items in parallel and submits them in order as author, without
+// waiting for blocks; it waits once, for the last, and calls after for each submission.
+func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore, keyVersion uint32, items []writeItem, workers int, after func(i int, hash string) error) error {
+	results := make([]chan sealed, len(items))
+	for i := range results {
+		results[i] = make(chan sealed, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go parallel(len(items), workers, func(i int) {
+		if ctx.Err() != nil {
+			results[i] <- sealed{err: ctx.Err()}
+			return
+		}
+		body, ct, err := client.SealRecord(author, keyVersion, items[i].ck, items[i].rec)
+		results[i] <- sealed{body, ct, err}
+	})
+	seq, err := newSequencer(ctx, c, author)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		r := <-results[i]
+		if r.err != nil {
+			return fmt.Errorf("%s %s: %w", items[i].rec.ResourceType, items[i].rec.ID, r.err)
+		}
+		if r.body.Meta.Blob {
+			if err := c.PutBlob(ctx, r.ct); err != nil {
+				return err
+			}
+		}
+		if err := seq.submit(ctx, r.body); err != nil {
+			return fmt.Errorf("%s %s: %w", items[i].rec.ResourceType, items[i].rec.ID, err)
+		}
+		if after != nil {
+			if err := after(i, seq.last); err != nil {
+				return err
+			}
+		}
+	}
+	return seq.wait(ctx)
 }
 
 // parallel runs fn(0..n-1) on workers goroutines, in index order of start.

@@ -87,7 +87,8 @@ func (s *sequencer) wait(ctx context.Context) error {
 			return err
 		}
 		if res.Code != 0 {
-			return fmt.Errorf("transaction %s was rejected in block %d: %s/%d %s", res.Hash, res.Height, res.Codespace, res.Code, res.Log)
+			e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: fmt.Sprintf("rejected in block %d: %s", res.Height, res.Log)}
+			return &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: res.Hash, Height: res.Height}}
 		}
 		s.last = ""
 		return nil
