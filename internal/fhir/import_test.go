@@ -11,7 +11,7 @@ import (
 )
 
 // importSetup starts a node, registers the cast and imports bundles as the provider.
-func importSetup(t *testing.T, files []string) (*nodetest.Running, nodetest.Cast, *Importer, *ImportStats) {
+func importSetup(t *testing.T, files []string) (*nodetest.Running, nodetest.Cast, *keys.Keystore, *Importer, *ImportStats) {
 	t.Helper()
 	home, reg := nodetest.Init(t)
 	r := nodetest.Start(t, home)
@@ -25,7 +25,7 @@ func importSetup(t *testing.T, files []string) (*nodetest.Running, nodetest.Cast
 		t.Fatalf("import: %v\n%s", err, st.Summary())
 	}
 	t.Log(st.Summary())
-	return r, cast, im, st
+	return r, cast, reg, im, st
 }
 
 func syntheaFiles(t testing.TB) []string {
@@ -38,8 +38,7 @@ func syntheaFiles(t testing.TB) []string {
 
 func TestImportResumes(t *testing.T) {
 	files := syntheaFiles(t)[:3]
-	r, _, im, st := importSetup(t, files)
-	_ = r
+	_, _, _, im, st := importSetup(t, files)
 	if st.Failed != 0 || st.Patients != 3 || st.NewPatients != 3 || st.Imported != st.Resources || st.Skipped != 0 {
 		t.Fatalf("first run: %s", st.Summary())
 	}

@@ -241,7 +241,11 @@ func newID() string {
 // reference to Patient/<identity id>, the request's ?patient=, or the caller if a patient.
 func (g *Gateway) patientOf(r *http.Request, s *session, o Object) (string, error) {
 	if o["resourceType"] == "Patient" {
-		if id, _ := o["id"].(string); id != "" {
+		id, _ := o["id"].(string)
+		if id == "" {
+			id = strings.TrimPrefix(r.URL.Query().Get("patient"), "Patient/")
+		}
+		if id != "" {
 			return g.checkPatient(id)
 		}
 		if s.who.Role == identity.Patient {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
@@ -381,16 +382,33 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 	writeResource(w, http.StatusOK, searchBundle(r, rt, q, hits))
 }
 
-// find lists the patient's records the caller may read (one audited list access), keeps
-// those of the type, id and update time asked for, reads and decrypts each (one audited
-// read each, batched by the node into blocks), filters them on their content and sorts.
+// find reads the candidates from this node's record index (metadata every node holds),
+// keeps those of the type, id and update time asked for that consent lets the caller read
+// (a pre-filter, so a search does not record a denial for every record outside a grant),
+// then reads and decrypts each through the ledger (one audited read each, batched by the
+// node into blocks) and filters on content. A caller who may read none of the patient's
+// records gets the ledger's audited denial of a list access.
 func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
-	metas, err := g.c.ListRecords(ctx, s.ks, q.patient, pur)
-	if err != nil {
-		return nil, err
-	}
+	v := g.b.View()
+	grants := consent.List(v, q.patient)
+	org := records.ProviderOrg(s.who)
+	now := g.Now()
+	readable := false
 	var cands []*records.Meta
-	for _, m := range metas {
+	for _, id := range records.PatientRecords(v, q.patient) {
+		m := records.Version(v, id, records.Head(v, id))
+		if m == nil {
+			continue
+		}
+		if s.who.ID != m.Patient && s.who.ID != m.Author {
+			d := consent.Decide(grants, consent.Request{Patient: q.patient, Actor: s.who.ID, Organization: org,
+				Action: consent.Read, Purpose: pur, Time: now,
+				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
+			if !d.Allowed {
+				continue
+			}
+		}
+		readable = true
 		if m.ResourceType != rt || m.ContentType != ContentType {
 			continue
 		}
@@ -411,6 +429,11 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 		}
 		if ok {
 			cands = append(cands, m)
+		}
+	}
+	if !readable {
+		if _, err := g.c.ListRecords(ctx, s.ks, q.patient, pur); err != nil {
+			return nil, err
 		}
 	}
 	hits := make([]hit, len(cands))
