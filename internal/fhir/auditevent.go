@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -52,11 +53,12 @@ func (g *Gateway) searchAudit(w http.ResponseWriter, r *http.Request, s *session
 		entries = append(entries, Object{"fullUrl": fullURL(r, "AuditEvent", id), "resource": o, "search": Object{"mode": "match"}})
 	}
 	b := Object{"resourceType": "Bundle", "type": "searchset"}
-	links := []any{Object{"relation": "self", "url": fullURL(r, "AuditEvent", "") + "?" + r.URL.RawQuery}}
+	base := strings.TrimSuffix(fullURL(r, "AuditEvent", ""), "/")
+	links := []any{Object{"relation": "self", "url": base + "?" + r.URL.RawQuery}}
 	if page.Next != "" {
 		nq := r.URL.Query()
 		nq.Set("_cursor", page.Next)
-		links = append(links, Object{"relation": "next", "url": fullURL(r, "AuditEvent", "") + "?" + nq.Encode()})
+		links = append(links, Object{"relation": "next", "url": base + "?" + nq.Encode()})
 	}
 	b["link"] = links
 	if len(entries) > 0 {

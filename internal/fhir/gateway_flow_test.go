@@ -1,10 +1,18 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,16 +190,16 @@ func (f *fixture) testDeniedConsentAudit(t *testing.T) {
 	// The patient logs in with the keystore the import created and grants a Consent.
 	ptok := f.login(patientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
 	cons := Object{"resourceType": "Consent", "status": "active",
-		"scope":    Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
-		"category": []any{Object{"coding": []any{Object{"system": "http://loinc.org", "code": "59284-0"}}}},
-		"patient":  Object{"reference": "Patient/" + s.patient},
+		"scope":      Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
+		"category":   []any{Object{"coding": []any{Object{"system": "http://loinc.org", "code": "59284-0"}}}},
+		"patient":    Object{"reference": "Patient/" + s.patient},
 		"policyRule": Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}}},
 		"provision": Object{"type": "permit",
-			"period":  Object{"start": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)},
-			"actor":   []any{Object{"role": Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}}}, "reference": Object{"reference": "Practitioner/" + other.ID}}},
-			"action":  []any{Object{"coding": []any{Object{"system": systemConsentAct, "code": "access"}}}},
-			"purpose": []any{Object{"system": systemActReason, "code": "TREAT"}},
-			"class":   []any{Object{"system": systemResourceType, "code": "Observation"}},
+			"period":    Object{"start": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)},
+			"actor":     []any{Object{"role": Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}}}, "reference": Object{"reference": "Practitioner/" + other.ID}}},
+			"action":    []any{Object{"coding": []any{Object{"system": systemConsentAct, "code": "access"}}}},
+			"purpose":   []any{Object{"system": systemActReason, "code": "TREAT"}},
+			"class":     []any{Object{"system": systemResourceType, "code": "Observation"}},
 			"provision": []any{Object{"type": "deny", "data": []any{Object{"meaning": "instance", "reference": Object{"reference": "Observation/" + obs}}}}}}}
 	if code, _ := f.do(tok, "POST", "/Consent", cons); code != http.StatusForbidden {
 		t.Fatalf("a provider granted consent for a patient: %d", code)
@@ -311,11 +319,267 @@ func (f *fixture) otherProvider(t *testing.T) *keys.Keystore {
 	return ks
 }
 
+// testAuth tries to get past the token endpoint and the bearer check.
+func (f *fixture) testAuth(t *testing.T) {
+	f = f.sub(t)
+	if code, cs := f.do("", "GET", "/metadata", nil); code != 200 || cs["resourceType"] != "CapabilityStatement" || ValidateObject(cs) != nil {
+		t.Fatalf("metadata: %d %v", code, ValidateObject(cs))
+	}
+	if code, _ := f.do("", "GET", "/Patient/"+f.source(f.files[0]).patient, nil); code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", code)
+	}
+	if code, _ := f.do("not-a-token", "GET", "/Observation?patient=x", nil); code != http.StatusUnauthorized {
+		t.Fatalf("made-up token: %d", code)
+	}
+	aud := f.base + "/auth/token"
+	now := time.Now()
+	good := SignAssertion(f.cast.Provider, aud, now, time.Minute)
+	if code, _ := f.tokenRequest(good); code != 200 {
+		t.Fatalf("good assertion: %d", code)
+	}
+	if code, body := f.tokenRequest(good); code != http.StatusUnauthorized || !strings.Contains(string(body), "already used") {
+		t.Fatalf("replayed jti: %d %s", code, body)
+	}
+	intruder, _ := keys.NewKeystore("intruder")
+	forged := SignAssertion(&keys.Keystore{ID: f.cast.Provider.ID, Keys: intruder.Keys}, aud, now, time.Minute)
+	parts := strings.Split(SignAssertion(f.cast.Provider, aud, now, time.Minute), ".")
+	claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	longer := strings.Replace(string(claims), `"exp":`, `"exp":1`, 1)
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(longer)) + "." + parts[2]
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + "."
+	notUnlocked := f.otherProvider(t)
+	for name, c := range map[string]struct{ jwt, want string }{
+		"forged signature": {forged, "does not verify"},
+		"tampered claims":  {tampered, ""},
+		"alg none":         {none, "EdDSA"},
+		"expired":          {SignAssertion(f.cast.Provider, aud, now.Add(-10*time.Minute), time.Minute), "expired"},
+		"too long":         {SignAssertion(f.cast.Provider, aud, now, time.Hour), "5 minutes"},
+		"wrong audience":   {SignAssertion(f.cast.Provider, "https://elsewhere/token", now, time.Minute), "aud"},
+		"unregistered":     {SignAssertion(intruder, aud, now, time.Minute), "not registered"},
+		"keys not on node": {SignAssertion(notUnlocked, aud, now, time.Minute), "unlocked"},
+		"garbage":          {"a.b.c", "malformed"},
+	} {
+		code, body := f.tokenRequest(c.jwt)
+		if code != http.StatusUnauthorized || !strings.Contains(string(body), c.want) || !strings.Contains(string(body), "OperationOutcome") {
+			t.Errorf("%s: %d %s", name, code, body)
+		}
+	}
+	// Login with a wrong passphrase or an unknown keystore.
+	for _, req := range []loginRequest{{Keystore: patientKeystoreName(sourceOf(f.source(f.files[0])).SourceID), Passphrase: "wrong"}, {Keystore: "nobody", Passphrase: "x"}} {
+		b, _ := json.Marshal(req)
+		resp, err := http.Post(f.base+"/auth/login", "application/json", bytes.NewReader(b))
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("login %s: %v %v", req.Keystore, resp.StatusCode, err)
+		}
+	}
+}
 
-func (f *fixture) testAuth(t *testing.T)     {}
-func (f *fixture) testCRUD(t *testing.T)     {}
-func (f *fixture) testExamples(t *testing.T) {}
-func (f *fixture) testErrors(t *testing.T)   {}
+func patientRef(s *source) Object { return Object{"reference": "Patient/" + s.patient} }
+
+// testCRUD: create, read, update (a new version, the old one kept), vread, history,
+// transaction with urn:uuid references, DocumentReference with small and large
+// attachments.
+func (f *fixture) testCRUD(t *testing.T) {
+	f = f.sub(t)
+	tok := f.token(f.cast.Provider)
+	s := f.source(f.files[1])
+	obs := Object{"resourceType": "Observation", "status": "final", "subject": patientRef(s),
+		"code":              Object{"coding": []any{Object{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}}},
+		"effectiveDateTime": "2026-01-02T03:04:05Z",
+		"valueQuantity":     Object{"value": json.Number("72"), "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}}
+	code, created := f.do(tok, "POST", "/Observation", obs)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	id := created["id"].(string)
+	if m := created["meta"].(Object); m["versionId"] != "1" {
+		t.Fatalf("meta %v", m)
+	}
+	code, got := f.do(tok, "GET", "/Observation/"+id, nil)
+	if code != 200 || got["valueQuantity"].(Object)["value"] != json.Number("72") {
+		t.Fatalf("read: %d %v", code, got)
+	}
+	obs["id"] = id
+	obs["valueQuantity"].(Object)["value"] = json.Number("75.50")
+	if code, upd := f.do(tok, "PUT", "/Observation/"+id, obs); code != 200 || upd["meta"].(Object)["versionId"] != "2" {
+		t.Fatalf("update: %d %v", code, upd)
+	}
+	for v, want := range map[string]string{"1": "72", "2": "75.50"} {
+		code, r := f.do(tok, "GET", "/Observation/"+id+"/_history/"+v, nil)
+		if code != 200 || r["valueQuantity"].(Object)["value"] != json.Number(want) || r["meta"].(Object)["versionId"] != v {
+			t.Fatalf("vread %s: %d %v", v, code, r)
+		}
+	}
+	if code, _ := f.do(tok, "GET", "/Observation/"+id+"/_history/3", nil); code != http.StatusNotFound {
+		t.Fatalf("vread of a version that does not exist: %d", code)
+	}
+	code, h := f.do(tok, "GET", "/Observation/"+id+"/_history", nil)
+	if code != 200 || total(h) != 2 || h["type"] != "history" {
+		t.Fatalf("history: %d %v", code, h)
+	}
+	if v := h["entry"].([]any)[0].(Object)["resource"].(Object)["meta"].(Object)["versionId"]; v != "2" {
+		t.Fatalf("history is not newest first: %v", v)
+	}
+	// A provider's write is checked by the ledger: one with no care relationship and no
+	// write grant is refused with the ledger's code.
+	other := f.otherProvider(t)
+	f.gw.Unlock(other)
+	delete(obs, "id")
+	if code, oo := f.do(f.token(other), "POST", "/Observation", obs); code != http.StatusForbidden || !strings.Contains(string(mustMarshal(t, oo)), "records/1") {
+		t.Fatalf("write without a relationship: %d %v", code, oo)
+	}
+
+	// A transaction: an Encounter and an Observation pointing at it by urn:uuid.
+	enc := "urn:uuid:8b5c4f0e-2f5e-4a8e-9d11-5d2a3a4b6c7d"
+	bundle := Object{"resourceType": "Bundle", "type": "transaction", "entry": []any{
+		Object{"fullUrl": enc, "resource": Object{"resourceType": "Encounter", "status": "finished", "subject": patientRef(s),
+			"class": Object{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}}, "request": Object{"method": "POST", "url": "Encounter"}},
+		Object{"fullUrl": "urn:uuid:0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "resource": Object{"resourceType": "Observation", "status": "final", "subject": patientRef(s),
+			"encounter": Object{"reference": enc}, "code": Object{"text": "note"}, "valueString": "ok"}, "request": Object{"method": "POST", "url": "Observation"}}}}
+	code, tr := f.do(tok, "POST", "", bundle)
+	if code != 200 || tr["type"] != "transaction-response" || len(tr["entry"].([]any)) != 2 {
+		t.Fatalf("transaction: %d %v", code, tr)
+	}
+	loc := func(i int) string {
+		return tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string)
+	}
+	encID := strings.Split(loc(0), "/")[1]
+	code, o2 := f.do(tok, "GET", "/"+strings.Join(strings.Split(loc(1), "/")[:2], "/"), nil)
+	if code != 200 || o2["encounter"].(Object)["reference"] != "Encounter/"+encID {
+		t.Fatalf("reference not resolved: %d %v", code, o2)
+	}
+
+	// DocumentReference with attachments: a small one inline, a large one through the blob
+	// store; both come back byte for byte.
+	big := make([]byte, 150<<10)
+	rand.Read(big)
+	for _, data := range [][]byte{[]byte("discharge letter"), big} {
+		sum := sha1.Sum(data)
+		doc := Object{"resourceType": "DocumentReference", "status": "current", "subject": patientRef(s),
+			"content": []any{Object{"attachment": Object{"contentType": "application/pdf", "data": base64.StdEncoding.EncodeToString(data),
+				"size": json.Number(strconv.Itoa(len(data))), "hash": base64.StdEncoding.EncodeToString(sum[:])}}}}
+		code, d := f.do(tok, "POST", "/DocumentReference", doc)
+		if code != http.StatusCreated {
+			t.Fatalf("document: %d %v", code, d)
+		}
+		code, back := f.do(tok, "GET", "/DocumentReference/"+d["id"].(string), nil)
+		att := back["content"].([]any)[0].(Object)["attachment"].(Object)
+		raw, _ := base64.StdEncoding.DecodeString(att["data"].(string))
+		if code != 200 || !bytes.Equal(raw, data) {
+			t.Fatalf("attachment of %d bytes did not come back (%d)", len(data), code)
+		}
+	}
+	// A wrong stated size is refused before anything is written.
+	doc := Object{"resourceType": "DocumentReference", "status": "current", "subject": patientRef(s),
+		"content": []any{Object{"attachment": Object{"contentType": "text/plain", "data": "aGVsbG8=", "size": json.Number("6")}}}}
+	if code, oo := f.do(tok, "POST", "/DocumentReference", doc); code != http.StatusBadRequest || !strings.Contains(string(mustMarshal(t, oo)), "size") {
+		t.Fatalf("wrong size: %d %v", code, oo)
+	}
+}
+
+// testExamples: every official example of a type the gateway stores is accepted and
+// reads back the same; every invalid file is refused with an OperationOutcome.
+func (f *fixture) testExamples(t *testing.T) {
+	f = f.sub(t)
+	tok := f.token(f.cast.Provider)
+	s := f.source(f.files[1])
+	files, _ := filepath.Glob(filepath.Join(dataDir(t, "fhir-r4-examples"), "*.json"))
+	n := 0
+	for _, file := range files {
+		raw, _ := os.ReadFile(file)
+		o, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := o["resourceType"].(string)
+		if !IsSupported(rt) {
+			continue
+		}
+		n++
+		var code int
+		var got Object
+		if rt == "Patient" {
+			o["id"] = s.patient
+			code, got = f.do(tok, "PUT", "/Patient/"+s.patient, o)
+		} else {
+			code, got = f.do(tok, "POST", "/"+rt+"?patient="+s.patient, o)
+		}
+		if code != http.StatusCreated && code != http.StatusOK {
+			t.Fatalf("%s: %d %s", filepath.Base(file), code, mustMarshal(t, got))
+		}
+		code, back := f.do(tok, "GET", "/"+rt+"/"+got["id"].(string), nil)
+		want, _ := Parse(raw)
+		for _, x := range []Object{want, back} {
+			delete(x, "id")
+			if m, ok := x["meta"].(Object); ok {
+				delete(m, "versionId")
+				delete(m, "lastUpdated")
+				if len(m) == 0 {
+					delete(x, "meta")
+				}
+			}
+		}
+		if code != 200 || !reflect.DeepEqual(want, back) {
+			t.Fatalf("%s did not read back the same: %d\n%s\n%s", filepath.Base(file), code, mustMarshal(t, want), mustMarshal(t, back))
+		}
+	}
+	if n != 12 {
+		t.Fatalf("%d supported examples, want 12", n)
+	}
+	invalid, _ := filepath.Glob(filepath.Join(dataDir(t, "fhir-r4-invalid"), "*.json"))
+	for _, file := range invalid {
+		raw, _ := os.ReadFile(file)
+		rt := "Patient"
+		if o, err := Parse(raw); err == nil {
+			rt = o["resourceType"].(string)
+		}
+		path := "/" + rt
+		if rt == "Bundle" {
+			path = ""
+		}
+		code, oo := f.do(tok, "POST", path+"?patient="+s.patient, raw)
+		if code != http.StatusBadRequest || oo["resourceType"] != "OperationOutcome" {
+			t.Errorf("%s: %d %s", filepath.Base(file), code, mustMarshal(t, oo))
+		}
+		issues := oo["issue"].([]any)
+		if len(issues) == 0 || issues[0].(Object)["diagnostics"] == "" {
+			t.Errorf("%s: outcome without a reason", filepath.Base(file))
+		}
+	}
+}
+
+// testErrors: every refusal is an OperationOutcome with the right status.
+func (f *fixture) testErrors(t *testing.T) {
+	f = f.sub(t)
+	tok := f.token(f.cast.Provider)
+	s := f.source(f.files[1])
+	for _, c := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"GET", "/Observation/nope", nil, 404},
+		{"GET", "/Observation/" + s.patient, nil, 404}, // the id of a Patient, asked as an Observation
+		{"GET", "/Location/1", nil, 404},
+		{"GET", "/Hospital/1", nil, 404},
+		{"GET", "/Observation/bad_id!", nil, 400},
+		{"GET", "/Observation/x/_history/zero", nil, 400},
+		{"POST", "/Observation", []byte("{"), 400},
+		{"POST", "/Observation", Object{"resourceType": "Condition", "subject": patientRef(s)}, 400},
+		{"POST", "/Observation", Object{"resourceType": "Observation", "status": "final", "code": Object{"text": "x"}}, 422},
+		{"POST", "/Observation", Object{"resourceType": "Observation", "status": "final", "code": Object{"text": "x"}, "subject": Object{"reference": "Patient/unknown"}}, 422},
+		{"PUT", "/Observation/abc", Object{"resourceType": "Observation", "id": "xyz", "status": "final", "code": Object{"text": "x"}, "subject": patientRef(s)}, 400},
+		{"DELETE", "/Observation/abc", nil, 405},
+		{"POST", "/AuditEvent", Object{"resourceType": "AuditEvent"}, 400},
+		{"POST", "", Object{"resourceType": "Bundle", "type": "batch"}, 400},
+		{"PATCH", "/Observation/abc", nil, 404},
+		{"GET", "/Observation/abc/_history/1/extra", nil, 404},
+	} {
+		if code, _ := f.do(tok, c.method, c.path, c.body); code != c.want {
+			t.Errorf("%s %s: %d, want %d", c.method, c.path, code, c.want)
+		}
+	}
+}
 
 // nextLink is the path of a Bundle's next page, or "".
 func nextLink(b Object) string {

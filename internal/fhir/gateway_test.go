@@ -271,4 +271,3 @@ func TestRoundTripAll40(t *testing.T) {
 		t.Fatalf("compared %d resources, want 8138", n)
 	}
 }
-

@@ -429,6 +429,9 @@ func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore,
 
 // parallel runs fn(0..n-1) on workers goroutines, in index order of start.
 func parallel(n, workers int, fn func(i int)) {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(workers, max(n, 1)) {

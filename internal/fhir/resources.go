@@ -340,12 +340,18 @@ func parseFor(w http.ResponseWriter, r *http.Request, rt string) (Object, error)
 
 func (g *Gateway) create(w http.ResponseWriter, r *http.Request, s *session) {
 	rt := r.PathValue("type")
-	if err := validType(rt); err != nil {
+	if !KnownResource(rt) {
+		writeErr(w, validType(rt))
+		return
+	}
+	// Validate before anything else, so a client learns what is wrong with its resource
+	// even for a type this server does not store.
+	o, err := parseFor(w, r, rt)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	o, err := parseFor(w, r, rt)
-	if err != nil {
+	if err := validType(rt); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -137,6 +137,10 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 			default:
 				return nil, bad("_sort supports date, -date, _lastUpdated and -_lastUpdated, not %q", s)
 			}
+		case "_cursor":
+			if rt != "AuditEvent" {
+				return nil, bad("_cursor pages AuditEvent searches only")
+			}
 		case "_format":
 			if v := vs[0]; v != "json" && v != FHIRJSON && v != "application/json" {
 				return nil, bad("only JSON is served")
