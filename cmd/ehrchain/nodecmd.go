@@ -51,6 +51,9 @@ func startCmd(g *globals) *cobra.Command {
 		Short: "Run the node and its HTTP API until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := unlockForFHIR(g); err != nil {
+				return err
+			}
 			return runNode(g.home, o, nil, nil)
 		},
 	}
@@ -63,6 +66,7 @@ func startCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for --tls-cert")
 	f.StringVar(&o.LogLevel, "log-level", "", "info (one line per block), error, or debug")
+	addFHIRFlags(f)
 	return c
 }
 
@@ -79,6 +83,7 @@ func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr str
 		return fmt.Errorf("API listen on %s: %w", n.Config.API, err)
 	}
 	srv := api.New(n)
+	mountFHIR(srv, n, home)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(l, n.Config.TLSCert, n.Config.TLSKey) }()
 	scheme := "http"
