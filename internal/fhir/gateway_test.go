@@ -18,7 +18,7 @@ import (
 
 // fixture is a node with imported Synthea patients and the FHIR gateway mounted.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	r     *nodetest.Running
 	cast  nodetest.Cast
 	reg   *keys.Keystore
@@ -52,14 +52,24 @@ func (f *fixture) token(ks *keys.Keystore) string {
 
 func (f *fixture) tokenRequest(assertion string) (int, []byte) {
 	f.t.Helper()
+	return benchTokenRequest(f.base, assertion)
+}
+
+func benchTokenRequest(base, assertion string) (int, []byte) {
 	form := url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {AssertionType}, "client_assertion": {assertion}}
-	resp, err := http.PostForm(f.base+"/auth/token", form)
+	resp, err := http.PostForm(base+"/auth/token", form)
 	if err != nil {
-		f.t.Fatal(err)
+		return 0, []byte(err.Error())
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+func tokenOf(body []byte) string {
+	var tr tokenResponse
+	json.Unmarshal(body, &tr)
+	return tr.AccessToken
 }
 
 // login opens a session with a keystore on the node and its passphrase.

@@ -42,6 +42,7 @@ type Entry struct {
 	SourceID string
 	ID       string // record id on the ledger
 	Method   string // POST, PUT (transaction) or "" (collection)
+	URL      string // request.url
 }
 
 // PatientEntry returns the Bundle's single Patient, the subject of every record in it.
@@ -82,6 +83,7 @@ func BundleEntries(b Object) ([]*Entry, error) {
 		}
 		if req, ok := eo["request"].(Object); ok {
 			e.Method, _ = req["method"].(string)
+			e.URL, _ = req["url"].(string)
 		}
 		if !IsSupported(e.Type) {
 			return nil, fmt.Errorf("Bundle.entry[%d]: resource type %s is not supported (supported: %s)", i, e.Type, strings.Join(Supported, ", "))

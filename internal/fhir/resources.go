@@ -464,7 +464,12 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 		case "POST":
 			e.ID = newID()
 		case "PUT":
-			e.ID = e.SourceID
+			rt, id, _ := strings.Cut(e.URL, "/")
+			if rt != e.Type || !records.ValidID(id) {
+				writeErr(w, fail(http.StatusBadRequest, "invalid", "a PUT entry's request.url must be %s/<id>, not %q", e.Type, e.URL))
+				return
+			}
+			e.ID = id
 		default:
 			writeErr(w, fail(http.StatusBadRequest, "not-supported", "transaction entries must be POST or PUT, not %q", e.Method))
 			return
@@ -472,7 +477,7 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 		if e.Type == "Patient" {
 			pat := Object{"resourceType": "Patient"}
 			if e.Method == "PUT" {
-				pat["id"] = e.SourceID
+				pat["id"] = e.ID
 			}
 			p, err := g.patientOf(r, s, pat)
 			if err != nil {
