@@ -18,6 +18,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // Importer loads FHIR Bundles (one patient each, as Synthea writes them) onto the ledger
@@ -53,14 +54,16 @@ type ImportStats struct {
 
 // bundleJob is one bundle on its way in.
 type bundleJob struct {
-	file    string
-	entries []*Entry
-	patient *Entry
-	ksName  string
-	id      string
-	ks      *keys.Keystore
-	created bool
-	catKey  consent.CategoryKey
+	file     string
+	entries  []*Entry
+	patient  *Entry
+	ksName   string
+	id       string
+	ks       *keys.Keystore
+	created  bool
+	catKey   consent.CategoryKey
+	register bool // not on the ledger yet
+	publish  bool // category keys not on the ledger yet
 }
 
 // Files expands FILE|DIR arguments into the JSON files to import, sorted.
@@ -103,8 +106,7 @@ func (im *Importer) Import(ctx context.Context, files []string) (*ImportStats, e
 	if err := im.identities(ctx, jobs, workers, st); err != nil {
 		return st, err
 	}
-	st.Setup = time.Since(start)
-	if err := im.writeRecords(ctx, jobs, workers, st, jr); err != nil {
+	if err := im.writeRecords(ctx, jobs, workers, st, jr, start); err != nil {
 		return st, err
 	}
 	st.Elapsed = time.Since(start)
@@ -169,15 +171,13 @@ func patientKeystoreName(source string) string {
 	return name
 }
 
-// identities creates or finds each patient's keystore, registers the new ones (the
-// provider registering them is the care relationship that lets it write) and publishes
-// their category keys, each step pipelined across patients.
+// identities creates or finds each patient's keystore, and finds what the ledger lacks:
+// the registration (the provider registering a patient is the care relationship that lets
+// it write) and the category keys. The key records are sealed for is the one on the
+// ledger, or the one the keystore holds and enroll is about to publish, so sealing can
+// start before the patients are enrolled.
 func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers int, st *ImportStats) error {
 	c := im.Client
-	chainID, err := c.ChainIDOf(ctx)
-	if err != nil {
-		return err
-	}
 	var mu sync.Mutex
 	var firstErr error
 	parallel(len(jobs), workers, func(i int) {
@@ -190,10 +190,7 @@ func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers i
 	if firstErr != nil {
 		return firstErr
 	}
-	prov, err := newSequencer(ctx, c, im.Provider)
-	if err != nil {
-		return err
-	}
+	cat := Category("Patient")
 	for _, j := range jobs {
 		st.PatientIDs[j.patient.SourceID] = j.id
 		if j.created {
@@ -203,31 +200,64 @@ func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers i
 		var ce *client.Error
 		switch {
 		case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
-			if err := im.open(j); err != nil {
-				return err
-			}
-			reg := client.RegistrationFor(chainID, j.ks, identity.Patient, "patient "+j.id[:8], "", "")
-			if err := prov.submit(ctx, reg); err != nil {
-				return fmt.Errorf("register the patient of %s: %w", filepath.Base(j.file), err)
-			}
+			j.register = true
 		case err != nil:
 			return err
 		}
-	}
-	if err := prov.wait(ctx); err != nil {
-		return err
-	}
-	var pubs []*sequencer
-	for _, j := range jobs {
 		cks, err := c.CategoryKeys(ctx, j.id)
 		if err != nil {
 			return err
 		}
-		if i := slices.IndexFunc(cks, func(k consent.CategoryKey) bool { return k.Category == Category("Patient") }); i >= 0 {
+		if i := slices.IndexFunc(cks, func(k consent.CategoryKey) bool { return k.Category == cat }); i >= 0 {
+			j.catKey = cks[i]
 			continue
 		}
 		if err := im.open(j); err != nil {
 			return err
+		}
+		ck, ok := j.ks.LatestCategoryKey(cat)
+		if !ok {
+			return fmt.Errorf("keystore %s has no %s key; publish the patient's keys with the record CLI", j.ksName, cat)
+		}
+		j.catKey = consent.CategoryKey{Category: cat, Version: ck.Version, EncKey: ck.Priv.PublicKey().Bytes()}
+		j.publish = true
+	}
+	return nil
+}
+
+// enroll registers the new patients as the provider, then has each publish its category
+// keys, pipelined across patients with one wait per step.
+func (im *Importer) enroll(ctx context.Context, jobs []*bundleJob) error {
+	c := im.Client
+	chainID, err := c.ChainIDOf(ctx)
+	if err != nil {
+		return err
+	}
+	var regs []tx.Body
+	for _, j := range jobs {
+		if j.register {
+			if err := im.open(j); err != nil {
+				return err
+			}
+			regs = append(regs, client.RegistrationFor(chainID, j.ks, identity.Patient, "patient "+j.id[:8], "", ""))
+		}
+	}
+	if len(regs) > 0 {
+		prov, err := newSequencer(ctx, c, im.Provider)
+		if err != nil {
+			return err
+		}
+		if _, err := prov.submitMany(ctx, regs); err != nil {
+			return fmt.Errorf("register patients: %w", err)
+		}
+		if err := prov.wait(ctx); err != nil {
+			return err
+		}
+	}
+	var pubs []*sequencer
+	for _, j := range jobs {
+		if !j.publish {
+			continue
 		}
 		body := &consent.PublishKeysBody{}
 		for _, cat := range consent.DefaultCategories {
@@ -250,17 +280,6 @@ func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers i
 		if err := s.wait(ctx); err != nil {
 			return err
 		}
-	}
-	for _, j := range jobs {
-		cks, err := c.CategoryKeys(ctx, j.id)
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(cks, func(k consent.CategoryKey) bool { return k.Category == Category("Patient") })
-		if i < 0 {
-			return fmt.Errorf("patient %s has no %s key on the ledger", j.id, Category("Patient"))
-		}
-		j.catKey = cks[i]
 	}
 	return nil
 }
@@ -328,7 +347,7 @@ type sealed struct {
 
 // writeRecords encrypts every new resource in parallel and submits them in sequence order
 // without waiting for blocks; it waits once, for the last.
-func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers int, st *ImportStats, jr *journal) error {
+func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers int, st *ImportStats, jr *journal, start time.Time) error {
 	c := im.Client
 	me, err := c.Identity(ctx, im.Provider.ID, false)
 	if err != nil {
@@ -362,7 +381,12 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 		items[i] = writeItem{ck: p.job.catKey, rec: client.NewRecord{ID: p.entry.ID, Version: 1, Patient: p.job.id,
 			Category: Category(p.entry.Type), ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt}}
 	}
-	err = pipelineWrite(ctx, c, im.Provider, me.Identity.KeyVersion, items, workers, func(i int, hash string) error {
+	enroll := func() error {
+		err := im.enroll(ctx, jobs)
+		st.Setup = time.Since(start)
+		return err
+	}
+	err = pipelineWrite(ctx, c, im.Provider, me.Identity.KeyVersion, items, workers, enroll, func(i int, hash string) error {
 		if im.Progress != nil {
 			im.Progress(i+1, len(todo))
 		}
@@ -386,7 +410,10 @@ type writeItem struct {
 
 // pipelineWrite seals items in parallel and submits them in order as author, without
 // waiting for blocks; it waits once, for the last, and calls after for each submission.
-func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore, keyVersion uint32, items []writeItem, workers int, after func(i int, hash string) error) error {
+// before, if given, runs while the first items are sealed and must succeed before any is
+// submitted.
+func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore, keyVersion uint32, items []writeItem, workers int,
+	before func() error, after func(i int, hash string) error) error {
 	results := make([]chan sealed, len(items))
 	for i := range results {
 		results[i] = make(chan sealed, 1)
@@ -401,28 +428,54 @@ func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore,
 		body, ct, err := client.SealRecord(author, keyVersion, items[i].ck, items[i].rec)
 		results[i] <- sealed{body, ct, err}
 	})
+	if before != nil {
+		if err := before(); err != nil {
+			return err
+		}
+	}
 	seq, err := newSequencer(ctx, c, author)
 	if err != nil {
 		return err
 	}
-	for i := range items {
-		r := <-results[i]
-		if r.err != nil {
-			return fmt.Errorf("%s %s: %w", items[i].rec.ResourceType, items[i].rec.ID, r.err)
-		}
-		if r.body.Meta.Blob {
-			if err := c.PutBlob(ctx, r.ct); err != nil {
-				return err
+	// Submit in order, as many sealed items per request as are ready (at most batchMax).
+	const batchMax = 256
+	for i := 0; i < len(items); {
+		batch := []sealed{<-results[i]}
+	more:
+		for len(batch) < batchMax && i+len(batch) < len(items) {
+			select {
+			case r := <-results[i+len(batch)]:
+				batch = append(batch, r)
+			default:
+				break more
 			}
 		}
-		if err := seq.submit(ctx, r.body); err != nil {
-			return fmt.Errorf("%s %s: %w", items[i].rec.ResourceType, items[i].rec.ID, err)
+		bodies := make([]tx.Body, len(batch))
+		for k, r := range batch {
+			it := items[i+k].rec
+			if r.err != nil {
+				return fmt.Errorf("%s %s: %w", it.ResourceType, it.ID, r.err)
+			}
+			if r.body.Meta.Blob {
+				if err := c.PutBlob(ctx, r.ct); err != nil {
+					return err
+				}
+			}
+			bodies[k] = r.body
 		}
-		if after != nil {
-			if err := after(i, seq.last); err != nil {
-				return err
+		hashes, err := seq.submitMany(ctx, bodies)
+		if err != nil {
+			it := items[i+len(hashes)].rec
+			return fmt.Errorf("%s %s: %w", it.ResourceType, it.ID, err)
+		}
+		for k, h := range hashes {
+			if after != nil {
+				if err := after(i+k, h); err != nil {
+					return err
+				}
 			}
 		}
+		i += len(batch)
 	}
 	return seq.wait(ctx)
 }

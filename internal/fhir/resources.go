@@ -308,7 +308,7 @@ func (g *Gateway) write(ctx context.Context, s *session, patient string, es []*E
 		items[i] = writeItem{ck: *ck, rec: client.NewRecord{ID: e.ID, Version: records.Head(v, e.ID) + 1, Patient: patient,
 			Category: cat, ResourceType: e.Type, ContentType: ContentType, Plaintext: pt}}
 	}
-	if err := pipelineWrite(ctx, g.c, s.ks, me.KeyVersion, items, 0, nil); err != nil {
+	if err := pipelineWrite(ctx, g.c, s.ks, me.KeyVersion, items, 0, nil, nil); err != nil {
 		return nil, err
 	}
 	v = g.b.View()

@@ -94,3 +94,42 @@ func (s *sequencer) wait(ctx context.Context) error {
 		return nil
 	}
 }
+
+// submitMany signs bodies with consecutive sequences and hands them to the node in
+// order, up to api.MaxBatchTxs per request, retrying from where the mempool stopped when
+// it was full. It returns the hashes of the transactions admitted.
+func (s *sequencer) submitMany(ctx context.Context, bodies []tx.Body) ([]string, error) {
+	raws := make([][]byte, len(bodies))
+	for i, b := range bodies {
+		raws[i] = tx.Sign(s.ks.Keys.Sign, s.signer, s.chainID, s.next+uint64(i), b).Encode()
+	}
+	hashes := make([]string, 0, len(bodies))
+	for len(raws) > 0 {
+		resp, err := s.c.SubmitBatch(ctx, raws[:min(len(raws), api.MaxBatchTxs)])
+		if err != nil {
+			return hashes, err
+		}
+		for _, r := range resp.Results {
+			if r.Code != 0 {
+				e := tx.Error{Codespace: r.Codespace, Code: r.Code, Message: r.Log}
+				return hashes, &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: r.Hash}}
+			}
+			hashes = append(hashes, r.Hash)
+			s.next++
+			s.sent++
+			s.last = r.Hash
+		}
+		raws = raws[len(resp.Results):]
+		if resp.Error != nil {
+			if resp.Error.Codespace != string(api.Space) || resp.Error.Code != api.CodeUnavailable {
+				return hashes, &client.Error{Status: api.HTTPStatus(resp.Error), TxError: api.TxError{Error: *resp.Error}}
+			}
+			select { // mempool full: let a block drain it
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+				return hashes, ctx.Err()
+			}
+		}
+	}
+	return hashes, nil
+}
