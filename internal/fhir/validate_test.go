@@ -168,3 +168,34 @@ func BenchmarkValidateObservation(b *testing.B) {
 		}
 	}
 }
+
+// FuzzValidate: no input makes the parser or validator panic, and whatever is accepted
+// survives a re-encoding unchanged.
+func FuzzValidate(f *testing.F) {
+	for _, dir := range []string{"fhir-r4-invalid", "fhir-r4-examples"} {
+		files, _ := filepath.Glob(filepath.Join(dataDir(f, dir), "*.json"))
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		o, err := Validate(raw)
+		if err != nil {
+			return
+		}
+		b, err := Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o2, err := Validate(b)
+		if err != nil {
+			t.Fatalf("re-encoded resource no longer validates: %v", err)
+		}
+		b2, _ := Marshal(o2)
+		if string(b) != string(b2) {
+			t.Fatal("re-encoding is not stable")
+		}
+	})
+}
