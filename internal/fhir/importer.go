@@ -285,7 +285,8 @@ func (im *Importer) enroll(ctx context.Context, jobs []*bundleJob) error {
 }
 
 // keystore finds the patient's keystore (its public id needs no passphrase) or creates one
-// with fresh identity and category keys, saved before anything goes on the ledger.
+// with a fresh identity and category keys in memory; save writes it to disk, which enroll
+// waits for before anything about the patient goes on the ledger.
 func (im *Importer) keystore(j *bundleJob) error {
 	if data, err := im.Keys.Load(j.ksName); err == nil {
 		info, err := keys.PublicInfo(data)
@@ -306,15 +307,31 @@ func (im *Importer) keystore(j *bundleJob) error {
 		}
 		ks.AddCategoryKey(cat, 1, kp.Enc)
 	}
-	data, err := keys.Encrypt(ks, im.Passphrase, im.KDF)
-	if err != nil {
-		return err
-	}
-	if err := im.Keys.Save(j.ksName, data); err != nil {
-		return err
-	}
 	j.id, j.ks, j.created = ks.ID, ks, true
 	return nil
+}
+
+// save encrypts the keystores created by this run (argon2id, the costly part of a new
+// patient) and writes them.
+func (im *Importer) save(jobs []*bundleJob, workers int) error {
+	var mu sync.Mutex
+	var firstErr error
+	parallel(len(jobs), workers, func(i int) {
+		j := jobs[i]
+		if !j.created {
+			return
+		}
+		data, err := keys.Encrypt(j.ks, im.Passphrase, im.KDF)
+		if err == nil {
+			err = im.Keys.Save(j.ksName, data)
+		}
+		if err != nil {
+			mu.Lock()
+			firstErr = cmpErr(firstErr, fmt.Errorf("keystore %s: %w", j.ksName, err))
+			mu.Unlock()
+		}
+	})
+	return firstErr
 }
 
 // open decrypts a patient keystore found on disk, when a step needs its private keys.
@@ -381,7 +398,12 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 		items[i] = writeItem{ck: p.job.catKey, rec: client.NewRecord{ID: p.entry.ID, Version: 1, Patient: p.job.id,
 			Category: Category(p.entry.Type), ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt}}
 	}
+	saved := make(chan error, 1)
+	go func() { saved <- im.save(jobs, workers) }()
 	enroll := func() error {
+		if err := <-saved; err != nil {
+			return err
+		}
 		err := im.enroll(ctx, jobs)
 		st.Setup = time.Since(start)
 		return err
