@@ -279,7 +279,7 @@ func ConsentFromGrant(v identity.Reader, g *consent.Grant, now time.Time) Object
 		"provision":  p}
 }
 
-// mayseeGrant: the patient sees all their grants, a grantee those naming it (or its
+// maySeeGrant: the patient sees all their grants, a grantee those naming it (or its
 // organization), an auditor every grant.
 func maySeeGrant(who *identity.Identity, g *consent.Grant) bool {
 	return who.ID == g.Patient || who.ID == g.Grantee || who.Role == identity.Auditor ||

@@ -150,13 +150,13 @@ func (g *Gateway) read(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, err)
 		return
 	}
-	os, err := g.readRecord(r.Context(), s, m, pur, false)
+	vs, err := g.readRecord(r.Context(), s, m, pur, false)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	w.Header().Set("ETag", `W/"`+strconv.FormatUint(uint64(m.Version), 10)+`"`)
-	writeResource(w, http.StatusOK, os[0])
+	writeResource(w, http.StatusOK, vs[0])
 }
 
 func (g *Gateway) vread(w http.ResponseWriter, r *http.Request, s *session) {
@@ -166,12 +166,12 @@ func (g *Gateway) vread(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, fail(http.StatusBadRequest, "value", "version id %q must be a positive integer", r.PathValue("vid")))
 		return
 	}
-	os, err := g.versions(r, s, rt, id)
+	vs, err := g.versions(r, s, rt, id)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	for _, o := range os {
+	for _, o := range vs {
 		if o["meta"].(Object)["versionId"] == strconv.FormatUint(vid, 10) {
 			w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, vid))
 			writeResource(w, http.StatusOK, o)
@@ -201,14 +201,14 @@ func (g *Gateway) versions(r *http.Request, s *session, rt, id string) ([]Object
 
 func (g *Gateway) history(w http.ResponseWriter, r *http.Request, s *session) {
 	rt, id := r.PathValue("type"), r.PathValue("id")
-	os, err := g.versions(r, s, rt, id)
+	vs, err := g.versions(r, s, rt, id)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	b := Object{"resourceType": "Bundle", "type": "history", "total": len(os)}
+	b := Object{"resourceType": "Bundle", "type": "history", "total": len(vs)}
 	var entries []any
-	for _, o := range os {
+	for _, o := range vs {
 		meta := o["meta"].(Object)
 		method := "PUT"
 		if meta["versionId"] == "1" {

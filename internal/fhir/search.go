@@ -422,14 +422,14 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 		ok := true
 		t := time.Unix(m.Time, 0)
 		for _, group := range q.updated {
-			any := false
+			matched := false
 			for _, arg := range group {
 				prefix, lo, hi, _ := dateArg(arg)
 				if dateMatch(prefix, lo, hi, t, t.Add(time.Second)) {
-					any = true
+					matched = true
 				}
 			}
-			ok = ok && any
+			ok = ok && matched
 		}
 		if ok {
 			cands = append(cands, m)
@@ -449,12 +449,12 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			os, err := g.readRecord(ctx, s, m, pur, false)
+			vs, err := g.readRecord(ctx, s, m, pur, false)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			hits[i] = hit{m, os[0]}
+			hits[i] = hit{m, vs[0]}
 		}()
 	}
 	wg.Wait()
