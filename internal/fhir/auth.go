@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,7 @@ type session struct {
 
 type authenticator struct {
 	g        *Gateway
+	logins   chan struct{} // bounds concurrent logins: each runs argon2id (64 MiB)
 	keyring  keys.Dir
 	mu       sync.Mutex
 	unlocked map[string]*keys.Keystore
@@ -55,7 +57,7 @@ type authenticator struct {
 }
 
 func newAuthenticator(g *Gateway, keyring keys.Dir) *authenticator {
-	return &authenticator{g: g, keyring: keyring, unlocked: map[string]*keys.Keystore{},
+	return &authenticator{g: g, keyring: keyring, logins: make(chan struct{}, 2), unlocked: map[string]*keys.Keystore{},
 		sessions: map[string]*session{}, jtis: map[string]time.Time{}}
 }
 
@@ -98,7 +100,7 @@ func (a *authenticator) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "client_assertion_type must be %s", AssertionType)
 		return
 	}
-	ks, who, exp, err := a.verifyAssertion(r.PostForm.Get("client_assertion"))
+	ks, who, exp, err := a.verifyAssertion(r.PostForm.Get("client_assertion"), r.Host)
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "%v", err)
 		return
@@ -152,7 +154,7 @@ type jwtClaims struct {
 }
 
 // verifyAssertion checks a client assertion and consumes its jti.
-func (a *authenticator) verifyAssertion(jwt string) (*keys.Keystore, *identity.Identity, time.Time, error) {
+func (a *authenticator) verifyAssertion(jwt, host string) (*keys.Keystore, *identity.Identity, time.Time, error) {
 	var zero time.Time
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 || len(jwt) > 8<<10 {
@@ -172,8 +174,10 @@ func (a *authenticator) verifyAssertion(jwt string) (*keys.Keystore, *identity.I
 	if c.Iss == "" || c.Iss != c.Sub {
 		return nil, nil, zero, fmt.Errorf("iss and sub must both be the identity id")
 	}
-	if !strings.HasSuffix(c.Aud, Prefix+"/auth/token") {
-		return nil, nil, zero, fmt.Errorf("aud %q is not this token endpoint", c.Aud)
+	// aud names this node's token URL: an assertion made for another node (which would
+	// not know this node's used jtis) is refused.
+	if u, err := url.Parse(c.Aud); err != nil || u.Host != host || u.Path != Prefix+"/auth/token" {
+		return nil, nil, zero, fmt.Errorf("aud %q is not this token endpoint (%s%s/auth/token)", c.Aud, host, Prefix)
 	}
 	if c.Jti == "" || len(c.Jti) > 128 {
 		return nil, nil, zero, fmt.Errorf("jti must be 1-128 characters")
@@ -236,6 +240,12 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 	data, err := a.keyring.Load(req.Keystore)
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_grant", "wrong keystore name or passphrase")
+		return
+	}
+	select {
+	case a.logins <- struct{}{}:
+		defer func() { <-a.logins }()
+	case <-r.Context().Done():
 		return
 	}
 	ks, err := keys.Decrypt(data, []byte(req.Passphrase))

@@ -3,6 +3,7 @@ package fhir
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,11 @@ func TestImportResumes(t *testing.T) {
 		if st2.PatientIDs[src] != id {
 			t.Fatalf("patient %s mapped to %s, then %s", src, id, st2.PatientIDs[src])
 		}
+	}
+	// Without the journal the ledger itself refuses the second copy (records are never
+	// overwritten), and the importer says why.
+	im.Journal = filepath.Join(t.TempDir(), "other-journal")
+	if _, err := im.Import(ctx, files[:1]); err == nil || !strings.Contains(err.Error(), "records/4") || !strings.Contains(err.Error(), "not in the journal") {
+		t.Fatalf("re-import without the journal: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -408,20 +409,42 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 		st.Setup = time.Since(start)
 		return err
 	}
+	var sent []string
 	err = pipelineWrite(ctx, c, im.Provider, me.Identity.KeyVersion, items, workers, enroll, func(i int, hash string) error {
+		sent = append(sent, hash)
 		if im.Progress != nil {
 			im.Progress(i+1, len(todo))
 		}
 		return jr.submitted(todo[i].entry.ID, hash)
 	})
 	if err != nil {
-		return err
+		return im.explain(ctx, err, sent)
 	}
 	if err := jr.checkpoint(); err != nil {
 		return err
 	}
 	st.Imported = len(todo)
 	return nil
+}
+
+// explain finds why a write failed when the first symptom was a later transaction's
+// sequence: the earliest submitted transaction the ledger rejected says why.
+func (im *Importer) explain(ctx context.Context, err error, sent []string) error {
+	var ce *client.Error
+	for _, h := range sent[:min(len(sent), 64)] {
+		res, lerr := im.Client.Tx(ctx, h)
+		if lerr != nil || res.Code == 0 {
+			continue
+		}
+		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
+		ce = &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: h, Height: res.Height}}
+		err = fmt.Errorf("transaction %s was rejected in block %d: %w", h, res.Height, ce)
+		break
+	}
+	if errors.As(err, &ce) && ce.Codespace == string(records.Space) && ce.Code == records.CodeVersion {
+		return fmt.Errorf("%w (a record of this import is already on the ledger but not in the journal %q: was it imported from another machine or with another --journal?)", err, im.Journal)
+	}
+	return err
 }
 
 // writeItem is one record to seal and write.
@@ -486,16 +509,16 @@ func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore,
 			bodies[k] = r.body
 		}
 		hashes, err := seq.submitMany(ctx, bodies)
-		if err != nil {
-			it := items[i+len(hashes)].rec
-			return fmt.Errorf("%s %s: %w", it.ResourceType, it.ID, err)
-		}
-		for k, h := range hashes {
+		for k, h := range hashes { // admitted, even if a later one in the batch was not
 			if after != nil {
 				if err := after(i+k, h); err != nil {
 					return err
 				}
 			}
+		}
+		if err != nil {
+			it := items[i+len(hashes)].rec
+			return fmt.Errorf("%s %s: %w", it.ResourceType, it.ID, err)
 		}
 		i += len(batch)
 	}
