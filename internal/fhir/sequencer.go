@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -25,6 +26,22 @@ type sequencer struct {
 	next    uint64
 	last    string
 	sent    int
+	first   uint64   // sequence of hashes[0]
+	hashes  []string // every transaction submitted, by sequence
+}
+
+// stallLimit is how long wait lets the signer's committed sequence stand still before it
+// concludes that a transaction was rejected or dropped (blocks come at least every second).
+const stallLimit = 10 * time.Second
+
+func (s *sequencer) admitted(hash string) {
+	if len(s.hashes) == 0 {
+		s.first = s.next
+	}
+	s.hashes = append(s.hashes, hash)
+	s.next++
+	s.sent++
+	s.last = hash
 }
 
 func newSequencer(ctx context.Context, c *client.Client, ks *keys.Keystore) (*sequencer, error) {
@@ -60,22 +77,32 @@ func (s *sequencer) submit(ctx context.Context, body tx.Body) error {
 		if err != nil {
 			return err
 		}
-		s.next++
-		s.sent++
-		s.last = res.Hash
+		s.admitted(res.Hash)
 		return nil
 	}
 }
 
 // wait blocks until the last submitted transaction is committed and checks it succeeded.
+// If the signer's committed sequence stops advancing short of it, the transaction at that
+// sequence was rejected in a block (its code is returned) or dropped from the mempool.
 func (s *sequencer) wait(ctx context.Context) error {
 	if s.last == "" {
 		return nil
 	}
+	progress, seen := time.Now(), uint64(0)
 	for {
 		res, err := s.c.Tx(ctx, s.last)
 		var ce *client.Error
 		if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+			cur, err := s.c.Sequence(ctx, s.ks.ID)
+			if err != nil {
+				return err
+			}
+			if cur > seen {
+				progress, seen = time.Now(), cur
+			} else if time.Since(progress) > stallLimit {
+				return s.stalled(ctx, cur)
+			}
 			select {
 			case <-time.After(20 * time.Millisecond):
 				continue
@@ -87,12 +114,28 @@ func (s *sequencer) wait(ctx context.Context) error {
 			return err
 		}
 		if res.Code != 0 {
-			e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: fmt.Sprintf("rejected in block %d: %s", res.Height, res.Log)}
-			return &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: res.Hash, Height: res.Height}}
+			return rejected(res)
 		}
 		s.last = ""
 		return nil
 	}
+}
+
+// stalled explains why the transaction of sequence seq never committed.
+func (s *sequencer) stalled(ctx context.Context, seq uint64) error {
+	if seq < s.first || seq-s.first >= uint64(len(s.hashes)) {
+		return fmt.Errorf("the signer's sequence stopped at %d, outside what was submitted", seq)
+	}
+	h := s.hashes[seq-s.first]
+	if res, err := s.c.Tx(ctx, h); err == nil && res.Code != 0 {
+		return rejected(res)
+	}
+	return fmt.Errorf("transaction %s (sequence %d) was neither committed nor rejected within %s: dropped from the mempool", h, seq, stallLimit)
+}
+
+func rejected(res app.Result) error {
+	e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: fmt.Sprintf("rejected in block %d: %s", res.Height, res.Log)}
+	return &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: res.Hash, Height: res.Height}}
 }
 
 // submitMany signs bodies with consecutive sequences and hands them to the node in
@@ -115,9 +158,7 @@ func (s *sequencer) submitMany(ctx context.Context, bodies []tx.Body) ([]string,
 				return hashes, &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: r.Hash}}
 			}
 			hashes = append(hashes, r.Hash)
-			s.next++
-			s.sent++
-			s.last = r.Hash
+			s.admitted(r.Hash)
 		}
 		raws = raws[len(resp.Results):]
 		if resp.Error != nil {
