@@ -52,6 +52,7 @@ type Event struct {
 	Purpose      string    `json:"purpose,omitempty"`
 	Grant        string    `json:"grant,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+	Emergency    string    `json:"emergency,omitempty"` // emergency (break-glass) declaration id
 }
 
 // Encode is the leaf bytes of an event. Struct field order makes it deterministic.

@@ -27,7 +27,8 @@ const queryDomain = "ehrchain/audit-query/v1"
 // families ("record.*"), so a mistyped action is refused instead of matching nothing: an
 // empty answer must mean "it did not happen". Add new actions here.
 var KnownActions = []string{IdentityRegister, IdentityDeactivate, IdentityRotate, KeysPublish,
-	ConsentGrant, ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList}
+	ConsentGrant, ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList,
+	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview}
 
 // Filter selects events. Empty fields match everything; the fields set must all match.
 type Filter struct {
