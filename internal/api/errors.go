@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -81,6 +82,8 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest
+	case emergency.Space:
+		return emergencyStatus(e.Code)
 	}
 	return http.StatusUnprocessableEntity
 }

@@ -31,6 +31,7 @@ type App struct {
 	st      *state.Store
 	sigs    *sigCache
 	logf    func(format string, args ...any)
+	urgent  *emergency.Pool // emergency transactions admitted, for the next proposal
 
 	mu      sync.Mutex
 	pending map[string]uint64 // next sequence per signer including the mempool
@@ -62,7 +63,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 		logf = func(string, ...any) {}
 	}
 	return &App{
-		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf,
+		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{},
 		fatal: make(chan error, 1),
 	}
@@ -153,6 +154,9 @@ func (a *App) checkView() identity.Reader {
 // CheckTx admits a transaction to the mempool. It never writes state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
+		if req.Type == abci.CheckTxType_Recheck {
+			a.urgent.Remove(tx.Hash(req.Tx)) // evicted from the mempool
+		}
 		return &abci.ResponseCheckTx{Code: err.Code, Codespace: err.Codespace, Log: err.Message}, nil
 	}
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
@@ -196,6 +200,9 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		return tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, expected)
 	}
 	a.pending[signer] = expected + 1
+	if !recheck && emergency.Priority(d.env.BodyType) {
+		a.urgent.Add(d.hash, raw)
+	}
 	return nil
 }
 
@@ -232,6 +239,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.height = req.Height
 	a.results = a.results[:0]
 	decs, pre := a.preverify(req.Txs)
+	a.forgetUrgent(decs)
 	out := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
 		res := a.deliver(req, decs[i], pre[i])
