@@ -11,4 +11,3 @@ const (
 	EmergencyJustify   = "emergency.justify"   // the provider justified the declaration
 	EmergencyReview    = "emergency.review"    // an auditor reviewed the justification
 )
-

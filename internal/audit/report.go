@@ -178,6 +178,8 @@ type Compliance struct {
 	GrantsRevoked     []GrantChange     `json:"grants_revoked"`
 	IdentitiesAdded   []IdentityChange  `json:"identities_added"`
 	IdentitiesRemoved []IdentityChange  `json:"identities_removed"`
+	Emergencies       []EmergencyAccess `json:"emergencies"`        // break-glass declarations and their reviews
+	BreakGlassDenied  []*Event          `json:"break_glass_denied"` // emergency reads no declaration allowed
 	Names             map[string]string `json:"-"`
 
 	events []*Event // the period's events, for the CSV event table and the FHIR export
@@ -279,6 +281,7 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 		}
 	}
 
+	c.Emergencies, c.BreakGlassDenied = EmergencyAccesses(c.events, nil)
 	for _, a := range actionOrder {
 		if byAction[a] > 0 {
 			c.ByAction = append(c.ByAction, Count{a, byAction[a]})
@@ -342,6 +345,9 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 // SetNames attaches display names of identities (id -> name) to the report.
 func (c *Compliance) SetNames(names map[string]string) {
 	c.Names = names
+	for i := range c.Emergencies {
+		c.Emergencies[i].ProviderName, c.Emergencies[i].PatientName = names[c.Emergencies[i].Provider], names[c.Emergencies[i].Patient]
+	}
 	for i := range c.ByActor {
 		c.ByActor[i].Name = names[c.ByActor[i].Actor]
 	}

@@ -121,7 +121,9 @@ func DecodeEscrow(raw []byte) (*EscrowBody, error) { return readJSON[EscrowBody]
 func DecodeOptOut(raw []byte) (*OptOutBody, error) { return readJSON[OptOutBody](raw, "opt-out") }
 
 // DecodeDeclare parses a declaration body.
-func DecodeDeclare(raw []byte) (*DeclareBody, error) { return readJSON[DeclareBody](raw, "declaration") }
+func DecodeDeclare(raw []byte) (*DeclareBody, error) {
+	return readJSON[DeclareBody](raw, "declaration")
+}
 
 // DecodeRelease parses a release body.
 func DecodeRelease(raw []byte) (*ReleaseBody, error) { return readJSON[ReleaseBody](raw, "release") }
