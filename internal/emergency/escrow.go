@@ -149,7 +149,48 @@ func Reconstruct(provider *keys.Keystore, d *Declaration, e *Escrow) (hpke.Priva
 	if len(parts) < e.Threshold {
 		return nil, fmt.Errorf("%w: %d share(s) of %q version %d opened, %d needed", ErrReconstruct, len(parts), e.Category, e.Version, e.Threshold)
 	}
-	return Combine(parts, e)
+	// A dishonest custodian can release a well-sealed wrong share: try every choice of
+	// threshold shares (at most C(16,8) = 12,870) until one rebuilds the escrowed key.
+	var found hpke.PrivateKey
+	choose(len(parts), e.Threshold, func(idx []int) bool {
+		pick := make([][]byte, len(idx))
+		for i, j := range idx {
+			pick[i] = parts[j]
+		}
+		if k, err := Combine(pick, e); err == nil {
+			found = k
+			return false
+		}
+		return true
+	})
+	if found == nil {
+		return nil, fmt.Errorf("%w: no %d of the %d released shares of %q version %d agree with the escrow", ErrReconstruct, e.Threshold, len(parts), e.Category, e.Version)
+	}
+	return found, nil
+}
+
+// choose calls fn with every k-subset of [0, n) in lexicographic order until fn is false.
+func choose(n, k int, fn func([]int) bool) {
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i
+	}
+	for {
+		if !fn(idx) {
+			return
+		}
+		i := k - 1
+		for i >= 0 && idx[i] == n-k+i {
+			i--
+		}
+		if i < 0 {
+			return
+		}
+		idx[i]++
+		for j := i + 1; j < k; j++ {
+			idx[j] = idx[j-1] + 1
+		}
+	}
 }
 
 // Combine rebuilds an escrowed key from opened shares and checks it against the escrow.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -69,11 +70,18 @@ func Order(txs, extra [][]byte, maxBytes int64, next func(signer [tx.SignerLen]b
 	blocked := map[[tx.SignerLen]byte]bool{}
 	dropped := map[[tx.SignerLen]byte]bool{}
 	expect := map[[tx.SignerLen]byte]uint64{}
-	var lane, rest [][]byte
+	var lane, rest, tail [][]byte
 	var laneBytes int64
+	late := map[[tx.SignerLen]byte]bool{} // signers whose emergency transaction overflowed the lane
 	for i, it := range items {
 		pooled := i >= fromPool
 		if it.signed && dropped[it.signer] {
+			continue
+		}
+		if it.signed && late[it.signer] {
+			if !pooled {
+				tail = append(tail, it.raw)
+			}
 			continue
 		}
 		if !it.prio || !it.signed || blocked[it.signer] {
@@ -96,9 +104,11 @@ func Order(txs, extra [][]byte, maxBytes int64, next func(signer [tx.SignerLen]b
 			// execute in this block; they stay in the mempool.
 			dropped[it.signer] = true
 		case laneBytes+sz > LaneBytes:
-			blocked[it.signer] = true
+			// Over the lane: after the routine transactions, so that a burst of emergency
+			// traffic cannot crowd them out of the block.
+			late[it.signer] = true
 			if !pooled {
-				rest = append(rest, it.raw)
+				tail = append(tail, it.raw)
 			}
 		default:
 			lane = append(lane, it.raw)
@@ -106,9 +116,9 @@ func Order(txs, extra [][]byte, maxBytes int64, next func(signer [tx.SignerLen]b
 			expect[it.signer] = want + 1
 		}
 	}
-	out := make([][]byte, 0, len(lane)+len(rest))
+	out := make([][]byte, 0, len(lane)+len(rest)+len(tail))
 	var total int64
-	for _, t := range append(lane, rest...) {
+	for _, t := range slices.Concat(lane, rest, tail) {
 		sz := protoSize(len(t))
 		if total+sz > maxBytes {
 			break
@@ -119,35 +129,28 @@ func Order(txs, extra [][]byte, maxBytes int64, next func(signer [tx.SignerLen]b
 	return out
 }
 
-// CheckOrder validates a proposal's order (deterministically, from its bytes only): when a
-// block carries both kinds, no emergency transaction may follow a routine one if it would
-// still have fitted in the lane, unless a routine transaction of the same signer precedes
-// it; and the lane must not exceed LaneBytes.
+// CheckOrder validates a proposal's order (deterministically, from its bytes only). The
+// lane is the longest run of emergency transactions at the head of the block that fits in
+// LaneBytes. After it, an emergency transaction that would still have fitted in the lane
+// is refused, unless a transaction of the same signer precedes it there (its sequence
+// kept it back).
 func CheckOrder(txs [][]byte) error {
 	var laneBytes int64
-	routine := -1
-	seen := map[[tx.SignerLen]byte]bool{} // signers with a transaction in the routine part
-	hasRoutine := false
-	items := make([]item, len(txs))
-	for i, t := range txs {
-		items[i] = classify(t)
-		if !items[i].prio {
-			hasRoutine = true
-		}
-	}
-	for i, it := range items {
+	i := 0
+	for ; i < len(txs); i++ {
+		it := classify(txs[i])
 		sz := protoSize(len(it.raw))
-		switch {
-		case routine < 0 && it.prio:
-			laneBytes += sz
-			if hasRoutine && laneBytes > LaneBytes {
-				return fmt.Errorf("emergency lane exceeds %d bytes at transaction %d and would starve routine transactions", LaneBytes, i)
-			}
-			continue
-		case routine < 0:
-			routine = i
-		case it.prio && (!it.signed || !seen[it.signer]) && laneBytes+sz <= LaneBytes:
-			return fmt.Errorf("emergency transaction %d follows routine transaction %d although it fits in the emergency lane", i, routine)
+		if !it.prio || laneBytes+sz > LaneBytes {
+			break
+		}
+		laneBytes += sz
+	}
+	first := i
+	seen := map[[tx.SignerLen]byte]bool{} // signers with a transaction after the lane
+	for ; i < len(txs); i++ {
+		it := classify(txs[i])
+		if it.prio && (!it.signed || !seen[it.signer]) && laneBytes+protoSize(len(it.raw)) <= LaneBytes {
+			return fmt.Errorf("emergency transaction %d follows routine transaction %d although it fits in the emergency lane", i, first)
 		}
 		if it.signed {
 			seen[it.signer] = true
