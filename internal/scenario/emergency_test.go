@@ -167,7 +167,9 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 	_, err = s.c.UrgentWrite(s.ctx, s.b, client.NewRecord{Patient: s.patient.ID, Category: "general", ResourceType: "Observation",
 		ContentType: "application/fhir+json", Plaintext: []byte(`{}`)})
 	refused(t, "urgent write without a declaration", err, http.StatusForbidden, emergency.Space, emergency.CodeWindow)
-	if s.countEvents(func(e *audit.Event) bool { return e.Action == audit.RecordWrite && e.Record == m.RecordID && e.Emergency == decl }) != 1 {
+	if s.countEvents(func(e *audit.Event) bool {
+		return e.Action == audit.RecordWrite && e.Record == m.RecordID && e.Emergency == decl
+	}) != 1 {
 		t.Fatal("the urgent write's event does not name the declaration")
 	}
 
