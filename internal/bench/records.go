@@ -92,7 +92,7 @@ func prepareRecords(name, chainID string, reg *keys.Keystore, regSeq uint64, txs
 		streams[i] = make([][]byte, per[i])
 		ids[i] = make([]string, per[i])
 		for k := range per[i] {
-			body, err := encryptedObservation(c.providers[i], c.patients[i].ID, c.catKeys[i].EncPublic())
+			body, err := EncryptedObservation(c.providers[i], c.patients[i].ID, c.catKeys[i].EncPublic())
 			if err != nil {
 				return err
 			}
@@ -124,9 +124,9 @@ func prepareRecords(name, chainID string, reg *keys.Keystore, regSeq uint64, txs
 	return w, nil
 }
 
-// encryptedObservation seals the observation for patient under its category key and the
+// EncryptedObservation seals the observation for patient under its category key and the
 // author, as client.PutRecord does.
-func encryptedObservation(author *keys.Keystore, patient string, catPub []byte) (*records.PutBody, error) {
+func EncryptedObservation(author *keys.Keystore, patient string, catPub []byte) (*records.PutBody, error) {
 	var b [12]byte
 	rand.Read(b[:])
 	m := records.Meta{RecordID: "r-" + hex.EncodeToString(b[:]), Version: 1, Patient: patient, Category: "general",
