@@ -32,8 +32,13 @@ pre-signed transactions to it in-process and times each from submission to the c
 its block. Workloads run one after another on the same node: compare their ratios, which
 hold on a noisy machine better than the absolute figures do.
 
-Workloads: baseline (signed no-op transactions from --actors registered signers) and
-register (patients registering themselves).`,
+Workloads:
+  baseline      signed no-op transactions from --actors registered signers (the ceiling)
+  register      patients registering themselves
+  write         providers writing encrypted ~1.5 KB FHIR Observations
+  read          audited reads by a granted provider, timed from request to plaintext
+  grant-revoke  patients granting read access and revoking it (rotating the category key)
+  mixed         80 % reads, 16 % writes, 4 % grants and revocations, all at once`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, w := range workloads { // the flag already split on commas
@@ -62,7 +67,7 @@ register (patients registering themselves).`,
 		},
 	}
 	f := c.Flags()
-	f.StringSliceVar(&workloads, "workload", bench.Workloads, "workloads to run, in order (baseline, register)")
+	f.StringSliceVar(&workloads, "workload", bench.Workloads, "workloads to run, in order")
 	f.IntVar(&o.Txs, "txs", 20_000, "transactions per workload")
 	f.IntVar(&o.Actors, "actors", 64, "signers of the baseline workload, each with its own sequence")
 	f.IntVar(&o.Concurrency, "concurrency", 64, "goroutines submitting transactions")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -51,11 +52,34 @@ func TestRunSmallWorkloads(t *testing.T) {
 			t.Errorf("%s: %d blocks, at most %d transactions each", name, r.Blocks, r.MaxBlockTxs)
 		}
 		want := 4 // submitters
-		if name == Read {
+		switch name {
+		case Read:
 			want = 50 // reads in flight: the window
+		case Mixed:
+			want = 4 + 50
 		}
 		if r.Concurrency != want {
 			t.Errorf("%s: concurrency %d, want %d", name, r.Concurrency, want)
+		}
+		if r.DiskBytesPerOp <= 0 {
+			t.Errorf("%s: the node's home did not grow (%v bytes per operation)", name, r.DiskBytesPerOp)
+		}
+		if name != Mixed {
+			if len(r.Parts) != 0 {
+				t.Errorf("%s: parts %+v for a workload of one kind", name, r.Parts)
+			}
+			continue
+		}
+		// 80 % reads, 4 % grants and revocations, the rest writes; all of them done.
+		got := map[string]int{}
+		for _, p := range r.Parts {
+			got[p.Kind] = p.Committed
+			if p.Committed > 0 && !(0 < p.P50MS && p.P50MS <= p.P99MS && p.P99MS <= p.MaxMS) {
+				t.Errorf("mixed %s: percentiles out of order: %+v", p.Kind, p)
+			}
+		}
+		if want := map[string]int{Read: 160, Write: 32, GrantRevoke: 8}; !maps.Equal(got, want) {
+			t.Errorf("mixed parts %v, want %v", got, want)
 		}
 	}
 	for _, name := range Workloads {
@@ -127,7 +151,8 @@ func TestQueuesKeepStreamOrder(t *testing.T) {
 		next := map[byte]byte{}
 		total := 0
 		for _, q := range qs {
-			for _, raw := range q {
+			for _, it := range q {
+				raw := it.raw
 				if raw[1] != next[raw[0]] {
 					t.Fatalf("c=%d: stream %d item %d out of order", c, raw[0], raw[1])
 				}
