@@ -23,6 +23,9 @@ func benchCmd(_ *globals) *cobra.Command {
 		workloads  []string
 		asJSON     bool
 		cpuProfile string
+		growth     []int
+		probe      int
+		plotFile   string
 	)
 	c := &cobra.Command{
 		Use:   "bench",
@@ -53,6 +56,9 @@ Workloads:
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if len(growth) > 0 {
+				return runGrowth(ctx, bench.GrowthOptions{Options: o, Sizes: growth, Probe: probe}, plotFile, asJSON)
+			}
 			rep, err := bench.Run(ctx, o, os.Stderr)
 			if err != nil {
 				if errors.Is(err, context.Canceled) {
@@ -76,8 +82,38 @@ Workloads:
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
+	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")
+	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof")
 	return c
+}
+
+func runGrowth(ctx context.Context, o bench.GrowthOptions, plotFile string, asJSON bool) error {
+	rep, err := bench.Growth(ctx, o, os.Stderr)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		return err
+	}
+	if plotFile != "" {
+		f, err := os.Create(plotFile)
+		if err != nil {
+			return err
+		}
+		if err := rep.WritePNG(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return printJSON(rep)
+	}
+	return rep.WriteTable(os.Stdout)
 }
 
 // profilePath inserts the workload's name before the extension of file.

@@ -141,30 +141,17 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 	if o.Rate < 0 {
 		return nil, fmt.Errorf("rate must not be negative")
 	}
-	dir, err := os.MkdirTemp("", "ehrchain-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	n, reg, err := startNode(dir, &o)
+	r, stop, err := startRunner(&o, progress)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if serr := n.Stop(); serr != nil && err == nil {
-			err = fmt.Errorf("stop node: %w", serr)
+		if serr := stop(); serr != nil && err == nil {
+			err = serr
 		}
 	}()
-	if o.Window <= 0 {
-		o.Window = DefaultWindow
-		if o.Rate > 0 {
-			o.Window = o.Mempool
-		}
-	}
-	o.Window = min(o.Window, o.Mempool)
 
 	rep = &Report{Machine: thisMachine(), Options: o, PeakRSSPerWorkload: true}
-	r := &runner{n: n, o: o, progress: progress, reg: reg, dir: dir}
 	for _, name := range o.Workloads {
 		fmt.Fprintf(progress, "%s: preparing %d transactions\n", name, o.Txs)
 		w, err := r.prepare(name)
@@ -203,6 +190,35 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		}
 	}
 	return rep, nil
+}
+
+// startRunner starts a fresh node in a temporary directory and settles the options that
+// depend on it. stop stops the node and removes the directory.
+func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) {
+	dir, err := os.MkdirTemp("", "ehrchain-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	n, reg, err := startNode(dir, o)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+		if o.Rate > 0 {
+			o.Window = o.Mempool
+		}
+	}
+	o.Window = min(o.Window, o.Mempool)
+	stop := func() error {
+		defer os.RemoveAll(dir)
+		if err := n.Stop(); err != nil {
+			return fmt.Errorf("stop node: %w", err)
+		}
+		return nil
+	}
+	return &runner{n: n, o: *o, progress: progress, reg: reg, dir: dir}, stop, nil
 }
 
 // startNode initialises a chain in dir with the requested block delay and mempool and
