@@ -74,11 +74,12 @@ Workloads:
 	}
 	f := c.Flags()
 	f.StringSliceVar(&workloads, "workload", bench.Workloads, "workloads to run, in order")
-	f.IntVar(&o.Txs, "txs", 20_000, "transactions per workload")
+	f.IntVar(&o.Txs, "txs", 0, "operations per workload (default 20,000)")
 	f.IntVar(&o.Actors, "actors", 64, "signers of the baseline workload, each with its own sequence")
 	f.IntVar(&o.Concurrency, "concurrency", 64, "goroutines submitting transactions")
 	f.IntVar(&o.Window, "window", 0, fmt.Sprintf("most transactions submitted but not yet committed (closed loop; default %d, at most the mempool)", bench.DefaultWindow))
 	f.Float64Var(&o.Rate, "rate", 0, "submit open-loop at this many tx/s instead of the closed loop")
+	f.DurationVar(&o.Duration, "duration", 0, "stop submitting each workload after this long (e.g. 30s); with --rate and no --txs, prepares rate × duration")
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")

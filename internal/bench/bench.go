@@ -42,6 +42,10 @@ type Options struct {
 	// Rate, if set, submits open-loop at this many transactions a second in total, and
 	// latency counts from each transaction's scheduled time.
 	Rate    float64 `json:"rate,omitempty"`
+	// Duration, if set, stops submitting (and reading) that long after a workload's timed
+	// phase began; what was submitted is still waited for. With Rate and no Txs, a workload
+	// prepares Rate × Duration operations.
+	Duration time.Duration `json:"duration,omitempty"`
 	BlockMS int     `json:"block_ms"` // pause after each commit; default 200
 	Mempool int     `json:"mempool"`  // mempool capacity in transactions; default the node's
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
@@ -60,6 +64,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Txs <= 0 {
 		o.Txs = 20_000
+		if o.Rate > 0 && o.Duration > 0 {
+			o.Txs = max(1, int(o.Rate*o.Duration.Seconds()))
+		}
 	}
 	if o.Actors <= 0 {
 		o.Actors = 64
@@ -412,7 +419,7 @@ func (r *runner) measure(parent context.Context, w *workload) (*measured, error)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.readLoop(ctx, t, w, next)
+				r.readLoop(ctx, t, w, next, start)
 			}()
 		}
 	}
@@ -521,6 +528,9 @@ func latencies(lat []time.Duration) (p50, p95, p99, maxMS float64) {
 func (r *runner) submit(ctx context.Context, t *tally, window chan struct{}, waits chan<- pending,
 	queue []queued, q, queues int, start time.Time) {
 	for k, it := range queue {
+		if r.expired(start) {
+			return
+		}
 		sent := time.Now()
 		if r.o.Rate > 0 {
 			due := start.Add(time.Duration(float64(k*queues+q) / r.o.Rate * float64(time.Second)))
@@ -559,6 +569,11 @@ func (r *runner) submit(ctx context.Context, t *tally, window chan struct{}, wai
 			waits <- pending{ch: ch, cancel: stop, sent: sent, kind: it.kind}
 		}
 	}
+}
+
+// expired says whether the workload's duration, if any, has run out.
+func (r *runner) expired(start time.Time) bool {
+	return r.o.Duration > 0 && time.Since(start) >= r.o.Duration
 }
 
 // wait collects the commits of one queue's accepted transactions. A queue's transactions

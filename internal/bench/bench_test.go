@@ -186,3 +186,22 @@ func TestPercentile(t *testing.T) {
 		t.Errorf("one sample: %v", got)
 	}
 }
+
+// TestDurationStopsSubmitting offers 1,000 no-ops at 100/s for one second: the run stops
+// submitting after the second, waits for what it sent, and rejects nothing.
+func TestDurationStopsSubmitting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Options{Workloads: []string{Baseline}, Txs: 1000, Actors: 4, Concurrency: 4,
+		Rate: 100, Duration: time.Second, BlockMS: 50}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Committed == 0 || r.Committed >= r.Txs || r.Rejected != 0 {
+		t.Fatalf("committed %d of %d prepared, rejected %d: want the duration to cut the run short", r.Committed, r.Txs, r.Rejected)
+	}
+}

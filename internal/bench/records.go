@@ -263,10 +263,13 @@ func (r *runner) setupReads(_ context.Context, w *workload) error {
 // requester's key share), then decrypts as the requester's client does, so a read's latency
 // runs from request to plaintext. Like a real client, it opens each key share once and
 // keeps the category key for the next records of that patient.
-func (r *runner) readLoop(ctx context.Context, t *tally, w *workload, next <-chan *records.ReadRequest) {
+func (r *runner) readLoop(ctx context.Context, t *tally, w *workload, next <-chan *records.ReadRequest, start time.Time) {
 	var lat []time.Duration
 	defer func() { t.record(map[string][]time.Duration{Read: lat}) }()
 	for q := range next {
+		if r.expired(start) {
+			return
+		}
 		sent := time.Now()
 		out, err := r.n.Read(ctx, q)
 		if err != nil {
