@@ -41,13 +41,13 @@ type Options struct {
 	Window int `json:"window"`
 	// Rate, if set, submits open-loop at this many transactions a second in total, and
 	// latency counts from each transaction's scheduled time.
-	Rate    float64 `json:"rate,omitempty"`
+	Rate float64 `json:"rate,omitempty"`
 	// Duration, if set, stops submitting (and reading) that long after a workload's timed
 	// phase began; what was submitted is still waited for. With Rate and no Txs, a workload
 	// prepares Rate × Duration operations.
 	Duration time.Duration `json:"duration,omitempty"`
-	BlockMS int     `json:"block_ms"` // pause after each commit; default 200
-	Mempool int     `json:"mempool"`  // mempool capacity in transactions; default the node's
+	BlockMS  int           `json:"block_ms"` // pause after each commit; default 200
+	Mempool  int           `json:"mempool"`  // mempool capacity in transactions; default the node's
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
 	Stall time.Duration `json:"-"`
 	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
