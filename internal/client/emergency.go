@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/hpke"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
-	"github.com/ehrchain/ehrchain/internal/envelope"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
@@ -181,7 +179,7 @@ func (c *Client) EmergencyRead(ctx context.Context, provider *keys.Keystore, pat
 	if err != nil {
 		return out, err
 	}
-	out.Plaintext, err = decryptWithCategoryKey(priv, resp.Record, resp.Ciphertext)
+	out.Plaintext, err = DecryptWithCategoryKey(priv, resp.Record, resp.Ciphertext)
 	return out, err
 }
 
@@ -200,18 +198,6 @@ func (c *Client) EmergencyKey(ctx context.Context, provider *keys.Keystore, decl
 		return nil, fmt.Errorf("%w: %q version %d of patient %s", ErrNoEscrow, category, version, full.Declaration.Patient)
 	}
 	return emergency.Reconstruct(provider, full.Declaration, full.Escrows[i])
-}
-
-func decryptWithCategoryKey(priv hpke.PrivateKey, m *records.Meta, ct []byte) ([]byte, error) {
-	if sha256.Sum256(ct) != m.Digest {
-		return nil, fmt.Errorf("ciphertext does not match the digest on the ledger: %w", envelope.ErrTampered)
-	}
-	aad := envelope.AAD(m.RecordID, m.Version, m.Patient, m.Category)
-	dk, err := envelope.UnwrapKey(priv, m.PatientWrap, aad)
-	if err != nil {
-		return nil, err
-	}
-	return envelope.Open(dk, ct, aad)
 }
 
 // UrgentWrite encrypts and writes a record under the provider's active emergency
