@@ -18,7 +18,7 @@ import (
 // emergencyCmd is `ehrchain emergency`: break-glass access for patients who cannot consent.
 func emergencyCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "emergency", Short: "Break-glass access: key escrow, emergency declarations, custodian releases, review"}
-	var as, patient, reason, categories, custodians, institution, verdict, note, out string
+	var as, regAs, patient, reason, escrowCats, optCats, declCats, writeCat, custodians, institution, verdict, note, out string
 	var threshold int
 	var window time.Duration
 	var undo, retire bool
@@ -26,7 +26,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 	enrol := &cobra.Command{
 		Use: "custodian-enrol IDENTITY", Short: "Enrol an identity as an institution's escrow custodian (registrar)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := g.unlock(as)
+			reg, err := g.unlock(regAs)
 			if err != nil {
 				return err
 			}
@@ -41,7 +41,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	enrol.Flags().StringVar(&as, "as", "registrar", "registrar keystore")
+	enrol.Flags().StringVar(&regAs, "as", "registrar", "registrar keystore")
 	enrol.Flags().StringVar(&institution, "institution", "", "the institution the custodian's node belongs to")
 	enrol.Flags().BoolVar(&retire, "retire", false, "retire the custodian instead")
 	c.AddCommand(enrol)
@@ -53,7 +53,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cats := splitList(categories)
+			cats := splitList(escrowCats)
 			if err := g.client().Escrow(cmd.Context(), p, cats, threshold, splitList(custodians)); err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 		},
 	}
 	escrow.Flags().StringVar(&as, "as", "", "patient keystore")
-	escrow.Flags().StringVar(&categories, "categories", "general", "emergency-visible categories, comma-separated")
+	escrow.Flags().StringVar(&escrowCats, "categories", "general", "emergency-visible categories, comma-separated")
 	escrow.Flags().IntVar(&threshold, "threshold", 2, "custodians needed to rebuild a key (at least 2)")
 	escrow.Flags().StringVar(&custodians, "custodians", "", "custodian ids, comma-separated (default: every active custodian)")
 	c.AddCommand(escrow)
@@ -74,15 +74,15 @@ func emergencyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := g.client().OptOut(cmd.Context(), p, splitList(categories), undo); err != nil {
+			if err := g.client().OptOut(cmd.Context(), p, splitList(optCats), undo); err != nil {
 				return err
 			}
-			fmt.Printf("%s: %s\n", map[bool]string{false: "opted out of break-glass", true: "opted back in (escrow them again)"}[undo], categories)
+			fmt.Printf("%s: %s\n", map[bool]string{false: "opted out of break-glass", true: "opted back in (escrow them again)"}[undo], optCats)
 			return nil
 		},
 	}
 	optout.Flags().StringVar(&as, "as", "", "patient keystore")
-	optout.Flags().StringVar(&categories, "categories", "", "categories, comma-separated")
+	optout.Flags().StringVar(&optCats, "categories", "", "categories, comma-separated")
 	optout.Flags().BoolVar(&undo, "undo", false, "opt back in")
 	c.AddCommand(optout)
 
@@ -94,7 +94,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			id, err := g.client().Declare(cmd.Context(), who, emergency.DeclareBody{Patient: pid, Reason: reason,
-				Categories: splitList(categories), Window: int64(window / time.Second)})
+				Categories: splitList(declCats), Window: int64(window / time.Second)})
 			if err != nil {
 				return err
 			}
@@ -105,7 +105,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 	declare.Flags().StringVar(&as, "as", "", "provider keystore")
 	declare.Flags().StringVar(&patient, "patient", "", "patient id or keystore name")
 	declare.Flags().StringVar(&reason, "reason", "", "why the patient cannot consent and what is needed")
-	declare.Flags().StringVar(&categories, "categories", "", "categories (default: every emergency-visible one)")
+	declare.Flags().StringVar(&declCats, "categories", "", "categories (default: every emergency-visible one)")
 	declare.Flags().DurationVar(&window, "window", emergency.DefaultWindow, "how long the break-glass lasts (block time, at most 24h)")
 	c.AddCommand(declare)
 
@@ -150,7 +150,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := g.client().UrgentWrite(cmd.Context(), who, client.NewRecord{Patient: pid, Category: categories,
+			m, err := g.client().UrgentWrite(cmd.Context(), who, client.NewRecord{Patient: pid, Category: writeCat,
 				ResourceType: res.ResourceType, ContentType: "application/fhir+json", Plaintext: data})
 			if err != nil {
 				return err
@@ -161,7 +161,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 	}
 	write.Flags().StringVar(&as, "as", "", "provider keystore")
 	write.Flags().StringVar(&patient, "patient", "", "patient id or keystore name")
-	write.Flags().StringVar(&categories, "category", "general", "record category")
+	write.Flags().StringVar(&writeCat, "category", "general", "record category")
 	c.AddCommand(write)
 
 	custodian := &cobra.Command{
