@@ -120,4 +120,7 @@ func TestProposalOrdersEmergencyFirst(t *testing.T) {
 			t.Fatal("a committed emergency transaction was proposed again")
 		}
 	}
+	// The emergency transactions replay to the same app hash (opt-out deletes state too).
+	h.mustOK(h.sign(patient, &emergency.OptOutBody{Categories: []string{"general"}}))
+	replayHashes(t, h)
 }

@@ -146,6 +146,21 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 			t.Fatalf("%s: decrypted something else", cat)
 		}
 	}
+	t.Log("Listing under the declaration shows the covered categories only.")
+	listed, err := s.c.ListRecords(s.ctx, s.er, s.patient.ID, consent.Emergency)
+	s.must(err)
+	var cats []string
+	for _, m := range listed {
+		cats = append(cats, m.Category)
+	}
+	slices.Sort(cats)
+	if !slices.Equal(cats, []string{"general", "mental-health"}) {
+		t.Fatalf("emergency list shows categories %v", cats)
+	}
+	if _, err := s.c.ListRecords(s.ctx, s.er, s.patient.ID, consent.Treatment); !errors.Is(err, client.ErrDenied) {
+		t.Fatalf("a list for treatment under an emergency declaration: %v", err)
+	}
+
 	t.Log("Only the declaring provider: another provider can neither read nor rebuild the key.")
 	if _, err := s.c.EmergencyKey(s.ctx, s.b, decl, "general", 1); !errors.Is(err, emergency.ErrReconstruct) {
 		t.Fatalf("another provider rebuilt the key: %v", err)
