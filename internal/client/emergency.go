@@ -134,7 +134,7 @@ func (c *Client) ReleaseShares(ctx context.Context, custodian *keys.Keystore) (i
 		for _, e := range full.Escrows {
 			holds := slices.ContainsFunc(e.Shares, func(s emergency.EscrowShare) bool { return s.Custodian == custodian.ID })
 			done := slices.ContainsFunc(full.Declaration.Releases, func(r emergency.Release) bool {
-				return r.Custodian == custodian.ID && r.Category == e.Category && r.Version == e.Version
+				return r.Custodian == custodian.ID && r.Category == e.Category && r.Version == e.Version && r.Escrow == e.Height
 			})
 			if !holds || done {
 				continue

@@ -137,8 +137,8 @@ func Reseal(custodian *keys.Keystore, e *Escrow, d *Declaration, provider *ident
 func Reconstruct(provider *keys.Keystore, d *Declaration, e *Escrow) (hpke.PrivateKey, error) {
 	var parts [][]byte
 	for _, r := range d.Releases {
-		if r.Category != e.Category || r.Version != e.Version {
-			continue
+		if r.Category != e.Category || r.Version != e.Version || r.Escrow != e.Height {
+			continue // another key, or shares of an escrow since replaced
 		}
 		share, err := open(keyPairs(provider), r.Sealed, releaseAAD(d, e.Category, e.Version))
 		if err != nil {

@@ -73,7 +73,7 @@ func (f *escrowFixture) release(t *testing.T, idx ...int) {
 		if len(b.Sealed) != SealedShareSize {
 			t.Fatalf("sealed share is %d bytes, the handlers expect %d", len(b.Sealed), SealedShareSize)
 		}
-		f.decl.Releases = append(f.decl.Releases, Release{Custodian: f.custodians[i].ID, Category: b.Category, Version: b.Version, Slot: i, Sealed: b.Sealed})
+		f.decl.Releases = append(f.decl.Releases, Release{Custodian: f.custodians[i].ID, Category: b.Category, Version: b.Version, Slot: i, Escrow: f.escrow.Height, Sealed: b.Sealed})
 	}
 }
 

@@ -268,14 +268,14 @@ func ExecRelease(st Store, env identity.Env, signer string, b *ReleaseBody) *tx.
 		return Space.Err(CodeUnauthorized, "%s holds no share of category %q version %d", signer, b.Category, b.Version)
 	}
 	if slices.ContainsFunc(d.Releases, func(r Release) bool {
-		return r.Custodian == signer && r.Category == b.Category && r.Version == b.Version
+		return r.Custodian == signer && r.Category == b.Category && r.Version == b.Version && r.Escrow == e.Height
 	}) {
 		return Space.Err(CodeDuplicate, "%s already released its share of %q version %d for %s", signer, b.Category, b.Version, d.ID)
 	}
 	if len(b.Sealed) != SealedShareSize {
 		return Space.Err(CodeInvalid, "released share is %d bytes sealed; want %d", len(b.Sealed), SealedShareSize)
 	}
-	d.Releases = append(d.Releases, Release{Custodian: signer, Category: b.Category, Version: b.Version, Slot: slot, Sealed: b.Sealed, Height: env.Height})
+	d.Releases = append(d.Releases, Release{Custodian: signer, Category: b.Category, Version: b.Version, Slot: slot, Escrow: e.Height, Sealed: b.Sealed, Height: env.Height})
 	save(st, declKey(d.ID), d)
 	ev := event(env, audit.EmergencyRelease, signer)
 	ev.Organization, ev.Patient, ev.Subject, ev.Purpose = c.Institution, d.Patient, d.Provider, consent.Emergency

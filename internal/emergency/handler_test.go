@@ -159,15 +159,32 @@ func TestHandlersRefuse(t *testing.T) {
 	w.must("release", "c1", release(rel))
 	w.refused("release twice", CodeDuplicate, "c1", release(rel))
 
+	// A re-escrow of the same version (new shares) starts afresh: c1 may release its new
+	// share, and the provider's client combines only shares of the current escrow.
+	w.must("re-escrow", "pat", escrow(w.escrowBody(1, 2, "c1", "c2")))
+	e2 := GetEscrow(w.st, pat, "general", 1)
+	rel3, err := Reseal(w.ks["c1"], e2, d, w.ids["dr"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.must("release from the new escrow", "c1", release(rel3))
+	rel4, err := Reseal(w.ks["c2"], e2, d, w.ids["dr"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.must("second release from the new escrow", "c2", release(rel4))
+	if _, err := Reconstruct(w.ks["dr"], GetDeclaration(w.st, d.ID), e2); err != nil {
+		t.Fatalf("rebuild from the new escrow: %v", err)
+	}
+	if _, err := Reconstruct(w.ks["dr"], GetDeclaration(w.st, d.ID), e); err == nil {
+		t.Fatal("one old share rebuilt the key of the replaced escrow")
+	}
+
 	// A retired custodian can no longer release.
 	w.must("retire", "reg", func(ov *state.Tx, env identity.Env) *tx.Error {
 		return ExecCustodian(ov, env, env.Signer.ID, &CustodianBody{Custodian: w.ids["c2"].ID, Retire: true})
 	})
-	rel2, err := Reseal(w.ks["c2"], e, d, w.ids["dr"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.refused("release by a retired custodian", CodeUnauthorized, "c2", release(rel2))
+	w.refused("release by a retired custodian", CodeUnauthorized, "c2", release(rel4))
 
 	// Break-glass decisions at the edges of the window.
 	if dec, id := BreakGlass(w.st, dr, pat, "general", d.Start); !dec.Allowed || id != d.ID {

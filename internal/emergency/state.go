@@ -63,7 +63,8 @@ type Release struct {
 	Custodian string `json:"custodian"`
 	Category  string `json:"category"`
 	Version   uint32 `json:"version"`
-	Slot      int    `json:"slot"` // position of the custodian's share in the escrow
+	Slot      int    `json:"slot"`   // position of the custodian's share in the escrow
+	Escrow    int64  `json:"escrow"` // height of the escrow it was opened from (a re-escrow starts afresh)
 	Sealed    []byte `json:"sealed"`
 	Height    int64  `json:"height"`
 }
