@@ -227,3 +227,45 @@ func (c *Client) Review(ctx context.Context, auditor *keys.Keystore, declaration
 	_, err := c.Send(ctx, auditor, &emergency.ReviewBody{Declaration: declaration, Verdict: verdict, Note: note})
 	return err
 }
+
+// ReEscrow escrows the current key version of every category whose latest escrow is for an
+// older version (after a revocation rotated it), with the same threshold and custodians
+// (those still active). It returns the categories escrowed again.
+func (c *Client) ReEscrow(ctx context.Context, patient *keys.Keystore) ([]string, error) {
+	pe, err := c.PatientEmergency(ctx, patient.ID)
+	if err != nil {
+		return nil, err
+	}
+	cks, err := c.CategoryKeys(ctx, patient.ID)
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]*emergency.Escrow{}
+	for _, e := range pe.Escrows {
+		if l := latest[e.Category]; l == nil || e.Version > l.Version {
+			latest[e.Category] = e
+		}
+	}
+	active, err := c.Custodians(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, k := range cks {
+		e := latest[k.Category]
+		if e == nil || e.Version >= k.Version {
+			continue
+		}
+		var ids []string
+		for _, s := range e.Shares {
+			if slices.ContainsFunc(active, func(cu *emergency.Custodian) bool { return cu.ID == s.Custodian && cu.Active }) {
+				ids = append(ids, s.Custodian)
+			}
+		}
+		if err := c.Escrow(ctx, patient, []string{k.Category}, e.Threshold, ids); err != nil {
+			return done, fmt.Errorf("re-escrow %q: %w", k.Category, err)
+		}
+		done = append(done, k.Category)
+	}
+	return done, nil
+}

@@ -197,7 +197,14 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 	if _, err := s.emergencyRead(s.er, newer); !errors.Is(err, client.ErrNoEscrow) {
 		t.Fatalf("read of a record under an unescrowed key version: %v", err)
 	}
-	s.must(s.c.Escrow(s.ctx, s.patient, []string{"general"}, 2, nil))
+	again, err := s.c.ReEscrow(s.ctx, s.patient) // what `consent revoke` does next
+	s.must(err)
+	if !slices.Equal(again, []string{"general"}) {
+		t.Fatalf("re-escrowed %v", again)
+	}
+	if again, err := s.c.ReEscrow(s.ctx, s.patient); err != nil || len(again) != 0 {
+		t.Fatalf("a second re-escrow did %v (%v)", again, err)
+	}
 	s.release(s.custodians[2], 3) // general v1, v2 and mental-health
 	s.release(s.custodians[0], 1) // general v2
 	if pt, err := s.emergencyRead(s.er, newer); err != nil || pt != "after rotation" {
