@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -32,6 +33,7 @@ type App struct {
 	sigs    *sigCache
 	logf    func(format string, args ...any)
 	urgent  *emergency.Pool // emergency transactions admitted, for the next proposal
+	lastBT  atomic.Int64    // time of the last block executed (unix ns; 0: none since start), for CheckTx
 
 	mu      sync.Mutex
 	pending map[string]uint64 // next sequence per signer including the mempool
@@ -199,6 +201,15 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		}
 		return tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, expected)
 	}
+	if emergency.Priority(d.env.BodyType) {
+		var at time.Time
+		if ns := a.lastBT.Load(); ns != 0 {
+			at = time.Unix(0, ns).UTC()
+		}
+		if err := emergency.Admit(view, signer, d.body, at); err != nil {
+			return err
+		}
+	}
 	a.pending[signer] = expected + 1
 	if !recheck && emergency.Priority(d.env.BodyType) {
 		a.urgent.Add(d.hash, raw)
@@ -237,6 +248,7 @@ func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (_ *abci.ResponseFinalizeBlock, err error) {
 	defer a.halt(req.Height, &err)
 	a.height = req.Height
+	a.lastBT.Store(req.Time.UnixNano())
 	a.results = a.results[:0]
 	decs, pre := a.preverify(req.Txs)
 	a.forgetUrgent(decs)

@@ -124,3 +124,46 @@ func TestProposalOrdersEmergencyFirst(t *testing.T) {
 	h.mustOK(h.sign(patient, &emergency.OptOutBody{Categories: []string{"general"}}))
 	replayHashes(t, h)
 }
+
+// TestCheckTxGuardsTheEmergencyLane: the mempool admits an emergency transaction only if it
+// could execute now, so identities that may not use the lane cannot fill it.
+func TestCheckTxGuardsTheEmergencyLane(t *testing.T) {
+	h := newHarness(t)
+	provider, patient := emergencyCast(h)
+	ctx := context.Background()
+	checkTx := func(ks *keys.Keystore, body tx.Body) *abci.ResponseCheckTx {
+		t.Helper()
+		raw := h.sign(ks, body)
+		r, err := h.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Code != 0 {
+			h.seqs[ks.ID]-- // not admitted: the sequence is still free
+		}
+		return r
+	}
+	refused := func(what string, r *abci.ResponseCheckTx, code uint32) {
+		t.Helper()
+		if r.Codespace != string(emergency.Space) || r.Code != code {
+			t.Fatalf("%s: want emergency/%d, got %s/%d %s", what, code, r.Codespace, r.Code, r.Log)
+		}
+	}
+	urgent := &emergency.UrgentPutBody{}
+	urgent.Meta.Patient = patient.ID
+	refused("urgent write without a declaration", checkTx(provider, urgent), emergency.CodeWindow)
+	refused("a patient declares", checkTx(patient, &emergency.DeclareBody{Patient: patient.ID, Reason: "x"}), emergency.CodeUnauthorized)
+	refused("a provider releases", checkTx(provider, &emergency.ReleaseBody{Declaration: "e-0000000000000000"}), emergency.CodeUnauthorized)
+	if n := len(h.app.urgent.Pending()); n != 0 {
+		t.Fatalf("%d refused transactions reached the emergency pool", n)
+	}
+	h.mustOK(h.sign(provider, &emergency.DeclareBody{Patient: patient.ID, Reason: "unconscious", Window: 5}))
+	if r := checkTx(provider, urgent); r.Code != 0 {
+		t.Fatalf("urgent write under an active declaration refused: %s", r.Log)
+	}
+	h.seqs[provider.ID]-- // it is never executed: the same sequence is tried again below
+	for range 6 {         // block times advance a second a block: the window closes
+		h.mustOK()
+	}
+	refused("urgent write after the window", checkTx(provider, urgent), emergency.CodeWindow)
+}

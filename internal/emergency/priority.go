@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -215,4 +217,39 @@ func (p *Pool) Pending() [][]byte {
 		out = append(out, p.txs[h])
 	}
 	return out
+}
+
+// Admit is the mempool's check for the emergency lane (CheckTx, not consensus): an
+// emergency transaction is admitted only if it could execute against the committed state
+// at the last block time (zero: not known yet, no window check), so an identity that may not
+// use the lane cannot fill it. The block still decides.
+func Admit(r Reader, signer string, body any, at time.Time) *tx.Error {
+	switch b := body.(type) {
+	case *DeclareBody:
+		if who := identity.Get(r, signer); who == nil || who.Role != identity.Provider {
+			return Space.Err(CodeUnauthorized, "only a provider may declare an emergency; the signer %s is not one", signer)
+		}
+	case *ReleaseBody:
+		if c := GetCustodian(r, signer); c == nil || !c.Active {
+			return Space.Err(CodeUnauthorized, "%s is not an active escrow custodian", signer)
+		}
+		d := GetDeclaration(r, b.Declaration)
+		if d == nil {
+			return Space.Err(CodeNotFound, "no emergency declaration %s", b.Declaration)
+		}
+		if !at.IsZero() && !at.Before(d.Expiry) {
+			return Space.Err(CodeWindow, "declaration %s window closed at %s", d.ID, d.Expiry.Format(time.RFC3339))
+		}
+	case *UrgentPutBody:
+		if at.IsZero() { // before the first block since start: any declaration of the signer's
+			if !slices.ContainsFunc(Declarations(r, b.Meta.Patient), func(d *Declaration) bool { return d.Provider == signer }) {
+				return Space.Err(CodeWindow, "an urgent write needs an emergency declaration by you for patient %s", b.Meta.Patient)
+			}
+			return nil
+		}
+		if d, reason := active(r, signer, b.Meta.Patient, "", at); d == nil {
+			return Space.Err(CodeWindow, "an urgent write needs an active emergency declaration by you for patient %s: %s", b.Meta.Patient, reason)
+		}
+	}
+	return nil
 }
