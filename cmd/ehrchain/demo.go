@@ -194,6 +194,9 @@ func playDemo(g *globals, cl *client.Client, pass []byte, dataDir string) error 
 		return err
 	}
 	fmt.Printf("    Dr Alice's next record %s is wrapped for key version %d, which Dr Bob never received\n", m2.RecordID, m2.CategoryVersion)
+	if err := demoEmergency(ctx, g, cl, pass, chainID, reg, pat, aud, m2); err != nil {
+		return err
+	}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err
