@@ -202,7 +202,7 @@ func playDemo(g *globals, cl *client.Client, pass []byte, dataDir string) error 
 		return err
 	}
 	step("the ledger now holds %d audit events at height %d (app hash %s...)", st.LogSize, st.Height, st.AppHash[:16])
-	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar\n", g.keyring().Path, string(pass))
+	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic\n", g.keyring().Path, string(pass))
 	return nil
 }
 
