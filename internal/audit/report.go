@@ -35,8 +35,9 @@ type Disclosure struct {
 	Category     string    `json:"category,omitempty"`
 	ResourceType string    `json:"resource_type,omitempty"`
 	Purpose      string    `json:"purpose"`
-	Grant        string    `json:"grant,omitempty"` // empty when the recipient is the record's author
-	Basis        string    `json:"basis"`           // why the ledger allowed it
+	Grant        string    `json:"grant,omitempty"`     // empty when the recipient is the record's author
+	Basis        string    `json:"basis"`               // why the ledger allowed it
+	Emergency    string    `json:"emergency,omitempty"` // the emergency declaration of a break-glass access
 }
 
 // Accounting is a HIPAA-style accounting of disclosures for one patient over [From, To).
@@ -96,7 +97,7 @@ func AccountingOfDisclosures(events []*Event, patient string, from, to time.Time
 			Event: e.Index, Height: e.Height, Tx: e.Tx, Time: e.Time.UTC(),
 			Recipient: Recipient{ID: e.Actor, Role: e.ActorRole, Organization: e.Organization},
 			Action:    e.Action, Record: e.Record, Version: e.Version, Category: e.Category, ResourceType: e.ResourceType,
-			Purpose: e.Purpose, Grant: e.Grant, Basis: e.Reason,
+			Purpose: e.Purpose, Grant: e.Grant, Basis: e.Reason, Emergency: e.Emergency,
 		})
 	}
 	return a

@@ -52,6 +52,10 @@ func TestEmergencyAccessesFollowTheDeclaration(t *testing.T) {
 			t.Fatalf("HTML report lacks %q", want)
 		}
 	}
+	acct := AccountingOfDisclosures(events, "pat", time.Time{}, time.Time{})
+	if len(acct.Disclosures) != 3 || acct.Disclosures[0].Emergency != "e-1" || acct.Disclosures[0].Purpose != "emergency" {
+		t.Fatalf("the patient's accounting of disclosures: %+v", acct.Disclosures)
+	}
 	ae := FHIRAuditEvent(events[4], nil)
 	found := false
 	for _, s := range ae.Subtype {
