@@ -131,6 +131,9 @@ func (c *Client) ReleaseShares(ctx context.Context, custodian *keys.Keystore) (i
 			first = cmpErr(first, err)
 			continue
 		}
+		if !prov.Identity.Active {
+			continue // deactivated since it declared: the ledger refuses releases to it
+		}
 		for _, e := range full.Escrows {
 			holds := slices.ContainsFunc(e.Shares, func(s emergency.EscrowShare) bool { return s.Custodian == custodian.ID })
 			done := slices.ContainsFunc(full.Declaration.Releases, func(r emergency.Release) bool {

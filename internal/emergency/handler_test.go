@@ -218,3 +218,60 @@ func TestHandlersRefuse(t *testing.T) {
 		return ExecOptOut(ov, env, env.Signer.ID, &OptOutBody{Categories: []string{"Bad Name"}})
 	})
 }
+
+// TestAdmitMatchesExecution: the mempool's lane check refuses what execution would refuse
+// for the signer (a release for a deactivated provider, after the window, by a
+// non-custodian; an urgent write without a declaration) and admits what it would accept.
+func TestAdmitMatchesExecution(t *testing.T) {
+	w := newWorld(t)
+	pat, dr := w.ids["pat"].ID, w.ids["dr"].ID
+	w.enrol("c1", "Inst A")
+	w.enrol("c2", "Inst B")
+	w.must("escrow", "pat", func(ov *state.Tx, env identity.Env) *tx.Error {
+		return ExecEscrow(ov, env, env.Signer.ID, w.escrowBody(1, 2, "c1", "c2"))
+	})
+	urgent := &UrgentPutBody{}
+	urgent.Meta.Patient = pat
+	if err := Admit(w.st, dr, urgent, w.now); err == nil || err.Code != CodeWindow {
+		t.Fatalf("urgent write without a declaration admitted: %v", err)
+	}
+	if err := Admit(w.st, dr, urgent, time.Time{}); err == nil {
+		t.Fatal("urgent write without any declaration admitted before the first block")
+	}
+	w.must("declare", "dr", func(ov *state.Tx, env identity.Env) *tx.Error {
+		return ExecDeclare(ov, env, env.Signer.ID, &DeclareBody{Patient: pat, Reason: "x", Window: 30})
+	})
+	d := Declarations(w.st, pat)[0]
+	if err := Admit(w.st, dr, urgent, w.now); err != nil {
+		t.Fatalf("urgent write under an active declaration refused: %v", err)
+	}
+	if err := Admit(w.st, w.ids["dr2"].ID, urgent, w.now); err == nil {
+		t.Fatal("urgent write under someone else's declaration admitted")
+	}
+	rel, err := Reseal(w.ks["c1"], GetEscrow(w.st, pat, "general", 1), d, w.ids["dr"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Admit(w.st, w.ids["c1"].ID, rel, w.now); err != nil {
+		t.Fatalf("a valid release refused: %v", err)
+	}
+	if err := Admit(w.st, dr, rel, w.now); err == nil || err.Code != CodeUnauthorized {
+		t.Fatalf("a release by a non-custodian admitted: %v", err)
+	}
+	if err := Admit(w.st, w.ids["c1"].ID, rel, d.Expiry); err == nil || err.Code != CodeWindow {
+		t.Fatalf("a release after the window admitted: %v", err)
+	}
+	if err := Admit(w.st, w.ids["pat"].ID, &DeclareBody{Patient: pat}, w.now); err == nil || err.Code != CodeUnauthorized {
+		t.Fatalf("a declaration by a patient admitted: %v", err)
+	}
+	// The declaring provider is deactivated: no more releases to it, at admission or execution.
+	gone := *w.ids["dr"]
+	gone.Active = false
+	identity.Put(w.st, &gone)
+	if err := Admit(w.st, w.ids["c1"].ID, rel, w.now); err == nil || err.Code != CodeUnauthorized {
+		t.Fatalf("a release to a deactivated provider admitted: %v", err)
+	}
+	w.refused("release to a deactivated provider", CodeUnauthorized, "c1", func(ov *state.Tx, env identity.Env) *tx.Error {
+		return ExecRelease(ov, env, env.Signer.ID, rel)
+	})
+}

@@ -240,6 +240,9 @@ func Admit(r Reader, signer string, body any, at time.Time) *tx.Error {
 		if !at.IsZero() && !at.Before(d.Expiry) {
 			return Space.Err(CodeWindow, "declaration %s window closed at %s", d.ID, d.Expiry.Format(time.RFC3339))
 		}
+		if p := identity.Get(r, d.Provider); p == nil || !p.Active {
+			return Space.Err(CodeUnauthorized, "the declaring provider %s is no longer active", d.Provider)
+		}
 	case *UrgentPutBody:
 		if at.IsZero() { // before the first block since start: any declaration of the signer's
 			if !slices.ContainsFunc(Declarations(r, b.Meta.Patient), func(d *Declaration) bool { return d.Provider == signer }) {
