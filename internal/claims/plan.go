@@ -226,3 +226,5 @@ func load[T any](r Reader, key []byte) *T {
 	}
 	return &v
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
