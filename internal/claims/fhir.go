@@ -309,3 +309,36 @@ func BundleClaims(raw []byte) (claims, eobs []json.RawMessage, err error) {
 	}
 	return claims, eobs, nil
 }
+
+// Submission builds the claim a provider submits for this FHIR Claim.
+func (f *FHIRClaim) Submission(patient, insurer string, enc EncounterRef) SubmitBody {
+	return SubmitBody{Patient: patient, Insurer: insurer, Encounter: enc, ServiceDate: f.ServiceDate,
+		PriorAuths: f.PriorAuths, Lines: f.Lines, Source: f.ID}
+}
+
+// FindFHIRClaim reads a FHIR Claim from raw: the resource itself, or the Claim with id in a
+// Bundle (such as a Synthea patient).
+func FindFHIRClaim(raw []byte, id string) (*FHIRClaim, error) {
+	var h struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, fmt.Errorf("not FHIR JSON: %w", err)
+	}
+	if h.ResourceType != "Bundle" {
+		return ParseFHIRClaim(raw)
+	}
+	cs, _, err := BundleClaims(raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		var ch struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(c, &ch) == nil && ch.ID == id {
+			return ParseFHIRClaim(c)
+		}
+	}
+	return nil, fmt.Errorf("the bundle holds no Claim with id %q (it has %d claims)", id, len(cs))
+}
