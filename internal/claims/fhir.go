@@ -14,8 +14,8 @@ const Currency = "USD"
 
 // FHIR input: the parts of an R4 Claim (as Synthea writes it) that a claim needs.
 type fhirMoney struct {
-	Value    json.Number `json:"value"`
-	Currency string      `json:"currency"`
+	Value    json.RawMessage `json:"value"` // a JSON number, checked by money
+	Currency string          `json:"currency"`
 }
 
 type fhirCoding struct {
@@ -93,13 +93,16 @@ func decodeFHIR(raw []byte, want string) (*fhirClaim, error) {
 }
 
 func money(m *fhirMoney, what string) (int64, error) {
-	if m == nil || m.Value == "" {
+	if m == nil || len(m.Value) == 0 {
 		return 0, nil
 	}
 	if m.Currency != "" && m.Currency != Currency {
 		return 0, fmt.Errorf("%s is in %s; only %s is supported", what, m.Currency, Currency)
 	}
-	return ParseCents(m.Value.String())
+	if m.Value[0] < '0' || m.Value[0] > '9' {
+		return 0, fmt.Errorf("%s value %s is not a non-negative JSON number", what, m.Value)
+	}
+	return ParseCents(string(m.Value))
 }
 
 // ParseFHIRClaim reads a FHIR R4 Claim. Each item with a coded productOrService and a net
