@@ -19,10 +19,11 @@ const (
 	Register = "register" // patients registering themselves
 	Write    = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
 	Read     = "read"     // audited reads of those records by granted providers
+	Claims   = "claims"   // two-line insurance claims adjudicated at commit
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, Register, Write, Read}
+var Workloads = []string{Baseline, Register, Write, Read, Claims}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -49,6 +50,8 @@ func (r *runner) prepare(name string) (*workload, error) {
 	case Write, Read:
 		regSeq := app.NextSequence(r.n.View(), r.reg.ID)
 		return prepareRecords(name, chainID, r.reg, regSeq, txs, actors)
+	case Claims:
+		return prepareClaims(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
 	}
 	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Workloads)
 }
