@@ -46,7 +46,11 @@ type SubmitBody struct {
 	PriorAuths  []string     `json:"prior_auths,omitempty"` // FHIR Claim.insurance.preAuthRef
 	Lines       []LineInput  `json:"lines"`
 	Source      string       `json:"source,omitempty"` // id of the FHIR Claim it was built from
+	ClaimType   string       `json:"type,omitempty"`   // FHIR claim-type: institutional (default), oral, pharmacy, professional, vision
 }
+
+// claimTypes are the FHIR R4 claim-type codes.
+var claimTypes = []string{"institutional", "oral", "pharmacy", "professional", "vision"}
 
 // Line is a submitted line with its adjudication and, if appealed, the appeal.
 type Line struct {
@@ -77,6 +81,7 @@ type Claim struct {
 	Category     string       `json:"category"` // the encounter record's category
 	ServiceDate  Date         `json:"service_date"`
 	Source       string       `json:"source,omitempty"`
+	Type         string       `json:"type"`
 	Consent      string       `json:"consent"` // grant that let the insurer receive it
 	Lines        []Line       `json:"lines"`
 	Submitted    int64        `json:"submitted"`     // total charge, cents
@@ -179,6 +184,9 @@ func (b *SubmitBody) validate(now time.Time) *tx.Error {
 	if err := checkText("source", b.Source, 128); err != nil {
 		return err
 	}
+	if b.ClaimType != "" && !slices.Contains(claimTypes, b.ClaimType) {
+		return Space.Err(CodeInvalid, "claim type %q: use one of %s", b.ClaimType, strings.Join(claimTypes, ", "))
+	}
 	seqs := map[int]bool{}
 	for i, l := range b.Lines {
 		switch {
@@ -229,6 +237,9 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 	case string(b.ServiceDate) > time.Unix(enc.Time, 0).UTC().Format(time.DateOnly):
 		return Space.Err(CodeInvalid, "date of service %s is after the encounter was recorded", b.ServiceDate)
 	}
+	if b.ClaimType == "" {
+		b.ClaimType = "institutional"
+	}
 	id := ClaimID(env.TxHash)
 	d := consent.Decide(consent.List(st, b.Patient), consent.Request{Patient: b.Patient, Actor: b.Insurer,
 		Action: consent.Read, Purpose: consent.Payment, Time: env.Time,
@@ -242,7 +253,7 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 	}
 
 	c := &Claim{ID: id, Provider: signer, Organization: env.Signer.Organization, Patient: b.Patient, Insurer: b.Insurer,
-		Encounter: b.Encounter, Category: enc.Category, ServiceDate: b.ServiceDate, Source: b.Source, Consent: d.Grant,
+		Encounter: b.Encounter, Category: enc.Category, ServiceDate: b.ServiceDate, Source: b.Source, Type: b.ClaimType, Consent: d.Grant,
 		Height: env.Height, Time: env.Time, DuplicateKey: dk}
 	j := Judge{Date: b.ServiceDate}
 	cov, why := eligibility(Coverages(st, b.Patient, b.Insurer), b.ServiceDate)

@@ -316,7 +316,7 @@ func BundleClaims(raw []byte) (claims, eobs []json.RawMessage, err error) {
 // Submission builds the claim a provider submits for this FHIR Claim.
 func (f *FHIRClaim) Submission(patient, insurer string, enc EncounterRef) SubmitBody {
 	return SubmitBody{Patient: patient, Insurer: insurer, Encounter: enc, ServiceDate: f.ServiceDate,
-		PriorAuths: f.PriorAuths, Lines: f.Lines, Source: f.ID}
+		PriorAuths: f.PriorAuths, Lines: f.Lines, Source: f.ID, ClaimType: f.Type}
 }
 
 // FindFHIRClaim reads a FHIR Claim from raw: the resource itself, or the Claim with id in a

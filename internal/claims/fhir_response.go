@@ -206,7 +206,7 @@ func (c *Claim) payment() *struct {
 func (c *Claim) ClaimResponse() *ClaimResponseResource {
 	r := &ClaimResponseResource{ResourceType: "ClaimResponse", ID: c.ID, Status: "active",
 		Identifier: []Identifier{{System: SystemClaim, Value: c.ID}},
-		Type:       Concept{Coding: []Coding{{System: systemClaimType, Code: "institutional"}}}, Use: "claim",
+		Type:       Concept{Coding: []Coding{{System: systemClaimType, Code: c.claimType()}}}, Use: "claim",
 		Patient: who(c.Patient), Created: c.Time.UTC().Format(time.RFC3339), Insurer: who(c.Insurer),
 		Requestor: ptr(who(c.Provider)), Request: &Reference{Identifier: &Identifier{System: SystemClaim, Value: c.ID}},
 		Outcome: "complete", Disposition: c.disposition(), Total: c.totalsFHIR(), Payment: c.payment()}
@@ -225,7 +225,7 @@ func (c *Claim) ClaimResponse() *ClaimResponseResource {
 func (c *Claim) ExplanationOfBenefit() *ClaimResponseResource {
 	r := &ClaimResponseResource{ResourceType: "ExplanationOfBenefit", ID: c.ID, Status: "active",
 		Identifier: []Identifier{{System: SystemClaim, Value: c.ID}},
-		Type:       Concept{Coding: []Coding{{System: systemClaimType, Code: "institutional"}}}, Use: "claim",
+		Type:       Concept{Coding: []Coding{{System: systemClaimType, Code: c.claimType()}}}, Use: "claim",
 		Patient: who(c.Patient), Created: c.Time.UTC().Format(time.RFC3339), Insurer: who(c.Insurer),
 		Provider: ptr(who(c.Provider)), Claim: &Reference{Identifier: &Identifier{System: SystemClaim, Value: c.ID}},
 		Outcome: "complete", Disposition: c.disposition(), Total: c.totalsFHIR(), Payment: c.payment(),
@@ -253,3 +253,10 @@ func (c *Claim) ExplanationOfBenefit() *ClaimResponseResource {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func (c *Claim) claimType() string {
+	if c.Type == "" {
+		return "institutional"
+	}
+	return c.Type
+}
