@@ -139,3 +139,32 @@ func abs(x int64) int64 {
 	}
 	return x
 }
+
+// BenchmarkAdjudicate judges one Synthea bundle's claims per iteration (the pure rules, no
+// state): go test -run XXX -bench Adjudicate ./internal/claims/
+func BenchmarkAdjudicate(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join(syntheaDir, "Abdul_Koepp_e925b0f3-8006-43f6-aa31-94bd215e55e7.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, _, err := BundleClaims(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var claims [][]LineInput
+	for _, c := range cs {
+		fc, err := ParseFHIRClaim(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		claims = append(claims, fc.Lines)
+	}
+	j := Judge{Date: "2020-01-01", Plan: testPlan(), Used: func(string) int64 { return 0 }, Authorize: func(LineInput) string { return "" }}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, ls := range claims {
+			Adjudicate(j, ls)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(claims)), "ns/claim")
+}
