@@ -1,0 +1,162 @@
+package portal
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/keys"
+)
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// dashboardPeriod is what the auditor dashboard covers.
+const dashboardPeriod = 30 * 24 * time.Hour
+
+// allEvents fetches every event before to with signed audit queries (an auditor sees all).
+func (p *Portal) allEvents(ctx context.Context, who *keys.Keystore, f audit.Filter) ([]*audit.Event, error) {
+	var out []*audit.Event
+	f.Limit = audit.MaxLimit
+	err := p.cl.AuditQueryAll(ctx, who, f, func(pg *api.AuditQueryResponse) error {
+		out = append(out, pg.Events...)
+		return nil
+	})
+	return out, err
+}
+
+type anomalyView struct {
+	audit.Anomaly
+	ActorName string
+	Events    []*audit.Event
+}
+
+type auditorView struct {
+	C         *audit.Compliance
+	Activity  template.HTML
+	ByAction  template.HTML
+	Anomalies []anomalyView
+	Recent    []*audit.Event
+	SignIns   []SignInEvent
+	Failed    int
+	Names     map[string]string
+	Patients  []patientRow
+}
+
+func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	now := time.Now().UTC()
+	evs, err := p.allEvents(ctx, s.ks, audit.Filter{})
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
+		return
+	}
+	names := p.names(ctx)
+	c := audit.ComplianceReport(evs, now.Add(-dashboardPeriod), now.Add(time.Minute), audit.DefaultRules())
+	c.SetNames(names)
+	v := auditorView{C: c, Names: names}
+	var bars []bar
+	for _, d := range c.PerDay {
+		bars = append(bars, bar{Label: d.Date[5:], Values: []int{d.Success, d.Denied}})
+	}
+	v.Activity = barChart("chart-activity", "Ledger events per day", []string{"allowed", "denied"}, bars)
+	bars = nil
+	for _, a := range c.ByAction {
+		bars = append(bars, bar{Label: a.Key, Values: []int{a.Count}})
+	}
+	v.ByAction = barChart("chart-actions", "Events by action", []string{"events"}, bars)
+	for _, a := range c.Anomalies {
+		av := anomalyView{Anomaly: a, ActorName: names[a.Actor]}
+		for _, i := range a.Events {
+			if e := c.Event(i); e != nil {
+				av.Events = append(av.Events, e)
+			}
+		}
+		v.Anomalies = append(v.Anomalies, av)
+	}
+	slices.Reverse(v.Anomalies)
+	for i := len(evs) - 1; i >= 0 && len(v.Recent) < 50; i-- {
+		v.Recent = append(v.Recent, evs[i])
+	}
+	if v.SignIns, err = p.log.recent(100); err != nil {
+		p.fail(w, r, s, http.StatusInternalServerError, "Cannot read the sign-in log: %v", err)
+		return
+	}
+	for _, e := range v.SignIns {
+		if e.Event == evSignInFailed || e.Event == evLocked {
+			v.Failed++
+		}
+	}
+	if pats, err := p.cl.Identities(ctx, "patient"); err == nil {
+		for _, pt := range pats {
+			v.Patients = append(v.Patients, patientRow{ID: pt.ID, Name: pt.Name})
+		}
+	}
+	p.render(w, r, http.StatusOK, "auditor", s, pageData{Title: "Audit dashboard", Data: v})
+}
+
+// report writes a compliance report (the last 30 days) or a patient's accounting of
+// disclosures (six years) in one of the auditor issue's formats, as a download.
+func (p *Portal) report(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	format, kind, patient := q.Get("format"), q.Get("kind"), q.Get("patient")
+	ext := map[string]string{"json": "json", "csv": "csv", "html": "html", "fhir": "fhir.json"}[format]
+	ctype := map[string]string{"json": "application/json", "csv": "text/csv", "html": "text/html; charset=utf-8", "fhir": "application/fhir+json"}[format]
+	if ext == "" || (kind != "compliance" && kind != "disclosures") || (kind == "disclosures" && !keys.ValidID(patient)) {
+		p.fail(w, r, s, http.StatusBadRequest, "Ask for kind=compliance, or kind=disclosures with a patient id, and format json, csv, html or fhir.")
+		return
+	}
+	ctx := r.Context()
+	now := time.Now().UTC()
+	to := now.Add(time.Minute)
+	var f audit.Filter
+	if kind == "disclosures" {
+		f.Patient = patient
+	}
+	evs, err := p.allEvents(ctx, s.ks, f)
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
+		return
+	}
+	names := p.names(ctx)
+	type report interface {
+		WriteJSON(io.Writer) error
+		WriteCSV(io.Writer) error
+		WriteHTML(io.Writer) error
+		WriteFHIR(io.Writer) error
+	}
+	var rep report
+	if kind == "compliance" {
+		c := audit.ComplianceReport(evs, to.Add(-dashboardPeriod), to, audit.DefaultRules())
+		c.Generated = now
+		c.SetNames(names)
+		rep = c
+	} else {
+		a := audit.AccountingOfDisclosures(evs, patient, time.Time{}, to)
+		a.Generated = now
+		a.SetNames(names)
+		rep = a
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", kind+"-"+now.Format("20060102-150405")+"."+ext))
+	var werr error
+	switch format {
+	case "csv":
+		werr = rep.WriteCSV(w)
+	case "html":
+		werr = rep.WriteHTML(w)
+	case "fhir":
+		werr = rep.WriteFHIR(w)
+	default:
+		werr = rep.WriteJSON(w)
+	}
+	if werr != nil {
+		p.cfg.Logf("portal: write report: %v", werr)
+	}
+}
