@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"strings"
 	"sync"
@@ -170,7 +171,7 @@ func (p *Portal) complete(w http.ResponseWriter, r *http.Request, s *session, me
 }
 
 type enrolView struct {
-	QR      string
+	QR      template.URL // a data: URI this package made
 	Secret  string
 	URL     string
 	Account string
@@ -201,7 +202,7 @@ func (p *Portal) renderEnrol(w http.ResponseWriter, r *http.Request, s *session,
 		return
 	}
 	p.render(w, r, status, "enrol", s, pageData{Title: "Set up a second factor", Error: msg,
-		Data: enrolView{QR: qr, Secret: s.enrolTOTP.Secret(), URL: s.enrolTOTP.URL(), Account: s.enrolTOTP.AccountName()}})
+		Data: enrolView{QR: template.URL(qr), Secret: s.enrolTOTP.Secret(), URL: s.enrolTOTP.URL(), Account: s.enrolTOTP.AccountName()}})
 }
 
 func (p *Portal) enrolTOTP(w http.ResponseWriter, r *http.Request, s *session) {

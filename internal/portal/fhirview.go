@@ -322,6 +322,7 @@ type chartSpec struct {
 // chartOrder puts the common vital signs and labs first (LOINC codes).
 var chartOrder = map[string]int{
 	"85354-9": 1, // blood pressure panel
+	"55284-4": 1, // blood pressure (Synthea)
 	"8867-4":  2, // heart rate
 	"39156-5": 3, // BMI
 	"2339-0":  4, // glucose (mass/volume in blood)

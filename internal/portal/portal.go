@@ -31,10 +31,10 @@ const Prefix = "/portal/"
 
 // Config configures a portal.
 type Config struct {
-	Home   string       // node home: keystores are read from HOME/keys, portal state kept in HOME/portal
-	API    http.Handler // the node's API, called in-process (no socket, no TLS loop)
-	Secure bool         // the server speaks HTTPS: session cookies are marked Secure
-	RPID   string       // WebAuthn relying party id: the host name people browse to (default "localhost")
+	Home   string         // node home: keystores are read from HOME/keys, portal state kept in HOME/portal
+	API    http.Handler   // the node's API, called in-process (no socket, no TLS loop)
+	Secure bool           // the server speaks HTTPS: session cookies are marked Secure
+	RPID   string         // WebAuthn relying party id: the host name people browse to (default "localhost")
 	KDF    keys.KDFParams // for keystores the portal rewrites (a revocation adds keys); default keys.DefaultKDF
 
 	IdleTimeout    time.Duration // default 15 min
