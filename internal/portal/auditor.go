@@ -61,16 +61,12 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 	c := audit.ComplianceReport(evs, now.Add(-dashboardPeriod), now.Add(time.Minute), audit.DefaultRules())
 	c.SetNames(names)
 	v := auditorView{C: c, Names: names}
+	v.Activity = barChart("chart-activity", "Ledger events over time", []string{"allowed", "denied"}, activityBars(c.PeriodEvents()))
 	var bars []bar
-	for _, d := range c.PerDay {
-		bars = append(bars, bar{Label: d.Date[5:], Values: []int{d.Success, d.Denied}})
-	}
-	v.Activity = barChart("chart-activity", "Ledger events per day", []string{"allowed", "denied"}, bars)
-	bars = nil
 	for _, a := range c.ByAction {
 		bars = append(bars, bar{Label: a.Key, Values: []int{a.Count}})
 	}
-	v.ByAction = barChart("chart-actions", "Events by action", []string{"events"}, bars)
+	v.ByAction = hbarChart("chart-actions", "Events by action", bars)
 	for _, a := range c.Anomalies {
 		av := anomalyView{Anomaly: a, ActorName: names[a.Actor]}
 		for _, i := range a.Events {
@@ -81,10 +77,10 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 		v.Anomalies = append(v.Anomalies, av)
 	}
 	slices.Reverse(v.Anomalies)
-	for i := len(evs) - 1; i >= 0 && len(v.Recent) < 50; i-- {
+	for i := len(evs) - 1; i >= 0 && len(v.Recent) < 25; i-- {
 		v.Recent = append(v.Recent, evs[i])
 	}
-	if v.SignIns, err = p.log.recent(100); err != nil {
+	if v.SignIns, err = p.log.recent(40); err != nil {
 		p.fail(w, r, s, http.StatusInternalServerError, "Cannot read the sign-in log: %v", err)
 		return
 	}
@@ -159,4 +155,56 @@ func (p *Portal) report(w http.ResponseWriter, r *http.Request, s *session) {
 	if werr != nil {
 		p.cfg.Logf("portal: write report: %v", werr)
 	}
+}
+
+// bucketSizes are the widths activity is counted in; the smallest that gives at most
+// maxBuckets bars over the events' span is used.
+var bucketSizes = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+
+const maxBuckets = 40
+
+// activityBars counts events (allowed, denied) per time bucket, from the first event's bucket
+// to the last's, empty buckets included.
+func activityBars(evs []*audit.Event) []bar {
+	if len(evs) == 0 {
+		return nil
+	}
+	first, last := evs[0].Time, evs[0].Time
+	for _, e := range evs {
+		if e.Time.Before(first) {
+			first = e.Time
+		}
+		if e.Time.After(last) {
+			last = e.Time
+		}
+	}
+	size := bucketSizes[len(bucketSizes)-1]
+	for _, s := range bucketSizes {
+		if last.Truncate(s).Sub(first.Truncate(s))/s < maxBuckets {
+			size = s
+			break
+		}
+	}
+	start := first.UTC().Truncate(size)
+	n := int(last.UTC().Truncate(size).Sub(start)/size) + 1
+	bars := make([]bar, n)
+	layout := "15:04"
+	if size >= 24*time.Hour {
+		layout = "01-02"
+	}
+	for i := range bars {
+		bars[i] = bar{Label: start.Add(time.Duration(i) * size).Format(layout), Values: []int{0, 0}}
+	}
+	for _, e := range evs {
+		i := int(e.Time.UTC().Truncate(size).Sub(start) / size)
+		if i < 0 || i >= n {
+			continue
+		}
+		if e.Outcome == audit.Denied {
+			bars[i].Values[1]++
+		} else {
+			bars[i].Values[0]++
+		}
+	}
+	return bars
 }

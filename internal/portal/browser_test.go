@@ -325,6 +325,7 @@ func TestPortalConsentStory(t *testing.T) {
 	b.set("#q", "bob")
 	b.act(click("#search"))
 	b.do(click(fmt.Sprintf(`input[name=grantee][value="%s"]`, bob.ID)))
+	b.shot("patient-grant")
 	b.act(click("#grant"))
 	b.wantText("#flash", "Granted")
 	b.wantCount(`tr.grant[data-status=active]`, 1)

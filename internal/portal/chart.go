@@ -5,7 +5,6 @@ import (
 	"html"
 	"html/template"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -17,15 +16,15 @@ import (
 var palette = []string{"#1f6fb2", "#c0392b", "#2e8b57", "#8e44ad", "#d35400"}
 
 const (
-	chartW, chartH                 = 560, 220
+	chartW, chartH                 = 420, 210
 	padL, padR, padT, padB float64 = 52, 16, 14, 40
 )
 
 func fmtNum(v float64) string {
 	if math.Abs(v) >= 100 {
-		return strconv.FormatFloat(v, 'f', 0, 64)
+		return fmt.Sprintf("%.0f", v)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return roundText(v)
 }
 
 // lineChart draws the series of c over time.
@@ -68,11 +67,11 @@ func lineChart(c chartSpec) template.HTML {
 	for i := 0; i <= 2; i++ {
 		v := lo + (hi-lo)*float64(i)/2
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd" stroke-width="1"/>`, padL, y(v), chartW-padR, y(v))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="end" fill="#555">%s</text>`, padL-6, y(v)+4, e(fmtNum(math.Round(v*10)/10)))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="end" fill="#555">%s</text>`, padL-6, y(v)+4, e(fmtNum(math.Round(v*10)/10)))
 	}
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" fill="#555">%s</text>`, padL, chartH-22, e(t0.Format("2006-01-02")))
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12" fill="#555">%s</text>`, padL, chartH-22, e(t0.Format("2006-01-02")))
 	if dt > 0 {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="end" fill="#555">%s</text>`, chartW-padR, chartH-22, e(t1.Format("2006-01-02")))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12" text-anchor="end" fill="#555">%s</text>`, chartW-padR, chartH-22, e(t1.Format("2006-01-02")))
 	}
 	lx := padL
 	for i, s := range c.Series {
@@ -90,9 +89,9 @@ func lineChart(c chartSpec) template.HTML {
 		if s.Unit != "" {
 			label += " (" + s.Unit + ")"
 		}
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" font-size="11" fill="#333">%s</text>`,
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" font-size="12" fill="#333">%s</text>`,
 			lx, chartH-12, col, lx+14, chartH-3, e(label))
-		lx += 24 + 6.2*float64(len([]rune(label)))
+		lx += 24 + 6.8*float64(len([]rune(label)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -123,8 +122,8 @@ func barChart(id, title string, legend []string, bars []bar) template.HTML {
 	w := (chartW - padL - padR) / float64(len(bars))
 	base := float64(chartH) - padB
 	scale := (base - padT) / float64(max)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="end" fill="#555">%d</text>`, padL-6, padT+4, max)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="end" fill="#555">0</text>`, padL-6, base+4)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="end" fill="#555">%d</text>`, padL-6, padT+4, max)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="end" fill="#555">0</text>`, padL-6, base+4)
 	for i, br := range bars {
 		y := base
 		for j, v := range br.Values {
@@ -137,13 +136,40 @@ func barChart(id, title string, legend []string, bars []bar) template.HTML {
 				padL+float64(i)*w+w*0.1, y, w*0.8, h, palette[j%len(palette)], e(br.Label), v, e(legend[j]))
 		}
 		if len(bars) <= 12 || i%(len(bars)/6+1) == 0 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="middle" fill="#555">%s</text>`, padL+float64(i)*w+w/2, base+14, e(br.Label))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle" fill="#555">%s</text>`, padL+float64(i)*w+w/2, base+14, e(br.Label))
 		}
 	}
 	lx := padL
 	for j, l := range legend {
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" font-size="11" fill="#333">%s</text>`, lx, chartH-12, palette[j%len(palette)], lx+14, chartH-3, e(l))
-		lx += 30 + 6.2*float64(len(l))
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" font-size="12" fill="#333">%s</text>`, lx, chartH-12, palette[j%len(palette)], lx+14, chartH-3, e(l))
+		lx += 30 + 6.8*float64(len(l))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// hbarChart draws one horizontal bar per label (e.g. events by action), long labels readable.
+func hbarChart(id, title string, bars []bar) template.HTML {
+	if len(bars) == 0 {
+		return template.HTML(`<p class="muted">No activity in this period.</p>`)
+	}
+	max := 1
+	for _, br := range bars {
+		if br.Values[0] > max {
+			max = br.Values[0]
+		}
+	}
+	const rowH, labelW = 22.0, 130.0
+	h := int(rowH*float64(len(bars))) + 8
+	e := html.EscapeString
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet"><title>%s</title>`, e(id), chartW, h, e(title), e(title))
+	for i, br := range bars {
+		y := 4 + rowH*float64(i)
+		w := float64(br.Values[0]) / float64(max) * (chartW - labelW - 50)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="end" fill="#333">%s</text>`, labelW-6, y+14, e(br.Label))
+		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %d</title></rect>`, labelW, y+3, math.Max(w, 1), rowH-8, palette[0], e(br.Label), br.Values[0])
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" fill="#333">%d</text>`, labelW+math.Max(w, 1)+4, y+14, br.Values[0])
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

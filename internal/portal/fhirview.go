@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func (q *quantity) String() string {
 	if q == nil || q.Value == nil {
 		return ""
 	}
-	return strings.TrimSpace(strconv.FormatFloat(*q.Value, 'f', -1, 64) + " " + q.Unit)
+	return strings.TrimSpace(roundText(*q.Value) + " " + q.Unit)
 }
 
 type reference struct {
@@ -94,13 +95,13 @@ type fhirResource struct {
 		Start string `json:"start"`
 		End   string `json:"end"`
 	} `json:"period"`
-	Code               *codeable  `json:"code"`
-	MedicationCodeable *codeable  `json:"medicationCodeableConcept"`
-	VaccineCode        *codeable  `json:"vaccineCode"`
-	Type               []codeable `json:"type"`
-	Class              *coding    `json:"class"`
-	ValueQuantity      *quantity  `json:"valueQuantity"`
-	ValueCodeable      *codeable  `json:"valueCodeableConcept"`
+	Code               *codeable       `json:"code"`
+	MedicationCodeable *codeable       `json:"medicationCodeableConcept"`
+	VaccineCode        *codeable       `json:"vaccineCode"`
+	Type               json.RawMessage `json:"type"` // a list (Encounter) or one concept (DocumentReference)
+	Class              *coding         `json:"class"`
+	ValueQuantity      *quantity       `json:"valueQuantity"`
+	ValueCodeable      *codeable       `json:"valueCodeableConcept"`
 	Component          []struct {
 		Code          codeable  `json:"code"`
 		ValueQuantity *quantity `json:"valueQuantity"`
@@ -185,8 +186,8 @@ func newEntry(m *records.Meta, plaintext []byte, names map[string]string) entry 
 		e.Title = r.MedicationCodeable.label()
 	case r.VaccineCode != nil:
 		e.Title = r.VaccineCode.label()
-	case len(r.Type) > 0:
-		e.Title = r.Type[0].label()
+	default:
+		e.Title = r.typeLabel()
 	}
 	if e.Title == "" {
 		e.Title = r.Description
@@ -397,8 +398,31 @@ func (c chartSpec) describe() string {
 	var parts []string
 	for _, s := range c.Series {
 		if n := len(s.Points); n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s %s (%d values)", s.Name, strconv.FormatFloat(s.Points[n-1].V, 'f', -1, 64), s.Unit, n))
+			parts = append(parts, fmt.Sprintf("%s %s %s (%d values)", s.Name, roundText(s.Points[n-1].V), s.Unit, n))
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// roundText shows a measurement with the precision a reader needs: Synthea (and some devices)
+// write values like 118.66378496930037.
+func roundText(v float64) string {
+	prec := 1
+	if math.Abs(v) < 10 {
+		prec = 2
+	}
+	return strconv.FormatFloat(math.Round(v*math.Pow10(prec))/math.Pow10(prec), 'f', -1, 64)
+}
+
+// typeLabel reads "type" in either of its FHIR shapes.
+func (r *fhirResource) typeLabel() string {
+	var one codeable
+	if json.Unmarshal(r.Type, &one) == nil {
+		return one.label()
+	}
+	var list []codeable
+	if json.Unmarshal(r.Type, &list) == nil && len(list) > 0 {
+		return list[0].label()
+	}
+	return ""
 }

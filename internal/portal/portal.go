@@ -48,18 +48,19 @@ type Config struct {
 
 // Portal serves the web pages.
 type Portal struct {
-	cfg      Config
-	keys     keys.Dir
-	store    *Store
-	log      *signInLog
-	sess     *sessions
-	byName   *limiter
-	byRemote *limiter
-	cl       *client.Client
-	pages    map[string]*template.Template
-	mux      *http.ServeMux
-	stop     chan struct{}
-	done     sync.WaitGroup
+	cfg       Config
+	keys      keys.Dir
+	store     *Store
+	log       *signInLog
+	sess      *sessions
+	byName    *limiter
+	byRemote  *limiter
+	cl        *client.Client
+	pages     map[string]*template.Template
+	mux       *http.ServeMux
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // New opens the portal's state in HOME/portal and builds its handler.
@@ -121,12 +122,17 @@ func (p *Portal) kdf() keys.KDFParams {
 	return p.cfg.KDF
 }
 
-// Close signs everyone out (wiping their keys) and closes the sign-in log.
+// Close signs everyone out (wiping their keys) and closes the sign-in log. Calling it again
+// does nothing.
 func (p *Portal) Close() error {
-	close(p.stop)
-	p.done.Wait()
-	p.sess.endAll()
-	return p.log.close()
+	var err error
+	p.closeOnce.Do(func() {
+		close(p.stop)
+		p.done.Wait()
+		p.sess.endAll()
+		err = p.log.close()
+	})
+	return err
 }
 
 // sweeper ends expired sessions so their keys do not wait in memory for the next request.

@@ -237,5 +237,6 @@ var funcs = template.FuncMap{
 		}
 		return time.Unix(sec, 0).UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"join": strings.Join,
+	"join":  strings.Join,
+	"stamp": func(t time.Time) string { return t.UTC().Format("01-02 15:04:05") },
 }
