@@ -206,7 +206,7 @@ func (b *browser) enterCode(form, code string) {
 	b.act(submit(form + " #code"))
 }
 
-// shot saves a screenshot of the page when EHRCHAIN_SCREENSHOTS names a directory
+// shot saves a PNG screenshot of the page when EHRCHAIN_SCREENSHOTS names a directory
 // (EHRCHAIN_SCREENSHOTS=$PWD/docs/screenshots go test -run Story ./internal/portal).
 func (b *browser) shot(name string) {
 	b.t.Helper()
@@ -214,7 +214,7 @@ func (b *browser) shot(name string) {
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()) // the viewport: what a person sees first
 	if err != nil {
 		b.t.Fatal(err)
 	}

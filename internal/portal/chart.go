@@ -18,6 +18,7 @@ var palette = []string{"#1f6fb2", "#c0392b", "#2e8b57", "#8e44ad", "#d35400"}
 const (
 	chartW, chartH                 = 420, 210
 	padL, padR, padT, padB float64 = 52, 16, 14, 40
+	legendRow                      = 16
 )
 
 func fmtNum(v float64) string {
@@ -60,8 +61,9 @@ func lineChart(c chartSpec) template.HTML {
 	y := func(v float64) float64 { return padT + (hi-v)/(hi-lo)*(chartH-padT-padB) }
 	var b strings.Builder
 	e := html.EscapeString
+	// One legend row per series below the plot, so long names fit a phone's width.
 	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s: %s" preserveAspectRatio="xMidYMid meet">`,
-		e(c.ID), chartW, chartH, e(c.Title), e(c.describe()))
+		e(c.ID), chartW, chartH+legendRow*(len(c.Series)-1), e(c.Title), e(c.describe()))
 	fmt.Fprintf(&b, `<title>%s</title>`, e(c.Title))
 	// Axes and three horizontal grid lines with their values.
 	for i := 0; i <= 2; i++ {
@@ -73,7 +75,6 @@ func lineChart(c chartSpec) template.HTML {
 	if dt > 0 {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12" text-anchor="end" fill="#555">%s</text>`, chartW-padR, chartH-22, e(t1.Format("2006-01-02")))
 	}
-	lx := padL
 	for i, s := range c.Series {
 		col := palette[i%len(palette)]
 		var pts []string
@@ -89,9 +90,9 @@ func lineChart(c chartSpec) template.HTML {
 		if s.Unit != "" {
 			label += " (" + s.Unit + ")"
 		}
+		ly := chartH + legendRow*i
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="10" height="10" fill="%s"/><text x="%.1f" y="%d" font-size="12" fill="#333">%s</text>`,
-			lx, chartH-12, col, lx+14, chartH-3, e(label))
-		lx += 24 + 6.8*float64(len([]rune(label)))
+			padL, ly-12, col, padL+14, ly-3, e(label))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
