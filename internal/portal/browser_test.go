@@ -232,7 +232,7 @@ func (b *browser) noProblems() {
 	}
 }
 
-func code(t *testing.T, secret string, now time.Time) string {
+func code(t testing.TB, secret string, now time.Time) string {
 	t.Helper()
 	c, err := totp.GenerateCode(secret, now)
 	if err != nil {
@@ -242,7 +242,7 @@ func code(t *testing.T, secret string, now time.Time) string {
 }
 
 // wrong is a six-digit code that is not valid for secret at now or a step around it.
-func wrong(t *testing.T, secret string, now time.Time) string {
+func wrong(t testing.TB, secret string, now time.Time) string {
 	valid := map[string]bool{}
 	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
 		valid[code(t, secret, now.Add(d))] = true

@@ -56,7 +56,7 @@ type env struct {
 
 const idle = 10 * time.Minute
 
-func startEnv(t *testing.T) *env {
+func startEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -113,7 +113,7 @@ func startEnv(t *testing.T) *env {
 }
 
 // startPortal (re)starts the portal on the running node, as a node restart would.
-func (e *env) startPortal(t *testing.T) {
+func (e *env) startPortal(t testing.TB) {
 	t.Helper()
 	p, err := portal.New(e.cfg)
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *swap) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.p.Load().Se
 // synthea writes, as Dr Alice (who registered the patient), a real Synthea patient's most
 // recent encounters with their vital signs and lab values, through the client's encrypting
 // write path. It returns the number of records written.
-func (e *env) synthea(t *testing.T, encounters int) int {
+func (e *env) synthea(t testing.TB, encounters int) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

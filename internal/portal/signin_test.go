@@ -18,13 +18,13 @@ import (
 // web is a cookie-keeping HTTP client that does not follow redirects, so a test sees where
 // the portal sends it.
 type web struct {
-	t    *testing.T
+	t    testing.TB
 	c    *http.Client
 	base string
 	csrf string
 }
 
-func newWeb(t *testing.T, base string) *web {
+func newWeb(t testing.TB, base string) *web {
 	jar, _ := cookiejar.New(nil)
 	return &web{t: t, base: base, c: &http.Client{Jar: jar, Timeout: time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -63,7 +63,7 @@ func (w *web) post(path string, form url.Values) (*http.Response, string) {
 	return w.do(req)
 }
 
-func wantRedirect(t *testing.T, resp *http.Response, prefix string) {
+func wantRedirect(t testing.TB, resp *http.Response, prefix string) {
 	t.Helper()
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, prefix) {
 		t.Fatalf("status %d to %q, want a redirect to %s", resp.StatusCode, loc, prefix)
