@@ -158,9 +158,8 @@ func (p *Portal) secondFactorFailed(w http.ResponseWriter, r *http.Request, s *s
 // factor stops working) and the identity's failure count is cleared.
 func (p *Portal) complete(w http.ResponseWriter, r *http.Request, s *session, method string) {
 	now := p.cfg.Now()
-	p.sess.end(&session{key: s.key}) // retire the old token; s keeps its keys
-	s.stage, s.failures, s.enrolTOTP, s.wa = stageSignedIn, 0, nil, nil
-	p.setCookie(w, p.sess.create(s, now))
+	s.failures, s.enrolTOTP, s.wa = 0, nil, nil
+	p.setCookie(w, p.sess.promote(s, now))
 	p.byName.reset("name:" + s.name)
 	p.audit(SignInEvent{Event: evSignIn, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: method, Remote: remoteAddr(r)})
 	if r.Header.Get("Accept") == "application/json" {
@@ -242,6 +241,7 @@ func (p *Portal) enrolTOTP(w http.ResponseWriter, r *http.Request, s *session) {
 func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 	s, expired := p.sess.lookup(r, p.cfg.Now())
 	if s != nil && !expired {
+		defer s.mu.Unlock()
 		if !s.checkCSRF(r) {
 			p.fail(w, r, s, http.StatusForbidden, "This form is stale. Reload and try again.")
 			return

@@ -124,7 +124,8 @@ func clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
-// session finds the request's session, logging and reporting an expired one.
+// session finds the request's session and locks it (the caller unlocks s.mu), logging and
+// reporting an expired one.
 func (p *Portal) session(w http.ResponseWriter, r *http.Request) (*session, bool) {
 	s, expired := p.sess.lookup(r, p.cfg.Now())
 	if expired {
@@ -141,6 +142,7 @@ func (p *Portal) session(w http.ResponseWriter, r *http.Request) (*session, bool
 	}
 	if r.Method == http.MethodPost && !s.checkCSRF(r) {
 		p.fail(w, r, s, http.StatusForbidden, "This form is stale or did not come from this portal. Go back, reload and try again.")
+		s.mu.Unlock()
 		return nil, false
 	}
 	return s, true
@@ -155,6 +157,14 @@ func (p *Portal) pending(h handler) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		defer s.mu.Unlock()
+		if locked, _ := p.byName.locked("name:"+s.name, p.cfg.Now()); locked {
+			// Failures elsewhere (other half-finished sign-ins) locked the identity: this
+			// session may not go on guessing.
+			p.sess.end(s)
+			toSignIn(w, r, "Too many failed sign-ins. Try again later.")
+			return
+		}
 		if s.stage == stageSignedIn {
 			redirect(w, r, homeFor(s.ident.Role))
 			return
@@ -167,6 +177,7 @@ func (p *Portal) pending(h handler) http.HandlerFunc {
 func (p *Portal) any(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s, ok := p.session(w, r); ok {
+			defer s.mu.Unlock()
 			h(w, r, s)
 		}
 	}
@@ -179,8 +190,16 @@ func (p *Portal) signedIn(h handler) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		defer s.mu.Unlock()
 		if s.stage != stageSignedIn {
 			redirect(w, r, Prefix+"second-factor")
+			return
+		}
+		// A deactivation on the ledger ends the session at its next request.
+		if resp, err := p.cl.Identity(r.Context(), s.ident.ID, false); err == nil && !resp.Identity.Active {
+			p.audit(SignInEvent{Event: evSignOut, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Remote: remoteAddr(r), Reason: "identity deactivated"})
+			p.sess.end(s)
+			toSignIn(w, r, "This identity has been deactivated.")
 			return
 		}
 		h(w, r, s)
@@ -201,7 +220,10 @@ func (p *Portal) role(want identity.Role, h handler) http.HandlerFunc {
 }
 
 func (p *Portal) index(w http.ResponseWriter, r *http.Request) {
-	s, _ := p.sess.lookup(r, p.cfg.Now())
+	s, expired := p.sess.lookup(r, p.cfg.Now())
+	if s != nil && !expired {
+		defer s.mu.Unlock()
+	}
 	switch {
 	case s == nil || s.ks == nil:
 		redirect(w, r, Prefix+"signin")

@@ -29,7 +29,13 @@ const cookieName = "ehrchain_portal"
 
 // session is one signed-in person. It holds the only decrypted copy of their keystore the
 // portal has; wipe clears it when the session ends.
+//
+// A request holds mu while it uses the session, so one person's requests run one at a time
+// and a session is never wiped under a request that is using its keys: expiry and sign-out
+// take mu before wiping, and a request that then gets mu finds the session ended.
 type session struct {
+	mu       sync.Mutex
+	ended    bool
 	key      string // SHA-256 of the cookie token, hex: the token itself is never stored
 	csrf     string
 	name     string
@@ -49,7 +55,9 @@ type session struct {
 // wipe zeroes the private signing keys and drops every reference to key material. Ed25519
 // keys are byte slices and are overwritten; HPKE private keys are opaque crypto/hpke values
 // that cannot be overwritten from outside, so they are released to the garbage collector.
+// The caller holds s.mu (or is the only one to know s).
 func (s *session) wipe() {
+	s.ended = true
 	if s.ks != nil {
 		for _, kp := range append([]*keys.KeyPair{s.ks.Keys}, s.ks.Previous...) {
 			if kp != nil {
@@ -105,8 +113,9 @@ func (t *sessions) expired(s *session, now time.Time) bool {
 	return now.Sub(s.lastSeen) >= t.idle || now.Sub(s.created) >= t.maxAge
 }
 
-// lookup finds the session of a request. An expired session is wiped, removed and returned
-// with expired set, so the caller can say so and log it.
+// lookup finds the session of a request and locks it; the caller must unlock s.mu. An
+// expired session is removed, wiped and returned with expired set (unlocked), so the caller
+// can say so and log it. A session that ended meanwhile is reported as absent.
 func (t *sessions) lookup(r *http.Request, now time.Time) (s *session, expired bool) {
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
@@ -114,21 +123,30 @@ func (t *sessions) lookup(r *http.Request, now time.Time) (s *session, expired b
 	}
 	k := tokenKey(c.Value)
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	s = t.m[k]
 	if s == nil {
+		t.mu.Unlock()
 		return nil, false
 	}
 	if t.expired(s, now) {
 		delete(t.m, k)
+		t.mu.Unlock()
+		s.mu.Lock()
 		s.wipe()
+		s.mu.Unlock()
 		return s, true
 	}
 	s.lastSeen = now
+	t.mu.Unlock()
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return nil, false
+	}
 	return s, false
 }
 
-// end removes and wipes a session.
+// end removes and wipes a session; the caller holds s.mu.
 func (t *sessions) end(s *session) {
 	t.mu.Lock()
 	delete(t.m, s.key)
@@ -136,17 +154,34 @@ func (t *sessions) end(s *session) {
 	s.wipe()
 }
 
-// sweep wipes every expired session and returns them (for the sign-in log).
+// promote marks s signed in under a fresh token, retiring the old one (a token seen before
+// the second factor is worth nothing after it). The caller holds s.mu.
+func (t *sessions) promote(s *session, now time.Time) string {
+	token := randomToken()
+	t.mu.Lock()
+	delete(t.m, s.key)
+	s.key, s.csrf, s.created, s.lastSeen, s.stage = tokenKey(token), randomToken(), now, now, stageSignedIn
+	t.m[s.key] = s
+	t.mu.Unlock()
+	return token
+}
+
+// sweep wipes every expired session and returns them (for the sign-in log). A session in use
+// by a request is wiped when that request finishes.
 func (t *sessions) sweep(now time.Time) []*session {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	var out []*session
 	for k, s := range t.m {
 		if t.expired(s, now) {
 			delete(t.m, k)
-			s.wipe()
 			out = append(out, s)
 		}
+	}
+	t.mu.Unlock()
+	for _, s := range out {
+		s.mu.Lock()
+		s.wipe()
+		s.mu.Unlock()
 	}
 	return out
 }
@@ -154,10 +189,13 @@ func (t *sessions) sweep(now time.Time) []*session {
 // endAll wipes every session (the portal is closing).
 func (t *sessions) endAll() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, s := range t.m {
-		delete(t.m, k)
+	all := t.m
+	t.m = map[string]*session{}
+	t.mu.Unlock()
+	for _, s := range all {
+		s.mu.Lock()
 		s.wipe()
+		s.mu.Unlock()
 	}
 }
 
