@@ -52,6 +52,7 @@ type env struct {
 	ids     map[string]*keys.Keystore // by keystore name
 	cfg     portal.Config
 	mounted *swap
+	reg     *keys.Keystore // the registrar
 }
 
 const idle = 10 * time.Minute
@@ -62,7 +63,7 @@ func startEnv(t testing.TB) *env {
 	defer cancel()
 	home, reg := nodetest.Init(t)
 	r := nodetest.Start(t, home)
-	e := &env{home: home, node: r, clock: &clock{t: time.Now()}, cl: r.Client, ids: map[string]*keys.Keystore{}}
+	e := &env{home: home, node: r, clock: &clock{t: time.Now()}, cl: r.Client, ids: map[string]*keys.Keystore{}, reg: reg}
 	_, port, _ := net.SplitHostPort(r.Client.Base[len("http://"):])
 	e.base = "http://localhost:" + port
 	chainID, err := r.Client.ChainIDOf(ctx)

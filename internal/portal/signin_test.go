@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/identity"
 )
 
 // web is a cookie-keeping HTTP client that does not follow redirects, so a test sees where
@@ -117,6 +119,16 @@ func TestSignInProtections(t *testing.T) {
 	resp, _ = w.post("/portal/signin", url.Values{"name": {"dr-alice"}, "passphrase": {pass}})
 	wantRedirect(t, resp, "/portal/enrol")
 
+	// A lockout also stops a sign-in that was half finished before it.
+	h := newWeb(t, base)
+	resp, _ = h.post("/portal/signin", url.Values{"name": {"dr-bob"}, "passphrase": {pass}})
+	wantRedirect(t, resp, "/portal/enrol")
+	for range 5 {
+		w.post("/portal/signin", url.Values{"name": {"dr-bob"}, "passphrase": {"guess"}})
+	}
+	resp, _ = h.get("/portal/enrol")
+	wantRedirect(t, resp, "/portal/signin?m=Too+many")
+
 	// The patient enrols an authenticator app.
 	pw := newWeb(t, base)
 	secret := pw.enrol(e, "pat")
@@ -195,6 +207,20 @@ func TestSignInProtections(t *testing.T) {
 	y.get("/portal/second-factor")
 	resp, body = y.post("/portal/second-factor/totp", url.Values{"code": {used}})
 	wantPage(t, resp, body, http.StatusUnauthorized, "already used")
+
+	// Deactivating the identity on the ledger ends its open session at the next request.
+	_, body = y.get("/portal/second-factor")
+	e.clock.Add(30 * time.Second)
+	y.get("/portal/second-factor")
+	resp, _ = y.post("/portal/second-factor/totp", url.Values{"code": {code(t, secret, e.clock.Now())}})
+	wantRedirect(t, resp, "/portal/patient")
+	if _, err := e.cl.Send(t.Context(), e.reg, &identity.Deactivate{ID: e.ids["pat"].ID, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = y.get("/portal/patient")
+	wantRedirect(t, resp, "/portal/signin?m=This+identity+has+been+deactivated")
+	resp, body = y.post("/portal/signin", url.Values{"name": {"pat"}, "passphrase": {pass}})
+	wantPage(t, resp, body, http.StatusForbidden, "deactivated")
 
 	// The sign-in log on disk holds the failures, for the auditor.
 	lg, err := os.ReadFile(filepath.Join(e.home, "portal", "signin.log"))
