@@ -398,6 +398,12 @@ func TestPortalConsentStory(t *testing.T) {
 	// refuses the record when he asks for it by URL.
 	b.signIn("dr-bob", pass)
 	b.wantPath("/portal/second-factor")
+	// A real assertion from the authenticator with one bit of its signature flipped is
+	// refused; so is a second answer to the challenge it used.
+	forged := eval[string](b, forgedAssertionJS, chromedp.EvalAwaitPromise)
+	if !strings.HasPrefix(forged, "401 The passkey was not accepted") || !strings.Contains(forged, "| 400 No passkey sign-in in progress") {
+		t.Fatalf("tampered passkey assertion: %s", forged)
+	}
 	b.act(click("#passkey-login"))
 	b.wantPath("/portal/provider")
 	b.wantCount(fmt.Sprintf(`tr.patient[data-patient="%s"]`, pat.ID), 0)
@@ -444,3 +450,24 @@ func TestPortalConsentStory(t *testing.T) {
 	}
 	b.noProblems()
 }
+
+// forgedAssertionJS gets a genuine assertion from the virtual authenticator, flips a bit of
+// its signature and submits it, then submits it again; it returns both answers.
+const forgedAssertionJS = `(async () => {
+	const csrf = document.body.dataset.csrf;
+	const post = (u, b) => fetch(u, {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(b || {})});
+	const dec = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)).buffer;
+	const enc = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	const opts = (await (await post("/portal/passkey/login/begin")).json()).publicKey;
+	opts.challenge = dec(opts.challenge);
+	opts.allowCredentials.forEach((c) => { c.id = dec(c.id); });
+	const cred = await navigator.credentials.get({publicKey: opts});
+	const sig = new Uint8Array(cred.response.signature);
+	sig[sig.length - 1] ^= 1;
+	const body = {id: cred.id, rawId: enc(cred.rawId), type: cred.type, clientExtensionResults: {},
+		response: {clientDataJSON: enc(cred.response.clientDataJSON), authenticatorData: enc(cred.response.authenticatorData),
+			signature: enc(sig), userHandle: cred.response.userHandle ? enc(cred.response.userHandle) : null}};
+	const r1 = await post("/portal/passkey/login/finish", body);
+	const r2 = await post("/portal/passkey/login/finish", body);
+	return r1.status + " " + (await r1.json()).error + " | " + r2.status + " " + (await r2.json()).error;
+})()`
