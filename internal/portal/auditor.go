@@ -44,6 +44,7 @@ type auditorView struct {
 	Anomalies []anomalyView
 	Recent    []*audit.Event
 	SignIns   []SignInEvent
+	LogBroken int // first line of the sign-in log whose hash link is wrong; 0 if intact
 	Failed    int
 	Names     map[string]string
 	Patients  []patientRow
@@ -80,7 +81,7 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 	for i := len(evs) - 1; i >= 0 && len(v.Recent) < 25; i-- {
 		v.Recent = append(v.Recent, evs[i])
 	}
-	if v.SignIns, err = p.log.recent(40); err != nil {
+	if v.SignIns, v.LogBroken, err = p.log.recent(40); err != nil {
 		p.fail(w, r, s, http.StatusInternalServerError, "Cannot read the sign-in log: %v", err)
 		return
 	}

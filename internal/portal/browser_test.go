@@ -437,6 +437,7 @@ func TestPortalConsentStory(t *testing.T) {
 			t.Errorf("sign-in log shows no %s", ev)
 		}
 	}
+	b.wantCount("#log-intact", 1)
 	b.shot("auditor-dashboard")
 	rep := eval[string](b, `fetch('/portal/auditor/report?kind=compliance&format=json').then(r => r.json()).then(j =>
 		j.grants_issued.length + ' ' + j.grants_revoked.length + ' ' + j.anomalies.length)`, chromedp.EvalAwaitPromise)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +159,50 @@ func TestSessionExpiryAndWipe(t *testing.T) {
 	if !tab.expired(a, t0.Add(time.Minute)) {
 		t.Error("idle session did not expire")
 	}
+}
+
+// TestSignInLogChain edits and removes lines of the sign-in log and checks the hash chain
+// names the first line after the change.
+func TestSignInLogChain(t *testing.T) {
+	dir := t.TempDir()
+	l, err := openSignInLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		if err := l.add(SignInEvent{Event: evSignInFailed, Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, broken, err := l.recent(10)
+	if err != nil || broken != 0 || len(evs) != 3 || evs[0].Name != "carol" {
+		t.Fatalf("intact log: %d events, broken %d, %v", len(evs), broken, err)
+	}
+	l.close()
+	path := filepath.Join(dir, "signin.log")
+	orig, _ := os.ReadFile(path)
+	check := func(what string, data []byte, want int) {
+		t.Helper()
+		os.WriteFile(path, data, 0o600)
+		l, err := openSignInLog(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.close()
+		if _, broken, err := l.recent(10); err != nil || broken != want {
+			t.Errorf("%s: broken at %d, want %d (%v)", what, broken, want, err)
+		}
+	}
+	lines := strings.SplitAfter(string(orig), "\n")
+	check("edited second line", []byte(lines[0]+strings.Replace(lines[1], "bob", "bot", 1)+lines[2]), 3)
+	check("removed first line", []byte(lines[1]+lines[2]), 1)
+	check("removed middle line", []byte(lines[0]+lines[2]), 2)
+	check("untouched", orig, 0)
+	// Appending after a reopen continues the chain.
+	l2, _ := openSignInLog(dir)
+	l2.add(SignInEvent{Event: evSignOut, Name: "dave"})
+	if _, broken, _ := l2.recent(10); broken != 0 {
+		t.Errorf("chain broken at %d after an append following a reopen", broken)
+	}
+	l2.close()
 }
