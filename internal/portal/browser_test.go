@@ -438,6 +438,11 @@ func TestPortalConsentStory(t *testing.T) {
 		}
 	}
 	b.wantCount("#log-intact", 1)
+	for _, u := range []string{"/portal/patient", "/portal/provider", "/portal/patient/consents"} {
+		b.open(u)
+		b.wantText("#error", "This page is for")
+	}
+	b.open("/portal/auditor")
 	b.shot("auditor-dashboard")
 	rep := eval[string](b, `fetch('/portal/auditor/report?kind=compliance&format=json').then(r => r.json()).then(j =>
 		j.grants_issued.length + ' ' + j.grants_revoked.length + ' ' + j.anomalies.length)`, chromedp.EvalAwaitPromise)

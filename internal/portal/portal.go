@@ -160,6 +160,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if p.cfg.Secure {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	p.mux.ServeHTTP(w, r)
 }
 

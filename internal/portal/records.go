@@ -45,6 +45,9 @@ func (p *Portal) names(ctx context.Context) map[string]string {
 	return out
 }
 
+// maxCharts bounds the charts on one page; the timeline still lists every value.
+const maxCharts = 12
+
 // readParallel bounds the reads in flight per page: they are batched into the same block.
 const readParallel = 16
 
@@ -88,7 +91,11 @@ func (p *Portal) loadRecords(ctx context.Context, who *keys.Keystore, patient, p
 	}
 	v.Count = len(entries)
 	v.Groups = groupByEncounter(entries)
-	for _, c := range observationCharts(entries) {
+	charts := observationCharts(entries)
+	if len(charts) > maxCharts {
+		charts = charts[:maxCharts] // vital signs and common labs rank first
+	}
+	for _, c := range charts {
 		v.Charts = append(v.Charts, chart{ID: c.ID, Title: c.Title, SVG: lineChart(c), Summary: c.describe()})
 	}
 	return v, nil

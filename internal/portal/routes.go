@@ -16,7 +16,8 @@ import (
 func (p *Portal) routes() {
 	m := p.mux
 	static, _ := fs.Sub(staticFS, "static")
-	m.Handle("GET /portal/static/", http.StripPrefix("/portal/static/", http.FileServerFS(static)))
+	files := http.StripPrefix("/portal/static/", http.FileServerFS(static))
+	m.HandleFunc("GET /portal/static/{file}", func(w http.ResponseWriter, r *http.Request) { files.ServeHTTP(w, r) }) // files only, no listing
 	m.HandleFunc("GET /portal/{$}", p.index)
 	m.HandleFunc("GET /portal/signin", p.signInPage)
 	m.HandleFunc("POST /portal/signin", p.signIn)

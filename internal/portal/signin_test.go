@@ -107,6 +107,18 @@ func TestSignInProtections(t *testing.T) {
 	e := startEnv(t)
 	base := strings.Replace(e.base, "localhost", "127.0.0.1", 1)
 
+	// The embedded assets are served; the directory is not listed.
+	st := newWeb(t, base)
+	for path, ctype := range map[string]string{"/portal/static/portal.css": "text/css", "/portal/static/passkey.js": "javascript"} {
+		resp, body := st.get(path)
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || len(body) < 500 {
+			t.Errorf("%s: %d %s, %d bytes", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+	}
+	if resp, _ := st.get("/portal/static/"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("static directory listing: %d", resp.StatusCode)
+	}
+
 	// Five wrong passphrases lock the identity, even against the right one, until the window passes.
 	w := newWeb(t, base)
 	for range 5 {
