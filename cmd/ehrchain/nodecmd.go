@@ -108,6 +108,7 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		pt, err := portal.New(portal.Config{Home: home, API: srv, Secure: n.Config.TLSCert != "", RPID: portalHost,
 			Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 		if err != nil {
+			l.Close()
 			n.Stop()
 			return err
 		}
