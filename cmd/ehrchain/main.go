@@ -59,5 +59,6 @@ func rootCmd() *cobra.Command {
 	pf.BoolVar(&g.insecure, "insecure", false, "accept the node's TLS certificate without checking it (self-signed test setups only)")
 	root.AddCommand(initCmd(g), startCmd(g), statusCmd(g), keysCmd(g), identityCmd(g), recordCmd(g), consentCmd(g), demoCmd(g), benchCmd(g), auditCmd(g), verifyCmd(g))
 	root.AddCommand(planCmd(g), coverageCmd(g), claimCmd(g), priorAuthCmd(g))
+	root.AddCommand(portalCmd(g))
 	return root
 }
