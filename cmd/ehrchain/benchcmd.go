@@ -41,7 +41,8 @@ Workloads:
   write         providers writing encrypted ~1.5 KB FHIR Observations
   read          audited reads by a granted provider, timed from request to plaintext
   grant-revoke  patients granting read access and revoking it (rotating the category key)
-  mixed         80 % reads, 16 % writes, 4 % grants and revocations, all at once`,
+  mixed         80 % reads, 16 % writes, 4 % grants and revocations, all at once
+  claims        two-line insurance claims adjudicated at commit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, w := range workloads { // the flag already split on commas

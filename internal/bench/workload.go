@@ -22,11 +22,12 @@ const (
 	// GrantRevoke is patients granting a provider read access and revoking it again, each
 	// revocation rotating the category key.
 	GrantRevoke = "grant-revoke"
-	Mixed       = "mixed" // a hospital day: mostly reads, some writes, a few grants and revocations
+	Mixed       = "mixed"  // a hospital day: mostly reads, some writes, a few grants and revocations
+	Claims      = "claims" // two-line insurance claims adjudicated at commit
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, Register, Write, Read, GrantRevoke, Mixed}
+var Workloads = []string{Baseline, Register, Write, Read, GrantRevoke, Mixed, Claims}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -59,6 +60,8 @@ func (r *runner) prepare(name string) (*workload, error) {
 		return prepareGrantRevoke(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
 	case Mixed:
 		return prepareMixed(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
+	case Claims:
+		return prepareClaims(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
 	}
 	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Workloads)
 }
