@@ -41,6 +41,17 @@ func TestEmergencyAccessesFollowTheDeclaration(t *testing.T) {
 	}
 
 	c := ComplianceReport(events, time.Time{}, time.Time{}, DefaultRules())
+	flagged := map[uint64]bool{}
+	for _, an := range c.Anomalies {
+		if an.Rule == RuleEmergencyAccess {
+			flagged[an.Events[0]] = true
+		}
+	}
+	for _, i := range []uint64{0, 1, 4, 5, 6, 8} { // the denied attempt, both declarations, the reads and the write
+		if !flagged[i] {
+			t.Fatalf("event %d is not flagged as an emergency access (flagged: %v)", i, flagged)
+		}
+	}
 	c.SetNames(map[string]string{"er": "Dr ER", "er2": "Dr Two"})
 	var html bytes.Buffer
 	if err := c.WriteHTML(&html); err != nil {
