@@ -1,7 +1,6 @@
 package emergency
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -57,18 +56,26 @@ func protoSize(n int) int64 { return int64(1 + len(binary.AppendUvarint(nil, uin
 // it is its signer's next one, so moving it forward never breaks a signer's sequence. An
 // emergency transaction behind a routine one of the same signer stays behind it.
 func Order(txs, extra [][]byte, maxBytes int64, next func(signer [tx.SignerLen]byte) uint64) [][]byte {
-	offered := make(map[[32]byte]bool, len(txs))
+	// A pooled transaction the mempool offered too is recognised by signer and sequence:
+	// CheckTx admits one transaction per signer and sequence, and hashing a full block
+	// would cost tens of milliseconds.
+	type slot struct {
+		signer [tx.SignerLen]byte
+		seq    uint64
+	}
+	offered := map[slot]bool{}
 	items := make([]item, 0, len(txs)+len(extra))
 	for _, t := range txs {
-		if len(extra) > 0 { // hashing a full block costs tens of milliseconds: only when needed
-			offered[sha256.Sum256(t)] = true
+		it := classify(t)
+		if it.prio && it.signed {
+			offered[slot{it.signer, it.seq}] = true
 		}
-		items = append(items, classify(t))
+		items = append(items, it)
 	}
 	fromPool := len(items)
 	for _, t := range extra {
-		if !offered[sha256.Sum256(t)] {
-			items = append(items, classify(t))
+		if it := classify(t); !offered[slot{it.signer, it.seq}] {
+			items = append(items, it)
 		}
 	}
 	blocked := map[[tx.SignerLen]byte]bool{}
