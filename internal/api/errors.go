@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -81,6 +83,18 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest
+	case claims.Space:
+		switch e.Code {
+		case claims.CodeUnauthorized, claims.CodeNotAuthor, claims.CodeNoConsent:
+			return http.StatusForbidden
+		case claims.CodeNotFound:
+			return http.StatusNotFound
+		case claims.CodeDuplicate, claims.CodeOverlap, claims.CodeState:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
+	case emergency.Space:
+		return emergencyStatus(e.Code)
 	}
 	return http.StatusUnprocessableEntity
 }

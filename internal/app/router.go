@@ -3,7 +3,9 @@ package app
 import (
 	"crypto/ed25519"
 
+	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/records"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -61,8 +63,54 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
 			return records.ExecPut(st, env, s, b)
 		}),
+	emergency.TypeCustodian: wrap("escrow custodian", emergency.DecodeCustodian,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.CustodianBody) *tx.Error {
+			return emergency.ExecCustodian(st, env, s, b)
+		}),
+	emergency.TypeEscrow: wrap("emergency escrow", emergency.DecodeEscrow,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.EscrowBody) *tx.Error {
+			return emergency.ExecEscrow(st, env, s, b)
+		}),
+	emergency.TypeOptOut: wrap("emergency opt-out", emergency.DecodeOptOut,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.OptOutBody) *tx.Error {
+			return emergency.ExecOptOut(st, env, s, b)
+		}),
+	emergency.TypeDeclare: wrap("emergency declaration", emergency.DecodeDeclare,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.DeclareBody) *tx.Error {
+			return emergency.ExecDeclare(st, env, s, b)
+		}),
+	emergency.TypeRelease: wrap("emergency key release", emergency.DecodeRelease,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.ReleaseBody) *tx.Error {
+			return emergency.ExecRelease(st, env, s, b)
+		}),
+	emergency.TypeJustify: wrap("emergency justification", emergency.DecodeJustify,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.JustifyBody) *tx.Error {
+			return emergency.ExecJustify(st, env, s, b)
+		}),
+	emergency.TypeReview: wrap("emergency review", emergency.DecodeReview,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.ReviewBody) *tx.Error {
+			return emergency.ExecReview(st, env, s, b)
+		}),
+	emergency.TypeUrgentPut: wrap("urgent record write", emergency.DecodeUrgentPut,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.UrgentPutBody) *tx.Error {
+			return emergency.ExecUrgentPut(st, env, s, b)
+		}),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
 		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},
+	claims.TypePublishPlan:   wrap("publish plan", claims.DecodePublishPlan, claimsExec(claims.ExecPublishPlan)),
+	claims.TypeEnroll:        wrap("enroll coverage", claims.DecodeEnroll, claimsExec(claims.ExecEnroll)),
+	claims.TypeEndCoverage:   wrap("end coverage", claims.DecodeEndCoverage, claimsExec(claims.ExecEndCoverage)),
+	claims.TypeSubmitClaim:   wrap("submit claim", claims.DecodeSubmit, claimsExec(claims.ExecSubmit)),
+	claims.TypeRequestAuth:   wrap("request prior authorization", claims.DecodeAuthRequest, claimsExec(claims.ExecRequestAuth)),
+	claims.TypeDecideAuth:    wrap("decide prior authorization", claims.DecodeAuthDecision, claimsExec(claims.ExecDecideAuth)),
+	claims.TypeRecordPayment: wrap("record payment", claims.DecodePayment, claimsExec(claims.ExecPayment)),
+	claims.TypeAppeal:        wrap("appeal claim line", claims.DecodeAppeal, claimsExec(claims.ExecAppeal)),
+	claims.TypeDecideAppeal:  wrap("decide appeal", claims.DecodeAppealDecision, claimsExec(claims.ExecDecideAppeal)),
+}
+
+// claimsExec adapts a claims handler (which takes its own store interface) to a route.
+func claimsExec[B any](f func(claims.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 
 // decoded is a transaction after the stateless checks.

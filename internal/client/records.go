@@ -78,6 +78,22 @@ type NewRecord struct {
 // plaintext (bound to id, version, patient and category) and is wrapped for the patient's
 // current category key and for the author. Nothing readable leaves this process.
 func (c *Client) PutRecord(ctx context.Context, author *keys.Keystore, r NewRecord) (*records.Meta, error) {
+	body, err := c.SealRecord(ctx, author, r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Send(ctx, author, body)
+	if err != nil {
+		return nil, err
+	}
+	m := body.Meta
+	m.Height = res.Height
+	return &m, nil
+}
+
+// SealRecord encrypts a record as the author and builds its write body (uploading a large
+// ciphertext to the blob store), without submitting it.
+func (c *Client) SealRecord(ctx context.Context, author *keys.Keystore, r NewRecord) (*records.PutBody, error) {
 	switch {
 	case r.ID == "":
 		var b [12]byte
@@ -105,28 +121,23 @@ func (c *Client) PutRecord(ctx context.Context, author *keys.Keystore, r NewReco
 	if !bytes.Equal(me.Identity.EncKey, author.Keys.EncPublic()) {
 		return nil, fmt.Errorf("keystore %s does not hold the identity's current keys (rotated elsewhere?)", author.Name)
 	}
-	body, ct, err := SealRecord(author, me.Identity.KeyVersion, cks[i], r)
+	body, ct, err := SealFor(author, me.Identity.KeyVersion, cks[i], r)
 	if err != nil {
 		return nil, err
 	}
-	m := body.Meta
-	if m.Blob {
+	if body.Meta.Blob {
 		if err := c.PutBlob(ctx, ct); err != nil {
 			return nil, err
 		}
 	}
-	res, err := c.Send(ctx, author, body)
-	if err != nil {
-		return nil, err
-	}
-	m.Height = res.Height
-	return &m, nil
+	return body, nil
 }
 
-// SealRecord encrypts r for its patient's category key ck and for the author, and builds
-// the write body. When the ciphertext is too large to travel inline, the body is marked
-// Blob and the caller uploads ct (PutBlob) before submitting.
-func SealRecord(author *keys.Keystore, authorKeyVersion uint32, ck consent.CategoryKey, r NewRecord) (*records.PutBody, []byte, error) {
+// SealFor encrypts r for its patient's category key ck and for the author, without asking
+// the node anything (bulk writers look the keys up once). When the ciphertext is too large
+// to travel inline, the body is marked Blob and the caller uploads ct (PutBlob) before
+// submitting.
+func SealFor(author *keys.Keystore, authorKeyVersion uint32, ck consent.CategoryKey, r NewRecord) (*records.PutBody, []byte, error) {
 	aad := envelope.AAD(r.ID, r.Version, r.Patient, r.Category)
 	dk, ct, err := envelope.Seal(r.Plaintext, aad)
 	if err != nil {
@@ -279,7 +290,7 @@ func Decrypt(who *keys.Keystore, m *records.Meta, ct []byte, share *consent.KeyS
 		if !ok {
 			return nil, fmt.Errorf("%w: category %q key version %d is not in the keystore", ErrCannotDecrypt, m.Category, m.CategoryVersion)
 		}
-		dk, err = envelope.UnwrapKey(priv, m.PatientWrap, aad)
+		return DecryptWithCategoryKey(priv, m, ct)
 	default:
 		if share == nil {
 			return nil, fmt.Errorf("%w: no share of category %q version %d was granted to you", ErrCannotDecrypt, m.Category, m.CategoryVersion)
@@ -288,8 +299,23 @@ func Decrypt(who *keys.Keystore, m *records.Meta, ct []byte, share *consent.KeyS
 		if uerr != nil {
 			return nil, uerr
 		}
-		dk, err = envelope.UnwrapKey(priv, m.PatientWrap, aad)
+		return DecryptWithCategoryKey(priv, m, ct)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return envelope.Open(dk, ct, aad)
+}
+
+// DecryptWithCategoryKey opens a record with the category key of its version, already
+// unwrapped: a reader of many records of one patient opens the key share once (OpenShare)
+// and keeps it for the session instead of paying an HPKE unwrap per record for it.
+func DecryptWithCategoryKey(priv hpke.PrivateKey, m *records.Meta, ct []byte) ([]byte, error) {
+	if sha256.Sum256(ct) != m.Digest {
+		return nil, fmt.Errorf("ciphertext does not match the digest on the ledger: %w", envelope.ErrTampered)
+	}
+	aad := envelope.AAD(m.RecordID, m.Version, m.Patient, m.Category)
+	dk, err := envelope.UnwrapKey(priv, m.PatientWrap, aad)
 	if err != nil {
 		return nil, err
 	}

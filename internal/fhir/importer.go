@@ -470,7 +470,7 @@ func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore,
 			results[i] <- sealed{err: ctx.Err()}
 			return
 		}
-		body, ct, err := client.SealRecord(author, keyVersion, items[i].ck, items[i].rec)
+		body, ct, err := client.SealFor(author, keyVersion, items[i].ck, items[i].rec)
 		results[i] <- sealed{body, ct, err}
 	})
 	if before != nil {
