@@ -273,14 +273,26 @@ type runner struct {
 // setup commits the workload's setup transactions (untimed): phase after phase, the
 // streams of a phase in parallel, each stream in order.
 func (r *runner) setup(ctx context.Context, w *workload) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancel := context.WithTimeoutCause(ctx, 10*time.Minute, fmt.Errorf("%s: setup did not commit within 10 minutes", w.name))
 	defer cancel()
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	go func() { // a node that stopped on a fault would leave the submitters waiting
+		select {
+		case err := <-r.n.Fatal():
+			fail(fmt.Errorf("the node stopped: %w", err))
+		case <-ctx.Done():
+		}
+	}()
 	for p, phase := range w.setup {
 		fmt.Fprintf(r.progress, "%s: setup phase %d of %d (%d streams)\n", w.name, p+1, len(w.setup), len(phase))
 		err := parallel(len(phase), func(i int) error {
 			for _, raw := range phase[i] {
 				res, err := r.n.Broadcast(ctx, raw, true)
 				if err != nil {
+					if cause := context.Cause(ctx); cause != nil {
+						err = cause
+					}
 					return fmt.Errorf("setup transaction: %w", err)
 				}
 				if res.Code != 0 {
