@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/client"
@@ -324,6 +325,45 @@ func TestClaimsStory(t *testing.T) {
 		}
 		expectLine(t, before, 1, claims.Approved, 12500, 2000, 10500)
 		expectLine(t, after, 1, claims.Approved, 12500, 5000, 7500)
+	})
+
+	t.Run("claims racing for one yearly limit are judged in block order", func(t *testing.T) {
+		// Three claims signed in a row and submitted without waiting, so they share blocks:
+		// 20,000 of the 25,000 yearly physiotherapy limit are left for 2025.
+		e := s.encounter(s.a, s.patient)
+		signer, _ := tx.ParseSigner(s.a.ID)
+		seq, err := c.Sequence(ctx, s.a.ID)
+		s.must(err)
+		var hashes []string
+		for i, day := range []claims.Date{"2025-02-01", "2025-02-02", "2025-02-03"} {
+			body := &claims.SubmitBody{Patient: s.patient.ID, Insurer: s.ins.ID, Encounter: client.EncounterRef(e), ServiceDate: day,
+				Lines: []claims.LineInput{line(1, snomed, physio, 10000)}}
+			res, err := c.Submit(ctx, tx.Sign(s.a.Keys.Sign, signer, s.chainID, seq+uint64(i), body).Encode(), false)
+			s.must(err)
+			hashes = append(hashes, res.Hash)
+		}
+		var got []*claims.Claim
+		for _, h := range hashes {
+			var res app.Result
+			for {
+				if res, err = c.Tx(ctx, h); err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("claim tx %s never committed: %v", h, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if res.Code != 0 {
+				t.Fatalf("claim tx %s rejected: %s/%d %s", h, res.Codespace, res.Code, res.Log)
+			}
+			cl, err := c.Claim(ctx, s.a, claims.ClaimID(h))
+			s.must(err)
+			got = append(got, cl)
+		}
+		expectLine(t, got[0], 1, claims.Approved, 10000, 2000, 8000)
+		expectLine(t, got[1], 1, claims.Approved, 10000, 2000, 8000)
+		expectLine(t, got[2], 1, claims.Denied, 0, 0, 0, "119")
 	})
 
 	t.Run("claim submitted by a provider that did not author the encounter rejected", func(t *testing.T) {
