@@ -532,6 +532,7 @@ func TestClaimsStory(t *testing.T) {
 			if !rep.Replayed || rep.Verified == 0 || rep.Events == 0 {
 				t.Fatalf("replay %d replayed nothing: %+v", run, rep)
 			}
+			t.Logf("replay %d: %+v", run, *rep)
 			hashes = append(hashes, rep.AppHash)
 		}
 		if string(hashes[0]) != string(hashes[1]) {
