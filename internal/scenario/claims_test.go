@@ -574,6 +574,12 @@ func TestClaimsQueryAdversarial(t *testing.T) {
 	_, err = s.c.SubmitClaimsQuery(s.ctx, sign(late, s.patient))
 	refused(t, "query valid too long", err, http.StatusBadRequest, claims.Space, claims.CodeInvalid)
 
+	_, err = s.c.Plan(s.ctx, s.ins.ID, "nope")
+	refused(t, "unknown plan", err, http.StatusNotFound, claims.Space, claims.CodeNotFound)
+	if ps, err := s.c.Plans(s.ctx, s.ins.ID); err != nil || len(ps) != 0 {
+		t.Fatalf("plans of an insurer that published none: %v %v", ps, err)
+	}
+
 	tampered := sign(fresh(s.patient), s.patient)
 	tampered.Kind = claims.QueryCoverage
 	_, err = s.c.SubmitClaimsQuery(s.ctx, tampered)
