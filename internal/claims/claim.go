@@ -18,7 +18,7 @@ import (
 
 // ClaimResourceType is the resource type consent grants name to let an insurer receive
 // claims ("Claim"); the category is the encounter record's.
-const ClaimResourceType = "Claim"
+const ClaimResourceType = consent.ClaimResourceType
 
 // Claim statuses.
 const (

@@ -64,8 +64,7 @@ func newWorld(t *testing.T) *world {
 	})
 	w.ok(w.pat, func(s Store, e identity.Env) *tx.Error {
 		return consent.ExecGrant(s, e, w.pat, &consent.GrantBody{Grant: consent.Grant{Grantee: w.ins, Actions: []string{consent.Read},
-			Purposes: []string{consent.Payment}, Scope: consent.Scope{ResourceTypes: []string{ClaimResourceType}},
-			KeyShares: []consent.KeyShare{{Category: "general", Version: 1, Recipient: w.ins, Wrapped: make([]byte, 1168)}}}})
+			Purposes: []string{consent.Payment}, Scope: consent.Scope{ResourceTypes: []string{ClaimResourceType}}}})
 	})
 	w.ok(w.pat, func(s Store, e identity.Env) *tx.Error {
 		return consent.ExecGrant(s, e, w.pat, &consent.GrantBody{Grant: consent.Grant{Grantee: w.dr2, Actions: []string{consent.Write},
@@ -314,4 +313,30 @@ func TestCoveragePaymentAppealRules(t *testing.T) {
 		t.Fatalf("status %s after full payment", c.Status)
 	}
 	w.refused("payment of a paid claim", CodeState, w.ins, pay(1, "r"))
+}
+
+// TestClaimsOnlyGrantCarriesNoKey: a payment grant that covers only claims needs no key
+// share (claims are not encrypted records); one that also covers a record type still does.
+func TestClaimsOnlyGrantCarriesNoKey(t *testing.T) {
+	w := newWorld(t)
+	grant := func(types ...string) func(Store, identity.Env) *tx.Error {
+		return func(s Store, e identity.Env) *tx.Error {
+			return consent.ExecGrant(s, e, w.pat, &consent.GrantBody{Grant: consent.Grant{Grantee: w.ins2, Actions: []string{consent.Read},
+				Purposes: []string{consent.Payment}, Scope: consent.Scope{ResourceTypes: types}}})
+		}
+	}
+	for _, types := range [][]string{{ClaimResourceType, "Observation"}, {"Encounter"}, nil} {
+		err := w.run(w.pat, grant(types...))
+		if err == nil || err.Codespace != string(consent.Space) || err.Code != consent.CodeMissingShare {
+			t.Fatalf("read grant on %v without a key share: %v", types, err)
+		}
+	}
+	w.ok(w.pat, grant(ClaimResourceType))
+	for _, g := range consent.List(w.st, w.pat) {
+		if g.Grantee == w.ins || g.Grantee == w.ins2 {
+			if len(g.KeyShares) != 0 {
+				t.Fatalf("payment grant %s holds %d key shares", g.ID, len(g.KeyShares))
+			}
+		}
+	}
 }

@@ -156,6 +156,13 @@ func TestClaimsStory(t *testing.T) {
 	_, err = c.Grant(ctx, s.patient, consent.Grant{Grantee: s.ins.ID, Scope: consent.Scope{Categories: []string{"general"},
 		ResourceTypes: []string{claims.ClaimResourceType}}, Actions: []string{consent.Read}, Purposes: []string{consent.Payment}})
 	s.must(err)
+	gs, err := c.Grants(ctx, s.patient.ID)
+	s.must(err)
+	for _, g := range gs {
+		if g.Grantee == s.ins.ID && len(g.KeyShares) != 0 {
+			t.Fatalf("the insurer's claims-only grant carries %d category key shares", len(g.KeyShares))
+		}
+	}
 
 	t.Run("approved claim and payment", func(t *testing.T) {
 		cl, err := s.submit(s.a, s.patient, s.ins, enc, "2024-03-01", line(1, snomed, checkUp, 12500), line(2, cvx, flu, 14052))
