@@ -255,7 +255,7 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 	c := &Claim{ID: id, Provider: signer, Organization: env.Signer.Organization, Patient: b.Patient, Insurer: b.Insurer,
 		Encounter: b.Encounter, Category: enc.Category, ServiceDate: b.ServiceDate, Source: b.Source, Type: b.ClaimType, Consent: d.Grant,
 		Height: env.Height, Time: env.Time, DuplicateKey: dk}
-	j := Judge{Date: b.ServiceDate}
+	var j Judge
 	cov, why := eligibility(Coverages(st, b.Patient, b.Insurer), b.ServiceDate)
 	if cov != nil {
 		c.Plan, c.MemberID = cov.Plan, cov.MemberID
