@@ -312,11 +312,11 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 	}
 	st.Set(dupKey(dk), []byte(id))
 
-	ev := claimEvent(env, signer, ActionClaimSubmit, c)
+	ev := claimEvent(env, signer, audit.ClaimSubmit, c)
 	ev.Subject, ev.Grant = c.Insurer, c.Consent
 	ev.Reason = fmt.Sprintf("%d lines, %s charged, date of service %s", len(c.Lines), FormatCents(c.Submitted), c.ServiceDate)
 	st.Append(ev.Encode())
-	ev = claimEvent(env, c.Insurer, ActionClaimAdjudicate, c)
+	ev = claimEvent(env, c.Insurer, audit.ClaimAdjudicate, c)
 	ev.ActorRole, ev.Organization, ev.Subject = string(identity.Insurer), ins.Organization, c.Provider
 	ev.Reason = summaryText(res, c.Payable, c.PatientShare)
 	if c.Plan != "" {
