@@ -2,8 +2,8 @@ package claims
 
 import (
 	"fmt"
-	"github.com/ehrchain/ehrchain/internal/audit"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )

@@ -3,11 +3,11 @@ package claims
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/ehrchain/ehrchain/internal/audit"
 	"regexp"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
