@@ -60,5 +60,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(initCmd(g), startCmd(g), statusCmd(g), keysCmd(g), identityCmd(g), recordCmd(g), consentCmd(g), demoCmd(g), benchCmd(g), auditCmd(g), verifyCmd(g))
 	root.AddCommand(planCmd(g), coverageCmd(g), claimCmd(g), priorAuthCmd(g))
 	root.AddCommand(portalCmd(g))
+	root.AddCommand(emergencyCmd(g))
 	return root
 }
