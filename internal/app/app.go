@@ -36,8 +36,9 @@ type App struct {
 	genesis genesisView       // what InitChain wrote, for CheckTx before the first commit
 
 	// Current block, set by FinalizeBlock and consumed by Commit.
-	height  int64
-	results []Result
+	height    int64
+	results   []Result
+	valBefore map[string]int64 // validator power at block start, per address a tx touched
 
 	watchMu  sync.Mutex
 	watchers map[[32]byte][]chan Result
@@ -62,7 +63,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 	}
 	return &App{
 		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf,
-		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{},
+		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
 }
@@ -125,6 +126,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		ev := &audit.Event{Time: req.Time, Action: audit.IdentityRegister, Outcome: audit.Success,
 			Actor: "genesis", Subject: id.ID, Reason: string(identity.Registrar)}
 		a.st.Append(ev.Encode())
+	}
+	if err := a.initValidators(a.st, g, req.Validators); err != nil {
+		return nil, a.fail(err)
 	}
 	a.mu.Lock()
 	a.genesis = gv
@@ -230,6 +234,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	defer a.halt(req.Height, &err)
 	a.height = req.Height
 	a.results = a.results[:0]
+	clear(a.valBefore)
 	decs, pre := a.preverify(req.Txs)
 	out := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
@@ -242,7 +247,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		b, _ := json.Marshal(r)
 		a.st.PutIndex(resultKey(decs[i].hash), b)
 	}
-	return &abci.ResponseFinalizeBlock{TxResults: out, AppHash: a.st.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: out, ValidatorUpdates: a.validatorUpdates(), AppHash: a.st.WorkingHash()}, nil
 }
 
 // resultKey indexes a committed transaction's result by hash. It replaces CometBFT's
@@ -345,6 +350,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !d.env.Verify(pub) {
 		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
 	}
+	a.noteValidator(d.body)
 	ov := a.st.Begin()
 	env.Signer = signer
 	if err := d.r.exec(ov, env, id, d.body); err != nil {

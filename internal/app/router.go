@@ -9,6 +9,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/validators"
 )
 
 // route connects a body type to its decoder and its handler.
@@ -60,6 +61,14 @@ var routes = map[tx.Type]route{
 	records.TypePut: wrap("write record", records.DecodePut,
 		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
 			return records.ExecPut(st, env, s, b)
+		}),
+	validators.TypeSet: wrap("set validator", validators.DecodeSet,
+		func(st *state.Tx, env identity.Env, s string, b *validators.Set) *tx.Error {
+			return validators.ExecSet(st, env, s, b)
+		}),
+	validators.TypeRemove: wrap("remove validator", validators.DecodeRemove,
+		func(st *state.Tx, env identity.Env, s string, b *validators.Remove) *tx.Error {
+			return validators.ExecRemove(st, env, s, b)
 		}),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
 		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},

@@ -72,7 +72,8 @@ func LoadConfig(home string) (Config, error) {
 	return c, nil
 }
 
-func (c Config) save(path string) error {
+// Save writes the configuration to path.
+func (c Config) Save(path string) error {
 	b, _ := json.MarshalIndent(c, "", "  ")
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
