@@ -20,6 +20,7 @@ const (
 	CodeUnavailable uint32 = 3
 	CodeTimeout     uint32 = 4
 	CodeInternal    uint32 = 5
+	CodeForbidden   uint32 = 6 // the caller may not use this endpoint
 )
 
 // httpStatus maps a coded error to the HTTP status a client should see.
@@ -35,6 +36,8 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusServiceUnavailable
 		case CodeTimeout:
 			return http.StatusGatewayTimeout
+		case CodeForbidden:
+			return http.StatusForbidden
 		}
 		return http.StatusInternalServerError
 	case tx.Space:

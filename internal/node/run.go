@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +57,7 @@ type Node struct {
 	fatal    chan error
 
 	reads batcher
+	repl  *replicator
 
 	dbMu sync.Mutex
 	dbs  []dbm.DB // every database CometBFT opened, closed after it stops
@@ -128,6 +130,11 @@ func (n *Node) start() error {
 			return fmt.Errorf("%s is missing: the home directory %s is incomplete", f, p.Home)
 		}
 	}
+	// Open trusts the hashes stored in the state tree; recompute them first, so a database
+	// altered on disk stops the node instead of being served.
+	if err := state.CheckCommitted(p.AppDir()); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
 	st, err := state.Open(p.AppDir())
 	if err != nil {
 		return err
@@ -198,11 +205,12 @@ func (n *Node) start() error {
 	n.cmt = c
 	n.rpc = local.New(c)
 	go n.watchFatal()
+	n.startReplicator(nodeKey)
 	return nil
 }
 
 func (n *Node) cmtLogger() cmtlog.Logger {
-	base := cmtlog.NewTMLogger(cmtlog.NewSyncWriter(n.logw))
+	base := consensusFailureLogger{Logger: cmtlog.NewTMLogger(cmtlog.NewSyncWriter(n.logw)), n: n}
 	switch n.Config.LogLevel {
 	case "debug":
 		opt, _ := cmtlog.AllowLevel("info")
@@ -249,6 +257,9 @@ func (n *Node) Stop() error {
 }
 
 func (n *Node) close() {
+	if n.repl != nil {
+		n.repl.close()
+	}
 	n.dbMu.Lock()
 	for _, db := range n.dbs {
 		db.Close() // already closed ones report an error we do not need
@@ -281,6 +292,9 @@ type Status struct {
 	CatchingUp bool        `json:"catching_up"`
 	Validators []Validator `json:"validators"`
 	LogSize    uint64      `json:"events"`
+	// BlobsMissing counts committed blob records whose ciphertext this node is still
+	// fetching from peers; reads of them answer "unavailable" meanwhile.
+	BlobsMissing int `json:"blobs_missing"`
 }
 
 // Validator is one member of the current validator set.
@@ -299,7 +313,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	c := n.st.LastCommit()
 	out := &Status{ChainID: n.Config.ChainID, Moniker: n.Config.Moniker, NodeID: string(s.NodeInfo.ID()),
 		Height: c.Height, AppHash: fmt.Sprintf("%X", c.AppHash), BlockHash: s.SyncInfo.LatestBlockHash.String(),
-		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize}
+		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize, BlobsMissing: n.BlobsMissing()}
 	perPage := 100
 	vals, err := n.rpc.Validators(ctx, nil, nil, &perPage)
 	if err != nil {
@@ -383,4 +397,28 @@ func (n *Node) LookupTx(_ context.Context, hash []byte) (app.Result, error) {
 		return app.Result{}, os.ErrNotExist
 	}
 	return r, nil
+}
+
+// consensusFailureLogger stops the node when CometBFT's consensus routine fails (for
+// example: the validators committed a block whose app hash this node's state does not
+// produce). CometBFT only logs that and leaves the process serving a state it can no longer
+// advance; the node must exit instead.
+type consensusFailureLogger struct {
+	cmtlog.Logger
+	n *Node
+}
+
+func (l consensusFailureLogger) Error(msg string, keyvals ...any) {
+	l.Logger.Error(msg, keyvals...)
+	if strings.HasPrefix(msg, "CONSENSUS FAILURE") {
+		err := fmt.Errorf("consensus failure: %v", keyvals)
+		select {
+		case l.n.fatal <- err:
+		default:
+		}
+	}
+}
+
+func (l consensusFailureLogger) With(keyvals ...any) cmtlog.Logger {
+	return consensusFailureLogger{Logger: l.Logger.With(keyvals...), n: l.n}
 }
