@@ -48,7 +48,9 @@ func (n *Node) startReplicator(nk *p2p.NodeKey) {
 	go r.run()
 }
 
-func (r *replicator) cursorFile() string { return filepath.Join(r.n.Paths.AppDir(), "blobs", "replicated") }
+func (r *replicator) cursorFile() string {
+	return filepath.Join(r.n.Paths.AppDir(), "blobs", "replicated")
+}
 
 func (r *replicator) loadCursor() uint64 {
 	b, err := os.ReadFile(r.cursorFile())

@@ -29,11 +29,11 @@ func CheckCommitted(dir string) error {
 	}
 	mapRoot, err := s.CheckMap(c.Height, nil)
 	if err != nil {
-		return fmt.Errorf("state map at height %d: %w", c.Height, err)
+		return fmt.Errorf("the state database was altered or damaged: %w", err)
 	}
 	logRoot, err := s.CheckLog(nil)
 	if err != nil {
-		return fmt.Errorf("event log at height %d: %w", c.Height, err)
+		return fmt.Errorf("the state database was altered or damaged: %w", err)
 	}
 	if got := AppHash(mapRoot, logRoot, c.LogSize); !bytes.Equal(got, c.AppHash) {
 		return fmt.Errorf("state at height %d recomputes to app hash %X but was committed as %X: the state database was altered", c.Height, got, c.AppHash)

@@ -29,7 +29,7 @@ type Node struct {
 	P2P         string `json:"p2p"`
 	RPC         string `json:"rpc"`
 	NodeID      string `json:"node_id"`
-	Validator   string `json:"validator"`      // consensus address
+	Validator   string `json:"validator"`     // consensus address
 	PubKey      []byte `json:"validator_key"` // Ed25519 consensus key
 	Genesis     bool   `json:"genesis"`       // a genesis validator (false: added later)
 }
