@@ -63,7 +63,10 @@ func freePort(t *testing.T) int {
 }
 
 // newNetwork lays out n validators on free loopback ports with short blocks and starts them.
-func newNetwork(t *testing.T, n int) *network {
+func newNetwork(t *testing.T, n int) *network { return newNetworkWith(t, n, nil) }
+
+// newNetworkWith is newNetwork with a chance to edit the nodes' configs before they start.
+func newNetworkWith(t *testing.T, n int, edit func(dir string, m *Manifest)) *network {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := Init(Options{Dir: dir, Validators: n, ChainID: "net-test", Ports: freePorts(t), BlockMS: 100,
@@ -94,6 +97,9 @@ func newNetwork(t *testing.T, n int) *network {
 		t.Fatal(err)
 	}
 	nw := &network{t: t, dir: dir, m: m, reg: reg, ctx: ctx}
+	if edit != nil {
+		edit(dir, m)
+	}
 	nw.start()
 	return nw
 }
@@ -220,3 +226,12 @@ func (nw *network) stalled(d time.Duration, which ...int) []int64 {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func mustKeystore(t *testing.T) *keys.Keystore {
+	t.Helper()
+	ks, err := keys.NewKeystore("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
