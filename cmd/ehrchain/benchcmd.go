@@ -48,17 +48,39 @@ register (patients registering themselves).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			rep, err := bench.Run(ctx, o, os.Stderr)
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return fmt.Errorf("interrupted: %w", err)
+			// With --validators N the same workloads run on one node first, then on N
+			// validators, so the two figures come from the same run.
+			sizes := []int{1}
+			if o.Validators > 1 {
+				sizes = append(sizes, o.Validators)
+			}
+			var reps []*bench.Report
+			for _, v := range sizes {
+				o.Validators = v
+				rep, err := bench.Run(ctx, o, os.Stderr)
+				if err != nil {
+					if errors.Is(err, context.Canceled) {
+						return fmt.Errorf("interrupted: %w", err)
+					}
+					return err
 				}
-				return err
+				reps = append(reps, rep)
 			}
 			if asJSON {
-				return printJSON(rep)
+				if len(reps) == 1 {
+					return printJSON(reps[0])
+				}
+				return printJSON(reps)
 			}
-			return rep.WriteTable(os.Stdout)
+			for i, rep := range reps {
+				if i > 0 {
+					fmt.Println()
+				}
+				if err := rep.WriteTable(os.Stdout); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	f := c.Flags()
@@ -70,6 +92,7 @@ register (patients registering themselves).`,
 	f.Float64Var(&o.Rate, "rate", 0, "submit open-loop at this many tx/s instead of the closed loop")
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
+	f.IntVar(&o.Validators, "validators", 1, "also run the workloads on this many validators in-process (after one node, same run)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof")
 	return c

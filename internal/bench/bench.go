@@ -42,6 +42,8 @@ type Options struct {
 	Rate    float64 `json:"rate,omitempty"`
 	BlockMS int     `json:"block_ms"` // pause after each commit; default 200
 	Mempool int     `json:"mempool"`  // mempool capacity in transactions; default the node's
+	// Validators > 1 runs a network of that many validators in-process (see start).
+	Validators int `json:"validators,omitempty"`
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
 	Stall time.Duration `json:"-"`
 	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
@@ -129,12 +131,12 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	n, reg, err := startNode(dir, &o)
+	n, reg, stop, err := start(dir, &o)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if serr := n.Stop(); serr != nil && err == nil {
+		if serr := stop(); serr != nil && err == nil {
 			err = fmt.Errorf("stop node: %w", serr)
 		}
 	}()
@@ -381,7 +383,10 @@ loop:
 			if c+rej != lastDone {
 				lastDone, lastChange = c+rej, now
 			} else if now.Sub(lastChange) > r.o.Stall {
-				err := fmt.Errorf("no transaction committed or failed for %s (%d of %d done)", r.o.Stall, c+rej, total)
+				t.mu.Lock()
+				first := t.first
+				t.mu.Unlock()
+				err := fmt.Errorf("no transaction committed or failed for %s (%d of %d done; first rejection: %q)", r.o.Stall, c+rej, total, first)
 				cancel(err)
 				<-done
 				return nil, err

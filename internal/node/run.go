@@ -30,6 +30,9 @@ import (
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
+// p2pRate is the per-peer connection rate limit, in bytes a second.
+const p2pRate = 100 << 20
+
 // Overrides are command-line settings that win over config/ehrchain.json. Empty means "use
 // the file".
 type Overrides struct {
@@ -158,6 +161,11 @@ func (n *Node) start() error {
 	cc.P2P.PersistentPeers = n.Config.Peers
 	cc.P2P.AddrBookStrict = false
 	cc.P2P.AllowDuplicateIP = true
+	// CometBFT caps each peer connection at 5 MB/s by default: a block of 2,000 record writes
+	// (8 MiB) would then take seconds to reach the other validators and run into the propose
+	// timeout. Hospitals peer over links far faster than that.
+	cc.P2P.SendRate, cc.P2P.RecvRate = p2pRate, p2pRate
+	cc.P2P.MaxPacketMsgPayloadSize = 64 << 10
 	cc.RPC.ListenAddress = ""
 	if n.Config.RPC != "" {
 		cc.RPC.ListenAddress = "tcp://" + n.Config.RPC
