@@ -8,6 +8,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/validators"
 )
 
 // Space is the codespace of errors raised by the API layer itself.
@@ -81,6 +82,16 @@ func httpStatus(e *tx.Error) int {
 		case records.CodeNoPatient, records.CodeNotFound:
 			return http.StatusNotFound
 		case records.CodeVersion:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
+	case validators.Space:
+		switch e.Code {
+		case validators.CodeUnauthorized:
+			return http.StatusForbidden
+		case validators.CodeNotFound:
+			return http.StatusNotFound
+		case validators.CodeLastOne, validators.CodeTooMany, validators.CodeUnchanged:
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest
