@@ -40,14 +40,21 @@ func TestCheckFetchRefusesForgeries(t *testing.T) {
 	other := sha256.Sum256([]byte("other"))
 	for name, h := range map[string]http.Header{
 		"id of another key": headers(func(h http.Header, s []byte) []byte { h.Set(HeaderNode, id(otherPub)); return s }, "c", d, now),
-		"another key":       headers(func(h http.Header, s []byte) []byte { h.Set(HeaderNode, id(otherPub)); h.Set(HeaderNodeKey, base64.StdEncoding.EncodeToString(otherPub)); return s }, "c", d, now),
-		"short key":         headers(func(h http.Header, s []byte) []byte { h.Set(HeaderNodeKey, base64.StdEncoding.EncodeToString(pub[:31])); return s }, "c", d, now),
-		"stale":             headers(nil, "c", d, now.Add(-FetchSkew-time.Second)),
-		"future":            headers(nil, "c", d, now.Add(FetchSkew+time.Second)),
-		"other digest":      headers(nil, "c", other, now),
-		"other chain":       headers(nil, "other-chain", d, now),
-		"flipped bit":       headers(func(h http.Header, s []byte) []byte { s[5] ^= 1; return s }, "c", d, now),
-		"no signature":      headers(func(h http.Header, s []byte) []byte { return nil }, "c", d, now),
+		"another key": headers(func(h http.Header, s []byte) []byte {
+			h.Set(HeaderNode, id(otherPub))
+			h.Set(HeaderNodeKey, base64.StdEncoding.EncodeToString(otherPub))
+			return s
+		}, "c", d, now),
+		"short key": headers(func(h http.Header, s []byte) []byte {
+			h.Set(HeaderNodeKey, base64.StdEncoding.EncodeToString(pub[:31]))
+			return s
+		}, "c", d, now),
+		"stale":        headers(nil, "c", d, now.Add(-FetchSkew-time.Second)),
+		"future":       headers(nil, "c", d, now.Add(FetchSkew+time.Second)),
+		"other digest": headers(nil, "c", other, now),
+		"other chain":  headers(nil, "other-chain", d, now),
+		"flipped bit":  headers(func(h http.Header, s []byte) []byte { s[5] ^= 1; return s }, "c", d, now),
+		"no signature": headers(func(h http.Header, s []byte) []byte { return nil }, "c", d, now),
 	} {
 		if _, err := CheckFetch("c", d, h, now); err == nil {
 			t.Errorf("%s: accepted", name)
