@@ -68,6 +68,7 @@ func testnetInitCmd(g *globals) *cobra.Command {
 	f.StringVar(&insts, "institutions", "", "comma-separated institution of each validator (default Hospital 1, Hospital 2, ...)")
 	f.IntVar(&o.BlockMS, "block-ms", 0, "pause after each commit, in ms (default the node's 200)")
 	f.StringVar(&o.LogLevel, "log-level", "", "nodes' log level (default info)")
+	f.Int64Var(&o.MaxBlockBytes, "max-block-bytes", testnet.DefaultMaxBlockBytes, "largest block, in bytes (a record write is about 4 KiB)")
 	return c
 }
 
