@@ -127,7 +127,7 @@ func TestAlteredStateRefused(t *testing.T) {
 		t.Fatal("the provider's name was not found in node3's state database")
 	}
 
-	if _, err := Start(nw.dir, binary, []int{3}); err != nil {
+	if _, err := StartAttached(nw.dir, binary, []int{3}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)

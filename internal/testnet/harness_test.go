@@ -114,7 +114,7 @@ func tail(s string, n int) string {
 // start starts the given nodes (all when none) and waits until each serves a height > 0.
 func (nw *network) start(which ...int) {
 	nw.t.Helper()
-	if _, err := Start(nw.dir, binary, which); err != nil {
+	if _, err := StartAttached(nw.dir, binary, which); err != nil {
 		nw.t.Fatal(err)
 	}
 	if len(which) == 0 {

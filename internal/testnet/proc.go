@@ -49,7 +49,15 @@ func pidOf(home string) int {
 // Start launches the given nodes (all when which is empty) as separate processes of binary,
 // each in its own session so it outlives the caller, with output appended to HOME/node.log
 // and its pid in HOME/node.pid. A node already running is left alone.
-func Start(dir, binary string, which []int) ([]int, error) {
+func Start(dir, binary string, which []int) ([]int, error) { return start(dir, binary, which, false) }
+
+// StartAttached is Start for tests: the nodes get SIGKILL when the calling process dies, so
+// a test binary killed by its timeout leaves no node running.
+func StartAttached(dir, binary string, which []int) ([]int, error) {
+	return start(dir, binary, which, true)
+}
+
+func start(dir, binary string, which []int, attached bool) ([]int, error) {
 	m, err := Load(dir)
 	if err != nil {
 		return nil, err
@@ -71,6 +79,9 @@ func Start(dir, binary string, which []int) ([]int, error) {
 		cmd := exec.Command(binary, "start", "--home", home)
 		cmd.Stdout, cmd.Stderr = lf, lf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if attached {
+			cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+		}
 		err = cmd.Start()
 		lf.Close()
 		if err != nil {
