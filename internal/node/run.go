@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -63,19 +64,51 @@ type Node struct {
 	repl  *replicator
 
 	dbMu sync.Mutex
-	dbs  []dbm.DB // every database CometBFT opened, closed after it stops
+	dbs  []*stoppingDB // every database CometBFT opened, closed after it stops
 }
 
 // dbProvider opens CometBFT's databases and remembers them: CometBFT does not close its
 // indexer database on stop, which would keep the home locked for a restart in-process.
 func (n *Node) dbProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
-	db, err := cmtcfg.DefaultDBProvider(ctx)
-	if err == nil {
-		n.dbMu.Lock()
-		n.dbs = append(n.dbs, db)
-		n.dbMu.Unlock()
+	raw, err := cmtcfg.DefaultDBProvider(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return db, err
+	db := &stoppingDB{DB: raw}
+	n.dbMu.Lock()
+	n.dbs = append(n.dbs, db)
+	n.dbMu.Unlock()
+	return db, nil
+}
+
+// stoppingDB answers "not found" instead of an error once closed. CometBFT's consensus
+// reactor has a per-peer routine that can wake after the node stopped and read a commit from
+// the closed block store, which panics the whole process; with several validators that
+// turned a clean stop into a crash.
+type stoppingDB struct {
+	dbm.DB
+	closed atomic.Bool
+}
+
+func (d *stoppingDB) Get(k []byte) ([]byte, error) {
+	v, err := d.DB.Get(k)
+	if err != nil && d.closed.Load() {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (d *stoppingDB) Has(k []byte) (bool, error) {
+	ok, err := d.DB.Has(k)
+	if err != nil && d.closed.Load() {
+		return false, nil
+	}
+	return ok, err
+}
+
+func (d *stoppingDB) Close() error {
+	d.closed.Store(true)
+	return d.DB.Close()
 }
 
 // Start opens the home directory, takes its lock and starts consensus.
