@@ -36,9 +36,13 @@ func Running(home string) bool {
 	return false
 }
 
-// pidOf reads a home's recorded pid (0 if none).
+// pidOf reads a home's recorded pid, or, for a node started by hand, the pid the running
+// node wrote into its lock file (0 if none).
 func pidOf(home string) int {
 	b, err := os.ReadFile(filepath.Join(home, pidFile))
+	if err != nil && Running(home) {
+		b, err = os.ReadFile(node.Paths{Home: home}.Lock())
+	}
 	if err != nil {
 		return 0
 	}
@@ -139,9 +143,16 @@ func ours(pid int, home string) bool {
 	if err != nil {
 		return false
 	}
+	cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	same := func(arg string) bool {
+		if !filepath.IsAbs(arg) {
+			arg = filepath.Join(cwd, arg)
+		}
+		return filepath.Clean(arg) == filepath.Clean(home)
+	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 	for k, a := range args {
-		if a == "--home" && k+1 < len(args) && args[k+1] == home {
+		if (a == "--home" && k+1 < len(args) && same(args[k+1])) || (strings.HasPrefix(a, "--home=") && same(a[len("--home="):])) {
 			return true
 		}
 	}
