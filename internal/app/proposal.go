@@ -4,6 +4,8 @@ import (
 	"context"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // PrepareProposal keeps, for each signer, only the transactions that continue its sequence
@@ -18,17 +20,18 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	next := map[string]uint64{}
 	out := make([][]byte, 0, len(req.Txs))
 	for _, raw := range req.Txs {
-		d, err := a.decode(raw)
-		if err != nil || d.r.unsigned {
+		// The envelope alone names signer and sequence: no body decoding, no hashing here.
+		env, err := tx.Decode(raw)
+		if err != nil || routes[env.BodyType].unsigned {
 			out = append(out, raw)
 			continue
 		}
-		signer := d.env.SignerID()
+		signer := env.SignerID()
 		want, ok := next[signer]
 		if !ok {
 			want = nextSequence(view, signer)
 		}
-		if d.env.Sequence != want {
+		if env.Sequence != want {
 			continue
 		}
 		next[signer] = want + 1
