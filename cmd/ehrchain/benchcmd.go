@@ -23,6 +23,9 @@ func benchCmd(_ *globals) *cobra.Command {
 		workloads  []string
 		asJSON     bool
 		cpuProfile string
+		growth     []int
+		probe      int
+		plotFile   string
 	)
 	c := &cobra.Command{
 		Use:   "bench",
@@ -32,8 +35,14 @@ pre-signed transactions to it in-process and times each from submission to the c
 its block. Workloads run one after another on the same node: compare their ratios, which
 hold on a noisy machine better than the absolute figures do.
 
-Workloads: baseline (signed no-op transactions from --actors registered signers) and
-register (patients registering themselves).`,
+Workloads:
+  baseline      signed no-op transactions from --actors registered signers (the ceiling)
+  register      patients registering themselves
+  write         providers writing encrypted ~1.5 KB FHIR Observations
+  read          audited reads by a granted provider, timed from request to plaintext
+  grant-revoke  patients granting read access and revoking it (rotating the category key)
+  mixed         80 % reads, 16 % writes, 4 % grants and revocations, all at once
+  claims        two-line insurance claims adjudicated at commit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, w := range workloads { // the flag already split on commas
@@ -48,6 +57,9 @@ register (patients registering themselves).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if len(growth) > 0 {
+				return runGrowth(ctx, bench.GrowthOptions{Options: o, Sizes: growth, Probe: probe}, plotFile, asJSON)
+			}
 			// With --validators N the same workloads run on one node first, then on N
 			// validators, so the two figures come from the same run.
 			sizes := []int{1}
@@ -84,18 +96,49 @@ register (patients registering themselves).`,
 		},
 	}
 	f := c.Flags()
-	f.StringSliceVar(&workloads, "workload", bench.Workloads, "workloads to run, in order (baseline, register)")
-	f.IntVar(&o.Txs, "txs", 20_000, "transactions per workload")
+	f.StringSliceVar(&workloads, "workload", bench.Workloads, "workloads to run, in order")
+	f.IntVar(&o.Txs, "txs", 0, "operations per workload (default 20,000)")
 	f.IntVar(&o.Actors, "actors", 64, "signers of the baseline workload, each with its own sequence")
 	f.IntVar(&o.Concurrency, "concurrency", 64, "goroutines submitting transactions")
 	f.IntVar(&o.Window, "window", 0, fmt.Sprintf("most transactions submitted but not yet committed (closed loop; default %d, at most the mempool)", bench.DefaultWindow))
 	f.Float64Var(&o.Rate, "rate", 0, "submit open-loop at this many tx/s instead of the closed loop")
+	f.DurationVar(&o.Duration, "duration", 0, "stop submitting each workload after this long (e.g. 30s); with --rate and no --txs, prepares rate × duration")
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
 	f.IntVar(&o.Validators, "validators", 1, "also run the workloads on this many validators in-process (after one node, same run)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
+	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")
+	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof")
 	return c
+}
+
+func runGrowth(ctx context.Context, o bench.GrowthOptions, plotFile string, asJSON bool) error {
+	rep, err := bench.Growth(ctx, o, os.Stderr)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		return err
+	}
+	if plotFile != "" {
+		f, err := os.Create(plotFile)
+		if err != nil {
+			return err
+		}
+		if err := rep.WritePNG(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return printJSON(rep)
+	}
+	return rep.WriteTable(os.Stdout)
 }
 
 // profilePath inserts the workload's name before the extension of file.

@@ -27,6 +27,7 @@ const demoPassphrase = "ehrchain-demo-passphrase"
 func demoCmd(g *globals) *cobra.Command {
 	var dir, apiAddr, data string
 	var once bool
+	var pf portalFlags
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a single-node chain with a hospital, two providers, a patient and an auditor, play the consent story, and keep serving",
@@ -65,16 +66,33 @@ func demoCmd(g *globals) *cobra.Command {
 					fmt.Printf("  go run ./cmd/ehrchain --home %s identity list\n", dir)
 					fmt.Printf("  go run ./cmd/ehrchain --home %s record list --as patient --patient patient\n", dir)
 					fmt.Printf("  go run ./cmd/ehrchain --home %s consent list --patient patient\n", dir)
+					if !pf.off {
+						printPortal(addr, pf.host, pass)
+					}
 				}()
 			}
-			return runNode(dir, node.Overrides{API: apiAddr, NoRPC: true, P2P: "127.0.0.1:0"}, ready, stop)
+			return runNode(dir, node.Overrides{API: apiAddr, NoRPC: true, P2P: "127.0.0.1:0"}, pf, ready, stop)
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", ".ehrchain-demo", "directory of the demo node (created, or reused)")
 	c.Flags().StringVar(&apiAddr, "api", "127.0.0.1:8080", "HTTP API address")
 	c.Flags().StringVar(&data, "data", "../shared/data/synthea-r4", "Synthea FHIR bundles to take a real Observation from (a built-in one is used if absent)")
 	c.Flags().BoolVar(&once, "once", false, "stop after the story instead of serving")
+	pf.add(c)
 	return c
+}
+
+// printPortal tells how to sign in to the web portal as the demo identities.
+func printPortal(addr, host string, pass []byte) {
+	scheme, hostport, _ := strings.Cut(addr, "://")
+	fmt.Printf("\nOr open the web portal: %s\n", portalURL(scheme, host, hostport))
+	fmt.Printf("  identity    role       passphrase\n")
+	for _, r := range [][2]string{{"patient", "patient"}, {"dr-alice", "provider"}, {"dr-bob", "provider"}, {"auditor", "auditor"}} {
+		fmt.Printf("  %-11s %-10s %s\n", r[0], r[1], pass)
+	}
+	fmt.Println("  At an identity's first sign-in the portal enrols its second factor: scan the QR code")
+	fmt.Println("  with an authenticator app (or type the secret in), or create a passkey on this device.")
+	fmt.Println("  From then on every sign-in needs the passphrase and that factor.")
 }
 
 // demoKeystore loads a demo identity's keystore, or creates it.

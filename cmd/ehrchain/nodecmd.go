@@ -17,6 +17,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/portal"
 )
 
 func initCmd(g *globals) *cobra.Command {
@@ -46,12 +47,13 @@ func initCmd(g *globals) *cobra.Command {
 
 func startCmd(g *globals) *cobra.Command {
 	var o node.Overrides
+	var pf portalFlags
 	c := &cobra.Command{
 		Use:   "start",
 		Short: "Run the node and its HTTP API until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runNode(g.home, o, nil, nil)
+			return runNode(g.home, o, pf, nil, nil)
 		},
 	}
 	f := c.Flags()
@@ -63,12 +65,35 @@ func startCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for --tls-cert")
 	f.StringVar(&o.LogLevel, "log-level", "", "info (one line per block), error, or debug")
+	pf.add(c)
 	return c
+}
+
+// portalFlags are the web portal's options of start and demo.
+type portalFlags struct {
+	off  bool
+	host string
+}
+
+func (pf *portalFlags) add(c *cobra.Command) {
+	c.Flags().BoolVar(&pf.off, "no-portal", false, "do not serve the web portal under /portal/")
+	c.Flags().StringVar(&pf.host, "portal-host", "localhost", "host name people open the portal at (passkeys are bound to it; an IP address cannot hold them)")
+}
+
+// portalURL is the address to open the portal at: the API address with the portal's host
+// name, since passkeys do not work on a bare IP address.
+func portalURL(scheme, host, apiAddr string) string {
+	_, port, err := net.SplitHostPort(apiAddr)
+	if err != nil {
+		return scheme + "://" + apiAddr + portal.Prefix
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + portal.Prefix
 }
 
 // runNode starts a node and its API and blocks until a signal, a consensus failure, or a
 // value on stop (nil: a clean stop). ready, if given, runs once the API serves. It returns an error (exit 1) on a consensus failure.
-func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr string), stop <-chan error) error {
+func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.Node, apiAddr string), stop <-chan error) error {
+	noPortal, portalHost := pf.off, pf.host
 	n, err := node.Start(home, o, os.Stderr)
 	if err != nil {
 		return err
@@ -79,6 +104,17 @@ func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr str
 		return fmt.Errorf("API listen on %s: %w", n.Config.API, err)
 	}
 	srv := api.New(n)
+	if !noPortal {
+		pt, err := portal.New(portal.Config{Home: home, API: srv, Secure: n.Config.TLSCert != "", RPID: portalHost,
+			Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+		if err != nil {
+			l.Close()
+			n.Stop()
+			return err
+		}
+		defer pt.Close()
+		srv.Handle(portal.Prefix, pt)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(l, n.Config.TLSCert, n.Config.TLSKey) }()
 	scheme := "http"
@@ -86,6 +122,9 @@ func runNode(home string, o node.Overrides, ready func(n *node.Node, apiAddr str
 		scheme = "https"
 	}
 	fmt.Fprintf(os.Stderr, "ehrchain node %s: chain %s, height %d, API %s://%s\n", n.Config.Moniker, n.Config.ChainID, n.Height(), scheme, l.Addr())
+	if !noPortal {
+		fmt.Fprintf(os.Stderr, "web portal: %s\n", portalURL(scheme, portalHost, l.Addr().String()))
+	}
 	if ready != nil {
 		ready(n, scheme+"://"+l.Addr().String())
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
@@ -92,6 +93,16 @@ func httpStatus(e *tx.Error) int {
 		case validators.CodeNotFound:
 			return http.StatusNotFound
 		case validators.CodeLastOne, validators.CodeTooMany, validators.CodeUnchanged:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
+	case claims.Space:
+		switch e.Code {
+		case claims.CodeUnauthorized, claims.CodeNotAuthor, claims.CodeNoConsent:
+			return http.StatusForbidden
+		case claims.CodeNotFound:
+			return http.StatusNotFound
+		case claims.CodeDuplicate, claims.CodeOverlap, claims.CodeState:
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest

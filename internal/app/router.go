@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/ed25519"
 
+	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/records"
 
@@ -72,6 +73,20 @@ var routes = map[tx.Type]route{
 		}),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
 		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},
+	claims.TypePublishPlan:   wrap("publish plan", claims.DecodePublishPlan, claimsExec(claims.ExecPublishPlan)),
+	claims.TypeEnroll:        wrap("enroll coverage", claims.DecodeEnroll, claimsExec(claims.ExecEnroll)),
+	claims.TypeEndCoverage:   wrap("end coverage", claims.DecodeEndCoverage, claimsExec(claims.ExecEndCoverage)),
+	claims.TypeSubmitClaim:   wrap("submit claim", claims.DecodeSubmit, claimsExec(claims.ExecSubmit)),
+	claims.TypeRequestAuth:   wrap("request prior authorization", claims.DecodeAuthRequest, claimsExec(claims.ExecRequestAuth)),
+	claims.TypeDecideAuth:    wrap("decide prior authorization", claims.DecodeAuthDecision, claimsExec(claims.ExecDecideAuth)),
+	claims.TypeRecordPayment: wrap("record payment", claims.DecodePayment, claimsExec(claims.ExecPayment)),
+	claims.TypeAppeal:        wrap("appeal claim line", claims.DecodeAppeal, claimsExec(claims.ExecAppeal)),
+	claims.TypeDecideAppeal:  wrap("decide appeal", claims.DecodeAppealDecision, claimsExec(claims.ExecDecideAppeal)),
+}
+
+// claimsExec adapts a claims handler (which takes its own store interface) to a route.
+func claimsExec[B any](f func(claims.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 
 // decoded is a transaction after the stateless checks.

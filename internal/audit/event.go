@@ -28,6 +28,18 @@ const (
 	RecordAmend        = "record.amend"
 	RecordRead         = "record.read"
 	RecordList         = "record.list"
+
+	// Insurance claims (internal/claims).
+	PlanPublish       = "plan.publish"
+	CoverageEnroll    = "coverage.enroll"
+	CoverageEnd       = "coverage.end"
+	ClaimSubmit       = "claim.submit"
+	ClaimAdjudicate   = "claim.adjudicate"
+	ClaimPay          = "claim.pay"
+	ClaimAppeal       = "claim.appeal"
+	ClaimAppealDecide = "claim.appeal-decide"
+	PriorAuthRequest  = "priorauth.request"
+	PriorAuthDecide   = "priorauth.decide"
 )
 
 // Event is one audit log entry.
@@ -52,6 +64,7 @@ type Event struct {
 	Purpose      string    `json:"purpose,omitempty"`
 	Grant        string    `json:"grant,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+	Claim        string    `json:"claim,omitempty"` // claim or prior authorization id (internal/claims)
 }
 
 // Encode is the leaf bytes of an event. Struct field order makes it deterministic.

@@ -27,7 +27,9 @@ const queryDomain = "ehrchain/audit-query/v1"
 // families ("record.*"), so a mistyped action is refused instead of matching nothing: an
 // empty answer must mean "it did not happen". Add new actions here.
 var KnownActions = []string{IdentityRegister, IdentityDeactivate, IdentityRotate, KeysPublish,
-	ConsentGrant, ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList}
+	ConsentGrant, ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList,
+	PlanPublish, CoverageEnroll, CoverageEnd, ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal,
+	ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide}
 
 // Filter selects events. Empty fields match everything; the fields set must all match.
 type Filter struct {

@@ -195,7 +195,8 @@ type RulesConfig struct {
 
 // actionOrder is the order in which volumes by action are listed.
 var actionOrder = []string{IdentityRegister, IdentityDeactivate, IdentityRotate, KeysPublish, ConsentGrant,
-	ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList}
+	ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList, PlanPublish, CoverageEnroll, CoverageEnd,
+	ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal, ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide}
 
 // ComplianceReport summarises the events whose block time falls in [from, to) (a zero to:
 // through the last event; a zero from: six years before to). Anomalies are detected over

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime/debug"
@@ -25,6 +26,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -39,9 +41,13 @@ type Options struct {
 	Window int `json:"window"`
 	// Rate, if set, submits open-loop at this many transactions a second in total, and
 	// latency counts from each transaction's scheduled time.
-	Rate    float64 `json:"rate,omitempty"`
-	BlockMS int     `json:"block_ms"` // pause after each commit; default 200
-	Mempool int     `json:"mempool"`  // mempool capacity in transactions; default the node's
+	Rate float64 `json:"rate,omitempty"`
+	// Duration, if set, stops submitting (and reading) that long after a workload's timed
+	// phase began; what was submitted is still waited for. With Rate and no Txs, a workload
+	// prepares Rate × Duration operations.
+	Duration time.Duration `json:"duration,omitempty"`
+	BlockMS  int           `json:"block_ms"` // pause after each commit; default 200
+	Mempool  int           `json:"mempool"`  // mempool capacity in transactions; default the node's
 	// Validators > 1 runs a network of that many validators in-process (see start).
 	Validators int `json:"validators,omitempty"`
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
@@ -60,6 +66,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Txs <= 0 {
 		o.Txs = 20_000
+		if o.Rate > 0 && o.Duration > 0 {
+			o.Txs = max(1, int(o.Rate*o.Duration.Seconds()))
+		}
 	}
 	if o.Actors <= 0 {
 		o.Actors = 64
@@ -109,6 +118,21 @@ type Result struct {
 	// CPUPerTx is CPUSeconds per committed transaction in µs: on a shared machine it moves
 	// less than the wall-clock figures do.
 	CPUPerTxUS float64 `json:"cpu_us_per_tx"`
+	// DiskBytesPerOp is how much the node's home grew per committed operation (state,
+	// audit log, indexes and blocks; compaction makes it approximate).
+	DiskBytesPerOp float64 `json:"disk_bytes_per_op"`
+	Parts          []Part  `json:"parts,omitempty"` // per kind of operation, for mixed workloads
+}
+
+// Part is the figures of one kind of operation within a mixed workload.
+type Part struct {
+	Kind      string  `json:"kind"`
+	Committed int     `json:"committed"`
+	PerSec    float64 `json:"per_s"`
+	P50MS     float64 `json:"p50_ms"`
+	P95MS     float64 `json:"p95_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	MaxMS     float64 `json:"max_ms"`
 }
 
 // Run starts a fresh node in a temporary directory, runs the workloads against it one after
@@ -126,30 +150,17 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 	if o.Rate < 0 {
 		return nil, fmt.Errorf("rate must not be negative")
 	}
-	dir, err := os.MkdirTemp("", "ehrchain-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	n, reg, stop, err := start(dir, &o)
+	r, stop, err := startRunner(&o, progress)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if serr := stop(); serr != nil && err == nil {
-			err = fmt.Errorf("stop node: %w", serr)
+			err = serr
 		}
 	}()
-	if o.Window <= 0 {
-		o.Window = DefaultWindow
-		if o.Rate > 0 {
-			o.Window = o.Mempool
-		}
-	}
-	o.Window = min(o.Window, o.Mempool)
 
 	rep = &Report{Machine: thisMachine(), Options: o, PeakRSSPerWorkload: true}
-	r := &runner{n: n, o: o, progress: progress, reg: reg}
 	for _, name := range o.Workloads {
 		fmt.Fprintf(progress, "%s: preparing %d transactions\n", name, o.Txs)
 		w, err := r.prepare(name)
@@ -159,7 +170,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		if err := r.setup(ctx, w); err != nil {
 			return nil, err
 		}
-		if w.name == Read {
+		if w.reads != nil {
 			if err := r.setupReads(ctx, w); err != nil {
 				return nil, err
 			}
@@ -188,6 +199,35 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		}
 	}
 	return rep, nil
+}
+
+// startRunner starts a fresh node in a temporary directory and settles the options that
+// depend on it. stop stops the node and removes the directory.
+func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) {
+	dir, err := os.MkdirTemp("", "ehrchain-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	n, reg, home, stopNodes, err := start(dir, o)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+		if o.Rate > 0 {
+			o.Window = o.Mempool
+		}
+	}
+	o.Window = min(o.Window, o.Mempool)
+	stop := func() error {
+		defer os.RemoveAll(dir)
+		if err := stopNodes(); err != nil {
+			return fmt.Errorf("stop node: %w", err)
+		}
+		return nil
+	}
+	return &runner{n: n, o: *o, progress: progress, reg: reg, dir: home}, stop, nil
 }
 
 // startNode initialises a chain in dir with the requested block delay and mempool and
@@ -229,6 +269,7 @@ type runner struct {
 	o        Options
 	progress io.Writer
 	reg      *keys.Keystore // the chain's registrar, for workloads that register providers
+	dir      string         // the node's home
 }
 
 // setup commits the workload's setup transactions (untimed): phase after phase, the
@@ -259,12 +300,8 @@ func (r *runner) setup(ctx context.Context, w *workload) error {
 
 // profiled runs measure under a CPU profile if one was asked for.
 func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
-	measure := r.measure
-	if w.reads != nil {
-		measure = r.measureReads
-	}
 	if r.o.CPUProfile == nil {
-		return measure(ctx, w)
+		return r.measure(ctx, w)
 	}
 	f, err := r.o.CPUProfile(w.name)
 	if err != nil {
@@ -274,7 +311,7 @@ func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
 		f.Close()
 		return nil, err
 	}
-	res, err := measure(ctx, w)
+	res, err := r.measure(ctx, w)
 	pprof.StopCPUProfile()
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write CPU profile: %w", cerr)
@@ -287,17 +324,22 @@ type pending struct {
 	ch     <-chan app.Result
 	cancel func()
 	sent   time.Time
+	kind   string
 }
 
-// tally is what the submitters and waiters of one workload share.
+// tally is what the submitters, waiters and readers of one workload share.
 type tally struct {
 	committed, rejected atomic.Int64
 
 	mu       sync.Mutex
 	first    string
-	lat      []time.Duration
-	blockAt  map[int64]time.Time // earliest moment a waiter saw each height commit
+	lat      map[string][]time.Duration // by kind of operation
+	blockAt  map[int64]time.Time        // earliest moment a waiter saw each height commit
 	blockTxs map[int64]int
+}
+
+func newTally() *tally {
+	return &tally{lat: map[string][]time.Duration{}, blockAt: map[int64]time.Time{}, blockTxs: map[int64]int{}}
 }
 
 func (t *tally) reject(msg string) {
@@ -307,6 +349,15 @@ func (t *tally) reject(msg string) {
 		t.first = msg
 	}
 	t.mu.Unlock()
+}
+
+// record adds one goroutine's latencies of a kind.
+func (t *tally) record(lat map[string][]time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, l := range lat {
+		t.lat[k] = append(t.lat[k], l...)
+	}
 }
 
 // committedAt records that r committed now and returns the commit time of its block: the
@@ -327,15 +378,17 @@ type measured struct {
 	rssReset bool
 }
 
-// measure submits every transaction of w and waits for all of them to commit or fail.
+// measure submits every transaction and read request of w at once and waits for all of
+// them to commit (reads: to be decrypted) or fail.
 func (r *runner) measure(parent context.Context, w *workload) (*measured, error) {
 	queues := w.queues(r.o.Concurrency)
 	total := int64(w.txs)
-	t := &tally{blockAt: map[int64]time.Time{}, blockTxs: map[int64]int{}, lat: make([]time.Duration, 0, w.txs)}
+	t := newTally()
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	window := make(chan struct{}, r.o.Window)
 
+	disk0 := dirSize(r.dir)
 	debug.FreeOSMemory() // so the peak below does not count the preparation's garbage
 	rssReset := resetPeakRSS()
 	cpu0 := cpuTime()
@@ -354,6 +407,23 @@ func (r *runner) measure(parent context.Context, w *workload) (*measured, error)
 			defer wg.Done()
 			r.wait(ctx, t, window, waits)
 		}()
+	}
+	concurrency := len(queues)
+	if len(w.reads) > 0 {
+		next := make(chan *records.ReadRequest, len(w.reads))
+		for _, q := range w.reads {
+			next <- q
+		}
+		close(next)
+		inflight := min(r.o.Window, len(w.reads))
+		concurrency += inflight
+		for range inflight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.readLoop(ctx, t, w, next, start)
+			}()
+		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -377,7 +447,7 @@ loop:
 		case now := <-tick.C:
 			c, rej := t.committed.Load(), t.rejected.Load()
 			rate := float64(c-lastCommitted) / now.Sub(lastTick).Seconds()
-			fmt.Fprintf(r.progress, "%s: %5.1fs  committed %d/%d  rejected %d  %.0f tx/s\n",
+			fmt.Fprintf(r.progress, "%s: %5.1fs  done %d/%d  rejected %d  %.0f ops/s\n",
 				w.name, now.Sub(start).Seconds(), c, total, rej, rate)
 			lastCommitted, lastTick = c, now
 			if c+rej != lastDone {
@@ -386,7 +456,7 @@ loop:
 				t.mu.Lock()
 				first := t.first
 				t.mu.Unlock()
-				err := fmt.Errorf("no transaction committed or failed for %s (%d of %d done; first rejection: %q)", r.o.Stall, c+rej, total, first)
+				err := fmt.Errorf("no operation committed or failed for %s (%d of %d done; first rejection: %q)", r.o.Stall, c+rej, total, first)
 				cancel(err)
 				<-done
 				return nil, err
@@ -399,14 +469,20 @@ loop:
 		return nil, err
 	}
 
-	res := t.result(w.name, w.txs, len(queues), wall, cpu)
-	if w.txs > 0 {
-		res.MeanTxBytes = w.bytes / w.txs
+	res := t.result(w.name, w.txs, concurrency, wall, cpu)
+	if n := w.txs - len(w.reads); n > 0 {
+		res.MeanTxBytes = w.bytes / n
+	} else if len(w.reads) > 0 {
+		res.MeanTxBytes = len(w.reads[0].Encode())
+	}
+	if res.Committed > 0 {
+		res.DiskBytesPerOp = float64(dirSize(r.dir)-disk0) / float64(res.Committed)
 	}
 	return &measured{Result: res, rssReset: rssReset}, nil
 }
 
-// result turns a finished tally into a workload's figures.
+// result turns a finished tally into a workload's figures, with a part per kind of
+// operation when the workload mixes kinds.
 func (t *tally) result(name string, txs, concurrency int, wall, cpu time.Duration) Result {
 	res := Result{Workload: name, Txs: txs, Committed: int(t.committed.Load()), Rejected: int(t.rejected.Load()),
 		FirstRejection: t.first, Concurrency: concurrency, WallSeconds: wall.Seconds(),
@@ -420,19 +496,46 @@ func (t *tally) result(name string, txs, concurrency int, wall, cpu time.Duratio
 	for _, n := range t.blockTxs {
 		res.MaxBlockTxs = max(res.MaxBlockTxs, n)
 	}
-	slices.Sort(t.lat)
-	res.P50MS, res.P95MS, res.P99MS = ms(percentile(t.lat, 50)), ms(percentile(t.lat, 95)), ms(percentile(t.lat, 99))
-	if len(t.lat) > 0 {
-		res.MaxMS = ms(t.lat[len(t.lat)-1])
+	var all []time.Duration
+	kinds := slices.Sorted(maps.Keys(t.lat))
+	for _, k := range kinds {
+		all = append(all, t.lat[k]...)
+	}
+	res.latency(all)
+	if len(kinds) > 1 {
+		for _, k := range kinds {
+			p := Part{Kind: k, Committed: len(t.lat[k])}
+			if wall > 0 {
+				p.PerSec = float64(p.Committed) / wall.Seconds()
+			}
+			p.P50MS, p.P95MS, p.P99MS, p.MaxMS = latencies(t.lat[k])
+			res.Parts = append(res.Parts, p)
+		}
 	}
 	return res
+}
+
+func (res *Result) latency(lat []time.Duration) {
+	res.P50MS, res.P95MS, res.P99MS, res.MaxMS = latencies(lat)
+}
+
+// latencies sorts lat and returns its p50, p95, p99 and maximum in milliseconds.
+func latencies(lat []time.Duration) (p50, p95, p99, maxMS float64) {
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return 0, 0, 0, 0
+	}
+	return ms(percentile(lat, 50)), ms(percentile(lat, 95)), ms(percentile(lat, 99)), ms(lat[len(lat)-1])
 }
 
 // submit sends one queue's transactions in order. Each waits for a window slot; open loop,
 // each also waits for its scheduled time, which then counts as its submission time.
 func (r *runner) submit(ctx context.Context, t *tally, window chan struct{}, waits chan<- pending,
-	queue [][]byte, q, queues int, start time.Time) {
-	for k, raw := range queue {
+	queue []queued, q, queues int, start time.Time) {
+	for k, it := range queue {
+		if r.expired(start) {
+			return
+		}
 		sent := time.Now()
 		if r.o.Rate > 0 {
 			due := start.Add(time.Duration(float64(k*queues+q) / r.o.Rate * float64(time.Second)))
@@ -453,8 +556,8 @@ func (r *runner) submit(ctx context.Context, t *tally, window chan struct{}, wai
 		if r.o.Rate == 0 {
 			sent = time.Now()
 		}
-		ch, stop := r.n.App.Watch(tx.Hash(raw))
-		res, err := r.n.Broadcast(ctx, raw, false)
+		ch, stop := r.n.App.Watch(tx.Hash(it.raw))
+		res, err := r.n.Broadcast(ctx, it.raw, false)
 		switch {
 		case ctx.Err() != nil:
 			stop()
@@ -468,20 +571,21 @@ func (r *runner) submit(ctx context.Context, t *tally, window chan struct{}, wai
 			<-window
 			t.reject(fmt.Sprintf("CheckTx %s/%d: %s", res.Codespace, res.Code, res.Log))
 		default:
-			waits <- pending{ch: ch, cancel: stop, sent: sent}
+			waits <- pending{ch: ch, cancel: stop, sent: sent, kind: it.kind}
 		}
 	}
+}
+
+// expired says whether the workload's duration, if any, has run out.
+func (r *runner) expired(start time.Time) bool {
+	return r.o.Duration > 0 && time.Since(start) >= r.o.Duration
 }
 
 // wait collects the commits of one queue's accepted transactions. A queue's transactions
 // commit in the order they were accepted, so waiting on them in turn loses no time.
 func (r *runner) wait(ctx context.Context, t *tally, window chan struct{}, waits <-chan pending) {
-	var lat []time.Duration
-	defer func() {
-		t.mu.Lock()
-		t.lat = append(t.lat, lat...)
-		t.mu.Unlock()
-	}()
+	lat := map[string][]time.Duration{}
+	defer t.record(lat)
 	for p := range waits {
 		var res app.Result
 		select {
@@ -497,7 +601,7 @@ func (r *runner) wait(ctx context.Context, t *tally, window chan struct{}, waits
 			t.reject(fmt.Sprintf("block %s/%d: %s", res.Codespace, res.Code, res.Log))
 			continue
 		}
-		lat = append(lat, at.Sub(p.sent))
+		lat[p.kind] = append(lat[p.kind], at.Sub(p.sent))
 		t.committed.Add(1)
 	}
 }

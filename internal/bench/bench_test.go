@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -51,11 +52,34 @@ func TestRunSmallWorkloads(t *testing.T) {
 			t.Errorf("%s: %d blocks, at most %d transactions each", name, r.Blocks, r.MaxBlockTxs)
 		}
 		want := 4 // submitters
-		if name == Read {
+		switch name {
+		case Read:
 			want = 50 // reads in flight: the window
+		case Mixed:
+			want = 4 + 50
 		}
 		if r.Concurrency != want {
 			t.Errorf("%s: concurrency %d, want %d", name, r.Concurrency, want)
+		}
+		if r.DiskBytesPerOp <= 0 {
+			t.Errorf("%s: the node's home did not grow (%v bytes per operation)", name, r.DiskBytesPerOp)
+		}
+		if name != Mixed {
+			if len(r.Parts) != 0 {
+				t.Errorf("%s: parts %+v for a workload of one kind", name, r.Parts)
+			}
+			continue
+		}
+		// 80 % reads, 4 % grants and revocations, the rest writes; all of them done.
+		got := map[string]int{}
+		for _, p := range r.Parts {
+			got[p.Kind] = p.Committed
+			if p.Committed > 0 && !(0 < p.P50MS && p.P50MS <= p.P99MS && p.P99MS <= p.MaxMS) {
+				t.Errorf("mixed %s: percentiles out of order: %+v", p.Kind, p)
+			}
+		}
+		if want := map[string]int{Read: 160, Write: 32, GrantRevoke: 8}; !maps.Equal(got, want) {
+			t.Errorf("mixed parts %v, want %v", got, want)
 		}
 	}
 	for _, name := range Workloads {
@@ -127,7 +151,8 @@ func TestQueuesKeepStreamOrder(t *testing.T) {
 		next := map[byte]byte{}
 		total := 0
 		for _, q := range qs {
-			for _, raw := range q {
+			for _, it := range q {
+				raw := it.raw
 				if raw[1] != next[raw[0]] {
 					t.Fatalf("c=%d: stream %d item %d out of order", c, raw[0], raw[1])
 				}
@@ -159,5 +184,24 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile(slices.Clone(d[:1]), 99); got != 1 {
 		t.Errorf("one sample: %v", got)
+	}
+}
+
+// TestDurationStopsSubmitting offers 1,000 no-ops at 100/s for one second: the run stops
+// submitting after the second, waits for what it sent, and rejects nothing.
+func TestDurationStopsSubmitting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Options{Workloads: []string{Baseline}, Txs: 1000, Actors: 4, Concurrency: 4,
+		Rate: 100, Duration: time.Second, BlockMS: 50}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Committed == 0 || r.Committed >= r.Txs || r.Rejected != 0 {
+		t.Fatalf("committed %d of %d prepared, rejected %d: want the duration to cut the run short", r.Committed, r.Txs, r.Rejected)
 	}
 }

@@ -17,31 +17,32 @@ import (
 // many validators in this process, peered over loopback, laid out as `ehrchain testnet init`
 // does. Transactions go to the first node (one hospital's clients talking to their node);
 // CometBFT gossips them to the others, every validator checks and executes every block.
-func start(dir string, o *Options) (*node.Node, *keys.Keystore, func() error, error) {
+// home is the first node's home, whose size the disk figures report.
+func start(dir string, o *Options) (n0 *node.Node, reg *keys.Keystore, home string, stop func() error, err error) {
 	if o.Validators <= 1 {
 		n, reg, err := startNode(dir, o)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, "", nil, err
 		}
-		return n, reg, n.Stop, nil
+		return n, reg, dir, n.Stop, nil
 	}
 	pass := make([]byte, 24)
 	rand.Read(pass)
 	m, err := testnet.Init(testnet.Options{Dir: dir, Validators: o.Validators, ChainID: "bench-net",
 		Ports: freePorts, BlockMS: o.BlockMS, Passphrase: pass, KDF: keys.TestKDF, LogLevel: "error"})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, "", nil, err
 	}
 	data, err := keys.Dir{Path: filepath.Join(m.HomeOf(dir, 0), "keys")}.Load(testnet.Registrar)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, "", nil, err
 	}
-	reg, err := keys.Decrypt(data, pass)
+	reg, err = keys.Decrypt(data, pass)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, "", nil, err
 	}
 	var nodes []*node.Node
-	stop := func() error {
+	stop = func() error {
 		var errs []error
 		for _, n := range nodes {
 			errs = append(errs, n.Stop())
@@ -53,24 +54,24 @@ func start(dir string, o *Options) (*node.Node, *keys.Keystore, func() error, er
 		cfg, err := node.LoadConfig(home)
 		if err != nil {
 			stop()
-			return nil, nil, nil, err
+			return nil, nil, "", nil, err
 		}
 		if o.Mempool > 0 {
 			cfg.Mempool = o.Mempool
 			if err := cfg.Save(node.Paths{Home: home}.Config()); err != nil {
 				stop()
-				return nil, nil, nil, err
+				return nil, nil, "", nil, err
 			}
 		}
 		o.Mempool = cfg.Mempool
 		n, err := node.Start(home, node.Overrides{NoRPC: true, LogLevel: "error"}, io.Discard)
 		if err != nil {
 			stop()
-			return nil, nil, nil, fmt.Errorf("start validator %d: %w", i, err)
+			return nil, nil, "", nil, fmt.Errorf("start validator %d: %w", i, err)
 		}
 		nodes = append(nodes, n)
 	}
-	return nodes[0], reg, stop, nil
+	return nodes[0], reg, m.HomeOf(dir, 0), stop, nil
 }
 
 // freePorts gives each node ports the kernel just handed out (APIs are unused in-process).

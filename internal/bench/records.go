@@ -1,14 +1,15 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"crypto/hpke"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"runtime/debug"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/client"
@@ -27,17 +28,21 @@ var observation = func() []byte {
 	return []byte(base + strings.Repeat("x", max(0, pad)) + `"}]}`)
 }()
 
-// recordCast is the providers and patients of the record workloads: patient i was
-// registered by provider i (a care relationship, so provider i writes for it) and grants
-// provider i+1 read access (so reads go through a real consent decision and key share).
-type recordCast struct {
+// cast is the providers and patients of the record and consent workloads: patient i was
+// registered by provider i (a care relationship, so provider i writes for it) and published
+// version 1 of each of its categories' keys.
+type cast struct {
+	chainID             string
 	providers, patients []*keys.Keystore
-	catKeys             []*keys.KeyPair
+	catKeys             [][]*keys.KeyPair // per patient, per category (as categories), version 1
+	categories          []string
+	setup               [][][][]byte // registrations of providers, then patients, then key publications
 }
 
-func prepareRecords(name, chainID string, reg *keys.Keystore, regSeq uint64, txs, actors int) (*workload, error) {
-	p := max(1, min(actors, txs))
-	c := recordCast{}
+// newCast makes p providers and p patients and the setup that registers them. The
+// registrar signs from regSeq; each provider's next sequence is then 1, each patient's 1.
+func newCast(name, chainID string, reg *keys.Keystore, regSeq uint64, p int, categories ...string) (*cast, error) {
+	c := &cast{chainID: chainID, categories: categories}
 	var err error
 	if c.providers, err = keystores(name+"-dr", p); err != nil {
 		return nil, err
@@ -45,82 +50,173 @@ func prepareRecords(name, chainID string, reg *keys.Keystore, regSeq uint64, txs
 	if c.patients, err = keystores(name+"-pt", p); err != nil {
 		return nil, err
 	}
-	c.catKeys = make([]*keys.KeyPair, p)
-	if err := parallel(p, func(i int) (err error) {
-		c.catKeys[i], err = keys.Generate()
-		c.patients[i].AddCategoryKey("general", 1, c.catKeys[i].Enc)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	sign := func(k *keys.Keystore, seq uint64, b tx.Body) []byte {
-		s, _ := tx.ParseSigner(k.ID)
-		return tx.Sign(k.Keys.Sign, s, chainID, seq, b).Encode()
-	}
-	w := &workload{name: name}
-	regStream := make([][]byte, p)
-	regPatients, publish, grants := make([][][]byte, p), make([][][]byte, p), make([][][]byte, p)
-	for i := range p {
-		prov, pat := c.providers[i], c.patients[i]
-		regStream[i] = sign(reg, regSeq+uint64(i), client.RegistrationFor(chainID, prov, identity.Provider, prov.Name, "Bench Hospital", "MD-"+prov.Name))
-		regPatients[i] = [][]byte{sign(prov, 0, client.RegistrationFor(chainID, pat, identity.Patient, pat.Name, "", ""))}
-		publish[i] = [][]byte{sign(pat, 0, &consent.PublishKeysBody{Keys: []consent.CategoryKey{{Category: "general", Version: 1, EncKey: c.catKeys[i].Enc.PublicKey().Bytes()}}})}
-		grantee := c.providers[(i+1)%p]
-		share, err := client.MakeShare(pat, "general", 1, &identity.Identity{ID: grantee.ID, EncKey: grantee.Keys.EncPublic()})
-		if err != nil {
-			return nil, err
-		}
-		grants[i] = [][]byte{sign(pat, 1, &consent.GrantBody{Grant: consent.Grant{Patient: pat.ID, Grantee: grantee.ID,
-			Scope: consent.Scope{Categories: []string{"general"}}, Actions: []string{consent.Read}, Purposes: []string{consent.Treatment},
-			KeyShares: []consent.KeyShare{share}}})}
-	}
-	w.setup = [][][][]byte{{regStream}, regPatients, publish}
-
-	// Writes: provider i writes for patient i, sequences from 1.
-	nwrites := txs
-	if name == Read {
-		w.setup = append(w.setup, grants)
-		nwrites = min(txs, 20*p) // the records the reads then ask for
-	}
-	per := make([]int, p)
-	for i := range nwrites {
-		per[i%p]++
-	}
-	streams := make([][][]byte, p)
-	ids := make([][]string, p)
-	err = parallel(p, func(i int) error {
-		streams[i] = make([][]byte, per[i])
-		ids[i] = make([]string, per[i])
-		for k := range per[i] {
-			body, err := encryptedObservation(c.providers[i], c.patients[i].ID, c.catKeys[i].EncPublic())
+	c.catKeys = make([][]*keys.KeyPair, p)
+	if err := parallel(p, func(i int) error {
+		for _, cat := range categories {
+			kp, err := keys.Generate()
 			if err != nil {
 				return err
 			}
-			ids[i][k] = body.Meta.RecordID
-			streams[i][k] = sign(c.providers[i], uint64(k+1), body)
+			c.catKeys[i] = append(c.catKeys[i], kp)
+			c.patients[i].AddCategoryKey(cat, 1, kp.Enc)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	regStream := make([][]byte, p)
+	regPatients, publish := make([][][]byte, p), make([][][]byte, p)
+	for i := range p {
+		prov, pat := c.providers[i], c.patients[i]
+		regStream[i] = c.sign(reg, regSeq+uint64(i), client.RegistrationFor(chainID, prov, identity.Provider, prov.Name, "Bench Hospital", "MD-"+prov.Name))
+		regPatients[i] = [][]byte{c.sign(prov, 0, client.RegistrationFor(chainID, pat, identity.Patient, pat.Name, "", ""))}
+		pb := &consent.PublishKeysBody{}
+		for k, cat := range categories {
+			pb.Keys = append(pb.Keys, consent.CategoryKey{Category: cat, Version: 1, EncKey: c.catKeys[i][k].EncPublic()})
+		}
+		publish[i] = [][]byte{c.sign(pat, 0, pb)}
+	}
+	c.setup = [][][][]byte{{regStream}, regPatients, publish}
+	return c, nil
+}
+
+func (c *cast) sign(k *keys.Keystore, seq uint64, b tx.Body) []byte {
+	s, _ := tx.ParseSigner(k.ID)
+	return tx.Sign(k.Keys.Sign, s, c.chainID, seq, b).Encode()
+}
+
+// grantee is the provider patient i grants access to: not its own, so that reads go
+// through a real consent decision and key share.
+func (c *cast) grantee(i int) *keys.Keystore { return c.providers[(i+1)%len(c.providers)] }
+
+// readGrants has patient i grant its grantee read access to category cat, at sequence seq.
+func (c *cast) readGrants(cat string, seq uint64) ([][][]byte, error) {
+	out := make([][][]byte, len(c.patients))
+	err := parallel(len(c.patients), func(i int) error {
+		raw, _, err := c.grant(i, cat, 1, seq)
+		out[i] = [][]byte{raw}
+		return err
+	})
+	return out, err
+}
+
+// grant signs patient i's read grant of version v of category cat to its grantee, and
+// returns it with the id the chain will give it.
+func (c *cast) grant(i int, cat string, v uint32, seq uint64) ([]byte, string, error) {
+	pat, to := c.patients[i], c.grantee(i)
+	share, err := client.MakeShare(pat, cat, v, &identity.Identity{ID: to.ID, EncKey: to.Keys.EncPublic()})
+	if err != nil {
+		return nil, "", err
+	}
+	raw := c.sign(pat, seq, &consent.GrantBody{Grant: consent.Grant{Patient: pat.ID, Grantee: to.ID,
+		Scope: consent.Scope{Categories: []string{cat}}, Actions: []string{consent.Read}, Purposes: []string{consent.Treatment},
+		KeyShares: []consent.KeyShare{share}}})
+	h := tx.Hash(raw)
+	return raw, consent.GrantID(hex.EncodeToString(h[:])), nil
+}
+
+// churn builds, for each patient i with counts[i] > 0, counts[i] transactions from sequence
+// seq alternating a read grant of category cat to its grantee and the revocation of that
+// grant, which rotates the category key to the next version as the contract demands.
+func (c *cast) churn(cat string, counts []int, seq uint64) ([][][]byte, error) {
+	out := make([][][]byte, len(c.patients))
+	err := parallel(len(c.patients), func(i int) error {
+		v, grantID := uint32(1), ""
+		for k := range counts[i] {
+			if k%2 == 0 {
+				raw, id, err := c.grant(i, cat, v, seq+uint64(k))
+				if err != nil {
+					return err
+				}
+				out[i], grantID = append(out[i], raw), id
+				continue
+			}
+			kp, err := keys.Generate()
+			if err != nil {
+				return err
+			}
+			v++
+			c.patients[i].AddCategoryKey(cat, v, kp.Enc)
+			out[i] = append(out[i], c.sign(c.patients[i], seq+uint64(k), &consent.RevokeBody{GrantID: grantID,
+				Rotations: []consent.CategoryKey{{Category: cat, Version: v, EncKey: kp.EncPublic()}}}))
 		}
 		return nil
 	})
+	return out, err
+}
+
+// writes builds counts[i] encrypted Observations by provider i for patient i, from
+// sequence first[i] (1 if first is nil), and returns them with their record ids.
+func (c *cast) writes(counts []int, first []uint64) ([][][]byte, [][]string, error) {
+	streams := make([][][]byte, len(c.providers))
+	ids := make([][]string, len(c.providers))
+	err := parallel(len(c.providers), func(i int) error {
+		seq := uint64(1)
+		if first != nil {
+			seq = first[i]
+		}
+		for k := range counts[i] {
+			body, err := encryptedObservation(c.providers[i], c.patients[i].ID, c.catKeys[i][0].EncPublic())
+			if err != nil {
+				return err
+			}
+			ids[i] = append(ids[i], body.Meta.RecordID)
+			streams[i] = append(streams[i], c.sign(c.providers[i], seq+uint64(k), body))
+		}
+		return nil
+	})
+	return streams, ids, err
+}
+
+// reads asks n reads of the records in ids: patient i's records by patient i's grantee,
+// round-robin over patients and over each patient's records.
+func (c *cast) reads(ids [][]string, n int) []*records.ReadRequest {
+	p := len(c.patients)
+	out := make([]*records.ReadRequest, n)
+	for k := range n {
+		i := k % p
+		list := ids[i]
+		out[k] = &records.ReadRequest{ChainID: c.chainID, Requester: c.grantee(i).ID, Patient: c.patients[i].ID,
+			Record: list[(k/p)%len(list)], Purpose: consent.Treatment}
+	}
+	return out
+}
+
+// spread divides n as evenly as possible into p counts.
+func spread(n, p int) []int {
+	per := make([]int, p)
+	for i := range n {
+		per[i%p]++
+	}
+	return per
+}
+
+func prepareRecords(name, chainID string, reg *keys.Keystore, regSeq uint64, txs, actors int) (*workload, error) {
+	p := max(1, min(actors, txs))
+	c, err := newCast(name, chainID, reg, regSeq, p, "general")
 	if err != nil {
 		return nil, err
 	}
+	w := &workload{name: name, setup: c.setup, txs: txs}
 	if name == Write {
-		w.streams, w.txs = streams, txs
+		if w.streams, _, err = c.writes(spread(txs, p), nil); err != nil {
+			return nil, err
+		}
 		w.count()
 		return w, nil
 	}
-	w.setup = append(w.setup, streams)
-	// Reads: provider i+1 reads patient i's records, round-robin; signed in setupReads,
-	// just before timing, so that they are fresh (a request is valid for minutes).
-	w.txs = txs
-	w.reads = make([]*records.ReadRequest, txs)
-	for k := range txs {
-		i := k % p
-		list := ids[i]
-		w.reads[k] = &records.ReadRequest{ChainID: chainID, Requester: c.providers[(i+1)%p].ID, Patient: c.patients[i].ID,
-			Record: list[(k/p)%len(list)], Purpose: consent.Treatment}
+	grants, err := c.readGrants("general", 1)
+	if err != nil {
+		return nil, err
 	}
-	w.readers = c.providers
+	streams, ids, err := c.writes(spread(min(txs, 20*p), p), nil) // the records the reads then ask for
+	if err != nil {
+		return nil, err
+	}
+	w.setup = append(w.setup, grants, streams)
+	// Reads are signed in setupReads, just before timing, so that they are fresh (a
+	// request is valid for minutes).
+	w.reads, w.readers = c.reads(ids, txs), c.providers
 	return w, nil
 }
 
@@ -162,82 +258,63 @@ func (r *runner) setupReads(_ context.Context, w *workload) error {
 	})
 }
 
-// measureReads runs the audited read path as a serving node does for each request: verify,
-// batch, decide and record at commit, then release the ciphertext, the wrapped key and the
-// requester's key share. Window requests are in flight at once (reads wait for a block).
-// Decryption is the client's work and is measured by the envelope micro-benchmarks.
-func (r *runner) measureReads(parent context.Context, w *workload) (*measured, error) {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	t := &tally{blockAt: map[int64]time.Time{}, blockTxs: map[int64]int{}, lat: make([]time.Duration, 0, len(w.reads))}
-	next := make(chan *records.ReadRequest, len(w.reads))
-	for _, q := range w.reads {
-		next <- q
-	}
-	close(next)
-	debug.FreeOSMemory()
-	rssReset := resetPeakRSS()
-	cpu0 := cpuTime()
-	start := time.Now()
-	var wg sync.WaitGroup
-	inflight := min(r.o.Window, len(w.reads))
-	for range inflight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var lat []time.Duration
-			defer func() { t.mu.Lock(); t.lat = append(t.lat, lat...); t.mu.Unlock() }()
-			for q := range next {
-				sent := time.Now()
-				out, err := r.n.Read(ctx, q)
-				if err != nil {
-					t.reject(err.Error())
-					continue
-				}
-				if !out.Allowed {
-					t.reject("denied: " + out.Reason)
-					continue
-				}
-				v := r.n.View()
-				m := records.Version(v, q.Record, out.Version)
-				ct := records.Ciphertext(v, m.Digest)
-				share := consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
-				if ct == nil || share == nil {
-					t.reject("released nothing to decrypt")
-					continue
-				}
-				t.mu.Lock()
-				t.blockTxs[out.Height]++
-				t.mu.Unlock()
-				lat = append(lat, time.Since(sent))
-				t.committed.Add(1)
-			}
-		}()
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	last, lastTick := int64(0), start
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case err := <-r.n.Fatal():
-			cancel()
-			<-done
-			return nil, err
-		case now := <-tick.C:
-			c := t.committed.Load()
-			fmt.Fprintf(r.progress, "%s: %5.1fs  released %d/%d  rejected %d  %.0f reads/s\n", w.name, now.Sub(start).Seconds(),
-				c, len(w.reads), t.rejected.Load(), float64(c-last)/now.Sub(lastTick).Seconds())
-			last, lastTick = c, now
+// readLoop runs the audited read path as a serving node does for each request (verify,
+// batch, decide and record at commit, release the ciphertext, the wrapped key and the
+// requester's key share), then decrypts as the requester's client does, so a read's latency
+// runs from request to plaintext. Like a real client, it opens each key share once and
+// keeps the category key for the next records of that patient.
+func (r *runner) readLoop(ctx context.Context, t *tally, w *workload, next <-chan *records.ReadRequest, start time.Time) {
+	var lat []time.Duration
+	defer func() { t.record(map[string][]time.Duration{Read: lat}) }()
+	for q := range next {
+		if r.expired(start) {
+			return
 		}
+		sent := time.Now()
+		out, err := r.n.Read(ctx, q)
+		if err != nil {
+			t.reject(err.Error())
+			continue
+		}
+		if !out.Allowed {
+			t.reject("denied: " + out.Reason)
+			continue
+		}
+		v := r.n.View()
+		m := records.Version(v, q.Record, out.Version)
+		ct := records.Ciphertext(v, m.Digest)
+		share := consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
+		if ct == nil || share == nil {
+			t.reject("released nothing to decrypt")
+			continue
+		}
+		pt, err := w.open(q.Requester, m, ct, share)
+		if err != nil || !bytes.Equal(pt, observation) {
+			t.reject(fmt.Sprintf("decrypting %s: %v", q.Record, err))
+			continue
+		}
+		t.mu.Lock()
+		t.blockTxs[out.Height]++
+		t.mu.Unlock()
+		lat = append(lat, time.Since(sent))
+		t.committed.Add(1)
 	}
-	wall := time.Since(start)
-	cpu := cpuTime() - cpu0
-	res := t.result(w.name, len(w.reads), inflight, wall, cpu)
-	res.MeanTxBytes = len(w.reads[0].Encode())
-	return &measured{Result: res, rssReset: rssReset}, nil
+}
+
+// open decrypts a released record as reader, opening the key share on first use.
+func (w *workload) open(reader string, m *records.Meta, ct []byte, share *consent.KeyShare) ([]byte, error) {
+	key := fmt.Sprintf("%s|%s|%s|%d", reader, m.Patient, m.Category, m.CategoryVersion)
+	priv, ok := w.shares.Load(key)
+	if !ok {
+		i := slices.IndexFunc(w.readers, func(k *keys.Keystore) bool { return k.ID == reader })
+		if i < 0 {
+			return nil, fmt.Errorf("no keystore for reader %s", reader)
+		}
+		p, err := client.OpenShare(w.readers[i], m.Patient, share)
+		if err != nil {
+			return nil, err
+		}
+		priv, _ = w.shares.LoadOrStore(key, p)
+	}
+	return client.DecryptWithCategoryKey(priv.(hpke.PrivateKey), m, ct)
 }

@@ -26,16 +26,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s, block delay %d ms, mempool %d, %d actors, concurrency %d, %s\n\n",
 		vals, o.BlockMS, o.Mempool, o.Actors, o.Concurrency, loop)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\ttxs\tok\trejected\twall s\ttx/s\tratio\tp50 ms\tp95 ms\tp99 ms\tmax ms\tblocks\tmax/block\tpeak RSS MiB\tCPU s\tCPU µs/tx\t")
+	fmt.Fprintln(tw, "workload\ttxs\tok\trejected\twall s\ttx/s\tratio\tp50 ms\tp95 ms\tp99 ms\tmax ms\tblocks\tmax/block\tpeak RSS MiB\tCPU s\tCPU µs/tx\tdisk B/op\t")
 	for _, res := range r.Results {
 		ratio := "-"
 		if res.Ratio != nil {
 			ratio = fmt.Sprintf("%.2f", *res.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.0f\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%d\t%.0f\t%.1f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.0f\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%d\t%.0f\t%.1f\t%.0f\t%.0f\t\n",
 			res.Workload, res.Txs, res.Committed, res.Rejected, res.WallSeconds, res.TxPerSec, ratio,
 			res.P50MS, res.P95MS, res.P99MS, res.MaxMS, res.Blocks, res.MaxBlockTxs,
-			float64(res.PeakRSSBytes)/(1<<20), res.CPUSeconds, res.CPUPerTxUS)
+			float64(res.PeakRSSBytes)/(1<<20), res.CPUSeconds, res.CPUPerTxUS, res.DiskBytesPerOp)
+		for _, p := range res.Parts {
+			fmt.Fprintf(tw, "  %s\t\t%d\t\t\t%.0f\t\t%.0f\t%.0f\t%.0f\t%.0f\t\t\t\t\t\t\t\n",
+				p.Kind, p.Committed, p.PerSec, p.P50MS, p.P95MS, p.P99MS, p.MaxMS)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err

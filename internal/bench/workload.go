@@ -18,11 +18,16 @@ const (
 	Baseline = "baseline" // signed Noop transactions from pre-registered actors
 	Register = "register" // patients registering themselves
 	Write    = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
-	Read     = "read"     // audited reads of those records by granted providers
+	Read     = "read"     // audited reads of those records by granted providers, to plaintext
+	// GrantRevoke is patients granting a provider read access and revoking it again, each
+	// revocation rotating the category key.
+	GrantRevoke = "grant-revoke"
+	Mixed       = "mixed"  // a hospital day: mostly reads, some writes, a few grants and revocations
+	Claims      = "claims" // two-line insurance claims adjudicated at commit
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, Register, Write, Read}
+var Workloads = []string{Baseline, Register, Write, Read, GrantRevoke, Mixed, Claims}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -30,11 +35,13 @@ var Workloads = []string{Baseline, Register, Write, Read}
 type workload struct {
 	name    string
 	streams [][][]byte
+	kinds   []string               // the kind of each stream's transactions when a workload mixes kinds (nil: all are name)
 	setup   [][][][]byte           // phases (run in turn) of streams (run in parallel, each in order), committed before timing
-	reads   []*records.ReadRequest // a read workload: signed requests instead of transactions
+	reads   []*records.ReadRequest // signed read requests, timed from request to plaintext
 	readers []*keys.Keystore       // who signs the reads
-	txs     int
-	bytes   int
+	txs     int                    // transactions and reads measured
+	bytes   int                    // of the transactions
+	shares  sync.Map               // reader|patient|category|version -> opened category key
 }
 
 // prepare builds and signs every transaction of the named workload, so that client-side key
@@ -49,6 +56,12 @@ func (r *runner) prepare(name string) (*workload, error) {
 	case Write, Read:
 		regSeq := app.NextSequence(r.n.View(), r.reg.ID)
 		return prepareRecords(name, chainID, r.reg, regSeq, txs, actors)
+	case GrantRevoke:
+		return prepareGrantRevoke(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
+	case Mixed:
+		return prepareMixed(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
+	case Claims:
+		return prepareClaims(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
 	}
 	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Workloads)
 }
@@ -124,21 +137,30 @@ func (w *workload) count() {
 	}
 }
 
+// queued is one transaction of a submitter's queue.
+type queued struct {
+	raw  []byte
+	kind string
+}
+
 // queues deals the streams to c workers and interleaves each worker's streams round-robin,
 // keeping every stream's order. It never makes more queues than streams.
-func (w *workload) queues(c int) [][][]byte {
+func (w *workload) queues(c int) [][]queued {
 	c = max(1, min(c, len(w.streams)))
-	out := make([][][]byte, c)
+	if len(w.streams) == 0 {
+		return nil
+	}
+	out := make([][]queued, c)
 	for q := range out {
-		var mine [][][]byte
+		var mine []int
 		for s := q; s < len(w.streams); s += c {
-			mine = append(mine, w.streams[s])
+			mine = append(mine, s)
 		}
 		for k := 0; ; k++ {
 			added := false
 			for _, s := range mine {
-				if k < len(s) {
-					out[q] = append(out[q], s[k])
+				if k < len(w.streams[s]) {
+					out[q] = append(out[q], queued{raw: w.streams[s][k], kind: w.kindOf(s)})
 					added = true
 				}
 			}
@@ -148,6 +170,13 @@ func (w *workload) queues(c int) [][][]byte {
 		}
 	}
 	return out
+}
+
+func (w *workload) kindOf(stream int) string {
+	if w.kinds == nil {
+		return w.name
+	}
+	return w.kinds[stream]
 }
 
 func keystores(prefix string, n int) ([]*keys.Keystore, error) {

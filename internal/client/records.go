@@ -256,7 +256,7 @@ func Decrypt(who *keys.Keystore, m *records.Meta, ct []byte, share *consent.KeyS
 		if !ok {
 			return nil, fmt.Errorf("%w: category %q key version %d is not in the keystore", ErrCannotDecrypt, m.Category, m.CategoryVersion)
 		}
-		dk, err = envelope.UnwrapKey(priv, m.PatientWrap, aad)
+		return DecryptWithCategoryKey(priv, m, ct)
 	default:
 		if share == nil {
 			return nil, fmt.Errorf("%w: no share of category %q version %d was granted to you", ErrCannotDecrypt, m.Category, m.CategoryVersion)
@@ -265,8 +265,23 @@ func Decrypt(who *keys.Keystore, m *records.Meta, ct []byte, share *consent.KeyS
 		if uerr != nil {
 			return nil, uerr
 		}
-		dk, err = envelope.UnwrapKey(priv, m.PatientWrap, aad)
+		return DecryptWithCategoryKey(priv, m, ct)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return envelope.Open(dk, ct, aad)
+}
+
+// DecryptWithCategoryKey opens a record with the category key of its version, already
+// unwrapped: a reader of many records of one patient opens the key share once (OpenShare)
+// and keeps it for the session instead of paying an HPKE unwrap per record for it.
+func DecryptWithCategoryKey(priv hpke.PrivateKey, m *records.Meta, ct []byte) ([]byte, error) {
+	if sha256.Sum256(ct) != m.Digest {
+		return nil, fmt.Errorf("ciphertext does not match the digest on the ledger: %w", envelope.ErrTampered)
+	}
+	aad := envelope.AAD(m.RecordID, m.Version, m.Patient, m.Category)
+	dk, err := envelope.UnwrapKey(priv, m.PatientWrap, aad)
 	if err != nil {
 		return nil, err
 	}

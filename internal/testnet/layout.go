@@ -42,13 +42,13 @@ type Options struct {
 	Institutions []string // one per validator; "Hospital 1".. when missing
 	// Ports gives node i's API, p2p and RPC ports. BasePorts(P) is the CLI's layout; tests
 	// pass free ephemeral ports.
-	Ports      func(i int) (api, p2p, rpc int)
-	BlockMS    int // pause after a commit; 0 keeps the node default
+	Ports   func(i int) (api, p2p, rpc int)
+	BlockMS int // pause after a commit; 0 keeps the node default
 	// MaxBlockBytes caps a block (consensus parameter); 0 keeps DefaultMaxBlockBytes.
 	MaxBlockBytes int64
-	Passphrase []byte
-	KDF        keys.KDFParams
-	LogLevel   string
+	Passphrase    []byte
+	KDF           keys.KDFParams
+	LogLevel      string
 }
 
 // BasePorts lays node i out at P+10i (API), P+10i+1 (p2p) and P+10i+2 (RPC).

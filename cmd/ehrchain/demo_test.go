@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestDemoPrintsPortal runs `ehrchain demo` and follows what it prints: the portal address
+// answers, and a demo identity signs in there with the printed passphrase (reaching the
+// second-factor enrolment of a first sign-in).
+func TestDemoPrintsPortal(t *testing.T) {
+	api := freePort(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	cmd := exec.Command(binary, "demo", "--dir", dir, "--api", api, "--data", filepath.Join("..", "..", "..", "shared", "data", "synthea-r4"))
+	cmd.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE=")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+		}
+	})
+	re := regexp.MustCompile(`Or open the web portal: (\S+)`)
+	var portalURL string
+	for deadline := time.Now().Add(3 * time.Minute); portalURL == ""; time.Sleep(200 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "From then on") {
+			portalURL = m[1]
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("demo exited: %v\n%s", err, out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo printed no portal address:\n%s", out)
+		}
+	}
+	if want := "http://localhost:" + api[strings.LastIndexByte(api, ':')+1:] + "/portal/"; portalURL != want {
+		t.Errorf("portal address %q, want %q", portalURL, want)
+	}
+	m := regexp.MustCompile(`(?m)^\s+patient\s+patient\s+(\S+)$`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no sign-in details for the patient:\n%s", out)
+	}
+	for _, who := range []string{"dr-alice", "dr-bob", "auditor"} {
+		if !strings.Contains(out.String(), "  "+who+" ") {
+			t.Errorf("no sign-in details for %s", who)
+		}
+	}
+	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm(portalURL+"signin", url.Values{"name": {"patient"}, "passphrase": {m[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/portal/enrol" {
+		t.Fatalf("sign-in with the printed details: %d to %q", resp.StatusCode, loc)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Fatalf("demo did not stop cleanly: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/records"
+)
+
+// GrowthOptions configure a growth run: one node fills with record writes, and at each
+// size in Sizes the write throughput and the read latency are measured again.
+type GrowthOptions struct {
+	Options
+	Sizes []int `json:"sizes"` // ledger sizes in records, increasing; default 10^4, 10^5
+	// Probe is how many writes and reads are measured at each size; default 10,000.
+	Probe int `json:"probe"`
+	// Chunk bounds how many writes are prepared at once while filling (memory); default 50,000.
+	Chunk int `json:"chunk"`
+}
+
+// GrowthReport is the outcome of a growth run.
+type GrowthReport struct {
+	Machine Machine       `json:"machine"`
+	Options GrowthOptions `json:"options"`
+	Points  []GrowthPoint `json:"points"`
+	// Fill is every batch of writes in order, the probes included: write throughput against
+	// the ledger's size at a finer grain than the points.
+	Fill []FillBatch `json:"fill"`
+}
+
+// GrowthPoint is what was measured when the ledger held Records records.
+type GrowthPoint struct {
+	Records int    `json:"records"`
+	Write   Result `json:"write"`
+	Read    Result `json:"read"`
+	// DiskBytes is the node's home on disk before the probe; DiskBytesPerRecord divides it
+	// by Records.
+	DiskBytes          int64   `json:"disk_bytes"`
+	DiskBytesPerRecord float64 `json:"disk_bytes_per_record"`
+}
+
+// FillBatch is one batch of writes and the ledger size it started at.
+type FillBatch struct {
+	From       int     `json:"from"`
+	Writes     int     `json:"writes"`
+	TxPerSec   float64 `json:"tx_per_s"`
+	CPUPerTxUS float64 `json:"cpu_us_per_tx"`
+	P99MS      float64 `json:"p99_ms"`
+}
+
+// Growth fills a fresh node with encrypted record writes up to each size in o.Sizes and
+// measures, at each, Probe more writes and Probe audited reads of records chosen at random
+// among all those written, so that a slowdown with size shows.
+func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *GrowthReport, err error) {
+	o.Options.setDefaults()
+	if len(o.Sizes) == 0 {
+		o.Sizes = []int{10_000, 100_000}
+	}
+	if !slices.IsSorted(o.Sizes) || o.Sizes[0] < 1 {
+		return nil, fmt.Errorf("growth sizes must be positive and increasing, got %v", o.Sizes)
+	}
+	if o.Probe <= 0 {
+		o.Probe = 10_000
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = 50_000
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	r, stop, err := startRunner(&o.Options, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if serr := stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	rep = &GrowthReport{Machine: thisMachine(), Options: o}
+
+	p := o.Actors
+	c, err := newCast("growth", r.n.ChainID(), r.reg, app.NextSequence(r.n.View(), r.reg.ID), p, "general")
+	if err != nil {
+		return nil, err
+	}
+	grants, err := c.readGrants("general", 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.setup(ctx, &workload{name: "growth", setup: append(c.setup, grants)}); err != nil {
+		return nil, err
+	}
+	next := make([]uint64, p) // each provider's next sequence
+	for i := range next {
+		next[i] = 1
+	}
+	ids := make([][]string, p)
+	written := 0
+	// write commits n more records and returns their figures.
+	write := func(n int, label string) (*Result, error) {
+		counts := spread(n, p)
+		streams, newIDs, err := c.writes(counts, next)
+		if err != nil {
+			return nil, err
+		}
+		w := &workload{name: label, streams: streams, txs: n}
+		w.count()
+		res, err := r.measure(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		if res.Committed != n {
+			return nil, fmt.Errorf("%s: %d of %d writes committed (first rejection: %s)", label, res.Committed, n, res.FirstRejection)
+		}
+		for i := range p {
+			next[i] += uint64(counts[i])
+			ids[i] = append(ids[i], newIDs[i]...)
+		}
+		rep.Fill = append(rep.Fill, FillBatch{From: written, Writes: n, TxPerSec: res.TxPerSec, CPUPerTxUS: res.CPUPerTxUS, P99MS: res.P99MS})
+		written += n
+		return &res.Result, nil
+	}
+	for _, size := range o.Sizes {
+		for written < size {
+			if _, err := write(min(o.Chunk, size-written), "fill"); err != nil {
+				return nil, err
+			}
+		}
+		pt := GrowthPoint{Records: written, DiskBytes: dirSize(r.dir)}
+		pt.DiskBytesPerRecord = float64(pt.DiskBytes) / float64(written)
+		fmt.Fprintf(progress, "growth: %d records, %.0f bytes on disk per record\n", written, pt.DiskBytesPerRecord)
+		res, err := write(o.Probe, fmt.Sprintf("write@%d", size))
+		if err != nil {
+			return nil, err
+		}
+		pt.Write = *res
+		reads := randomReads(c, ids, o.Probe)
+		w := &workload{name: fmt.Sprintf("read@%d", size), reads: reads, readers: c.providers, txs: len(reads)}
+		if err := r.setupReads(ctx, w); err != nil {
+			return nil, err
+		}
+		rr, err := r.measure(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		pt.Read = rr.Result
+		rep.Points = append(rep.Points, pt)
+	}
+	return rep, nil
+}
+
+// randomReads asks n reads of records drawn uniformly from everything written, each by the
+// grantee of the record's patient, so that reads reach the whole state, not a hot corner.
+func randomReads(c *cast, ids [][]string, n int) []*records.ReadRequest {
+	out := make([]*records.ReadRequest, n)
+	for k := range out {
+		i := rand.IntN(len(ids))
+		out[k] = &records.ReadRequest{ChainID: c.chainID, Requester: c.grantee(i).ID, Patient: c.patients[i].ID,
+			Record: ids[i][rand.IntN(len(ids[i]))], Purpose: consent.Treatment}
+	}
+	return out
+}

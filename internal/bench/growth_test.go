@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestGrowthSmall fills a real node to two small sizes and checks that every write
+// committed, every read decrypted, and the table and plot come out. Nothing about speed.
+func TestGrowthSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Growth(ctx, GrowthOptions{Options: Options{Actors: 4, Concurrency: 4, BlockMS: 50}, Sizes: []int{120, 300}, Probe: 40, Chunk: 100}, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if len(rep.Points) != 2 {
+		t.Fatalf("%d points, want 2", len(rep.Points))
+	}
+	// 120 filled, +40 probe = 160, then 100 + 40 fill to 300, +40 probe.
+	wantFrom := []int{0, 100, 120, 160, 260, 300}
+	if len(rep.Fill) != len(wantFrom) {
+		t.Fatalf("fill batches %+v, want starts %v", rep.Fill, wantFrom)
+	}
+	for i, b := range rep.Fill {
+		if b.From != wantFrom[i] || b.TxPerSec <= 0 {
+			t.Errorf("batch %d: %+v, want it to start at %d with a rate", i, b, wantFrom[i])
+		}
+	}
+	for i, pt := range rep.Points {
+		if want := []int{120, 300}[i]; pt.Records != want {
+			t.Errorf("point %d at %d records, want %d", i, pt.Records, want)
+		}
+		if pt.Write.Committed != 40 || pt.Read.Committed != 40 || pt.Read.Rejected != 0 {
+			t.Errorf("point %d: writes %d reads %d (rejected %d: %s)", i, pt.Write.Committed, pt.Read.Committed, pt.Read.Rejected, pt.Read.FirstRejection)
+		}
+		if pt.DiskBytesPerRecord <= 0 || pt.Read.P50MS <= 0 {
+			t.Errorf("point %d lacks figures: %+v", i, pt)
+		}
+	}
+	if rep.Points[1].DiskBytes <= rep.Points[0].DiskBytes {
+		t.Errorf("the ledger did not grow on disk: %d then %d bytes", rep.Points[0].DiskBytes, rep.Points[1].DiskBytes)
+	}
+	var table, img bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "| 300 |") {
+		t.Errorf("table lacks the 300-record row:\n%s", table.String())
+	}
+	if err := rep.WritePNG(&img); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(&img)
+	if err != nil || cfg.Width < 800 || cfg.Height < 300 {
+		t.Fatalf("plot: %v %+v", err, cfg)
+	}
+}
+
+func TestGrowthRejectsBadSizes(t *testing.T) {
+	for _, sizes := range [][]int{{100, 10}, {0, 10}} {
+		if _, err := Growth(context.Background(), GrowthOptions{Sizes: sizes}, nil); err == nil || !strings.Contains(err.Error(), "increasing") {
+			t.Errorf("sizes %v: err = %v", sizes, err)
+		}
+	}
+}

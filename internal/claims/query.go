@@ -1,0 +1,186 @@
+package claims
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Query kinds.
+const (
+	QueryClaim     = "claim"     // one claim, by id
+	QueryAuth      = "priorauth" // one prior authorization, by id
+	QueryList      = "list"      // every claim and prior authorization the requester is a party to
+	QueryCoverage  = "coverage"  // a patient's coverages (the patient, or an insurer for its own)
+	MaxQueryAge    = 10 * time.Minute
+	queryDomain    = "ehrchain/claims-query/v1"
+	maxQueryIDSize = 64
+)
+
+// Query is a signed request to see claims data. Claims are plaintext in the node's state
+// (the contract must read them), so nodes answer only the parties to a claim: its provider,
+// its patient and its insurer. Like audit queries, it is answered off the ledger; the
+// signature, nonce and validity window make it usable only by its signer, once per node.
+type Query struct {
+	ChainID   string
+	Requester string
+	Kind      string
+	ID        string
+	Nonce     [16]byte
+	NotAfter  int64 // unix seconds
+	Signature []byte
+}
+
+func (q *Query) encodeUnsigned(w *tx.Writer) {
+	w.String(queryDomain)
+	w.String(q.ChainID)
+	w.String(q.Requester)
+	w.String(q.Kind)
+	w.String(q.ID)
+	w.PutBytes(q.Nonce[:])
+	w.Varint(q.NotAfter)
+}
+
+// SignBytes is what the requester signs.
+func (q *Query) SignBytes() []byte {
+	w := tx.NewWriter(160)
+	q.encodeUnsigned(w)
+	return w.Bytes()
+}
+
+// Encode is the wire form.
+func (q *Query) Encode() []byte {
+	w := tx.NewWriter(230)
+	q.encodeUnsigned(w)
+	w.PutBytes(q.Signature)
+	return w.Bytes()
+}
+
+// Hash identifies a query for replay detection.
+func (q *Query) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
+
+// Sign fills in the signature.
+func (q *Query) Sign(key ed25519.PrivateKey) { q.Signature = ed25519.Sign(key, q.SignBytes()) }
+
+// DecodeQuery parses the wire form, accepting exactly one encoding.
+func DecodeQuery(b []byte) (*Query, error) {
+	r := tx.NewReader(b)
+	if d := r.String("domain", 32); d != queryDomain && r.Err() == nil {
+		return nil, fmt.Errorf("not a claims query (domain %q)", d)
+	}
+	q := &Query{ChainID: r.String("chain id", tx.MaxChainID), Requester: r.String("requester", 64),
+		Kind: r.String("kind", 16), ID: r.String("id", maxQueryIDSize)}
+	nonce := r.Bytes("nonce", len(q.Nonce))
+	q.NotAfter = r.Varint()
+	q.Signature = r.Bytes("signature", ed25519.SignatureSize)
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	if len(nonce) != len(q.Nonce) || len(q.Signature) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("nonce must be %d bytes and signature %d", len(q.Nonce), ed25519.SignatureSize)
+	}
+	copy(q.Nonce[:], nonce)
+	return q, nil
+}
+
+// Authenticate checks the query was signed for chainID by who (nil: not registered), an
+// active identity, and is valid at now for at most MaxQueryAge.
+func (q *Query) Authenticate(chainID string, who *identity.Identity, now time.Time) *tx.Error {
+	switch {
+	case q.ChainID != chainID:
+		return tx.Space.Err(tx.CodeWrongChain, "the query is signed for chain %q, this is %q", q.ChainID, chainID)
+	case who == nil:
+		return tx.Space.Err(tx.CodeUnknownSigner, "requester %s is not registered", q.Requester)
+	case who.ID != q.Requester || !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature):
+		return tx.Space.Err(tx.CodeBadSignature, "the query's signature does not verify with %s's current key", q.Requester)
+	case !who.Active:
+		return tx.Space.Err(tx.CodeInactive, "requester %s is deactivated", q.Requester)
+	case q.NotAfter < now.Unix() || q.NotAfter > now.Add(MaxQueryAge).Unix():
+		return Space.Err(CodeInvalid, "the query must expire within %s from now; sign a new one", MaxQueryAge)
+	}
+	return nil
+}
+
+// View is the committed state a query reads.
+type View interface {
+	Reader
+	Iterate(prefix []byte, fn func(key, value []byte) bool)
+}
+
+// Answer is what a query returns.
+type Answer struct {
+	Height    int64        `json:"height"`
+	Claims    []*Claim     `json:"claims,omitempty"`
+	Auths     []*PriorAuth `json:"prior_auths,omitempty"`
+	Coverages []Coverage   `json:"coverages,omitempty"`
+}
+
+// Respond answers an authenticated query, deny by default: only a party to a claim or
+// prior authorization sees it.
+func Respond(v View, who *identity.Identity, q *Query) (*Answer, *tx.Error) {
+	a := &Answer{}
+	party := func(ids ...string) bool {
+		for _, id := range ids {
+			if id == who.ID {
+				return true
+			}
+		}
+		return false
+	}
+	switch q.Kind {
+	case QueryClaim:
+		c := GetClaim(v, q.ID)
+		if c == nil || !party(c.Provider, c.Patient, c.Insurer) {
+			return nil, Space.Err(CodeNotFound, "no claim %s that you are a party to", q.ID)
+		}
+		a.Claims = []*Claim{c}
+	case QueryAuth:
+		pa := GetAuth(v, q.ID)
+		if pa == nil || !party(pa.Provider, pa.Patient, pa.Insurer) {
+			return nil, Space.Err(CodeNotFound, "no prior authorization %s that you are a party to", q.ID)
+		}
+		a.Auths = []*PriorAuth{pa}
+	case QueryList:
+		seen := map[string]bool{}
+		for _, p := range ClaimPrefixes(who.ID) {
+			v.Iterate(p, func(k, _ []byte) bool {
+				id := string(k[len(p):])
+				if seen[id] {
+					return true
+				}
+				seen[id] = true
+				if strings.HasPrefix(id, "pa-") {
+					a.Auths = append(a.Auths, GetAuth(v, id))
+				} else if c := GetClaim(v, id); c != nil {
+					a.Claims = append(a.Claims, c)
+				}
+				return true
+			})
+		}
+	case QueryCoverage:
+		switch {
+		case who.ID == q.ID && who.Role == identity.Patient:
+			p := CoveragePrefix(q.ID)
+			v.Iterate(p, func(_, val []byte) bool {
+				var cs []Coverage
+				if err := jsonUnmarshal(val, &cs); err != nil {
+					panic(err)
+				}
+				a.Coverages = append(a.Coverages, cs...)
+				return true
+			})
+		case who.Role == identity.Insurer:
+			a.Coverages = Coverages(v, q.ID, who.ID)
+		default:
+			return nil, Space.Err(CodeUnauthorized, "only the patient, or an insurer for its own members, sees a patient's coverage")
+		}
+	default:
+		return nil, Space.Err(CodeInvalid, "unknown query kind %q (want claim, priorauth, list or coverage)", q.Kind)
+	}
+	return a, nil
+}
