@@ -452,7 +452,13 @@ type consensusFailureLogger struct {
 func (l consensusFailureLogger) Error(msg string, keyvals ...any) {
 	l.Logger.Error(msg, keyvals...)
 	if strings.HasPrefix(msg, "CONSENSUS FAILURE") {
-		err := fmt.Errorf("consensus failure: %v", keyvals)
+		var cause any = "unknown cause"
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if keyvals[i] == "err" {
+				cause = keyvals[i+1]
+			}
+		}
+		err := fmt.Errorf("consensus halted (CometBFT consensus failure): %v", cause)
 		select {
 		case l.n.fatal <- err:
 		default:
