@@ -1,7 +1,9 @@
 package testnet
 
 import (
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +121,15 @@ func TestValidatorSetChanges(t *testing.T) {
 	nw.kill(4)
 	time.Sleep(1500 * time.Millisecond)
 	nw.stalled(3*time.Second, 0, 1)
+
+	// The offline verifier replays the chain, validator changes included, on node3's copy.
+	if err := Stop(nw.dir, []int{3}, false, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "--home", nw.m.HomeOf(nw.dir, 3), "verify").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK:") {
+		t.Fatalf("ehrchain verify after validator changes: %v\n%s", err, out)
+	}
 }
 
 // signsSoon reports whether addr signs one of the commits of heights from..from+19.
