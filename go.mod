@@ -13,6 +13,7 @@ require (
 	github.com/cosmos/ics23/go v0.10.0
 	github.com/go-webauthn/webauthn v0.18.2
 	github.com/pquerna/otp v1.5.0
+	github.com/openbao/openbao/sdk/v2 v2.2.0
 	github.com/spf13/cobra v1.10.2
 	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7
 	github.com/transparency-dev/merkle v0.0.2

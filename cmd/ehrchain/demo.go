@@ -212,12 +212,15 @@ func playDemo(g *globals, cl *client.Client, pass []byte, dataDir string) error 
 		return err
 	}
 	fmt.Printf("    Dr Alice's next record %s is wrapped for key version %d, which Dr Bob never received\n", m2.RecordID, m2.CategoryVersion)
+	if err := demoEmergency(ctx, g, cl, pass, chainID, reg, pat, aud, m2); err != nil {
+		return err
+	}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err
 	}
 	step("the ledger now holds %d audit events at height %d (app hash %s...)", st.LogSize, st.Height, st.AppHash[:16])
-	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar\n", g.keyring().Path, string(pass))
+	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic\n", g.keyring().Path, string(pass))
 	return nil
 }
 

@@ -61,5 +61,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(planCmd(g), coverageCmd(g), claimCmd(g), priorAuthCmd(g))
 	root.AddCommand(portalCmd(g))
 	root.AddCommand(testnetCmd(g), validatorCmd(g))
+	root.AddCommand(emergencyCmd(g))
 	return root
 }

@@ -222,6 +222,12 @@ func consentCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("revoked on the ledger, but saving the rotated category keys failed: %w", err)
 			}
 			fmt.Println("revoked", args[0])
+			// Break-glass must reach records written under the rotated keys too.
+			if cats, err := g.client().ReEscrow(cmd.Context(), p); err != nil {
+				return fmt.Errorf("revoked, but escrowing the new keys for emergencies failed (run `ehrchain emergency escrow`): %w", err)
+			} else if len(cats) > 0 {
+				fmt.Println("escrowed the new keys for emergencies:", strings.Join(cats, ", "))
+			}
 			return nil
 		},
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -106,6 +107,8 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest
+	case emergency.Space:
+		return emergencyStatus(e.Code)
 	}
 	return http.StatusUnprocessableEntity
 }

@@ -52,6 +52,7 @@ func New(b Backend) *Server {
 	s.routeAudit()
 	s.routeNetwork()
 	s.routeClaims()
+	s.routeEmergency()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
@@ -30,6 +32,8 @@ type App struct {
 	st      *state.Store
 	sigs    *sigCache
 	logf    func(format string, args ...any)
+	urgent  *emergency.Pool // emergency transactions admitted, for the next proposal
+	lastBT  atomic.Int64    // time of the last block executed (unix ns; 0: none since start), for CheckTx
 
 	mu      sync.Mutex
 	pending map[string]uint64 // next sequence per signer including the mempool
@@ -62,7 +66,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 		logf = func(string, ...any) {}
 	}
 	return &App{
-		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf,
+		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
@@ -156,6 +160,9 @@ func (a *App) checkView() identity.Reader {
 // CheckTx admits a transaction to the mempool. It never writes state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
+		if req.Type == abci.CheckTxType_Recheck {
+			a.urgent.Remove(tx.Hash(req.Tx)) // evicted from the mempool
+		}
 		return &abci.ResponseCheckTx{Code: err.Code, Codespace: err.Codespace, Log: err.Message}, nil
 	}
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
@@ -198,7 +205,19 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		}
 		return tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, expected)
 	}
+	if emergency.Priority(d.env.BodyType) {
+		var at time.Time
+		if ns := a.lastBT.Load(); ns != 0 {
+			at = time.Unix(0, ns).UTC()
+		}
+		if err := emergency.Admit(view, signer, d.body, at); err != nil {
+			return err
+		}
+	}
 	a.pending[signer] = expected + 1
+	if !recheck && emergency.Priority(d.env.BodyType) {
+		a.urgent.Add(d.hash, raw)
+	}
 	return nil
 }
 
@@ -233,9 +252,11 @@ func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (_ *abci.ResponseFinalizeBlock, err error) {
 	defer a.halt(req.Height, &err)
 	a.height = req.Height
+	a.lastBT.Store(req.Time.UnixNano())
 	a.results = a.results[:0]
 	clear(a.valBefore)
 	decs, pre := a.preverify(req.Txs)
+	a.forgetUrgent(decs)
 	out := make([]*abci.ExecTxResult, len(req.Txs))
 	for i := range req.Txs {
 		res := a.deliver(req, decs[i], pre[i])
@@ -331,7 +352,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 		ov := a.st.Begin()
 		records.ExecReadBatch(ov, env, a.chainID, d.body.(*records.ReadBatch), func(_ int, q *records.ReadRequest, pub ed25519.PublicKey) bool {
 			return a.sigs.take(q.Hash(), pub)
-		})
+		}, emergency.BreakGlass)
 		ov.Flush()
 		return &abci.ExecTxResult{Code: abci.CodeTypeOK}
 	}

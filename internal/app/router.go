@@ -5,6 +5,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/records"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -70,6 +71,38 @@ var routes = map[tx.Type]route{
 	validators.TypeRemove: wrap("remove validator", validators.DecodeRemove,
 		func(st *state.Tx, env identity.Env, s string, b *validators.Remove) *tx.Error {
 			return validators.ExecRemove(st, env, s, b)
+		}),
+	emergency.TypeCustodian: wrap("escrow custodian", emergency.DecodeCustodian,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.CustodianBody) *tx.Error {
+			return emergency.ExecCustodian(st, env, s, b)
+		}),
+	emergency.TypeEscrow: wrap("emergency escrow", emergency.DecodeEscrow,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.EscrowBody) *tx.Error {
+			return emergency.ExecEscrow(st, env, s, b)
+		}),
+	emergency.TypeOptOut: wrap("emergency opt-out", emergency.DecodeOptOut,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.OptOutBody) *tx.Error {
+			return emergency.ExecOptOut(st, env, s, b)
+		}),
+	emergency.TypeDeclare: wrap("emergency declaration", emergency.DecodeDeclare,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.DeclareBody) *tx.Error {
+			return emergency.ExecDeclare(st, env, s, b)
+		}),
+	emergency.TypeRelease: wrap("emergency key release", emergency.DecodeRelease,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.ReleaseBody) *tx.Error {
+			return emergency.ExecRelease(st, env, s, b)
+		}),
+	emergency.TypeJustify: wrap("emergency justification", emergency.DecodeJustify,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.JustifyBody) *tx.Error {
+			return emergency.ExecJustify(st, env, s, b)
+		}),
+	emergency.TypeReview: wrap("emergency review", emergency.DecodeReview,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.ReviewBody) *tx.Error {
+			return emergency.ExecReview(st, env, s, b)
+		}),
+	emergency.TypeUrgentPut: wrap("urgent record write", emergency.DecodeUrgentPut,
+		func(st *state.Tx, env identity.Env, s string, b *emergency.UrgentPutBody) *tx.Error {
+			return emergency.ExecUrgentPut(st, env, s, b)
 		}),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
 		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},

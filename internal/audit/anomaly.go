@@ -62,7 +62,7 @@ var RuleCatalog = []RuleInfo{
 	{RuleAfterDeactivation, SeverityHigh, "An identity acted after it was deactivated. A deactivated identity cannot sign a transaction that the ledger accepts, so what shows on the ledger is its signed read requests, recorded as denied (\"requester was deactivated\")."},
 	{RuleAfterRotation, SeverityLow, "An identity acted after its keys were rotated. Requests signed with the superseded key fail signature checks and never reach the ledger, so they cannot be seen here; what is listed is the rotation and the activity that followed it (with the new key), for review. Raised to medium if any of it was denied or the rotation was made by someone other than the identity itself."},
 	{RuleOutsideHours, SeverityLow, "A provider, insurer or other non-patient accessed records outside the configured working hours (local time of the configured zone). One finding per actor and local day. Patients' own accesses are not flagged."},
-	{RuleEmergencyAccess, SeverityMedium, "Every access for the emergency purpose of use, allowed or denied, for after-the-fact review."},
+	{RuleEmergencyAccess, SeverityMedium, "Every emergency (break-glass) declaration and every access for the emergency purpose of use, allowed or denied, for after-the-fact review."},
 }
 
 // Rules holds the thresholds of the anomaly rules.
@@ -440,6 +440,10 @@ func detectEmergency(evs []*Event) []Anomaly {
 		if isRecordAccess(e) && e.Purpose == emergencyPurpose {
 			out = append(out, newAnomaly(RuleEmergencyAccess, SeverityMedium, e.Actor, e.Patient,
 				fmt.Sprintf("%s: %s %s (%s)", actorLabel(e), describeAccess(e), e.Outcome, e.Reason), []*Event{e}))
+		}
+		if e.Action == EmergencyDeclare && e.Outcome == Success {
+			out = append(out, newAnomaly(RuleEmergencyAccess, SeverityMedium, e.Actor, e.Patient,
+				fmt.Sprintf("%s: declared emergency %s (%s)", actorLabel(e), e.Emergency, e.Reason), []*Event{e}))
 		}
 	}
 	return out

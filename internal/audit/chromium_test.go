@@ -1,109 +1,43 @@
 package audit_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/browsertest"
 	"github.com/ehrchain/ehrchain/internal/consent"
 )
 
-// browserPath is where CI installs Chromium (.ci/run). The test fails, never skips, when it
-// is missing: the issue requires the page to be opened in a real browser.
-const browserPath = "/usr/bin/chromium"
-
-// browser collects what a page reports as broken: console errors, uncaught exceptions and
-// error log entries (failed loads, blocked content).
-type browser struct {
-	ctx      context.Context
-	mu       sync.Mutex
-	problems []string
-}
+// browser is a headless Chromium that counts console errors as problems: a report page
+// logs none.
+type browser struct{ *browsertest.Browser }
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	if _, err := os.Stat(browserPath); err != nil {
-		t.Fatalf("headless Chromium is required at %s (apt-get install chromium): %v", browserPath, err)
-	}
-	// A bound so a wedged browser fails the test instead of hanging it; nothing is timed.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browserPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancel() })
-	b := &browser{ctx: bctx}
-	err := chromedp.Listen(bctx, func(ev any) { // starts the browser and its first tab
-		var p string
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value))
-				}
-				p = fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			p = fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, d.Text)
-			if d.Exception != nil {
-				p += " " + d.Exception.Description
-			}
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				p = fmt.Sprintf("log %s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
-			}
-		}
-		if p != "" {
-			b.mu.Lock()
-			b.problems = append(b.problems, p)
-			b.mu.Unlock()
-		}
-	})
-	if err != nil {
-		t.Fatalf("start %s: %v", browserPath, err)
-	}
-	return b
+	return &browser{browsertest.Start(t, browsertest.Options{ConsoleErrors: true})}
 }
 
 // open loads a file and returns the problems it reported. The page has loaded (load event)
 // when Navigate returns, and every report page is static: nothing happens after that.
 func (b *browser) open(t *testing.T, path string) []string {
 	t.Helper()
-	b.mu.Lock()
-	b.problems = nil
-	b.mu.Unlock()
-	if err := chromedp.Do(b.ctx, chromedp.Navigate("file://"+path), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+	b.Reset()
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate("file://"+path), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
 	// One more round trip, so events the page emitted while loading have been delivered.
-	ready, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.readyState`))
+	ready, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`document.readyState`))
 	if err != nil || ready != "complete" {
 		t.Fatalf("%s: ready state %q, %v", path, ready, err)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.problems...)
+	return b.Problems()
 }
 
 // chartStats is what the page's charts hold once laid out.
@@ -126,7 +60,7 @@ const chartJS = `(id) => {
 
 func (b *browser) chart(t *testing.T, id string) chartStats {
 	t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[chartStats](fmt.Sprintf("(%s)(%q)", chartJS, id)))
+	s, err := chromedp.Run(b.Ctx, chromedp.Evaluate[chartStats](fmt.Sprintf("(%s)(%q)", chartJS, id)))
 	if err != nil {
 		t.Fatalf("inspect %s: %v", id, err)
 	}

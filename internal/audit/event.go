@@ -64,7 +64,8 @@ type Event struct {
 	Purpose      string    `json:"purpose,omitempty"`
 	Grant        string    `json:"grant,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
-	Claim        string    `json:"claim,omitempty"` // claim or prior authorization id (internal/claims)
+	Claim        string    `json:"claim,omitempty"`     // claim or prior authorization id (internal/claims)
+	Emergency    string    `json:"emergency,omitempty"` // emergency (break-glass) declaration id
 }
 
 // Encode is the leaf bytes of an event. Struct field order makes it deterministic.

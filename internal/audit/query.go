@@ -29,7 +29,8 @@ const queryDomain = "ehrchain/audit-query/v1"
 var KnownActions = []string{IdentityRegister, IdentityDeactivate, IdentityRotate, KeysPublish,
 	ConsentGrant, ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList,
 	PlanPublish, CoverageEnroll, CoverageEnd, ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal,
-	ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide}
+	ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide,
+	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview}
 
 // Filter selects events. Empty fields match everything; the fields set must all match.
 type Filter struct {

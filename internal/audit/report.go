@@ -35,8 +35,9 @@ type Disclosure struct {
 	Category     string    `json:"category,omitempty"`
 	ResourceType string    `json:"resource_type,omitempty"`
 	Purpose      string    `json:"purpose"`
-	Grant        string    `json:"grant,omitempty"` // empty when the recipient is the record's author
-	Basis        string    `json:"basis"`           // why the ledger allowed it
+	Grant        string    `json:"grant,omitempty"`     // empty when the recipient is the record's author
+	Basis        string    `json:"basis"`               // why the ledger allowed it
+	Emergency    string    `json:"emergency,omitempty"` // the emergency declaration of a break-glass access
 }
 
 // Accounting is a HIPAA-style accounting of disclosures for one patient over [From, To).
@@ -96,7 +97,7 @@ func AccountingOfDisclosures(events []*Event, patient string, from, to time.Time
 			Event: e.Index, Height: e.Height, Tx: e.Tx, Time: e.Time.UTC(),
 			Recipient: Recipient{ID: e.Actor, Role: e.ActorRole, Organization: e.Organization},
 			Action:    e.Action, Record: e.Record, Version: e.Version, Category: e.Category, ResourceType: e.ResourceType,
-			Purpose: e.Purpose, Grant: e.Grant, Basis: e.Reason,
+			Purpose: e.Purpose, Grant: e.Grant, Basis: e.Reason, Emergency: e.Emergency,
 		})
 	}
 	return a
@@ -178,6 +179,8 @@ type Compliance struct {
 	GrantsRevoked     []GrantChange     `json:"grants_revoked"`
 	IdentitiesAdded   []IdentityChange  `json:"identities_added"`
 	IdentitiesRemoved []IdentityChange  `json:"identities_removed"`
+	Emergencies       []EmergencyAccess `json:"emergencies"`        // break-glass declarations and their reviews
+	BreakGlassDenied  []*Event          `json:"break_glass_denied"` // emergency reads no declaration allowed
 	Names             map[string]string `json:"-"`
 
 	events []*Event // the period's events, for the CSV event table and the FHIR export
@@ -196,7 +199,8 @@ type RulesConfig struct {
 // actionOrder is the order in which volumes by action are listed.
 var actionOrder = []string{IdentityRegister, IdentityDeactivate, IdentityRotate, KeysPublish, ConsentGrant,
 	ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList, PlanPublish, CoverageEnroll, CoverageEnd,
-	ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal, ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide}
+	ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal, ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide,
+	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview}
 
 // ComplianceReport summarises the events whose block time falls in [from, to) (a zero to:
 // through the last event; a zero from: six years before to). Anomalies are detected over
@@ -279,6 +283,7 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 		}
 	}
 
+	c.Emergencies, c.BreakGlassDenied = EmergencyAccesses(c.events, nil)
 	for _, a := range actionOrder {
 		if byAction[a] > 0 {
 			c.ByAction = append(c.ByAction, Count{a, byAction[a]})
@@ -342,6 +347,9 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 // SetNames attaches display names of identities (id -> name) to the report.
 func (c *Compliance) SetNames(names map[string]string) {
 	c.Names = names
+	for i := range c.Emergencies {
+		c.Emergencies[i].ProviderName, c.Emergencies[i].PatientName = names[c.Emergencies[i].Provider], names[c.Emergencies[i].Patient]
+	}
 	for i := range c.ByActor {
 		c.ByActor[i].Name = names[c.ByActor[i].Actor]
 	}

@@ -23,7 +23,8 @@ const (
 	SystemIdentity   = "urn:ehrchain:identity" // identifiers of ledger identities
 	SystemRecord     = "urn:ehrchain:record"
 	SystemGrant      = "urn:ehrchain:grant"
-	SystemEvent      = "urn:ehrchain:event" // the event's index in the ledger's audit log
+	SystemEmergency  = "urn:ehrchain:emergency" // emergency (break-glass) declarations
+	SystemEvent      = "urn:ehrchain:event"     // the event's index in the ledger's audit log
 )
 
 // AuditEvent outcomes. A denied access is a minor failure (the request was refused and
@@ -130,6 +131,7 @@ var (
 	fhirTypeSecurityAlert    = Coding{SystemDICOM, "110113", "Security Alert"}
 	fhirSubUserAttributes    = Coding{SystemDICOM, "110137", "User Security Attributes Changed"}
 	fhirSubObjectAttributes  = Coding{SystemDICOM, "110135", "Object Security Attributes Changed"}
+	fhirSubEmergencyOverride = Coding{SystemDICOM, "110127", "Emergency Override Started"}
 	fhirEntityPerson         = &Coding{SystemEntityType, "1", "Person"}
 	fhirEntitySystemObject   = &Coding{SystemEntityType, "2", "System Object"}
 	fhirRolePatient          = &Coding{SystemObjectRole, "1", "Patient"}
@@ -174,7 +176,11 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 		requestor.Policy = []string{SystemGrant + ":" + e.Grant}
 	}
 	ae.Agent = []AuditAgent{requestor}
-	if e.Action == RecordRead || e.Action == RecordList || e.Action == RecordWrite || e.Action == RecordAmend {
+	if e.Emergency != "" {
+		requestor.Policy = append(requestor.Policy, SystemEmergency+":"+e.Emergency)
+		ae.Agent[0] = requestor
+	}
+	if e.Action == RecordRead || e.Action == RecordList || e.Action == RecordWrite || e.Action == RecordAmend || e.Emergency != "" {
 		if p, ok := fhirPurposeCodes[e.Purpose]; ok {
 			ae.PurposeOfEvent = []CodeableConcept{{Coding: []Coding{p}}}
 		} else if e.Purpose != "" {
@@ -249,9 +255,16 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 		patient()
 		grant()
 		subject()
+	case EmergencyDeclare:
+		ae.Type, ae.Action = fhirTypeSecurityAlert, "E"
+		patient()
 	default:
 		ae.Type, ae.Action = Coding{SystemDICOM, "110100", "Application Activity"}, "E"
 		patient()
+	}
+	if e.Emergency != "" && e.Outcome == Success && (e.Action == EmergencyDeclare || isRecordAccess(e)) {
+		// Every break-glass use is loud: the declaration and each access made under it.
+		ae.Subtype = append(ae.Subtype, fhirSubEmergencyOverride)
 	}
 	ae.Subtype = append(ae.Subtype, Coding{System: "urn:ehrchain:action", Code: e.Action, Display: e.Action})
 	return ae

@@ -73,7 +73,7 @@ func prepareClaims(chainID string, reg *keys.Keystore, regSeq uint64, txs, actor
 	encounters, submits := make([][][]byte, p), make([][][]byte, p)
 	err = parallel(p, func(i int) error {
 		for k := range per[i] {
-			body, err := encryptedObservation(provs[i], pats[i].ID, cat[i].EncPublic())
+			body, err := EncryptedObservation(provs[i], pats[i].ID, cat[i].EncPublic())
 			if err != nil {
 				return err
 			}

@@ -156,7 +156,7 @@ func (c *cast) writes(counts []int, first []uint64) ([][][]byte, [][]string, err
 			seq = first[i]
 		}
 		for k := range counts[i] {
-			body, err := encryptedObservation(c.providers[i], c.patients[i].ID, c.catKeys[i][0].EncPublic())
+			body, err := EncryptedObservation(c.providers[i], c.patients[i].ID, c.catKeys[i][0].EncPublic())
 			if err != nil {
 				return err
 			}
@@ -220,9 +220,9 @@ func prepareRecords(name, chainID string, reg *keys.Keystore, regSeq uint64, txs
 	return w, nil
 }
 
-// encryptedObservation seals the observation for patient under its category key and the
+// EncryptedObservation seals the observation for patient under its category key and the
 // author, as client.PutRecord does.
-func encryptedObservation(author *keys.Keystore, patient string, catPub []byte) (*records.PutBody, error) {
+func EncryptedObservation(author *keys.Keystore, patient string, catPub []byte) (*records.PutBody, error) {
 	var b [12]byte
 	rand.Read(b[:])
 	m := records.Meta{RecordID: "r-" + hex.EncodeToString(b[:]), Version: 1, Patient: patient, Category: "general",

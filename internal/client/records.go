@@ -78,6 +78,22 @@ type NewRecord struct {
 // plaintext (bound to id, version, patient and category) and is wrapped for the patient's
 // current category key and for the author. Nothing readable leaves this process.
 func (c *Client) PutRecord(ctx context.Context, author *keys.Keystore, r NewRecord) (*records.Meta, error) {
+	body, err := c.SealRecord(ctx, author, r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Send(ctx, author, body)
+	if err != nil {
+		return nil, err
+	}
+	m := body.Meta
+	m.Height = res.Height
+	return &m, nil
+}
+
+// SealRecord encrypts a record as the author and builds its write body (uploading a large
+// ciphertext to the blob store), without submitting it.
+func (c *Client) SealRecord(ctx context.Context, author *keys.Keystore, r NewRecord) (*records.PutBody, error) {
 	switch {
 	case r.ID == "":
 		var b [12]byte
@@ -121,19 +137,14 @@ func (c *Client) PutRecord(ctx context.Context, author *keys.Keystore, r NewReco
 	}
 	body := &records.PutBody{Meta: m}
 	if len(ct) > records.InlineMax {
-		m.Blob, body.Meta.Blob = true, true
+		body.Meta.Blob = true
 		if err := c.do(ctx, "PUT", "/v1/blobs/"+hex.EncodeToString(m.Digest[:]), rawBody(ct), nil); err != nil {
 			return nil, fmt.Errorf("upload blob: %w", err)
 		}
 	} else {
 		body.Ciphertext = ct
 	}
-	res, err := c.Send(ctx, author, body)
-	if err != nil {
-		return nil, err
-	}
-	m.Height = res.Height
-	return &m, nil
+	return body, nil
 }
 
 // ReadResult is a decrypted record with the ledger's decision about the access.

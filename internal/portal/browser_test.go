@@ -6,81 +6,34 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
-)
 
-// browserPath is where CI installs Chromium (.ci/run). The tests fail, never skip, without it.
-const browserPath = "/usr/bin/chromium"
+	"github.com/ehrchain/ehrchain/internal/browsertest"
+)
 
 // browser drives one tab of headless Chromium against the portal and collects what the pages
 // report as broken: uncaught exceptions and blocked content (CSP violations are log errors).
 type browser struct {
-	t        *testing.T
-	ctx      context.Context
-	base     string
-	mu       sync.Mutex
-	problems []string
+	*browsertest.Browser
+	t    *testing.T
+	ctx  context.Context
+	base string
 }
 
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	if _, err := os.Stat(browserPath); err != nil {
-		t.Fatalf("headless Chromium is required at %s (apt-get install chromium): %v", browserPath, err)
-	}
-	// A bound so a wedged browser fails the test instead of hanging it; nothing is timed.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browserPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancel() })
-	b := &browser{t: t, ctx: bctx, base: base}
-	err := chromedp.Listen(bctx, func(ev any) { // starts the browser and its first tab
-		var p string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			p = "exception: " + ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				p += " " + ev.ExceptionDetails.Exception.Description
-			}
-		case *cdplog.EventEntryAdded:
-			// Network errors are the refused pages this test asks for on purpose (403s).
-			if ev.Entry.Level == cdplog.EntryLevelError && ev.Entry.Source != cdplog.EntrySourceNetwork {
-				p = fmt.Sprintf("log %s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
-			}
-		}
-		if p != "" {
-			b.mu.Lock()
-			b.problems = append(b.problems, p)
-			b.mu.Unlock()
-		}
-	})
-	if err != nil {
-		t.Fatalf("start %s: %v", browserPath, err)
-	}
-	if _, err := chromedp.Call(bctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
+	// Network errors are the refused pages this test asks for on purpose (403s).
+	bb := browsertest.Start(t, browsertest.Options{Timeout: 4 * time.Minute, IgnoreNetworkLog: true,
+		Extra: []chromedp.ExecAllocatorOption{chromedp.WindowSize(1200, 900)}})
+	b := &browser{Browser: bb, t: t, ctx: bb.Ctx, base: base}
+	bctx := bb.Ctx
 	// A platform authenticator with user verification: what a phone's or laptop's fingerprint
 	// or face unlock presents to the browser.
 	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -225,10 +178,8 @@ func (b *browser) shot(name string) {
 
 func (b *browser) noProblems() {
 	b.t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.problems) > 0 {
-		b.t.Fatalf("the pages reported problems:\n%s", strings.Join(b.problems, "\n"))
+	if problems := b.Problems(); len(problems) > 0 {
+		b.t.Fatalf("the pages reported problems:\n%s", strings.Join(problems, "\n"))
 	}
 }
 

@@ -142,6 +142,8 @@ type Outcome struct {
 	Tx      string    `json:"tx"`                // the batch transaction that recorded it
 	Time    time.Time `json:"time"`              // block time of the decision
 	Version uint32    `json:"version,omitempty"` // the record version read
+	// Emergency is the emergency declaration that allowed a break-glass access.
+	Emergency string `json:"emergency,omitempty"`
 }
 
 // Result loads the committed outcome of a request, or nil.
@@ -161,10 +163,14 @@ func Result(r IndexReader, h [32]byte) *Outcome {
 // parallel pre-pass); nil means check every one here.
 type Verified func(i int, q *ReadRequest, pub ed25519.PublicKey) bool
 
+// BreakGlass decides an emergency (purpose "emergency") access that no grant allows: it
+// names the emergency declaration that allows it, or says why none does. nil: none.
+type BreakGlass func(r consent.Reader, actor, patient, category string, at time.Time) (d consent.Decision, declaration string)
+
 // ExecReadBatch decides and records every request. A request that is void (wrong chain,
 // expired, already seen, badly signed) is dropped without an event: it is not an access
 // attempt by the identity it names.
-func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, verified Verified) {
+func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, verified Verified, bg BreakGlass) {
 	for i, q := range b.Requests {
 		h := q.Hash()
 		if q.ChainID != chainID || st.GetIndex(requestKey(h)) != nil {
@@ -180,7 +186,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		if !(verified != nil && verified(i, q, who.SignKey)) && !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature) {
 			continue
 		}
-		out, ev := decideRead(st, env, who, q)
+		out, ev := decideRead(st, env, who, q, bg)
 		out.Event = st.Append(ev.Encode())
 		out.Height, out.Tx, out.Time = env.Height, env.TxHash, env.Time
 		raw, _ := json.Marshal(out)
@@ -188,7 +194,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 	}
 }
 
-func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest) (Outcome, *audit.Event) {
+func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest, bg BreakGlass) (Outcome, *audit.Event) {
 	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.RecordRead, Outcome: audit.Denied,
 		Actor: who.ID, ActorRole: string(who.Role), Organization: who.Organization, Patient: q.Patient, Record: q.Record, Purpose: q.Purpose}
 	deny := func(reason string) (Outcome, *audit.Event) {
@@ -216,6 +222,12 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 				return Outcome{Allowed: true, Reason: d.Reason, Grant: d.Grant}, ev
 			}
 		}
+		if d, ok := breakGlass(bg, st, env, who, q, "", ev); ok || d != "" {
+			if ok {
+				return Outcome{Allowed: true, Reason: ev.Reason, Emergency: ev.Emergency}, ev
+			}
+			return deny(d)
+		}
 		return deny("no consent lets the requester list this patient's records for this purpose")
 	}
 	head := Head(st, q.Record)
@@ -237,10 +249,31 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 	}
 	ev.Reason, ev.Grant = d.Reason, d.Grant
 	if !d.Allowed {
+		if reason, ok := breakGlass(bg, st, env, who, q, m.Category, ev); ok {
+			return Outcome{Allowed: true, Reason: ev.Reason, Version: head, Emergency: ev.Emergency}, ev
+		} else if reason != "" {
+			return deny(reason)
+		}
 		return Outcome{Reason: d.Reason, Grant: d.Grant}, ev
 	}
 	ev.Outcome = audit.Success
 	return Outcome{Allowed: true, Reason: d.Reason, Grant: d.Grant, Version: head}, ev
+}
+
+// breakGlass applies bg to an emergency-purpose access no grant allows. It fills the event
+// (success, the declaration) when allowed; otherwise it returns the denial reason ("" when
+// the access is not an emergency one).
+func breakGlass(bg BreakGlass, st Store, env identity.Env, who *identity.Identity, q *ReadRequest, category string, ev *audit.Event) (string, bool) {
+	if bg == nil || q.Purpose != consent.Emergency {
+		return "", false
+	}
+	d, decl := bg(st, who.ID, q.Patient, category, env.Time)
+	ev.Emergency = decl
+	if !d.Allowed {
+		return "break-glass denied: " + d.Reason, false
+	}
+	ev.Outcome, ev.Reason, ev.Grant = audit.Success, d.Reason, ""
+	return "", true
 }
 
 // anyTarget is a target inside the grant's scope, to ask whether listing is permitted at all.

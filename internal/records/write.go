@@ -69,6 +69,15 @@ func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Ide
 
 // ExecPut validates and stores a record version.
 func ExecPut(st Store, env identity.Env, signer string, b *PutBody) *tx.Error {
+	return ExecPutAuthorized(st, env, signer, b, "", func(author, patient *identity.Identity, t consent.Target) consent.Decision {
+		return CanWrite(st, author, patient, t, env.Time)
+	})
+}
+
+// ExecPutAuthorized is ExecPut with another write authority (an emergency declaration).
+// A non-empty emergency names the declaration on the write's audit event.
+func ExecPutAuthorized(st Store, env identity.Env, signer string, b *PutBody, emergency string,
+	authorize func(author, patient *identity.Identity, t consent.Target) consent.Decision) *tx.Error {
 	m := b.Meta
 	if !ValidID(m.RecordID) {
 		return Space.Err(CodeInvalid, "record id %q: use 1-64 letters, digits, '.', '_' or '-'", m.RecordID)
@@ -82,7 +91,8 @@ func ExecPut(st Store, env identity.Env, signer string, b *PutBody) *tx.Error {
 	}
 	author := env.Signer
 	t := consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}
-	if d := CanWrite(st, author, patient, t, env.Time); !d.Allowed {
+	d := authorize(author, patient, t)
+	if !d.Allowed {
 		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
 	}
 	if want := Head(st, m.RecordID) + 1; m.Version != want {
@@ -136,6 +146,9 @@ func ExecPut(st Store, env identity.Env, signer string, b *PutBody) *tx.Error {
 	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action, Outcome: audit.Success,
 		Actor: signer, ActorRole: string(author.Role), Organization: author.Organization, Patient: m.Patient,
 		Record: m.RecordID, Version: m.Version, Category: m.Category, ResourceType: m.ResourceType, Digest: MetaDigest(stored)}
+	if emergency != "" {
+		ev.Purpose, ev.Reason, ev.Emergency = consent.Emergency, d.Reason, emergency
+	}
 	st.Append(ev.Encode())
 	return nil
 }
