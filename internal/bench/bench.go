@@ -48,6 +48,8 @@ type Options struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	BlockMS  int           `json:"block_ms"` // pause after each commit; default 200
 	Mempool  int           `json:"mempool"`  // mempool capacity in transactions; default the node's
+	// Validators > 1 runs a network of that many validators in-process (see start).
+	Validators int `json:"validators,omitempty"`
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
 	Stall time.Duration `json:"-"`
 	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
@@ -206,7 +208,7 @@ func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	n, reg, err := startNode(dir, o)
+	n, reg, home, stopNodes, err := start(dir, o)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -220,12 +222,12 @@ func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) 
 	o.Window = min(o.Window, o.Mempool)
 	stop := func() error {
 		defer os.RemoveAll(dir)
-		if err := n.Stop(); err != nil {
+		if err := stopNodes(); err != nil {
 			return fmt.Errorf("stop node: %w", err)
 		}
 		return nil
 	}
-	return &runner{n: n, o: *o, progress: progress, reg: reg, dir: dir}, stop, nil
+	return &runner{n: n, o: *o, progress: progress, reg: reg, dir: home}, stop, nil
 }
 
 // startNode initialises a chain in dir with the requested block delay and mempool and
@@ -463,7 +465,10 @@ loop:
 			if c+rej != lastDone {
 				lastDone, lastChange = c+rej, now
 			} else if now.Sub(lastChange) > r.o.Stall {
-				err := fmt.Errorf("no operation committed or failed for %s (%d of %d done)", r.o.Stall, c+rej, total)
+				t.mu.Lock()
+				first := t.first
+				t.mu.Unlock()
+				err := fmt.Errorf("no operation committed or failed for %s (%d of %d done; first rejection: %q)", r.o.Stall, c+rej, total, first)
 				cancel(err)
 				<-done
 				return nil, err
