@@ -160,8 +160,10 @@ func (a *App) checkView() identity.Reader {
 // CheckTx admits a transaction to the mempool. It never writes state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
-		if req.Type == abci.CheckTxType_Recheck {
-			a.urgent.Remove(tx.Hash(req.Tx)) // evicted from the mempool
+		if req.Type == abci.CheckTxType_Recheck { // evicted from the mempool
+			h := tx.Hash(req.Tx)
+			a.urgent.Remove(h)
+			a.dropped(h, err)
 		}
 		return &abci.ResponseCheckTx{Code: err.Code, Codespace: err.Codespace, Log: err.Message}, nil
 	}
