@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -288,23 +289,59 @@ func (r *runner) setup(ctx context.Context, w *workload) error {
 	}()
 	for p, phase := range w.setup {
 		fmt.Fprintf(r.progress, "%s: setup phase %d of %d (%d streams)\n", w.name, p+1, len(w.setup), len(phase))
-		err := parallel(len(phase), func(i int) error {
-			for _, raw := range phase[i] {
-				res, err := r.n.Broadcast(ctx, raw, true)
-				if err != nil {
-					if cause := context.Cause(ctx); cause != nil {
-						err = cause
-					}
-					return fmt.Errorf("setup transaction: %w", err)
-				}
-				if res.Code != 0 {
-					return fmt.Errorf("setup transaction rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
-				}
+		var wg sync.WaitGroup
+		errs := make([]error, len(phase))
+		for i, stream := range phase { // streams wait on blocks, not CPU: all at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = r.commitStream(ctx, stream)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				return cause
 			}
-			return nil
-		})
-		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// commitStream submits one signer's setup transactions in order without waiting between
+// them (their sequences keep them in order in the mempool and the blocks), then waits for
+// every one to commit successfully.
+func (r *runner) commitStream(ctx context.Context, stream [][]byte) error {
+	type sent struct {
+		ch   <-chan app.Result
+		stop func()
+	}
+	var all []sent
+	defer func() {
+		for _, s := range all {
+			s.stop()
+		}
+	}()
+	for _, raw := range stream {
+		ch, stop := r.n.App.Watch(tx.Hash(raw))
+		all = append(all, sent{ch, stop})
+		res, err := r.n.Broadcast(ctx, raw, false)
+		if err != nil {
+			return fmt.Errorf("setup transaction: %w", err)
+		}
+		if res.Code != 0 {
+			return fmt.Errorf("setup transaction refused: %s/%d %s", res.Codespace, res.Code, res.Log)
+		}
+	}
+	for _, s := range all {
+		select {
+		case res := <-s.ch:
+			if res.Code != 0 {
+				return fmt.Errorf("setup transaction rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("setup transaction: %w", context.Cause(ctx))
 		}
 	}
 	return nil
