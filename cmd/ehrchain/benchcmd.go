@@ -60,17 +60,39 @@ Workloads:
 			if len(growth) > 0 {
 				return runGrowth(ctx, bench.GrowthOptions{Options: o, Sizes: growth, Probe: probe}, plotFile, asJSON)
 			}
-			rep, err := bench.Run(ctx, o, os.Stderr)
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return fmt.Errorf("interrupted: %w", err)
+			// With --validators N the same workloads run on one node first, then on N
+			// validators, so the two figures come from the same run.
+			sizes := []int{1}
+			if o.Validators > 1 {
+				sizes = append(sizes, o.Validators)
+			}
+			var reps []*bench.Report
+			for _, v := range sizes {
+				o.Validators = v
+				rep, err := bench.Run(ctx, o, os.Stderr)
+				if err != nil {
+					if errors.Is(err, context.Canceled) {
+						return fmt.Errorf("interrupted: %w", err)
+					}
+					return err
 				}
-				return err
+				reps = append(reps, rep)
 			}
 			if asJSON {
-				return printJSON(rep)
+				if len(reps) == 1 {
+					return printJSON(reps[0])
+				}
+				return printJSON(reps)
 			}
-			return rep.WriteTable(os.Stdout)
+			for i, rep := range reps {
+				if i > 0 {
+					fmt.Println()
+				}
+				if err := rep.WriteTable(os.Stdout); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	f := c.Flags()
@@ -83,6 +105,7 @@ Workloads:
 	f.DurationVar(&o.Duration, "duration", 0, "stop submitting each workload after this long (e.g. 30s); with --rate and no --txs, prepares rate × duration")
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
+	f.IntVar(&o.Validators, "validators", 1, "also run the workloads on this many validators in-process (after one node, same run)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
 	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")

@@ -60,6 +60,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(initCmd(g), startCmd(g), statusCmd(g), keysCmd(g), identityCmd(g), recordCmd(g), consentCmd(g), demoCmd(g), benchCmd(g), auditCmd(g), verifyCmd(g))
 	root.AddCommand(planCmd(g), coverageCmd(g), claimCmd(g), priorAuthCmd(g))
 	root.AddCommand(portalCmd(g))
+	root.AddCommand(testnetCmd(g), validatorCmd(g))
 	root.AddCommand(emergencyCmd(g))
 	root.AddCommand(fhirCmd(g))
 	return root

@@ -10,6 +10,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/validators"
 )
 
 // Space is the codespace of errors raised by the API layer itself.
@@ -22,6 +23,7 @@ const (
 	CodeUnavailable uint32 = 3
 	CodeTimeout     uint32 = 4
 	CodeInternal    uint32 = 5
+	CodeForbidden   uint32 = 6 // the caller may not use this endpoint
 )
 
 // httpStatus maps a coded error to the HTTP status a client should see.
@@ -37,6 +39,8 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusServiceUnavailable
 		case CodeTimeout:
 			return http.StatusGatewayTimeout
+		case CodeForbidden:
+			return http.StatusForbidden
 		}
 		return http.StatusInternalServerError
 	case tx.Space:
@@ -80,6 +84,16 @@ func httpStatus(e *tx.Error) int {
 		case records.CodeNoPatient, records.CodeNotFound:
 			return http.StatusNotFound
 		case records.CodeVersion:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
+	case validators.Space:
+		switch e.Code {
+		case validators.CodeUnauthorized:
+			return http.StatusForbidden
+		case validators.CodeNotFound:
+			return http.StatusNotFound
+		case validators.CodeLastOne, validators.CodeTooMany, validators.CodeUnchanged:
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest

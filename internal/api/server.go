@@ -51,6 +51,7 @@ func New(b Backend) *Server {
 	s.mux.HandleFunc("GET /v1/identities/{id}", s.getIdentity)
 	s.routeRecords()
 	s.routeAudit()
+	s.routeNetwork()
 	s.routeClaims()
 	s.routeEmergency()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -40,8 +40,9 @@ type App struct {
 	genesis genesisView       // what InitChain wrote, for CheckTx before the first commit
 
 	// Current block, set by FinalizeBlock and consumed by Commit.
-	height  int64
-	results []Result
+	height    int64
+	results   []Result
+	valBefore map[string]int64 // validator power at block start, per address a tx touched
 
 	watchMu  sync.Mutex
 	watchers map[[32]byte][]chan Result
@@ -66,7 +67,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 	}
 	return &App{
 		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
-		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{},
+		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
 }
@@ -130,6 +131,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			Actor: "genesis", Subject: id.ID, Reason: string(identity.Registrar)}
 		a.st.Append(ev.Encode())
 	}
+	if err := a.initValidators(a.st, g, req.Validators); err != nil {
+		return nil, a.fail(err)
+	}
 	a.mu.Lock()
 	a.genesis = gv
 	a.mu.Unlock()
@@ -156,8 +160,10 @@ func (a *App) checkView() identity.Reader {
 // CheckTx admits a transaction to the mempool. It never writes state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
-		if req.Type == abci.CheckTxType_Recheck {
-			a.urgent.Remove(tx.Hash(req.Tx)) // evicted from the mempool
+		if req.Type == abci.CheckTxType_Recheck { // evicted from the mempool
+			h := tx.Hash(req.Tx)
+			a.urgent.Remove(h)
+			a.dropped(h, err)
 		}
 		return &abci.ResponseCheckTx{Code: err.Code, Codespace: err.Codespace, Log: err.Message}, nil
 	}
@@ -250,6 +256,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.height = req.Height
 	a.lastBT.Store(req.Time.UnixNano())
 	a.results = a.results[:0]
+	clear(a.valBefore)
 	decs, pre := a.preverify(req.Txs)
 	a.forgetUrgent(decs)
 	out := make([]*abci.ExecTxResult, len(req.Txs))
@@ -263,7 +270,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		b, _ := json.Marshal(r)
 		a.st.PutIndex(resultKey(decs[i].hash), b)
 	}
-	return &abci.ResponseFinalizeBlock{TxResults: out, AppHash: a.st.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: out, ValidatorUpdates: a.validatorUpdates(), AppHash: a.st.WorkingHash()}, nil
 }
 
 // resultKey indexes a committed transaction's result by hash. It replaces CometBFT's
@@ -366,6 +373,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !d.env.Verify(pub) {
 		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
 	}
+	a.noteValidator(d.body)
 	ov := a.st.Begin()
 	env.Signer = signer
 	if err := d.r.exec(ov, env, id, d.body); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -169,11 +170,30 @@ func TestCheckTxTracksPendingSequences(t *testing.T) {
 	}
 	h.mustOK(first)
 	// After the commit CometBFT rechecks what is left: the second is still valid, the first is not.
+	kept, stopKept := h.app.Watch(tx.Hash(second))
+	defer stopKept()
 	if code := check(second, abci.CheckTxType_Recheck); code != 0 {
 		t.Fatalf("recheck of pending second: code %d", code)
 	}
+	evicted, stop := h.app.Watch(tx.Hash(first))
+	defer stop()
 	if code := check(first, abci.CheckTxType_Recheck); code != tx.CodeBadSequence {
 		t.Fatalf("recheck of committed first: code %d", code)
+	}
+	// A client waiting for an evicted transaction hears that it was dropped instead of
+	// waiting for a block that will never come; one still in the mempool hears nothing yet.
+	select {
+	case r := <-evicted:
+		if r.Code != tx.CodeBadSequence || r.Height != 0 || !strings.Contains(r.Log, "dropped from the mempool") {
+			t.Fatalf("eviction result %+v", r)
+		}
+	default:
+		t.Fatal("the watcher of an evicted transaction was not told")
+	}
+	select {
+	case r := <-kept:
+		t.Fatalf("the watcher of a transaction still in the mempool was told %+v", r)
+	default:
 	}
 }
 

@@ -10,6 +10,17 @@ import (
 // GenesisState is the application part of the genesis file.
 type GenesisState struct {
 	Registrars []GenesisIdentity `json:"registrars"`
+	// Validators name the institution running each genesis validator (same keys and
+	// powers as the consensus genesis). Empty in genesis files from before they were kept.
+	Validators []GenesisValidator `json:"validators,omitempty"`
+}
+
+// GenesisValidator ties a genesis validator's consensus key to an institution.
+type GenesisValidator struct {
+	Institution string `json:"institution"`
+	Name        string `json:"name,omitempty"`
+	PubKey      []byte `json:"pub_key"` // Ed25519 consensus key
+	Power       int64  `json:"power"`
 }
 
 // GenesisIdentity is an identity created at genesis.

@@ -10,12 +10,14 @@ import (
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// PrepareProposal puts emergency transactions (declarations, key releases, urgent writes)
+// PrepareProposal drops transactions that do not continue their signer's sequence
+// (dropGaps), then puts emergency transactions (declarations, key releases, urgent writes)
 // at the head of the block, including those the mempool holds beyond what it offered, and
 // routine ones after them (emergency.Order). It reads only the committed state.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	view := a.checkView()
-	txs := emergency.Order(req.Txs, a.urgent.Pending(), req.MaxTxBytes, func(s [tx.SignerLen]byte) uint64 {
+	offered := dropGaps(req.Txs, func(signer string) uint64 { return nextSequence(view, signer) })
+	txs := emergency.Order(offered, a.urgent.Pending(), req.MaxTxBytes, func(s [tx.SignerLen]byte) uint64 {
 		return nextSequence(view, hex.EncodeToString(s[:]))
 	})
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil
@@ -40,4 +42,35 @@ func (a *App) forgetUrgent(txs []blockTx) {
 		hs[i] = t.hash
 	}
 	a.urgent.Remove(hs...)
+}
+
+// dropGaps keeps, for each signer, only the transactions that continue its sequence without
+// a gap, counting from the committed state. With several validators a proposer's mempool
+// can hold a signer's transaction n+1 without n (transactions arrive by several peers);
+// proposing it would fail it in the block and make the signer's later transactions fail
+// their recheck on the submitting node, so clients would wait for commits that never come.
+// Skipped transactions stay in the mempool for a later block. Unsigned read batches and
+// transactions that do not decode pass through (the block rejects the latter with a code).
+// Only the envelope is read: no body decoding, no hashing.
+func dropGaps(txs [][]byte, next func(signer string) uint64) [][]byte {
+	want := map[string]uint64{}
+	out := make([][]byte, 0, len(txs))
+	for _, raw := range txs {
+		env, err := tx.Decode(raw)
+		if err != nil || routes[env.BodyType].unsigned {
+			out = append(out, raw)
+			continue
+		}
+		signer := env.SignerID()
+		w, ok := want[signer]
+		if !ok {
+			w = next(signer)
+		}
+		if env.Sequence != w {
+			continue
+		}
+		want[signer] = w + 1
+		out = append(out, raw)
+	}
+	return out
 }

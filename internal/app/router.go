@@ -11,6 +11,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/validators"
 )
 
 // route connects a body type to its decoder and its handler.
@@ -62,6 +63,14 @@ var routes = map[tx.Type]route{
 	records.TypePut: wrap("write record", records.DecodePut,
 		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
 			return records.ExecPut(st, env, s, b)
+		}),
+	validators.TypeSet: wrap("set validator", validators.DecodeSet,
+		func(st *state.Tx, env identity.Env, s string, b *validators.Set) *tx.Error {
+			return validators.ExecSet(st, env, s, b)
+		}),
+	validators.TypeRemove: wrap("remove validator", validators.DecodeRemove,
+		func(st *state.Tx, env identity.Env, s string, b *validators.Remove) *tx.Error {
+			return validators.ExecRemove(st, env, s, b)
 		}),
 	emergency.TypeCustodian: wrap("escrow custodian", emergency.DecodeCustodian,
 		func(st *state.Tx, env identity.Env, s string, b *emergency.CustodianBody) *tx.Error {

@@ -1,6 +1,10 @@
 package app
 
-import "encoding/hex"
+import (
+	"encoding/hex"
+
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
 
 // Watch returns a channel that receives the result of the transaction with hash h once its
 // block is committed, and a function to stop watching. Register before submitting.
@@ -49,3 +53,19 @@ func (a *App) notify() {
 }
 
 func decodeHex(dst []byte, s string) (int, error) { return hex.Decode(dst, []byte(s)) }
+
+// dropped tells the watchers of h that the mempool evicted their transaction on a recheck:
+// its block will never come, and a client waiting for it must hear so rather than hang.
+func (a *App) dropped(h [32]byte, e *tx.Error) {
+	r := Result{Hash: hex.EncodeToString(h[:]), Code: e.Code, Codespace: e.Codespace,
+		Log: "dropped from the mempool before it was committed: " + e.Message}
+	a.watchMu.Lock()
+	defer a.watchMu.Unlock()
+	for _, ch := range a.watchers[h] {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+	delete(a.watchers, h)
+}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -48,6 +49,8 @@ type Options struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	BlockMS  int           `json:"block_ms"` // pause after each commit; default 200
 	Mempool  int           `json:"mempool"`  // mempool capacity in transactions; default the node's
+	// Validators > 1 runs a network of that many validators in-process (see start).
+	Validators int `json:"validators,omitempty"`
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
 	Stall time.Duration `json:"-"`
 	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
@@ -206,7 +209,7 @@ func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	n, reg, err := startNode(dir, o)
+	n, reg, home, stopNodes, err := start(dir, o)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -220,12 +223,12 @@ func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) 
 	o.Window = min(o.Window, o.Mempool)
 	stop := func() error {
 		defer os.RemoveAll(dir)
-		if err := n.Stop(); err != nil {
+		if err := stopNodes(); err != nil {
 			return fmt.Errorf("stop node: %w", err)
 		}
 		return nil
 	}
-	return &runner{n: n, o: *o, progress: progress, reg: reg, dir: dir}, stop, nil
+	return &runner{n: n, o: *o, progress: progress, reg: reg, dir: home}, stop, nil
 }
 
 // startNode initialises a chain in dir with the requested block delay and mempool and
@@ -273,24 +276,72 @@ type runner struct {
 // setup commits the workload's setup transactions (untimed): phase after phase, the
 // streams of a phase in parallel, each stream in order.
 func (r *runner) setup(ctx context.Context, w *workload) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancel := context.WithTimeoutCause(ctx, 10*time.Minute, fmt.Errorf("%s: setup did not commit within 10 minutes", w.name))
 	defer cancel()
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	go func() { // a node that stopped on a fault would leave the submitters waiting
+		select {
+		case err := <-r.n.Fatal():
+			fail(fmt.Errorf("the node stopped: %w", err))
+		case <-ctx.Done():
+		}
+	}()
 	for p, phase := range w.setup {
 		fmt.Fprintf(r.progress, "%s: setup phase %d of %d (%d streams)\n", w.name, p+1, len(w.setup), len(phase))
-		err := parallel(len(phase), func(i int) error {
-			for _, raw := range phase[i] {
-				res, err := r.n.Broadcast(ctx, raw, true)
-				if err != nil {
-					return fmt.Errorf("setup transaction: %w", err)
-				}
-				if res.Code != 0 {
-					return fmt.Errorf("setup transaction rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
-				}
+		var wg sync.WaitGroup
+		errs := make([]error, len(phase))
+		for i, stream := range phase { // streams wait on blocks, not CPU: all at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = r.commitStream(ctx, stream)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				return cause
 			}
-			return nil
-		})
-		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// commitStream submits one signer's setup transactions in order without waiting between
+// them (their sequences keep them in order in the mempool and the blocks), then waits for
+// every one to commit successfully.
+func (r *runner) commitStream(ctx context.Context, stream [][]byte) error {
+	type sent struct {
+		ch   <-chan app.Result
+		stop func()
+	}
+	var all []sent
+	defer func() {
+		for _, s := range all {
+			s.stop()
+		}
+	}()
+	for _, raw := range stream {
+		ch, stop := r.n.App.Watch(tx.Hash(raw))
+		all = append(all, sent{ch, stop})
+		res, err := r.n.Broadcast(ctx, raw, false)
+		if err != nil {
+			return fmt.Errorf("setup transaction: %w", err)
+		}
+		if res.Code != 0 {
+			return fmt.Errorf("setup transaction refused: %s/%d %s", res.Codespace, res.Code, res.Log)
+		}
+	}
+	for _, s := range all {
+		select {
+		case res := <-s.ch:
+			if res.Code != 0 {
+				return fmt.Errorf("setup transaction rejected: %s/%d %s", res.Codespace, res.Code, res.Log)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("setup transaction: %w", context.Cause(ctx))
 		}
 	}
 	return nil
@@ -451,7 +502,10 @@ loop:
 			if c+rej != lastDone {
 				lastDone, lastChange = c+rej, now
 			} else if now.Sub(lastChange) > r.o.Stall {
-				err := fmt.Errorf("no operation committed or failed for %s (%d of %d done)", r.o.Stall, c+rej, total)
+				t.mu.Lock()
+				first := t.first
+				t.mu.Unlock()
+				err := fmt.Errorf("no operation committed or failed for %s (%d of %d done; first rejection: %q)", r.o.Stall, c+rej, total, first)
 				cancel(err)
 				<-done
 				return nil, err

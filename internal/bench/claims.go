@@ -48,7 +48,6 @@ func prepareClaims(chainID string, reg *keys.Keystore, regSeq uint64, txs, actor
 		s, _ := tx.ParseSigner(k.ID)
 		return tx.Sign(k.Keys.Sign, s, chainID, seq, b).Encode()
 	}
-	insID := &identity.Identity{ID: ins.ID, EncKey: ins.Keys.EncPublic()}
 	regStream := [][]byte{sign(reg, regSeq, client.RegistrationFor(chainID, ins, identity.Insurer, "Bench Insurer", "Bench Mutual", ""))}
 	insStream := [][]byte{sign(ins, 0, &claims.PublishPlanBody{Plan: benchPlan})}
 	regPatients, publish, grants := make([][][]byte, p), make([][][]byte, p), make([][][]byte, p)
@@ -57,13 +56,9 @@ func prepareClaims(chainID string, reg *keys.Keystore, regSeq uint64, txs, actor
 		regStream = append(regStream, sign(reg, regSeq+uint64(i)+1, client.RegistrationFor(chainID, prov, identity.Provider, prov.Name, "Bench Hospital", "MD-"+prov.Name)))
 		regPatients[i] = [][]byte{sign(prov, 0, client.RegistrationFor(chainID, pat, identity.Patient, pat.Name, "", ""))}
 		publish[i] = [][]byte{sign(pat, 0, &consent.PublishKeysBody{Keys: []consent.CategoryKey{{Category: "general", Version: 1, EncKey: cat[i].Enc.PublicKey().Bytes()}}})}
-		share, err := client.MakeShare(pat, "general", 1, insID)
-		if err != nil {
-			return nil, err
-		}
 		grants[i] = [][]byte{sign(pat, 1, &consent.GrantBody{Grant: consent.Grant{Patient: pat.ID, Grantee: ins.ID,
 			Scope:   consent.Scope{Categories: []string{"general"}, ResourceTypes: []string{claims.ClaimResourceType}},
-			Actions: []string{consent.Read}, Purposes: []string{consent.Payment}, KeyShares: []consent.KeyShare{share}}})}
+			Actions: []string{consent.Read}, Purposes: []string{consent.Payment}}})} // claims only: no key share
 		insStream = append(insStream, sign(ins, uint64(i)+1, &claims.EnrollBody{Patient: pat.ID, Plan: benchPlan.ID, MemberID: fmt.Sprintf("B-%d", i), Start: "2020-01-01"}))
 	}
 	per := make([]int, p)

@@ -19,8 +19,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		loop = fmt.Sprintf("open loop at %.0f tx/s", o.Rate)
 	}
 	fmt.Fprintf(w, "%d CPUs (%s), %s, GOMAXPROCS %d\n", m.CPUs, model, m.GoVersion, m.GOMAXPROCS)
-	fmt.Fprintf(w, "block delay %d ms, mempool %d, %d actors, concurrency %d, %s\n\n",
-		o.BlockMS, o.Mempool, o.Actors, o.Concurrency, loop)
+	vals := "1 validator"
+	if o.Validators > 1 {
+		vals = fmt.Sprintf("%d validators in-process, submitting to the first", o.Validators)
+	}
+	fmt.Fprintf(w, "%s, block delay %d ms, mempool %d, %d actors, concurrency %d, %s\n\n",
+		vals, o.BlockMS, o.Mempool, o.Actors, o.Concurrency, loop)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\ttxs\tok\trejected\twall s\ttx/s\tratio\tp50 ms\tp95 ms\tp99 ms\tmax ms\tblocks\tmax/block\tpeak RSS MiB\tCPU s\tCPU µs/tx\tdisk B/op\t")
 	for _, res := range r.Results {

@@ -60,8 +60,7 @@ func (r *Result) PatientShare() int64 { return r.Copay + r.Coinsurance }
 // state itself: ExecSubmit fills it from the committed state, so the same inputs always give
 // the same decisions.
 type Judge struct {
-	Date       Date
-	Plan       *Plan  // the version in force at Date; nil when not eligible
+	Plan       *Plan  // the version in force on the date of service; nil when not eligible
 	Ineligible Reason // why not, when Plan is nil
 	// Used is the amount already allowed this benefit year under a rule.
 	Used func(rule string) int64

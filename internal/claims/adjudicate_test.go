@@ -19,7 +19,7 @@ func testPlan() *Plan {
 }
 
 func judge(p *Plan, used map[string]int64, auths ...string) Judge {
-	return Judge{Date: "2024-01-01", Plan: p,
+	return Judge{Plan: p,
 		Used: func(rule string) int64 { return used[rule] },
 		Authorize: func(l LineInput) string {
 			if len(auths) == 0 {

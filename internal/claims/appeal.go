@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -77,7 +78,7 @@ func ExecAppeal(st Store, env identity.Env, signer string, b *AppealBody) *tx.Er
 	}
 	l.Appeal = &Appeal{By: signer, Reason: b.Reason, Height: env.Height, Status: AppealPending}
 	putClaim(st, c)
-	ev := claimEvent(env, signer, ActionClaimAppeal, c)
+	ev := claimEvent(env, signer, audit.ClaimAppeal, c)
 	ev.Subject = c.Insurer
 	ev.Reason = fmt.Sprintf("line %d: %s", b.Line, b.Reason)
 	st.Append(ev.Encode())
@@ -137,7 +138,7 @@ func ExecDecideAppeal(st Store, env identity.Env, signer string, b *AppealDecisi
 	}
 	c.totals()
 	putClaim(st, c)
-	ev := claimEvent(env, signer, ActionAppealDecide, c)
+	ev := claimEvent(env, signer, audit.ClaimAppealDecide, c)
 	ev.Subject = c.Provider
 	ev.Reason = fmt.Sprintf("line %d %s: allowed %s -> %s, payer %s -> %s", b.Line, l.Appeal.Status,
 		FormatCents(orig.Allowed), FormatCents(l.Allowed), FormatCents(orig.Payer), FormatCents(l.Payer))

@@ -18,7 +18,7 @@ import (
 
 // ClaimResourceType is the resource type consent grants name to let an insurer receive
 // claims ("Claim"); the category is the encounter record's.
-const ClaimResourceType = "Claim"
+const ClaimResourceType = consent.ClaimResourceType
 
 // Claim statuses.
 const (
@@ -255,7 +255,7 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 	c := &Claim{ID: id, Provider: signer, Organization: env.Signer.Organization, Patient: b.Patient, Insurer: b.Insurer,
 		Encounter: b.Encounter, Category: enc.Category, ServiceDate: b.ServiceDate, Source: b.Source, Type: b.ClaimType, Consent: d.Grant,
 		Height: env.Height, Time: env.Time, DuplicateKey: dk}
-	j := Judge{Date: b.ServiceDate}
+	var j Judge
 	cov, why := eligibility(Coverages(st, b.Patient, b.Insurer), b.ServiceDate)
 	if cov != nil {
 		c.Plan, c.MemberID = cov.Plan, cov.MemberID
@@ -312,11 +312,11 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 	}
 	st.Set(dupKey(dk), []byte(id))
 
-	ev := claimEvent(env, signer, ActionClaimSubmit, c)
+	ev := claimEvent(env, signer, audit.ClaimSubmit, c)
 	ev.Subject, ev.Grant = c.Insurer, c.Consent
 	ev.Reason = fmt.Sprintf("%d lines, %s charged, date of service %s", len(c.Lines), FormatCents(c.Submitted), c.ServiceDate)
 	st.Append(ev.Encode())
-	ev = claimEvent(env, c.Insurer, ActionClaimAdjudicate, c)
+	ev = claimEvent(env, c.Insurer, audit.ClaimAdjudicate, c)
 	ev.ActorRole, ev.Organization, ev.Subject = string(identity.Insurer), ins.Organization, c.Provider
 	ev.Reason = summaryText(res, c.Payable, c.PatientShare)
 	if c.Plan != "" {

@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -80,7 +81,7 @@ func ExecEnroll(st Store, env identity.Env, signer string, b *EnrollBody) *tx.Er
 	}
 	all = append(all, c)
 	st.Set(coverageKey(b.Patient, signer), mustJSON(all))
-	ev := event(env, signer, ActionCoverageEnroll, b.Patient)
+	ev := event(env, signer, audit.CoverageEnroll, b.Patient)
 	ev.Reason = fmt.Sprintf("plan %s member %s from %s to %s", b.Plan, b.MemberID, b.Start, dash(b.End))
 	st.Append(ev.Encode())
 	return nil
@@ -109,7 +110,7 @@ func ExecEndCoverage(st Store, env identity.Env, signer string, b *EndCoverageBo
 	}
 	all[i].End, all[i].EndedAt = b.End, env.Height
 	st.Set(coverageKey(b.Patient, signer), mustJSON(all))
-	ev := event(env, signer, ActionCoverageEnd, b.Patient)
+	ev := event(env, signer, audit.CoverageEnd, b.Patient)
 	ev.Reason = fmt.Sprintf("plan %s member %s ends %s", all[i].Plan, all[i].MemberID, b.End)
 	st.Append(ev.Encode())
 	return nil

@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -41,7 +42,7 @@ func ExecPayment(st Store, env identity.Env, signer string, b *PaymentBody) *tx.
 	c.Paid += b.Amount
 	c.Payments = append(c.Payments, Payment{Amount: b.Amount, Reference: b.Reference, Height: env.Height, Time: env.Time})
 	putClaim(st, c)
-	ev := claimEvent(env, signer, ActionClaimPay, c)
+	ev := claimEvent(env, signer, audit.ClaimPay, c)
 	ev.Subject = c.Provider
 	ev.Reason = fmt.Sprintf("paid %s (ref %s); %s of %s paid", FormatCents(b.Amount), b.Reference, FormatCents(c.Paid), FormatCents(c.Payable))
 	st.Append(ev.Encode())

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -143,7 +144,7 @@ func ExecPublishPlan(st Store, env identity.Env, signer string, b *PublishPlanBo
 	p.Insurer, p.Version, p.PublishedAt = signer, head+1, env.Height
 	st.Set(planKey(signer, p.ID, p.Version), mustJSON(&p))
 	st.Set(planHeadKey(signer, p.ID), []byte(strconv.FormatUint(uint64(p.Version), 10)))
-	ev := event(env, signer, ActionPlanPublish, "")
+	ev := event(env, signer, audit.PlanPublish, "")
 	ev.Reason = fmt.Sprintf("plan %s version %d effective %s, %d rules", p.ID, p.Version, p.Effective, len(p.Benefits))
 	st.Append(ev.Encode())
 	return nil

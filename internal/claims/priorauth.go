@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -109,7 +110,7 @@ func ExecRequestAuth(st Store, env identity.Env, signer string, b *AuthRequestBo
 	for _, p := range [][]byte{byPatient(b.Patient), byProvider(signer), byInsurer(b.Insurer)} {
 		st.Set(append(p, id...), []byte{1})
 	}
-	ev := event(env, signer, ActionAuthRequest, b.Patient)
+	ev := event(env, signer, audit.PriorAuthRequest, b.Patient)
 	ev.Claim, ev.Subject, ev.Grant, ev.Category = id, b.Insurer, d.Grant, b.Category
 	ev.Reason = fmt.Sprintf("%s|%s x%d, %s to %s", b.System, b.Code, b.Quantity, b.From, b.To)
 	st.Append(ev.Encode())
@@ -138,7 +139,7 @@ func ExecDecideAuth(st Store, env identity.Env, signer string, b *AuthDecisionBo
 		pa.Status = AuthApproved
 	}
 	st.Set(authKey(pa.ID), mustJSON(pa))
-	ev := event(env, signer, ActionAuthDecide, pa.Patient)
+	ev := event(env, signer, audit.PriorAuthDecide, pa.Patient)
 	ev.Claim, ev.Subject, ev.Category, ev.Reason = pa.ID, pa.Provider, pa.Category, pa.Status
 	if b.Note != "" {
 		ev.Reason += ": " + b.Note

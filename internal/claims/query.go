@@ -1,9 +1,11 @@
 package claims
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,6 +164,11 @@ func Respond(v View, who *identity.Identity, q *Query) (*Answer, *tx.Error) {
 				return true
 			})
 		}
+		// Oldest first, as submitted.
+		slices.SortFunc(a.Claims, func(x, y *Claim) int { return cmp.Or(cmp.Compare(x.Height, y.Height), cmp.Compare(x.ID, y.ID)) })
+		slices.SortFunc(a.Auths, func(x, y *PriorAuth) int {
+			return cmp.Or(cmp.Compare(x.Requested, y.Requested), cmp.Compare(x.ID, y.ID))
+		})
 	case QueryCoverage:
 		switch {
 		case who.ID == q.ID && who.Role == identity.Patient:

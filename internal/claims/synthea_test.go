@@ -67,7 +67,7 @@ func TestSyntheaEOBComparison(t *testing.T) {
 			if submitted != eob.Submitted || fc.Total != eob.Submitted {
 				t.Fatalf("claim %s: our lines charge %d, Claim.total %d, EOB submitted %d", fc.ID, submitted, fc.Total, eob.Submitted)
 			}
-			j := Judge{Date: fc.ServiceDate, Plan: syntheaPlan, Used: func(string) int64 { return 0 }, Authorize: func(LineInput) string { return "" }}
+			j := Judge{Plan: syntheaPlan, Used: func(string) int64 { return 0 }, Authorize: func(LineInput) string { return "" }}
 			if eob.Coverage == "no_insurance" {
 				j.Plan, j.Ineligible = nil, ReasonNotInsured
 				st.uninsured++
@@ -159,7 +159,7 @@ func BenchmarkAdjudicate(b *testing.B) {
 		}
 		claims = append(claims, fc.Lines)
 	}
-	j := Judge{Date: "2020-01-01", Plan: testPlan(), Used: func(string) int64 { return 0 }, Authorize: func(LineInput) string { return "" }}
+	j := Judge{Plan: testPlan(), Used: func(string) int64 { return 0 }, Authorize: func(LineInput) string { return "" }}
 	b.ResetTimer()
 	for b.Loop() {
 		for _, ls := range claims {

@@ -374,7 +374,7 @@ func (c *Client) Grant(ctx context.Context, patient *keys.Keystore, g consent.Gr
 	if err != nil {
 		return "", err
 	}
-	if slices.Contains(g.Actions, consent.Read) {
+	if slices.Contains(g.Actions, consent.Read) && !consent.ClaimsOnly(g.Scope) {
 		var recipients []*identity.Identity
 		if g.Grantee != "" {
 			r, err := c.Identity(ctx, g.Grantee, false)

@@ -151,7 +151,7 @@ func ExecGrant(st Store, env identity.Env, signer string, b *GrantBody) *tx.Erro
 	if err := checkShares(st, signer, g.KeyShares); err != nil {
 		return err
 	}
-	if g.Grantee != "" && slices.Contains(g.Actions, Read) {
+	if g.Grantee != "" && slices.Contains(g.Actions, Read) && !ClaimsOnly(g.Scope) {
 		for _, c := range cats {
 			cur := CurrentKey(st, signer, c)
 			if !slices.ContainsFunc(g.KeyShares, func(s KeyShare) bool {

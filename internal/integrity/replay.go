@@ -33,8 +33,14 @@ func newReplayer(gen *types.GenesisDoc) (*replayer, []byte, error) {
 		return nil, nil, err
 	}
 	r := &replayer{dir: dir, st: st, app: app.New(gen.ChainID, st, nil)}
+	// The genesis validators, as CometBFT's handshake passes them.
+	vals := make([]*types.Validator, len(gen.Validators))
+	for i, v := range gen.Validators {
+		vals[i] = types.NewValidator(v.PubKey, v.Power)
+	}
 	res, err := r.app.InitChain(context.Background(), &abci.RequestInitChain{
-		Time: gen.GenesisTime, ChainId: gen.ChainID, InitialHeight: gen.InitialHeight, AppStateBytes: gen.AppState})
+		Time: gen.GenesisTime, ChainId: gen.ChainID, InitialHeight: gen.InitialHeight, AppStateBytes: gen.AppState,
+		Validators: types.TM2PB.ValidatorUpdates(types.NewValidatorSet(vals))})
 	if err != nil {
 		r.close()
 		return nil, nil, fmt.Errorf("replay genesis: %w", err)

@@ -22,6 +22,11 @@ type Config struct {
 	BlockMS  int    `json:"block_ms"`  // pause after a commit before the next block, in ms
 	Mempool  int    `json:"mempool"`   // transactions the mempool holds (caps a block)
 	LogLevel string `json:"log_level"` // "info" (one line per block), "error", "debug"
+	// BlobSources are the API base URLs of peers this node fetches missing blobs from.
+	BlobSources []string `json:"blob_sources,omitempty"`
+	// BlobPeerIDs are node ids, besides those in Peers, this node serves blobs to. Read from
+	// the file on every fetch, so adding a node takes effect without a restart.
+	BlobPeerIDs []string `json:"blob_peer_ids,omitempty"`
 }
 
 // Default addresses are on loopback so a fresh node exposes nothing to the network.
@@ -72,7 +77,8 @@ func LoadConfig(home string) (Config, error) {
 	return c, nil
 }
 
-func (c Config) save(path string) error {
+// Save writes the configuration to path.
+func (c Config) Save(path string) error {
 	b, _ := json.MarshalIndent(c, "", "  ")
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 
+	"github.com/cometbft/cometbft/crypto"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
@@ -22,6 +24,7 @@ type InitOptions struct {
 	RegistrarName string
 	Passphrase    []byte
 	KDF           keys.KDFParams
+	Institution   string // runs the validator; "local" when empty
 }
 
 // InitResult says what Init created.
@@ -49,16 +52,12 @@ func Init(o InitOptions) (*InitResult, error) {
 	if len(o.Passphrase) == 0 {
 		return nil, fmt.Errorf("a passphrase for the registrar keystore is required")
 	}
-	p := Paths{o.Home}
-	for _, f := range []string{p.Config(), p.Genesis(), p.PrivValKey(), p.AppDir()} {
-		if _, err := os.Stat(f); err == nil {
-			return nil, fmt.Errorf("%s already holds a node (%s exists); refusing to overwrite it. Use another --home or remove it first", o.Home, f)
-		}
+	if o.Institution == "" {
+		o.Institution = "local"
 	}
-	for _, d := range []string{"config", "data", "app", "keys"} {
-		if err := os.MkdirAll(p.Home+"/"+d, 0o700); err != nil {
-			return nil, err
-		}
+	p := Paths{o.Home}
+	if err := p.refuseExisting(); err != nil {
+		return nil, err
 	}
 	ks, err := keys.NewKeystore(o.RegistrarName)
 	if err != nil {
@@ -68,39 +67,108 @@ func Init(o InitOptions) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	hk, err := PrepareHome(o.Home)
+	if err != nil {
+		return nil, err
+	}
 	if err := (keys.Dir{Path: p.Keys()}).Save(o.RegistrarName, enc); err != nil {
 		return nil, err
 	}
+	gen, err := NewGenesis(o.ChainID, []GenesisRegistrar{{Name: o.RegistrarName, Keystore: ks}},
+		[]GenesisValidator{{Institution: o.Institution, Name: "validator-0", PubKey: hk.ValidatorKey, Power: 10}})
+	if err != nil {
+		return nil, err
+	}
+	if err := gen.SaveAs(p.Genesis()); err != nil {
+		return nil, err
+	}
+	if err := DefaultConfig(o.ChainID).Save(p.Config()); err != nil {
+		return nil, err
+	}
+	pub := hk.ValidatorKey
+	return &InitResult{ChainID: o.ChainID, RegistrarID: ks.ID, KeystoreDir: p.Keys(), Validator: pub.Address().String()}, nil
+}
+
+// refuseExisting fails if the home already holds a node.
+func (p Paths) refuseExisting() error {
+	for _, f := range []string{p.Config(), p.Genesis(), p.PrivValKey(), p.AppDir()} {
+		if _, err := os.Stat(f); err == nil {
+			return fmt.Errorf("%s already holds a node (%s exists); refusing to overwrite it. Use another --home or remove it first", p.Home, f)
+		}
+	}
+	return nil
+}
+
+// HomeKeys are the keys PrepareHome generated.
+type HomeKeys struct {
+	ValidatorKey crypto.PubKey // consensus key (Ed25519)
+	NodeID       string        // p2p id, for id@host:port peer addresses
+}
+
+// PrepareHome creates the directories of a new home with a fresh consensus key and p2p key.
+// It refuses a home that already holds a node. The genesis and config are the caller's.
+func PrepareHome(home string) (*HomeKeys, error) {
+	p := Paths{home}
+	if err := p.refuseExisting(); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"config", "data", "app", "keys"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
 	pv := privval.GenFilePV(p.PrivValKey(), p.PrivValState())
 	pv.Save()
-	if _, err := p2p.LoadOrGenNodeKey(p.NodeKey()); err != nil {
+	nk, err := p2p.LoadOrGenNodeKey(p.NodeKey())
+	if err != nil {
 		return nil, err
 	}
 	pub, err := pv.GetPubKey()
 	if err != nil {
 		return nil, err
 	}
-	appState, _ := json.Marshal(app.GenesisState{Registrars: []app.GenesisIdentity{{
-		Name: o.RegistrarName, SignKey: ks.Keys.SignPublic(), EncKey: ks.Keys.EncPublic(),
-	}}})
+	return &HomeKeys{ValidatorKey: pub, NodeID: string(nk.ID())}, nil
+}
+
+// GenesisRegistrar is a registrar created at genesis.
+type GenesisRegistrar struct {
+	Name     string
+	Keystore *keys.Keystore
+}
+
+// GenesisValidator is a validator at genesis and the institution that runs it.
+type GenesisValidator struct {
+	Institution string
+	Name        string
+	PubKey      crypto.PubKey
+	Power       int64
+}
+
+// NewGenesis builds the genesis of a chain: its registrars, and its validators recorded both
+// in CometBFT's validator list and, with their institutions, in the application state.
+func NewGenesis(chainID string, regs []GenesisRegistrar, vals []GenesisValidator) (*types.GenesisDoc, error) {
+	var st app.GenesisState
+	for _, r := range regs {
+		st.Registrars = append(st.Registrars, app.GenesisIdentity{Name: r.Name,
+			SignKey: r.Keystore.Keys.SignPublic(), EncKey: r.Keystore.Keys.EncPublic()})
+	}
 	gen := &types.GenesisDoc{
 		GenesisTime:     time.Now().UTC().Truncate(time.Second),
-		ChainID:         o.ChainID,
+		ChainID:         chainID,
 		InitialHeight:   1,
 		ConsensusParams: consensusParams(),
-		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "validator-0"}},
-		AppState:        appState,
 	}
+	for _, v := range vals {
+		gen.Validators = append(gen.Validators, types.GenesisValidator{Address: v.PubKey.Address(),
+			PubKey: v.PubKey, Power: v.Power, Name: v.Name})
+		st.Validators = append(st.Validators, app.GenesisValidator{Institution: v.Institution,
+			Name: v.Name, PubKey: v.PubKey.Bytes(), Power: v.Power})
+	}
+	gen.AppState, _ = json.Marshal(st)
 	if err := gen.ValidateAndComplete(); err != nil {
 		return nil, err
 	}
-	if err := gen.SaveAs(p.Genesis()); err != nil {
-		return nil, err
-	}
-	if err := DefaultConfig(o.ChainID).save(p.Config()); err != nil {
-		return nil, err
-	}
-	return &InitResult{ChainID: o.ChainID, RegistrarID: ks.ID, KeystoreDir: p.Keys(), Validator: pub.Address().String()}, nil
+	return gen, nil
 }
 
 // consensusParams are CometBFT's defaults with room for bigger blocks: a record write is

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -28,6 +30,9 @@ import (
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
+
+// p2pRate is the per-peer connection rate limit, in bytes a second.
+const p2pRate = 100 << 20
 
 // Overrides are command-line settings that win over config/ehrchain.json. Empty means "use
 // the file".
@@ -56,21 +61,54 @@ type Node struct {
 	fatal    chan error
 
 	reads batcher
+	repl  *replicator
 
 	dbMu sync.Mutex
-	dbs  []dbm.DB // every database CometBFT opened, closed after it stops
+	dbs  []*stoppingDB // every database CometBFT opened, closed after it stops
 }
 
 // dbProvider opens CometBFT's databases and remembers them: CometBFT does not close its
 // indexer database on stop, which would keep the home locked for a restart in-process.
 func (n *Node) dbProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
-	db, err := cmtcfg.DefaultDBProvider(ctx)
-	if err == nil {
-		n.dbMu.Lock()
-		n.dbs = append(n.dbs, db)
-		n.dbMu.Unlock()
+	raw, err := cmtcfg.DefaultDBProvider(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return db, err
+	db := &stoppingDB{DB: raw}
+	n.dbMu.Lock()
+	n.dbs = append(n.dbs, db)
+	n.dbMu.Unlock()
+	return db, nil
+}
+
+// stoppingDB answers "not found" instead of an error once closed. CometBFT's consensus
+// reactor has a per-peer routine that can wake after the node stopped and read a commit from
+// the closed block store, which panics the whole process; with several validators that
+// turned a clean stop into a crash.
+type stoppingDB struct {
+	dbm.DB
+	closed atomic.Bool
+}
+
+func (d *stoppingDB) Get(k []byte) ([]byte, error) {
+	v, err := d.DB.Get(k)
+	if err != nil && d.closed.Load() {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (d *stoppingDB) Has(k []byte) (bool, error) {
+	ok, err := d.DB.Has(k)
+	if err != nil && d.closed.Load() {
+		return false, nil
+	}
+	return ok, err
+}
+
+func (d *stoppingDB) Close() error {
+	d.closed.Store(true)
+	return d.DB.Close()
 }
 
 // Start opens the home directory, takes its lock and starts consensus.
@@ -128,6 +166,11 @@ func (n *Node) start() error {
 			return fmt.Errorf("%s is missing: the home directory %s is incomplete", f, p.Home)
 		}
 	}
+	// Open trusts the hashes stored in the state tree; recompute them first, so a database
+	// altered on disk stops the node instead of being served.
+	if err := state.CheckCommitted(p.AppDir()); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
 	st, err := state.Open(p.AppDir())
 	if err != nil {
 		return err
@@ -151,6 +194,11 @@ func (n *Node) start() error {
 	cc.P2P.PersistentPeers = n.Config.Peers
 	cc.P2P.AddrBookStrict = false
 	cc.P2P.AllowDuplicateIP = true
+	// CometBFT caps each peer connection at 5 MB/s by default: a block of 2,000 record writes
+	// (8 MiB) would then take seconds to reach the other validators and run into the propose
+	// timeout. Hospitals peer over links far faster than that.
+	cc.P2P.SendRate, cc.P2P.RecvRate = p2pRate, p2pRate
+	cc.P2P.MaxPacketMsgPayloadSize = 64 << 10
 	cc.RPC.ListenAddress = ""
 	if n.Config.RPC != "" {
 		cc.RPC.ListenAddress = "tcp://" + n.Config.RPC
@@ -198,11 +246,12 @@ func (n *Node) start() error {
 	n.cmt = c
 	n.rpc = local.New(c)
 	go n.watchFatal()
+	n.startReplicator(nodeKey)
 	return nil
 }
 
 func (n *Node) cmtLogger() cmtlog.Logger {
-	base := cmtlog.NewTMLogger(cmtlog.NewSyncWriter(n.logw))
+	base := consensusFailureLogger{Logger: cmtlog.NewTMLogger(cmtlog.NewSyncWriter(n.logw)), n: n}
 	switch n.Config.LogLevel {
 	case "debug":
 		opt, _ := cmtlog.AllowLevel("info")
@@ -249,6 +298,9 @@ func (n *Node) Stop() error {
 }
 
 func (n *Node) close() {
+	if n.repl != nil {
+		n.repl.close()
+	}
 	n.dbMu.Lock()
 	for _, db := range n.dbs {
 		db.Close() // already closed ones report an error we do not need
@@ -281,6 +333,9 @@ type Status struct {
 	CatchingUp bool        `json:"catching_up"`
 	Validators []Validator `json:"validators"`
 	LogSize    uint64      `json:"events"`
+	// BlobsMissing counts committed blob records whose ciphertext this node is still
+	// fetching from peers; reads of them answer "unavailable" meanwhile.
+	BlobsMissing int `json:"blobs_missing"`
 }
 
 // Validator is one member of the current validator set.
@@ -299,7 +354,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	c := n.st.LastCommit()
 	out := &Status{ChainID: n.Config.ChainID, Moniker: n.Config.Moniker, NodeID: string(s.NodeInfo.ID()),
 		Height: c.Height, AppHash: fmt.Sprintf("%X", c.AppHash), BlockHash: s.SyncInfo.LatestBlockHash.String(),
-		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize}
+		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize, BlobsMissing: n.BlobsMissing()}
 	perPage := 100
 	vals, err := n.rpc.Validators(ctx, nil, nil, &perPage)
 	if err != nil {
@@ -383,4 +438,34 @@ func (n *Node) LookupTx(_ context.Context, hash []byte) (app.Result, error) {
 		return app.Result{}, os.ErrNotExist
 	}
 	return r, nil
+}
+
+// consensusFailureLogger stops the node when CometBFT's consensus routine fails (for
+// example: the validators committed a block whose app hash this node's state does not
+// produce). CometBFT only logs that and leaves the process serving a state it can no longer
+// advance; the node must exit instead.
+type consensusFailureLogger struct {
+	cmtlog.Logger
+	n *Node
+}
+
+func (l consensusFailureLogger) Error(msg string, keyvals ...any) {
+	l.Logger.Error(msg, keyvals...)
+	if strings.HasPrefix(msg, "CONSENSUS FAILURE") {
+		var cause any = "unknown cause"
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if keyvals[i] == "err" {
+				cause = keyvals[i+1]
+			}
+		}
+		err := fmt.Errorf("consensus halted (CometBFT consensus failure): %v", cause)
+		select {
+		case l.n.fatal <- err:
+		default:
+		}
+	}
+}
+
+func (l consensusFailureLogger) With(keyvals ...any) cmtlog.Logger {
+	return consensusFailureLogger{Logger: l.Logger.With(keyvals...), n: l.n}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/client"
@@ -155,6 +156,13 @@ func TestClaimsStory(t *testing.T) {
 	_, err = c.Grant(ctx, s.patient, consent.Grant{Grantee: s.ins.ID, Scope: consent.Scope{Categories: []string{"general"},
 		ResourceTypes: []string{claims.ClaimResourceType}}, Actions: []string{consent.Read}, Purposes: []string{consent.Payment}})
 	s.must(err)
+	gs, err := c.Grants(ctx, s.patient.ID)
+	s.must(err)
+	for _, g := range gs {
+		if g.Grantee == s.ins.ID && len(g.KeyShares) != 0 {
+			t.Fatalf("the insurer's claims-only grant carries %d category key shares", len(g.KeyShares))
+		}
+	}
 
 	t.Run("approved claim and payment", func(t *testing.T) {
 		cl, err := s.submit(s.a, s.patient, s.ins, enc, "2024-03-01", line(1, snomed, checkUp, 12500), line(2, cvx, flu, 14052))
@@ -326,6 +334,45 @@ func TestClaimsStory(t *testing.T) {
 		expectLine(t, after, 1, claims.Approved, 12500, 5000, 7500)
 	})
 
+	t.Run("claims racing for one yearly limit are judged in block order", func(t *testing.T) {
+		// Three claims signed in a row and submitted without waiting, so they share blocks:
+		// 20,000 of the 25,000 yearly physiotherapy limit are left for 2025.
+		e := s.encounter(s.a, s.patient)
+		signer, _ := tx.ParseSigner(s.a.ID)
+		seq, err := c.Sequence(ctx, s.a.ID)
+		s.must(err)
+		var hashes []string
+		for i, day := range []claims.Date{"2025-02-01", "2025-02-02", "2025-02-03"} {
+			body := &claims.SubmitBody{Patient: s.patient.ID, Insurer: s.ins.ID, Encounter: client.EncounterRef(e), ServiceDate: day,
+				Lines: []claims.LineInput{line(1, snomed, physio, 10000)}}
+			res, err := c.Submit(ctx, tx.Sign(s.a.Keys.Sign, signer, s.chainID, seq+uint64(i), body).Encode(), false)
+			s.must(err)
+			hashes = append(hashes, res.Hash)
+		}
+		var got []*claims.Claim
+		for _, h := range hashes {
+			var res app.Result
+			for {
+				if res, err = c.Tx(ctx, h); err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("claim tx %s never committed: %v", h, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if res.Code != 0 {
+				t.Fatalf("claim tx %s rejected: %s/%d %s", h, res.Codespace, res.Code, res.Log)
+			}
+			cl, err := c.Claim(ctx, s.a, claims.ClaimID(h))
+			s.must(err)
+			got = append(got, cl)
+		}
+		expectLine(t, got[0], 1, claims.Approved, 10000, 2000, 8000)
+		expectLine(t, got[1], 1, claims.Approved, 10000, 2000, 8000)
+		expectLine(t, got[2], 1, claims.Denied, 0, 0, 0, "119")
+	})
+
 	t.Run("claim submitted by a provider that did not author the encounter rejected", func(t *testing.T) {
 		e := s.encounter(s.a, s.patient)
 		_, err := s.submit(s.b, s.patient, s.ins, e, "2024-08-01", line(1, snomed, checkUp, 12500))
@@ -492,6 +539,7 @@ func TestClaimsStory(t *testing.T) {
 			if !rep.Replayed || rep.Verified == 0 || rep.Events == 0 {
 				t.Fatalf("replay %d replayed nothing: %+v", run, rep)
 			}
+			t.Logf("replay %d: %+v", run, *rep)
 			hashes = append(hashes, rep.AppHash)
 		}
 		if string(hashes[0]) != string(hashes[1]) {
@@ -532,6 +580,12 @@ func TestClaimsQueryAdversarial(t *testing.T) {
 	late.NotAfter, late.Nonce[1] = time.Now().Add(time.Hour).Unix(), 3
 	_, err = s.c.SubmitClaimsQuery(s.ctx, sign(late, s.patient))
 	refused(t, "query valid too long", err, http.StatusBadRequest, claims.Space, claims.CodeInvalid)
+
+	_, err = s.c.Plan(s.ctx, s.ins.ID, "nope")
+	refused(t, "unknown plan", err, http.StatusNotFound, claims.Space, claims.CodeNotFound)
+	if ps, err := s.c.Plans(s.ctx, s.ins.ID); err != nil || len(ps) != 0 {
+		t.Fatalf("plans of an insurer that published none: %v %v", ps, err)
+	}
 
 	tampered := sign(fresh(s.patient), s.patient)
 	tampered.Kind = claims.QueryCoverage

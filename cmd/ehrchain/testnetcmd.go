@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/testnet"
+)
+
+func testnetCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "testnet",
+		Short: "Run a network of validators on this machine (one process per node)",
+		Long: `testnet lays out N node homes on loopback with distinct ports and one shared genesis
+(a registrar and N validators, each run by an institution), and runs the nodes as separate
+processes with logs in DIR/nodeI/node.log and pids in DIR/nodeI/node.pid. Each node can also
+be run by hand: ehrchain start --home DIR/nodeI. The registrar keystore is in every home's
+keys directory, so client commands work with --home DIR/nodeI.`,
+	}
+	c.AddCommand(testnetInitCmd(g), testnetStartCmd(), testnetStopCmd(), testnetStatusCmd(), testnetAddNodeCmd())
+	return c
+}
+
+func testnetInitCmd(g *globals) *cobra.Command {
+	var o testnet.Options
+	var base int
+	var insts string
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Create N validator homes, a shared genesis and persistent peers in --out",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Dir == "" {
+				return fmt.Errorf("--out DIR is required")
+			}
+			pass, err := g.passphrase("the testnet registrar keystore", true)
+			if err != nil {
+				return err
+			}
+			o.Passphrase, o.KDF, o.Ports = pass, keys.DefaultKDF, testnet.BasePorts(base)
+			if insts != "" {
+				o.Institutions = strings.Split(insts, ",")
+			}
+			m, err := testnet.Init(o)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("testnet %s in %s: %d validators\n", m.ChainID, o.Dir, len(m.Nodes))
+			for _, n := range m.Nodes {
+				fmt.Printf("  %-6s %-20s api http://%s  p2p %s  rpc %s  validator %s\n", n.Name, n.Institution, n.API, n.P2P, n.RPC, n.Validator)
+			}
+			fmt.Printf("start it with: ehrchain testnet start --dir %s\n", o.Dir)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Dir, "out", "", "directory to create")
+	f.IntVar(&o.Validators, "validators", 4, "number of validators")
+	f.IntVar(&base, "base-port", 27000, "node i listens on base+10i (API), base+10i+1 (p2p), base+10i+2 (RPC)")
+	f.StringVar(&o.ChainID, "chain-id", "ehrchain-testnet", "chain id")
+	f.StringVar(&insts, "institutions", "", "comma-separated institution of each validator (default Hospital 1, Hospital 2, ...)")
+	f.IntVar(&o.BlockMS, "block-ms", 0, "pause after each commit, in ms (default the node's 200)")
+	f.StringVar(&o.LogLevel, "log-level", "", "nodes' log level (default info)")
+	f.Int64Var(&o.MaxBlockBytes, "max-block-bytes", testnet.DefaultMaxBlockBytes, "largest block, in bytes (a record write is about 4 KiB)")
+	return c
+}
+
+func testnetStartCmd() *cobra.Command {
+	var dir string
+	var which []int
+	var wait time.Duration
+	c := &cobra.Command{
+		Use:   "start",
+		Short: "Start the testnet's nodes (or --node I) as background processes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bin, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			pids, err := testnet.Start(dir, bin, which)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("started %d node(s), pids %v; logs in %s/nodeI/node.log\n", len(pids), pids, dir)
+			if wait <= 0 {
+				return nil
+			}
+			deadline := time.Now().Add(wait)
+			for {
+				sts, err := testnet.Status(cmd.Context(), dir)
+				if err != nil {
+					return err
+				}
+				ready := true
+				for i, s := range sts {
+					if (len(which) == 0 || slices.Contains(which, i)) && (!s.Running || s.Height == 0 || s.Error != "") {
+						ready = false
+					}
+				}
+				if ready {
+					return printStatus(sts)
+				}
+				if time.Now().After(deadline) {
+					printStatus(sts)
+					return fmt.Errorf("not every node serves after %s; see the node logs", wait)
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
+	c.Flags().IntSliceVar(&which, "node", nil, "start only these nodes (index; repeatable)")
+	c.Flags().DurationVar(&wait, "wait", 30*time.Second, "wait until every started node serves (0: do not wait)")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
+func testnetStopCmd() *cobra.Command {
+	var dir string
+	var which []int
+	var kill bool
+	c := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the testnet's nodes (or --node I); --kill sends SIGKILL to simulate a crash",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := testnet.Stop(dir, which, kill, 20*time.Second); err != nil {
+				return err
+			}
+			fmt.Println("stopped")
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
+	c.Flags().IntSliceVar(&which, "node", nil, "stop only these nodes (index; repeatable)")
+	c.Flags().BoolVar(&kill, "kill", false, "SIGKILL instead of a clean stop")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
+func testnetStatusCmd() *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Each node's process, height, app hash and voting power",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sts, err := testnet.Status(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(sts)
+			}
+			return printStatus(sts)
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
+func printStatus(sts []testnet.NodeStatus) error {
+	for _, s := range sts {
+		switch {
+		case !s.Running:
+			fmt.Printf("%-6s %-20s stopped\n", s.Name, s.Institution)
+		case s.Error != "":
+			fmt.Printf("%-6s %-20s pid %-7d not answering: %s\n", s.Name, s.Institution, s.PID, s.Error)
+		default:
+			sync := ""
+			if s.CatchingUp {
+				sync = " catching up"
+			}
+			fmt.Printf("%-6s %-20s pid %-7d height %-7d app hash %.16s… power %d%s\n", s.Name, s.Institution, s.PID, s.Height, s.AppHash, s.Power, sync)
+		}
+	}
+	return nil
+}
+
+func testnetAddNodeCmd() *cobra.Command {
+	var dir, inst string
+	var base int
+	c := &cobra.Command{
+		Use:   "add-node",
+		Short: "Lay out a node for a joining institution (a full node until `validator add`)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := testnet.AddNode(dir, inst, testnet.BasePorts(base))
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s for %s in %s/%s: api http://%s, p2p %s\nstart it:   ehrchain testnet start --dir %s --node %s\nadmit it:   ehrchain --home %s/node0 validator add --pubkey %s --institution %q\n",
+				n.Name, inst, dir, n.Home, n.API, n.P2P, dir, strings.TrimPrefix(n.Name, "node"), dir, base64.StdEncoding.EncodeToString(n.PubKey), inst)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
+	c.Flags().StringVar(&inst, "institution", "", "institution that runs the new node")
+	c.Flags().IntVar(&base, "base-port", 27000, "the --base-port the testnet was created with")
+	c.MarkFlagRequired("dir")
+	c.MarkFlagRequired("institution")
+	return c
+}

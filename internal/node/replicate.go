@@ -1,0 +1,201 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cometbft/cometbft/p2p"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/blobs"
+	"github.com/ehrchain/ehrchain/internal/records"
+)
+
+// replicator fetches the blobs of committed records this node does not hold. It follows the
+// event log: every record.write / record.amend of a blob record names a digest this node must
+// hold. A blob not yet fetched is "unavailable" to reads (503), never served wrong: only bytes
+// hashing to the committed digest are stored.
+type replicator struct {
+	n      *Node
+	signer blobs.Signer
+	hc     *http.Client
+	cursor uint64 // first event not yet scanned
+
+	mu      sync.Mutex
+	missing map[[32]byte]uint64 // digest -> event index that named it
+
+	stop, done chan struct{}
+}
+
+// replicateEvery is how often the replicator looks for new records and retries fetches.
+const replicateEvery = 500 * time.Millisecond
+
+func (n *Node) startReplicator(nk *p2p.NodeKey) {
+	r := &replicator{n: n, hc: &http.Client{Timeout: 2 * time.Minute}, missing: map[[32]byte]uint64{},
+		stop: make(chan struct{}), done: make(chan struct{}),
+		signer: blobs.Signer{ChainID: n.Config.ChainID, NodeID: string(nk.ID()), PubKey: nk.PubKey().Bytes(),
+			Sign: nk.PrivKey.Sign}}
+	r.cursor = r.loadCursor()
+	n.repl = r
+	go r.run()
+}
+
+func (r *replicator) cursorFile() string {
+	return filepath.Join(r.n.Paths.AppDir(), "blobs", "replicated")
+}
+
+func (r *replicator) loadCursor() uint64 {
+	b, err := os.ReadFile(r.cursorFile())
+	if err != nil {
+		return 0
+	}
+	c, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return c
+}
+
+// saveCursor records where a restart may resume: before the oldest blob still missing.
+func (r *replicator) saveCursor() {
+	c := r.cursor
+	r.mu.Lock()
+	for _, idx := range r.missing {
+		c = min(c, idx)
+	}
+	r.mu.Unlock()
+	os.WriteFile(r.cursorFile(), []byte(strconv.FormatUint(c, 10)+"\n"), 0o600)
+}
+
+func (r *replicator) run() {
+	defer close(r.done)
+	t := time.NewTicker(replicateEvery)
+	defer t.Stop()
+	last := ""
+	for {
+		r.scan()
+		if err := r.fetchMissing(); err != nil && err.Error() != last {
+			r.n.logf("blob replication: %v (reads of these records answer \"unavailable\" until a peer serves them)", err)
+			last = err.Error()
+		} else if err == nil {
+			last = ""
+		}
+		r.saveCursor()
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// scan reads the events committed since the last scan.
+func (r *replicator) scan() {
+	v := r.n.View()
+	for ; r.cursor < v.LogSize(); r.cursor++ {
+		leaf, err := v.Leaf(r.cursor)
+		if err != nil {
+			return
+		}
+		ev, err := audit.Decode(leaf)
+		if err != nil || (ev.Action != audit.RecordWrite && ev.Action != audit.RecordAmend) || ev.Outcome != audit.Success {
+			continue
+		}
+		m := records.Version(v, ev.Record, ev.Version)
+		if m == nil || !m.Blob || r.n.blobs.Has(m.Digest) {
+			continue
+		}
+		r.mu.Lock()
+		if _, ok := r.missing[m.Digest]; !ok {
+			r.missing[m.Digest] = r.cursor
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *replicator) fetchMissing() error {
+	r.mu.Lock()
+	todo := make([][32]byte, 0, len(r.missing))
+	for d := range r.missing {
+		todo = append(todo, d)
+	}
+	r.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	sources := r.n.Config.BlobSources
+	if cfg, err := LoadConfig(r.n.Paths.Home); err == nil && len(cfg.BlobSources) > 0 {
+		sources = cfg.BlobSources // re-read: a node added to the network becomes a source
+	}
+	var errs []error
+	for _, d := range todo {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-r.stop:
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		err := r.n.blobs.Fetch(ctx, r.hc, sources, r.signer, d, records.MaxBlob)
+		cancel()
+		if err == nil {
+			r.mu.Lock()
+			delete(r.missing, d)
+			r.mu.Unlock()
+			r.n.logf("blob %x replicated from a peer", d)
+			continue
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Missing is the number of committed blobs this node does not hold yet.
+func (r *replicator) Missing() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.missing)
+}
+
+func (r *replicator) close() {
+	close(r.stop)
+	<-r.done
+}
+
+// BlobPeer reports whether node id may fetch blobs from this node: it is one of the
+// configured persistent peers or listed in blob_peer_ids. The config file is re-read so a
+// node added to the network is served without a restart.
+func (n *Node) BlobPeer(id string) bool {
+	cfg, err := LoadConfig(n.Paths.Home)
+	if err != nil {
+		cfg = n.Config
+	}
+	if _, err := hex.DecodeString(id); err != nil || len(id) != 40 {
+		return false
+	}
+	for _, p := range strings.Split(cfg.Peers+","+n.Config.Peers, ",") {
+		if pid, _, ok := strings.Cut(strings.TrimSpace(p), "@"); ok && pid == id {
+			return true
+		}
+	}
+	for _, pid := range cfg.BlobPeerIDs {
+		if pid == id {
+			return true
+		}
+	}
+	return false
+}
+
+// BlobsMissing is the number of committed blobs this node still has to fetch.
+func (n *Node) BlobsMissing() int {
+	if n.repl == nil {
+		return 0
+	}
+	return n.repl.Missing()
+}

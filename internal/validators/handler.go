@@ -1,0 +1,135 @@
+package validators
+
+import (
+	"encoding/binary"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Audit actions of validator set changes.
+const (
+	ActionSet    = "validator.set"
+	ActionRemove = "validator.remove"
+)
+
+// Store is the state the handlers write.
+type Store interface {
+	Get(key []byte) []byte
+	Set(key, value []byte)
+	Append(leaf []byte) uint64
+}
+
+// countKey holds the number of validators with power > 0, so a removal can refuse to empty
+// the set without iterating (CometBFT halts on an update that leaves no validator).
+var countKey = []byte("valcount")
+
+// Active is the number of validators with power > 0.
+func Active(r Reader) uint64 {
+	b := r.Get(countKey)
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func setActive(st Store, n uint64) { st.Set(countKey, binary.BigEndian.AppendUint64(nil, n)) }
+
+var addressRe = regexp.MustCompile(`^[0-9A-F]{40}$`)
+
+// ExecSet applies a Set.
+func ExecSet(st Store, env identity.Env, signerID string, b *Set) *tx.Error {
+	if env.Signer == nil || env.Signer.Role != identity.Registrar {
+		return Space.Err(CodeUnauthorized, "only the registrar changes the validator set")
+	}
+	if err := validKey(b.PubKey); err != nil {
+		return Space.Err(CodeInvalid, "%v", err)
+	}
+	if b.Power < 1 || b.Power > MaxPower {
+		return Space.Err(CodeInvalid, "power %d is out of range 1..%d (remove a validator with a remove transaction)", b.Power, MaxPower)
+	}
+	if err := checkText("institution", b.Institution, true); err != nil {
+		return err
+	}
+	if err := checkText("name", b.Name, false); err != nil {
+		return err
+	}
+	addr := Address(b.PubKey)
+	v := Get(st, addr)
+	n := Active(st)
+	switch {
+	case v == nil || v.Power == 0:
+		if n >= MaxValidators {
+			return Space.Err(CodeTooMany, "the validator set already has %d validators, the most this chain allows", n)
+		}
+		setActive(st, n+1)
+		v = &Validator{Address: addr, PubKey: b.PubKey, AddedBy: signerID, AddedAt: env.Height}
+	case v.Power == b.Power && v.Institution == b.Institution && v.Name == b.Name:
+		return Space.Err(CodeUnchanged, "validator %s already has power %d and institution %q", addr, b.Power, b.Institution)
+	}
+	v.Power, v.Institution, v.Name, v.RemovedAt = b.Power, b.Institution, b.Name, 0
+	st.Set(Key(addr), v.Encode())
+	ev := event(env, signerID, ActionSet, addr)
+	ev.Organization = b.Institution
+	st.Append(ev.Encode())
+	return nil
+}
+
+// ExecRemove applies a Remove.
+func ExecRemove(st Store, env identity.Env, signerID string, b *Remove) *tx.Error {
+	if env.Signer == nil || env.Signer.Role != identity.Registrar {
+		return Space.Err(CodeUnauthorized, "only the registrar changes the validator set")
+	}
+	if !addressRe.MatchString(b.Address) {
+		return Space.Err(CodeInvalid, "validator address %q must be 40 upper-case hex characters", b.Address)
+	}
+	if err := checkText("reason", b.Reason, false); err != nil {
+		return err
+	}
+	v := Get(st, b.Address)
+	if v == nil || v.Power == 0 {
+		return Space.Err(CodeNotFound, "no active validator has address %s", b.Address)
+	}
+	n := Active(st)
+	if n <= 1 {
+		return Space.Err(CodeLastOne, "validator %s is the last one: the chain cannot run without a validator", b.Address)
+	}
+	setActive(st, n-1)
+	v.Power, v.RemovedAt = 0, env.Height
+	st.Set(Key(b.Address), v.Encode())
+	ev := event(env, signerID, ActionRemove, b.Address)
+	ev.Organization, ev.Reason = v.Institution, b.Reason
+	st.Append(ev.Encode())
+	return nil
+}
+
+// PutGenesis stores a genesis validator.
+func PutGenesis(st Store, v *Validator) {
+	v.AddedBy = "genesis"
+	st.Set(Key(v.Address), v.Encode())
+	setActive(st, Active(st)+1)
+}
+
+func event(env identity.Env, actor, action, subject string) *audit.Event {
+	return &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action,
+		Outcome: audit.Success, Actor: actor, ActorRole: string(identity.Registrar), Subject: subject}
+}
+
+func checkText(field, s string, required bool) *tx.Error {
+	if required && strings.TrimSpace(s) == "" {
+		return Space.Err(CodeInvalid, "%s is required", field)
+	}
+	if !utf8.ValidString(s) {
+		return Space.Err(CodeInvalid, "%s is not valid UTF-8", field)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return Space.Err(CodeInvalid, "%s contains a control character", field)
+		}
+	}
+	return nil
+}
