@@ -54,6 +54,9 @@ func demoCmd(g *globals) *cobra.Command {
 			ready := func(n *node.Node, addr string) {
 				go func() {
 					err := playDemo(g, client.New(addr), pass, data)
+					if err == nil {
+						err = demoImport(g, client.New(addr), pass, data)
+					}
 					if err != nil {
 						fmt.Fprintf(os.Stderr, "demo failed: %v\n", err)
 					}
@@ -76,7 +79,7 @@ func demoCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&dir, "dir", ".ehrchain-demo", "directory of the demo node (created, or reused)")
 	c.Flags().StringVar(&apiAddr, "api", "127.0.0.1:8080", "HTTP API address")
-	c.Flags().StringVar(&data, "data", "../shared/data/synthea-r4", "Synthea FHIR bundles to take a real Observation from (a built-in one is used if absent)")
+	c.Flags().StringVar(&data, "data", "../shared/data/synthea-r4", "Synthea FHIR bundles: one Observation plays the story, then all are imported (a built-in Observation is used if absent)")
 	c.Flags().BoolVar(&once, "once", false, "stop after the story instead of serving")
 	pf.add(c)
 	return c

@@ -62,5 +62,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(portalCmd(g))
 	root.AddCommand(testnetCmd(g), validatorCmd(g))
 	root.AddCommand(emergencyCmd(g))
+	root.AddCommand(fhirCmd(g))
 	return root
 }

@@ -53,6 +53,9 @@ func startCmd(g *globals) *cobra.Command {
 		Short: "Run the node and its HTTP API until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := unlockForFHIR(g); err != nil {
+				return err
+			}
 			return runNode(g.home, o, pf, nil, nil)
 		},
 	}
@@ -66,6 +69,7 @@ func startCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for --tls-cert")
 	f.StringVar(&o.LogLevel, "log-level", "", "info (one line per block), error, or debug")
 	pf.add(c)
+	addFHIRFlags(f)
 	return c
 }
 
@@ -104,6 +108,7 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		return fmt.Errorf("API listen on %s: %w", n.Config.API, err)
 	}
 	srv := api.New(n)
+	mountFHIR(srv, n, home)
 	if !noPortal {
 		pt, err := portal.New(portal.Config{Home: home, API: srv, Secure: n.Config.TLSCert != "", RPID: portalHost,
 			Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})

@@ -71,10 +71,11 @@ type proc struct {
 	exited chan error
 }
 
-func startProc(t *testing.T, home string) *proc {
+func startProc(t *testing.T, home string, extra ...string) *proc {
 	t.Helper()
 	api := freePort(t)
-	cmd := exec.Command(binary, "start", "--home", home, "--api", api, "--p2p", freePort(t), "--no-rpc")
+	cmd := exec.Command(binary, append([]string{"start", "--home", home, "--api", api, "--p2p", freePort(t), "--no-rpc"}, extra...)...)
+	cmd.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE="+testPass)
 	p := &proc{cmd: cmd, out: &bytes.Buffer{}, api: api, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {

@@ -130,3 +130,7 @@ type TxError struct {
 	Hash   string `json:"hash"`
 	Height int64  `json:"height,omitempty"`
 }
+
+// HTTPStatus is the status the API answers a coded error with (for in-process callers
+// that map ledger rejections the same way, such as the FHIR gateway).
+func HTTPStatus(e *tx.Error) int { return httpStatus(e) }

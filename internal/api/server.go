@@ -45,6 +45,7 @@ func New(b Backend) *Server {
 	s := &Server{b: b, mux: http.NewServeMux(), Timeout: 30 * time.Second}
 	s.mux.HandleFunc("GET /v1/status", s.status)
 	s.mux.HandleFunc("POST /v1/tx", s.submit)
+	s.mux.HandleFunc("POST /v1/txs", s.submitBatch)
 	s.mux.HandleFunc("GET /v1/tx/{hash}", s.lookupTx)
 	s.mux.HandleFunc("GET /v1/identities", s.listIdentities)
 	s.mux.HandleFunc("GET /v1/identities/{id}", s.getIdentity)

@@ -121,30 +121,53 @@ func (c *Client) SealRecord(ctx context.Context, author *keys.Keystore, r NewRec
 	if !bytes.Equal(me.Identity.EncKey, author.Keys.EncPublic()) {
 		return nil, fmt.Errorf("keystore %s does not hold the identity's current keys (rotated elsewhere?)", author.Name)
 	}
-	aad := envelope.AAD(r.ID, r.Version, r.Patient, r.Category)
-	dk, ct, err := envelope.Seal(r.Plaintext, aad)
+	body, ct, err := SealFor(author, me.Identity.KeyVersion, cks[i], r)
 	if err != nil {
 		return nil, err
 	}
+	if body.Meta.Blob {
+		if err := c.PutBlob(ctx, ct); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// SealFor encrypts r for its patient's category key ck and for the author, without asking
+// the node anything (bulk writers look the keys up once). When the ciphertext is too large
+// to travel inline, the body is marked Blob and the caller uploads ct (PutBlob) before
+// submitting.
+func SealFor(author *keys.Keystore, authorKeyVersion uint32, ck consent.CategoryKey, r NewRecord) (*records.PutBody, []byte, error) {
+	aad := envelope.AAD(r.ID, r.Version, r.Patient, r.Category)
+	dk, ct, err := envelope.Seal(r.Plaintext, aad)
+	if err != nil {
+		return nil, nil, err
+	}
 	m := records.Meta{RecordID: r.ID, Version: r.Version, Patient: r.Patient, Category: r.Category,
 		ResourceType: r.ResourceType, ContentType: r.ContentType, Digest: sha256.Sum256(ct), Size: uint64(len(ct)),
-		CategoryVersion: cks[i].Version, AuthorKeyVersion: me.Identity.KeyVersion}
-	if m.PatientWrap, err = envelope.WrapKey(cks[i].EncKey, dk, aad); err != nil {
-		return nil, err
+		CategoryVersion: ck.Version, AuthorKeyVersion: authorKeyVersion}
+	if m.PatientWrap, err = envelope.WrapKey(ck.EncKey, dk, aad); err != nil {
+		return nil, nil, err
 	}
 	if m.AuthorWrap, err = envelope.WrapKey(author.Keys.EncPublic(), dk, aad); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	body := &records.PutBody{Meta: m}
 	if len(ct) > records.InlineMax {
 		body.Meta.Blob = true
-		if err := c.do(ctx, "PUT", "/v1/blobs/"+hex.EncodeToString(m.Digest[:]), rawBody(ct), nil); err != nil {
-			return nil, fmt.Errorf("upload blob: %w", err)
-		}
 	} else {
 		body.Ciphertext = ct
 	}
-	return body, nil
+	return body, ct, nil
+}
+
+// PutBlob uploads a ciphertext too large to travel inline.
+func (c *Client) PutBlob(ctx context.Context, ct []byte) error {
+	d := sha256.Sum256(ct)
+	if err := c.do(ctx, "PUT", "/v1/blobs/"+hex.EncodeToString(d[:]), rawBody(ct), nil); err != nil {
+		return fmt.Errorf("upload blob: %w", err)
+	}
+	return nil
 }
 
 // ReadResult is a decrypted record with the ledger's decision about the access.

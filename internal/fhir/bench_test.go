@@ -1,0 +1,125 @@
+package fhir
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
+)
+
+// BenchmarkImportSynthea imports the 40 Synthea bundles (8,138 resources) into a fresh
+// node per iteration and reports resources/s and patients/s, with the setup (parsing and
+// validation, patient keystores, registrations, key publication) inside the time. Patient
+// keystores use the cheap test KDF; the CLI uses the default argon2id cost, reported
+// separately by BenchmarkPatientKeystore. Then it reads and searches through the gateway
+// and reports latency percentiles.
+//
+//	go test -run '^$' -bench ImportSynthea -benchtime 1x ./internal/fhir
+func BenchmarkImportSynthea(b *testing.B) {
+	files, err := Files([]string{dataDir(b, "synthea-r4")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		home, reg := nodetest.Init(b)
+		r := nodetest.Start(b, home)
+		ctx := context.Background()
+		cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
+		im := &Importer{Client: r.Client, Provider: cast.Provider, Keys: keys.Dir{Path: filepath.Join(b.TempDir(), "keys")},
+			Passphrase: []byte("bench"), KDF: keys.TestKDF, Journal: filepath.Join(b.TempDir(), "journal")}
+		b.StartTimer()
+		cpu0 := cpuTime()
+		st, err := im.Import(ctx, files)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
+		secs := st.Elapsed.Seconds()
+		b.ReportMetric(float64(st.Imported)/secs, "resources/s")
+		b.ReportMetric(float64(st.Patients)/secs, "patients/s")
+		b.ReportMetric(st.Setup.Seconds(), "setup-s")
+		b.ReportMetric(secs, "import-s")
+		benchGateway(b, r, cast, im, st, files)
+		r.Stop()
+		b.StartTimer()
+	}
+}
+
+// benchGateway measures single reads and searches by the importing provider, 8 clients
+// at a time.
+func benchGateway(b *testing.B, r *nodetest.Running, cast nodetest.Cast, im *Importer, st *ImportStats, files []string) {
+	f := &fixture{t: b, r: r, cast: cast, im: im, st: st, base: r.Client.Base + Prefix, files: files}
+	f.gw = Mount(r.Server, r.Node, im.Keys)
+	f.gw.Unlock(cast.Provider)
+	tok := f.benchToken(b)
+	var reads, searches []string
+	for _, file := range files {
+		s := f.source(file)
+		for i, e := range s.entries {
+			if i%40 == 0 {
+				reads = append(reads, "/"+e.Type+"/"+e.ID)
+			}
+		}
+		searches = append(searches, "/Observation?patient="+s.patient+"&category=vital-signs&date=ge2015&_sort=-date&_count=20",
+			"/Condition?patient="+s.patient, "/Encounter?patient="+s.patient+"&date=ge2018")
+	}
+	for _, c := range []struct {
+		name  string
+		paths []string
+	}{{"read", reads}, {"search", searches}} {
+		lat := make([]time.Duration, len(c.paths))
+		parallel(len(c.paths), 8, func(i int) {
+			t0 := time.Now()
+			req, _ := http.NewRequest("GET", f.base+c.paths[i], nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				b.Errorf("%s: %v %v", c.paths[i], err, resp.StatusCode)
+				return
+			}
+			resp.Body.Close()
+			lat[i] = time.Since(t0)
+		})
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), c.name+"-p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), c.name+"-p99-ms")
+		b.ReportMetric(float64(len(lat)), c.name+"s")
+	}
+}
+
+func (f *fixture) benchToken(b *testing.B) string {
+	code, body := benchTokenRequest(f.base, SignAssertion(f.cast.Provider, f.base+"/auth/token", time.Now(), time.Minute))
+	if code != 200 {
+		b.Fatalf("token: %d %s", code, body)
+	}
+	return tokenOf(body)
+}
+
+// BenchmarkPatientKeystore is the cost the CLI pays per new patient: a fresh identity and
+// category keys, encrypted with the default argon2id cost.
+func BenchmarkPatientKeystore(b *testing.B) {
+	for b.Loop() {
+		ks, err := keys.NewKeystore("p")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := keys.Encrypt(ks, []byte("passphrase"), keys.DefaultKDF); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// cpuTime is the user+system CPU time of this process (node and importer both).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,59 @@
+package fhir
+
+import (
+	"net/http"
+	"slices"
+)
+
+// metadata is the CapabilityStatement: what this server really does, no more.
+func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
+	var rs []any
+	for _, rt := range Supported {
+		var sps []any
+		for _, n := range []string{"patient", "_id", "_lastUpdated"} {
+			typ := "reference"
+			switch n {
+			case "_id":
+				typ = "token"
+			case "_lastUpdated":
+				typ = "date"
+			}
+			sps = append(sps, Object{"name": n, "type": typ})
+		}
+		names := make([]string, 0, len(params[rt]))
+		for n := range params[rt] {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			typ := params[rt][n].kind
+			sps = append(sps, Object{"name": n, "type": typ})
+		}
+		res := Object{"type": rt, "versioning": "versioned", "readHistory": true, "updateCreate": true,
+			"interaction": []any{Object{"code": "read"}, Object{"code": "vread"}, Object{"code": "update"},
+				Object{"code": "history-instance"}, Object{"code": "create"}, Object{"code": "search-type"}},
+			"searchParam": sps}
+		if _, ok := sortDate(rt); ok {
+			res["documentation"] = "_sort=date|-date|_lastUpdated|-_lastUpdated; _count (at most 1000) and _offset page"
+		}
+		rs = append(rs, res)
+	}
+	rs = append(rs, Object{"type": "Consent", "documentation": "A Consent posted by the patient becomes a ledger grant; DELETE revokes it (log-in sessions only).",
+		"interaction": []any{Object{"code": "read"}, Object{"code": "create"}, Object{"code": "delete"}, Object{"code": "search-type"}},
+		"searchParam": []any{Object{"name": "patient", "type": "reference"}, Object{"name": "_id", "type": "token"}}})
+	rs = append(rs, Object{"type": "AuditEvent", "documentation": "The ledger's audit trail, scoped to the caller (patient: about them; provider: their actions; auditor: all). Page with _count and the next link.",
+		"interaction": []any{Object{"code": "search-type"}},
+		"searchParam": []any{Object{"name": "patient", "type": "reference"}}})
+	cs := Object{
+		"resourceType": "CapabilityStatement", "status": "active", "date": "2026-11-21", "kind": "instance",
+		"fhirVersion": "4.0.1", "format": []any{"json"},
+		"software":       Object{"name": "ehrchain FHIR gateway"},
+		"implementation": Object{"description": "FHIR R4 over the ehrchain ledger: every resource is one record encrypted for its patient; every access is decided by the patient's consent and audited on the ledger before anything is released."},
+		"rest": []any{Object{"mode": "server",
+			"security": Object{"cors": false, "service": []any{Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+				"description": "SMART Backend Services style: POST a client assertion (JWT, alg EdDSA, signed with the identity's Ed25519 key; iss=sub=identity id, aud=token URL, exp<=5 min, unique jti) to " + Prefix + "/auth/token; persons log in at " + Prefix + "/auth/login with their keystore on this node. Send X-Purpose-Of-Use (treatment, payment, operations, research, emergency)."},
+			"resource":    rs,
+			"interaction": []any{Object{"code": "transaction"}}}},
+	}
+	writeResource(w, http.StatusOK, cs)
+}

@@ -1,0 +1,541 @@
+package fhir
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/records"
+)
+
+// searchParam is a search parameter of a resource type: the element paths it reads (a
+// choice element by its name without [x]). Paths follow the R4 SearchParameter
+// expressions for these types.
+type searchParam struct {
+	kind  string // date or token
+	paths []string
+}
+
+// params are the search parameters supported besides patient, _id, _lastUpdated, _count,
+// _offset and _sort. "date" is the R4 clinical date where R4 defines one; other types
+// have their own date parameter.
+var params = map[string]map[string]searchParam{
+	"AllergyIntolerance":   {"date": {"date", []string{"recordedDate"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
+	"CarePlan":             {"date": {"date", []string{"period"}}, "category": {"token", []string{"category"}}},
+	"Claim":                {"created": {"date", []string{"created"}}},
+	"Condition":            {"onset-date": {"date", []string{"onset"}}, "recorded-date": {"date", []string{"recordedDate"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
+	"DiagnosticReport":     {"date": {"date", []string{"effective"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
+	"DocumentReference":    {"date": {"date", []string{"date"}}, "category": {"token", []string{"category"}}, "type": {"token", []string{"type"}}},
+	"Encounter":            {"date": {"date", []string{"period"}}, "type": {"token", []string{"type"}}},
+	"ExplanationOfBenefit": {"created": {"date", []string{"created"}}},
+	"Goal":                 {"start-date": {"date", []string{"start"}}, "category": {"token", []string{"category"}}},
+	"ImagingStudy":         {"started": {"date", []string{"started"}}},
+	"Immunization":         {"date": {"date", []string{"occurrence"}}, "vaccine-code": {"token", []string{"vaccineCode"}}},
+	"MedicationRequest":    {"authoredon": {"date", []string{"authoredOn"}}, "code": {"token", []string{"medication"}}, "category": {"token", []string{"category"}}},
+	"Observation":          {"date": {"date", []string{"effective"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
+	"Organization":         {},
+	"Patient":              {"birthdate": {"date", []string{"birthDate"}}},
+	"Practitioner":         {},
+	"Procedure":            {"date": {"date", []string{"performed"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
+}
+
+// sortDate is the date _sort=date orders by: the "date" parameter, or the type's own.
+func sortDate(rt string) (searchParam, bool) {
+	ps := params[rt]
+	if p, ok := ps["date"]; ok {
+		return p, true
+	}
+	for _, n := range []string{"created", "onset-date", "authoredon", "started", "start-date", "birthdate"} {
+		if p, ok := ps[n]; ok {
+			return p, true
+		}
+	}
+	return searchParam{}, false
+}
+
+const (
+	defaultCount = 50
+	maxCount     = 1000
+	readWorkers  = 64
+)
+
+type query struct {
+	patient string
+	ids     []string
+	updated [][]string // AND of ORs
+	filters []filter
+	count   int
+	offset  int
+	sort    string // "", "date", "-date", "_lastUpdated", "-_lastUpdated"
+}
+
+type filter struct {
+	name   string
+	p      searchParam
+	values []string // OR
+}
+
+func parseQuery(rt string, q url.Values) (*query, error) {
+	out := &query{count: defaultCount}
+	bad := func(format string, args ...any) error {
+		return fail(http.StatusBadRequest, "invalid", format, args...)
+	}
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		vs := q[k]
+		switch k {
+		case "patient", "subject":
+			for _, v := range vs {
+				v = strings.TrimPrefix(v, "Patient/")
+				if out.patient != "" && out.patient != v {
+					return nil, bad("search within one patient's records at a time")
+				}
+				out.patient = v
+			}
+		case "_id":
+			for _, v := range vs {
+				out.ids = append(out.ids, strings.Split(v, ",")...)
+			}
+		case "_lastUpdated":
+			for _, v := range vs {
+				out.updated = append(out.updated, strings.Split(v, ","))
+			}
+		case "_count":
+			n, err := strconv.Atoi(vs[0])
+			if err != nil || n < 0 || n > maxCount {
+				return nil, bad("_count must be 0-%d", maxCount)
+			}
+			out.count = n
+		case "_offset":
+			n, err := strconv.Atoi(vs[0])
+			if err != nil || n < 0 {
+				return nil, bad("_offset must be a non-negative integer")
+			}
+			out.offset = n
+		case "_sort":
+			s := vs[0]
+			switch strings.TrimPrefix(s, "-") {
+			case "date", "_lastUpdated":
+				if strings.TrimPrefix(s, "-") == "date" {
+					if _, ok := sortDate(rt); !ok {
+						return nil, bad("%s has no date to sort by", rt)
+					}
+				}
+				out.sort = s
+			default:
+				return nil, bad("_sort supports date, -date, _lastUpdated and -_lastUpdated, not %q", s)
+			}
+		case "_cursor":
+			if rt != "AuditEvent" {
+				return nil, bad("_cursor pages AuditEvent searches only")
+			}
+		case "_format":
+			if v := vs[0]; v != "json" && v != FHIRJSON && v != "application/json" {
+				return nil, bad("only JSON is served")
+			}
+		default:
+			p, ok := params[rt][k]
+			if !ok {
+				return nil, bad("search parameter %q is not supported for %s (see /metadata)", k, rt)
+			}
+			for _, v := range vs {
+				f := filter{name: k, p: p, values: strings.Split(v, ",")}
+				for _, x := range f.values {
+					if p.kind == "date" {
+						if _, _, _, err := dateArg(x); err != nil {
+							return nil, bad("%s=%s: %v", k, x, err)
+						}
+					} else if x == "" {
+						return nil, bad("%s: empty token", k)
+					}
+				}
+				out.filters = append(out.filters, f)
+			}
+		}
+	}
+	for _, group := range out.updated {
+		for _, x := range group {
+			if _, _, _, err := dateArg(x); err != nil {
+				return nil, bad("_lastUpdated=%s: %v", x, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// dateArg splits a date search value into its prefix and range.
+func dateArg(s string) (string, time.Time, time.Time, error) {
+	prefix := "eq"
+	if len(s) > 2 && s[0] >= 'a' && s[0] <= 'z' {
+		prefix, s = s[:2], s[2:]
+	}
+	switch prefix {
+	case "eq", "ne", "lt", "gt", "le", "ge", "sa", "eb":
+	default:
+		return "", time.Time{}, time.Time{}, fmt.Errorf("prefix %q is not supported", prefix)
+	}
+	lo, hi, err := parseFHIRTime(s)
+	if err == nil && len(s) > 10 && !strings.ContainsAny(s[10:], "Z+-") {
+		err = fmt.Errorf("a time needs a zone")
+	}
+	return prefix, lo, hi, err
+}
+
+// dateMatch applies R4 date search semantics between the search range [vlo,vhi) and the
+// target range [tlo,thi).
+func dateMatch(prefix string, vlo, vhi, tlo, thi time.Time) bool {
+	eq := !tlo.Before(vlo) && !thi.After(vhi)
+	switch prefix {
+	case "eq":
+		return eq
+	case "ne":
+		return !eq
+	case "gt":
+		return thi.After(vhi)
+	case "lt":
+		return tlo.Before(vlo)
+	case "ge":
+		return thi.After(vhi) || eq
+	case "le":
+		return tlo.Before(vlo) || eq
+	case "sa":
+		return !tlo.Before(vhi)
+	case "eb":
+		return !thi.After(vlo)
+	}
+	return false
+}
+
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// values collects the JSON values an element path holds; a choice name matches every
+// name[Type].
+func values(o Object, path string) []any {
+	var out []any
+	for k, v := range o {
+		if k == path || (strings.HasPrefix(k, path) && len(k) > len(path) && k[len(path)] >= 'A' && k[len(path)] <= 'Z') {
+			if arr, ok := v.([]any); ok {
+				out = append(out, arr...)
+			} else {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// ranges turns date, dateTime, instant and Period values into time ranges.
+func ranges(vs []any) [][2]time.Time {
+	var out [][2]time.Time
+	for _, v := range vs {
+		switch x := v.(type) {
+		case string:
+			if lo, hi, err := parseFHIRTime(x); err == nil {
+				out = append(out, [2]time.Time{lo, hi})
+			}
+		case Object:
+			lo, hi := minTime, maxTime
+			if s, ok := x["start"].(string); ok {
+				if l, _, err := parseFHIRTime(s); err == nil {
+					lo = l
+				}
+			}
+			if e, ok := x["end"].(string); ok {
+				if _, h, err := parseFHIRTime(e); err == nil {
+					hi = h
+				}
+			}
+			if x["start"] != nil || x["end"] != nil {
+				out = append(out, [2]time.Time{lo, hi})
+			}
+		}
+	}
+	return out
+}
+
+// tokenMatch matches system|code, code, |code and system| against CodeableConcepts,
+// Codings and codes.
+func tokenMatch(vs []any, arg string) bool {
+	system, code, hasBar := strings.Cut(arg, "|")
+	if !hasBar {
+		system, code = "", arg
+	}
+	one := func(sys, c string) bool {
+		switch {
+		case !hasBar:
+			return c == code
+		case system == "":
+			return sys == "" && c == code
+		case code == "":
+			return sys == system
+		}
+		return sys == system && c == code
+	}
+	for _, v := range vs {
+		switch x := v.(type) {
+		case string:
+			if one("", x) {
+				return true
+			}
+		case Object:
+			if c, ok := x["code"].(string); ok {
+				sys, _ := x["system"].(string)
+				if one(sys, c) {
+					return true
+				}
+			}
+			codings, _ := x["coding"].([]any)
+			for _, cd := range codings {
+				co, _ := cd.(Object)
+				sys, _ := co["system"].(string)
+				c, _ := co["code"].(string)
+				if one(sys, c) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (f filter) match(o Object) bool {
+	var vs []any
+	for _, p := range f.p.paths {
+		vs = append(vs, values(o, p)...)
+	}
+	for _, arg := range f.values {
+		if f.p.kind == "token" {
+			if tokenMatch(vs, arg) {
+				return true
+			}
+			continue
+		}
+		prefix, lo, hi, _ := dateArg(arg)
+		for _, r := range ranges(vs) {
+			if dateMatch(prefix, lo, hi, r[0], r[1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type hit struct {
+	m *records.Meta
+	o Object
+}
+
+func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
+	rt := r.PathValue("type")
+	if err := validType(rt); err != nil {
+		writeErr(w, err)
+		return
+	}
+	q, err := parseQuery(rt, r.URL.Query())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	switch rt {
+	case "Consent":
+		g.searchConsent(w, r, s, q)
+		return
+	case "AuditEvent":
+		g.searchAudit(w, r, s, q)
+		return
+	}
+	pur, err := purpose(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if q.patient == "" {
+		switch {
+		case s.who.Role == identity.Patient:
+			q.patient = s.who.ID
+		case len(q.ids) > 0:
+			if m, err := g.headMeta(rt, q.ids[0]); err == nil {
+				q.patient = m.Patient
+			}
+		}
+	}
+	if q.patient == "" {
+		writeErr(w, fail(http.StatusBadRequest, "required", "search within a patient's records: add patient=<identity id>"))
+		return
+	}
+	hits, err := g.find(r.Context(), s, rt, pur, q)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeResource(w, http.StatusOK, searchBundle(r, rt, q, hits))
+}
+
+// find reads the candidates from this node's record index (metadata every node holds),
+// keeps those of the type, id and update time asked for that consent lets the caller read
+// (a pre-filter, so a search does not record a denial for every record outside a grant),
+// then reads and decrypts each through the ledger (one audited read each, batched by the
+// node into blocks) and filters on content. A caller who may read none of the patient's
+// records gets the ledger's audited denial of a list access.
+func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
+	v := g.b.View()
+	grants := consent.List(v, q.patient)
+	org := records.ProviderOrg(s.who)
+	now := g.Now()
+	readable := false
+	var cands []*records.Meta
+	for _, id := range records.PatientRecords(v, q.patient) {
+		m := records.Version(v, id, records.Head(v, id))
+		if m == nil {
+			continue
+		}
+		if s.who.ID != m.Patient && s.who.ID != m.Author {
+			d := consent.Decide(grants, consent.Request{Patient: q.patient, Actor: s.who.ID, Organization: org,
+				Action: consent.Read, Purpose: pur, Time: now,
+				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
+			if !d.Allowed {
+				continue
+			}
+		}
+		readable = true
+		if m.ResourceType != rt || m.ContentType != ContentType {
+			continue
+		}
+		if len(q.ids) > 0 && !slices.Contains(q.ids, m.RecordID) {
+			continue
+		}
+		ok := true
+		t := time.Unix(m.Time, 0)
+		for _, group := range q.updated {
+			matched := false
+			for _, arg := range group {
+				prefix, lo, hi, _ := dateArg(arg)
+				if dateMatch(prefix, lo, hi, t, t.Add(time.Second)) {
+					matched = true
+				}
+			}
+			ok = ok && matched
+		}
+		if ok {
+			cands = append(cands, m)
+		}
+	}
+	if !readable {
+		if _, err := g.c.ListRecords(ctx, s.ks, q.patient, pur); err != nil {
+			return nil, err
+		}
+	}
+	hits := make([]hit, len(cands))
+	errs := make([]error, len(cands))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, readWorkers)
+	for i, m := range cands {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			vs, err := g.readRecord(ctx, s, m, pur, false)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			hits[i] = hit{m, vs[0]}
+		}()
+	}
+	wg.Wait()
+	var out []hit
+	for i, h := range hits {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		keep := true
+		for _, f := range q.filters {
+			if !f.match(h.o) {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, h)
+		}
+	}
+	sortHits(rt, q.sort, out)
+	return out, nil
+}
+
+func sortHits(rt, by string, hs []hit) {
+	desc := strings.HasPrefix(by, "-")
+	key := func(h hit) time.Time {
+		if strings.TrimPrefix(by, "-") == "date" {
+			p, _ := sortDate(rt)
+			var vs []any
+			for _, path := range p.paths {
+				vs = append(vs, values(h.o, path)...)
+			}
+			if rs := ranges(vs); len(rs) > 0 {
+				return rs[0][0]
+			}
+			return minTime
+		}
+		return time.Unix(h.m.Time, 0)
+	}
+	slices.SortStableFunc(hs, func(a, b hit) int {
+		if by != "" {
+			c := key(a).Compare(key(b))
+			if desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(a.m.RecordID, b.m.RecordID)
+	})
+}
+
+func searchBundle(r *http.Request, rt string, q *query, hits []hit) Object {
+	self := *r.URL
+	link := func(offset int) string {
+		v := self.Query()
+		v.Set("_offset", strconv.Itoa(offset))
+		v.Set("_count", strconv.Itoa(q.count))
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host + self.Path + "?" + v.Encode()
+	}
+	links := []any{Object{"relation": "self", "url": link(q.offset)}}
+	end := min(q.offset+q.count, len(hits))
+	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
+	if end < len(hits) {
+		links = append(links, Object{"relation": "next", "url": link(end)})
+	}
+	if q.offset > 0 {
+		links = append(links, Object{"relation": "previous", "url": link(max(0, q.offset-q.count))})
+	}
+	entries := make([]any, 0, len(page))
+	for _, h := range page {
+		entries = append(entries, Object{"fullUrl": fullURL(r, rt, h.m.RecordID), "resource": h.o, "search": Object{"mode": "match"}})
+	}
+	b := Object{"resourceType": "Bundle", "type": "searchset", "total": len(hits), "link": links}
+	if len(entries) > 0 {
+		b["entry"] = entries
+	}
+	return b
+}
