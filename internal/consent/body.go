@@ -1,9 +1,6 @@
 package consent
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -31,7 +28,7 @@ func (b *GrantBody) Encode(w *tx.Writer) { w.PutBytes(b.Grant.Encode()) }
 
 // DecodeGrant parses a grant body.
 func DecodeGrant(raw []byte) (*GrantBody, error) {
-	g, err := readJSON[Grant](raw, "grant")
+	g, err := tx.ReadJSON[Grant](raw, "grant", maxBody)
 	if err != nil {
 		return nil, err
 	}
@@ -64,10 +61,12 @@ type Reshare struct {
 func (*RevokeBody) Type() tx.Type { return TypeRevoke }
 
 // Encode implements tx.Body.
-func (b *RevokeBody) Encode(w *tx.Writer) { putJSON(w, b) }
+func (b *RevokeBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
 
 // DecodeRevoke parses a revoke body.
-func DecodeRevoke(raw []byte) (*RevokeBody, error) { return readJSON[RevokeBody](raw, "revoke") }
+func DecodeRevoke(raw []byte) (*RevokeBody, error) {
+	return tx.ReadJSON[RevokeBody](raw, "revoke", maxBody)
+}
 
 // GrantID is the id of the grant created by the transaction with this hash (lowercase hex).
 func GrantID(txHash string) string { return "g-" + txHash[:16] }
@@ -85,32 +84,9 @@ type PublishKeysBody struct {
 func (*PublishKeysBody) Type() tx.Type { return TypePublishKeys }
 
 // Encode implements tx.Body.
-func (b *PublishKeysBody) Encode(w *tx.Writer) { putJSON(w, b) }
+func (b *PublishKeysBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
 
 // DecodePublishKeys parses a publish-keys body.
 func DecodePublishKeys(raw []byte) (*PublishKeysBody, error) {
-	return readJSON[PublishKeysBody](raw, "keys")
-}
-
-// Consent bodies travel as JSON inside the canonical envelope: the envelope signature covers
-// these exact bytes, and the state stores values re-encoded from the decoded structs.
-func putJSON(w *tx.Writer, v any) {
-	j, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // plain structs: cannot fail
-	}
-	w.PutBytes(j)
-}
-
-func readJSON[T any](raw []byte, field string) (*T, error) {
-	r := tx.NewReader(raw)
-	j := r.Bytes(field, maxBody)
-	if err := r.Done(); err != nil {
-		return nil, err
-	}
-	var v T
-	if err := json.Unmarshal(j, &v); err != nil {
-		return nil, fmt.Errorf("%s JSON: %w", field, err)
-	}
-	return &v, nil
+	return tx.ReadJSON[PublishKeysBody](raw, "keys", maxBody)
 }

@@ -1,9 +1,6 @@
 package emergency
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -101,40 +98,48 @@ func (*JustifyBody) Type() tx.Type   { return TypeJustify }
 func (*ReviewBody) Type() tx.Type    { return TypeReview }
 func (*UrgentPutBody) Type() tx.Type { return TypeUrgentPut }
 
-func (b *CustodianBody) Encode(w *tx.Writer) { putJSON(w, b) }
-func (b *EscrowBody) Encode(w *tx.Writer)    { putJSON(w, b) }
-func (b *OptOutBody) Encode(w *tx.Writer)    { putJSON(w, b) }
-func (b *DeclareBody) Encode(w *tx.Writer)   { putJSON(w, b) }
-func (b *ReleaseBody) Encode(w *tx.Writer)   { putJSON(w, b) }
-func (b *JustifyBody) Encode(w *tx.Writer)   { putJSON(w, b) }
-func (b *ReviewBody) Encode(w *tx.Writer)    { putJSON(w, b) }
+func (b *CustodianBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+func (b *EscrowBody) Encode(w *tx.Writer)    { tx.PutJSON(w, b) }
+func (b *OptOutBody) Encode(w *tx.Writer)    { tx.PutJSON(w, b) }
+func (b *DeclareBody) Encode(w *tx.Writer)   { tx.PutJSON(w, b) }
+func (b *ReleaseBody) Encode(w *tx.Writer)   { tx.PutJSON(w, b) }
+func (b *JustifyBody) Encode(w *tx.Writer)   { tx.PutJSON(w, b) }
+func (b *ReviewBody) Encode(w *tx.Writer)    { tx.PutJSON(w, b) }
 
 // DecodeCustodian parses a custodian body.
 func DecodeCustodian(raw []byte) (*CustodianBody, error) {
-	return readJSON[CustodianBody](raw, "custodian")
+	return tx.ReadJSON[CustodianBody](raw, "custodian", maxBody)
 }
 
 // DecodeEscrow parses an escrow body.
-func DecodeEscrow(raw []byte) (*EscrowBody, error) { return readJSON[EscrowBody](raw, "escrow") }
+func DecodeEscrow(raw []byte) (*EscrowBody, error) {
+	return tx.ReadJSON[EscrowBody](raw, "escrow", maxBody)
+}
 
 // DecodeOptOut parses an opt-out body.
-func DecodeOptOut(raw []byte) (*OptOutBody, error) { return readJSON[OptOutBody](raw, "opt-out") }
+func DecodeOptOut(raw []byte) (*OptOutBody, error) {
+	return tx.ReadJSON[OptOutBody](raw, "opt-out", maxBody)
+}
 
 // DecodeDeclare parses a declaration body.
 func DecodeDeclare(raw []byte) (*DeclareBody, error) {
-	return readJSON[DeclareBody](raw, "declaration")
+	return tx.ReadJSON[DeclareBody](raw, "declaration", maxBody)
 }
 
 // DecodeRelease parses a release body.
-func DecodeRelease(raw []byte) (*ReleaseBody, error) { return readJSON[ReleaseBody](raw, "release") }
+func DecodeRelease(raw []byte) (*ReleaseBody, error) {
+	return tx.ReadJSON[ReleaseBody](raw, "release", maxBody)
+}
 
 // DecodeJustify parses a justification body.
 func DecodeJustify(raw []byte) (*JustifyBody, error) {
-	return readJSON[JustifyBody](raw, "justification")
+	return tx.ReadJSON[JustifyBody](raw, "justification", maxBody)
 }
 
 // DecodeReview parses a review body.
-func DecodeReview(raw []byte) (*ReviewBody, error) { return readJSON[ReviewBody](raw, "review") }
+func DecodeReview(raw []byte) (*ReviewBody, error) {
+	return tx.ReadJSON[ReviewBody](raw, "review", maxBody)
+}
 
 // DecodeUrgentPut parses an urgent write.
 func DecodeUrgentPut(raw []byte) (*UrgentPutBody, error) {
@@ -147,26 +152,3 @@ func DecodeUrgentPut(raw []byte) (*UrgentPutBody, error) {
 
 // DeclarationID is the id of the declaration made by the transaction with this hash.
 func DeclarationID(txHash string) string { return "e-" + txHash[:16] }
-
-// Bodies travel as JSON inside the canonical envelope, like consent bodies: the envelope
-// signature covers these exact bytes.
-func putJSON(w *tx.Writer, v any) {
-	j, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // plain structs: cannot fail
-	}
-	w.PutBytes(j)
-}
-
-func readJSON[T any](raw []byte, field string) (*T, error) {
-	r := tx.NewReader(raw)
-	j := r.Bytes(field, maxBody)
-	if err := r.Done(); err != nil {
-		return nil, err
-	}
-	var v T
-	if err := json.Unmarshal(j, &v); err != nil {
-		return nil, fmt.Errorf("%s JSON: %w", field, err)
-	}
-	return &v, nil
-}
