@@ -2,10 +2,8 @@ package testnet
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,27 +14,14 @@ import (
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 )
 
 var binary string
 
 // TestMain builds the real ehrchain binary once: every node of these tests is a separate
 // process of it.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ehrchain-testnet-bin")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "ehrchain")
-	out, err := exec.Command("go", "build", "-o", binary, "../../cmd/ehrchain").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { nodetest.MainWithBinary(m, "../../cmd/ehrchain", &binary) }
 
 var passphrase = []byte("testnet test passphrase")
 
