@@ -110,7 +110,7 @@ Workloads:
 	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
 	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")
 	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof (with --growth: of each probe, cpu.write@10000.prof ...)")
 	return c
 }
 

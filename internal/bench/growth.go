@@ -111,7 +111,11 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		}
 		w := &workload{name: label, streams: streams, txs: n}
 		w.count()
-		res, err := r.measure(ctx, w)
+		measure := r.profiled // the probes, profiled if asked, so sizes can be compared
+		if label == "fill" {
+			measure = r.measure
+		}
+		res, err := measure(ctx, w)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +149,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		if err := r.setupReads(ctx, w); err != nil {
 			return nil, err
 		}
-		rr, err := r.measure(ctx, w)
+		rr, err := r.profiled(ctx, w)
 		if err != nil {
 			return nil, err
 		}
