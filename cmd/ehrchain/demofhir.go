@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/client"
@@ -36,10 +37,11 @@ func demoImport(g *globals, cl *client.Client, pass []byte, dataDir string) erro
 	if fhirGateway != nil {
 		fhirGateway.Unlock(alice)
 	}
-	fmt.Printf("    FHIR R4 at %s%s (token: ehrchain --home %s fhir token --as dr-alice), for example:\n", cl.Base, fhir.Prefix, g.home)
-	for src, id := range st.PatientIDs {
-		fmt.Fprintf(os.Stdout, "      curl -H \"Authorization: Bearer $TOKEN\" '%s%s/Observation?patient=%s&code=8302-2&_sort=date'   # %s\n", cl.Base, fhir.Prefix, id, src)
-		break
+	fmt.Printf("    FHIR R4 at %s%s; for example, as Dr Alice:\n", cl.Base, fhir.Prefix)
+	fmt.Printf("      TOKEN=$(ehrchain --home %s --node %s fhir token --as dr-alice)   # asks for the demo passphrase\n", g.home, cl.Base)
+	if srcs := slices.Sorted(maps.Keys(st.PatientIDs)); len(srcs) > 0 {
+		fmt.Printf("      curl -H \"Authorization: Bearer $TOKEN\" '%s%s/Observation?patient=%s&code=8302-2&_sort=date'   # %s\n",
+			cl.Base, fhir.Prefix, st.PatientIDs[srcs[0]], srcs[0])
 	}
 	return nil
 }
