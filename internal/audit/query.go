@@ -188,19 +188,10 @@ func fromUnixNanos(n int64) time.Time {
 
 // SignBytes is what the requester signs: every field before the signature, the domain
 // string first.
-func (q *QueryRequest) SignBytes() []byte {
-	w := tx.NewWriter(256)
-	q.encodeUnsigned(w)
-	return w.Bytes()
-}
+func (q *QueryRequest) SignBytes() []byte { return tx.RequestSignBytes(q.encodeUnsigned) }
 
 // Encode is the wire form.
-func (q *QueryRequest) Encode() []byte {
-	w := tx.NewWriter(330)
-	q.encodeUnsigned(w)
-	w.PutBytes(q.Signature)
-	return w.Bytes()
-}
+func (q *QueryRequest) Encode() []byte { return tx.RequestEncode(q.encodeUnsigned, q.Signature) }
 
 // Hash identifies a query (for replay detection).
 func (q *QueryRequest) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
@@ -227,23 +218,14 @@ func DecodeQueryRequest(b []byte) (*QueryRequest, error) {
 	f.To = fromUnixNanos(r.Varint())
 	f.Cursor = r.String("cursor", 20)
 	limit := r.Uvarint()
-	nonce := r.Bytes("nonce", len(q.Nonce))
-	q.NotAfter = r.Varint()
-	q.Signature = r.Bytes("signature", ed25519.SignatureSize)
-	if err := r.Done(); err != nil {
+	var err error
+	if q.NotAfter, q.Signature, err = r.RequestTail(&q.Nonce); err != nil {
 		return nil, err
 	}
 	if limit > MaxLimit {
 		return nil, fmt.Errorf("limit %d is more than %d", limit, MaxLimit)
 	}
 	f.Limit = int(limit)
-	if len(nonce) != len(q.Nonce) {
-		return nil, fmt.Errorf("nonce is %d bytes, not %d", len(nonce), len(q.Nonce))
-	}
-	copy(q.Nonce[:], nonce)
-	if len(q.Signature) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("signature is %d bytes", len(q.Signature))
-	}
 	return q, nil
 }
 

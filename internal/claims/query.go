@@ -49,19 +49,10 @@ func (q *Query) encodeUnsigned(w *tx.Writer) {
 }
 
 // SignBytes is what the requester signs.
-func (q *Query) SignBytes() []byte {
-	w := tx.NewWriter(160)
-	q.encodeUnsigned(w)
-	return w.Bytes()
-}
+func (q *Query) SignBytes() []byte { return tx.RequestSignBytes(q.encodeUnsigned) }
 
 // Encode is the wire form.
-func (q *Query) Encode() []byte {
-	w := tx.NewWriter(230)
-	q.encodeUnsigned(w)
-	w.PutBytes(q.Signature)
-	return w.Bytes()
-}
+func (q *Query) Encode() []byte { return tx.RequestEncode(q.encodeUnsigned, q.Signature) }
 
 // Hash identifies a query for replay detection.
 func (q *Query) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
@@ -77,16 +68,10 @@ func DecodeQuery(b []byte) (*Query, error) {
 	}
 	q := &Query{ChainID: r.String("chain id", tx.MaxChainID), Requester: r.String("requester", 64),
 		Kind: r.String("kind", 16), ID: r.String("id", maxQueryIDSize)}
-	nonce := r.Bytes("nonce", len(q.Nonce))
-	q.NotAfter = r.Varint()
-	q.Signature = r.Bytes("signature", ed25519.SignatureSize)
-	if err := r.Done(); err != nil {
+	var err error
+	if q.NotAfter, q.Signature, err = r.RequestTail(&q.Nonce); err != nil {
 		return nil, err
 	}
-	if len(nonce) != len(q.Nonce) || len(q.Signature) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("nonce must be %d bytes and signature %d", len(q.Nonce), ed25519.SignatureSize)
-	}
-	copy(q.Nonce[:], nonce)
 	return q, nil
 }
 

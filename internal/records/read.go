@@ -51,19 +51,10 @@ func (q *ReadRequest) encodeUnsigned(w *tx.Writer) {
 }
 
 // SignBytes is what the requester signs.
-func (q *ReadRequest) SignBytes() []byte {
-	w := tx.NewWriter(160)
-	q.encodeUnsigned(w)
-	return w.Bytes()
-}
+func (q *ReadRequest) SignBytes() []byte { return tx.RequestSignBytes(q.encodeUnsigned) }
 
 // Encode is the wire form.
-func (q *ReadRequest) Encode() []byte {
-	w := tx.NewWriter(230)
-	q.encodeUnsigned(w)
-	w.PutBytes(q.Signature)
-	return w.Bytes()
-}
+func (q *ReadRequest) Encode() []byte { return tx.RequestEncode(q.encodeUnsigned, q.Signature) }
 
 // Hash identifies a request (for replay detection and result lookup).
 func (q *ReadRequest) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
@@ -83,18 +74,9 @@ func DecodeReadRequest(b []byte) (*ReadRequest, error) {
 	q.Patient = r.String("patient", 64)
 	q.Record = r.String("record", 64)
 	q.Purpose = r.String("purpose", 32)
-	nonce := r.Bytes("nonce", 16)
-	if r.Err() == nil && len(nonce) != 16 {
-		return nil, fmt.Errorf("nonce is %d bytes, want 16: one encoding per request", len(nonce))
-	}
-	copy(q.Nonce[:], nonce)
-	q.NotAfter = r.Varint()
-	q.Signature = r.Bytes("signature", ed25519.SignatureSize)
-	if err := r.Done(); err != nil {
+	var err error
+	if q.NotAfter, q.Signature, err = r.RequestTail(&q.Nonce); err != nil {
 		return nil, err
-	}
-	if len(q.Signature) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("signature is %d bytes", len(q.Signature))
 	}
 	return q, nil
 }
