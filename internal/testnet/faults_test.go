@@ -59,10 +59,18 @@ func TestCrashFaults(t *testing.T) {
 	}
 	sendCtx, cancel := context.WithCancel(nw.ctx)
 	defer cancel()
-	sent := make(chan error, 1)
+	type sendResult struct {
+		height int64
+		err    error
+	}
+	sent := make(chan sendResult, 1)
 	go func() {
-		_, err := nw.client(0).Send(sendCtx, pending, client.RegistrationFor(nw.m.ChainID, pending, identity.Patient, "pending", "", ""))
-		sent <- err
+		res, err := nw.client(0).Send(sendCtx, pending, client.RegistrationFor(nw.m.ChainID, pending, identity.Patient, "pending", "", ""))
+		if err != nil {
+			sent <- sendResult{err: err}
+			return
+		}
+		sent <- sendResult{height: res.Height}
 	}()
 	hs := nw.stalled(3*time.Second, 0, 1)
 	if hs[0] != hs[1] {
@@ -74,24 +82,29 @@ func TestCrashFaults(t *testing.T) {
 		t.Fatalf("survivors diverged at height %d: app hashes %s and %s", hs[0], a0, a1)
 	}
 	select {
-	case err := <-sent:
-		t.Fatalf("a write completed without a quorum: %v", err)
+	case r := <-sent:
+		t.Fatalf("a write completed without a quorum: height %d, %v", r.height, r.err)
 	default:
 	}
 
 	// One back: 3 of 4, commits resume, the pending write commits, nothing is lost.
 	nw.start(2)
+	var committedAt int64
 	select {
-	case err := <-sent:
-		if err != nil {
-			t.Fatalf("the write pending during the outage failed after recovery: %v", err)
+	case r := <-sent:
+		if r.err != nil {
+			t.Fatalf("the write pending during the outage failed after recovery: %v", r.err)
 		}
+		committedAt = r.height
 	case <-time.After(60 * time.Second):
 		t.Fatal("the write pending during the outage did not commit after a node came back")
 	}
 	acked = append(acked, pending.ID)
-	hNow, _ := nw.height(0)
-	nw.waitHeight(2, hNow, 30*time.Second)
+	// Node 0 reported the commit; the others may be a block behind, so each is read only
+	// once it has reached that height.
+	for _, i := range []int{0, 1, 2} {
+		nw.waitHeight(i, committedAt, 30*time.Second)
+	}
 	for _, i := range []int{0, 1, 2} {
 		for _, id := range acked {
 			if _, err := nw.client(i).Identity(nw.ctx, id, false); err != nil {

@@ -81,6 +81,7 @@ func TestValidatorSetChanges(t *testing.T) {
 	if !nw.signsSoon(0, res.Height+2, nd.Validator) {
 		t.Fatalf("the added validator %s signed no commit in the 20 heights after it joined", nd.Validator)
 	}
+	nw.waitHeight(2, res.Height, 30*time.Second)
 	l, err := nw.client(2).Validators(nw.ctx)
 	if err != nil {
 		t.Fatal(err)
