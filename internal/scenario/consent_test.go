@@ -207,13 +207,21 @@ func TestConsentStory(t *testing.T) {
 	}
 	s.mustRead(s.patient, r3, consent.Treatment, obs+" after revocation")
 
-	// An expired grant denies.
+	// An expired grant denies. Expiry is judged by block time, so the test waits for a
+	// committed block past it rather than for the wall clock.
+	expiry := time.Now().Add(5 * time.Second)
 	_, err = s.c.Grant(s.ctx, s.patient, consent.Grant{Grantee: s.b.ID, Scope: consent.Scope{Categories: []string{"general"}},
-		Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}, Expiry: time.Now().Add(2 * time.Second)})
+		Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}, Expiry: expiry})
 	s.must(err)
 	s.mustRead(s.b, r3, consent.Treatment, obs+" after revocation")
-	// Expiry is judged by block time, which trails the wall clock by about a block.
-	time.Sleep(4 * time.Second)
+	for {
+		st, err := s.c.Status(s.ctx)
+		s.must(err)
+		if st.BlockTime.After(expiry) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	s.mustDeny(s.b, r3, consent.Treatment, "expired")
 
 	// A deny provision beats the permit it sits in.

@@ -268,7 +268,7 @@ func identityOf(t *testing.T, s *emergencyStory, id string) *identity.Identity {
 func TestEmergencyWindowExpires(t *testing.T) {
 	s := newEmergencyStory(t)
 	s.must(s.c.Escrow(s.ctx, s.patient, []string{"general"}, 2, nil))
-	decl, err := s.c.Declare(s.ctx, s.er, emergency.DeclareBody{Patient: s.patient.ID, Reason: "cardiac arrest", Window: 3})
+	decl, err := s.c.Declare(s.ctx, s.er, emergency.DeclareBody{Patient: s.patient.ID, Reason: "cardiac arrest", Window: 8})
 	s.must(err)
 	s.release(s.custodians[0], 1)
 	s.release(s.custodians[1], 1)
