@@ -21,7 +21,12 @@ func (p *Portal) patientHome(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	v.DownloadFor = Prefix + "patient/records/"
-	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: v})
+	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: patientHomeView{Records: v, Emergency: p.banner(r.Context(), s.ident.ID)}})
+}
+
+type patientHomeView struct {
+	Records   recordsView
+	Emergency *emergencyBanner // nil: nothing new
 }
 
 func (p *Portal) patientDownload(w http.ResponseWriter, r *http.Request, s *session) {
