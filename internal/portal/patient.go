@@ -195,6 +195,13 @@ func (p *Portal) revoke(w http.ResponseWriter, r *http.Request, s *session) {
 	s.ks = fresh
 	old.wipe()
 	s.flash = "Revoked " + gid + "; the category keys it shared were rotated."
+	// Break-glass escrows hold the old key versions: escrow the new ones too, as `ehrchain
+	// consent revoke` does, or records written from now on are out of reach in an emergency.
+	if again, err := p.cl.ReEscrow(r.Context(), fresh); err != nil {
+		s.flash += " The new keys could not be escrowed for emergencies: " + errText(err) + "."
+	} else if len(again) > 0 {
+		s.flash += " Escrowed again for emergencies: " + strings.Join(again, ", ") + "."
+	}
 	redirect(w, r, Prefix+"patient/consents")
 }
 
