@@ -24,7 +24,7 @@ type declView struct {
 	State        string // audit.AwaitingJustification, AwaitingReview or Reviewed
 	Released     []releasedCat
 	Accesses     []*audit.Event // reads, lists and urgent writes under it, newest first
-	Reads        int            // allowed reads and lists among them
+	Reads        int            // allowed record reads among them
 	New, Changed bool           // not shown to the patient before; shown in another state
 }
 
@@ -72,7 +72,7 @@ func (p *Portal) declViews(ctx context.Context, ds []*emergency.Declaration, evs
 			v.ReviewerName = names[d.Review.Auditor]
 		}
 		for _, e := range v.Accesses {
-			if (e.Action == audit.RecordRead || e.Action == audit.RecordList) && e.Outcome == audit.Success {
+			if e.Action == audit.RecordRead && e.Outcome == audit.Success {
 				v.Reads++
 			}
 		}
@@ -174,6 +174,7 @@ func (p *Portal) renderPatientEmergency(w http.ResponseWriter, r *http.Request, 
 	shown := map[string]string{}
 	for i := range v.Declarations {
 		d := &v.Declarations[i]
+		d.PatientName = "" // the patient is the reader
 		st, ok := seen[d.ID]
 		d.New, d.Changed = !ok, ok && st != d.State
 		shown[d.ID] = d.State

@@ -83,9 +83,9 @@ func TestPortalEmergencyStory(t *testing.T) {
 	must(e.cl.Escrow(ctx, pat, []string{"general", "mental-health"}, 2, nil))
 	// Records of our own, written by Dr Alice who registered the patient.
 	recs := map[string]*records.Meta{}
-	for _, c := range []struct{ cat, text string }{{"general", "Blood glucose"}, {"mental-health", "PHQ-9 score"}} {
+	for _, c := range []struct{ cat, text, value, unit string }{{"general", "Blood glucose", "5.4", "mmol/L"}, {"mental-health", "PHQ-9 score", "12", "{score}"}} {
 		m, err := e.cl.PutRecord(ctx, alice, client.NewRecord{Patient: pat.ID, Category: c.cat, ResourceType: "Observation", ContentType: "application/fhir+json",
-			Plaintext: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"` + c.text + `"},"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":5,"unit":"1"}}`)})
+			Plaintext: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"` + c.text + `"},"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":` + c.value + `,"unit":"` + c.unit + `"}}`)})
 		must(err)
 		recs[c.cat] = m
 	}
@@ -130,7 +130,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.wantText(sel+" h3", "Dr Bob, City Clinic")
 	b.wantText(sel+" .reason", reason)
 	b.wantText(sel+" .categories", "general, mental-health")
-	b.wantText(sel+" .released", "St Mary Hospital")
+	b.wantText(sel+" .released", "general by St Mary Hospital, County General")
 	b.wantText(sel+" .justification", "not yet justified")
 	b.wantCount(fmt.Sprintf(`%s tr.eaccess[data-action="record.read"][data-record="%s"][data-outcome=success]`, sel, recs["general"].RecordID), 1)
 	// Seen: the alert is gone from the home page.
@@ -186,6 +186,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.wantText(row, "Dr Bob")
 	b.act(click(row + " a"))
 	b.wantPath("/portal/auditor/emergency/" + decl)
+	b.shot("auditor-emergency")
 	if n := b.count(`tr.eaccess[data-action="record.read"][data-outcome=success]`); n < 3 { // one by the client, two on the portal page
 		t.Fatalf("%d reads under the declaration shown to the auditor, want at least 3", n)
 	}
@@ -206,7 +207,6 @@ func TestPortalEmergencyStory(t *testing.T) {
 	}
 	b.do(click("#verdict-appropriate"))
 	b.set("#review-note", "documented trauma call")
-	b.shot("auditor-emergency")
 	b.act(click("#record-review"))
 	b.wantText("#flash", "Review recorded")
 	b.wantText(`section.declaration .review`, "appropriate: documented trauma call")
