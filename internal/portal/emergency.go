@@ -44,9 +44,11 @@ func declState(d *emergency.Declaration) string {
 	return audit.AwaitingJustification
 }
 
-// declViews joins declarations with the record events that name them (evs may hold other
-// events), newest declaration first.
-func (p *Portal) declViews(ctx context.Context, ds []*emergency.Declaration, evs []*audit.Event, names map[string]string) []declView {
+// declViews joins declarations with the record events that name them, newest declaration
+// first. The events come from one signed audit query per declaration, as who (the patient
+// sees events about them, an auditor all): the declaring provider's record events about
+// the patient since the declaration, of which those naming it.
+func (p *Portal) declViews(ctx context.Context, who *keys.Keystore, ds []*emergency.Declaration, names map[string]string) ([]declView, error) {
 	var now time.Time
 	if st, err := p.cl.Status(ctx); err == nil {
 		now = st.BlockTime
@@ -58,10 +60,20 @@ func (p *Portal) declViews(ctx context.Context, ds []*emergency.Declaration, evs
 		}
 	}
 	byDecl := map[string][]*audit.Event{}
-	for i := len(evs) - 1; i >= 0; i-- {
-		if e := evs[i]; e.Emergency != "" && strings.HasPrefix(e.Action, "record.") {
-			byDecl[e.Emergency] = append(byDecl[e.Emergency], e)
+	for _, d := range ds {
+		f := audit.Filter{Patient: d.Patient, Actor: d.Provider, Action: "record.*", From: d.Start, Limit: audit.MaxLimit}
+		err := p.cl.AuditQueryAll(ctx, who, f, func(pg *api.AuditQueryResponse) error {
+			for _, e := range pg.Events {
+				if e.Emergency == d.ID {
+					byDecl[d.ID] = append(byDecl[d.ID], e)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
+		slices.Reverse(byDecl[d.ID])
 	}
 	out := make([]declView, 0, len(ds))
 	for i := len(ds) - 1; i >= 0; i-- {
@@ -92,7 +104,7 @@ func (p *Portal) declViews(ctx context.Context, ds []*emergency.Declaration, evs
 		}
 		out = append(out, v)
 	}
-	return out
+	return out, nil
 }
 
 // emergencyBanner is what the patient home says about declarations the patient has not
@@ -158,19 +170,13 @@ func (p *Portal) renderPatientEmergency(w http.ResponseWriter, r *http.Request, 
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load emergency access: %s", errText(err))
 		return
 	}
-	var evs []*audit.Event
-	if len(pe.Declarations) > 0 {
-		err = p.cl.AuditQueryAll(ctx, s.ks, audit.Filter{Patient: me, Action: "record.*", Limit: audit.MaxLimit}, func(pg *api.AuditQueryResponse) error {
-			evs = append(evs, pg.Events...)
-			return nil
-		})
-		if err != nil {
-			p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
-			return
-		}
+	decls, err := p.declViews(ctx, s.ks, pe.Declarations, p.names(ctx))
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
+		return
 	}
 	seen := p.seen.get(me)
-	v := patientEmergencyView{Declarations: p.declViews(ctx, pe.Declarations, evs, p.names(ctx))}
+	v := patientEmergencyView{Declarations: decls}
 	shown := map[string]string{}
 	for i := range v.Declarations {
 		d := &v.Declarations[i]

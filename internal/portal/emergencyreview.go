@@ -7,13 +7,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 )
 
 type auditorEmergencyView struct {
 	Declarations []declView
-	Verdicts     []string
 	Detail       bool // one declaration, with its accesses and the review form
 }
 
@@ -52,15 +50,12 @@ func (p *Portal) renderAuditorEmergency(w http.ResponseWriter, r *http.Request, 
 		}
 		ds = []*emergency.Declaration{d.Declaration}
 	}
-	var evs []*audit.Event
-	if len(ds) > 0 {
-		var err error
-		if evs, err = p.allEvents(ctx, s.ks, audit.Filter{Action: "record.*"}); err != nil {
-			p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
-			return
-		}
+	decls, err := p.declViews(ctx, s.ks, ds, p.names(ctx))
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
+		return
 	}
-	v := auditorEmergencyView{Declarations: p.declViews(ctx, ds, evs, p.names(ctx)), Verdicts: []string{emergency.Appropriate, emergency.Inappropriate}, Detail: id != ""}
+	v := auditorEmergencyView{Declarations: decls, Detail: id != ""}
 	title := "Emergency accesses"
 	if id != "" {
 		title = "Emergency access " + id
