@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
@@ -39,7 +40,8 @@ func (b *browser) signInAgain(e *env, name, secret string) {
 	b.enterCode("#totp-form", code(b.t, secret, e.clock.Now()))
 }
 
-// fetch runs a fetch in the page and returns the HTTP status.
+// fetchStatus runs JavaScript that fetches from the page (cookies included) and returns the
+// HTTP status it resolves to.
 func (b *browser) fetchStatus(js string) int {
 	b.t.Helper()
 	return eval[int](b, js, chromedp.EvalAwaitPromise)
@@ -53,7 +55,8 @@ func (b *browser) fetchStatus(js string) int {
 // emergency on the patient's page, reads there under it and justifies it. The auditor sees
 // the declaration with its justification and reads, and records a review; the patient then
 // sees the verdict. The patient opts mental-health out in the portal, and a new declaration
-// covers and releases nothing of it. Along the way: another role's review form URL (403), a
+// covers and releases nothing of it; opting back in escrows it again. Dr Alice declares in the
+// portal and her note is an urgent write under it. Along the way: another role's review form URL (403), a
 // review posted without or with a wrong CSRF token, a flag without a comment, and an opt-out
 // change with a wrong passphrase are each refused and change nothing.
 func TestPortalEmergencyStory(t *testing.T) {
@@ -218,6 +221,11 @@ func TestPortalEmergencyStory(t *testing.T) {
 	}
 	b.open("/portal/patient/emergency")
 	b.wantText("#error", "This page is for patients")
+	// The patient's and Dr Bob's attempts at the review form are in the sign-in log.
+	b.open("/portal/auditor")
+	if n := eval[int](b, fmt.Sprintf(`[...document.querySelectorAll('tr.signin[data-event="access.refused"]')].filter(r => r.innerText.includes(%q)).length`, "/portal/auditor/emergency/"+decl)); n != 2 {
+		t.Fatalf("%d refused attempts at the review form in the sign-in log, want 2", n)
+	}
 	b.signOut()
 
 	// The patient: told the access was reviewed, and sees the verdict.
@@ -277,6 +285,37 @@ func TestPortalEmergencyStory(t *testing.T) {
 	must(err)
 	if len(pe.OptedOut) != 0 || !slices.Contains(pe.Visible, "mental-health") {
 		t.Fatalf("after opting back in: opted out %v, visible %v", pe.OptedOut, pe.Visible)
+	}
+	b.signOut()
+
+	// Dr Alice breaks the glass in the portal: a window over the maximum is refused; then
+	// her page reads under the declaration and a note she writes is an urgent write naming it.
+	b.enrol(e, "dr-alice")
+	b.open("/portal/provider/patients/" + pat.ID)
+	b.wantCount("#emergency-active", 0)
+	b.set("#declare-reason", "found collapsed in the waiting room")
+	b.set("#declare-hours", "48")
+	b.act(click("#declare"))
+	b.wantText("#error", "whole number of hours")
+	b.set("#declare-reason", "found collapsed in the waiting room")
+	b.set("#declare-hours", "2")
+	b.act(click("#declare"))
+	b.wantText("#flash", "Emergency declared")
+	pe, err = e.cl.PatientEmergency(ctx, pat.ID)
+	must(err)
+	last := pe.Declarations[len(pe.Declarations)-1]
+	if last.Provider != alice.ID || last.Reason != "found collapsed in the waiting room" || last.Expiry.Sub(last.Start) != 2*time.Hour {
+		t.Fatalf("declaration from the portal: %+v", last)
+	}
+	b.wantText("#emergency-active", last.ID)
+	b.wantText("#record-count", "Read for emergency")
+	b.set("#note", "Seen under emergency.")
+	b.act(click("#save-note"))
+	b.wantText("#flash", "Note saved")
+	writes, err := e.cl.AuditQuery(ctx, e.ids["auditor"], audit.Filter{Actor: alice.ID, Action: audit.RecordWrite})
+	must(err)
+	if n := len(writes.Events); n == 0 || writes.Events[n-1].Emergency != last.ID {
+		t.Fatalf("the portal note is not an urgent write under %s: %+v", last.ID, writes.Events)
 	}
 	b.noProblems()
 }
