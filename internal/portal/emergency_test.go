@@ -47,6 +47,41 @@ func (b *browser) fetchStatus(js string) int {
 	return eval[int](b, js, chromedp.EvalAwaitPromise)
 }
 
+// breakGlassSetup enrols two custodian institutions, has the patient escrow general and
+// mental-health 2-of-2 with them, and has Dr Alice (who registered the patient) write one
+// Observation in each of the two categories.
+func breakGlassSetup(ctx context.Context, t *testing.T, e *env) ([]*keys.Keystore, map[string]*records.Meta) {
+	t.Helper()
+	pat, alice := e.ids["pat"], e.ids["dr-alice"]
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	chainID, err := e.cl.ChainIDOf(ctx)
+	must(err)
+	var custodians []*keys.Keystore
+	for _, inst := range []string{"St Mary Hospital", "County General"} {
+		c, err := keys.NewKeystore("escrow")
+		must(err)
+		_, err = e.cl.Send(ctx, e.reg, client.RegistrationFor(chainID, c, identity.Provider, inst+" escrow service", inst, "ESCROW"))
+		must(err)
+		must(e.cl.EnrolCustodian(ctx, e.reg, c.ID, inst))
+		custodians = append(custodians, c)
+	}
+	must(e.cl.Escrow(ctx, pat, []string{"general", "mental-health"}, 2, nil))
+	// Records of our own, written by Dr Alice who registered the patient.
+	recs := map[string]*records.Meta{}
+	for _, c := range []struct{ cat, text, value, unit string }{{"general", "Blood glucose", "5.4", "mmol/L"}, {"mental-health", "PHQ-9 score", "12", "{score}"}} {
+		m, err := e.cl.PutRecord(ctx, alice, client.NewRecord{Patient: pat.ID, Category: c.cat, ResourceType: "Observation", ContentType: "application/fhir+json",
+			Plaintext: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"` + c.text + `"},"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":` + c.value + `,"unit":"` + c.unit + `"}}`)})
+		must(err)
+		recs[c.cat] = m
+	}
+	return custodians, recs
+}
+
 // TestPortalEmergencyStory plays break-glass through the portal in headless Chromium against
 // a real node. The patient escrowed general and mental-health records 2-of-2 with two
 // custodian institutions. Dr Bob, who holds no grant, declares an emergency (Go client); the
@@ -71,27 +106,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 		}
 	}
 
-	// Two custodian institutions; the patient escrows general and mental-health 2-of-2.
-	chainID, err := e.cl.ChainIDOf(ctx)
-	must(err)
-	var custodians []*keys.Keystore
-	for _, inst := range []string{"St Mary Hospital", "County General"} {
-		c, err := keys.NewKeystore("escrow")
-		must(err)
-		_, err = e.cl.Send(ctx, e.reg, client.RegistrationFor(chainID, c, identity.Provider, inst+" escrow service", inst, "ESCROW"))
-		must(err)
-		must(e.cl.EnrolCustodian(ctx, e.reg, c.ID, inst))
-		custodians = append(custodians, c)
-	}
-	must(e.cl.Escrow(ctx, pat, []string{"general", "mental-health"}, 2, nil))
-	// Records of our own, written by Dr Alice who registered the patient.
-	recs := map[string]*records.Meta{}
-	for _, c := range []struct{ cat, text, value, unit string }{{"general", "Blood glucose", "5.4", "mmol/L"}, {"mental-health", "PHQ-9 score", "12", "{score}"}} {
-		m, err := e.cl.PutRecord(ctx, alice, client.NewRecord{Patient: pat.ID, Category: c.cat, ResourceType: "Observation", ContentType: "application/fhir+json",
-			Plaintext: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"` + c.text + `"},"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":` + c.value + `,"unit":"` + c.unit + `"}}`)})
-		must(err)
-		recs[c.cat] = m
-	}
+	custodians, recs := breakGlassSetup(ctx, t, e)
 	// release is a pass of each custodian's node; want < 0: any number.
 	release := func(want int) {
 		t.Helper()
