@@ -72,6 +72,22 @@ func (s *Store) Pending() int {
 	return len(s.pending)
 }
 
+// Admit reports whether owner may upload size more bytes without passing its quota: the
+// API asks before reading a body; Upload asks again, atomically, before storing it.
+func (s *Store) Admit(owner string, size int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.admit(owner, size)
+}
+
+func (s *Store) admit(owner string, size int64) error {
+	if owed := s.owed[owner]; owed+size > s.policy.Quota {
+		return fmt.Errorf("%w: %s already holds %d bytes of uploads no committed record references; %d more would pass the quota of %d bytes (they are freed when the records commit, or deleted %s after upload)",
+			ErrQuota, owner, owed, size, s.policy.Quota, s.policy.Grace)
+	}
+	return nil
+}
+
 func (s *Store) refPath(d [32]byte) string { return s.path(d) + ".ref" }
 func (s *Store) upPath(d [32]byte) string  { return s.path(d) + ".up" }
 
@@ -96,10 +112,9 @@ func (s *Store) Upload(d [32]byte, data []byte, owner string, now time.Time) err
 		s.mu.Unlock()
 		return s.put(d, data)
 	}
-	if owed := s.owed[owner]; owed+size > s.policy.Quota {
+	if err := s.admit(owner, size); err != nil {
 		s.mu.Unlock()
-		return fmt.Errorf("%w: %s already holds %d bytes of uploads no committed record references; %d more would pass the quota of %d bytes (they are freed when the records commit, or deleted after %s)",
-			ErrQuota, owner, owed, size, s.policy.Quota, s.policy.Grace)
+		return err
 	}
 	u := upload{owner: owner, size: size, at: now.UnixNano(), writing: true}
 	if err := s.writeMarker(d, u); err != nil {

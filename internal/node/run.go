@@ -179,6 +179,11 @@ func (n *Node) start() error {
 	if n.blobs, err = blobs.Open(filepath.Join(p.AppDir(), "blobs")); err != nil {
 		return err
 	}
+	policy, err := n.Config.blobPolicy()
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.Config(), err)
+	}
+	n.blobs.SetPolicy(policy)
 	n.App = app.New(n.Config.ChainID, st, n.logf)
 	// The audit query index is outside consensus and rebuilt from the log when missing.
 	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
