@@ -17,6 +17,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
@@ -96,6 +97,16 @@ func TestBlobUploadAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gone, err := keys.NewKeystore("gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, reg, client.RegistrationFor(chainID, gone, identity.Provider, "Gone", "St Mary", "MD-2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, reg, &identity.Deactivate{ID: gone.ID, Reason: "left the hospital"}); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	for _, c := range []struct {
 		name   string
@@ -108,6 +119,7 @@ func TestBlobUploadAuth(t *testing.T) {
 		{"unsigned", d, data, nil, http.StatusUnauthorized, blobs.CodeUnsigned},
 		{"unregistered key", d, data, u.as(stranger, d, len(data), now), http.StatusUnauthorized, blobs.CodeUnknownSigner},
 		{"auditor", d, data, u.as(cast.Auditor, d, len(data), now), http.StatusForbidden, blobs.CodeNotAuthor},
+		{"deactivated provider", d, data, u.as(gone, d, len(data), now), http.StatusForbidden, blobs.CodeNotAuthor},
 		{"registrar", d, data, u.as(reg, d, len(data), now), http.StatusForbidden, blobs.CodeNotAuthor},
 		{"headers of another digest replayed for other bytes", dOther, other, u.as(cast.Provider, d, len(data), now), http.StatusUnauthorized, blobs.CodeBadSignature},
 		{"signed for another size", d, data, u.as(cast.Provider, d, len(data)+1, now), http.StatusUnauthorized, blobs.CodeBadSignature},
