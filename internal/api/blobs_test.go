@@ -187,6 +187,9 @@ func TestBlobUploadAuth(t *testing.T) {
 	if st.Has(dSecond) {
 		t.Fatal("an upload refused for the quota was stored")
 	}
+	if s, err := c.Status(ctx); err != nil || s.BlobsPending != 1 {
+		t.Fatalf("status counts %d pending uploads (%v), want the orphan", s.BlobsPending, err)
+	}
 
 	// The sweep, with its clock an hour ahead: the orphan goes, the referenced blobs stay.
 	deleted, err := st.Sweep(time.Now().Add(time.Hour))

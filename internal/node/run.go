@@ -341,6 +341,9 @@ type Status struct {
 	// BlobsMissing counts committed blob records whose ciphertext this node is still
 	// fetching from peers; reads of them answer "unavailable" meanwhile.
 	BlobsMissing int `json:"blobs_missing"`
+	// BlobsPending counts uploads no committed record references yet; the sweep deletes
+	// them after the grace period.
+	BlobsPending int `json:"blobs_pending"`
 }
 
 // Validator is one member of the current validator set.
@@ -359,7 +362,8 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	c := n.st.LastCommit()
 	out := &Status{ChainID: n.Config.ChainID, Moniker: n.Config.Moniker, NodeID: string(s.NodeInfo.ID()),
 		Height: c.Height, AppHash: fmt.Sprintf("%X", c.AppHash), BlockHash: s.SyncInfo.LatestBlockHash.String(),
-		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize, BlobsMissing: n.BlobsMissing()}
+		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize, BlobsMissing: n.BlobsMissing(),
+		BlobsPending: n.blobs.Pending()}
 	perPage := 100
 	vals, err := n.rpc.Validators(ctx, nil, nil, &perPage)
 	if err != nil {
