@@ -104,7 +104,15 @@ func (s *Store) Upload(d [32]byte, data []byte, owner string, now time.Time) err
 	}
 	size := int64(len(data))
 	s.mu.Lock()
-	if _, ok := s.pending[d]; ok || s.Has(d) {
+	if u, ok := s.pending[d]; ok || s.Has(d) {
+		// Held already. The same uploader sending it again (a retry) restarts its grace
+		// period; anyone else's copy changes nothing, and is not charged.
+		if ok && u.owner == owner && !u.writing {
+			u.at = now.UnixNano()
+			if err := s.writeMarker(d, u); err == nil {
+				s.pending[d] = u
+			}
+		}
 		s.mu.Unlock()
 		return nil
 	}

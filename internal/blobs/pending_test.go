@@ -57,6 +57,10 @@ func TestSweepDeletesOnlyUnreferenced(t *testing.T) {
 		t.Fatalf("a blob already referenced was charged: owed %d", got)
 	}
 
+	// Someone else sending the orphan's bytes is not charged and does not keep it alive.
+	if err := s.Upload(dOrphan, orphan, "mallory", t0.Add(30*time.Minute)); err != nil || s.Owed("mallory") != 0 {
+		t.Fatalf("a second copy: %v, owed %d", err, s.Owed("mallory"))
+	}
 	if del, err := s.Sweep(t0.Add(time.Hour - time.Second)); err != nil || len(del) != 0 {
 		t.Fatalf("sweep inside the grace period deleted %x (%v)", del, err)
 	}
@@ -80,6 +84,37 @@ func TestSweepDeletesOnlyUnreferenced(t *testing.T) {
 	}
 	if del, _ := s.Sweep(t0.Add(100 * time.Hour)); len(del) != 0 {
 		t.Fatalf("a later sweep deleted referenced blobs %x", del)
+	}
+}
+
+// TestRetryRenewsGrace: the uploader sending the same bytes again (a retried upload)
+// restarts the grace period, once, and is charged once; a restart keeps the renewed time.
+func TestRetryRenewsGrace(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	data, d := blob('r', 500)
+	if err := s.Upload(d, data, "alice", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Upload(d, data, "alice", t0.Add(50*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if s.Owed("alice") != 500 {
+		t.Fatalf("charged %d for one blob sent twice", s.Owed("alice"))
+	}
+	s2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del, _ := s2.Sweep(t0.Add(time.Hour)); len(del) != 0 {
+		t.Fatal("a renewed upload was swept on its first grace period")
+	}
+	if del, _ := s2.Sweep(t0.Add(110 * time.Minute)); len(del) != 1 {
+		t.Fatal("a renewed upload outlived its renewed grace period")
 	}
 }
 
