@@ -83,22 +83,21 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := s.b.Blobs()
-	if err := st.Admit(id, size); err != nil {
+	res, err := st.Reserve(id, size)
+	if err != nil {
 		writeErr(w, blobs.Space.Err(blobs.CodeQuota, "%v", err))
 		return
 	}
+	defer res.Release()
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, size))
 	if err != nil || int64(len(data)) != size {
 		writeErr(w, blobs.Space.Err(blobs.CodeDigest, "body is not the %d signed bytes: %v", size, err))
 		return
 	}
-	err = st.Upload([32]byte(d), data, id, time.Now())
+	err = res.Upload([32]byte(d), data, time.Now())
 	switch {
 	case errors.Is(err, blobs.ErrDigest):
 		writeErr(w, blobs.Space.Err(blobs.CodeDigest, "body does not hash to %x", d))
-		return
-	case errors.Is(err, blobs.ErrQuota):
-		writeErr(w, blobs.Space.Err(blobs.CodeQuota, "%v", err))
 		return
 	case err != nil:
 		writeErr(w, Space.Err(CodeInternal, "store blob: %v", err))

@@ -72,20 +72,43 @@ func (s *Store) Pending() int {
 	return len(s.pending)
 }
 
-// Admit reports whether owner may upload size more bytes without passing its quota: the
-// API asks before reading a body; Upload asks again, atomically, before storing it.
-func (s *Store) Admit(owner string, size int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.admit(owner, size)
+// Reservation is quota charged to an upload before its body is read, so that concurrent
+// uploads cannot together pass the quota, nor hold more than it in memory at once.
+type Reservation struct {
+	s     *Store
+	owner string
+	size  int64
+	done  bool // the charge was released or passed to a pending blob
 }
 
-func (s *Store) admit(owner string, size int64) error {
+// Reserve charges size bytes to owner, or refuses with ErrQuota if its uploads no committed
+// record references (and those in flight) would pass the quota. Upload or Release ends it.
+func (s *Store) Reserve(owner string, size int64) (*Reservation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if owed := s.owed[owner]; owed+size > s.policy.Quota {
-		return fmt.Errorf("%w: %s already holds %d bytes of uploads no committed record references; %d more would pass the quota of %d bytes (they are freed when the records commit, or deleted %s after upload)",
+		return nil, fmt.Errorf("%w: %s already holds %d bytes of uploads no committed record references; %d more would pass the quota of %d bytes (they are freed when the records commit, or deleted %s after upload)",
 			ErrQuota, owner, owed, size, s.policy.Quota, s.policy.Grace)
 	}
-	return nil
+	s.owed[owner] += size
+	return &Reservation{s: s, owner: owner, size: size}, nil
+}
+
+// Release gives the charge back unless Upload passed it to a stored blob. Idempotent.
+func (r *Reservation) Release() {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	r.release()
+}
+
+func (r *Reservation) release() {
+	if r.done {
+		return
+	}
+	r.done = true
+	if r.s.owed[r.owner] -= r.size; r.s.owed[r.owner] <= 0 {
+		delete(r.s.owed, r.owner)
+	}
 }
 
 func (s *Store) refPath(d [32]byte) string { return s.path(d) + ".ref" }
@@ -99,15 +122,29 @@ func (s *Store) referenced(d [32]byte) bool {
 // Upload stores data under d on behalf of owner and charges it to owner until a committed
 // record references d. A blob already held or already referenced is not charged again.
 func (s *Store) Upload(d [32]byte, data []byte, owner string, now time.Time) error {
+	r, err := s.Reserve(owner, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	return r.Upload(d, data, now)
+}
+
+// Upload stores data (of the reserved size) under d. The charge stays with the owner while
+// the blob is pending; it is released if the blob was held or referenced already, or on error.
+func (r *Reservation) Upload(d [32]byte, data []byte, now time.Time) error {
+	s := r.s
+	defer r.Release()
+	if int64(len(data)) != r.size {
+		return fmt.Errorf("%d bytes uploaded on a reservation for %d", len(data), r.size)
+	}
 	if sha256.Sum256(data) != d {
 		return ErrDigest
 	}
-	size := int64(len(data))
 	s.mu.Lock()
 	if u, ok := s.pending[d]; ok || s.Has(d) {
 		// Held already. The same uploader sending it again (a retry) restarts its grace
 		// period; anyone else's copy changes nothing, and is not charged.
-		if ok && u.owner == owner && !u.writing {
+		if ok && u.owner == r.owner && !u.writing {
 			u.at = now.UnixNano()
 			if err := s.writeMarker(d, u); err == nil {
 				s.pending[d] = u
@@ -120,24 +157,20 @@ func (s *Store) Upload(d [32]byte, data []byte, owner string, now time.Time) err
 		s.mu.Unlock()
 		return s.put(d, data)
 	}
-	if err := s.admit(owner, size); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	u := upload{owner: owner, size: size, at: now.UnixNano(), writing: true}
+	u := upload{owner: r.owner, size: r.size, at: now.UnixNano(), writing: true}
 	if err := s.writeMarker(d, u); err != nil {
 		s.mu.Unlock()
 		return err
 	}
 	s.pending[d] = u
-	s.owed[owner] += size
+	r.done = true // the pending blob carries the charge from here on
 	s.mu.Unlock()
 
 	err := s.put(d, data)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.pending[d]
-	if !ok || cur.owner != owner || cur.at != u.at { // referenced meanwhile: no longer ours
+	if !ok || cur.owner != u.owner || cur.at != u.at { // referenced meanwhile: no longer ours
 		return err
 	}
 	if err != nil {

@@ -203,3 +203,59 @@ func TestPendingSurvivesRestart(t *testing.T) {
 		t.Fatalf("referenced blob after restart and sweep: %v", err)
 	}
 }
+
+// TestReservationsBoundInFlight: quota is charged before a body is read, so uploads in
+// flight count, concurrent uploads never pass the quota together, and a failed or
+// abandoned upload gives its charge back.
+func TestReservationsBoundInFlight(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetPolicy(Policy{Grace: time.Hour, Quota: 5000})
+	now := time.Unix(1_800_000_000, 0)
+	r1, err := s.Reserve("alice", 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reserve("alice", 3000); !errors.Is(err, ErrQuota) {
+		t.Fatalf("a second reservation while the first is in flight: %v", err)
+	}
+	data, d := blob('x', 2999)
+	if err := r1.Upload(d, data, now); err == nil {
+		t.Fatal("bytes of another size than reserved were stored")
+	}
+	if s.Owed("alice") != 0 || s.Has(d) {
+		t.Fatalf("a failed upload kept its charge (%d) or bytes", s.Owed("alice"))
+	}
+	r2, err := s.Reserve("alice", 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Release()
+	r2.Release()
+	if s.Owed("alice") != 0 {
+		t.Fatalf("abandoned reservation kept %d bytes", s.Owed("alice"))
+	}
+
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			data, d := blob(byte(i), 1000)
+			errs <- s.Upload(d, data, "bob", now)
+		}()
+	}
+	ok := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrQuota):
+			t.Fatal(err)
+		}
+	}
+	if ok != 5 || s.Owed("bob") != 5000 || s.Pending() != 5 {
+		t.Fatalf("%d concurrent uploads stored, owed %d, pending %d; want 5, 5000, 5", ok, s.Owed("bob"), s.Pending())
+	}
+}
