@@ -25,9 +25,6 @@ const (
 // Skew is how far a signed request's time may be from the serving node's clock.
 const Skew = 5 * time.Minute
 
-// FetchSkew is the skew allowed on a peer's fetch.
-const FetchSkew = Skew
-
 // signBytes is domain || 0 || chain || 0 || digest || each field as 8-byte big-endian.
 func signBytes(domain, chainID string, d [32]byte, fields ...uint64) []byte {
 	b := []byte(domain + "\x00" + chainID + "\x00")
