@@ -25,7 +25,7 @@ type Store struct {
 	mu      sync.Mutex
 	policy  Policy
 	pending map[[32]byte]upload // uploads no committed record references yet
-	owed    map[string]int64    // identity -> bytes of its pending uploads
+	owed    map[string]int64    // identity -> bytes of its pending and in-flight uploads
 }
 
 // Open uses dir (created if needed), with the default policy, and loads the uploads still
