@@ -442,8 +442,13 @@ func (n *Node) LookupTx(_ context.Context, hash []byte) (app.Result, error) {
 	if len(hash) != 32 {
 		return app.Result{}, os.ErrNotExist
 	}
-	r, ok := app.LookupResult(n.View(), [32]byte(hash))
-	if !ok {
+	// The result index is read from the database as last committed, which can be one block
+	// ahead of the newest published view for a moment. A result is reported only once the
+	// view holding its block's state is published, so that a caller who sees it committed
+	// and then reads the state it produced finds it.
+	v := n.View()
+	r, ok := app.LookupResult(v, [32]byte(hash))
+	if !ok || r.Height > v.Height() {
 		return app.Result{}, os.ErrNotExist
 	}
 	return r, nil
