@@ -293,13 +293,17 @@ func (g *Gateway) write(ctx context.Context, s *session, patient string, es []*E
 	me := identity.Get(v, s.ks.ID)
 	items := make([]writeItem, len(es))
 	for i, e := range es {
-		cat := Category(e.Type)
+		head := records.Version(v, e.ID, records.Head(v, e.ID))
+		if head != nil && (head.Patient != patient || head.ResourceType != e.Type) {
+			return nil, fail(http.StatusConflict, "conflict", "id %s is already used by another record", e.ID)
+		}
+		cl := g.category(e.Resource, head)
+		cat := cl.Category
+		e.Category = cat
 		ck := consent.CurrentKey(v, patient, cat)
 		if ck == nil {
-			return nil, fail(http.StatusUnprocessableEntity, "business-rule", "patient %s has published no %s key", patient, cat)
-		}
-		if head := records.Version(v, e.ID, records.Head(v, e.ID)); head != nil && (head.Patient != patient || head.ResourceType != e.Type) {
-			return nil, fail(http.StatusConflict, "conflict", "id %s is already used by another record", e.ID)
+			return nil, fail(http.StatusUnprocessableEntity, "business-rule", "%s is a %s record (%s) and patient %s has published no %s key: the patient publishes one first (ehrchain record keys)",
+				e.Type, cat, cl, patient, cat)
 		}
 		pt, err := Stored(e.Resource, e.ID)
 		if err != nil {
