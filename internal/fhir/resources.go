@@ -73,7 +73,8 @@ func asResource(m *records.Meta, pt []byte) (Object, error) {
 }
 
 // readRecord asks the ledger (an audited read in the caller's name) for a record and
-// decrypts it; with all, every version.
+// decrypts it; with all, every version, except earlier versions of another category (see
+// Gateway.category) that the caller holds no key of.
 func (g *Gateway) readRecord(ctx context.Context, s *session, m *records.Meta, purpose string, all bool) ([]Object, error) {
 	res, err := g.c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, purpose)
 	if err != nil {
@@ -90,6 +91,9 @@ func (g *Gateway) readRecord(ctx context.Context, s *session, m *records.Meta, p
 			continue
 		}
 		pt, err := g.decryptVersion(s, h)
+		if errors.Is(err, client.ErrCannotDecrypt) && h.Category != res.Meta.Category {
+			continue // written under another category, which the caller holds no key of
+		}
 		if err != nil {
 			return nil, err
 		}
