@@ -176,11 +176,11 @@ func parseBundle(file string, pol *Policy) (*bundleJob, error) {
 	for _, e := range es {
 		e.Category = pol.Classify(e.Resource).Category
 	}
-	return &bundleJob{file: file, entries: es, patient: p, ksName: patientKeystoreName(p.SourceID)}, nil
+	return &bundleJob{file: file, entries: es, patient: p, ksName: PatientKeystoreName(p.SourceID)}, nil
 }
 
-// patientKeystoreName names the keystore of an imported patient after the source id.
-func patientKeystoreName(source string) string {
+// PatientKeystoreName names the keystore of an imported patient after the source id.
+func PatientKeystoreName(source string) string {
 	name := "fhir-" + source
 	if !keys.ValidName(name) {
 		name = "fhir-" + ImportID("", "Patient", source)

@@ -74,7 +74,7 @@ func TestSensitiveCategories(t *testing.T) {
 	other := f.otherProvider(t)
 	f.gw.Unlock(other)
 	tok := f.token(other)
-	ptok := f.login(patientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
+	ptok := f.login(PatientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
 	f.grantCategories(ptok, s.patient, other.ID, CatGeneral)
 
 	// Searches return exactly the general records of each type, each as it was imported.
