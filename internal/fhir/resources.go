@@ -182,6 +182,10 @@ func (g *Gateway) vread(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 	}
+	if m := records.Version(g.b.View(), id, uint32(vid)); m != nil {
+		writeErr(w, fail(http.StatusForbidden, "forbidden", "version %d of %s/%s is a %s version, whose key you do not hold", vid, rt, id, m.Category))
+		return
+	}
 	writeErr(w, fail(http.StatusNotFound, "not-found", "%s/%s has no version %d", rt, id, vid))
 }
 

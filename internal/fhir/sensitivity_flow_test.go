@@ -142,7 +142,11 @@ func TestSensitiveCategories(t *testing.T) {
 		}
 	}
 
-	t.Run("writes", func(t *testing.T) { f.sub(t).testSensitiveWrites(s, tok) })
+	var raised string // a record written general, then raised to mental-health
+	t.Run("writes", func(t *testing.T) { raised = f.sub(t).testSensitiveWrites(s, tok) })
+	if raised == "" {
+		t.FailNow()
+	}
 
 	// A mental-health grant opens the mental-health records, not the substance-use ones.
 	f.grantCategories(ptok, s.patient, other.ID, CatMentalHealth)
@@ -151,6 +155,21 @@ func TestSensitiveCategories(t *testing.T) {
 		t.Fatalf("the psychiatric encounters are not found under a mental-health grant: %d %d", code, total(b))
 	}
 	denied(byCat[CatSubstanceUse])
+	// A provider granted only mental-health reads the raised record, but its history shows
+	// only the mental-health versions: the general one is under a key it does not hold.
+	third := f.otherProvider(t)
+	f.gw.Unlock(third)
+	ttok := f.token(third)
+	f.grantCategories(ptok, s.patient, third.ID, CatMentalHealth)
+	if code, h := f.do(ttok, "GET", "/Observation/"+raised+"/_history", nil); code != http.StatusOK || total(h) != 2 {
+		t.Fatalf("mental-health grantee's history of the raised record: %d %v", code, h)
+	}
+	if code, _ := f.do(ttok, "GET", "/Observation/"+raised+"/_history/1", nil); code != http.StatusForbidden {
+		t.Fatalf("mental-health grantee read the general version: %d", code)
+	}
+	if code, h := f.do(tok, "GET", "/Observation/"+raised+"/_history", nil); code != http.StatusOK || total(h) != 3 {
+		t.Fatalf("general and mental-health grantee's history: %d %v", code, total(h))
+	}
 	// The patient reads every record of theirs, sensitive or not.
 	for _, e := range sensitive {
 		if code, r := f.do(ptok, "GET", "/"+e.Type+"/"+e.ID, nil); code != http.StatusOK {
@@ -190,7 +209,7 @@ func (f *fixture) grantCategories(ptok, patient, grantee string, cats ...string)
 // testSensitiveWrites: the gateway classifies what it writes; an update can raise a
 // record's category but never lower it; a label raises it; a patient without the key is
 // refused before anything is written. tok is a provider granted "general" only.
-func (f *fixture) testSensitiveWrites(s *source, tok string) {
+func (f *fixture) testSensitiveWrites(s *source, tok string) string {
 	t := f.t.(*testing.T)
 	atok := f.token(f.cast.Provider)
 	category := func(id string, version uint32) string {
@@ -278,4 +297,5 @@ func (f *fixture) testSensitiveWrites(s *source, tok string) {
 	if after := len(records.PatientRecords(f.r.Node.View(), f.cast.Patient.ID)); after != before {
 		t.Fatalf("a refused write left %d records", after-before)
 	}
+	return id
 }
