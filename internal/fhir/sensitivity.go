@@ -1,7 +1,12 @@
 package fhir
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 
@@ -21,8 +26,8 @@ import (
 // in ../shared/data/synthea-r4 (each marked "data"), plus the standard screening
 // instruments and diagnoses newer Synthea versions and EHRs write. ICD-10-CM is matched by
 // chapter and block (F, F10-F19, B20, O, Z30-Z3A, ...). CVX adds nothing: no vaccine is
-// sensitive on its own. This is a starting policy: a hospital extends it with Add for the
-// codes of its own systems.
+// sensitive on its own. This is a starting policy: a hospital extends it for the codes of
+// its own systems in HOME/config/fhir-sensitivity.json (see LoadPolicy).
 
 // Category names of consent.DefaultCategories.
 const (
@@ -411,4 +416,70 @@ func (g *Gateway) category(o Object, head *records.Meta) Classification {
 		return Classification{Category: head.Category, Kept: head.Version}
 	}
 	return cl
+}
+
+// PolicyFile is the name, in a node's config directory, of the hospital's extension of the
+// default policy. The importer and the gateway both read it, so they classify alike.
+const PolicyFile = "fhir-sensitivity.json"
+
+// policyFile is the extension's format: rows added to (or overriding) the default table.
+type policyFile struct {
+	Codes    []policyRow `json:"codes"`
+	Prefixes []policyRow `json:"prefixes"` // ICD-style code prefixes, dots ignored
+	Labels   []policyRow `json:"labels"`   // meta.security labels
+}
+
+type policyRow struct {
+	System   string `json:"system"`
+	Code     string `json:"code,omitempty"`
+	Prefix   string `json:"prefix,omitempty"`
+	Category string `json:"category"`
+}
+
+// LoadPolicy is the default policy extended by the file at path, if there is one. A row
+// must name a system, a code (or prefix) and one of the default categories, for which
+// every patient has a key.
+func LoadPolicy(path string) (*Policy, error) {
+	p := DefaultPolicy()
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var f policyFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	check := func(what string, i int, r policyRow, key string) error {
+		switch {
+		case r.System == "" || key == "":
+			return fmt.Errorf("%s: %s[%d] needs a system and a code (a prefix in prefixes)", path, what, i)
+		case !slices.Contains(sensitivityOrder, r.Category):
+			return fmt.Errorf("%s: %s[%d] (%s|%s): category %q is not one of %v", path, what, i, r.System, key, r.Category, sensitivityOrder)
+		}
+		return nil
+	}
+	for i, r := range f.Codes {
+		if err := check("codes", i, r, r.Code); err != nil {
+			return nil, err
+		}
+		p.Add(r.System, r.Code, r.Category)
+	}
+	for i, r := range f.Prefixes {
+		if err := check("prefixes", i, r, r.Prefix); err != nil {
+			return nil, err
+		}
+		p.AddPrefix(r.System, r.Prefix, r.Category)
+	}
+	for i, r := range f.Labels {
+		if err := check("labels", i, r, r.Code); err != nil {
+			return nil, err
+		}
+		p.AddLabel(r.System, r.Code, r.Category)
+	}
+	return p, nil
 }

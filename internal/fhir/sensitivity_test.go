@@ -160,3 +160,51 @@ func TestSensitivityUpdateNeverLowers(t *testing.T) {
 }
 
 func consentCategory(c string) bool { return slices.Contains(consent.DefaultCategories, c) }
+
+// TestLoadPolicy: a hospital's file extends the default table; a malformed one is refused
+// with the row at fault, never half applied.
+func TestLoadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	p, err := LoadPolicy(filepath.Join(dir, "absent.json"))
+	if err != nil || p.lookup(SystemRxNorm, "328670") != CatMentalHealth {
+		t.Fatalf("no file: %v", err)
+	}
+	write := func(s string) string {
+		path := filepath.Join(dir, PolicyFile)
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	p, err = LoadPolicy(write(`{"codes": [{"system": "http://hospital.example/lab", "code": "GEN-1", "category": "genetic"},
+		{"system": "http://loinc.org", "code": "8302-2", "category": "reproductive"}],
+		"prefixes": [{"system": "http://hospital.example/dx", "prefix": "PSY.", "category": "mental-health"}],
+		"labels": [{"system": "http://hospital.example/labels", "code": "secret-hiv", "category": "hiv"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ json, want string }{
+		{`{"resourceType":"Observation","code":{"coding":[{"system":"http://hospital.example/lab","code":"GEN-1"}]}}`, CatGenetic},
+		{`{"resourceType":"Observation","code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]}}`, CatReproductive},
+		{`{"resourceType":"Condition","code":{"coding":[{"system":"http://hospital.example/dx","code":"PSY.12"}]}}`, CatMentalHealth},
+		{`{"resourceType":"Observation","meta":{"security":[{"system":"http://hospital.example/labels","code":"secret-hiv"}]}}`, CatHIV},
+		{`{"resourceType":"Condition","code":{"coding":[{"system":"http://snomed.info/sct","code":"5602001"}]}}`, CatSubstanceUse},
+	} {
+		o, _ := Parse([]byte(c.json))
+		if got := p.Classify(o); got.Category != c.want {
+			t.Errorf("%s: %s, want %s", c.json, got, c.want)
+		}
+	}
+	for _, c := range []struct{ file, want string }{
+		{`{"codes": [{"system": "s", "code": "c", "category": "vip"}]}`, `category "vip"`},
+		{`{"codes": [{"system": "s", "category": "hiv"}]}`, "codes[0] needs a system and a code"},
+		{`{"prefixes": [{"system": "s", "code": "F", "category": "hiv"}]}`, "prefixes[0] needs"},
+		{`{"labels": [{"code": "PSY", "category": "hiv"}]}`, "labels[0] needs"},
+		{`{"codes": [{"system": "s", "code": "c", "categroy": "hiv"}]}`, "unknown field"},
+		{`{"codes": `, "unexpected EOF"},
+	} {
+		if _, err := LoadPolicy(write(c.file)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.file, err, c.want)
+		}
+	}
+}
