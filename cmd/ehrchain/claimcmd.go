@@ -12,6 +12,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
@@ -230,17 +231,13 @@ func claimCmd(g *globals) *cobra.Command {
 
 	status := &cobra.Command{
 		Use: "status CLAIM", Short: "Show a claim you are a party to: its adjudication, payments and appeals", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			got, err := g.client().Claim(cmd.Context(), who, args[0])
 			if err != nil {
 				return err
 			}
 			return printClaim(got, format)
-		},
+		}),
 	}
 	status.Flags().StringVar(&as, "as", "", "your keystore (the claim's provider, patient or insurer)")
 	status.Flags().StringVar(&format, "format", "text", "text, json, claimresponse (FHIR) or eob (FHIR ExplanationOfBenefit)")
@@ -248,11 +245,7 @@ func claimCmd(g *globals) *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List the claims and prior authorizations you are a party to", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, _ []string) error {
 			a, err := g.client().ClaimsQuery(cmd.Context(), who, claims.QueryList, "")
 			if err != nil {
 				return err
@@ -265,18 +258,14 @@ func claimCmd(g *globals) *cobra.Command {
 				fmt.Printf("%s\t%s to %s\t%-14s\t%s|%s used %d of %d\tpatient %s\n", pa.ID, pa.From, pa.To, pa.Status, pa.System, pa.Code, pa.Used, pa.Quantity, pa.Patient)
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().StringVar(&as, "as", "", "your keystore")
 	c.AddCommand(list)
 
 	pay := &cobra.Command{
 		Use: "pay CLAIM", Short: "Record a payment against a claim, as its insurer", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			cl := g.client()
 			cents := int64(0)
 			if amount == "" {
@@ -285,15 +274,19 @@ func claimCmd(g *globals) *cobra.Command {
 					return err
 				}
 				cents = got.Payable - got.Paid
-			} else if cents, err = claims.ParseCents(amount); err != nil {
-				return err
+			} else {
+				c, err := claims.ParseCents(amount)
+				if err != nil {
+					return err
+				}
+				cents = c
 			}
 			if err := cl.RecordPayment(cmd.Context(), who, args[0], cents, ref); err != nil {
 				return err
 			}
 			fmt.Printf("recorded payment of %s on %s (ref %s)\n", claims.FormatCents(cents), args[0], ref)
 			return nil
-		},
+		}),
 	}
 	pay.Flags().StringVar(&as, "as", "", "insurer keystore")
 	pay.Flags().StringVar(&amount, "amount", "", "amount, e.g. 217.42 (default: everything still owed)")
@@ -302,17 +295,13 @@ func claimCmd(g *globals) *cobra.Command {
 
 	appeal := &cobra.Command{
 		Use: "appeal CLAIM", Short: "Appeal a denied or partly approved line (as the claim's provider or patient)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			if err := g.client().Appeal(cmd.Context(), who, args[0], line, reason); err != nil {
 				return err
 			}
 			fmt.Printf("appealed line %d of %s\n", line, args[0])
 			return nil
-		},
+		}),
 	}
 	appeal.Flags().StringVar(&as, "as", "", "your keystore")
 	appeal.Flags().IntVar(&line, "line", 0, "line sequence number")
@@ -321,16 +310,14 @@ func claimCmd(g *globals) *cobra.Command {
 
 	decide := &cobra.Command{
 		Use: "decide-appeal CLAIM", Short: "Uphold a line's denial, or overturn it with --overturn --allowed AMOUNT (as the insurer)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			b := claims.AppealDecisionBody{Claim: args[0], Line: line, Overturn: overturn, Note: note}
 			if overturn {
-				if b.Allowed, err = claims.ParseCents(amount); err != nil {
+				allowed, err := claims.ParseCents(amount)
+				if err != nil {
 					return fmt.Errorf("--allowed: %w", err)
 				}
+				b.Allowed = allowed
 			}
 			if err := g.client().DecideAppeal(cmd.Context(), who, b); err != nil {
 				return err
@@ -340,7 +327,7 @@ func claimCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return printClaim(got, "text")
-		},
+		}),
 	}
 	decide.Flags().StringVar(&as, "as", "", "insurer keystore")
 	decide.Flags().IntVar(&line, "line", 0, "line sequence number")
@@ -414,17 +401,13 @@ func priorAuthCmd(g *globals) *cobra.Command {
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a prior authorization you are a party to", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			pa, err := g.client().PriorAuth(cmd.Context(), who, args[0])
 			if err != nil {
 				return err
 			}
 			return printJSON(pa)
-		},
+		}),
 	}
 	show.Flags().StringVar(&as, "as", "", "your keystore")
 	c.AddCommand(show)

@@ -13,6 +13,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/emergency"
+	"github.com/ehrchain/ehrchain/internal/keys"
 )
 
 // emergencyCmd is `ehrchain emergency`: break-glass access for patients who cannot consent.
@@ -25,11 +26,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	enrol := &cobra.Command{
 		Use: "custodian-enrol IDENTITY", Short: "Enrol an identity as an institution's escrow custodian (registrar)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := g.unlock(regAs)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&regAs, func(cmd *cobra.Command, reg *keys.Keystore, args []string) error {
 			id, err := g.resolveID(args[0])
 			if err != nil {
 				return err
@@ -39,7 +36,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 			}
 			fmt.Printf("custodian %s (%s) %s\n", id, institution, map[bool]string{false: "enrolled", true: "retired"}[retire])
 			return nil
-		},
+		}),
 	}
 	enrol.Flags().StringVar(&regAs, "as", "registrar", "registrar keystore")
 	enrol.Flags().StringVar(&institution, "institution", "", "the institution the custodian's node belongs to")
@@ -48,18 +45,14 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	escrow := &cobra.Command{
 		Use: "escrow", Short: "Escrow your current category keys k-of-n across custodian institutions (patient)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, p *keys.Keystore, _ []string) error {
 			cats := splitList(escrowCats)
 			if err := g.client().Escrow(cmd.Context(), p, cats, threshold, splitList(custodians)); err != nil {
 				return err
 			}
 			fmt.Printf("escrowed %v: any %d custodian institutions can rebuild them for a declared emergency\n", cats, threshold)
 			return nil
-		},
+		}),
 	}
 	escrow.Flags().StringVar(&as, "as", "", "patient keystore")
 	escrow.Flags().StringVar(&escrowCats, "categories", "general", "emergency-visible categories, comma-separated")
@@ -69,17 +62,13 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	optout := &cobra.Command{
 		Use: "opt-out", Short: "Opt categories out of break-glass, withdrawing their escrow (patient)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, p *keys.Keystore, _ []string) error {
 			if err := g.client().OptOut(cmd.Context(), p, splitList(optCats), undo); err != nil {
 				return err
 			}
 			fmt.Printf("%s: %s\n", map[bool]string{false: "opted out of break-glass", true: "opted back in (escrow them again)"}[undo], optCats)
 			return nil
-		},
+		}),
 	}
 	optout.Flags().StringVar(&as, "as", "", "patient keystore")
 	optout.Flags().StringVar(&optCats, "categories", "", "categories, comma-separated")
@@ -166,11 +155,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	custodian := &cobra.Command{
 		Use: "custodian", Short: "Run an institution's custodian: release its shares for every open declaration (until stopped)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ks, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, ks *keys.Keystore, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cl := g.client()
@@ -191,7 +176,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 				case <-time.After(time.Second):
 				}
 			}
-		},
+		}),
 	}
 	custodian.Flags().StringVar(&as, "as", "", "the custodian's keystore (held on the institution's node)")
 	custodian.Flags().Bool("once", false, "one pass, then exit")
@@ -199,13 +184,9 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	justify := &cobra.Command{
 		Use: "justify DECLARATION", Short: "Justify your emergency declaration after the fact (provider)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			return g.client().Justify(cmd.Context(), who, args[0], reason)
-		},
+		}),
 	}
 	justify.Flags().StringVar(&as, "as", "", "provider keystore")
 	justify.Flags().StringVar(&reason, "text", "", "the justification")
@@ -213,13 +194,9 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	review := &cobra.Command{
 		Use: "review DECLARATION", Short: "Review a justified emergency declaration (auditor)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			return g.client().Review(cmd.Context(), who, args[0], verdict, note)
-		},
+		}),
 	}
 	review.Flags().StringVar(&as, "as", "", "auditor keystore")
 	review.Flags().StringVar(&verdict, "verdict", "", "appropriate or inappropriate")
@@ -252,11 +229,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 
 	report := &cobra.Command{
 		Use: "report", Short: "List every emergency access with its use, justification and review (auditor)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			who, err := g.unlock(as)
-			if err != nil {
-				return err
-			}
+		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, _ []string) error {
 			src := &apiEvents{c: g.client(), who: who}
 			evs, err := src.Events(cmd.Context(), time.Time{}, time.Time{})
 			if err != nil {
@@ -264,7 +237,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 			}
 			acc, denied := audit.EmergencyAccesses(evs, src.Names(cmd.Context()))
 			return printEmergencies(acc, denied)
-		},
+		}),
 	}
 	report.Flags().StringVar(&as, "as", "", "auditor keystore")
 	c.AddCommand(report)

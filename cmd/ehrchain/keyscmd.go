@@ -162,3 +162,15 @@ func keysCmd(g *globals) *cobra.Command {
 	c.AddCommand(imp)
 	return c
 }
+
+// acting is the RunE of a command that signs as the keystore named by *as: it unlocks the
+// keystore (asking for its passphrase) and hands it to run.
+func (g *globals) acting(as *string, run func(cmd *cobra.Command, who *keys.Keystore, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		who, err := g.unlock(*as)
+		if err != nil {
+			return err
+		}
+		return run(cmd, who, args)
+	}
+}

@@ -37,7 +37,7 @@ func Head(r IndexReader, id string) uint32 {
 
 // Version loads one stored record version, or nil.
 func Version(r IndexReader, id string, v uint32) *Meta {
-	b := r.GetIndex(versionKey(id, v))
+	b := getValue(r, versionKey(id, v))
 	if b == nil {
 		return nil
 	}
@@ -49,7 +49,7 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 }
 
 // Ciphertext loads an inline ciphertext, or nil.
-func Ciphertext(r IndexReader, d [32]byte) []byte { return r.GetIndex(cipherKey(d)) }
+func Ciphertext(r IndexReader, d [32]byte) []byte { return getValue(r, cipherKey(d)) }
 
 // CanWrite decides whether author may write a record of this category and type for the
 // patient: the patient themself, the provider who registered them (the care relationship
@@ -133,11 +133,11 @@ func ExecPutAuthorized(st Store, env identity.Env, signer string, b *PutBody, em
 	}
 	m.Author, m.Height, m.Time = signer, env.Height, env.Time.Unix()
 	stored := m.Encode()
-	st.PutIndex(versionKey(m.RecordID, m.Version), stored)
+	putValue(st, versionKey(m.RecordID, m.Version), stored)
 	st.PutIndex(headKey(m.RecordID), binary.BigEndian.AppendUint32(nil, m.Version))
 	st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
 	if !m.Blob {
-		st.PutIndex(cipherKey(m.Digest), b.Ciphertext)
+		putValue(st, cipherKey(m.Digest), b.Ciphertext)
 	}
 	action := audit.RecordWrite
 	if m.Version > 1 {
