@@ -227,6 +227,12 @@ type codeGroup struct {
 	codes            []string
 }
 
+// defaultCodes is the table. Deliberately left general, though they occur in the data:
+// Alzheimer's disease, dementia care and the MMSE (neurological), smoking status, nicotine
+// patches and smoking cessation (tobacco is outside Part 2), an alcohol-free diet (a diet,
+// not a disorder), opioid analgesics prescribed for pain (oxycodone, hydrocodone,
+// meperidine: a prescription is not a use disorder), sexual orientation and housing status
+// (no category of ours fits them).
 var defaultCodes = []codeGroup{
 	// Mental health (DS4P PSY/MH; SDV, abuse and violence, is kept with it).
 	{CatMentalHealth, SystemSNOMED, []string{
