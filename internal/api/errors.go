@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
@@ -109,6 +110,8 @@ func httpStatus(e *tx.Error) int {
 		return http.StatusBadRequest
 	case emergency.Space:
 		return emergencyStatus(e.Code)
+	case blobs.Space:
+		return blobStatus(e.Code)
 	}
 	return http.StatusUnprocessableEntity
 }
@@ -129,6 +132,20 @@ type TxError struct {
 	tx.Error
 	Hash   string `json:"hash"`
 	Height int64  `json:"height,omitempty"`
+}
+
+func blobStatus(code uint32) int {
+	switch code {
+	case blobs.CodeUnsigned, blobs.CodeUnknownSigner, blobs.CodeBadSignature, blobs.CodeStale:
+		return http.StatusUnauthorized
+	case blobs.CodeNotAuthor:
+		return http.StatusForbidden
+	case blobs.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case blobs.CodeQuota:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
 }
 
 // HTTPStatus is the status the API answers a coded error with (for in-process callers

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -44,19 +45,62 @@ func (s *Server) patientGrants(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "grants": consent.List(v, r.PathValue("id"))})
 }
 
+// putBlob stores an upload signed by an active identity that may write records, charged to
+// it until a committed record references the blob (see internal/blobs). Authentication
+// comes before the body is read, so an unsigned request cannot make the node read 256 MiB.
 func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	d, err := hex.DecodeString(r.PathValue("digest"))
 	if err != nil || len(d) != 32 {
 		writeErr(w, Space.Err(CodeBadRequest, "blob digest must be 64 hex characters (SHA-256 of the ciphertext)"))
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, records.MaxBlob))
-	if err != nil {
-		writeErr(w, tx.Space.Err(tx.CodeTooLarge, "blob: %v", err))
+	size := r.ContentLength
+	if size < 0 {
+		writeErr(w, Space.Err(CodeBadRequest, "a blob upload needs a Content-Length (the size it is signed for)"))
 		return
 	}
-	if err := s.b.Blobs().Put([32]byte(d), data); err != nil {
-		writeErr(w, Space.Err(CodeBadRequest, "%v", err))
+	v := s.b.View()
+	id, terr := blobs.CheckUpload(s.b.ChainID(), [32]byte(d), size, r.Header, time.Now(), func(id string) ed25519.PublicKey {
+		if who := identity.Get(v, id); who != nil {
+			return who.SignKey
+		}
+		return nil
+	})
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	who := identity.Get(v, id)
+	switch {
+	case !who.Active:
+		writeErr(w, blobs.Space.Err(blobs.CodeNotAuthor, "identity %s is deactivated", id))
+		return
+	case !records.MayAuthor(who.Role):
+		writeErr(w, blobs.Space.Err(blobs.CodeNotAuthor, "identity %s is a %s; only providers and patients write records, so only they upload blobs", id, who.Role))
+		return
+	case size > records.MaxBlob:
+		writeErr(w, blobs.Space.Err(blobs.CodeTooLarge, "blob of %d bytes is over the %d-byte limit", size, records.MaxBlob))
+		return
+	}
+	st := s.b.Blobs()
+	res, err := st.Reserve(id, size)
+	if err != nil {
+		writeErr(w, blobs.Space.Err(blobs.CodeQuota, "%v", err))
+		return
+	}
+	defer res.Release()
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, size))
+	if err != nil || int64(len(data)) != size {
+		writeErr(w, blobs.Space.Err(blobs.CodeDigest, "body is not the %d signed bytes: %v", size, err))
+		return
+	}
+	err = res.Upload([32]byte(d), data, time.Now())
+	switch {
+	case errors.Is(err, blobs.ErrDigest):
+		writeErr(w, blobs.Space.Err(blobs.CodeDigest, "body does not hash to %x", d))
+		return
+	case err != nil:
+		writeErr(w, Space.Err(CodeInternal, "store blob: %v", err))
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"digest": hex.EncodeToString(d), "size": len(data)})

@@ -7,9 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // ErrNotFound means this node does not hold the blob (yet).
@@ -19,14 +19,27 @@ var ErrNotFound = errors.New("blob not held by this node")
 var ErrCorrupt = errors.New("stored blob does not match its digest")
 
 // Store keeps blobs as files named by their digest.
-type Store struct{ dir string }
+type Store struct {
+	dir string
 
-// Open uses dir (created if needed).
+	mu      sync.Mutex
+	policy  Policy
+	pending map[[32]byte]upload // uploads no committed record references yet
+	owed    map[string]int64    // identity -> bytes of its pending and in-flight uploads
+}
+
+// Open uses dir (created if needed), with the default policy, and loads the uploads still
+// waiting for a record.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir}, nil
+	s := &Store{dir: dir, policy: Policy{Grace: DefaultGrace, Quota: DefaultQuota},
+		pending: map[[32]byte]upload{}, owed: map[string]int64{}}
+	if err := s.loadPending(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *Store) path(d [32]byte) string {
@@ -37,8 +50,13 @@ func (s *Store) path(d [32]byte) string {
 // Put stores data under digest d after checking that it hashes to d.
 func (s *Store) Put(d [32]byte, data []byte) error {
 	if sha256.Sum256(data) != d {
-		return fmt.Errorf("blob does not hash to the digest it was uploaded under")
+		return ErrDigest
 	}
+	return s.put(d, data)
+}
+
+// put stores data already checked to hash to d.
+func (s *Store) put(d [32]byte, data []byte) error {
 	p := s.path(d)
 	if _, err := os.Stat(p); err == nil {
 		return nil

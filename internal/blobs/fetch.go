@@ -5,14 +5,12 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -23,22 +21,15 @@ import (
 // fetch is signed with the fetching node's p2p key (not its consensus key, which signs only
 // votes) and served only to the node ids the serving node lists as peers.
 
-// Headers of a signed fetch.
+// Headers of a signed fetch, besides HeaderTime and HeaderSignature (over FetchBytes).
 const (
-	HeaderNode      = "X-Ehrchain-Node"      // p2p node id (hex of the key's address)
-	HeaderNodeKey   = "X-Ehrchain-Node-Key"  // base64 Ed25519 p2p public key
-	HeaderTime      = "X-Ehrchain-Time"      // unix seconds
-	HeaderSignature = "X-Ehrchain-Signature" // base64 Ed25519 signature over FetchBytes
+	HeaderNode    = "X-Ehrchain-Node"     // p2p node id (hex of the key's address)
+	HeaderNodeKey = "X-Ehrchain-Node-Key" // base64 Ed25519 p2p public key
 )
-
-// FetchSkew is how far a fetch's time may be from the serving node's clock.
-const FetchSkew = 5 * time.Minute
 
 // FetchBytes is what a node signs to fetch a blob: domain, chain, digest and time.
 func FetchBytes(chainID string, d [32]byte, unix int64) []byte {
-	b := []byte("ehrchain/blobfetch/v1\x00" + chainID + "\x00")
-	b = append(b, d[:]...)
-	return binary.BigEndian.AppendUint64(b, uint64(unix))
+	return signBytes("ehrchain/blobfetch/v1", chainID, d, uint64(unix))
 }
 
 // Signer signs fetch requests with a node's p2p key.
@@ -87,8 +78,7 @@ func fetchOne(ctx context.Context, hc *http.Client, peer string, sg Signer, d [3
 	}
 	req.Header.Set(HeaderNode, sg.NodeID)
 	req.Header.Set(HeaderNodeKey, base64.StdEncoding.EncodeToString(sg.PubKey))
-	req.Header.Set(HeaderTime, strconv.FormatInt(now, 10))
-	req.Header.Set(HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	setSigned(req.Header, now, sig)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -119,15 +109,11 @@ func CheckFetch(chainID string, d [32]byte, h http.Header, now time.Time) (nodeI
 	if sum := sha256.Sum256(pub); nodeID != hex.EncodeToString(sum[:20]) {
 		return "", fmt.Errorf("%s %q is not the id of the key in %s", HeaderNode, nodeID, HeaderNodeKey)
 	}
-	unix, err := strconv.ParseInt(h.Get(HeaderTime), 10, 64)
+	unix, err := signedAt(h, "fetch", now)
 	if err != nil {
-		return "", fmt.Errorf("%s must be unix seconds", HeaderTime)
+		return "", err
 	}
-	if t := time.Unix(unix, 0); t.Before(now.Add(-FetchSkew)) || t.After(now.Add(FetchSkew)) {
-		return "", fmt.Errorf("fetch signed at %s is more than %s from this node's clock", t.UTC().Format(time.RFC3339), FetchSkew)
-	}
-	sig, err := base64.StdEncoding.DecodeString(h.Get(HeaderSignature))
-	if err != nil || !ed25519.Verify(pub, FetchBytes(chainID, d, unix), sig) {
+	if !verifySigned(h, pub, FetchBytes(chainID, d, unix)) {
 		return "", errors.New("fetch signature does not verify with the node key")
 	}
 	return nodeID, nil

@@ -49,8 +49,8 @@ func TestCheckFetchRefusesForgeries(t *testing.T) {
 			h.Set(HeaderNodeKey, base64.StdEncoding.EncodeToString(pub[:31]))
 			return s
 		}, "c", d, now),
-		"stale":        headers(nil, "c", d, now.Add(-FetchSkew-time.Second)),
-		"future":       headers(nil, "c", d, now.Add(FetchSkew+time.Second)),
+		"stale":        headers(nil, "c", d, now.Add(-Skew-time.Second)),
+		"future":       headers(nil, "c", d, now.Add(Skew+time.Second)),
 		"other digest": headers(nil, "c", other, now),
 		"other chain":  headers(nil, "other-chain", d, now),
 		"flipped bit":  headers(func(h http.Header, s []byte) []byte { s[5] ^= 1; return s }, "c", d, now),

@@ -16,6 +16,7 @@ import (
 	"crypto/hpke"
 
 	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/envelope"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -126,7 +127,7 @@ func (c *Client) SealRecord(ctx context.Context, author *keys.Keystore, r NewRec
 		return nil, err
 	}
 	if body.Meta.Blob {
-		if err := c.PutBlob(ctx, ct); err != nil {
+		if err := c.PutBlob(ctx, author, ct); err != nil {
 			return nil, err
 		}
 	}
@@ -161,10 +162,17 @@ func SealFor(author *keys.Keystore, authorKeyVersion uint32, ck consent.Category
 	return body, ct, nil
 }
 
-// PutBlob uploads a ciphertext too large to travel inline.
-func (c *Client) PutBlob(ctx context.Context, ct []byte) error {
+// PutBlob uploads a ciphertext too large to travel inline, signed as who (the record's
+// author): the node takes uploads only from identities that may write records.
+func (c *Client) PutBlob(ctx context.Context, who *keys.Keystore, ct []byte) error {
+	chainID, err := c.chainID(ctx)
+	if err != nil {
+		return err
+	}
 	d := sha256.Sum256(ct)
-	if err := c.do(ctx, "PUT", "/v1/blobs/"+hex.EncodeToString(d[:]), rawBody(ct), nil); err != nil {
+	h := http.Header{}
+	blobs.SignUpload(h, chainID, who.ID, who.Keys.Sign, d, int64(len(ct)), time.Now())
+	if err := c.doHeader(ctx, "PUT", "/v1/blobs/"+hex.EncodeToString(d[:]), h, rawBody(ct), nil); err != nil {
 		return fmt.Errorf("upload blob: %w", err)
 	}
 	return nil

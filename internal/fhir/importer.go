@@ -533,7 +533,7 @@ func pipelineWrite(ctx context.Context, c *client.Client, author *keys.Keystore,
 				return fmt.Errorf("%s %s: %w", it.ResourceType, it.ID, r.err)
 			}
 			if r.body.Meta.Blob {
-				if err := c.PutBlob(ctx, r.ct); err != nil {
+				if err := c.PutBlob(ctx, author, r.ct); err != nil {
 					return err
 				}
 			}

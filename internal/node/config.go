@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/blobs"
 )
 
 // Config is the node's own configuration, stored in config/ehrchain.json.
@@ -27,6 +29,31 @@ type Config struct {
 	// BlobPeerIDs are node ids, besides those in Peers, this node serves blobs to. Read from
 	// the file on every fetch, so adding a node takes effect without a restart.
 	BlobPeerIDs []string `json:"blob_peer_ids,omitempty"`
+	// BlobOrphanGrace is how long an uploaded blob that no committed record references is
+	// kept before the sweep deletes it, as a Go duration ("1h" when empty). It must cover the
+	// time between a client's upload and its record's commit.
+	BlobOrphanGrace string `json:"blob_orphan_grace,omitempty"`
+	// BlobQuotaBytes caps the bytes of such blobs one identity may hold (1 GiB when 0).
+	BlobQuotaBytes int64 `json:"blob_quota_bytes,omitempty"`
+}
+
+// blobPolicy is the orphan-blob policy the configuration asks for.
+func (c Config) blobPolicy() (blobs.Policy, error) {
+	p := blobs.Policy{Grace: blobs.DefaultGrace, Quota: blobs.DefaultQuota}
+	if c.BlobOrphanGrace != "" {
+		g, err := time.ParseDuration(c.BlobOrphanGrace)
+		if err != nil || g <= 0 {
+			return p, fmt.Errorf("blob_orphan_grace %q must be a positive duration such as \"1h\"", c.BlobOrphanGrace)
+		}
+		p.Grace = g
+	}
+	if c.BlobQuotaBytes < 0 {
+		return p, fmt.Errorf("blob_quota_bytes %d must not be negative", c.BlobQuotaBytes)
+	}
+	if c.BlobQuotaBytes > 0 {
+		p.Quota = c.BlobQuotaBytes
+	}
+	return p, nil
 }
 
 // Default addresses are on loopback so a fresh node exposes nothing to the network.

@@ -22,7 +22,9 @@ import (
 // replicator fetches the blobs of committed records this node does not hold. It follows the
 // event log: every record.write / record.amend of a blob record names a digest this node must
 // hold. A blob not yet fetched is "unavailable" to reads (503), never served wrong: only bytes
-// hashing to the committed digest are stored.
+// hashing to the committed digest are stored. Following the same log, it marks every
+// committed digest referenced and then sweeps uploads no record named within the grace
+// period (the sweep touches only the blob directory, never state).
 type replicator struct {
 	n      *Node
 	signer blobs.Signer
@@ -78,7 +80,9 @@ func (r *replicator) run() {
 	defer t.Stop()
 	last := ""
 	for {
-		r.scan()
+		if r.scan() {
+			r.sweep()
+		}
 		if err := r.fetchMissing(); err != nil && err.Error() != last {
 			r.n.logf("blob replication: %v (reads of these records answer \"unavailable\" until a peer serves them)", err)
 			last = err.Error()
@@ -94,20 +98,28 @@ func (r *replicator) run() {
 	}
 }
 
-// scan reads the events committed since the last scan.
-func (r *replicator) scan() {
+// scan reads the events committed since the last scan; it reports whether it reached the
+// end of the log.
+func (r *replicator) scan() bool {
 	v := r.n.View()
 	for ; r.cursor < v.LogSize(); r.cursor++ {
 		leaf, err := v.Leaf(r.cursor)
 		if err != nil {
-			return
+			return false
 		}
 		ev, err := audit.Decode(leaf)
 		if err != nil || (ev.Action != audit.RecordWrite && ev.Action != audit.RecordAmend) || ev.Outcome != audit.Success {
 			continue
 		}
 		m := records.Version(v, ev.Record, ev.Version)
-		if m == nil || !m.Blob || r.n.blobs.Has(m.Digest) {
+		if m == nil || !m.Blob {
+			continue
+		}
+		if err := r.n.blobs.MarkReferenced(m.Digest); err != nil {
+			r.n.logf("blob %x: cannot mark it referenced, scan stops here until it can: %v", m.Digest, err)
+			return false
+		}
+		if r.n.blobs.Has(m.Digest) {
 			continue
 		}
 		r.mu.Lock()
@@ -115,6 +127,19 @@ func (r *replicator) scan() {
 			r.missing[m.Digest] = r.cursor
 		}
 		r.mu.Unlock()
+	}
+	return true
+}
+
+// sweep deletes uploads no committed record referenced within the grace period. It runs
+// right after a scan, so every record committed before the scan has protected its blob.
+func (r *replicator) sweep() {
+	deleted, err := r.n.blobs.Sweep(time.Now())
+	for _, d := range deleted {
+		r.n.logf("blob %x deleted: uploaded more than %s ago and no committed record references it", d, r.n.blobs.Policy().Grace)
+	}
+	if err != nil {
+		r.n.logf("blob sweep: %v", err)
 	}
 }
 

@@ -179,6 +179,11 @@ func (n *Node) start() error {
 	if n.blobs, err = blobs.Open(filepath.Join(p.AppDir(), "blobs")); err != nil {
 		return err
 	}
+	policy, err := n.Config.blobPolicy()
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.Config(), err)
+	}
+	n.blobs.SetPolicy(policy)
 	n.App = app.New(n.Config.ChainID, st, n.logf)
 	// The audit query index is outside consensus and rebuilt from the log when missing.
 	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
@@ -336,6 +341,9 @@ type Status struct {
 	// BlobsMissing counts committed blob records whose ciphertext this node is still
 	// fetching from peers; reads of them answer "unavailable" meanwhile.
 	BlobsMissing int `json:"blobs_missing"`
+	// BlobsPending counts uploads no committed record references yet; the sweep deletes
+	// them after the grace period.
+	BlobsPending int `json:"blobs_pending"`
 }
 
 // Validator is one member of the current validator set.
@@ -354,7 +362,8 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	c := n.st.LastCommit()
 	out := &Status{ChainID: n.Config.ChainID, Moniker: n.Config.Moniker, NodeID: string(s.NodeInfo.ID()),
 		Height: c.Height, AppHash: fmt.Sprintf("%X", c.AppHash), BlockHash: s.SyncInfo.LatestBlockHash.String(),
-		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize, BlobsMissing: n.BlobsMissing()}
+		BlockTime: s.SyncInfo.LatestBlockTime, CatchingUp: s.SyncInfo.CatchingUp, LogSize: c.LogSize, BlobsMissing: n.BlobsMissing(),
+		BlobsPending: n.blobs.Pending()}
 	perPage := 100
 	vals, err := n.rpc.Validators(ctx, nil, nil, &perPage)
 	if err != nil {
@@ -433,8 +442,13 @@ func (n *Node) LookupTx(_ context.Context, hash []byte) (app.Result, error) {
 	if len(hash) != 32 {
 		return app.Result{}, os.ErrNotExist
 	}
-	r, ok := app.LookupResult(n.View(), [32]byte(hash))
-	if !ok {
+	// The result index is read from the database as last committed, which can be one block
+	// ahead of the newest published view for a moment. A result is reported only once the
+	// view holding its block's state is published, so that a caller who sees it committed
+	// and then reads the state it produced finds it.
+	v := n.View()
+	r, ok := app.LookupResult(v, [32]byte(hash))
+	if !ok || r.Height > v.Height() {
 		return app.Result{}, os.ErrNotExist
 	}
 	return r, nil

@@ -51,6 +51,11 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 // Ciphertext loads an inline ciphertext, or nil.
 func Ciphertext(r IndexReader, d [32]byte) []byte { return getValue(r, cipherKey(d)) }
 
+// MayAuthor reports whether an identity of role r can write any record at all: a patient
+// their own, a provider their patients' (CanWrite decides each write). Blob uploads, which
+// precede a write, are taken only from these roles.
+func MayAuthor(r identity.Role) bool { return r == identity.Patient || r == identity.Provider }
+
 // CanWrite decides whether author may write a record of this category and type for the
 // patient: the patient themself, the provider who registered them (the care relationship
 // established at registration), or a provider holding a write grant for treatment.

@@ -128,18 +128,27 @@ func (s *Store) load() error {
 }
 
 func (s *Store) setCommitted() error {
-	v := &View{height: s.last.Height, raw: s.raw, log: s.log, logSize: s.last.LogSize}
-	if s.last.Height > 0 {
-		t, err := s.reader.GetImmutable(s.last.Height)
-		if err != nil {
-			return err
-		}
-		v.tree = t
+	v, err := s.viewOf(s.last)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.committed = v
 	s.mu.Unlock()
 	return nil
+}
+
+// viewOf builds the view of commit c; the state map must have saved c's version.
+func (s *Store) viewOf(c Commit) (*View, error) {
+	v := &View{height: c.Height, raw: s.raw, log: s.log, logSize: c.LogSize}
+	if c.Height > 0 {
+		t, err := s.reader.GetImmutable(c.Height)
+		if err != nil {
+			return nil, err
+		}
+		v.tree = t
+	}
+	return v, nil
 }
 
 // Close releases the database. Closing twice is harmless.
@@ -248,6 +257,13 @@ func (s *Store) Commit(height int64) (Commit, error) {
 		return Commit{}, fmt.Errorf("state map saved version %d for block %d", version, height)
 	}
 	c := Commit{Height: height, AppHash: appHash, LogSize: s.log.StagedSize()}
+	// The view is built before the batch commits so that it is published right after: the
+	// index (read from the database as last committed) and the view's state map then
+	// disagree for no longer than a pointer swap.
+	next, err := s.viewOf(c)
+	if err != nil {
+		return Commit{}, fmt.Errorf("open state map version %d: %w", height, err)
+	}
 	if err := s.log.Commit(s.block); err != nil {
 		return Commit{}, err
 	}
@@ -262,9 +278,9 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	s.block.Close()
 	s.block = s.raw.NewIndexedBatch()
 	s.mu.Lock()
-	s.last = c
+	s.last, s.committed = c, next
 	s.mu.Unlock()
-	return c, s.setCommitted()
+	return c, nil
 }
 
 // SetInitialHeight makes the first saved version equal the chain's initial height.
