@@ -77,6 +77,11 @@ func TestDemoPrintsPortal(t *testing.T) {
 			t.Errorf("no sign-in details for %s", who)
 		}
 	}
+	// The import classified a sensitive record, and a general grant did not open it.
+	if !regexp.MustCompile(`sensitive categories: the import put \S+ \w+ in mental-health`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), "Dr Bob reads a general Encounter") || !strings.Contains(out.String(), "is denied, and the denial is on the ledger") {
+		t.Errorf("the demo did not show a sensitive category at work:\n%s", out)
+	}
 	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.PostForm(portalURL+"signin", url.Values{"name": {"patient"}, "passphrase": {m[1]}})
 	if err != nil {

@@ -47,12 +47,25 @@ func unlockForFHIR(g *globals) error {
 	return nil
 }
 
-// mountFHIR serves the FHIR R4 gateway under /fhir/r4 on the node's API.
-func mountFHIR(srv *api.Server, n *node.Node, home string) {
+// mountFHIR serves the FHIR R4 gateway under /fhir/r4 on the node's API, with the
+// home's sensitivity policy.
+func mountFHIR(srv *api.Server, n *node.Node, home string) error {
+	pol, err := sensitivityPolicy(home)
+	if err != nil {
+		return err
+	}
 	fhirGateway = fhir.Mount(srv, n, keys.Dir{Path: filepath.Join(home, "keys")})
+	fhirGateway.Policy = pol
 	for _, ks := range fhirUnlocked {
 		fhirGateway.Unlock(ks)
 	}
+	return nil
+}
+
+// sensitivityPolicy is the default sensitivity policy extended by
+// HOME/config/fhir-sensitivity.json, shared by the gateway and the importer.
+func sensitivityPolicy(home string) (*fhir.Policy, error) {
+	return fhir.LoadPolicy(filepath.Join(home, "config", fhir.PolicyFile))
 }
 
 func fhirCmd(g *globals) *cobra.Command {
@@ -72,8 +85,10 @@ func fhirImportCmd(g *globals) *cobra.Command {
 identity is created for it (keystore fhir-<source patient id> in --home/keys, under the same
 passphrase), registered by the provider and given category keys; or, on a later run, found
 again. Every resource becomes one record encrypted for the patient, authored by the
-provider. References between the bundle's entries are rewritten to the ledger ids. What
-was submitted is remembered in a journal, so an interrupted or repeated run resumes.`,
+provider, in the consent category its codes call for (the default sensitivity policy,
+extended by --home/config/fhir-sensitivity.json if present). References between the
+bundle's entries are rewritten to the ledger ids. What was submitted is remembered in a
+journal, so an interrupted or repeated run resumes.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			files, err := fhir.Files(args)
@@ -114,9 +129,13 @@ func runImport(ctx context.Context, cl *client.Client, ring keys.Dir, prov *keys
 		}
 		journal = filepath.Join(home, "fhir-import", prov.ID+"-"+chainID+".journal")
 	}
+	pol, err := sensitivityPolicy(home)
+	if err != nil {
+		return nil, err
+	}
 	bar := &progressBar{w: os.Stderr, quiet: quiet}
 	im := &fhir.Importer{Client: cl, Provider: prov, Keys: ring, Passphrase: pass, KDF: kdf, Workers: workers,
-		Journal: journal, Progress: bar.update}
+		Journal: journal, Progress: bar.update, Policy: pol}
 	st, err := im.Import(ctx, files)
 	bar.done()
 	return st, err

@@ -108,7 +108,11 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		return fmt.Errorf("API listen on %s: %w", n.Config.API, err)
 	}
 	srv := api.New(n)
-	mountFHIR(srv, n, home)
+	if err := mountFHIR(srv, n, home); err != nil {
+		l.Close()
+		n.Stop()
+		return err
+	}
 	if !noPortal {
 		pt, err := portal.New(portal.Config{Home: home, API: srv, Secure: n.Config.TLSCert != "", RPID: portalHost,
 			Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})

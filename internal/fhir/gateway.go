@@ -42,6 +42,8 @@ type Gateway struct {
 	mux  *http.ServeMux
 	auth *authenticator
 	Now  func() time.Time
+	// Policy puts each resource in its consent category (default: Sensitivity).
+	Policy *Policy
 
 	writeMu sync.Map // identity id -> *sync.Mutex: one writer per signer (sequences)
 }

@@ -188,7 +188,7 @@ func (f *fixture) testDeniedConsentAudit(t *testing.T) {
 	}
 
 	// The patient logs in with the keystore the import created and grants a Consent.
-	ptok := f.login(patientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
+	ptok := f.login(PatientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
 	cons := Object{"resourceType": "Consent", "status": "active",
 		"scope":      Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
 		"category":   []any{Object{"coding": []any{Object{"system": "http://loinc.org", "code": "59284-0"}}}},
@@ -293,7 +293,7 @@ func (f *fixture) testDeniedConsentAudit(t *testing.T) {
 		t.Fatalf("revoked consent reads back %v", c["status"])
 	}
 	// The rotated category key was saved: the patient still reads their own records.
-	ptok2 := f.login(patientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
+	ptok2 := f.login(PatientKeystoreName(sourceOf(s).SourceID), f.im.Passphrase)
 	if code, _ := f.do(ptok2, "GET", "/Observation/"+obs2, nil); code != 200 {
 		t.Fatalf("patient read after rotation: %d", code)
 	}
@@ -365,7 +365,7 @@ func (f *fixture) testAuth(t *testing.T) {
 		}
 	}
 	// Login with a wrong passphrase or an unknown keystore.
-	for _, req := range []loginRequest{{Keystore: patientKeystoreName(sourceOf(f.source(f.files[0])).SourceID), Passphrase: "wrong"}, {Keystore: "nobody", Passphrase: "x"}} {
+	for _, req := range []loginRequest{{Keystore: PatientKeystoreName(sourceOf(f.source(f.files[0])).SourceID), Passphrase: "wrong"}, {Keystore: "nobody", Passphrase: "x"}} {
 		b, _ := json.Marshal(req)
 		resp, err := http.Post(f.base+"/auth/login", "application/json", bytes.NewReader(b))
 		if err != nil || resp.StatusCode != http.StatusUnauthorized {

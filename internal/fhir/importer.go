@@ -1,9 +1,11 @@
 package fhir
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +40,8 @@ type Importer struct {
 	// Journal is the file that remembers what was submitted, so a second run skips it
 	// (see journal.go). Empty: no memory between runs.
 	Journal string
+	// Policy puts each resource in its consent category (default: Sensitivity).
+	Policy *Policy
 }
 
 // ImportStats summarises a run.
@@ -49,6 +53,8 @@ type ImportStats struct {
 	Elapsed               time.Duration
 	Setup                 time.Duration // parsing, keystores, registrations, key publication
 	Errors                []string
+	// Categories counts the records imported by this run per consent category.
+	Categories map[string]int
 	// PatientIDs maps each source Patient id to its identity id.
 	PatientIDs map[string]string
 }
@@ -62,9 +68,9 @@ type bundleJob struct {
 	id       string
 	ks       *keys.Keystore
 	created  bool
-	catKey   consent.CategoryKey
-	register bool // not on the ledger yet
-	publish  bool // category keys not on the ledger yet
+	catKeys  map[string]consent.CategoryKey // the key records of each category are sealed for
+	register bool                           // not on the ledger yet
+	publish  []string                       // categories whose keys are not on the ledger yet
 }
 
 // Files expands FILE|DIR arguments into the JSON files to import, sorted.
@@ -93,7 +99,7 @@ func Files(args []string) ([]string, error) {
 // go on. The returned error is for failures that stop the whole run.
 func (im *Importer) Import(ctx context.Context, files []string) (*ImportStats, error) {
 	start := time.Now()
-	st := &ImportStats{Bundles: len(files), PatientIDs: map[string]string{}}
+	st := &ImportStats{Bundles: len(files), PatientIDs: map[string]string{}, Categories: map[string]int{}}
 	workers := im.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -119,7 +125,7 @@ func (im *Importer) parse(files []string, workers int, st *ImportStats) []*bundl
 	out := make([]*bundleJob, len(files))
 	errs := make([]error, len(files))
 	parallel(len(files), workers, func(i int) {
-		j, err := parseBundle(files[i])
+		j, err := parseBundle(files[i], im.policy())
 		out[i], errs[i] = j, err
 	})
 	var jobs []*bundleJob
@@ -143,7 +149,14 @@ func (im *Importer) parse(files []string, workers int, st *ImportStats) []*bundl
 	return jobs
 }
 
-func parseBundle(file string) (*bundleJob, error) {
+func (im *Importer) policy() *Policy {
+	if im.Policy != nil {
+		return im.Policy
+	}
+	return Sensitivity
+}
+
+func parseBundle(file string, pol *Policy) (*bundleJob, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
@@ -160,11 +173,14 @@ func parseBundle(file string) (*bundleJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bundleJob{file: file, entries: es, patient: p, ksName: patientKeystoreName(p.SourceID)}, nil
+	for _, e := range es {
+		e.Category = pol.Classify(e.Resource).Category
+	}
+	return &bundleJob{file: file, entries: es, patient: p, ksName: PatientKeystoreName(p.SourceID)}, nil
 }
 
-// patientKeystoreName names the keystore of an imported patient after the source id.
-func patientKeystoreName(source string) string {
+// PatientKeystoreName names the keystore of an imported patient after the source id.
+func PatientKeystoreName(source string) string {
 	name := "fhir-" + source
 	if !keys.ValidName(name) {
 		name = "fhir-" + ImportID("", "Patient", source)
@@ -174,9 +190,10 @@ func patientKeystoreName(source string) string {
 
 // identities creates or finds each patient's keystore, and finds what the ledger lacks:
 // the registration (the provider registering a patient is the care relationship that lets
-// it write) and the category keys. The key records are sealed for is the one on the
-// ledger, or the one the keystore holds and enroll is about to publish, so sealing can
-// start before the patients are enrolled.
+// it write) and the category keys: every default category and every category the bundle's
+// records fall in, so the patient can read all of them and grant each. The key records are
+// sealed for is the one on the ledger, or the one the keystore holds and enroll is about to
+// publish, so sealing can start before the patients are enrolled.
 func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers int, st *ImportStats) error {
 	c := im.Client
 	var mu sync.Mutex
@@ -191,7 +208,6 @@ func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers i
 	if firstErr != nil {
 		return firstErr
 	}
-	cat := Category("Patient")
 	for _, j := range jobs {
 		st.PatientIDs[j.patient.SourceID] = j.id
 		if j.created {
@@ -209,21 +225,37 @@ func (im *Importer) identities(ctx context.Context, jobs []*bundleJob, workers i
 		if err != nil {
 			return err
 		}
-		if i := slices.IndexFunc(cks, func(k consent.CategoryKey) bool { return k.Category == cat }); i >= 0 {
-			j.catKey = cks[i]
-			continue
+		j.catKeys = map[string]consent.CategoryKey{}
+		for _, k := range cks {
+			j.catKeys[k.Category] = k
 		}
-		if err := im.open(j); err != nil {
-			return err
+		for _, cat := range j.categories() {
+			if _, ok := j.catKeys[cat]; ok {
+				continue
+			}
+			if err := im.open(j); err != nil {
+				return err
+			}
+			ck, ok := j.ks.LatestCategoryKey(cat)
+			if !ok {
+				return fmt.Errorf("keystore %s has no %s key; publish the patient's keys with the record CLI", j.ksName, cat)
+			}
+			j.catKeys[cat] = consent.CategoryKey{Category: cat, Version: ck.Version, EncKey: ck.Priv.PublicKey().Bytes()}
+			j.publish = append(j.publish, cat)
 		}
-		ck, ok := j.ks.LatestCategoryKey(cat)
-		if !ok {
-			return fmt.Errorf("keystore %s has no %s key; publish the patient's keys with the record CLI", j.ksName, cat)
-		}
-		j.catKey = consent.CategoryKey{Category: cat, Version: ck.Version, EncKey: ck.Priv.PublicKey().Bytes()}
-		j.publish = true
 	}
 	return nil
+}
+
+// categories are the default categories and any other the bundle's records fall in.
+func (j *bundleJob) categories() []string {
+	cats := slices.Clone(consent.DefaultCategories)
+	for _, e := range j.entries {
+		if !slices.Contains(cats, e.Category) {
+			cats = append(cats, e.Category)
+		}
+	}
+	return cats
 }
 
 // enroll registers the new patients as the provider, then has each publish its category
@@ -257,16 +289,12 @@ func (im *Importer) enroll(ctx context.Context, jobs []*bundleJob) error {
 	}
 	var pubs []*sequencer
 	for _, j := range jobs {
-		if !j.publish {
+		if len(j.publish) == 0 {
 			continue
 		}
 		body := &consent.PublishKeysBody{}
-		for _, cat := range consent.DefaultCategories {
-			ck, ok := j.ks.LatestCategoryKey(cat)
-			if !ok {
-				return fmt.Errorf("keystore %s has no %s key; publish the patient's keys with the record CLI", j.ksName, cat)
-			}
-			body.Keys = append(body.Keys, consent.CategoryKey{Category: cat, Version: ck.Version, EncKey: ck.Priv.PublicKey().Bytes()})
+		for _, cat := range j.publish {
+			body.Keys = append(body.Keys, j.catKeys[cat])
 		}
 		s, err := newSequencer(ctx, c, j.ks)
 		if err != nil {
@@ -396,8 +424,8 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 		if err != nil {
 			return err
 		}
-		items[i] = writeItem{ck: p.job.catKey, rec: client.NewRecord{ID: p.entry.ID, Version: 1, Patient: p.job.id,
-			Category: Category(p.entry.Type), ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt}}
+		items[i] = writeItem{ck: p.job.catKeys[p.entry.Category], rec: client.NewRecord{ID: p.entry.ID, Version: 1, Patient: p.job.id,
+			Category: p.entry.Category, ResourceType: p.entry.Type, ContentType: ContentType, Plaintext: pt}}
 	}
 	saved := make(chan error, 1)
 	go func() { saved <- im.save(jobs, workers) }()
@@ -424,6 +452,9 @@ func (im *Importer) writeRecords(ctx context.Context, jobs []*bundleJob, workers
 		return err
 	}
 	st.Imported = len(todo)
+	for _, p := range todo {
+		st.Categories[p.entry.Category]++
+	}
 	return nil
 }
 
@@ -563,6 +594,15 @@ func (s *ImportStats) Summary() string {
 		s.Bundles, s.Failed, s.Patients, s.NewPatients, s.Resources, s.Imported, s.Skipped, secs, s.Setup.Seconds())
 	if secs > 0 && s.Imported > 0 {
 		fmt.Fprintf(&b, " (%.0f resources/s, %.1f patients/s)", float64(s.Imported)/secs, float64(s.Patients)/secs)
+	}
+	if len(s.Categories) > 0 {
+		b.WriteString("\n  imported by category:")
+		cats := slices.SortedFunc(maps.Keys(s.Categories), func(a, b string) int {
+			return cmp.Or(Rank(a)-Rank(b), strings.Compare(a, b))
+		})
+		for _, c := range cats {
+			fmt.Fprintf(&b, " %s %d", c, s.Categories[c])
+		}
 	}
 	for _, e := range s.Errors {
 		b.WriteString("\n  " + e)

@@ -21,11 +21,6 @@ var Supported = []string{"AllergyIntolerance", "CarePlan", "Claim", "Condition",
 // IsSupported reports whether rt is stored as records.
 func IsSupported(rt string) bool { return slices.Contains(Supported, rt) }
 
-// Category is the consent category a resource is written under. Every supported type is
-// "general": sensitivity (mental health, HIV...) depends on codes, not on the resource
-// type, and needs a coded policy this gateway does not have yet.
-func Category(rt string) string { return "general" }
-
 // ImportID is the stable record id of a resource imported from a source system: the same
 // source resource for the same patient always gets the same id, so a second import finds
 // it and skips it.
@@ -43,6 +38,7 @@ type Entry struct {
 	ID       string // record id on the ledger
 	Method   string // POST, PUT (transaction) or "" (collection)
 	URL      string // request.url
+	Category string // consent category, from the sensitivity policy
 }
 
 // PatientEntry returns the Bundle's single Patient, the subject of every record in it.

@@ -73,7 +73,8 @@ func asResource(m *records.Meta, pt []byte) (Object, error) {
 }
 
 // readRecord asks the ledger (an audited read in the caller's name) for a record and
-// decrypts it; with all, every version.
+// decrypts it; with all, every version, except earlier versions of another category (see
+// Gateway.category) that the caller holds no key of.
 func (g *Gateway) readRecord(ctx context.Context, s *session, m *records.Meta, purpose string, all bool) ([]Object, error) {
 	res, err := g.c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, purpose)
 	if err != nil {
@@ -90,6 +91,9 @@ func (g *Gateway) readRecord(ctx context.Context, s *session, m *records.Meta, p
 			continue
 		}
 		pt, err := g.decryptVersion(s, h)
+		if errors.Is(err, client.ErrCannotDecrypt) && h.Category != res.Meta.Category {
+			continue // written under another category, which the caller holds no key of
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +181,10 @@ func (g *Gateway) vread(w http.ResponseWriter, r *http.Request, s *session) {
 			writeResource(w, http.StatusOK, o)
 			return
 		}
+	}
+	if m := records.Version(g.b.View(), id, uint32(vid)); m != nil {
+		writeErr(w, fail(http.StatusForbidden, "forbidden", "version %d of %s/%s is a %s version, whose key you do not hold", vid, rt, id, m.Category))
+		return
 	}
 	writeErr(w, fail(http.StatusNotFound, "not-found", "%s/%s has no version %d", rt, id, vid))
 }
@@ -293,13 +301,17 @@ func (g *Gateway) write(ctx context.Context, s *session, patient string, es []*E
 	me := identity.Get(v, s.ks.ID)
 	items := make([]writeItem, len(es))
 	for i, e := range es {
-		cat := Category(e.Type)
+		head := records.Version(v, e.ID, records.Head(v, e.ID))
+		if head != nil && (head.Patient != patient || head.ResourceType != e.Type) {
+			return nil, fail(http.StatusConflict, "conflict", "id %s is already used by another record", e.ID)
+		}
+		cl := g.category(e.Resource, head)
+		cat := cl.Category
+		e.Category = cat
 		ck := consent.CurrentKey(v, patient, cat)
 		if ck == nil {
-			return nil, fail(http.StatusUnprocessableEntity, "business-rule", "patient %s has published no %s key", patient, cat)
-		}
-		if head := records.Version(v, e.ID, records.Head(v, e.ID)); head != nil && (head.Patient != patient || head.ResourceType != e.Type) {
-			return nil, fail(http.StatusConflict, "conflict", "id %s is already used by another record", e.ID)
+			return nil, fail(http.StatusUnprocessableEntity, "business-rule", "%s is a %s record (%s) and patient %s has published no %s key: the patient publishes one first (ehrchain record keys)",
+				e.Type, cat, cl, patient, cat)
 		}
 		pt, err := Stored(e.Resource, e.ID)
 		if err != nil {
