@@ -96,6 +96,8 @@ func printPortal(addr, host string, pass []byte) {
 	fmt.Println("  At an identity's first sign-in the portal enrols its second factor: scan the QR code")
 	fmt.Println("  with an authenticator app (or type the secret in), or create a passkey on this device.")
 	fmt.Println("  From then on every sign-in needs the passphrase and that factor.")
+	fmt.Println("  The patient is alerted to Dr Carter's emergency access at sign-in (Emergency access page);")
+	fmt.Println("  the auditor reviews break-glass under Emergency accesses.")
 }
 
 // demoKeystore loads a demo identity's keystore, or creates it.

@@ -21,7 +21,12 @@ func (p *Portal) patientHome(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	v.DownloadFor = Prefix + "patient/records/"
-	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: v})
+	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: patientHomeView{Records: v, Emergency: p.banner(r.Context(), s.ident.ID)}})
+}
+
+type patientHomeView struct {
+	Records   recordsView
+	Emergency *emergencyBanner // nil: nothing new
 }
 
 func (p *Portal) patientDownload(w http.ResponseWriter, r *http.Request, s *session) {
@@ -190,6 +195,13 @@ func (p *Portal) revoke(w http.ResponseWriter, r *http.Request, s *session) {
 	s.ks = fresh
 	old.wipe()
 	s.flash = "Revoked " + gid + "; the category keys it shared were rotated."
+	// Break-glass escrows hold the old key versions: escrow the new ones too, as `ehrchain
+	// consent revoke` does, or records written from now on are out of reach in an emergency.
+	if again, err := p.cl.ReEscrow(r.Context(), fresh); err != nil {
+		s.flash += " The new keys could not be escrowed for emergencies: " + errText(err) + "."
+	} else if len(again) > 0 {
+		s.flash += " Escrowed again for emergencies: " + strings.Join(again, ", ") + "."
+	}
 	redirect(w, r, Prefix+"patient/consents")
 }
 

@@ -51,6 +51,7 @@ type Portal struct {
 	cfg       Config
 	keys      keys.Dir
 	store     *Store
+	seen      *seenStore
 	log       *signInLog
 	sess      *sessions
 	byName    *limiter
@@ -98,10 +99,15 @@ func New(cfg Config) (*Portal, error) {
 	if err != nil {
 		return nil, err
 	}
+	seen, err := openSeen(dir)
+	if err != nil {
+		lg.close()
+		return nil, err
+	}
 	cl := client.New("http://node.internal")
 	cl.HTTP = &http.Client{Transport: inProcess{cfg.API}, Timeout: 60 * time.Second}
 	p := &Portal{
-		cfg: cfg, keys: keys.Dir{Path: node.Paths{Home: cfg.Home}.Keys()}, store: st, log: lg,
+		cfg: cfg, keys: keys.Dir{Path: node.Paths{Home: cfg.Home}.Keys()}, store: st, log: lg, seen: seen,
 		sess:   &sessions{m: map[string]*session{}, idle: cfg.IdleTimeout, maxAge: cfg.MaxAge, pending: cfg.PendingTimeout},
 		byName: newLimiter(cfg.MaxFailures, cfg.Window), byRemote: newLimiter(4*cfg.MaxFailures, cfg.Window),
 		cl: cl, mux: http.NewServeMux(), stop: make(chan struct{}),
@@ -225,10 +231,10 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimSuffix(filepath.Base(n), ".html")
-		if base == "layout" || base == "records" {
+		if base == "layout" || base == "records" || base == "declaration" {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/records.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/records.html", "templates/declaration.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("portal template %s: %w", n, err)
 		}

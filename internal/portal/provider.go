@@ -24,6 +24,7 @@ type patientRow struct {
 	Read       string // what active grants allow reading: categories and purposes; "" none
 	Until      string // latest expiry of those grants
 	Registered bool   // the provider registered the patient (may write for them)
+	Emergency  string // the provider's open emergency declaration: until when
 }
 
 // myPatients lists the patients who gave the provider (or its organization) an active read
@@ -35,9 +36,21 @@ func (p *Portal) myPatients(r *http.Request, me *identity.Identity) ([]patientRo
 		return nil, err
 	}
 	now := time.Now()
+	// Open declarations by this provider: a patient under break-glass is on the list too.
+	emerg := map[string]time.Time{}
+	if ds, err := p.cl.Declarations(ctx, true); err == nil {
+		for _, d := range ds {
+			if d.Provider == me.ID && d.Expiry.After(emerg[d.Patient]) {
+				emerg[d.Patient] = d.Expiry
+			}
+		}
+	}
 	var out []patientRow
 	for _, pt := range pats {
 		row := patientRow{ID: pt.ID, Name: pt.Name, Registered: pt.RegisteredBy == me.ID}
+		if t, ok := emerg[pt.ID]; ok {
+			row.Emergency = t.UTC().Format("2006-01-02 15:04 UTC")
+		}
 		grants, err := p.cl.Grants(ctx, pt.ID)
 		if err != nil {
 			return nil, err
@@ -78,7 +91,7 @@ func (p *Portal) myPatients(r *http.Request, me *identity.Identity) ([]patientRo
 				row.Until = until.UTC().Format("2006-01-02")
 			}
 		}
-		if row.Read != "" || row.Registered {
+		if row.Read != "" || row.Registered || row.Emergency != "" {
 			out = append(out, row)
 		}
 	}
@@ -99,11 +112,17 @@ type providerPatientView struct {
 	Categories []string
 	Purposes   []string
 	CanWrite   bool
+	Emergency  providerEmergency
 }
 
-func purposeOf(r *http.Request) string {
+// purposeOf is the purpose the request asks for; without one, emergency treatment while
+// the provider has an open declaration (emergencyOpen), treatment otherwise.
+func purposeOf(r *http.Request, emergencyOpen bool) string {
 	if pu := r.URL.Query().Get("purpose"); slices.Contains(consent.Purposes, pu) {
 		return pu
+	}
+	if emergencyOpen {
+		return consent.Emergency
 	}
 	return consent.Treatment
 }
@@ -118,13 +137,18 @@ func (p *Portal) renderProviderPatient(w http.ResponseWriter, r *http.Request, s
 		p.fail(w, r, s, http.StatusBadRequest, "%q is not an identity id.", pid)
 		return
 	}
-	rv, err := p.loadRecords(r.Context(), s.ks, pid, purposeOf(r))
+	em, err := p.myDeclarations(r.Context(), s.ident.ID, pid)
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadGateway, "Cannot check for emergency declarations: %s", errText(err))
+		return
+	}
+	rv, err := p.loadRecords(r.Context(), s.ks, pid, purposeOf(r, em.Active != nil))
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load the records: %s", errText(err))
 		return
 	}
 	rv.DownloadFor = Prefix + "provider/patients/" + pid + "/records/"
-	v := providerPatientView{Records: rv, Purposes: consent.Purposes}
+	v := providerPatientView{Records: rv, Purposes: consent.Purposes, Emergency: em}
 	if cks, err := p.cl.CategoryKeys(r.Context(), pid); err == nil {
 		for _, k := range cks {
 			v.Categories = append(v.Categories, k.Category)
@@ -135,7 +159,7 @@ func (p *Portal) renderProviderPatient(w http.ResponseWriter, r *http.Request, s
 }
 
 func (p *Portal) providerDownload(w http.ResponseWriter, r *http.Request, s *session) {
-	p.download(w, r, s, r.PathValue("patient"), purposeOf(r))
+	p.download(w, r, s, r.PathValue("patient"), purposeOf(r, false))
 }
 
 // addNote writes a clinical note as a FHIR DocumentReference, encrypted for the patient like
@@ -208,7 +232,13 @@ func (p *Portal) write(w http.ResponseWriter, r *http.Request, s *session, rec c
 	if rec.Category == "" {
 		rec.Category = "general"
 	}
-	m, err := p.cl.PutRecord(r.Context(), s.ks, rec)
+	// Under an open emergency declaration the write is an urgent write that names it (it
+	// needs no write grant); otherwise an ordinary one.
+	put := p.cl.PutRecord
+	if em, err := p.myDeclarations(r.Context(), s.ident.ID, rec.Patient); err == nil && em.Active != nil {
+		put = p.cl.UrgentWrite
+	}
+	m, err := put(r.Context(), s.ks, rec)
 	if err != nil {
 		p.renderProviderPatient(w, r, s, http.StatusForbidden, "The ledger refused the record: "+errText(err))
 		return

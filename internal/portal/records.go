@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/keys"
 )
 
@@ -75,7 +76,7 @@ func (p *Portal) loadRecords(ctx context.Context, who *keys.Keystore, patient, p
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r, err := p.cl.ReadRecord(ctx, who, patient, m.RecordID, purpose)
+			r, err := p.readRecord(ctx, who, patient, m.RecordID, purpose)
 			if err != nil {
 				entries[i] = entry{Meta: m, Type: m.ResourceType, Title: m.ResourceType, Error: readError(err)}
 				return
@@ -107,6 +108,10 @@ func readError(err error) string {
 		return "access denied by the ledger"
 	case errors.Is(err, client.ErrCannotDecrypt):
 		return "no key you hold opens this record"
+	case errors.Is(err, emergency.ErrReconstruct):
+		return "not enough custodian institutions have released their key shares yet"
+	case errors.Is(err, client.ErrNoEscrow):
+		return "the patient has not escrowed the key this record is under"
 	}
 	return err.Error()
 }
@@ -114,7 +119,7 @@ func readError(err error) string {
 // download serves one decrypted record as a file. It is always an attachment with a fixed
 // type, so an uploaded page or script is never rendered in the portal's origin.
 func (p *Portal) download(w http.ResponseWriter, r *http.Request, s *session, patient, purpose string) {
-	res, err := p.cl.ReadRecord(r.Context(), s.ks, patient, r.PathValue("record"), purpose)
+	res, err := p.readRecord(r.Context(), s.ks, patient, r.PathValue("record"), purpose)
 	if err != nil {
 		p.fail(w, r, s, http.StatusForbidden, "Cannot open this record: %s", readError(err))
 		return

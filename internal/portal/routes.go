@@ -38,15 +38,22 @@ func (p *Portal) routes() {
 	m.HandleFunc("POST /portal/patient/consents/{grant}/revoke", p.role(identity.Patient, p.revoke))
 	m.HandleFunc("GET /portal/patient/access", p.role(identity.Patient, p.accessPage))
 	m.HandleFunc("GET /portal/patient/records/{record}", p.role(identity.Patient, p.patientDownload))
+	m.HandleFunc("GET /portal/patient/emergency", p.role(identity.Patient, p.patientEmergency))
+	m.HandleFunc("POST /portal/patient/emergency/optouts", p.role(identity.Patient, p.setOptOuts))
 
 	m.HandleFunc("GET /portal/provider", p.role(identity.Provider, p.providerHome))
 	m.HandleFunc("GET /portal/provider/patients/{patient}", p.role(identity.Provider, p.providerPatient))
 	m.HandleFunc("POST /portal/provider/patients/{patient}/notes", p.role(identity.Provider, p.addNote))
 	m.HandleFunc("POST /portal/provider/patients/{patient}/documents", p.role(identity.Provider, p.upload))
+	m.HandleFunc("POST /portal/provider/patients/{patient}/emergency", p.role(identity.Provider, p.declare))
+	m.HandleFunc("POST /portal/provider/patients/{patient}/emergency/{declaration}/justify", p.role(identity.Provider, p.justify))
 	m.HandleFunc("GET /portal/provider/patients/{patient}/records/{record}", p.role(identity.Provider, p.providerDownload))
 
 	m.HandleFunc("GET /portal/auditor", p.role(identity.Auditor, p.auditorHome))
 	m.HandleFunc("GET /portal/auditor/report", p.role(identity.Auditor, p.report))
+	m.HandleFunc("GET /portal/auditor/emergency", p.role(identity.Auditor, p.auditorEmergencies))
+	m.HandleFunc("GET /portal/auditor/emergency/{declaration}", p.role(identity.Auditor, p.auditorEmergency))
+	m.HandleFunc("POST /portal/auditor/emergency/{declaration}/review", p.role(identity.Auditor, p.review))
 
 	m.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", nil, pageData{Title: "Not found", Error: "There is no such page."})
@@ -71,11 +78,11 @@ type navItem struct{ Href, Label string }
 func navFor(role identity.Role) []navItem {
 	switch role {
 	case identity.Patient:
-		return []navItem{{Prefix + "patient", "My records"}, {Prefix + "patient/consents", "Consents"}, {Prefix + "patient/access", "Who saw my data"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "patient", "My records"}, {Prefix + "patient/consents", "Consents"}, {Prefix + "patient/access", "Who saw my data"}, {Prefix + "patient/emergency", "Emergency access"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Provider:
 		return []navItem{{Prefix + "provider", "My patients"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Auditor:
-		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "auditor/emergency", "Emergency accesses"}, {Prefix + "security", "Sign-in security"}}
 	}
 	return []navItem{{Prefix + "security", "Sign-in security"}}
 }

@@ -206,3 +206,50 @@ func TestSignInLogChain(t *testing.T) {
 	}
 	l2.close()
 }
+
+// TestSeenStore: what a patient was shown survives a reopen; a failed write leaves them
+// still to be told; a damaged file is an error, not "nothing seen" and not "all seen".
+func TestSeenStore(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSeen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.mark("pat", map[string]string{"e-1": "awaiting justification"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.mark("pat", map[string]string{"e-2": "reviewed"}); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := openSeen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.get("pat"); len(got) != 2 || got["e-1"] != "awaiting justification" || got["e-2"] != "reviewed" {
+		t.Fatalf("after a reopen: %v", got)
+	}
+	if got := s2.get("someone else"); len(got) != 0 {
+		t.Fatalf("another patient's seen set: %v", got)
+	}
+	// The write fails (its directory is gone): nothing changes in memory either.
+	gone := filepath.Join(t.TempDir(), "portal")
+	os.MkdirAll(gone, 0o700)
+	s3, err := openSeen(gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3.mark("pat", map[string]string{"e-1": "awaiting review"})
+	os.RemoveAll(gone)
+	if err := s3.mark("pat", map[string]string{"e-1": "reviewed", "e-9": "reviewed"}); err == nil {
+		t.Fatal("a mark whose write failed reported success")
+	}
+	if got := s3.get("pat"); got["e-1"] != "awaiting review" || got["e-9"] != "" {
+		t.Fatalf("after a failed write: %v", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "emergency-seen.json"), []byte(`{"pat": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openSeen(dir); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged file: %v", err)
+	}
+}
