@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cosmos/iavl"
 
 	"github.com/ehrchain/ehrchain/internal/merklelog"
@@ -70,6 +71,11 @@ func Open(dir string) (*Store, error) {
 	defer cache.Unref() // the database holds its own reference
 	opts := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, Logger: quietLogger{},
 		MaxConcurrentCompactions: func() int { return 2 }}
+	// Bloom filters on every level: a write looks up keys that do not exist yet (a new
+	// record's head version, a read request's hash), and without filters each such lookup
+	// searches every level of a large database. Deeper levels inherit level 0's options
+	// (with pebble's doubling file sizes).
+	opts.Levels = []pebble.LevelOptions{{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}}
 	path := filepath.Join(dir, "state.db")
 	db, err := pebble.Open(path, opts)
 	if err != nil {
