@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"time"
@@ -10,11 +11,14 @@ import (
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// Read batching: requests arriving within batchWindow (or until batchMax) travel in one
-// transaction, so reads are not limited to one transaction each.
+// Read batching: requests arriving within batchWindow (or until batchMax requests or
+// batchBytes) travel in one transaction, so reads are not limited to one transaction each.
+// batchBytes keeps the batch under the mempool's transaction size limit, with room for the
+// envelope: 2,000 requests of 233 bytes would not fit.
 const (
 	batchWindow = 5 * time.Millisecond
 	batchMax    = 2000
+	batchBytes  = tx.MaxTxBytes - 1024
 )
 
 type pendingRead struct {
@@ -30,7 +34,24 @@ type readResult struct {
 type batcher struct {
 	mu      sync.Mutex
 	pending []*pendingRead
+	bytes   int // encoded size of pending, as a batch body
 	timer   *time.Timer
+}
+
+// add queues p (size bytes in a batch body) and returns the batch to send now, if one is
+// full: the queue as it was when p would not fit, or the queue with p once it holds
+// batchMax requests. The caller holds mu.
+func (b *batcher) add(p *pendingRead, size int) []*pendingRead {
+	var full []*pendingRead
+	if len(b.pending) > 0 && b.bytes+size > batchBytes {
+		full = b.take()
+	}
+	b.pending = append(b.pending, p)
+	b.bytes += size
+	if full == nil && len(b.pending) >= batchMax {
+		full = b.take()
+	}
+	return full
 }
 
 // Read records a signed read request on the ledger and returns the committed decision.
@@ -45,12 +66,13 @@ func (n *Node) Read(ctx context.Context, q *records.ReadRequest) (*records.Outco
 	}
 	p := &pendingRead{q: q, done: make(chan readResult, 1)}
 	n.reads.mu.Lock()
-	n.reads.pending = append(n.reads.pending, p)
+	full := n.reads.add(p, len(q.Encode())+binary.MaxVarintLen32)
+	if full != nil {
+		go n.flushReads(full)
+	}
 	switch {
-	case len(n.reads.pending) >= batchMax:
-		batch := n.reads.take()
+	case len(n.reads.pending) == 0:
 		n.reads.mu.Unlock()
-		go n.flushReads(batch)
 	case n.reads.timer == nil:
 		n.reads.timer = time.AfterFunc(batchWindow, func() {
 			n.reads.mu.Lock()
@@ -73,7 +95,7 @@ func (n *Node) Read(ctx context.Context, q *records.ReadRequest) (*records.Outco
 // take empties the queue; the caller holds mu.
 func (b *batcher) take() []*pendingRead {
 	batch := b.pending
-	b.pending = nil
+	b.pending, b.bytes = nil, 0
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
