@@ -2,10 +2,7 @@ package portal
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"sync"
 )
@@ -23,15 +20,8 @@ type seenStore struct {
 
 func openSeen(dir string) (*seenStore, error) {
 	s := &seenStore{path: filepath.Join(dir, "emergency-seen.json"), m: map[string]map[string]string{}}
-	b, err := os.ReadFile(s.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return s, nil
-	case err != nil:
+	if err := readJSONFile(s.path, &s.m, "remove it and patients are shown every emergency declaration as new again"); err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal(b, &s.m); err != nil {
-		return nil, fmt.Errorf("portal: %s is damaged (%v); remove it and patients are shown every emergency declaration as new again", s.path, err)
 	}
 	return s, nil
 }

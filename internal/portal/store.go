@@ -39,17 +39,26 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: filepath.Join(dir, "factors.json"), m: map[string]*Factors{}}
-	b, err := os.ReadFile(s.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return s, nil
-	case err != nil:
+	if err := readJSONFile(s.path, &s.m, "restore it from a backup or remove it to make everyone enrol again"); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, &s.m); err != nil {
-		return nil, fmt.Errorf("portal: %s is damaged (%v); restore it from a backup or remove it to make everyone enrol again", s.path, err)
-	}
 	return s, nil
+}
+
+// readJSONFile fills v from the portal's file at path; a missing file leaves v as it is.
+// A file that does not parse is an error that says what removing it would mean.
+func readJSONFile(path string, v any, ifRemoved string) error {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("portal: %s is damaged (%v); %s", path, err, ifRemoved)
+	}
+	return nil
 }
 
 // Get returns a copy of an identity's factors (nil if none).
