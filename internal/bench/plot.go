@@ -41,11 +41,7 @@ func (g *GrowthReport) WritePNG(w io.Writer) error {
 }
 
 func (g *GrowthReport) writePanel() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "Record writes as the ledger grows"
-	p.X.Label.Text = "records on the ledger"
-	p.Y.Label.Text = "committed writes/s"
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p := sizePanel("Record writes as the ledger grows", "committed writes/s")
 	fill := make(plotter.XYs, 0, len(g.Fill))
 	for _, b := range g.Fill {
 		fill = append(fill, plotter.XY{X: b.midpoint(), Y: b.TxPerSec})
@@ -65,11 +61,7 @@ func (g *GrowthReport) writePanel() (*plot.Plot, error) {
 // cpuPanel is the CPU time of the whole process per write and per read: on a shared
 // machine it moves less with other work than the rates do.
 func (g *GrowthReport) cpuPanel() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "CPU per operation as the ledger grows"
-	p.X.Label.Text = "records on the ledger"
-	p.Y.Label.Text = "CPU µs per operation (whole process)"
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p := sizePanel("CPU per operation as the ledger grows", "CPU µs per operation (whole process)")
 	writes := make(plotter.XYs, 0, len(g.Fill))
 	for _, b := range g.Fill {
 		writes = append(writes, plotter.XY{X: b.midpoint(), Y: b.CPUPerTxUS})
@@ -91,11 +83,7 @@ func (g *GrowthReport) cpuPanel() (*plot.Plot, error) {
 func (b FillBatch) midpoint() float64 { return float64(b.From) + float64(b.Writes)/2 }
 
 func (g *GrowthReport) readPanel() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "Audited reads to plaintext as the ledger grows"
-	p.X.Label.Text = "records on the ledger"
-	p.Y.Label.Text = "latency, ms"
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p := sizePanel("Audited reads to plaintext as the ledger grows", "latency, ms")
 	var p50, p99 plotter.XYs
 	for _, pt := range g.Points {
 		p50 = append(p50, plotter.XY{X: float64(pt.Records), Y: pt.Read.P50MS})
@@ -128,4 +116,14 @@ func (g *GrowthReport) WriteTable(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// sizePanel is a panel with the ledger size on a logarithmic x axis.
+func sizePanel(title, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "records on the ledger"
+	p.Y.Label.Text = yLabel
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	return p
 }
