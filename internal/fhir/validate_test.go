@@ -78,27 +78,17 @@ func TestValidateRejectsEveryInvalidFile(t *testing.T) {
 
 // TestValidateAcceptsExamples: every official example of a type the gateway stores, and
 // every other example too, must validate.
-func TestValidateAcceptsExamples(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(dataDir(t, "fhir-r4-examples"), "*.json"))
-	if len(files) != 40 {
-		t.Fatalf("expected 40 examples, found %d", len(files))
-	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Validate(raw); err != nil {
-			t.Errorf("%s: %v", filepath.Base(f), err)
-		}
-	}
-}
+func TestValidateAcceptsExamples(t *testing.T) { validatesAll(t, "fhir-r4-examples", 40) }
 
 // TestValidateAcceptsSynthea: all 40 patients' bundles are valid R4.
-func TestValidateAcceptsSynthea(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(dataDir(t, "synthea-r4"), "*.json"))
-	if len(files) != 40 {
-		t.Fatalf("expected 40 bundles, found %d", len(files))
+func TestValidateAcceptsSynthea(t *testing.T) { validatesAll(t, "synthea-r4", 40) }
+
+// validatesAll checks that the want JSON files in the shared data directory dir all validate.
+func validatesAll(t *testing.T, dir string, want int) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dataDir(t, dir), "*.json"))
+	if len(files) != want {
+		t.Fatalf("expected %d files in %s, found %d", want, dir, len(files))
 	}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
