@@ -108,6 +108,11 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		return fmt.Errorf("API listen on %s: %w", n.Config.API, err)
 	}
 	srv := api.New(n)
+	if err := mountOperator(srv, n, home); err != nil {
+		l.Close()
+		n.Stop()
+		return err
+	}
 	if err := mountFHIR(srv, n, home); err != nil {
 		l.Close()
 		n.Stop()
