@@ -139,6 +139,7 @@ func apply(c *Config, o Overrides) {
 		if v != "" {
 			*dst = v
 		}
+		*dst = hostPort(*dst)
 	}
 	set(&c.API, o.API)
 	set(&c.RPC, o.RPC)
