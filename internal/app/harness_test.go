@@ -127,6 +127,9 @@ func newKS(t testing.TB, name string) *keys.Keystore {
 func registration(ks *keys.Keystore, role identity.Role, org, licence string) *identity.Register {
 	b := &identity.Register{Role: role, Name: ks.Name, Organization: org, Licence: licence,
 		SignKey: ks.Keys.SignPublic(), EncKey: ks.Keys.EncPublic()}
+	if role == identity.Patient {
+		b.Name = "" // patients are pseudonymous on the ledger
+	}
 	b.Proof = identity.SignPop(ks.Keys.Sign, testChain, "register", ks.ID, b.EncKey)
 	return b
 }

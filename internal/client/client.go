@@ -190,7 +190,12 @@ func (c *Client) Send(ctx context.Context, ks *keys.Keystore, body tx.Body) (app
 
 // RegistrationFor builds the body that registers ks's identity with role and metadata,
 // including the subject's proof of possession, so that another identity can submit it.
+// A patient is pseudonymous on the ledger: name is dropped for the patient role (the
+// display name stays client-side, as the keystore's name).
 func RegistrationFor(chainID string, ks *keys.Keystore, role identity.Role, name, org, licence string) *identity.Register {
+	if role == identity.Patient {
+		name = ""
+	}
 	b := &identity.Register{Role: role, Name: name, Organization: org, Licence: licence,
 		SignKey: ks.Keys.SignPublic(), EncKey: ks.Keys.EncPublic()}
 	b.Proof = identity.SignPop(ks.Keys.Sign, chainID, "register", ks.ID, b.EncKey)

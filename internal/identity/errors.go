@@ -17,4 +17,5 @@ const (
 	CodeRegistrarSelf uint32 = 8 // registrar cannot deactivate itself
 	CodeKeyUnchanged  uint32 = 9 // rotation to the same key
 	CodeKeyInUse      uint32 = 10
+	CodePatientName   uint32 = 11 // a patient registration carries a name (PHI); patients are pseudonymous
 )

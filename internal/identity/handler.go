@@ -42,7 +42,10 @@ func ExecRegister(st Store, env Env, signerID string, b *Register) *tx.Error {
 	if _, err := keys.ParseEncPublic(b.EncKey); err != nil {
 		return Space.Err(CodeInvalid, "encryption key: %v", err)
 	}
-	if err := checkText("name", b.Name, true); err != nil {
+	if b.Role == Patient && b.Name != "" {
+		return Space.Err(CodePatientName, "a patient's name is health information and is not put on the ledger; register the patient without a name (keep a display name client-side)")
+	}
+	if err := checkText("name", b.Name, b.Role != Patient); err != nil {
 		return err
 	}
 	if err := checkText("organization", b.Organization, b.Role == Provider || b.Role == Insurer); err != nil {

@@ -242,7 +242,7 @@ func TestPortalConsentStory(t *testing.T) {
 	b.wantText("#error", "not right")
 	b.enterCode("#enrol-form", code(t, secret, e.clock.Now()))
 	b.wantPath("/portal/patient")
-	b.wantText("#whoami", "Norbert Ferry")
+	b.wantText("#whoami", "pat")
 
 	// The timeline groups the records by encounter; the charts plot the Observations.
 	b.wantText("#record-count", fmt.Sprintf("%d records", records))

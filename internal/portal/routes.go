@@ -93,6 +93,9 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 		d.CSRF = s.csrf
 		if s.stage == stageSignedIn && s.ident != nil {
 			d.Name, d.Role, d.Nav = s.ident.Name, string(s.ident.Role), navFor(s.ident.Role)
+			if d.Name == "" {
+				d.Name = s.name // a patient has no name on the ledger; show the keystore's
+			}
 		}
 		if d.Flash == "" {
 			d.Flash, s.flash = s.flash, ""

@@ -144,7 +144,7 @@ func TestSignInProtections(t *testing.T) {
 	// The patient enrols an authenticator app.
 	pw := newWeb(t, base)
 	secret := pw.enrol(e, "pat")
-	if _, body := pw.get("/portal/patient"); !strings.Contains(body, "Norbert Ferry") {
+	if _, body := pw.get("/portal/patient"); !strings.Contains(body, "<title>My records") {
 		t.Fatalf("not signed in after enrolment:\n%.400s", body)
 	}
 
