@@ -2,7 +2,6 @@ package testnet
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,14 +37,7 @@ func freePorts(t *testing.T) func(int) (int, int, int) {
 	return func(int) (int, int, int) { return freePort(t), freePort(t), freePort(t) }
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return nodetest.FreePort(t) }
 
 // newNetwork lays out n validators on free loopback ports with short blocks and starts them.
 func newNetwork(t *testing.T, n int) *network { return newNetworkWith(t, n, nil) }
