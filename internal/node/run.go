@@ -139,11 +139,14 @@ func apply(c *Config, o Overrides) {
 		if v != "" {
 			*dst = v
 		}
-		*dst = hostPort(*dst)
 	}
 	set(&c.API, o.API)
 	set(&c.RPC, o.RPC)
 	set(&c.P2P, o.P2P)
+	// Listen addresses, from flags or the config file, may carry CometBFT's tcp:// scheme.
+	for _, a := range []*string{&c.API, &c.RPC, &c.P2P} {
+		*a = hostPort(*a)
+	}
 	set(&c.Peers, o.Peers)
 	set(&c.TLSCert, o.TLSCert)
 	set(&c.TLSKey, o.TLSKey)
