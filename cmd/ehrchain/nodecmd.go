@@ -16,6 +16,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/netlimit"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/portal"
 )
@@ -61,8 +62,8 @@ func startCmd(g *globals) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&o.API, "api", "", "HTTP API listen address (default from config, 127.0.0.1:8080)")
-	f.StringVar(&o.RPC, "rpc", "", "CometBFT RPC listen address (default from config, 127.0.0.1:26657)")
-	f.BoolVar(&o.NoRPC, "no-rpc", false, "do not serve the CometBFT RPC")
+	f.StringVar(&o.RPC, "rpc", "", "serve the CometBFT RPC (off by default): \"on\" for 127.0.0.1:26657, or an address; it bypasses the audited API, for node operators only")
+	f.BoolVar(&o.NoRPC, "no-rpc", false, "do not serve the CometBFT RPC even if the config names an address")
 	f.StringVar(&o.P2P, "p2p", "", "p2p listen address (default from config, 127.0.0.1:26656)")
 	f.StringVar(&o.Peers, "peers", "", "persistent peers id@host:port,...")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
@@ -98,14 +99,18 @@ func portalURL(scheme, host, apiAddr string) string {
 // value on stop (nil: a clean stop). ready, if given, runs once the API serves. It returns an error (exit 1) on a consensus failure.
 func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.Node, apiAddr string), stop <-chan error) error {
 	noPortal, portalHost := pf.off, pf.host
+	fileLimit, err := netlimit.RaiseFileLimit()
+	if err != nil {
+		return err
+	}
 	n, err := node.Start(home, o, os.Stderr)
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", n.Config.API)
+	l, err := listenAPI(n.Config, fileLimit)
 	if err != nil {
 		n.Stop()
-		return fmt.Errorf("API listen on %s: %w", n.Config.API, err)
+		return err
 	}
 	srv := api.New(n)
 	if err := mountOperator(srv, n, home); err != nil {

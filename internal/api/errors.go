@@ -25,6 +25,7 @@ const (
 	CodeTimeout     uint32 = 4
 	CodeInternal    uint32 = 5
 	CodeForbidden   uint32 = 6 // the caller may not use this endpoint
+	CodeBusy        uint32 = 7 // the connection was refused: too many open (answered 429 or 503 by the listener)
 )
 
 // httpStatus maps a coded error to the HTTP status a client should see.

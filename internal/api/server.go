@@ -15,6 +15,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/netlimit"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
@@ -57,7 +58,8 @@ func New(b Backend) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.mux}
+	Timeouts.Apply(s.srv)
 	return s
 }
 
@@ -67,8 +69,23 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // ServeHTTP lets tests drive the API without a socket.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Serve serves on l, with TLS when cert and key are given. It returns when Shutdown is called.
+// Timeouts bound each connection's life on the API, FHIR gateway and portal, so that a
+// client cannot hold a connection by sending slowly or by never sending. Read and write
+// allow a largest blob (records.MaxBlob, 256 MiB) at about 220 KB/s.
+var Timeouts = netlimit.Timeouts{
+	Header:         10 * time.Second,
+	Read:           20 * time.Minute,
+	Write:          20 * time.Minute,
+	Idle:           90 * time.Second,
+	MaxHeaderBytes: 64 << 10,
+}
+
+// Serve serves on l, with TLS when cert and key are given. It returns when Shutdown is
+// called. On a netlimit.Listener, the listener learns which connections are idle.
 func (s *Server) Serve(l net.Listener, certFile, keyFile string) error {
+	if nl, ok := l.(*netlimit.Listener); ok {
+		s.srv.ConnState = nl.ConnState
+	}
 	var err error
 	if certFile != "" || keyFile != "" {
 		err = s.srv.ServeTLS(l, certFile, keyFile)

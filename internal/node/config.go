@@ -35,6 +35,11 @@ type Config struct {
 	BlobOrphanGrace string `json:"blob_orphan_grace,omitempty"`
 	// BlobQuotaBytes caps the bytes of such blobs one identity may hold (1 GiB when 0).
 	BlobQuotaBytes int64 `json:"blob_quota_bytes,omitempty"`
+	// MaxConns caps the HTTP connections (API, FHIR, portal) open at once, and
+	// MaxConnsPerClient those from one client address. The total is lowered at start if the
+	// open-files limit would not leave room for consensus and the databases.
+	MaxConns          int `json:"max_conns"`
+	MaxConnsPerClient int `json:"max_conns_per_client"`
 }
 
 // blobPolicy is the orphan-blob policy the configuration asks for.
@@ -59,15 +64,24 @@ func (c Config) blobPolicy() (blobs.Policy, error) {
 // Default addresses are on loopback so a fresh node exposes nothing to the network.
 const (
 	DefaultAPI     = "127.0.0.1:8080"
-	DefaultRPC     = "127.0.0.1:26657"
+	DefaultRPC     = "127.0.0.1:26657" // where --rpc on listens; the RPC is off unless asked for
 	DefaultP2P     = "127.0.0.1:26656"
 	DefaultChainID = "ehrchain-1"
 )
 
-// DefaultConfig is what init writes.
+// Default connection caps: enough for a hospital's integrators and portal users, far below
+// the descriptors a node has once start raises its open-files limit.
+const (
+	DefaultMaxConns          = 4096
+	DefaultMaxConnsPerClient = 256
+)
+
+// DefaultConfig is what init writes. The CometBFT RPC is off: it answers anyone who reaches
+// it with every raw transaction and accepts transactions past the API's checks.
 func DefaultConfig(chainID string) Config {
-	return Config{ChainID: chainID, Moniker: "ehrchain-node", API: DefaultAPI, RPC: DefaultRPC,
-		P2P: DefaultP2P, BlockMS: 200, Mempool: 50_000, LogLevel: "info"}
+	return Config{ChainID: chainID, Moniker: "ehrchain-node", API: DefaultAPI,
+		P2P: DefaultP2P, BlockMS: 200, Mempool: 50_000, LogLevel: "info",
+		MaxConns: DefaultMaxConns, MaxConnsPerClient: DefaultMaxConnsPerClient}
 }
 
 // Paths of a home directory.

@@ -6,3 +6,6 @@ func (n *Node) BreakStoreForTest() { n.st.Close() }
 
 // Apply exposes apply to tests.
 func Apply(c *Config, o Overrides) { apply(c, o) }
+
+// RPCListenForTest is where CometBFT was told to serve its RPC ("" for nowhere).
+func (n *Node) RPCListenForTest() string { return n.cmt.Config().RPC.ListenAddress }

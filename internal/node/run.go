@@ -141,6 +141,9 @@ func apply(c *Config, o Overrides) {
 		}
 	}
 	set(&c.API, o.API)
+	if o.RPC == "on" {
+		o.RPC = DefaultRPC
+	}
 	set(&c.RPC, o.RPC)
 	set(&c.P2P, o.P2P)
 	// Listen addresses, from flags or the config file, may carry CometBFT's tcp:// scheme.
@@ -210,6 +213,7 @@ func (n *Node) start() error {
 	cc.P2P.MaxPacketMsgPayloadSize = 64 << 10
 	cc.RPC.ListenAddress = ""
 	if n.Config.RPC != "" {
+		n.logf("CometBFT RPC on %s: an operator's tool that answers every raw transaction to anyone who reaches it and bypasses the API's audited path; keep it on loopback or behind the operator's network", n.Config.RPC)
 		cc.RPC.ListenAddress = "tcp://" + n.Config.RPC
 	}
 	cc.Consensus.TimeoutCommit = n.Config.blockDelay()
