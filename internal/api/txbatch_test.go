@@ -17,7 +17,7 @@ import (
 // TestSubmitBatch: transactions are admitted in order; admission stops at the first one
 // refused (a sequence gap), which is reported with its code; malformed batches are 400.
 func TestSubmitBatch(t *testing.T) {
-	home, reg := nodetest.Init(t)
+	home, reg := nodetest.InitWith(t, app.Params{AllowNoop: true})
 	r := nodetest.Start(t, home)
 	ctx := context.Background()
 	c := r.Client

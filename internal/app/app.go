@@ -131,6 +131,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			Actor: "genesis", Subject: id.ID, Reason: string(identity.Registrar)}
 		a.st.Append(ev.Encode())
 	}
+	if g.AllowNoop {
+		a.st.Set(noopKey, []byte{1})
+		gv.Set(noopKey, []byte{1})
+	}
 	if err := a.initValidators(a.st, g, req.Validators); err != nil {
 		return nil, a.fail(err)
 	}
@@ -179,6 +183,11 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		return a.checkReads(d.body.(*records.ReadBatch), recheck)
 	}
 	view := a.checkView()
+	if d.env.BodyType == TypeNoop {
+		if err := checkNoop(view); err != nil {
+			return err
+		}
+	}
 	_, pub, err := signerKey(view, d)
 	if err != nil {
 		return err

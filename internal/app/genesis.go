@@ -13,6 +13,15 @@ type GenesisState struct {
 	// Validators name the institution running each genesis validator (same keys and
 	// powers as the consensus genesis). Empty in genesis files from before they were kept.
 	Validators []GenesisValidator `json:"validators,omitempty"`
+	Params
+}
+
+// Params are the rules a chain is created with. They are written to the state at genesis,
+// so every node judges by the same ones.
+type Params struct {
+	// AllowNoop enables the no-op transaction, which only benchmark chains need: on a live
+	// chain it would let any identity add arbitrary bytes to every node's disk.
+	AllowNoop bool `json:"allow_noop,omitempty"`
 }
 
 // GenesisValidator ties a genesis validator's consensus key to an institution.

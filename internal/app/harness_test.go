@@ -35,8 +35,13 @@ type recordedBlock struct {
 	time time.Time
 }
 
-func genesisFor(t testing.TB, reg *keys.Keystore) []byte {
-	b, err := json.Marshal(GenesisState{Registrars: []GenesisIdentity{{Name: "registrar", SignKey: reg.Keys.SignPublic(), EncKey: reg.Keys.EncPublic()}}})
+// genesisFor is a test chain's genesis: the harness's chains enable the no-op, which most
+// tests use as the cheapest signed transaction.
+func genesisFor(t testing.TB, reg *keys.Keystore) []byte { return genesisWith(t, reg, Params{AllowNoop: true}) }
+
+func genesisWith(t testing.TB, reg *keys.Keystore, p Params) []byte {
+	b, err := json.Marshal(GenesisState{Registrars: []GenesisIdentity{{Name: "registrar", SignKey: reg.Keys.SignPublic(), EncKey: reg.Keys.EncPublic()}},
+		Params: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +59,16 @@ func newHarness(t testing.TB) *harness {
 
 func newHarnessWith(t testing.TB, reg *keys.Keystore) *harness {
 	t.Helper()
+	return newHarnessGenesis(t, reg, genesisFor(t, reg))
+}
+
+// newHarnessGenesis starts a harness from the given application genesis.
+func newHarnessGenesis(t testing.TB, reg *keys.Keystore, genesis []byte) *harness {
+	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), reg: reg, seqs: map[string]uint64{}}
 	h.open()
 	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{
-		ChainId: testChain, InitialHeight: 1, Time: genesisTime, AppStateBytes: genesisFor(t, reg)}); err != nil {
+		ChainId: testChain, InitialHeight: 1, Time: genesisTime, AppStateBytes: genesis}); err != nil {
 		t.Fatal(err)
 	}
 	return h

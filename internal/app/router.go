@@ -35,7 +35,7 @@ func wrap[B any](name string, dec func([]byte) (B, error), exec func(*state.Tx, 
 }
 
 var routes = map[tx.Type]route{
-	TypeNoop: wrap("noop", decodeNoop, func(*state.Tx, identity.Env, string, *Noop) *tx.Error { return nil }),
+	TypeNoop: wrap("noop", decodeNoop, func(st *state.Tx, _ identity.Env, _ string, _ *Noop) *tx.Error { return checkNoop(st) }),
 	identity.TypeRegister: wrap("register identity", identity.DecodeRegister,
 		func(st *state.Tx, env identity.Env, s string, b *identity.Register) *tx.Error {
 			return identity.ExecRegister(st, env, s, b)

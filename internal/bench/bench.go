@@ -236,7 +236,8 @@ func startRunner(o *Options, progress io.Writer) (*runner, func() error, error) 
 func startNode(dir string, o *Options) (*node.Node, *keys.Keystore, error) {
 	pass := make([]byte, 24)
 	rand.Read(pass)
-	if _, err := node.Init(node.InitOptions{Home: dir, ChainID: "bench-1", Passphrase: pass, KDF: keys.TestKDF}); err != nil {
+	if _, err := node.Init(node.InitOptions{Home: dir, ChainID: "bench-1", Passphrase: pass, KDF: keys.TestKDF,
+		Params: app.Params{AllowNoop: true}}); err != nil {
 		return nil, nil, err
 	}
 	p := node.Paths{Home: dir}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/testnet"
@@ -29,7 +30,8 @@ func start(dir string, o *Options) (n0 *node.Node, reg *keys.Keystore, home stri
 	pass := make([]byte, 24)
 	rand.Read(pass)
 	m, err := testnet.Init(testnet.Options{Dir: dir, Validators: o.Validators, ChainID: "bench-net",
-		Ports: freePorts, BlockMS: o.BlockMS, Passphrase: pass, KDF: keys.TestKDF, LogLevel: "error"})
+		Ports: freePorts, BlockMS: o.BlockMS, Passphrase: pass, KDF: keys.TestKDF, LogLevel: "error",
+		Params: app.Params{AllowNoop: true}})
 	if err != nil {
 		return nil, nil, "", nil, err
 	}

@@ -25,6 +25,7 @@ type InitOptions struct {
 	Passphrase    []byte
 	KDF           keys.KDFParams
 	Institution   string // runs the validator; "local" when empty
+	Params        app.Params
 }
 
 // InitResult says what Init created.
@@ -75,7 +76,7 @@ func Init(o InitOptions) (*InitResult, error) {
 		return nil, err
 	}
 	gen, err := NewGenesis(o.ChainID, []GenesisRegistrar{{Name: o.RegistrarName, Keystore: ks}},
-		[]GenesisValidator{{Institution: o.Institution, Name: "validator-0", PubKey: hk.ValidatorKey, Power: 10}})
+		[]GenesisValidator{{Institution: o.Institution, Name: "validator-0", PubKey: hk.ValidatorKey, Power: 10}}, o.Params)
 	if err != nil {
 		return nil, err
 	}
@@ -146,8 +147,8 @@ type GenesisValidator struct {
 
 // NewGenesis builds the genesis of a chain: its registrars, and its validators recorded both
 // in CometBFT's validator list and, with their institutions, in the application state.
-func NewGenesis(chainID string, regs []GenesisRegistrar, vals []GenesisValidator) (*types.GenesisDoc, error) {
-	var st app.GenesisState
+func NewGenesis(chainID string, regs []GenesisRegistrar, vals []GenesisValidator, params app.Params) (*types.GenesisDoc, error) {
+	st := app.GenesisState{Params: params}
 	for _, r := range regs {
 		st.Registrars = append(st.Registrars, app.GenesisIdentity{Name: r.Name,
 			SignKey: r.Keystore.Keys.SignPublic(), EncKey: r.Keystore.Keys.EncPublic()})

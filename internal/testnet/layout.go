@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 )
@@ -49,6 +50,7 @@ type Options struct {
 	Passphrase    []byte
 	KDF           keys.KDFParams
 	LogLevel      string
+	Params        app.Params // the chain's genesis rules (benchmarks enable the no-op)
 }
 
 // BasePorts lays node i out at P+10i (API), P+10i+1 (p2p) and P+10i+2 (RPC).
@@ -142,7 +144,7 @@ func Init(o Options) (*Manifest, error) {
 		vals = append(vals, node.GenesisValidator{Institution: inst, Name: nd.Name, PubKey: hk.ValidatorKey, Power: 10})
 		m.Nodes = append(m.Nodes, nd)
 	}
-	gen, err := node.NewGenesis(o.ChainID, []node.GenesisRegistrar{{Name: Registrar, Keystore: ks}}, vals)
+	gen, err := node.NewGenesis(o.ChainID, []node.GenesisRegistrar{{Name: Registrar, Keystore: ks}}, vals, o.Params)
 	if err != nil {
 		return nil, err
 	}

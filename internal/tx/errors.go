@@ -35,4 +35,5 @@ const (
 	CodeUnknownBody   uint32 = 8 // body type not known to this version
 	CodeVersion       uint32 = 9 // envelope version not supported
 	CodeInternal      uint32 = 10
+	CodeDisabled      uint32 = 11 // body type not enabled on this chain
 )

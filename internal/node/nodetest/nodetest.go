@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -30,6 +31,12 @@ type Running struct {
 // Init creates a home in a temp dir and returns it with the registrar's keystore.
 func Init(t testing.TB) (string, *keys.Keystore) {
 	t.Helper()
+	return InitWith(t, app.Params{})
+}
+
+// InitWith is Init for a chain created with params.
+func InitWith(t testing.TB, params app.Params) (string, *keys.Keystore) {
+	t.Helper()
 	// Not t.TempDir: CometBFT may still flush a file (the address book) while it stops,
 	// which makes TempDir's strict cleanup fail the test. Remove it after the node stopped.
 	home, err := os.MkdirTemp("", "ehrchain-test-")
@@ -41,7 +48,7 @@ func Init(t testing.TB) (string, *keys.Keystore) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "test-chain", Passphrase: Passphrase, KDF: keys.TestKDF}); err != nil {
+	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "test-chain", Passphrase: Passphrase, KDF: keys.TestKDF, Params: params}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := keys.Dir{Path: node.Paths{Home: home}.Keys()}.Load("registrar")
