@@ -37,7 +37,9 @@ type recordedBlock struct {
 
 // genesisFor is a test chain's genesis: the harness's chains enable the no-op, which most
 // tests use as the cheapest signed transaction.
-func genesisFor(t testing.TB, reg *keys.Keystore) []byte { return genesisWith(t, reg, Params{AllowNoop: true}) }
+func genesisFor(t testing.TB, reg *keys.Keystore) []byte {
+	return genesisWith(t, reg, Params{AllowNoop: true})
+}
 
 func genesisWith(t testing.TB, reg *keys.Keystore, p Params) []byte {
 	b, err := json.Marshal(GenesisState{Registrars: []GenesisIdentity{{Name: "registrar", SignKey: reg.Keys.SignPublic(), EncKey: reg.Keys.EncPublic()}},
