@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
@@ -113,6 +114,8 @@ func httpStatus(e *tx.Error) int {
 		return emergencyStatus(e.Code)
 	case blobs.Space:
 		return blobStatus(e.Code)
+	case admission.Space:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusUnprocessableEntity
 }

@@ -13,6 +13,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -37,7 +38,11 @@ type App struct {
 
 	mu      sync.Mutex
 	pending map[string]uint64 // next sequence per signer including the mempool
-	genesis genesisView       // what InitChain wrote, for CheckTx before the first commit
+	// budgets are the chain's admission limits (nil: none); pendingUse is each signer's
+	// usage including the mempool, as pending is for sequences.
+	budgets    *admission.Budgets
+	pendingUse map[string]admission.Usage
+	genesis    genesisView // what InitChain wrote, for CheckTx before the first commit
 
 	// Current block, set by FinalizeBlock and consumed by Commit.
 	height    int64
@@ -67,7 +72,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 	}
 	return &App{
 		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
-		pending: map[string]uint64{}, watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
+		pending: map[string]uint64{}, pendingUse: map[string]admission.Usage{}, budgets: loadBudgets(st), watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
 }
@@ -135,11 +140,14 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		a.st.Set(noopKey, []byte{1})
 		gv.Set(noopKey, []byte{1})
 	}
+	bj, _ := json.Marshal(g.Budgets)
+	a.st.Set(budgetsKey, bj)
 	if err := a.initValidators(a.st, g, req.Validators); err != nil {
 		return nil, a.fail(err)
 	}
 	a.mu.Lock()
 	a.genesis = gv
+	a.budgets = g.Budgets
 	a.mu.Unlock()
 	return &abci.ResponseInitChain{AppHash: a.st.WorkingHash()}, nil
 }
@@ -188,7 +196,7 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 			return err
 		}
 	}
-	_, pub, err := signerKey(view, d)
+	who, pub, err := signerKey(view, d)
 	if err != nil {
 		return err
 	}
@@ -224,6 +232,13 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		if err := emergency.Admit(view, signer, d.body, at); err != nil {
 			return err
 		}
+	}
+	if a.budgets != nil {
+		u, err := a.chargeAdmission(view, d, who)
+		if err != nil {
+			return err
+		}
+		a.pendingUse[signer] = u
 	}
 	a.pending[signer] = expected + 1
 	if !recheck && emergency.Priority(d.env.BodyType) {
@@ -382,6 +397,11 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !d.env.Verify(pub) {
 		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
 	}
+	if a.budgets != nil {
+		if err := a.chargeBlock(a.st, d, signer, req.Time); err != nil {
+			return result(err)
+		}
+	}
 	a.noteValidator(d.body)
 	ov := a.st.Begin()
 	env.Signer = signer
@@ -407,6 +427,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 	}
 	a.mu.Lock()
 	clear(a.pending)
+	clear(a.pendingUse)
 	a.mu.Unlock()
 	a.notify()
 	if len(a.results) > 0 {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -120,6 +123,7 @@ func TestRejections(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := h.st.LastCommit().AppHash
+			stateBefore := stateExceptUsage(t, h.st.Committed())
 			seqBefore := nextSequence(h.st.Committed(), c.patient.ID)
 			res := h.block(tc.raw)[0]
 			if res.Codespace != string(tc.space) || res.Code != tc.code {
@@ -128,8 +132,13 @@ func TestRejections(t *testing.T) {
 			if res.Log == "" {
 				t.Fatal("rejection carries no message")
 			}
-			if after := h.st.LastCommit().AppHash; !bytes.Equal(before, after) {
-				t.Fatalf("a rejected transaction changed the app hash")
+			// A transaction refused for its envelope changes nothing; one refused by its
+			// domain is in the block, so it is charged to its signer's budget, and only that.
+			if after := h.st.LastCommit().AppHash; tc.space == tx.Space && !bytes.Equal(before, after) {
+				t.Fatalf("a transaction refused for its envelope changed the app hash")
+			}
+			if !maps.Equal(stateBefore, stateExceptUsage(t, h.st.Committed())) {
+				t.Fatal("a rejected transaction changed the state beyond its signer's budget usage")
 			}
 			if nextSequence(h.st.Committed(), c.patient.ID) != seqBefore {
 				t.Fatal("a rejected transaction consumed a sequence number")
@@ -296,4 +305,26 @@ func TestStateFaultHaltsConsensus(t *testing.T) {
 		t.Fatal("a consensus failure was not reported on Fatal()")
 	}
 	h.open() // Cleanup closes it again.
+}
+
+// stateExceptUsage is the whole committed state, indexes and log size included, without the
+// admission usage every transaction in a block is charged and the result every one gets.
+func stateExceptUsage(t *testing.T, v *state.View) map[string]string {
+	t.Helper()
+	m := map[string]string{"log size": fmt.Sprint(v.LogSize())}
+	v.Iterate(nil, func(k, val []byte) bool {
+		if !bytes.HasPrefix(k, []byte("adm/use/")) {
+			m["k/"+string(k)] = string(val)
+		}
+		return true
+	})
+	if err := v.IterateIndex(nil, func(k, val []byte) bool {
+		if !bytes.HasPrefix(k, []byte("txr/")) {
+			m["i/"+string(k)] = string(val)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/identity"
 )
 
@@ -22,6 +23,9 @@ type Params struct {
 	// AllowNoop enables the no-op transaction, which only benchmark chains need: on a live
 	// chain it would let any identity add arbitrary bytes to every node's disk.
 	AllowNoop bool `json:"allow_noop,omitempty"`
+	// Budgets bound what each identity may add per window, by role. A genesis without them
+	// gets admission.Defaults(); a zero limit is no limit.
+	Budgets *admission.Budgets `json:"budgets,omitempty"`
 }
 
 // GenesisValidator ties a genesis validator's consensus key to an institution.
@@ -48,6 +52,13 @@ func ParseGenesis(b []byte) (*GenesisState, error) {
 	}
 	if len(g.Registrars) == 0 {
 		return nil, fmt.Errorf("application genesis state names no registrar")
+	}
+	if g.Budgets == nil {
+		d := admission.Defaults()
+		g.Budgets = &d
+	}
+	if err := g.Budgets.Validate(); err != nil {
+		return nil, fmt.Errorf("application genesis state: %w", err)
 	}
 	return &g, nil
 }

@@ -128,6 +128,7 @@ type decoded struct {
 	hash [32]byte
 	body any
 	r    route
+	size int // bytes of the wire transaction, charged to the signer's budget
 }
 
 // decode runs the checks that need no state: size, canonical encoding, chain id, body.
@@ -153,7 +154,7 @@ func (a *App) decodeHashed(raw []byte, h [32]byte) (*decoded, *tx.Error) {
 	if r.unsigned && (env.Signer != [tx.SignerLen]byte{} || env.Sequence != 0 || !allZero(env.Signature)) {
 		return nil, tx.Space.Err(tx.CodeMalformed, "a %s is not signed as a whole: its envelope signer, sequence and signature must be zero", r.name)
 	}
-	return &decoded{env: env, hash: h, body: body, r: r}, nil
+	return &decoded{env: env, hash: h, body: body, r: r, size: len(raw)}, nil
 }
 
 // signerKey finds the key that must have signed d: the registered signer's current key, or

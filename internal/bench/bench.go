@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
@@ -237,7 +238,7 @@ func startNode(dir string, o *Options) (*node.Node, *keys.Keystore, error) {
 	pass := make([]byte, 24)
 	rand.Read(pass)
 	if _, err := node.Init(node.InitOptions{Home: dir, ChainID: "bench-1", Passphrase: pass, KDF: keys.TestKDF,
-		Params: app.Params{AllowNoop: true}}); err != nil {
+		Params: benchParams()}); err != nil {
 		return nil, nil, err
 	}
 	p := node.Paths{Home: dir}
@@ -666,3 +667,9 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// benchParams are the benchmark chains' rules: the no-op baseline is enabled, and budgets
+// are charged (so their cost is in every figure) but unlimited, so no workload is cut short.
+func benchParams() app.Params {
+	return app.Params{AllowNoop: true, Budgets: &admission.Budgets{WindowSeconds: 3600}}
+}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"path/filepath"
 
-	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/testnet"
@@ -31,7 +30,7 @@ func start(dir string, o *Options) (n0 *node.Node, reg *keys.Keystore, home stri
 	rand.Read(pass)
 	m, err := testnet.Init(testnet.Options{Dir: dir, Validators: o.Validators, ChainID: "bench-net",
 		Ports: freePorts, BlockMS: o.BlockMS, Passphrase: pass, KDF: keys.TestKDF, LogLevel: "error",
-		Params: app.Params{AllowNoop: true}})
+		Params: benchParams()})
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
