@@ -186,7 +186,7 @@ func (d Decision) Message() string {
 	case RegistrarRefused:
 		return "the registrar never gets a gateway token: register and manage identities with the ehrchain command line on the node (ehrchain identity ...)"
 	case ServiceRoleRefused:
-		return fmt.Sprintf("a %s does not log in as a person: its system authenticates with a signed JWT at /fhir/r4/auth/token while its keystore is unlocked on the node (start --fhir-unlock), or uses the web portal", d.Role)
+		return "auditors and insurers do not log in as persons: their system authenticates with a signed JWT at /fhir/r4/auth/token while its keystore is unlocked on the node (start --fhir-unlock); people use the web portal"
 	case ProviderNotUnlocked:
 		return "this provider is not unlocked on this gateway: a provider logs in here only if the node operator starts the node with --fhir-unlock for their keystore"
 	case NoSecondFactor:

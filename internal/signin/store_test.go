@@ -139,4 +139,3 @@ func TestSignInLogChain(t *testing.T) {
 	}
 	l2.Close()
 }
-
