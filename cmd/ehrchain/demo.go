@@ -14,6 +14,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/fhir"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
@@ -96,6 +97,9 @@ func printPortal(addr, host string, pass []byte) {
 	fmt.Println("  At an identity's first sign-in the portal enrols its second factor: scan the QR code")
 	fmt.Println("  with an authenticator app (or type the secret in), or create a passkey on this device.")
 	fmt.Println("  From then on every sign-in needs the passphrase and that factor.")
+	fmt.Println("  The FHIR person login takes the authenticator app's code too (patients, and providers")
+	fmt.Println("  unlocked on the node); failures there and here lock both:")
+	fmt.Printf("    curl -d '{\"keystore\":\"patient\",\"passphrase\":\"%s\",\"otp\":\"CODE\"}' %s%s/auth/login\n", pass, addr, fhir.Prefix)
 	fmt.Println("  The patient is alerted to Dr Carter's emergency access at sign-in (Emergency access page);")
 	fmt.Println("  the auditor reviews break-glass under Emergency accesses.")
 }

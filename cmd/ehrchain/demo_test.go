@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,7 +53,7 @@ func TestDemoPrintsPortal(t *testing.T) {
 	re := regexp.MustCompile(`Or open the web portal: (\S+)`)
 	var portalURL string
 	for deadline := time.Now().Add(3 * time.Minute); portalURL == ""; time.Sleep(200 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "From then on") {
+		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "/auth/login\n") {
 			portalURL = m[1]
 			break
 		}
@@ -90,6 +91,21 @@ func TestDemoPrintsPortal(t *testing.T) {
 	resp.Body.Close()
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/portal/enrol" {
 		t.Fatalf("sign-in with the printed details: %d to %q", resp.StatusCode, loc)
+	}
+	// The printed FHIR person login reaches the gateway, which asks for the second factor the
+	// patient has not enrolled yet.
+	lm := regexp.MustCompile(`curl -d '(\{.*\})' (\S+/auth/login)`).FindStringSubmatch(out.String())
+	if lm == nil {
+		t.Fatalf("no FHIR login example:\n%s", out)
+	}
+	resp, err = http.Post(lm[2], "application/json", strings.NewReader(lm[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "a second factor is required") {
+		t.Fatalf("printed FHIR login: %d %s", resp.StatusCode, body)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {

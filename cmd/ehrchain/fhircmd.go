@@ -21,6 +21,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/fhir"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // The FHIR gateway of a running node, and the keystores start unlocks for it.
@@ -48,14 +49,15 @@ func unlockForFHIR(g *globals) error {
 }
 
 // mountFHIR serves the FHIR R4 gateway under /fhir/r4 on the node's API, with the
-// home's sensitivity policy.
-func mountFHIR(srv *api.Server, n *node.Node, home string) error {
+// home's sensitivity policy and the node's sign-in state for person login.
+func mountFHIR(srv *api.Server, n *node.Node, home string, si *signin.Service) error {
 	pol, err := sensitivityPolicy(home)
 	if err != nil {
 		return err
 	}
 	fhirGateway = fhir.Mount(srv, n, keys.Dir{Path: filepath.Join(home, "keys")})
 	fhirGateway.Policy = pol
+	fhirGateway.SignIn = si
 	for _, ks := range fhirUnlocked {
 		fhirGateway.Unlock(ks)
 	}

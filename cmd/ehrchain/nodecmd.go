@@ -118,13 +118,20 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		n.Stop()
 		return err
 	}
-	if err := mountFHIR(srv, n, home); err != nil {
+	si, err := openSignIn(home) // one sign-in state for the portal and the FHIR login
+	if err != nil {
+		l.Close()
+		n.Stop()
+		return err
+	}
+	defer si.Close()
+	if err := mountFHIR(srv, n, home, si); err != nil {
 		l.Close()
 		n.Stop()
 		return err
 	}
 	if !noPortal {
-		pt, err := portal.New(portal.Config{Home: home, API: srv, Secure: n.Config.TLSCert != "", RPID: portalHost,
+		pt, err := portal.New(portal.Config{Home: home, API: srv, Secure: n.Config.TLSCert != "", RPID: portalHost, SignIn: si,
 			Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 		if err != nil {
 			l.Close()

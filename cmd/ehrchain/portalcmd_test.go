@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ehrchain/ehrchain/internal/keys"
-	"github.com/ehrchain/ehrchain/internal/portal"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // TestPortalResetFactors removes an identity's second factors with the CLI: refused while the
@@ -23,15 +23,15 @@ func TestPortalResetFactors(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(home, "portal")
-	st, err := portal.OpenStore(dir)
+	st, err := signin.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Update(info.ID, func(f *portal.Factors) error { f.TOTPSecret = "JBSWY3DPEHPK3PXP"; return nil }); err != nil {
+	if err := st.Update(info.ID, func(f *signin.Factors) error { f.TOTPSecret = "JBSWY3DPEHPK3PXP"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	enrolled := func() bool {
-		st, err := portal.OpenStore(dir)
+		st, err := signin.OpenStore(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // Authentication, SMART Backend Services style: an EHR system holds an ehrchain identity
@@ -29,8 +31,12 @@ import (
 // gateway verifies it against the identity's current key on the ledger, refuses a jti it
 // has seen before its expiry, and returns a bearer token valid for 5 minutes.
 //
-// A person (a patient) logs in at /fhir/r4/auth/login with the name of their keystore on
-// this node and its passphrase; the keystore is decrypted for the session only.
+// A person logs in at /fhir/r4/auth/login with the name of their keystore on this node, its
+// passphrase and the current code of their authenticator app (enrolled at the web portal),
+// under the node's one sign-in policy (internal/signin): patients, and providers unlocked on
+// this node; never the registrar, an auditor or an insurer. Failures lock the identity at
+// both entry points, across restarts, and every attempt is in the sign-in log. The keystore
+// is decrypted for the session only.
 const (
 	AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 	maxAssertion  = 5 * time.Minute
@@ -65,6 +71,12 @@ func (a *authenticator) unlock(ks *keys.Keystore) {
 	a.mu.Lock()
 	a.unlocked[ks.ID] = ks
 	a.mu.Unlock()
+}
+
+func (a *authenticator) isUnlocked(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.unlocked[id] != nil
 }
 
 type tokenResponse struct {
@@ -197,6 +209,9 @@ func (a *authenticator) verifyAssertion(jwt, host string) (*keys.Keystore, *iden
 	if !who.Active {
 		return nil, nil, zero, fmt.Errorf("identity %s is deactivated", c.Sub)
 	}
+	if who.Role == identity.Registrar {
+		return nil, nil, zero, fmt.Errorf("the registrar never gets a gateway token: register and manage identities with the ehrchain command line")
+	}
 	if !ed25519.Verify(who.SignKey, []byte(parts[0]+"."+parts[1]), sig) {
 		return nil, nil, zero, fmt.Errorf("signature does not verify with the identity's current key")
 	}
@@ -225,40 +240,182 @@ func (a *authenticator) verifyAssertion(jwt, host string) (*keys.Keystore, *iden
 type loginRequest struct {
 	Keystore   string `json:"keystore"`
 	Passphrase string `json:"passphrase"`
+	OTP        string `json:"otp"` // the current code of the authenticator app enrolled at the portal
 }
 
+// dummyKeystore is decrypted when a name has no keystore, so an unknown name takes as long
+// to refuse as a wrong passphrase and does not reveal which names exist.
+var dummyKeystore = sync.OnceValue(func() []byte {
+	ks, err := keys.NewKeystore("dummy")
+	if err != nil {
+		return nil
+	}
+	var pw [16]byte
+	rand.Read(pw[:])
+	b, _ := keys.Encrypt(ks, pw[:], keys.DefaultKDF)
+	return b
+})
+
+// loginStatus is the HTTP status of a refusal by the sign-in policy.
+func loginStatus(r signin.Reason) (int, string) {
+	switch r {
+	case signin.Locked:
+		return http.StatusTooManyRequests, "access_denied"
+	case signin.Unknown:
+		return http.StatusUnauthorized, "invalid_grant"
+	}
+	return http.StatusForbidden, "access_denied"
+}
+
+// login is the person login. The sign-in policy is judged from what is known before the
+// passphrase; only a lockout is told before the passphrase is proven. Then the passphrase,
+// then the policy's other refusals, then the TOTP code. Every outcome is logged; a success
+// that cannot be logged issues no token.
 func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
-	if a.keyring.Path == "" {
-		oauthError(w, http.StatusNotFound, "invalid_request", "login is not enabled on this node")
+	si := a.g.SignIn
+	if a.keyring.Path == "" || si == nil {
+		oauthError(w, http.StatusNotFound, "invalid_request", "person login is not enabled on this node")
 		return
 	}
 	var req loginRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "body must be JSON {keystore, passphrase}: %v", err)
+		oauthError(w, http.StatusBadRequest, "invalid_request", "body must be JSON {keystore, passphrase, otp}: %v", err)
 		return
 	}
+	if req.Keystore == "" || req.Passphrase == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "keystore and passphrase are required, and otp (the code of your authenticator app)")
+		return
+	}
+	now := a.g.Now()
+	remote := clientAddr(r)
+	ev := signin.Event{Entry: signin.Gateway.String(), Name: req.Keystore, Method: "passphrase", Remote: remote}
+	record := func(event, reason string) error {
+		ev.Time, ev.Event, ev.Reason = now.UTC(), event, reason
+		return si.Record(ev)
+	}
+	refuse := func(event, reason string, status int, code, format string, args ...any) {
+		if err := record(event, reason); err != nil {
+			oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "%v", signin.ErrNotRecorded)
+			return
+		}
+		oauthError(w, status, code, format, args...)
+	}
+	fail := func(reason, format string, args ...any) {
+		if err := si.Fail(ev.ID, req.Keystore, remote, now); err != nil {
+			refuse(signin.EvSignInFailed, reason+" (not counted: "+err.Error()+")", http.StatusServiceUnavailable, "temporarily_unavailable", "the failed login could not be recorded: tell the node operator")
+			return
+		}
+		refuse(signin.EvSignInFailed, reason, http.StatusUnauthorized, "invalid_grant", format, args...)
+	}
+
+	facts := signin.Facts{Entry: signin.Gateway, Now: now}
 	data, err := a.keyring.Load(req.Keystore)
-	if err != nil {
-		oauthError(w, http.StatusUnauthorized, "invalid_grant", "wrong keystore name or passphrase")
+	if err == nil {
+		if info, err := keys.PublicInfo(data); err == nil {
+			ev.ID = info.ID
+		}
+	}
+	var who *identity.Identity
+	if ev.ID != "" {
+		if who = identity.Get(a.g.b.View(), ev.ID); who != nil {
+			ev.Role = string(who.Role)
+			facts.Known, facts.Active, facts.Role = true, who.Active, string(who.Role)
+			facts.Unlocked = a.isUnlocked(ev.ID)
+			f := si.Factors().Get(ev.ID)
+			facts.TOTP = f != nil && f.TOTPSecret != ""
+		}
+	}
+	facts.Identity, facts.Remote = si.Failures(ev.ID, req.Keystore, remote)
+	d := signin.Decide(facts, si.Limits())
+	if d.Reason == signin.Locked {
+		refuse(signin.EvLocked, "too many failed sign-ins", http.StatusTooManyRequests, "access_denied", "%s", d.Message())
 		return
 	}
+
 	select {
 	case a.logins <- struct{}{}:
 		defer func() { <-a.logins }()
 	case <-r.Context().Done():
 		return
 	}
-	ks, err := keys.Decrypt(data, []byte(req.Passphrase))
+	var ks *keys.Keystore
+	if ev.ID != "" {
+		ks, err = keys.Decrypt(data, []byte(req.Passphrase))
+	} else {
+		keys.Decrypt(dummyKeystore(), []byte(req.Passphrase))
+		err = fmt.Errorf("no keystore of that name")
+	}
+	if err == nil && ks.ID != ev.ID {
+		err = fmt.Errorf("the keystore's public part names another identity")
+	}
 	if err != nil {
-		oauthError(w, http.StatusUnauthorized, "invalid_grant", "wrong keystore name or passphrase")
+		fail("wrong passphrase or unknown keystore", "wrong keystore name or passphrase")
 		return
 	}
-	who := identity.Get(a.g.b.View(), ks.ID)
-	if who == nil || !who.Active || !bytes.Equal(ks.Keys.SignPublic(), who.SignKey) {
-		oauthError(w, http.StatusUnauthorized, "invalid_grant", "keystore %s is not an active identity with its current key on this chain", req.Keystore)
+	keep := false
+	defer func() {
+		if !keep {
+			wipe(ks)
+		}
+	}()
+	if d.Allowed && !bytes.Equal(ks.Keys.SignPublic(), who.SignKey) {
+		d = signin.Decision{Reason: signin.Deactivated}
+	}
+	if !d.Allowed {
+		status, code := loginStatus(d.Reason)
+		refuse(signin.EvSignInRefused, d.Reason.String(), status, code, "keystore %s: %s", req.Keystore, d.Message())
 		return
 	}
-	a.issue(w, ks, who, a.g.Now().Add(loginLife), []byte(req.Passphrase))
+
+	ev.Method = "passphrase+totp"
+	otp := strings.TrimSpace(req.OTP)
+	if otp == "" {
+		fail("no second factor sent", "a second factor is required: send the current 6-digit code of your authenticator app as otp")
+		return
+	}
+	if err := si.Factors().Update(ev.ID, func(f *signin.Factors) error {
+		if f.TOTPSecret == "" {
+			return fmt.Errorf("no authenticator app is enrolled for this identity")
+		}
+		step, err := signin.CheckTOTP(f.TOTPSecret, otp, now, f.TOTPLastStep)
+		if err != nil {
+			return err
+		}
+		f.TOTPLastStep = step
+		return nil
+	}); err != nil {
+		fail("second factor: "+err.Error(), "second factor: %v", err)
+		return
+	}
+	if err := record(signin.EvSignIn, ""); err != nil {
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "%v", signin.ErrNotRecorded)
+		return
+	}
+	si.Succeed(ev.ID) // if the reset cannot be written the run stays: stricter, never looser
+	keep = true
+	a.issue(w, ks, who, now.Add(loginLife), []byte(req.Passphrase))
+}
+
+// wipe overwrites a refused login's private keys rather than leave them to the collector.
+func wipe(ks *keys.Keystore) {
+	for _, kp := range append([]*keys.KeyPair{ks.Keys}, ks.Previous...) {
+		if kp != nil {
+			clear(kp.Sign)
+			kp.Enc = nil
+		}
+	}
+	for i := range ks.Category {
+		ks.Category[i].Priv = nil
+	}
+}
+
+// clientAddr is the client's host address, without the port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 type sessionKey struct{}

@@ -15,6 +15,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/signin"
 	"github.com/ehrchain/ehrchain/internal/state"
 )
 
@@ -44,6 +45,9 @@ type Gateway struct {
 	Now  func() time.Time
 	// Policy puts each resource in its consent category (default: Sensitivity).
 	Policy *Policy
+	// SignIn is the node's sign-in state (second factors, lockouts, sign-in log), shared with
+	// the web portal. Person login is refused without it.
+	SignIn *signin.Service
 
 	writeMu sync.Map // identity id -> *sync.Mutex: one writer per signer (sequences)
 }

@@ -348,6 +348,7 @@ func (f *fixture) testAuth(t *testing.T) {
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(longer)) + "." + parts[2]
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + "."
 	notUnlocked := f.otherProvider(t)
+	f.gw.Unlock(f.reg) // even unlocked, the registrar gets no gateway token
 	for name, c := range map[string]struct{ jwt, want string }{
 		"forged signature": {forged, "does not verify"},
 		"tampered claims":  {tampered, ""},
@@ -357,6 +358,7 @@ func (f *fixture) testAuth(t *testing.T) {
 		"wrong audience":   {SignAssertion(f.cast.Provider, "https://elsewhere/token", now, time.Minute), "aud"},
 		"unregistered":     {SignAssertion(intruder, aud, now, time.Minute), "not registered"},
 		"keys not on node": {SignAssertion(notUnlocked, aud, now, time.Minute), "unlocked"},
+		"registrar":        {SignAssertion(f.reg, aud, now, time.Minute), "registrar never gets a gateway token"},
 		"garbage":          {"a.b.c", "malformed"},
 	} {
 		code, body := f.tokenRequest(c.jwt)

@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // fixture is a node with imported Synthea patients and the FHIR gateway mounted.
@@ -33,6 +36,12 @@ func newFixture(t *testing.T, files []string) *fixture {
 	r, cast, reg, im, st := importSetup(t, files)
 	gw := Mount(r.Server, r.Node, im.Keys)
 	gw.Unlock(cast.Provider)
+	si, err := signin.Open(t.TempDir(), signin.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { si.Close() })
+	gw.SignIn = si
 	return &fixture{t: t, r: r, cast: cast, reg: reg, im: im, st: st, gw: gw, base: r.Client.Base + Prefix, files: files}
 }
 
@@ -72,10 +81,34 @@ func tokenOf(body []byte) string {
 	return tr.AccessToken
 }
 
-// login opens a session with a keystore on the node and its passphrase.
+// login opens a session with a keystore on the node, its passphrase and a TOTP code. It
+// enrols a fresh authenticator secret for the identity first (as the portal does), so
+// every login has an unused code.
 func (f *fixture) login(name string, pass []byte) string {
 	f.t.Helper()
-	b, _ := json.Marshal(loginRequest{Keystore: name, Passphrase: string(pass)})
+	data, err := f.im.Keys.Load(name)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	info, err := keys.PublicInfo(data)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	k, err := signin.NewTOTPKey(name)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.gw.SignIn.Factors().Update(info.ID, func(fs *signin.Factors) error {
+		fs.TOTPSecret, fs.TOTPLastStep = k.Secret(), 0
+		return nil
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	otp, err := totp.GenerateCode(k.Secret(), f.gw.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	b, _ := json.Marshal(loginRequest{Keystore: name, Passphrase: string(pass), OTP: otp})
 	resp, err := http.Post(f.base+"/auth/login", "application/json", bytes.NewReader(b))
 	if err != nil {
 		f.t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -43,7 +44,7 @@ type auditorView struct {
 	ByAction  template.HTML
 	Anomalies []anomalyView
 	Recent    []*audit.Event
-	SignIns   []SignInEvent
+	SignIns   []signin.Event
 	LogBroken int // first line of the sign-in log whose hash link is wrong; 0 if intact
 	Failed    int
 	Names     map[string]string
@@ -81,12 +82,12 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 	for i := len(evs) - 1; i >= 0 && len(v.Recent) < 25; i-- {
 		v.Recent = append(v.Recent, evs[i])
 	}
-	if v.SignIns, v.LogBroken, err = p.log.recent(40); err != nil {
+	if v.SignIns, v.LogBroken, err = p.si.Recent(40); err != nil {
 		p.fail(w, r, s, http.StatusInternalServerError, "Cannot read the sign-in log: %v", err)
 		return
 	}
 	for _, e := range v.SignIns {
-		if e.Event == evSignInFailed || e.Event == evLocked {
+		if e.Event == signin.EvSignInFailed || e.Event == signin.EvLocked || e.Event == signin.EvSignInRefused {
 			v.Failed++
 		}
 	}

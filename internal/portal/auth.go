@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 type signInView struct {
@@ -34,66 +36,100 @@ var dummyKeystore = sync.OnceValue(func() []byte {
 })
 
 // signIn checks the first factor: the identity's keystore in the node's keys directory opens
-// with the passphrase. The keystore then stays decrypted in this session's memory only.
+// with the passphrase. The keystore then stays decrypted in this session's memory only. The
+// node's sign-in policy is judged first, from what is known before the passphrase (the
+// keystore's public part, the ledger, the failure runs shared with the FHIR login).
 func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	now := p.cfg.Now()
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	pass := r.PostFormValue("passphrase")
 	remote := remoteAddr(r)
 	view := signInView{Name: name}
-	refuse := func(status int, reason, msg string) {
-		p.audit(SignInEvent{Event: evSignInFailed, Name: name, Method: "passphrase", Remote: remote, Reason: reason})
+	refuse := func(status int, ev, id, reason, msg string) {
+		p.audit(signin.Event{Event: ev, Name: name, ID: id, Method: "passphrase", Remote: remote, Reason: reason})
 		p.render(w, r, status, "signin", nil, pageData{Title: "Sign in", Error: msg, Data: view})
 	}
-	for _, l := range []struct {
-		lim *limiter
-		key string
-	}{{p.byName, "name:" + name}, {p.byRemote, "remote:" + remote}} {
-		if locked, until := l.lim.locked(l.key, now); locked {
-			p.audit(SignInEvent{Event: evLocked, Name: name, Remote: remote, Reason: "too many failed sign-ins"})
-			p.render(w, r, http.StatusTooManyRequests, "signin", nil, pageData{Title: "Sign in", Data: view,
-				Error: fmt.Sprintf("Too many failed sign-ins. Try again after %s.", until.UTC().Format("15:04:05 UTC"))})
-			return
+	if name == "" || pass == "" {
+		refuse(http.StatusBadRequest, signin.EvSignInFailed, "", "empty identity or passphrase", "Enter your identity and passphrase.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	var id string
+	var ident *identity.Identity
+	data, err := p.keys.Load(name)
+	if err == nil {
+		if info, err := keys.PublicInfo(data); err == nil {
+			id = info.ID
 		}
 	}
-	failed := func() { p.byName.fail("name:"+name, now); p.byRemote.fail("remote:"+remote, now) }
-	if name == "" || pass == "" {
-		refuse(http.StatusBadRequest, "empty identity or passphrase", "Enter your identity and passphrase.")
+	facts := signin.Facts{Entry: signin.Portal, Now: now}
+	if id != "" {
+		if resp, err := p.cl.Identity(ctx, id, false); err == nil {
+			ident = resp.Identity
+			facts.Known, facts.Active, facts.Role = true, ident.Active, string(ident.Role)
+		}
+	}
+	facts.Identity, facts.Remote = p.si.Failures(id, name, remote)
+	d := signin.Decide(facts, p.si.Limits())
+	if d.Reason == signin.Locked {
+		refuse(http.StatusTooManyRequests, signin.EvLocked, id, "too many failed sign-ins",
+			fmt.Sprintf("Too many failed sign-ins. Try again after %s.", d.Until.UTC().Format("15:04:05 UTC")))
 		return
 	}
 	var ks *keys.Keystore
-	data, err := p.keys.Load(name)
-	if err == nil {
+	if id != "" {
 		ks, err = keys.Decrypt(data, []byte(pass))
+		if err == nil && ks.ID != id {
+			(&session{ks: ks}).wipe()
+			ks, err = nil, errors.New("the keystore's public part names another identity")
+		}
 	} else {
 		keys.Decrypt(dummyKeystore(), []byte(pass))
 		err = errors.New("no keystore of that name")
 	}
 	if err != nil {
-		failed()
-		refuse(http.StatusUnauthorized, "wrong passphrase or unknown identity", "Wrong identity or passphrase.")
+		if ferr := p.si.Fail(id, name, remote, now); ferr != nil {
+			p.cfg.Logf("portal: cannot record a failed sign-in: %v", ferr)
+		}
+		refuse(http.StatusUnauthorized, signin.EvSignInFailed, id, "wrong passphrase or unknown identity", "Wrong identity or passphrase.")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	resp, err := p.cl.Identity(ctx, ks.ID, false)
-	switch {
-	case err != nil:
+	if !d.Allowed {
 		(&session{ks: ks}).wipe()
-		refuse(http.StatusForbidden, "identity not registered", "This identity is not registered on the ledger.")
-		return
-	case !resp.Identity.Active:
-		(&session{ks: ks}).wipe()
-		refuse(http.StatusForbidden, "identity deactivated", "This identity has been deactivated.")
+		msg := "This identity may not sign in here: " + d.Message() + "."
+		switch d.Reason {
+		case signin.Unknown:
+			msg = "This identity is not registered on the ledger."
+		case signin.Deactivated:
+			msg = "This identity has been deactivated."
+		}
+		refuse(http.StatusForbidden, signin.EvSignInRefused, id, d.Reason.String(), msg)
 		return
 	}
-	s := &session{name: name, ks: ks, ident: resp.Identity, remote: remote, stage: stagePassphrase}
+	s := &session{name: name, ks: ks, ident: ident, remote: remote, stage: stagePassphrase}
 	p.setCookie(w, p.sess.create(s, now))
 	if p.store.Get(ks.ID).Enrolled() {
 		redirect(w, r, Prefix+"second-factor")
 	} else {
 		redirect(w, r, Prefix+"enrol")
 	}
+}
+
+// failed counts a wrong second factor of a half-signed-in session against its identity and
+// client address, in the node's shared, persisted failure runs.
+func (p *Portal) failed(s *session, r *http.Request) {
+	if err := p.si.Fail(s.ident.ID, s.name, remoteAddr(r), p.cfg.Now()); err != nil {
+		p.cfg.Logf("portal: cannot record a failed sign-in: %v", err)
+	}
+}
+
+// lockedOut reports whether the session's identity is locked now (failures elsewhere, at the
+// portal or the FHIR login, count too).
+func (p *Portal) lockedOut(s *session) bool {
+	f := signin.Facts{Entry: signin.Portal, Now: p.cfg.Now(), Known: true, Active: true}
+	f.Identity, _ = p.si.Failures(identID(s), s.name, "")
+	return signin.Decide(f, p.si.Limits()).Reason == signin.Locked
 }
 
 type secondFactorView struct {
@@ -117,11 +153,11 @@ func (p *Portal) renderSecondFactor(w http.ResponseWriter, r *http.Request, s *s
 
 func (p *Portal) secondFactorTOTP(w http.ResponseWriter, r *http.Request, s *session) {
 	code := strings.TrimSpace(r.PostFormValue("code"))
-	err := p.store.Update(s.ident.ID, func(f *Factors) error {
+	err := p.store.Update(s.ident.ID, func(f *signin.Factors) error {
 		if f.TOTPSecret == "" {
 			return errors.New("no authenticator app is enrolled for this identity")
 		}
-		step, err := checkTOTP(f.TOTPSecret, code, p.cfg.Now(), f.TOTPLastStep)
+		step, err := signin.CheckTOTP(f.TOTPSecret, code, p.cfg.Now(), f.TOTPLastStep)
 		if err != nil {
 			return err
 		}
@@ -141,11 +177,9 @@ const maxFactorTries = 3
 // secondFactorFailed counts a wrong second factor; after maxFactorTries the session ends and
 // the passphrase must be entered again.
 func (p *Portal) secondFactorFailed(w http.ResponseWriter, r *http.Request, s *session, method string, err error) {
-	now := p.cfg.Now()
 	s.failures++
-	p.byName.fail("name:"+s.name, now)
-	p.byRemote.fail("remote:"+remoteAddr(r), now)
-	p.audit(SignInEvent{Event: evSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: method, Remote: remoteAddr(r), Reason: err.Error()})
+	p.failed(s, r)
+	p.audit(signin.Event{Event: signin.EvSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: method, Remote: remoteAddr(r), Reason: err.Error()})
 	if s.failures >= maxFactorTries {
 		p.sess.end(s)
 		toSignIn(w, r, "Too many wrong codes. Sign in again.")
@@ -159,9 +193,16 @@ func (p *Portal) secondFactorFailed(w http.ResponseWriter, r *http.Request, s *s
 func (p *Portal) complete(w http.ResponseWriter, r *http.Request, s *session, method string) {
 	now := p.cfg.Now()
 	s.failures, s.enrolTOTP, s.wa = 0, nil, nil
+	// Audit fails closed: a sign-in that cannot be logged does not complete.
+	if err := p.audit(signin.Event{Event: signin.EvSignIn, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: method, Remote: remoteAddr(r)}); err != nil {
+		p.sess.end(s)
+		toSignIn(w, r, "This sign-in could not be recorded, so it was refused. Tell the node operator.")
+		return
+	}
+	if err := p.si.Succeed(s.ident.ID); err != nil {
+		p.cfg.Logf("portal: cannot clear the failed sign-ins of %s: %v", s.ident.ID, err)
+	}
 	p.setCookie(w, p.sess.promote(s, now))
-	p.byName.reset("name:" + s.name)
-	p.audit(SignInEvent{Event: evSignIn, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: method, Remote: remoteAddr(r)})
 	if r.Header.Get("Accept") == "application/json" {
 		writeJSON(w, http.StatusOK, map[string]string{"next": homeFor(s.ident.Role)})
 		return
@@ -188,7 +229,7 @@ func (p *Portal) renderEnrol(w http.ResponseWriter, r *http.Request, s *session,
 		return
 	}
 	if s.enrolTOTP == nil {
-		k, err := newTOTPKey(s.name + " (" + s.ident.Name + ")")
+		k, err := signin.NewTOTPKey(s.name + " (" + s.ident.Name + ")")
 		if err != nil {
 			p.fail(w, r, s, http.StatusInternalServerError, "cannot make a TOTP secret: %v", err)
 			return
@@ -210,11 +251,11 @@ func (p *Portal) enrolTOTP(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	secret := s.enrolTOTP.Secret()
-	err := p.store.Update(s.ident.ID, func(f *Factors) error {
+	err := p.store.Update(s.ident.ID, func(f *signin.Factors) error {
 		if f.Enrolled() {
 			return errors.New("a second factor was enrolled meanwhile: sign in with it")
 		}
-		step, err := checkTOTP(secret, strings.TrimSpace(r.PostFormValue("code")), p.cfg.Now(), 0)
+		step, err := signin.CheckTOTP(secret, strings.TrimSpace(r.PostFormValue("code")), p.cfg.Now(), 0)
 		if err != nil {
 			return err
 		}
@@ -222,10 +263,9 @@ func (p *Portal) enrolTOTP(w http.ResponseWriter, r *http.Request, s *session) {
 		return nil
 	})
 	if err != nil {
-		now := p.cfg.Now()
 		s.failures++
-		p.byName.fail("name:"+s.name, now)
-		p.audit(SignInEvent{Event: evSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "totp-enrol", Remote: remoteAddr(r), Reason: err.Error()})
+		p.failed(s, r)
+		p.audit(signin.Event{Event: signin.EvSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "totp-enrol", Remote: remoteAddr(r), Reason: err.Error()})
 		if s.failures >= maxFactorTries {
 			p.sess.end(s)
 			toSignIn(w, r, "Too many wrong codes. Sign in again.")
@@ -234,7 +274,7 @@ func (p *Portal) enrolTOTP(w http.ResponseWriter, r *http.Request, s *session) {
 		p.renderEnrol(w, r, s, http.StatusUnauthorized, capitalize(err.Error())+".")
 		return
 	}
-	p.audit(SignInEvent{Event: evEnrolled, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "totp", Remote: remoteAddr(r)})
+	p.audit(signin.Event{Event: signin.EvEnrolled, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "totp", Remote: remoteAddr(r)})
 	p.complete(w, r, s, "totp")
 }
 
@@ -246,7 +286,7 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, s, http.StatusForbidden, "This form is stale. Reload and try again.")
 			return
 		}
-		p.audit(SignInEvent{Event: evSignOut, Name: s.name, ID: identID(s), Role: identRole(s), Remote: remoteAddr(r)})
+		p.audit(signin.Event{Event: signin.EvSignOut, Name: s.name, ID: identID(s), Role: identRole(s), Remote: remoteAddr(r)})
 		p.sess.end(s)
 	}
 	toSignIn(w, r, "You are signed out.")

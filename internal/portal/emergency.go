@@ -11,6 +11,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // declView is an emergency (break-glass) declaration as the patient and the auditor see it:
@@ -244,7 +245,7 @@ func (p *Portal) setOptOuts(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	fresh, err := keys.Decrypt(data, []byte(r.PostFormValue("passphrase")))
 	if err != nil || fresh.ID != me {
-		p.audit(SignInEvent{Event: evSignInFailed, Name: s.name, ID: me, Role: string(s.ident.Role), Method: "passphrase", Remote: remoteAddr(r), Reason: "wrong passphrase to confirm a break-glass opt-out change"})
+		p.audit(signin.Event{Event: signin.EvSignInFailed, Name: s.name, ID: me, Role: string(s.ident.Role), Method: "passphrase", Remote: remoteAddr(r), Reason: "wrong passphrase to confirm a break-glass opt-out change"})
 		p.renderPatientEmergency(w, r, s, http.StatusUnauthorized, "Wrong passphrase: your opt-outs were not changed.")
 		return
 	}

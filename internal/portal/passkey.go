@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // waUser is an identity as WebAuthn sees it. The user handle is random (not the identity id),
@@ -83,7 +85,7 @@ func (p *Portal) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request, s 
 		return
 	}
 	if p.store.Get(s.ident.ID) == nil { // allocate the user handle
-		if err := p.store.Update(s.ident.ID, func(*Factors) error { return nil }); err != nil {
+		if err := p.store.Update(s.ident.ID, func(*signin.Factors) error { return nil }); err != nil {
 			jsonError(w, http.StatusInternalServerError, err)
 			return
 		}
@@ -118,7 +120,7 @@ func (p *Portal) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, s
 	if err == nil {
 		var cred *webauthn.Credential
 		if cred, err = rp.CreateCredential(p.user(s), *sd, parsed); err == nil {
-			err = p.store.Update(s.ident.ID, func(f *Factors) error {
+			err = p.store.Update(s.ident.ID, func(f *signin.Factors) error {
 				if s.stage != stageSignedIn && f.Enrolled() {
 					return errors.New("a second factor was enrolled meanwhile: sign in with it")
 				}
@@ -128,11 +130,11 @@ func (p *Portal) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request, s
 		}
 	}
 	if err != nil {
-		p.audit(SignInEvent{Event: evSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passkey-register", Remote: remoteAddr(r), Reason: protocolDetail(err)})
+		p.audit(signin.Event{Event: signin.EvSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passkey-register", Remote: remoteAddr(r), Reason: protocolDetail(err)})
 		jsonError(w, http.StatusBadRequest, fmt.Errorf("the passkey was not accepted: %s", protocolDetail(err)))
 		return
 	}
-	p.audit(SignInEvent{Event: evEnrolled, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passkey", Remote: remoteAddr(r)})
+	p.audit(signin.Event{Event: signin.EvEnrolled, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passkey", Remote: remoteAddr(r)})
 	if s.stage == stageSignedIn {
 		s.flash = "Passkey added."
 		writeJSON(w, http.StatusOK, map[string]string{"next": Prefix + "security"})
@@ -178,7 +180,7 @@ func (p *Portal) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, s *s
 	if err == nil {
 		var cred *webauthn.Credential
 		if cred, err = rp.ValidateLogin(p.user(s), *sd, parsed); err == nil {
-			err = p.store.Update(s.ident.ID, func(f *Factors) error { // keep the signature counter
+			err = p.store.Update(s.ident.ID, func(f *signin.Factors) error { // keep the signature counter
 				for i := range f.Passkeys {
 					if string(f.Passkeys[i].ID) == string(cred.ID) {
 						f.Passkeys[i].Authenticator = cred.Authenticator
@@ -189,11 +191,9 @@ func (p *Portal) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, s *s
 		}
 	}
 	if err != nil {
-		now := p.cfg.Now()
 		s.failures++
-		p.byName.fail("name:"+s.name, now)
-		p.byRemote.fail("remote:"+remoteAddr(r), now)
-		p.audit(SignInEvent{Event: evSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passkey", Remote: remoteAddr(r), Reason: protocolDetail(err)})
+		p.failed(s, r)
+		p.audit(signin.Event{Event: signin.EvSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passkey", Remote: remoteAddr(r), Reason: protocolDetail(err)})
 		if s.failures >= maxFactorTries {
 			p.sess.end(s)
 			clearCookie(w)

@@ -12,6 +12,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 func (p *Portal) patientHome(w http.ResponseWriter, r *http.Request, s *session) {
@@ -170,7 +171,7 @@ func (p *Portal) revoke(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	fresh, err := keys.Decrypt(data, []byte(r.PostFormValue("passphrase")))
 	if err != nil || fresh.ID != s.ident.ID {
-		p.audit(SignInEvent{Event: evSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passphrase", Remote: remoteAddr(r), Reason: "wrong passphrase to confirm a revocation"})
+		p.audit(signin.Event{Event: signin.EvSignInFailed, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Method: "passphrase", Remote: remoteAddr(r), Reason: "wrong passphrase to confirm a revocation"})
 		p.renderConsents(w, r, s, http.StatusUnauthorized, "Wrong passphrase: the grant was not revoked.")
 		return
 	}

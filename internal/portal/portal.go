@@ -18,6 +18,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 //go:embed templates/*.html
@@ -40,22 +41,24 @@ type Config struct {
 	IdleTimeout    time.Duration // default 15 min
 	MaxAge         time.Duration // default 8 h
 	PendingTimeout time.Duration // a sign-in not finished within this is dropped; default 5 min
-	MaxFailures    int           // failed attempts per identity in Window before it is locked; default 5
-	Window         time.Duration // default 15 min
+	MaxFailures    int           // failed attempts per identity in a row before it is locked; default 5 (ignored with SignIn)
+	Window         time.Duration // a lock lasts this long after the last failure; default 15 min (ignored with SignIn)
 	Now            func() time.Time
 	Logf           func(format string, args ...any)
+	// SignIn is the node's sign-in state (factors, lockouts, sign-in log), shared with the FHIR
+	// gateway's person login. Nil: the portal opens HOME/portal itself and closes it on Close.
+	SignIn *signin.Service
 }
 
 // Portal serves the web pages.
 type Portal struct {
 	cfg       Config
 	keys      keys.Dir
-	store     *Store
+	si        *signin.Service
+	ownSI     bool // opened by New, closed by Close
+	store     *signin.Store
 	seen      *seenStore
-	log       *signInLog
 	sess      *sessions
-	byName    *limiter
-	byRemote  *limiter
 	cl        *client.Client
 	pages     map[string]*template.Template
 	mux       *http.ServeMux
@@ -80,10 +83,6 @@ func New(cfg Config) (*Portal, error) {
 	def(&cfg.IdleTimeout, 15*time.Minute)
 	def(&cfg.MaxAge, 8*time.Hour)
 	def(&cfg.PendingTimeout, 5*time.Minute)
-	def(&cfg.Window, 15*time.Minute)
-	if cfg.MaxFailures <= 0 {
-		cfg.MaxFailures = 5
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -91,28 +90,33 @@ func New(cfg Config) (*Portal, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	dir := filepath.Join(cfg.Home, "portal")
-	st, err := OpenStore(dir)
-	if err != nil {
-		return nil, err
+	si, own := cfg.SignIn, false
+	if si == nil {
+		var err error
+		if si, err = signin.Open(dir, signin.Limits{MaxFailures: cfg.MaxFailures, Window: cfg.Window}); err != nil {
+			return nil, err
+		}
+		own = true
 	}
-	lg, err := openSignInLog(dir)
-	if err != nil {
-		return nil, err
+	closeSI := func() {
+		if own {
+			si.Close()
+		}
 	}
 	seen, err := openSeen(dir)
 	if err != nil {
-		lg.close()
+		closeSI()
 		return nil, err
 	}
 	cl := client.New("http://node.internal")
 	cl.HTTP = &http.Client{Transport: inProcess{cfg.API}, Timeout: 60 * time.Second}
 	p := &Portal{
-		cfg: cfg, keys: keys.Dir{Path: node.Paths{Home: cfg.Home}.Keys()}, store: st, log: lg, seen: seen,
-		sess:   &sessions{m: map[string]*session{}, idle: cfg.IdleTimeout, maxAge: cfg.MaxAge, pending: cfg.PendingTimeout},
-		byName: newLimiter(cfg.MaxFailures, cfg.Window), byRemote: newLimiter(4*cfg.MaxFailures, cfg.Window),
-		cl: cl, mux: http.NewServeMux(), stop: make(chan struct{}),
+		cfg: cfg, keys: keys.Dir{Path: node.Paths{Home: cfg.Home}.Keys()}, si: si, ownSI: own, store: si.Factors(), seen: seen,
+		sess: &sessions{m: map[string]*session{}, idle: cfg.IdleTimeout, maxAge: cfg.MaxAge, pending: cfg.PendingTimeout},
+		cl:   cl, mux: http.NewServeMux(), stop: make(chan struct{}),
 	}
 	if p.pages, err = parsePages(); err != nil {
+		closeSI()
 		return nil, err
 	}
 	p.routes()
@@ -128,15 +132,17 @@ func (p *Portal) kdf() keys.KDFParams {
 	return p.cfg.KDF
 }
 
-// Close signs everyone out (wiping their keys) and closes the sign-in log. Calling it again
-// does nothing.
+// Close signs everyone out (wiping their keys) and closes the sign-in log if the portal opened
+// it. Calling it again does nothing.
 func (p *Portal) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
 		close(p.stop)
 		p.done.Wait()
 		p.sess.endAll()
-		err = p.log.close()
+		if p.ownSI {
+			err = p.si.Close()
+		}
 	})
 	return err
 }
@@ -152,7 +158,7 @@ func (p *Portal) sweeper() {
 			return
 		case <-t.C:
 			for _, s := range p.sess.sweep(p.cfg.Now()) {
-				p.audit(SignInEvent{Event: evExpired, Name: s.name, ID: identID(s), Role: identRole(s), Remote: s.remote})
+				p.audit(signin.Event{Event: signin.EvExpired, Name: s.name, ID: identID(s), Role: identRole(s), Remote: s.remote})
 			}
 		}
 	}
@@ -183,13 +189,18 @@ func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
-func (p *Portal) audit(e SignInEvent) {
+// audit writes an event to the sign-in log, or says why it could not (the caller decides
+// whether that refuses the request).
+func (p *Portal) audit(e signin.Event) error {
 	if e.Time.IsZero() {
 		e.Time = p.cfg.Now().UTC()
 	}
-	if err := p.log.add(e); err != nil {
+	e.Entry = signin.Portal.String()
+	err := p.si.Record(e)
+	if err != nil {
 		p.cfg.Logf("portal: cannot write the sign-in log: %v", err)
 	}
+	return err
 }
 
 func identID(s *session) string {

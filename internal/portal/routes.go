@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 func (p *Portal) routes() {
@@ -140,7 +141,7 @@ func clearCookie(w http.ResponseWriter) {
 func (p *Portal) session(w http.ResponseWriter, r *http.Request) (*session, bool) {
 	s, expired := p.sess.lookup(r, p.cfg.Now())
 	if expired {
-		p.audit(SignInEvent{Event: evExpired, Name: s.name, ID: identID(s), Role: identRole(s), Remote: remoteAddr(r)})
+		p.audit(signin.Event{Event: signin.EvExpired, Name: s.name, ID: identID(s), Role: identRole(s), Remote: remoteAddr(r)})
 		toSignIn(w, r, "Your session expired. Sign in again.")
 		return nil, false
 	}
@@ -169,7 +170,7 @@ func (p *Portal) pending(h handler) http.HandlerFunc {
 			return
 		}
 		defer s.mu.Unlock()
-		if locked, _ := p.byName.locked("name:"+s.name, p.cfg.Now()); locked {
+		if p.lockedOut(s) {
 			// Failures elsewhere (other half-finished sign-ins) locked the identity: this
 			// session may not go on guessing.
 			p.sess.end(s)
@@ -208,7 +209,7 @@ func (p *Portal) signedIn(h handler) http.HandlerFunc {
 		}
 		// A deactivation on the ledger ends the session at its next request.
 		if resp, err := p.cl.Identity(r.Context(), s.ident.ID, false); err == nil && !resp.Identity.Active {
-			p.audit(SignInEvent{Event: evSignOut, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Remote: remoteAddr(r), Reason: "identity deactivated"})
+			p.audit(signin.Event{Event: signin.EvSignOut, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Remote: remoteAddr(r), Reason: "identity deactivated"})
 			p.sess.end(s)
 			toSignIn(w, r, "This identity has been deactivated.")
 			return
@@ -222,7 +223,7 @@ func (p *Portal) signedIn(h handler) http.HandlerFunc {
 func (p *Portal) role(want identity.Role, h handler) http.HandlerFunc {
 	return p.signedIn(func(w http.ResponseWriter, r *http.Request, s *session) {
 		if s.ident.Role != want {
-			p.audit(SignInEvent{Event: evRefused, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Remote: remoteAddr(r), Reason: r.Method + " " + r.URL.Path})
+			p.audit(signin.Event{Event: signin.EvAccessRefused, Name: s.name, ID: s.ident.ID, Role: string(s.ident.Role), Remote: remoteAddr(r), Reason: r.Method + " " + r.URL.Path})
 			p.fail(w, r, s, http.StatusForbidden, "This page is for %ss; you are signed in as a %s.", want, s.ident.Role)
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"path/filepath"
 	"sync"
+
+	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
 // seenStore remembers, per patient, which emergency declarations the portal has shown them
@@ -20,7 +22,7 @@ type seenStore struct {
 
 func openSeen(dir string) (*seenStore, error) {
 	s := &seenStore{path: filepath.Join(dir, "emergency-seen.json"), m: map[string]map[string]string{}}
-	if err := readJSONFile(s.path, &s.m, "remove it and patients are shown every emergency declaration as new again"); err != nil {
+	if err := signin.ReadStateFile(s.path, &s.m, "remove it and patients are shown every emergency declaration as new again"); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -56,7 +58,7 @@ func (s *seenStore) mark(patient string, states map[string]string) error {
 	s.m[patient] = next
 	b, err := json.MarshalIndent(s.m, "", " ")
 	if err == nil {
-		err = writeDurably(s.path, b)
+		err = signin.WriteStateFile(s.path, b)
 	}
 	if err != nil {
 		if old == nil {

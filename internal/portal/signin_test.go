@@ -99,7 +99,7 @@ func (w *web) enrol(e *env, name string) string {
 }
 
 // TestSignInProtections tries to get past each sign-in protection without a browser:
-// lockout after failed passphrases, a second factor added or replaced with the passphrase
+// lockout after failed passphrases (kept across a restart), a second factor added or replaced with the passphrase
 // alone, a form posted without its CSRF token, the pre-second-factor cookie reused, a
 // half-finished sign-in after it expired, guessing codes in one session, and a code replayed
 // after the portal restarted.
@@ -126,6 +126,11 @@ func TestSignInProtections(t *testing.T) {
 		wantPage(t, resp, body, http.StatusUnauthorized, "Wrong identity or passphrase")
 	}
 	resp, body := w.post("/portal/signin", url.Values{"name": {"dr-alice"}, "passphrase": {pass}})
+	wantPage(t, resp, body, http.StatusTooManyRequests, "Too many failed sign-ins")
+	// A restart does not lift the lock: the failures are on the node's disk.
+	e.portal.Close()
+	e.startPortal(t)
+	resp, body = w.post("/portal/signin", url.Values{"name": {"dr-alice"}, "passphrase": {pass}})
 	wantPage(t, resp, body, http.StatusTooManyRequests, "Too many failed sign-ins")
 	e.clock.Add(15*time.Minute + time.Second)
 	resp, _ = w.post("/portal/signin", url.Values{"name": {"dr-alice"}, "passphrase": {pass}})

@@ -1,4 +1,4 @@
-package portal
+package signin
 
 import (
 	"crypto/rand"
@@ -18,15 +18,16 @@ type Factors struct {
 	TOTPLastStep int64                 `json:"totp_last_step,omitempty"` // last accepted time step: a code is never accepted twice
 	UserHandle   []byte                `json:"user_handle,omitempty"`    // WebAuthn user handle (random, 32 bytes)
 	Passkeys     []webauthn.Credential `json:"passkeys,omitempty"`
+	Failures     Failures              `json:"failures,omitzero"` // failed sign-ins in a row, at any entry point: a lockout outlives a restart
 }
 
 // Enrolled reports whether any second factor is set up.
 func (f *Factors) Enrolled() bool { return f != nil && (f.TOTPSecret != "" || len(f.Passkeys) > 0) }
 
-// Store keeps second-factor enrolments on the node's disk (HOME/portal/factors.json, 0600),
-// outside consensus: they are this node's sign-in settings, not ledger state. Every change is
-// written through (temp file, fsync, rename) before it takes effect, so an accepted TOTP step
-// stays used across a restart.
+// Store keeps second-factor enrolments and failure runs on the node's disk
+// (HOME/portal/factors.json, 0600), outside consensus: they are this node's sign-in settings,
+// not ledger state. Every change is written through (temp file, fsync, rename) before it
+// takes effect, so an accepted TOTP step stays used, and a lockout stays, across a restart.
 type Store struct {
 	path string
 	mu   sync.Mutex
@@ -39,15 +40,16 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: filepath.Join(dir, "factors.json"), m: map[string]*Factors{}}
-	if err := readJSONFile(s.path, &s.m, "restore it from a backup or remove it to make everyone enrol again"); err != nil {
+	if err := ReadStateFile(s.path, &s.m, "restore it from a backup or remove it to make everyone enrol again"); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// readJSONFile fills v from the portal's file at path; a missing file leaves v as it is.
-// A file that does not parse is an error that says what removing it would mean.
-func readJSONFile(path string, v any, ifRemoved string) error {
+// ReadStateFile fills v from a JSON file of the node's sign-in state at path; a missing file
+// leaves v as it is. A file that does not parse is an error that says what removing it would
+// mean.
+func ReadStateFile(path string, v any, ifRemoved string) error {
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -56,7 +58,7 @@ func readJSONFile(path string, v any, ifRemoved string) error {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("portal: %s is damaged (%v); %s", path, err, ifRemoved)
+		return fmt.Errorf("%s is damaged (%v); %s", path, err, ifRemoved)
 	}
 	return nil
 }
@@ -109,12 +111,12 @@ func (s *Store) save() error {
 	if err != nil {
 		return err
 	}
-	return writeDurably(s.path, b)
+	return WriteStateFile(s.path, b)
 }
 
-// writeDurably replaces path with b (0600): temp file, fsync, rename, fsync of the directory,
+// WriteStateFile replaces path with b (0600): temp file, fsync, rename, fsync of the directory,
 // so a crash leaves either the old file or the new one.
-func writeDurably(path string, b []byte) error {
+func WriteStateFile(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {

@@ -1,10 +1,8 @@
-package portal
+package signin
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
-	"image/png"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -26,23 +24,23 @@ var (
 	errTOTPMalformed = errors.New("a code is 6 digits")
 )
 
-// newTOTPKey makes a fresh random secret for an account and its otpauth:// key.
-func newTOTPKey(account string) (*otp.Key, error) {
+// NewTOTPKey makes a fresh random secret for an account and its otpauth:// key.
+func NewTOTPKey(account string) (*otp.Key, error) {
 	return totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: account, Period: totpPeriod,
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 }
 
-// totpStep is the RFC 6238 time step of t.
-func totpStep(t time.Time) int64 { return t.Unix() / totpPeriod }
+// TOTPStep is the RFC 6238 time step of t.
+func TOTPStep(t time.Time) int64 { return t.Unix() / totpPeriod }
 
-// checkTOTP returns the time step a code matches, if it matches one within the skew of now and
+// CheckTOTP returns the time step a code matches, if it matches one within the skew of now and
 // is later than lastStep. A code whose step was already accepted is refused, so an
 // intercepted or shoulder-surfed code cannot be used a second time.
-func checkTOTP(secret, code string, now time.Time, lastStep int64) (int64, error) {
+func CheckTOTP(secret, code string, now time.Time, lastStep int64) (int64, error) {
 	if len(code) != 6 || bytes.ContainsFunc([]byte(code), func(r rune) bool { return r < '0' || r > '9' }) {
 		return 0, errTOTPMalformed
 	}
-	cur := totpStep(now)
+	cur := TOTPStep(now)
 	replayed := false
 	for _, step := range []int64{cur, cur - totpSkew, cur + totpSkew} {
 		ok, err := hotp.ValidateCustom(code, uint64(step), secret, hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
@@ -62,17 +60,4 @@ func checkTOTP(secret, code string, now time.Time, lastStep int64) (int64, error
 		return 0, errTOTPReplayed
 	}
 	return 0, errTOTPWrong
-}
-
-// qrDataURI renders an otpauth key as a PNG QR code in a data: URI (no external service).
-func qrDataURI(k *otp.Key) (string, error) {
-	img, err := k.Image(240, 240)
-	if err != nil {
-		return "", err
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		return "", err
-	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()), nil
 }
