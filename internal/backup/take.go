@@ -158,6 +158,7 @@ func copyAll(home, out string, p *node.Pause, o Options) ([]File, error) {
 		}
 		files = append(files, File{Path: signState, Size: n, SHA256: sum})
 	}
+	mt.total = mt.done // the estimate gives way to what was written
 	mt.add(0, true)
 	return files, nil
 }

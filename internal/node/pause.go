@@ -165,7 +165,7 @@ func releaseAll(levels map[string]*leveldb.Snapshot) {
 }
 
 // HoldStopped is Hold for a stopped node: it takes the home lock (failing while a node runs)
-// and opens the databases read-only for fn. The stores must be at one height, as a clean
+// opens the databases for fn (CometBFT's read-only). The stores must be at one height, as a clean
 // stop leaves them.
 func HoldStopped(home, stage string, fn func(*Pause) error) error {
 	release, err := LockHome(home)
@@ -190,12 +190,14 @@ func HoldStopped(home, stage string, fn func(*Pause) error) error {
 		}
 		defer levels[name].Release()
 	}
-	snap, err := state.OpenSnapshot(p.AppDir())
+	// Opened as the node opens it (a read-only pebble cannot checkpoint): that recovers the
+	// last complete commit exactly as the next start would.
+	st, err := state.Open(p.AppDir())
 	if err != nil {
 		return err
 	}
-	defer snap.Close()
-	c := snap.Commit()
+	defer st.Close()
+	c := st.LastCommit()
 	ok, err := atHeight(levels, c)
 	if err != nil {
 		return err
@@ -203,7 +205,7 @@ func HoldStopped(home, stage string, fn func(*Pause) error) error {
 	if !ok {
 		return fmt.Errorf("%s was not stopped cleanly (the application is at height %d, CometBFT's stores elsewhere): start the node, let it recover, and back it up while it runs", home, c.Height)
 	}
-	if _, err := snap.Checkpoint(stage); err != nil {
+	if _, err := st.Checkpoint(stage); err != nil {
 		return err
 	}
 	sign, err := os.ReadFile(p.PrivValState())

@@ -23,12 +23,3 @@ func (s *Store) Checkpoint(dir string) (Commit, error) {
 	}
 	return c, nil
 }
-
-// Checkpoint writes a copy of a stopped node's state database into dir (see
-// Store.Checkpoint) and returns the commit it holds.
-func (s *Snapshot) Checkpoint(dir string) (Commit, error) {
-	if err := s.raw.Checkpoint(dir); err != nil {
-		return Commit{}, fmt.Errorf("checkpoint the state database into %s: %w", dir, err)
-	}
-	return s.commit, nil
-}
