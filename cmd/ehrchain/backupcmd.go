@@ -218,7 +218,7 @@ from its peers.`,
 			m := r.Manifest
 			fmt.Printf("restored chain %s at height %d (app hash %s) into %s\n", m.ChainID, m.Height, m.AppHash, g.home)
 			if r.ValidatorKey {
-				fmt.Println("WARNING: the validator key was restored. Never run the node it was backed up from again:\n" +
+				fmt.Println("WARNING: the validator key was restored. Never run the node it was backed up from again:\n"+
 					"two nodes signing with one key double-sign. Its sign state is at height", m.Height, "or later.")
 			} else {
 				fmt.Println("the new home has a fresh validator key: it runs as a full node, never signing as the old validator")
