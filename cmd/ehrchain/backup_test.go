@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,21 @@ func TestBackupWhileCommittingThenRestore(t *testing.T) {
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 5 }, "records committed before the backup")
 
 	out := filepath.Join(t.TempDir(), "backup")
+	// Without the operator token the node writes nothing anywhere.
+	for _, auth := range []string{"", "Bearer " + strings.Repeat("0", 64)} {
+		req, _ := http.NewRequest("POST", "http://"+p.api+"/v1/admin/backup", strings.NewReader(`{"out":"`+out+`"}`))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if _, serr := os.Stat(out); resp.StatusCode != http.StatusUnauthorized || serr == nil {
+			t.Fatalf("backup request with auth %q: HTTP %d, backup written: %v", auth, resp.StatusCode, serr == nil)
+		}
+	}
 	res, err := run(t, "backup", "--home", home, "--node", p.api, "--out", out)
 	if err != nil {
 		t.Fatalf("backup: %v\n%s", err, res)
