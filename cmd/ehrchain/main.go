@@ -63,5 +63,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(testnetCmd(g), validatorCmd(g))
 	root.AddCommand(emergencyCmd(g))
 	root.AddCommand(fhirCmd(g))
+	root.AddCommand(backupCmd(g), restoreCmd(g))
 	return root
 }

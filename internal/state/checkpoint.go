@@ -1,0 +1,25 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// Checkpoint writes a consistent copy of the state database into dir (which must not exist)
+// and returns the commit it holds. Pebble hard-links the immutable tables, so dir must be on
+// the same file system as the database and should be removed once copied out. The caller
+// must keep Commit from running meanwhile (a running node holds the mempool lock, which
+// CometBFT takes around every Commit).
+func (s *Store) Checkpoint(dir string) (Commit, error) {
+	s.mu.RLock() // keeps Close out while pebble copies
+	defer s.mu.RUnlock()
+	c := s.last
+	if s.closed {
+		return Commit{}, fmt.Errorf("checkpoint: the state database is closed")
+	}
+	if err := s.raw.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return Commit{}, fmt.Errorf("checkpoint the state database into %s: %w", dir, err)
+	}
+	return c, nil
+}
