@@ -33,7 +33,7 @@ func TestClaimCommands(t *testing.T) {
 	}
 	cli("identity", "register", "--as", "registrar", "--key", "dr", "--role", "provider", "--org", "St Mary", "--licence", "MD-1")
 	cli("identity", "register", "--as", "registrar", "--key", "acme", "--role", "insurer", "--org", "Acme Health")
-	cli("identity", "register", "--key", "pat", "--role", "patient")
+	cli("identity", "register", "--as", "dr", "--key", "pat", "--role", "patient")
 	cli("consent", "grant", "--as", "pat", "--to", "dr", "--actions", "read,write", "--purposes", "treatment")
 	cli("consent", "grant", "--as", "pat", "--to", "acme", "--types", "Claim", "--purposes", "payment")
 

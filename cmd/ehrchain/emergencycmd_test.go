@@ -29,7 +29,7 @@ func TestEmergencyCommands(t *testing.T) {
 	cli("identity", "register", "--as", "registrar", "--key", "esc1", "--role", "provider", "--org", "St Mary", "--licence", "ESC-1")
 	cli("identity", "register", "--as", "registrar", "--key", "esc2", "--role", "provider", "--org", "City Clinic", "--licence", "ESC-2")
 	cli("identity", "register", "--as", "registrar", "--key", "aud", "--role", "auditor")
-	cli("identity", "register", "--key", "carol", "--role", "patient")
+	cli("identity", "register", "--as", "dr-er", "--key", "carol", "--role", "patient")
 	cli("emergency", "custodian-enrol", "esc1", "--institution", "St Mary")
 	cli("emergency", "custodian-enrol", "esc2", "--institution", "City Clinic")
 	cli("emergency", "escrow", "--as", "carol", "--categories", "general", "--threshold", "2")

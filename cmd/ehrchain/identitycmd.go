@@ -56,8 +56,10 @@ func identityCmd(g *globals) *cobra.Command {
 	reg := &cobra.Command{
 		Use:   "register",
 		Short: "Register an identity: --key NAME (a local keystore) or --request FILE, signed by --as",
-		Long: "A patient registers themself: `identity register --key alice --role patient`.\n" +
-			"The registrar registers a provider, auditor or insurer, and a provider may register a patient:\n" +
+		Long: "A provider registers a patient, as a registration desk does once it has proofed the person:\n" +
+			"`identity register --as dr-alice --key carol --role patient` (a chain created with\n" +
+			"`init --open-registration` also lets a patient register themself: leave out --as).\n" +
+			"The registrar registers a provider, auditor or insurer:\n" +
 			"`identity register --as registrar --key dr-bob --role provider --org ... --licence ...`, or with a\n" +
 			"request file the subject made with `identity request` (it carries the subject's proof of possession).",
 		Args: cobra.NoArgs,
@@ -127,7 +129,7 @@ func identityCmd(g *globals) *cobra.Command {
 		},
 	}
 	rf.bind(reg)
-	reg.Flags().StringVar(&as, "as", "", "keystore that signs (default: the subject itself, for a patient)")
+	reg.Flags().StringVar(&as, "as", "", "keystore that signs: the registrar, or a provider for a patient (default: the subject itself, where the chain lets patients register themselves)")
 	reg.Flags().StringVar(&keyName, "key", "", "local keystore of the identity to register")
 	reg.Flags().StringVar(&request, "request", "", "registration request file made by `identity request`")
 	c.AddCommand(reg)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/netlimit"
@@ -23,6 +24,7 @@ import (
 
 func initCmd(g *globals) *cobra.Command {
 	var chainID, name string
+	var open bool
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a single-validator chain and its registrar in --home",
@@ -32,7 +34,8 @@ func initCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := node.Init(node.InitOptions{Home: g.home, ChainID: chainID, RegistrarName: name, Passphrase: pass, KDF: keys.DefaultKDF})
+			r, err := node.Init(node.InitOptions{Home: g.home, ChainID: chainID, RegistrarName: name, Passphrase: pass, KDF: keys.DefaultKDF,
+				Params: app.Params{OpenRegistration: open}})
 			if err != nil {
 				return err
 			}
@@ -43,6 +46,7 @@ func initCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&chainID, "chain-id", node.DefaultChainID, "chain id")
 	c.Flags().StringVar(&name, "name", "registrar", "keystore name of the registrar")
+	c.Flags().BoolVar(&open, "open-registration", false, "let patients register themselves (all of them together within the genesis budgets' open pool); by default a provider registers each patient")
 	return c
 }
 

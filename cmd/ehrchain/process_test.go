@@ -94,9 +94,9 @@ func (p *proc) kill() {
 	}
 }
 
-func initHome(t *testing.T) string {
+func initHome(t *testing.T, extra ...string) string {
 	home := filepath.Join(t.TempDir(), "node")
-	if out, err := run(t, "init", "--home", home, "--chain-id", "proc-chain"); err != nil {
+	if out, err := run(t, append([]string{"init", "--home", home, "--chain-id", "proc-chain"}, extra...)...); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	return home
@@ -106,7 +106,7 @@ func initHome(t *testing.T) string {
 // with SIGKILL at a random moment, restarts it, and checks that every registration the node
 // acknowledged as committed is still there, and that the chain goes on.
 func TestKill9LosesNothingCommitted(t *testing.T) {
-	home := initHome(t)
+	home := initHome(t, "--open-registration") // patients register themselves, from several goroutines
 	for round := 0; round < 2; round++ {
 		p := startProc(t, home)
 		cl := client.New(p.api)

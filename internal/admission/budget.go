@@ -20,6 +20,11 @@ type Budgets struct {
 	Registrar     Limit `json:"registrar"`
 	Insurer       Limit `json:"insurer"`
 	Auditor       Limit `json:"auditor"`
+	// Sponsored bounds all the patients one institution registered, together; Open bounds
+	// all self-registered patients together (their registrations included). A Sybil
+	// attacker's identities share one of these, so their number buys nothing.
+	Sponsored Limit `json:"sponsored"`
+	Open      Limit `json:"open"`
 }
 
 const (
@@ -39,6 +44,8 @@ func Defaults() Budgets {
 		Registrar:     Limit{Bytes: 64 * mib, Txs: 50_000},
 		Insurer:       Limit{Bytes: 16 * mib, Txs: 10_000},
 		Auditor:       Limit{Bytes: 4 * mib, Txs: 2_000},
+		Sponsored:     Limit{Bytes: 256 * mib, Txs: 200_000},
+		Open:          Limit{Bytes: 16 * mib, Txs: 5_000},
 	}
 }
 
@@ -65,10 +72,35 @@ func (b Budgets) Validate() error {
 	for _, l := range []struct {
 		role string
 		Limit
-	}{{"patient", b.Patient}, {"provider", b.Provider}, {"registrar", b.Registrar}, {"insurer", b.Insurer}, {"auditor", b.Auditor}} {
+	}{{"patient", b.Patient}, {"provider", b.Provider}, {"registrar", b.Registrar}, {"insurer", b.Insurer}, {"auditor", b.Auditor}, {"sponsored", b.Sponsored}, {"open", b.Open}} {
 		if l.Bytes < 0 || l.Txs < 0 {
 			return fmt.Errorf("budgets: %s limit %+v must not be negative (0 is no limit)", l.role, l.Limit)
 		}
 	}
 	return nil
+}
+
+// An Account is one budget a transaction is charged to, kept in the state at Key.
+type Account struct {
+	Key   []byte
+	Limit Limit
+	Who   string // for the refusal: "this identity", "the patients registered by ..."
+}
+
+// OpenSponsor stands for the sponsor of self-registered patients.
+const OpenSponsor = "open"
+
+// Accounts are the budgets a transaction by identity id charges: its own, and for a
+// patient the pool of whoever registered it (sponsor: a provider's id, or OpenSponsor for a
+// self-registration; "" for none).
+func (b Budgets) Accounts(id string, role identity.Role, sponsor string) []Account {
+	acc := []Account{{Key: Key(id), Limit: b.For(role), Who: "this identity"}}
+	switch {
+	case role != identity.Patient || sponsor == "":
+	case sponsor == OpenSponsor:
+		acc = append(acc, Account{Key: []byte("adm/open"), Limit: b.Open, Who: "all self-registered patients together"})
+	default:
+		acc = append(acc, Account{Key: []byte("adm/spon/" + sponsor), Limit: b.Sponsored, Who: "the patients registered by " + sponsor + " together"})
+	}
+	return acc
 }

@@ -14,7 +14,13 @@ const Space tx.Codespace = "admission"
 const (
 	CodeOverBytes uint32 = 1 // the identity's bytes for this window are used up
 	CodeOverTxs   uint32 = 2 // the identity's transactions for this window are used up
+	CodeClosed    uint32 = 3 // patients may not register themselves on this chain
 )
+
+// ErrClosed refuses a self-registration on a chain without open registration.
+func ErrClosed() *tx.Error {
+	return Space.Err(CodeClosed, "patients do not register themselves on this chain: a provider registers a patient with the patient's key (identity register --as <provider> --key <patient> --role patient), as a registration desk proofs identity")
+}
 
 // Usage is what one identity has added in its current window.
 type Usage struct {
@@ -23,19 +29,20 @@ type Usage struct {
 	Txs    int64
 }
 
-// Charge adds one transaction of size bytes, at block time at (seconds), to u. It returns
-// the new usage, or a refusal saying when the window ends; u is unchanged then.
-func Charge(l Limit, windowSeconds int64, u Usage, at int64, size int) (Usage, *tx.Error) {
+// Charge adds one transaction of size bytes, at block time at (seconds), to u, the usage
+// of who ("this identity", ...). It returns the new usage, or a refusal saying when the
+// window ends; u is unchanged then.
+func Charge(who string, l Limit, windowSeconds int64, u Usage, at int64, size int) (Usage, *tx.Error) {
 	w := at / windowSeconds
 	if w > u.Window {
 		u = Usage{Window: w}
 	}
 	ends := time.Unix((u.Window+1)*windowSeconds, 0).UTC().Format(time.RFC3339)
 	if l.Txs > 0 && u.Txs+1 > l.Txs {
-		return u, Space.Err(CodeOverTxs, "this identity has used its %d transactions for the window ending %s; retry after it", l.Txs, ends)
+		return u, Space.Err(CodeOverTxs, "%s used its %d transactions for the window ending %s; retry after it", who, l.Txs, ends)
 	}
 	if l.Bytes > 0 && u.Bytes+int64(size) > l.Bytes {
-		return u, Space.Err(CodeOverBytes, "this identity has used %d of its %d bytes for the window ending %s; a %d-byte transaction does not fit, retry after it", u.Bytes, l.Bytes, ends, size)
+		return u, Space.Err(CodeOverBytes, "%s used %d of its %d bytes for the window ending %s; a %d-byte transaction does not fit, retry after it", who, u.Bytes, l.Bytes, ends, size)
 	}
 	u.Bytes += int64(size)
 	u.Txs++
@@ -59,4 +66,18 @@ func DecodeUsage(b []byte) Usage {
 	}
 	return Usage{Window: int64(binary.BigEndian.Uint64(b)), Bytes: int64(binary.BigEndian.Uint64(b[8:])),
 		Txs: int64(binary.BigEndian.Uint64(b[16:]))}
+}
+
+// ChargeAll charges one transaction to every account, or to none: it returns each
+// account's new usage, or the first refusal.
+func ChargeAll(acc []Account, usage []Usage, windowSeconds int64, at int64, size int) ([]Usage, *tx.Error) {
+	out := make([]Usage, len(acc))
+	for i, a := range acc {
+		u, err := Charge(a.Who, a.Limit, windowSeconds, usage[i], at, size)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = u
+	}
+	return out, nil
 }

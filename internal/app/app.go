@@ -140,6 +140,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		a.st.Set(noopKey, []byte{1})
 		gv.Set(noopKey, []byte{1})
 	}
+	if g.OpenRegistration {
+		a.st.Set(openKey, []byte{1})
+		gv.Set(openKey, []byte{1})
+	}
 	bj, _ := json.Marshal(g.Budgets)
 	a.st.Set(budgetsKey, bj)
 	if err := a.initValidators(a.st, g, req.Validators); err != nil {
@@ -233,12 +237,13 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 			return err
 		}
 	}
+	if err := checkSelfRegistration(view, who); err != nil {
+		return err
+	}
 	if a.budgets != nil {
-		u, err := a.chargeAdmission(view, d, who)
-		if err != nil {
+		if err := a.chargeAdmission(view, d, who); err != nil {
 			return err
 		}
-		a.pendingUse[signer] = u
 	}
 	a.pending[signer] = expected + 1
 	if !recheck && emergency.Priority(d.env.BodyType) {
@@ -396,6 +401,9 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	}
 	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !d.env.Verify(pub) {
 		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
+	}
+	if err := checkSelfRegistration(a.st, signer); err != nil {
+		return result(err)
 	}
 	if a.budgets != nil {
 		if err := a.chargeBlock(a.st, d, signer, req.Time); err != nil {

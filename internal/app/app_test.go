@@ -313,7 +313,7 @@ func stateExceptUsage(t *testing.T, v *state.View) map[string]string {
 	t.Helper()
 	m := map[string]string{"log size": fmt.Sprint(v.LogSize())}
 	v.Iterate(nil, func(k, val []byte) bool {
-		if !bytes.HasPrefix(k, []byte("adm/use/")) {
+		if !bytes.HasPrefix(k, []byte("adm/")) {
 			m["k/"+string(k)] = string(val)
 		}
 		return true

@@ -23,6 +23,10 @@ type Params struct {
 	// AllowNoop enables the no-op transaction, which only benchmark chains need: on a live
 	// chain it would let any identity add arbitrary bytes to every node's disk.
 	AllowNoop bool `json:"allow_noop,omitempty"`
+	// OpenRegistration lets patients register themselves, all of them together within the
+	// budgets' open pool. Without it a provider registers each patient (with the patient's
+	// key), so every identity has an accountable sponsor.
+	OpenRegistration bool `json:"open_registration,omitempty"`
 	// Budgets bound what each identity may add per window, by role. A genesis without them
 	// gets admission.Defaults(); a zero limit is no limit.
 	Budgets *admission.Budgets `json:"budgets,omitempty"`

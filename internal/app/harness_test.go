@@ -36,9 +36,9 @@ type recordedBlock struct {
 }
 
 // genesisFor is a test chain's genesis: the harness's chains enable the no-op, which most
-// tests use as the cheapest signed transaction.
+// tests use as the cheapest signed transaction, and let patients register themselves.
 func genesisFor(t testing.TB, reg *keys.Keystore) []byte {
-	return genesisWith(t, reg, Params{AllowNoop: true})
+	return genesisWith(t, reg, Params{AllowNoop: true, OpenRegistration: true})
 }
 
 func genesisWith(t testing.TB, reg *keys.Keystore, p Params) []byte {

@@ -668,8 +668,9 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// benchParams are the benchmark chains' rules: the no-op baseline is enabled, and budgets
+// benchParams are the benchmark chains' rules: the no-op baseline and patients'
+// self-registration (the register workload) are enabled, and budgets
 // are charged (so their cost is in every figure) but unlimited, so no workload is cut short.
 func benchParams() app.Params {
-	return app.Params{AllowNoop: true, Budgets: &admission.Budgets{WindowSeconds: 3600}}
+	return app.Params{AllowNoop: true, OpenRegistration: true, Budgets: &admission.Budgets{WindowSeconds: 3600}}
 }

@@ -10,6 +10,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
@@ -47,7 +48,7 @@ func newNetworkWith(t *testing.T, n int, edit func(dir string, m *Manifest)) *ne
 	t.Helper()
 	dir := t.TempDir()
 	m, err := Init(Options{Dir: dir, Validators: n, ChainID: "net-test", Ports: freePorts(t), BlockMS: 100,
-		Passphrase: passphrase, KDF: keys.TestKDF})
+		Passphrase: passphrase, KDF: keys.TestKDF, Params: app.Params{OpenRegistration: true}}) // patients register themselves
 	if err != nil {
 		t.Fatal(err)
 	}

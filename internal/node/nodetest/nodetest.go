@@ -28,10 +28,12 @@ type Running struct {
 	Client *client.Client
 }
 
-// Init creates a home in a temp dir and returns it with the registrar's keystore.
+// Init creates a home in a temp dir and returns it with the registrar's keystore. Its chain
+// lets patients register themselves, which most tests do to set up their cast; the default
+// (closed) is tested in internal/app.
 func Init(t testing.TB) (string, *keys.Keystore) {
 	t.Helper()
-	return InitWith(t, app.Params{})
+	return InitWith(t, app.Params{OpenRegistration: true})
 }
 
 // InitWith is Init for a chain created with params.
