@@ -14,6 +14,8 @@ type Limit struct {
 
 // Budgets are a chain's limits per role, fixed at genesis.
 type Budgets struct {
+	// Off charges nothing at all: only for benchmarks that measure what budgets cost.
+	Off           bool  `json:"off,omitempty"`
 	WindowSeconds int64 `json:"window_seconds"`
 	Patient       Limit `json:"patient"`
 	Provider      Limit `json:"provider"`

@@ -140,3 +140,18 @@ func TestSybilIdentitiesShareOnePool(t *testing.T) {
 		t.Fatalf("the open pool let a fourth transaction through: %s/%d %s", r.Codespace, r.Code, r.Log)
 	}
 }
+
+// TestBudgetsOffChargesNothing: a benchmark chain created with budgets off keeps no usage.
+func TestBudgetsOffChargesNothing(t *testing.T) {
+	reg := newKS(t, "registrar")
+	h := newHarnessGenesis(t, reg, genesisWith(t, reg, Params{AllowNoop: true, Budgets: &admission.Budgets{Off: true, WindowSeconds: 1}}))
+	h.mustOK(h.sign(reg, &Noop{}))
+	if u := h.st.Committed().Get(admission.Key(reg.ID)); u != nil {
+		t.Fatalf("budgets off, yet usage %x was kept", u)
+	}
+	on := newHarnessWith(t, reg)
+	on.mustOK(on.sign(reg, &Noop{}))
+	if admission.DecodeUsage(on.st.Committed().Get(admission.Key(reg.ID))).Txs != 1 {
+		t.Fatal("the default genesis charged nothing")
+	}
+}

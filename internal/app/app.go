@@ -144,14 +144,16 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		a.st.Set(openKey, []byte{1})
 		gv.Set(openKey, []byte{1})
 	}
-	bj, _ := json.Marshal(g.Budgets)
-	a.st.Set(budgetsKey, bj)
+	if !g.Budgets.Off {
+		bj, _ := json.Marshal(g.Budgets)
+		a.st.Set(budgetsKey, bj)
+	}
 	if err := a.initValidators(a.st, g, req.Validators); err != nil {
 		return nil, a.fail(err)
 	}
 	a.mu.Lock()
 	a.genesis = gv
-	a.budgets = g.Budgets
+	a.budgets = loadBudgets(a.st)
 	a.mu.Unlock()
 	return &abci.ResponseInitChain{AppHash: a.st.WorkingHash()}, nil
 }

@@ -52,6 +52,8 @@ type Options struct {
 	Mempool  int           `json:"mempool"`  // mempool capacity in transactions; default the node's
 	// Validators > 1 runs a network of that many validators in-process (see start).
 	Validators int `json:"validators,omitempty"`
+	// NoBudgets creates the chain without admission budgets, to measure what they cost.
+	NoBudgets bool `json:"no_budgets,omitempty"`
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
 	Stall time.Duration `json:"-"`
 	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
@@ -238,7 +240,7 @@ func startNode(dir string, o *Options) (*node.Node, *keys.Keystore, error) {
 	pass := make([]byte, 24)
 	rand.Read(pass)
 	if _, err := node.Init(node.InitOptions{Home: dir, ChainID: "bench-1", Passphrase: pass, KDF: keys.TestKDF,
-		Params: benchParams()}); err != nil {
+		Params: benchParams(o)}); err != nil {
 		return nil, nil, err
 	}
 	p := node.Paths{Home: dir}
@@ -671,6 +673,6 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // benchParams are the benchmark chains' rules: the no-op baseline and patients'
 // self-registration (the register workload) are enabled, and budgets
 // are charged (so their cost is in every figure) but unlimited, so no workload is cut short.
-func benchParams() app.Params {
-	return app.Params{AllowNoop: true, OpenRegistration: true, Budgets: &admission.Budgets{WindowSeconds: 3600}}
+func benchParams(o *Options) app.Params {
+	return app.Params{AllowNoop: true, OpenRegistration: true, Budgets: &admission.Budgets{WindowSeconds: 3600, Off: o.NoBudgets}}
 }

@@ -30,7 +30,7 @@ func start(dir string, o *Options) (n0 *node.Node, reg *keys.Keystore, home stri
 	rand.Read(pass)
 	m, err := testnet.Init(testnet.Options{Dir: dir, Validators: o.Validators, ChainID: "bench-net",
 		Ports: freePorts, BlockMS: o.BlockMS, Passphrase: pass, KDF: keys.TestKDF, LogLevel: "error",
-		Params: benchParams()})
+		Params: benchParams(o)})
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
