@@ -3,6 +3,7 @@ package integrity
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/state"
@@ -134,9 +135,9 @@ func (v *verifier) checkIndex(height int64, rv *state.View) *Failure {
 		n++
 		if r := rv.GetIndex(k); !bytes.Equal(r, val) {
 			if r == nil {
-				note(0, "holds entry %q, which no block writes", k)
+				note(0, "holds entry %s, which no block writes", indexKey(k))
 			} else {
-				note(v.rp.writtenAt(k), "entry %q differs from the one its block writes", k)
+				note(v.rp.writtenAt(k), "entry %s differs from the one its block writes", indexKey(k))
 			}
 		}
 		return nil
@@ -147,7 +148,7 @@ func (v *verifier) checkIndex(height int64, rv *state.View) *Failure {
 	rv.IterateIndex(nil, func(k, _ []byte) bool {
 		m++
 		if got, err := v.h.app.GetIndex(k); err != nil || got == nil {
-			note(v.rp.writtenAt(k), "entry %q, which its block writes, is missing", k)
+			note(v.rp.writtenAt(k), "entry %s, which its block writes, is missing", indexKey(k))
 		}
 		return true
 	})
@@ -155,4 +156,17 @@ func (v *verifier) checkIndex(height int64, rv *state.View) *Failure {
 		return fail(height, "index", "holds %d entries, replaying the chain writes %d", n, m)
 	}
 	return first
+}
+
+// indexKey shows an index key as its readable prefix and the rest in hex ("txr/9f3a...").
+func indexKey(k []byte) string {
+	i := 0
+	for i < len(k) && k[i] >= 0x20 && k[i] < 0x7f {
+		i++
+	}
+	if i == len(k) {
+		return fmt.Sprintf("%q", k)
+	}
+	j := bytes.LastIndexByte(k[:i], '/') + 1
+	return fmt.Sprintf("%q", fmt.Sprintf("%s%x", k[:j], k[j:]))
 }

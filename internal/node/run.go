@@ -74,7 +74,7 @@ func (n *Node) dbProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &stoppingDB{DB: raw}
+	db := &stoppingDB{DB: raw, id: ctx.ID}
 	n.dbMu.Lock()
 	n.dbs = append(n.dbs, db)
 	n.dbMu.Unlock()
@@ -87,6 +87,7 @@ func (n *Node) dbProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 // turned a clean stop into a crash.
 type stoppingDB struct {
 	dbm.DB
+	id     string // CometBFT's name for it: "blockstore", "state", ...
 	closed atomic.Bool
 }
 
