@@ -12,13 +12,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/integrity"
+	"github.com/ehrchain/ehrchain/internal/node"
 )
 
 func verifyCmd(g *globals) *cobra.Command {
 	var noReplay, quiet bool
 	c := &cobra.Command{
 		Use:   "verify",
-		Short: "Re-check a stopped node's whole stored chain and state; report the first tampered height",
+		Short: "Re-check a node's whole stored chain and state (stopped or running); report the first tampered height",
 		Long: `Re-check everything a stopped node stored in --home, read-only, against what the
 validators signed:
 
@@ -32,7 +33,10 @@ validators signed:
     raw leaves, and every map entry, event and index entry compared with the replay.
 
 It prints "OK" or the first height where stored data disagrees, and exits non-zero then.
-The node must be stopped: verify holds the home lock while it runs.`,
+
+On a stopped node verify holds the home lock while it runs. On a running node it asks the
+node (its operator endpoint, loopback and HOME/operator.token) to verify a consistent
+snapshot of its stores while it keeps committing, and follows the result.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := integrity.Options{NoReplay: noReplay}
@@ -43,30 +47,42 @@ The node must be stopped: verify holds the home lock while it runs.`,
 					}
 				}
 			}
+			if node.InUse(g.home) {
+				return verifyOnline(cmd.Context(), g.home, noReplay, quiet)
+			}
 			rep, err := integrity.Verify(g.home, o)
 			var f *integrity.Failure
 			if errors.As(err, &f) {
-				fmt.Printf("FAILED at height %d: %s: %s\n", f.Height, f.Part, f.Detail)
-				if last := rep.Base + rep.Verified - 1; rep.Verified > 0 && last < f.Height {
-					fmt.Printf("blocks %d to %d passed before it\n", rep.Base, last)
-				}
-				return errors.New("the stored chain or state does not match what the validators signed")
+				return reportVerify(rep, f)
 			}
 			if err != nil {
 				return err
 			}
-			how := "replayed"
-			if !rep.Replayed {
-				how = "not replayed: app hashes checked against stored results only"
-			}
-			fmt.Printf("OK: %d blocks (heights %d to %d, %s), %d events verified; app hash %X at height %d\n",
-				rep.Verified, rep.Base, rep.Head, how, rep.Events, rep.AppHash, rep.AppHeight)
-			return nil
+			return reportVerify(rep, nil)
 		},
 	}
 	c.Flags().BoolVar(&noReplay, "no-replay", false, "do not re-execute the blocks (faster; app hashes are then only cross-checked, and the derived indexes not at all)")
 	c.Flags().BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	return c
+}
+
+// reportVerify prints what a verification found, offline or online; a failure is an
+// error (exit 1).
+func reportVerify(rep *integrity.Report, f *integrity.Failure) error {
+	if f != nil {
+		fmt.Printf("FAILED at height %d: %s: %s\n", f.Height, f.Part, f.Detail)
+		if last := rep.Base + rep.Verified - 1; rep.Verified > 0 && last < f.Height {
+			fmt.Printf("blocks %d to %d passed before it\n", rep.Base, last)
+		}
+		return errors.New("the stored chain or state does not match what the validators signed")
+	}
+	how := "replayed"
+	if !rep.Replayed {
+		how = "not replayed: app hashes checked against stored results only"
+	}
+	fmt.Printf("OK: %d blocks (heights %d to %d, %s), %d events verified; app hash %X at height %d\n",
+		rep.Verified, rep.Base, rep.Head, how, rep.Events, rep.AppHash, rep.AppHeight)
+	return nil
 }
 
 // auditProofCmds are the offline-proof commands of `ehrchain audit`.

@@ -3,6 +3,7 @@ package integrity
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/state"
@@ -76,33 +77,8 @@ func (v *verifier) checkAppState(height int64, want []byte) error {
 	}
 
 	if rv != nil {
-		var n, m int
-		err := snap.IterateIndex(func(k, val []byte) error {
-			n++
-			if r := rv.GetIndex(k); !bytes.Equal(r, val) {
-				if r == nil {
-					return fail(0, "index", "holds entry %q, which replaying the chain never writes", k)
-				}
-				return fail(0, "index", "entry %q differs from the one replaying the chain writes", k)
-			}
-			return nil
-		})
-		if err != nil {
-			return fromDamage(err)
-		}
-		var missing *Failure
-		rv.IterateIndex(nil, func(k, _ []byte) bool {
-			m++
-			if got, err := snap.GetIndex(k); err != nil || got == nil {
-				missing = fail(0, "index", "entry %q, which replaying the chain writes, is missing", k)
-			}
-			return missing == nil
-		})
-		if missing != nil {
-			return missing
-		}
-		if n != m {
-			return fail(0, "index", "holds %d entries, replaying the chain writes %d", n, m)
+		if f := v.checkIndex(height, rv); f != nil {
+			return f
 		}
 	}
 
@@ -138,4 +114,59 @@ func fromDamage(err error) error {
 		return &Failure{Height: d.Height, Part: d.Part, Detail: d.Detail}
 	}
 	return err
+}
+
+// checkIndex compares every stored index entry with the replayed one and returns the damage
+// at the lowest height: the height whose block wrote the entry (for an entry no block wrote,
+// the height verified). Entries are compared in key order, which is not height order, so the
+// whole index is read before the first bad height is known.
+func (v *verifier) checkIndex(height int64, rv *state.View) *Failure {
+	var first *Failure
+	note := func(h int64, format string, args ...any) {
+		if h == 0 {
+			h = height
+		}
+		if first == nil || h < first.Height {
+			first = fail(h, "index", format, args...)
+		}
+	}
+	var n, m int
+	err := v.h.app.IterateIndex(func(k, val []byte) error {
+		n++
+		if r := rv.GetIndex(k); !bytes.Equal(r, val) {
+			if r == nil {
+				note(0, "holds entry %s, which no block writes", indexKey(k))
+			} else {
+				note(v.rp.writtenAt(k), "entry %s differs from the one its block writes", indexKey(k))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fail(height, "index", "does not read: %v", err)
+	}
+	rv.IterateIndex(nil, func(k, _ []byte) bool {
+		m++
+		if got, err := v.h.app.GetIndex(k); err != nil || got == nil {
+			note(v.rp.writtenAt(k), "entry %s, which its block writes, is missing", indexKey(k))
+		}
+		return true
+	})
+	if first == nil && n != m {
+		return fail(height, "index", "holds %d entries, replaying the chain writes %d", n, m)
+	}
+	return first
+}
+
+// indexKey shows an index key as its readable prefix and the rest in hex ("txr/9f3a...").
+func indexKey(k []byte) string {
+	i := 0
+	for i < len(k) && k[i] >= 0x20 && k[i] < 0x7f {
+		i++
+	}
+	if i == len(k) {
+		return fmt.Sprintf("%q", k)
+	}
+	j := bytes.LastIndexByte(k[:i], '/') + 1
+	return fmt.Sprintf("%q", fmt.Sprintf("%s%x", k[:j], k[j:]))
 }

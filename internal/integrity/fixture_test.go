@@ -23,6 +23,7 @@ type chain struct {
 	home    string
 	patient string // the patient's identity id
 	record  string
+	written int64 // the height of the record's write
 }
 
 // runStory runs a real node through registrations, category keys, a record write, an
@@ -60,7 +61,7 @@ func runStory(t *testing.T) *chain {
 		}
 	}
 	n.Stop()
-	return &chain{home: home, patient: pat.ID, record: m.RecordID}
+	return &chain{home: home, patient: pat.ID, record: m.RecordID, written: m.Height}
 }
 
 // copyHome gives a test its own copy of a stopped node's home to tamper with (or to start

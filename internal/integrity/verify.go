@@ -61,8 +61,12 @@ func Verify(home string, o Options) (*Report, error) {
 		return &Report{}, err
 	}
 	defer h.close()
+	return verifyHome(h, o)
+}
+
+func verifyHome(h *home, o Options) (*Report, error) {
 	v := &verifier{h: h, o: o, rep: &Report{ChainID: h.chainID}, recent: map[int64]*verified{}}
-	err = v.run()
+	err := v.run()
 	if v.rp != nil {
 		v.rp.close()
 	}

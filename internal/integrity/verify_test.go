@@ -261,8 +261,8 @@ func TestVerifyDetectsTamperedAppState(t *testing.T) {
 		{"state map leaf key", leaf.key, func(int) int { return 4 }, leaf.version, "state map"},
 		{"state map inner node", inner.key, func(n int) int { return n / 2 }, inner.version, "state map"},
 		{"state map inner node's child pointer", inner.key, func(n int) int { return n - 1 }, inner.version, "state map"},
-		{"record index entry", []byte("irp/" + c.patient + "/" + c.record), func(n int) int { return 0 }, 0, "index"},
-		{"inline ciphertext", cipher, func(n int) int { return n / 2 }, 0, "index"},
+		{"record index entry", []byte("irp/" + c.patient + "/" + c.record), func(n int) int { return 0 }, c.written, "index"},
+		{"inline ciphertext", cipher, func(n int) int { return n / 2 }, c.written, "index"},
 		{"commit record", []byte("m/commit"), func(n int) int { return n - 3 }, -1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

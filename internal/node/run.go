@@ -167,17 +167,18 @@ func (n *Node) logf(format string, args ...any) {
 	fmt.Fprintf(n.logw, "%s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), fmt.Sprintf(format, args...))
 }
 
-func (n *Node) start() error {
+func (n *Node) start() (err error) {
+	defer n.recoverStart(&err)
 	p := n.Paths
 	for _, f := range []string{p.Genesis(), p.PrivValKey(), p.NodeKey()} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("%s is missing: the home directory %s is incomplete", f, p.Home)
 		}
 	}
-	// Open trusts the hashes stored in the state tree; recompute them first, so a database
-	// altered on disk stops the node instead of being served.
-	if err := state.CheckCommitted(p.AppDir()); err != nil {
-		return fmt.Errorf("refusing to start: %w", err)
+	// Open trusts the hashes stored in the state tree, and CometBFT its stores: check them
+	// first (damage.go), so damage stops the node instead of being served.
+	if err := checkHome(p); err != nil {
+		return err
 	}
 	st, err := state.Open(p.AppDir())
 	if err != nil {
