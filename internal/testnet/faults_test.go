@@ -154,9 +154,9 @@ func TestAlteredStateRefused(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if !logHas(nw.m.LogPath(nw.dir, 3), "altered") {
+	if !logHas(nw.m.LogPath(nw.dir, 3), "the state database") || !logHas(nw.m.LogPath(nw.dir, 3), "is damaged") {
 		b, _ := os.ReadFile(nw.m.LogPath(nw.dir, 3))
-		t.Fatalf("refusal does not say the state was altered:\n%s", tail(string(b), 2000))
+		t.Fatalf("refusal does not say the state database is damaged:\n%s", tail(string(b), 2000))
 	}
 	// The honest three go on and still hold the true record.
 	nw.register(1)
