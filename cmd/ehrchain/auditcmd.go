@@ -87,7 +87,7 @@ that long ago (24h).`,
 				return enc.Encode(out)
 			}
 			names := map[string]string{}
-			if ids, err := cl.Identities(cmd.Context(), ""); err == nil {
+			if ids, err := cl.As(who).Identities(cmd.Context(), ""); err == nil {
 				for _, i := range ids {
 					names[i.ID] = i.Name
 				}

@@ -205,11 +205,18 @@ func identityCmd(g *globals) *cobra.Command {
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
 	c.AddCommand(show)
 
-	var role string
+	var role, las string
 	list := &cobra.Command{
-		Use: "list", Short: "List identities", Args: cobra.NoArgs,
+		Use: "list", Short: "List the identities you may see (signed --as: institutions, and the patients you care for; all for the registrar or an auditor)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ids, err := g.client().Identities(cmd.Context(), role)
+			if las == "" {
+				return fmt.Errorf("give --as NAME: the list shows which patients an institution cares for, so it is answered only to a signed query")
+			}
+			who, err := g.unlock(las)
+			if err != nil {
+				return err
+			}
+			ids, err := g.client().As(who).Identities(cmd.Context(), role)
 			if err != nil {
 				return err
 			}
@@ -224,6 +231,7 @@ func identityCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&role, "role", "", "only this role")
+	list.Flags().StringVar(&las, "as", "", "keystore that signs the query")
 	c.AddCommand(list)
 
 	var dAs, reason string

@@ -234,15 +234,22 @@ func consentCmd(g *globals) *cobra.Command {
 	revoke.Flags().StringVar(&ras, "as", "", "your (patient) keystore")
 	c.AddCommand(revoke)
 
-	var lp string
+	var lp, las string
 	list := &cobra.Command{
-		Use: "list", Short: "List a patient's grants", Args: cobra.NoArgs,
+		Use: "list", Short: "List a patient's grants (all, for the patient or an auditor; a grantee sees those to it)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pid, err := g.resolveID(lp)
 			if err != nil {
 				return err
 			}
-			gs, err := g.client().Grants(cmd.Context(), pid)
+			if las == "" {
+				las = lp // the patient's own keystore
+			}
+			who, err := g.unlock(las)
+			if err != nil {
+				return fmt.Errorf("grants are answered only to a signed query: give --as NAME, a keystore of the patient, a grantee or an auditor: %w", err)
+			}
+			gs, err := g.client().As(who).Grants(cmd.Context(), pid)
 			if err != nil {
 				return err
 			}
@@ -266,6 +273,7 @@ func consentCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&lp, "patient", "", "patient id or keystore name")
+	list.Flags().StringVar(&las, "as", "", "keystore that signs the query (default: --patient's)")
 	c.AddCommand(list)
 
 	var pas, pcats string

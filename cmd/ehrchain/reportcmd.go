@@ -60,7 +60,7 @@ func (s *apiEvents) Events(ctx context.Context, from, to time.Time) ([]*audit.Ev
 
 func (s *apiEvents) Names(ctx context.Context) map[string]string {
 	names := map[string]string{}
-	if ids, err := s.c.Identities(ctx, ""); err == nil {
+	if ids, err := s.c.As(s.who).Identities(ctx, ""); err == nil {
 		for _, i := range ids {
 			names[i.ID] = i.Name
 		}

@@ -62,8 +62,10 @@ func httpStatus(e *tx.Error) int {
 		return http.StatusBadRequest
 	case identity.Space:
 		switch e.Code {
-		case identity.CodeUnauthorized, identity.CodeRegistrarSelf:
+		case identity.CodeUnauthorized, identity.CodeRegistrarSelf, identity.CodeNotEntitled:
 			return http.StatusForbidden
+		case identity.CodeUnsigned, identity.CodeBadQuery:
+			return http.StatusUnauthorized
 		case identity.CodeExists, identity.CodeInactive, identity.CodeKeyUnchanged:
 			return http.StatusConflict
 		case identity.CodeNotFound:

@@ -40,9 +40,22 @@ func (s *Server) patientKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// patientGrants answers the patient's grants to those entitled to them (consent.Visible):
+// they say which providers may read the patient's records, for what and until when.
 func (s *Server) patientGrants(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
-	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "grants": consent.List(v, r.PathValue("id"))})
+	who, terr := s.requester(r, v)
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	patient := r.PathValue("id")
+	gs, ok := consent.Visible(who, patient, consent.List(v, patient))
+	if !ok {
+		writeErr(w, notEntitled(who, "patient %s's grants: sign the query as the patient, a grantee or an auditor", patient))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "grants": gs})
 }
 
 // putBlob stores an upload signed by an active identity that may write records, charged to

@@ -209,8 +209,24 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeInternal, "%v", err))
 		return
 	}
-	resp := IdentityResponse{Identity: ident, NextSequence: app.NextSequence(v, id), Height: v.Height()}
+	who, terr := s.requester(r, v)
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	// A patient's sponsor is a care relationship: only those who may list the patient see it,
+	// and only they get the proof (which carries the whole stored value).
+	entitled := identity.Sees(who, ident, func(p string) bool { return grantsTo(v, p, who) })
+	shown := ident
+	if !entitled {
+		shown = identity.Public(ident)
+	}
+	resp := IdentityResponse{Identity: shown, NextSequence: app.NextSequence(v, id), Height: v.Height()}
 	if r.URL.Query().Get("prove") != "" {
+		if !entitled {
+			writeErr(w, notEntitled(who, "a proof of patient %s's registration (it names who registered them): sign the query as the patient, their registering provider, a grantee or an auditor", id))
+			return
+		}
 		p, err := v.Prove(identity.Key(id))
 		if err != nil {
 			writeErr(w, Space.Err(CodeInternal, "proof: %v", err))
@@ -221,13 +237,29 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// listIdentities lists the identities the signed requester may see: institutions, and the
+// patients it is entitled to know of (see identity.Sees). An anonymous listing is refused.
 func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
+	who, terr := s.requester(r, v)
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	if who == nil {
+		writeErr(w, notEntitled(nil, "the list of identities (it shows which patients an institution cares for)"))
+		return
+	}
 	var out []*identity.Identity
+	keep := func(i *identity.Identity) {
+		if identity.Sees(who, i, func(p string) bool { return grantsTo(v, p, who) }) {
+			out = append(out, i)
+		}
+	}
 	add := func(id string) {
 		if raw := v.Get(identity.Key(id)); raw != nil {
 			if i, err := identity.Decode(raw); err == nil {
-				out = append(out, i)
+				keep(i)
 			}
 		}
 	}
@@ -242,7 +274,7 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.Iterate(identity.Prefix, func(_, val []byte) bool {
 			if i, err := identity.Decode(val); err == nil {
-				out = append(out, i)
+				keep(i)
 			}
 			return true
 		})

@@ -28,6 +28,15 @@ type Client struct {
 	Base    string // e.g. http://127.0.0.1:8080
 	ChainID string // filled from the node's status on first use when empty
 	HTTP    *http.Client
+	signer  *keys.Keystore // signs GET queries (As)
+}
+
+// As is a client whose queries are signed by ks: listings of identities and a patient's
+// grants are answered only to a signed query, and only with what ks's identity may see.
+func (c *Client) As(ks *keys.Keystore) *Client {
+	cp := *c
+	cp.signer = ks
+	return &cp
 }
 
 // New returns a client for the API at base.
@@ -82,6 +91,16 @@ func (c *Client) doHeader(ctx context.Context, method, path string, hdr http.Hea
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
+	}
+	if c.signer != nil && method == http.MethodGet {
+		u := *c
+		u.signer = nil
+		chainID, err := u.chainID(ctx)
+		if err != nil {
+			return err
+		}
+		c.ChainID = chainID
+		identity.SignQuery(req.Header, chainID, c.signer.ID, c.signer.Keys.Sign, method, req.URL.RequestURI(), time.Now())
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -212,7 +212,7 @@ func (f *fixture) testDeniedConsentAudit(t *testing.T) {
 		t.Fatalf("Consent read back is not valid R4: %v", err)
 	}
 	gid := created["id"].(string)
-	grants, _ := f.r.Client.Grants(ctx, s.patient)
+	grants, _ := f.r.Client.As(other).Grants(ctx, s.patient) // the grantee sees the grants to it
 	i := slices.IndexFunc(grants, func(g *consent.Grant) bool { return g.ID == gid })
 	if i < 0 || grants[i].Grantee != other.ID || !slices.Equal(grants[i].Scope.ResourceTypes, []string{"Observation"}) ||
 		len(grants[i].Deny) != 1 || !slices.Equal(grants[i].Deny[0].Scope.Records, []string{obs}) {

@@ -18,4 +18,7 @@ const (
 	CodeKeyUnchanged  uint32 = 9 // rotation to the same key
 	CodeKeyInUse      uint32 = 10
 	CodePatientName   uint32 = 11 // a patient registration carries a name (PHI); patients are pseudonymous
+	CodeUnsigned      uint32 = 12 // a query that reveals who may read whom is not signed
+	CodeBadQuery      uint32 = 13 // a signed query's time or signature does not check
+	CodeNotEntitled   uint32 = 14 // the requester may not see what it asked for
 )

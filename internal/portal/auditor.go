@@ -59,7 +59,7 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
 		return
 	}
-	names := p.names(ctx)
+	names := p.names(ctx, s.ks)
 	c := audit.ComplianceReport(evs, now.Add(-dashboardPeriod), now.Add(time.Minute), audit.DefaultRules())
 	c.SetNames(names)
 	v := auditorView{C: c, Names: names}
@@ -91,7 +91,7 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 			v.Failed++
 		}
 	}
-	if pats, err := p.cl.Identities(ctx, "patient"); err == nil {
+	if pats, err := p.cl.As(s.ks).Identities(ctx, "patient"); err == nil {
 		for _, pt := range pats {
 			v.Patients = append(v.Patients, patientRow{ID: pt.ID, Name: pt.Name})
 		}
@@ -122,7 +122,7 @@ func (p *Portal) report(w http.ResponseWriter, r *http.Request, s *session) {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
 		return
 	}
-	names := p.names(ctx)
+	names := p.names(ctx, s.ks)
 	type report interface {
 		WriteJSON(io.Writer) error
 		WriteCSV(io.Writer) error

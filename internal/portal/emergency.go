@@ -117,7 +117,7 @@ type emergencyBanner struct {
 }
 
 // banner compares the patient's declarations with what the portal has shown them.
-func (p *Portal) banner(ctx context.Context, patient string) *emergencyBanner {
+func (p *Portal) banner(ctx context.Context, ks *keys.Keystore, patient string) *emergencyBanner {
 	pe, err := p.cl.PatientEmergency(ctx, patient)
 	if err != nil {
 		return &emergencyBanner{Error: errText(err)}
@@ -126,7 +126,7 @@ func (p *Portal) banner(ctx context.Context, patient string) *emergencyBanner {
 	b := &emergencyBanner{}
 	names := map[string]string{}
 	if len(pe.Declarations) > 0 {
-		names = p.names(ctx)
+		names = p.names(ctx, ks)
 	}
 	for i := len(pe.Declarations) - 1; i >= 0; i-- {
 		d := pe.Declarations[i]
@@ -171,7 +171,7 @@ func (p *Portal) renderPatientEmergency(w http.ResponseWriter, r *http.Request, 
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load emergency access: %s", errText(err))
 		return
 	}
-	decls, err := p.declViews(ctx, s.ks, pe.Declarations, p.names(ctx))
+	decls, err := p.declViews(ctx, s.ks, pe.Declarations, p.names(ctx, s.ks))
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
 		return

@@ -50,7 +50,7 @@ func (p *Portal) renderAuditorEmergency(w http.ResponseWriter, r *http.Request, 
 		}
 		ds = []*emergency.Declaration{d.Declaration}
 	}
-	decls, err := p.declViews(ctx, s.ks, ds, p.names(ctx))
+	decls, err := p.declViews(ctx, s.ks, ds, p.names(ctx, s.ks))
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
 		return

@@ -22,7 +22,7 @@ func (p *Portal) patientHome(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	v.DownloadFor = Prefix + "patient/records/"
-	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: patientHomeView{Records: v, Emergency: p.banner(r.Context(), s.ident.ID)}})
+	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: patientHomeView{Records: v, Emergency: p.banner(r.Context(), s.ks, s.ident.ID)}})
 }
 
 type patientHomeView struct {
@@ -69,12 +69,12 @@ func (p *Portal) consentsPage(w http.ResponseWriter, r *http.Request, s *session
 
 func (p *Portal) renderConsents(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	ctx := r.Context()
-	grants, err := p.cl.Grants(ctx, s.ident.ID)
+	grants, err := p.cl.As(s.ks).Grants(ctx, s.ident.ID)
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load your consents: %s", errText(err))
 		return
 	}
-	ids, err := p.cl.Identities(ctx, "")
+	ids, err := p.cl.As(s.ks).Identities(ctx, "")
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load identities: %s", errText(err))
 		return
@@ -231,7 +231,7 @@ func (p *Portal) accessPage(w http.ResponseWriter, r *http.Request, s *session) 
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
 		return
 	}
-	names := p.names(ctx)
+	names := p.names(ctx, s.ks)
 	var v accessView
 	for i := len(evs) - 1; i >= 0; i-- {
 		e := evs[i]

@@ -29,9 +29,10 @@ type patientRow struct {
 
 // myPatients lists the patients who gave the provider (or its organization) an active read
 // grant, and those the provider registered.
-func (p *Portal) myPatients(r *http.Request, me *identity.Identity) ([]patientRow, error) {
+func (p *Portal) myPatients(r *http.Request, me *identity.Identity, ks *keys.Keystore) ([]patientRow, error) {
 	ctx := r.Context()
-	pats, err := p.cl.Identities(ctx, string(identity.Patient))
+	cl := p.cl.As(ks)
+	pats, err := cl.Identities(ctx, string(identity.Patient))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +52,7 @@ func (p *Portal) myPatients(r *http.Request, me *identity.Identity) ([]patientRo
 		if t, ok := emerg[pt.ID]; ok {
 			row.Emergency = t.UTC().Format("2006-01-02 15:04 UTC")
 		}
-		grants, err := p.cl.Grants(ctx, pt.ID)
+		grants, err := cl.Grants(ctx, pt.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +100,7 @@ func (p *Portal) myPatients(r *http.Request, me *identity.Identity) ([]patientRo
 }
 
 func (p *Portal) providerHome(w http.ResponseWriter, r *http.Request, s *session) {
-	rows, err := p.myPatients(r, s.ident)
+	rows, err := p.myPatients(r, s.ident, s.ks)
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load your patients: %s", errText(err))
 		return

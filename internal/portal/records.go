@@ -36,9 +36,9 @@ type recordsView struct {
 }
 
 // names maps identity ids to display names.
-func (p *Portal) names(ctx context.Context) map[string]string {
+func (p *Portal) names(ctx context.Context, ks *keys.Keystore) map[string]string {
 	out := map[string]string{}
-	if ids, err := p.cl.Identities(ctx, ""); err == nil {
+	if ids, err := p.cl.As(ks).Identities(ctx, ""); err == nil {
 		for _, i := range ids {
 			out[i.ID] = i.Name
 		}
@@ -57,7 +57,7 @@ const readParallel = 16
 // request: it is rendered and dropped, never cached.
 func (p *Portal) loadRecords(ctx context.Context, who *keys.Keystore, patient, purpose string) (recordsView, error) {
 	v := recordsView{PatientID: patient, Purpose: purpose}
-	names := p.names(ctx)
+	names := p.names(ctx, who)
 	v.PatientName = names[patient]
 	metas, err := p.cl.ListRecords(ctx, who, patient, purpose)
 	if errors.Is(err, client.ErrDenied) {

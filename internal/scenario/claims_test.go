@@ -156,7 +156,7 @@ func TestClaimsStory(t *testing.T) {
 	_, err = c.Grant(ctx, s.patient, consent.Grant{Grantee: s.ins.ID, Scope: consent.Scope{Categories: []string{"general"},
 		ResourceTypes: []string{claims.ClaimResourceType}}, Actions: []string{consent.Read}, Purposes: []string{consent.Payment}})
 	s.must(err)
-	gs, err := c.Grants(ctx, s.patient.ID)
+	gs, err := c.As(s.patient).Grants(ctx, s.patient.ID)
 	s.must(err)
 	for _, g := range gs {
 		if g.Grantee == s.ins.ID && len(g.KeyShares) != 0 {

@@ -272,7 +272,7 @@ func TestConsentStory(t *testing.T) {
 
 // grantShare fetches the key share B received with the grant.
 func grantShare(t *testing.T, s *story, id string) *consent.KeyShare {
-	gs, err := s.c.Grants(s.ctx, s.patient.ID)
+	gs, err := s.c.As(s.patient).Grants(s.ctx, s.patient.ID)
 	s.must(err)
 	for _, g := range gs {
 		if g.ID == id && len(g.KeyShares) > 0 {
