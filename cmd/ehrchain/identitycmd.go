@@ -171,6 +171,7 @@ func identityCmd(g *globals) *cobra.Command {
 	c.AddCommand(req)
 
 	var prove, showJSON bool
+	var sas string
 	show := &cobra.Command{
 		Use: "show ID|NAME", Short: "Show an identity as committed on the ledger", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -178,7 +179,15 @@ func identityCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := g.client().Identity(cmd.Context(), id, prove)
+			cl := g.client()
+			if sas != "" {
+				who, err := g.unlock(sas)
+				if err != nil {
+					return err
+				}
+				cl = cl.As(who)
+			}
+			r, err := cl.Identity(cmd.Context(), id, prove)
 			if err != nil {
 				return err
 			}
@@ -201,7 +210,8 @@ func identityCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	show.Flags().BoolVar(&prove, "prove", false, "include a Merkle proof against the app hash")
+	show.Flags().BoolVar(&prove, "prove", false, "include a Merkle proof against the app hash (of a patient: only to the patient, their registering provider, a grantee or an auditor, signed with --as)")
+	show.Flags().StringVar(&sas, "as", "", "keystore that signs the query (a patient's sponsor and proof need it)")
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
 	c.AddCommand(show)
 

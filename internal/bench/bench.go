@@ -126,7 +126,19 @@ type Result struct {
 	// audit log, indexes and blocks; compaction makes it approximate).
 	DiskBytesPerOp float64 `json:"disk_bytes_per_op"`
 	Parts          []Part  `json:"parts,omitempty"` // per kind of operation, for mixed workloads
+	// RSS samples the resident set every RSSEvery of the timed phase: a soak run
+	// (--duration) shows whether memory levels off.
+	RSS []RSSSample `json:"rss,omitempty"`
 }
+
+// RSSSample is the process's resident set at a moment of a workload's timed phase.
+type RSSSample struct {
+	Seconds float64 `json:"s"`
+	Bytes   int64   `json:"bytes"`
+}
+
+// RSSEvery is how often a workload samples its resident set.
+const RSSEvery = 10 * time.Second
 
 // Part is the figures of one kind of operation within a mixed workload.
 type Part struct {
@@ -484,6 +496,8 @@ func (r *runner) measure(parent context.Context, w *workload) (*measured, error)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastDone, lastCommitted, lastChange, lastTick := int64(0), int64(0), start, start
+	var rss []RSSSample
+	nextRSS := start.Add(RSSEvery)
 loop:
 	for {
 		select {
@@ -500,8 +514,13 @@ loop:
 		case now := <-tick.C:
 			c, rej := t.committed.Load(), t.rejected.Load()
 			rate := float64(c-lastCommitted) / now.Sub(lastTick).Seconds()
-			fmt.Fprintf(r.progress, "%s: %5.1fs  done %d/%d  rejected %d  %.0f ops/s\n",
-				w.name, now.Sub(start).Seconds(), c, total, rej, rate)
+			cur := currentRSS()
+			fmt.Fprintf(r.progress, "%s: %5.1fs  done %d/%d  rejected %d  %.0f ops/s  rss %d MiB\n",
+				w.name, now.Sub(start).Seconds(), c, total, rej, rate, cur>>20)
+			if !now.Before(nextRSS) {
+				rss = append(rss, RSSSample{Seconds: now.Sub(start).Round(time.Second).Seconds(), Bytes: cur})
+				nextRSS = nextRSS.Add(RSSEvery)
+			}
 			lastCommitted, lastTick = c, now
 			if c+rej != lastDone {
 				lastDone, lastChange = c+rej, now
@@ -523,6 +542,7 @@ loop:
 	}
 
 	res := t.result(w.name, w.txs, concurrency, wall, cpu)
+	res.RSS = rss
 	if n := w.txs - len(w.reads); n > 0 {
 		res.MeanTxBytes = w.bytes / n
 	} else if len(w.reads) > 0 {

@@ -52,13 +52,19 @@ func resetPeakRSS() bool {
 }
 
 // peakRSS is VmHWM from /proc/self/status in bytes (0 where unavailable).
-func peakRSS() int64 {
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+// currentRSS is VmRSS, the resident set now.
+func currentRSS() int64 { return procStatus("VmRSS:") }
+
+// procStatus reads one kB field of /proc/self/status in bytes.
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for line := range bytes.Lines(b) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmHWM:"))
+		rest, ok := bytes.CutPrefix(line, []byte(field))
 		if !ok {
 			continue
 		}

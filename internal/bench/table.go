@@ -52,5 +52,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if !r.PeakRSSPerWorkload {
 		fmt.Fprintln(w, "peak RSS is the process's peak since it started (the kernel refused a reset)")
 	}
+	for _, res := range r.Results {
+		if len(res.RSS) < 2 {
+			continue
+		}
+		fmt.Fprintf(w, "%s: RSS MiB every %s:", res.Workload, RSSEvery)
+		for _, s := range res.RSS {
+			fmt.Fprintf(w, " %d", s.Bytes>>20)
+		}
+		fmt.Fprintln(w)
+	}
 	return nil
 }

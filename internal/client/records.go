@@ -391,7 +391,7 @@ func (c *Client) Grant(ctx context.Context, patient *keys.Keystore, g consent.Gr
 			}
 			recipients = append(recipients, r.Identity)
 		} else {
-			all, err := c.Identities(ctx, string(identity.Provider))
+			all, err := c.As(patient).Identities(ctx, string(identity.Provider))
 			if err != nil {
 				return "", err
 			}
@@ -425,7 +425,7 @@ func (c *Client) Grant(ctx context.Context, patient *keys.Keystore, g consent.Gr
 // the grantees of the patient's other active grants on those categories. The keystore gains
 // the new keys: save it afterwards.
 func (c *Client) Revoke(ctx context.Context, patient *keys.Keystore, grantID string) error {
-	grants, err := c.Grants(ctx, patient.ID)
+	grants, err := c.As(patient).Grants(ctx, patient.ID)
 	if err != nil {
 		return err
 	}

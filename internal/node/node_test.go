@@ -84,7 +84,7 @@ func TestRegisterRestartFind(t *testing.T) {
 		t.Fatalf("height went back from %d to %d", before.Height, after.Height)
 	}
 	for ks, role := range map[*keys.Keystore]identity.Role{prov: identity.Provider, pat: identity.Patient, aud: identity.Auditor} {
-		got, err := r.cl.Identity(ctx, ks.ID, true)
+		got, err := r.cl.As(ks).Identity(ctx, ks.ID, true) // a patient's proof names its sponsor: signed
 		if err != nil {
 			t.Fatalf("%s after restart: %v", ks.Name, err)
 		}

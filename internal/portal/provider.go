@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -43,6 +44,15 @@ func (p *Portal) myPatients(r *http.Request, me *identity.Identity, ks *keys.Key
 		for _, d := range ds {
 			if d.Provider == me.ID && d.Expiry.After(emerg[d.Patient]) {
 				emerg[d.Patient] = d.Expiry
+			}
+		}
+	}
+	// A patient under this provider's break-glass may have given it no grant: the listing
+	// leaves them out, their public identity is enough for the row.
+	for _, id := range slices.Sorted(maps.Keys(emerg)) {
+		if !slices.ContainsFunc(pats, func(pt *identity.Identity) bool { return pt.ID == id }) {
+			if r, err := cl.Identity(ctx, id, false); err == nil {
+				pats = append(pats, r.Identity)
 			}
 		}
 	}
