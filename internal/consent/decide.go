@@ -51,7 +51,7 @@ func Decide(grants []*Grant, q Request) Decision {
 			continue
 		}
 		for _, dn := range g.Deny {
-			if dn.Scope.covers(q.Target) && (len(dn.Purposes) == 0 || slices.Contains(dn.Purposes, q.Purpose)) {
+			if dn.Scope.Covers(q.Target) && (len(dn.Purposes) == 0 || slices.Contains(dn.Purposes, q.Purpose)) {
 				return Decision{Grant: g.ID, Reason: fmt.Sprintf("a deny provision of grant %s excludes this access", g.ID)}
 			}
 		}
@@ -59,7 +59,7 @@ func Decide(grants []*Grant, q Request) Decision {
 			near = fmt.Sprintf("grant %s does not permit %s", g.ID, q.Action)
 			continue
 		}
-		if !g.Scope.covers(q.Target) {
+		if !g.Scope.Covers(q.Target) {
 			near = fmt.Sprintf("grant %s does not cover this record's category or type", g.ID)
 			continue
 		}

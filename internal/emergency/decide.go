@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/consent"
 )
 
@@ -43,4 +44,16 @@ func BreakGlass(r consent.Reader, actor, patient, category string, at time.Time)
 	}
 	return consent.Decision{Allowed: true, Reason: fmt.Sprintf("break-glass under emergency declaration %s (until %s)",
 		d.ID, d.Expiry.Format(time.RFC3339))}, d.ID
+}
+
+// Facts is what the access decision needs of the patient's emergency state: their
+// declarations, oldest first, and the categories they opted out of break-glass
+// (records.EmergencyFacts).
+func Facts(r consent.Reader, patient string) ([]access.Declaration, []string) {
+	ds := Declarations(r, patient)
+	out := make([]access.Declaration, len(ds))
+	for i, d := range ds {
+		out[i] = access.Declaration{ID: d.ID, Provider: d.Provider, Categories: d.Categories, Start: d.Start, Expiry: d.Expiry}
+	}
+	return out, OptedOut(r, patient)
 }
