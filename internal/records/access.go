@@ -44,3 +44,11 @@ func Readable(f access.Facts, m *Meta, purpose string) bool {
 	f.Record = RecordFacts(m)
 	return access.Decide(f, access.Request{Action: access.Read, Purpose: purpose}).Allowed
 }
+
+// DecideWrite judges whether author may write the record version m (its client fields:
+// id, patient, category, type) for the purpose at time at.
+func DecideWrite(r consent.Reader, author *identity.Identity, m *Meta, purpose string, at time.Time, em EmergencyFacts) access.Decision {
+	f := AccessFacts(r, author, m.Patient, purpose, at, em)
+	f.Record = &access.Record{ID: m.RecordID, Patient: m.Patient, Author: author.ID, Category: m.Category, ResourceType: m.ResourceType}
+	return access.Decide(f, access.Request{Action: access.Write, Purpose: purpose})
+}
