@@ -32,5 +32,6 @@
 //   - Break-glass: an emergency-purpose access no rule above allows is allowed under the
 //     actor's own emergency declaration, inside its window. A read needs the declaration
 //     to cover the record's category and the patient not to have opted that category out;
-//     an urgent write adds to the chart in any category.
+//     an urgent write adds to the chart in any category, and is a provider's only (the
+//     patient writes their own records for treatment).
 package access
