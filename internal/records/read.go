@@ -198,11 +198,3 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 	}
 	return out, ev
 }
-
-// ProviderOrg is the organization an organization-wide grant may match: only a provider's.
-func ProviderOrg(who *identity.Identity) string {
-	if who.Role != identity.Provider {
-		return ""
-	}
-	return who.Organization
-}
