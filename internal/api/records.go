@@ -208,27 +208,13 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// list fills in the metadata of the records the requester may read for the purpose, judged
-// at the block time of the recorded list access.
+// list fills in the metadata of the records the requester may read for the purpose, each
+// judged by access.Decide at the block time of the recorded list access.
 func (s *Server) list(v records.IndexIterator, q *records.ReadRequest, at time.Time, resp *ReadResponse) {
-	grants := consent.List(v, q.Patient)
-	who := identity.Get(v, q.Requester)
+	f := records.AccessFacts(v, identity.Get(v, q.Requester), q.Patient, q.Purpose, at, emergency.Facts)
 	for _, id := range records.PatientRecords(v, q.Patient) {
-		m := records.Version(v, id, records.Head(v, id))
-		if m == nil {
-			continue
+		if m := records.Version(v, id, records.Head(v, id)); m != nil && records.Readable(f, m, q.Purpose) {
+			resp.Records = append(resp.Records, m)
 		}
-		if q.Requester != q.Patient && q.Requester != m.Author {
-			d := consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: q.Requester, Organization: records.ProviderOrg(who),
-				Action: consent.Read, Purpose: q.Purpose, Time: at,
-				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
-			if !d.Allowed && q.Purpose == consent.Emergency {
-				d, _ = emergency.BreakGlass(v, q.Requester, q.Patient, m.Category, at)
-			}
-			if !d.Allowed {
-				continue
-			}
-		}
-		resp.Records = append(resp.Records, m)
 	}
 }

@@ -34,7 +34,7 @@ const (
 // it), so these are copies; anomaly_test.go checks them against the real decisions.
 const (
 	emergencyPurpose       = "emergency"                     // consent.Emergency
-	purposeNotPermittedTxt = " does not permit the purpose " // consent.Decide: `grant G does not permit the purpose "P"`
+	purposeNotPermittedTxt = " does not permit the purpose " // access.Decide: `grant G does not permit the purpose "P"`
 	deactivatedTxt         = "requester was deactivated"     // records.decideRead
 )
 
@@ -305,7 +305,7 @@ func detectManyPatients(evs []*Event, r Rules) []Anomaly {
 	return out
 }
 
-// purposeNotPermitted tells whether a denial reason is consent.Decide's wrong-purpose text.
+// purposeNotPermitted tells whether a denial reason is access.Decide's wrong-purpose text.
 func purposeNotPermitted(reason string) bool {
 	return strings.HasPrefix(reason, "grant ") && strings.Contains(reason, purposeNotPermittedTxt)
 }

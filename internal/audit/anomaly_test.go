@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"fmt"
+	"github.com/ehrchain/ehrchain/internal/access"
 	"reflect"
 	"slices"
 	"testing"
@@ -210,7 +211,9 @@ func TestManyPatientsNotRaised(t *testing.T) {
 // not name.
 func wrongPurpose(t *testing.T) string {
 	g := &consent.Grant{ID: "g-42", Patient: pat, Grantee: drB, Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}}
-	d := consent.Decide([]*consent.Grant{g}, consent.Request{Patient: pat, Actor: drB, Action: consent.Read, Purpose: consent.Research, Time: t0})
+	d := access.Decide(access.Facts{Time: t0, Actor: access.Actor{ID: drB, Role: access.ProviderRole, Active: true},
+		Patient: access.Patient{ID: pat}, Record: &access.Record{ID: "r-1", Patient: pat, Category: "general"},
+		Grants: consent.Facts([]*consent.Grant{g})}, access.Request{Action: access.Read, Purpose: consent.Research})
 	if d.Allowed {
 		t.Fatal("a research read under a treatment grant was allowed")
 	}

@@ -64,6 +64,7 @@ type Event struct {
 	Purpose      string    `json:"purpose,omitempty"`
 	Grant        string    `json:"grant,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+	Rule         string    `json:"rule,omitempty"`      // the access rule that decided a read, list or write (access.Code)
 	Claim        string    `json:"claim,omitempty"`     // claim or prior authorization id (internal/claims)
 	Emergency    string    `json:"emergency,omitempty"` // emergency (break-glass) declaration id
 }

@@ -241,9 +241,7 @@ func ExecSubmit(st Store, env identity.Env, signer string, b *SubmitBody) *tx.Er
 		b.ClaimType = "institutional"
 	}
 	id := ClaimID(env.TxHash)
-	d := consent.Decide(consent.List(st, b.Patient), consent.Request{Patient: b.Patient, Actor: b.Insurer,
-		Action: consent.Read, Purpose: consent.Payment, Time: env.Time,
-		Target: consent.Target{Category: enc.Category, ResourceType: ClaimResourceType, Record: id}})
+	d := insurerReceives(st, ins, b.Patient, id, enc.Category, env.Time)
 	if !d.Allowed {
 		return Space.Err(CodeNoConsent, "the patient has not consented to %s receiving this claim for payment: %s", b.Insurer, d.Reason)
 	}

@@ -80,7 +80,8 @@ func ExecRequestAuth(st Store, env identity.Env, signer string, b *AuthRequestBo
 	if err := activePatient(st, b.Patient); err != nil {
 		return err
 	}
-	if ins := identity.Get(st, b.Insurer); ins == nil || ins.Role != identity.Insurer || !ins.Active {
+	ins := identity.Get(st, b.Insurer)
+	if ins == nil || ins.Role != identity.Insurer || !ins.Active {
 		return Space.Err(CodeNotFound, "%s is not an active registered insurer", b.Insurer)
 	}
 	switch {
@@ -97,9 +98,7 @@ func ExecRequestAuth(st Store, env identity.Env, signer string, b *AuthRequestBo
 		return err
 	}
 	id := AuthID(env.TxHash)
-	d := consent.Decide(consent.List(st, b.Patient), consent.Request{Patient: b.Patient, Actor: b.Insurer,
-		Action: consent.Read, Purpose: consent.Payment, Time: env.Time,
-		Target: consent.Target{Category: b.Category, ResourceType: ClaimResourceType, Record: id}})
+	d := insurerReceives(st, ins, b.Patient, id, b.Category, env.Time)
 	if !d.Allowed {
 		return Space.Err(CodeNoConsent, "the patient has not consented to %s receiving this request for payment: %s", b.Insurer, d.Reason)
 	}

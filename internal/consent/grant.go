@@ -6,22 +6,23 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // Actions a grant can permit.
 const (
-	Read  = "read"
-	Write = "write"
+	Read  = access.Read
+	Write = access.Write
 )
 
 // Purposes of use (HL7 v3 PurposeOfUse codes in brackets).
 const (
-	Treatment  = "treatment"  // TREAT
-	Payment    = "payment"    // HPAYMT
-	Operations = "operations" // HOPERAT
-	Research   = "research"   // HRESCH
-	Emergency  = "emergency"  // ETREAT
+	Treatment  = access.Treatment  // TREAT
+	Payment    = access.Payment    // HPAYMT
+	Operations = access.Operations // HOPERAT
+	Research   = access.Research   // HRESCH
+	Emergency  = access.Emergency  // ETREAT
 )
 
 // Purposes lists the valid purposes of use.
@@ -30,32 +31,14 @@ var Purposes = []string{Treatment, Payment, Operations, Research, Emergency}
 // Actions lists the valid actions.
 var Actions = []string{Read, Write}
 
-// Scope selects records. An empty list in a dimension means "any"; a scope with every
-// dimension empty covers all of the patient's records.
-type Scope struct {
-	Categories    []string `json:"categories,omitempty"`
-	ResourceTypes []string `json:"resource_types,omitempty"`
-	Records       []string `json:"records,omitempty"`
-}
+// Scope selects records (access.Scope): an empty list in a dimension means "any".
+type Scope = access.Scope
 
 // Target is what an access touches.
-type Target struct {
-	Category     string
-	ResourceType string
-	Record       string
-}
-
-func (s Scope) covers(t Target) bool {
-	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
-	return in(s.Categories, t.Category) && in(s.ResourceTypes, t.ResourceType) && in(s.Records, t.Record)
-}
+type Target = access.Target
 
 // Deny is a deny provision inside a grant: it excludes part of what the grant permits.
-// Empty purposes means every purpose.
-type Deny struct {
-	Scope    Scope    `json:"scope"`
-	Purposes []string `json:"purposes,omitempty"`
-}
+type Deny = access.Deny
 
 // KeyShare is a category private key wrapped (HPKE) for one grantee, so the grantee can
 // decrypt the category's records. Nodes store it; they cannot open it.
@@ -159,4 +142,19 @@ func List(r Reader, patient string) []*Grant {
 // Active reports whether the grant is in force at block time t.
 func (g *Grant) Active(t time.Time) bool {
 	return g.RevokedAt == 0 && !t.Before(g.Start) && (g.Expiry.IsZero() || t.Before(g.Expiry))
+}
+
+// Fact is what the access decision needs of the grant.
+func (g *Grant) Fact() access.Grant {
+	return access.Grant{ID: g.ID, Patient: g.Patient, Grantee: g.Grantee, Organization: g.Organization, Scope: g.Scope,
+		Actions: g.Actions, Purposes: g.Purposes, Start: g.Start, Expiry: g.Expiry, Deny: g.Deny, RevokedAt: g.RevokedAt}
+}
+
+// Facts is Fact of each grant, in order.
+func Facts(gs []*Grant) []access.Grant {
+	out := make([]access.Grant, len(gs))
+	for i, g := range gs {
+		out[i] = g.Fact()
+	}
+	return out
 }

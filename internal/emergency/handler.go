@@ -2,6 +2,7 @@ package emergency
 
 import (
 	"fmt"
+	"github.com/ehrchain/ehrchain/internal/access"
 	"slices"
 	"strings"
 	"time"
@@ -346,11 +347,8 @@ func ExecUrgentPut(st records.Store, env identity.Env, signer string, b *UrgentP
 	if err := requireRole(env, signer, identity.Provider, "write under an emergency declaration"); err != nil {
 		return err
 	}
-	d, reason := active(st, signer, b.Meta.Patient, "", env.Time)
-	if d == nil {
-		return Space.Err(CodeWindow, "an urgent write needs an active emergency declaration by you for patient %s: %s", b.Meta.Patient, reason)
+	if d := records.DecideWrite(st, env.Signer, &b.Meta, access.Emergency, env.Time, Facts); !d.Allowed {
+		return Space.Err(CodeWindow, "an urgent write needs an active emergency declaration by you for patient %s: %s", b.Meta.Patient, d.Reason)
 	}
-	return records.ExecPutAuthorized(st, env, signer, &b.PutBody, d.ID, func(_, _ *identity.Identity, _ consent.Target) consent.Decision {
-		return consent.Decision{Allowed: true, Reason: "emergency declaration " + d.ID}
-	})
+	return records.ExecPutFor(st, env, signer, &b.PutBody, access.Emergency, Facts)
 }

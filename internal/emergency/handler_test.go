@@ -4,9 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -186,7 +188,13 @@ func TestHandlersRefuse(t *testing.T) {
 	})
 	w.refused("release by a retired custodian", CodeUnauthorized, "c2", release(rel4))
 
-	// Break-glass decisions at the edges of the window.
+	// Break-glass decisions at the edges of the window, on the facts this state holds.
+	BreakGlass := func(_ *state.Store, actor, patient, category string, at time.Time) (access.Decision, string) {
+		f := records.AccessFacts(w.st, identity.Get(w.st, actor), patient, access.Emergency, at, Facts)
+		f.Record = &access.Record{ID: "r1", Patient: patient, Category: category, ResourceType: "Observation"}
+		dec := access.Decide(f, access.Request{Action: access.Read, Purpose: access.Emergency})
+		return dec, dec.Emergency
+	}
 	if dec, id := BreakGlass(w.st, dr, pat, "general", d.Start); !dec.Allowed || id != d.ID {
 		t.Fatalf("at the start of the window: %+v", dec)
 	}

@@ -3,6 +3,8 @@ package emergency
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/ehrchain/ehrchain/internal/access"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"slices"
 	"sync"
 	"time"
@@ -259,8 +261,12 @@ func Admit(r Reader, signer string, body any, at time.Time) *tx.Error {
 			}
 			return nil
 		}
-		if d, reason := active(r, signer, b.Meta.Patient, "", at); d == nil {
-			return Space.Err(CodeWindow, "an urgent write needs an active emergency declaration by you for patient %s: %s", b.Meta.Patient, reason)
+		who := identity.Get(r, signer)
+		if who == nil {
+			return Space.Err(CodeUnauthorized, "signer %s is not registered", signer)
+		}
+		if d := records.DecideWrite(r, who, &b.Meta, access.Emergency, at, Facts); !d.Allowed {
+			return Space.Err(CodeWindow, "an urgent write needs an active emergency declaration by you for patient %s: %s", b.Meta.Patient, d.Reason)
 		}
 	}
 	return nil

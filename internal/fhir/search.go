@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
@@ -387,16 +387,14 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 // find reads the candidates from this node's record index (metadata every node holds),
-// keeps those of the type, id and update time asked for that consent lets the caller read
+// keeps those of the type, id and update time asked for that access.Decide lets the caller read
 // (a pre-filter, so a search does not record a denial for every record outside a grant),
 // then reads and decrypts each through the ledger (one audited read each, batched by the
 // node into blocks) and filters on content. A caller who may read none of the patient's
 // records gets the ledger's audited denial of a list access.
 func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
 	v := g.b.View()
-	grants := consent.List(v, q.patient)
-	org := records.ProviderOrg(s.who)
-	now := g.Now()
+	f := records.AccessFacts(v, s.who, q.patient, pur, g.Now(), emergency.Facts)
 	readable := false
 	var cands []*records.Meta
 	for _, id := range records.PatientRecords(v, q.patient) {
@@ -404,13 +402,8 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 		if m == nil {
 			continue
 		}
-		if s.who.ID != m.Patient && s.who.ID != m.Author {
-			d := consent.Decide(grants, consent.Request{Patient: q.patient, Actor: s.who.ID, Organization: org,
-				Action: consent.Read, Purpose: pur, Time: now,
-				Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
-			if !d.Allowed {
-				continue
-			}
+		if !records.Readable(f, m, pur) {
+			continue
 		}
 		readable = true
 		if m.ResourceType != rt || m.ContentType != ContentType {

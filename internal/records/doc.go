@@ -8,6 +8,6 @@
 // store and only their digest is on chain.
 //
 // Reads are requests signed by the requester, batched into blocks (ReadBatch). Each request
-// is decided by consent.Decide at commit and leaves an audit event; the serving node releases
+// is decided by access.Decide at commit and leaves an audit event; the serving node releases
 // the ciphertext only after that event is committed.
 package records

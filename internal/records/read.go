@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/audit"
-	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -145,14 +145,10 @@ func Result(r IndexReader, h [32]byte) *Outcome {
 // parallel pre-pass); nil means check every one here.
 type Verified func(i int, q *ReadRequest, pub ed25519.PublicKey) bool
 
-// BreakGlass decides an emergency (purpose "emergency") access that no grant allows: it
-// names the emergency declaration that allows it, or says why none does. nil: none.
-type BreakGlass func(r consent.Reader, actor, patient, category string, at time.Time) (d consent.Decision, declaration string)
-
 // ExecReadBatch decides and records every request. A request that is void (wrong chain,
 // expired, already seen, badly signed) is dropped without an event: it is not an access
 // attempt by the identity it names.
-func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, verified Verified, bg BreakGlass) {
+func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, verified Verified, em EmergencyFacts) {
 	for i, q := range b.Requests {
 		h := q.Hash()
 		if q.ChainID != chainID || st.GetIndex(requestKey(h)) != nil {
@@ -168,7 +164,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		if !(verified != nil && verified(i, q, who.SignKey)) && !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature) {
 			continue
 		}
-		out, ev := decideRead(st, env, who, q, bg)
+		out, ev := decideRead(st, env, who, q, em)
 		out.Event = st.Append(ev.Encode())
 		out.Height, out.Tx, out.Time = env.Height, env.TxHash, env.Time
 		raw, _ := json.Marshal(out)
@@ -176,107 +172,29 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 	}
 }
 
-func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest, bg BreakGlass) (Outcome, *audit.Event) {
+// decideRead asks access.Decide and records its decision, with the rule that decided, as
+// the request's audit event.
+func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest, em EmergencyFacts) (Outcome, *audit.Event) {
 	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.RecordRead, Outcome: audit.Denied,
 		Actor: who.ID, ActorRole: string(who.Role), Organization: who.Organization, Patient: q.Patient, Record: q.Record, Purpose: q.Purpose}
-	deny := func(reason string) (Outcome, *audit.Event) {
-		ev.Reason = reason
-		return Outcome{Reason: reason}, ev
-	}
-	if !who.Active {
-		return deny(fmt.Sprintf("requester was deactivated at height %d", who.Deactivated))
-	}
-	grants := consent.List(st, q.Patient)
-	org := ProviderOrg(who)
+	f := AccessFacts(st, who, q.Patient, q.Purpose, env.Time, em)
+	action := access.List
 	if q.Record == "" {
 		ev.Action = audit.RecordList
-		if who.ID == q.Patient {
-			ev.Outcome, ev.Reason = audit.Success, "the patient's own records"
-			return Outcome{Allowed: true, Reason: ev.Reason}, ev
-		}
-		// Listing is allowed if some active grant lets the requester read for this purpose;
-		// the serving node then shows only the records each grant covers.
-		for _, g := range grants {
-			d := consent.Decide([]*consent.Grant{g}, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: org,
-				Action: consent.Read, Purpose: q.Purpose, Time: env.Time, Target: anyTarget(g)})
-			if d.Allowed {
-				ev.Outcome, ev.Reason, ev.Grant = audit.Success, d.Reason, d.Grant
-				return Outcome{Allowed: true, Reason: d.Reason, Grant: d.Grant}, ev
-			}
-		}
-		if d, ok := breakGlass(bg, st, env, who, q, "", ev); ok || d != "" {
-			if ok {
-				return Outcome{Allowed: true, Reason: ev.Reason, Emergency: ev.Emergency}, ev
-			}
-			return deny(d)
-		}
-		return deny("no consent lets the requester list this patient's records for this purpose")
-	}
-	head := Head(st, q.Record)
-	if head == 0 {
-		return deny("no such record")
-	}
-	m := Version(st, q.Record, head)
-	if m.Patient != q.Patient {
-		return deny("no such record for this patient")
-	}
-	ev.Version, ev.Category, ev.ResourceType = head, m.Category, m.ResourceType
-	var d consent.Decision
-	if who.ID == m.Author {
-		d = consent.Decision{Allowed: true, Reason: "the author of the record"}
 	} else {
-		d = consent.Decide(grants, consent.Request{Patient: q.Patient, Actor: who.ID, Organization: org,
-			Action: consent.Read, Purpose: q.Purpose, Time: env.Time,
-			Target: consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}})
-	}
-	ev.Reason, ev.Grant = d.Reason, d.Grant
-	if !d.Allowed {
-		if reason, ok := breakGlass(bg, st, env, who, q, m.Category, ev); ok {
-			return Outcome{Allowed: true, Reason: ev.Reason, Version: head, Emergency: ev.Emergency}, ev
-		} else if reason != "" {
-			return deny(reason)
+		action = access.Read
+		if head := Head(st, q.Record); head != 0 {
+			f.Record = RecordFacts(Version(st, q.Record, head))
+			if f.Record != nil && f.Record.Patient == q.Patient {
+				ev.Version, ev.Category, ev.ResourceType = head, f.Record.Category, f.Record.ResourceType
+			}
 		}
-		return Outcome{Reason: d.Reason, Grant: d.Grant}, ev
 	}
-	ev.Outcome = audit.Success
-	return Outcome{Allowed: true, Reason: d.Reason, Grant: d.Grant, Version: head}, ev
-}
-
-// breakGlass applies bg to an emergency-purpose access no grant allows. It fills the event
-// (success, the declaration) when allowed; otherwise it returns the denial reason ("" when
-// the access is not an emergency one).
-func breakGlass(bg BreakGlass, st Store, env identity.Env, who *identity.Identity, q *ReadRequest, category string, ev *audit.Event) (string, bool) {
-	if bg == nil || q.Purpose != consent.Emergency {
-		return "", false
+	d := access.Decide(f, access.Request{Action: action, Purpose: q.Purpose})
+	ev.Reason, ev.Grant, ev.Emergency, ev.Rule = d.Reason, d.Grant, d.Emergency, string(d.Code)
+	out := Outcome{Allowed: d.Allowed, Reason: d.Reason, Grant: d.Grant, Emergency: d.Emergency}
+	if d.Allowed {
+		ev.Outcome, out.Version = audit.Success, ev.Version
 	}
-	d, decl := bg(st, who.ID, q.Patient, category, env.Time)
-	ev.Emergency = decl
-	if !d.Allowed {
-		return "break-glass denied: " + d.Reason, false
-	}
-	ev.Outcome, ev.Reason, ev.Grant = audit.Success, d.Reason, ""
-	return "", true
-}
-
-// anyTarget is a target inside the grant's scope, to ask whether listing is permitted at all.
-func anyTarget(g *consent.Grant) consent.Target {
-	var t consent.Target
-	if len(g.Scope.Categories) > 0 {
-		t.Category = g.Scope.Categories[0]
-	}
-	if len(g.Scope.ResourceTypes) > 0 {
-		t.ResourceType = g.Scope.ResourceTypes[0]
-	}
-	if len(g.Scope.Records) > 0 {
-		t.Record = g.Scope.Records[0]
-	}
-	return t
-}
-
-// ProviderOrg is the organization an organization-wide grant may match: only a provider's.
-func ProviderOrg(who *identity.Identity) string {
-	if who.Role != identity.Provider {
-		return ""
-	}
-	return who.Organization
+	return out, ev
 }

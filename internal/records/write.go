@@ -3,8 +3,8 @@ package records
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -52,37 +52,19 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 func Ciphertext(r IndexReader, d [32]byte) []byte { return getValue(r, cipherKey(d)) }
 
 // MayAuthor reports whether an identity of role r can write any record at all: a patient
-// their own, a provider their patients' (CanWrite decides each write). Blob uploads, which
+// their own, a provider their patients' (access.Decide judges each write). Blob uploads, which
 // precede a write, are taken only from these roles.
 func MayAuthor(r identity.Role) bool { return r == identity.Patient || r == identity.Provider }
 
-// CanWrite decides whether author may write a record of this category and type for the
-// patient: the patient themself, the provider who registered them (the care relationship
-// established at registration), or a provider holding a write grant for treatment.
-func CanWrite(r consent.Reader, author *identity.Identity, patient *identity.Identity, t consent.Target, now time.Time) consent.Decision {
-	switch {
-	case author.ID == patient.ID:
-		return consent.Decision{Allowed: true, Reason: "the patient's own record"}
-	case author.Role != identity.Provider:
-		return consent.Decision{Reason: "only providers write records for patients"}
-	case patient.RegisteredBy == author.ID:
-		return consent.Decision{Allowed: true, Reason: "care relationship: the provider registered the patient"}
-	}
-	return consent.Decide(consent.List(r, patient.ID), consent.Request{Patient: patient.ID, Actor: author.ID,
-		Organization: ProviderOrg(author), Action: consent.Write, Purpose: consent.Treatment, Target: t, Time: now})
-}
-
-// ExecPut validates and stores a record version.
+// ExecPut validates and stores a record version written for treatment.
 func ExecPut(st Store, env identity.Env, signer string, b *PutBody) *tx.Error {
-	return ExecPutAuthorized(st, env, signer, b, "", func(author, patient *identity.Identity, t consent.Target) consent.Decision {
-		return CanWrite(st, author, patient, t, env.Time)
-	})
+	return ExecPutFor(st, env, signer, b, access.Treatment, nil)
 }
 
-// ExecPutAuthorized is ExecPut with another write authority (an emergency declaration).
-// A non-empty emergency names the declaration on the write's audit event.
-func ExecPutAuthorized(st Store, env identity.Env, signer string, b *PutBody, emergency string,
-	authorize func(author, patient *identity.Identity, t consent.Target) consent.Decision) *tx.Error {
+// ExecPutFor is ExecPut for a purpose: access.Decide judges the write from the state, with
+// the emergency declarations em reads for an urgent (access.Emergency) write, and the
+// write's audit event names the rule, grant or declaration that allowed it.
+func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose string, em EmergencyFacts) *tx.Error {
 	m := b.Meta
 	if !ValidID(m.RecordID) {
 		return Space.Err(CodeInvalid, "record id %q: use 1-64 letters, digits, '.', '_' or '-'", m.RecordID)
@@ -95,8 +77,7 @@ func ExecPutAuthorized(st Store, env identity.Env, signer string, b *PutBody, em
 		return Space.Err(CodeNoPatient, "%s is not an active registered patient", m.Patient)
 	}
 	author := env.Signer
-	t := consent.Target{Category: m.Category, ResourceType: m.ResourceType, Record: m.RecordID}
-	d := authorize(author, patient, t)
+	d := DecideWrite(st, author, &m, purpose, env.Time, em)
 	if !d.Allowed {
 		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
 	}
@@ -151,8 +132,9 @@ func ExecPutAuthorized(st Store, env identity.Env, signer string, b *PutBody, em
 	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action, Outcome: audit.Success,
 		Actor: signer, ActorRole: string(author.Role), Organization: author.Organization, Patient: m.Patient,
 		Record: m.RecordID, Version: m.Version, Category: m.Category, ResourceType: m.ResourceType, Digest: MetaDigest(stored)}
-	if emergency != "" {
-		ev.Purpose, ev.Reason, ev.Emergency = consent.Emergency, d.Reason, emergency
+	ev.Reason, ev.Grant, ev.Emergency, ev.Rule = d.Reason, d.Grant, d.Emergency, string(d.Code)
+	if purpose != access.Treatment {
+		ev.Purpose = purpose
 	}
 	st.Append(ev.Encode())
 	return nil
