@@ -258,7 +258,6 @@ type blockingWriter struct{}
 
 func (blockingWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-
 // indexBytes marks the bytes of the stream's index items.
 func indexBytes(t *testing.T, stream []byte) []bool {
 	t.Helper()
