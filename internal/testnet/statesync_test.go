@@ -45,7 +45,9 @@ func TestStateSyncJoin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.SnapshotInterval = 5
+			// Every 5 blocks, kept long enough to outlast the joiner's discovery and light
+			// client checks (a snapshot pruned in the meantime cannot be fetched).
+			c.SnapshotInterval, c.SnapshotKeep = 5, 50
 			if err := c.Save(p.Config()); err != nil {
 				t.Fatal(err)
 			}
