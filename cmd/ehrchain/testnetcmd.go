@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,6 +193,7 @@ func printStatus(sts []testnet.NodeStatus) error {
 func testnetAddNodeCmd() *cobra.Command {
 	var dir, inst string
 	var base int
+	var stateSync bool
 	c := &cobra.Command{
 		Use:   "add-node",
 		Short: "Lay out a node for a joining institution (a full node until `validator add`)",
@@ -200,6 +203,16 @@ func testnetAddNodeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if stateSync {
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+				defer cancel()
+				i, _ := strconv.Atoi(strings.TrimPrefix(n.Name, "node"))
+				ss, err := testnet.EnableStateSync(ctx, dir, i)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("%s will state-sync: trusting block %d (%s), checked against %s\n", n.Name, ss.TrustHeight, ss.TrustHash, strings.Join(ss.RPCServers, ", "))
+			}
 			fmt.Printf("%s for %s in %s/%s: api http://%s, p2p %s\nstart it:   ehrchain testnet start --dir %s --node %s\nadmit it:   ehrchain --home %s/node0 validator add --pubkey %s --institution %q\n",
 				n.Name, inst, dir, n.Home, n.API, n.P2P, dir, strings.TrimPrefix(n.Name, "node"), dir, base64.StdEncoding.EncodeToString(n.PubKey), inst)
 			return nil
@@ -208,6 +221,7 @@ func testnetAddNodeCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
 	c.Flags().StringVar(&inst, "institution", "", "institution that runs the new node")
 	c.Flags().IntVar(&base, "base-port", 27000, "the --base-port the testnet was created with")
+	c.Flags().BoolVar(&stateSync, "state-sync", false, "bring the node up from a snapshot of a running node instead of replaying every block")
 	c.MarkFlagRequired("dir")
 	c.MarkFlagRequired("institution")
 	return c

@@ -54,6 +54,8 @@ type App struct {
 
 	fatalOnce sync.Once
 	fatal     chan error
+
+	snaps snapshots // state-sync snapshots (snapshots.go)
 }
 
 // Result is the outcome of a committed transaction.
@@ -435,6 +437,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 	if err != nil {
 		return nil, a.fail(fmt.Errorf("commit block %d: %w", a.height, err))
 	}
+	a.maybeSnapshot(c)
 	a.mu.Lock()
 	clear(a.pending)
 	clear(a.pendingUse)

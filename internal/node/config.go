@@ -40,6 +40,12 @@ type Config struct {
 	// open-files limit would not leave room for consensus and the databases.
 	MaxConns          int `json:"max_conns"`
 	MaxConnsPerClient int `json:"max_conns_per_client"`
+	// SnapshotInterval is how many blocks apart this node writes a state-sync snapshot for
+	// joining nodes (0: none), and SnapshotKeep how many it keeps (statesync.go).
+	SnapshotInterval int64 `json:"snapshot_interval"`
+	SnapshotKeep     int   `json:"snapshot_keep"`
+	// StateSync, when enabled, brings an empty node up from a peer's snapshot.
+	StateSync *StateSync `json:"state_sync,omitempty"`
 }
 
 // blobPolicy is the orphan-blob policy the configuration asks for.
@@ -81,7 +87,8 @@ const (
 func DefaultConfig(chainID string) Config {
 	return Config{ChainID: chainID, Moniker: "ehrchain-node", API: DefaultAPI,
 		P2P: DefaultP2P, BlockMS: 200, Mempool: 50_000, LogLevel: "info",
-		MaxConns: DefaultMaxConns, MaxConnsPerClient: DefaultMaxConnsPerClient}
+		MaxConns: DefaultMaxConns, MaxConnsPerClient: DefaultMaxConnsPerClient,
+		SnapshotInterval: DefaultSnapshotInterval, SnapshotKeep: DefaultSnapshotKeep}
 }
 
 // Paths of a home directory.

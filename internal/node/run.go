@@ -194,6 +194,9 @@ func (n *Node) start() (err error) {
 	}
 	n.blobs.SetPolicy(policy)
 	n.App = app.New(n.Config.ChainID, st, n.logf)
+	if err := n.serveSnapshots(); err != nil {
+		return err
+	}
 	// The audit query index is outside consensus and rebuilt from the log when missing.
 	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
 		n.logf("audit queries will scan the log: %v", err)
@@ -230,6 +233,9 @@ func (n *Node) start() (err error) {
 	cc.Mempool.CacheSize = 2 * n.Config.Mempool
 	cc.Instrumentation.Prometheus = false
 	cc.TxIndex.Indexer = "null" // the application indexes results itself (app.LookupResult)
+	if err := n.Config.stateSyncConfig(cc.StateSync, p.Home); err != nil {
+		return fmt.Errorf("%s: %w", p.Config(), err)
+	}
 	if err := cc.ValidateBasic(); err != nil {
 		return fmt.Errorf("node configuration: %w", err)
 	}

@@ -9,10 +9,19 @@ import (
 )
 
 // treeDB gives IAVL a key-prefixed view of the node's own pebble database, so the state map
-// shares its block cache and options with the event log and the indexes.
+// shares its block cache and options with the event log and the indexes. With r set it reads
+// from r instead (a pebble snapshot, for exporting one height while blocks commit).
 type treeDB struct {
 	db     *pebble.DB
+	r      pebble.Reader
 	prefix []byte
+}
+
+func (t treeDB) reader() pebble.Reader {
+	if t.r != nil {
+		return t.r
+	}
+	return t.db
 }
 
 var _ idb.DB = treeDB{}
@@ -21,7 +30,7 @@ var errClosedBatch = errors.New("batch already written or closed")
 
 func (t treeDB) key(k []byte) []byte { return append(bytes.Clone(t.prefix), k...) }
 
-func (t treeDB) Get(k []byte) ([]byte, error) { return get(t.db, t.key(k)) }
+func (t treeDB) Get(k []byte) ([]byte, error) { return get(t.reader(), t.key(k)) }
 
 func (t treeDB) Has(k []byte) (bool, error) {
 	v, err := t.Get(k)
@@ -42,7 +51,7 @@ func (t treeDB) iter(start, end []byte, reverse bool) (idb.Iterator, error) {
 	if end != nil {
 		hi = t.key(end)
 	}
-	it, err := t.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := t.reader().NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +66,13 @@ func (t treeDB) iter(start, end []byte, reverse bool) (idb.Iterator, error) {
 // Close is a no-op: the Store owns the database.
 func (t treeDB) Close() error { return nil }
 
-func (t treeDB) NewBatch() idb.Batch            { return &treeBatch{t: t, b: t.db.NewBatch()} }
+// NewBatch writes to the database; a view over a snapshot (no db) refuses every write.
+func (t treeDB) NewBatch() idb.Batch {
+	if t.db == nil {
+		return &treeBatch{t: t}
+	}
+	return &treeBatch{t: t, b: t.db.NewBatch()}
+}
 func (t treeDB) NewBatchWithSize(int) idb.Batch { return t.NewBatch() }
 
 type treeIter struct {

@@ -61,6 +61,8 @@ type Store struct {
 
 	mu        sync.RWMutex
 	closed    bool
+	done      chan struct{}  // closed by Close: running exports stop
+	exports   sync.WaitGroup // open exports; Close waits for them
 	last      Commit
 	committed *View
 }
@@ -81,7 +83,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", path, err)
 	}
-	s := &Store{raw: db}
+	s := &Store{raw: db, done: make(chan struct{})}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
@@ -90,8 +92,12 @@ func Open(dir string) (*Store, error) {
 }
 
 func (s *Store) load() error {
+	if err := s.dropUnfinishedRestore(); err != nil {
+		return err
+	}
+	var last Commit
 	if v, closer, err := s.raw.Get(metaKey); err == nil {
-		err = json.Unmarshal(v, &s.last)
+		err = json.Unmarshal(v, &last)
 		closer.Close()
 		if err != nil {
 			return fmt.Errorf("commit record is corrupt: %w", err)
@@ -99,6 +105,9 @@ func (s *Store) load() error {
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return err
 	}
+	s.mu.Lock()
+	s.last = last
+	s.mu.Unlock()
 	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
 	s.reader = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 200_000, true, iavl.NewNopLogger())
 	latest, err := s.tree.GetLatestVersion()
@@ -157,7 +166,7 @@ func (s *Store) viewOf(c Commit) (*View, error) {
 	return v, nil
 }
 
-// Close releases the database. Closing twice is harmless.
+// Close releases the database once running exports have stopped. Closing twice is harmless.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,6 +174,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.done)
+	s.exports.Wait() // Export takes the read lock, so none can start meanwhile
 	if s.block != nil {
 		s.block.Close()
 	}

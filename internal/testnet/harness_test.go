@@ -27,24 +27,24 @@ var passphrase = []byte("testnet test passphrase")
 
 // net is a testnet of real node processes, stopped and removed when the test ends.
 type network struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	m   *Manifest
 	reg *keys.Keystore
 	ctx context.Context
 }
 
-func freePorts(t *testing.T) func(int) (int, int, int) {
+func freePorts(t testing.TB) func(int) (int, int, int) {
 	return func(int) (int, int, int) { return freePort(t), freePort(t), freePort(t) }
 }
 
-func freePort(t *testing.T) int { return nodetest.FreePort(t) }
+func freePort(t testing.TB) int { return nodetest.FreePort(t) }
 
 // newNetwork lays out n validators on free loopback ports with short blocks and starts them.
 func newNetwork(t *testing.T, n int) *network { return newNetworkWith(t, n, nil) }
 
 // newNetworkWith is newNetwork with a chance to edit the nodes' configs before they start.
-func newNetworkWith(t *testing.T, n int, edit func(dir string, m *Manifest)) *network {
+func newNetworkWith(t testing.TB, n int, edit func(dir string, m *Manifest)) *network {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := Init(Options{Dir: dir, Validators: n, ChainID: "net-test", Ports: freePorts(t), BlockMS: 100,

@@ -175,6 +175,7 @@ func (m *Manifest) config(i, blockMS int, logLevel string) node.Config {
 	nd := m.Nodes[i]
 	c := node.DefaultConfig(m.ChainID)
 	c.Moniker, c.API, c.P2P, c.RPC = nd.Name, nd.API, nd.P2P, nd.RPC
+	c.SnapshotInterval = SnapshotInterval
 	if blockMS > 0 {
 		c.BlockMS = blockMS
 	}
