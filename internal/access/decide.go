@@ -38,7 +38,7 @@ func decideRead(f *Facts, purpose string) Decision {
 		return deny(OtherPatient, "no such record for this patient")
 	case f.self():
 		return allow(Self, "the patient's own record")
-	case r.Author != "" && f.Actor.ID == r.Author && (purpose == Treatment || purpose == Operations):
+	case r.Author != "" && f.Actor.ID == r.Author && (purpose == Treatment || purpose == Payment || purpose == Operations):
 		return allow(Author, "the author of the record")
 	}
 	d := byGrants(f, f.Grants, Read, purpose, r.target())

@@ -6,7 +6,7 @@ type Code string
 // Codes of an allowed decision.
 const (
 	Self       Code = "self"        // the patient's own records
-	Author     Code = "author"      // the author reads for treatment or operations
+	Author     Code = "author"      // the author reads for treatment, payment or operations
 	Care       Code = "care"        // the registering provider writes for treatment
 	Granted    Code = "grant"       // a grant of the patient
 	BreakGlass Code = "break-glass" // the actor's emergency declaration

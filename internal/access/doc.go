@@ -19,9 +19,10 @@
 //   - An inactive actor is denied everything. A read names a record that exists and
 //     belongs to the patient.
 //   - The patient may read, list and write their own records.
-//   - The author of a record may read it for treatment or operations (their own patient's
-//     care and the running of their practice). Any other purpose, research included, needs
-//     the patient's consent like everyone else's.
+//   - The author of a record may read it for treatment, payment or operations (HIPAA's
+//     TPO: their own patient's care, billing for it, and the running of their practice).
+//     Any other purpose, research included, needs the patient's consent like everyone
+//     else's.
 //   - Only providers write for a patient. The provider who registered the patient (the
 //     care relationship made at the registration desk) may write for treatment.
 //   - A grant allows what it names: the actor (or, for a provider, the actor's
