@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -196,13 +195,8 @@ func (p *Plan) validate() *tx.Error {
 
 // checkText refuses invalid UTF-8, control characters and overlong text.
 func checkText(field, s string, max int) *tx.Error {
-	if len(s) > max || !utf8.ValidString(s) {
-		return Space.Err(CodeInvalid, "%s must be valid UTF-8 of at most %d bytes", field, max)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return Space.Err(CodeInvalid, "%s contains a control character", field)
-		}
+	if m := tx.CheckText(field, s, tx.TextRule{Max: max}); m != "" {
+		return Space.Err(CodeInvalid, "%s", m)
 	}
 	return nil
 }

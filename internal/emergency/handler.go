@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
@@ -40,13 +39,8 @@ func requireRole(env identity.Env, signer string, role identity.Role, what strin
 }
 
 func checkText(field, s string, required bool) *tx.Error {
-	switch {
-	case required && strings.TrimSpace(s) == "":
-		return Space.Err(CodeInvalid, "%s is required", field)
-	case len(s) > maxText:
-		return Space.Err(CodeInvalid, "%s is %d bytes; at most %d", field, len(s), maxText)
-	case !utf8.ValidString(s):
-		return Space.Err(CodeInvalid, "%s is not valid UTF-8", field)
+	if m := tx.CheckText(field, s, tx.TextRule{Required: required, Max: maxText, Multiline: true}); m != "" {
+		return Space.Err(CodeInvalid, "%s", m)
 	}
 	return nil
 }

@@ -2,9 +2,7 @@ package identity
 
 import (
 	"crypto/ed25519"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/keys"
@@ -166,16 +164,8 @@ func event(env Env, actor, action, subject string) *audit.Event {
 }
 
 func checkText(field, s string, required bool) *tx.Error {
-	if required && strings.TrimSpace(s) == "" {
-		return Space.Err(CodeInvalid, "%s is required", field)
-	}
-	if !utf8.ValidString(s) {
-		return Space.Err(CodeInvalid, "%s is not valid UTF-8", field)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return Space.Err(CodeInvalid, "%s contains a control character", field)
-		}
+	if m := tx.CheckText(field, s, tx.TextRule{Required: required}); m != "" {
+		return Space.Err(CodeInvalid, "%s", m)
 	}
 	return nil
 }

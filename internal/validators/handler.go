@@ -3,8 +3,6 @@ package validators
 import (
 	"encoding/binary"
 	"regexp"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -120,16 +118,8 @@ func event(env identity.Env, actor, action, subject string) *audit.Event {
 }
 
 func checkText(field, s string, required bool) *tx.Error {
-	if required && strings.TrimSpace(s) == "" {
-		return Space.Err(CodeInvalid, "%s is required", field)
-	}
-	if !utf8.ValidString(s) {
-		return Space.Err(CodeInvalid, "%s is not valid UTF-8", field)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return Space.Err(CodeInvalid, "%s contains a control character", field)
-		}
+	if m := tx.CheckText(field, s, tx.TextRule{Required: required}); m != "" {
+		return Space.Err(CodeInvalid, "%s", m)
 	}
 	return nil
 }
