@@ -6,8 +6,6 @@ import (
 	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +78,7 @@ func runDamageStory(t *testing.T) *damageStory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyTree(t, home, dir)
+	nodetest.CopyTree(t, home, dir)
 	s := &damageStory{home: dir, patient: cast.Patient.ID, record: m.RecordID, writtenAt: m.Height}
 	// The newest transaction result: an index entry the start-up check does not cover.
 	db := openAppDB(t, dir)
@@ -100,51 +98,7 @@ func runDamageStory(t *testing.T) *damageStory {
 }
 
 // copy gives a test its own copy of the story's home.
-func (s *damageStory) copy(t *testing.T) string {
-	t.Helper()
-	dst, err := os.MkdirTemp("", "ehrchain-damage-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 5 && os.RemoveAll(dst) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	copyTree(t, s.home, dst)
-	return dst
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o700)
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+func (s *damageStory) copy(t *testing.T) string { return nodetest.CopyHome(t, s.home) }
 
 func openAppDB(t *testing.T, home string) *pebble.DB {
 	t.Helper()

@@ -19,6 +19,7 @@ import (
 	"github.com/cosmos/gogoproto/proto"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 )
 
 // story is shared by the tests of this package: running a node is the slow part. It is
@@ -46,7 +47,7 @@ func storyChain(t *testing.T) *chain {
 			t.Fatal(err)
 		}
 		storyDir = dir
-		copyDir(t, c.home, dir)
+		nodetest.CopyTree(t, c.home, dir)
 		c.home = dir
 		story = c
 	}
