@@ -81,3 +81,8 @@ func ChargeAll(acc []Account, usage []Usage, windowSeconds int64, at int64, size
 	}
 	return out, nil
 }
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.TooMany, map[uint32]tx.Class{})
+}

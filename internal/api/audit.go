@@ -59,20 +59,20 @@ func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	if e := q.Authenticate(h.s.b.ChainID(), who, now); e != nil {
-		writeAuditErr(w, e)
+		writeErr(w, e)
 		return
 	}
 	if e := q.Filter.Validate(); e != nil {
-		writeAuditErr(w, e)
+		writeErr(w, e)
 		return
 	}
 	f, e := audit.Authorize(*who, q.Filter)
 	if e != nil {
-		writeAuditErr(w, e)
+		writeErr(w, e)
 		return
 	}
 	if e := h.seen.Admit(q, now); e != nil {
-		writeAuditErr(w, e)
+		writeErr(w, e)
 		return
 	}
 	var ix *audit.Index
@@ -83,31 +83,11 @@ func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
 	var te *tx.Error
 	switch {
 	case errors.As(err, &te):
-		writeAuditErr(w, te)
+		writeErr(w, te)
 		return
 	case err != nil:
 		writeErr(w, Space.Err(CodeInternal, "audit query: %v", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, AuditQueryResponse{Height: v.Height(), LogSize: v.LogSize(), Filter: f, Events: page.Events, Next: page.Next})
-}
-
-// writeAuditErr writes a coded error, giving audit codes their HTTP status.
-func writeAuditErr(w http.ResponseWriter, e *tx.Error) {
-	if tx.Codespace(e.Codespace) != audit.Space {
-		writeErr(w, e)
-		return
-	}
-	status := http.StatusBadRequest
-	switch e.Code {
-	case audit.CodeUnauthorized:
-		status = http.StatusForbidden
-	case audit.CodeExpired:
-		status = http.StatusUnauthorized
-	case audit.CodeReplayed:
-		status = http.StatusConflict
-	case audit.CodeBusy:
-		status = http.StatusServiceUnavailable
-	}
-	writeJSON(w, status, e)
 }

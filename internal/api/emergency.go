@@ -114,15 +114,3 @@ func (s *Server) patientEmergency(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
-
-func emergencyStatus(code uint32) int {
-	switch code {
-	case emergency.CodeUnauthorized, emergency.CodeOptedOut, emergency.CodeWindow:
-		return http.StatusForbidden
-	case emergency.CodeNotFound:
-		return http.StatusNotFound
-	case emergency.CodeDuplicate, emergency.CodeKeyVersion, emergency.CodeNotJustified:
-		return http.StatusConflict
-	}
-	return http.StatusBadRequest
-}

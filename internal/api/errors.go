@@ -4,15 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/ehrchain/ehrchain/internal/admission"
-	"github.com/ehrchain/ehrchain/internal/blobs"
-	"github.com/ehrchain/ehrchain/internal/claims"
-	"github.com/ehrchain/ehrchain/internal/consent"
-	"github.com/ehrchain/ehrchain/internal/emergency"
-	"github.com/ehrchain/ehrchain/internal/identity"
-	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
-	"github.com/ehrchain/ehrchain/internal/validators"
 )
 
 // Space is the codespace of errors raised by the API layer itself.
@@ -29,95 +21,20 @@ const (
 	CodeBusy        uint32 = 7 // the connection was refused: too many open (answered 429 or 503 by the listener)
 )
 
-// httpStatus maps a coded error to the HTTP status a client should see.
+// statusOf is the HTTP status of each class of error.
+var statusOf = map[tx.Class]int{
+	tx.Invalid: http.StatusBadRequest, tx.Unauthenticated: http.StatusUnauthorized, tx.Forbidden: http.StatusForbidden,
+	tx.NotFound: http.StatusNotFound, tx.Conflict: http.StatusConflict, tx.Gone: http.StatusGone,
+	tx.TooLarge: http.StatusRequestEntityTooLarge, tx.Unprocessable: http.StatusUnprocessableEntity,
+	tx.TooMany: http.StatusTooManyRequests, tx.Internal: http.StatusInternalServerError,
+	tx.Unavailable: http.StatusServiceUnavailable, tx.Timeout: http.StatusGatewayTimeout,
+}
+
+// httpStatus is the status a client sees for a coded error: its class, as the domain that
+// defines the code classified it.
 func httpStatus(e *tx.Error) int {
-	switch tx.Codespace(e.Codespace) {
-	case Space:
-		switch e.Code {
-		case CodeBadRequest:
-			return http.StatusBadRequest
-		case CodeNotFound:
-			return http.StatusNotFound
-		case CodeUnavailable:
-			return http.StatusServiceUnavailable
-		case CodeTimeout:
-			return http.StatusGatewayTimeout
-		case CodeForbidden:
-			return http.StatusForbidden
-		}
-		return http.StatusInternalServerError
-	case tx.Space:
-		switch e.Code {
-		case tx.CodeTooLarge:
-			return http.StatusRequestEntityTooLarge
-		case tx.CodeUnknownSigner, tx.CodeBadSignature:
-			return http.StatusUnauthorized
-		case tx.CodeInactive:
-			return http.StatusForbidden
-		case tx.CodeBadSequence:
-			return http.StatusConflict
-		case tx.CodeInternal:
-			return http.StatusInternalServerError
-		}
-		return http.StatusBadRequest
-	case identity.Space:
-		switch e.Code {
-		case identity.CodeUnauthorized, identity.CodeRegistrarSelf, identity.CodeNotEntitled:
-			return http.StatusForbidden
-		case identity.CodeUnsigned, identity.CodeBadQuery:
-			return http.StatusUnauthorized
-		case identity.CodeExists, identity.CodeInactive, identity.CodeKeyUnchanged:
-			return http.StatusConflict
-		case identity.CodeNotFound:
-			return http.StatusNotFound
-		}
-		return http.StatusBadRequest
-	case consent.Space:
-		switch e.Code {
-		case consent.CodeUnauthorized, consent.CodeDenied:
-			return http.StatusForbidden
-		case consent.CodeNotFound:
-			return http.StatusNotFound
-		case consent.CodeRevoked:
-			return http.StatusConflict
-		}
-		return http.StatusBadRequest
-	case records.Space:
-		switch e.Code {
-		case records.CodeUnauthorized:
-			return http.StatusForbidden
-		case records.CodeNoPatient, records.CodeNotFound:
-			return http.StatusNotFound
-		case records.CodeVersion:
-			return http.StatusConflict
-		}
-		return http.StatusBadRequest
-	case validators.Space:
-		switch e.Code {
-		case validators.CodeUnauthorized:
-			return http.StatusForbidden
-		case validators.CodeNotFound:
-			return http.StatusNotFound
-		case validators.CodeLastOne, validators.CodeTooMany, validators.CodeUnchanged:
-			return http.StatusConflict
-		}
-		return http.StatusBadRequest
-	case claims.Space:
-		switch e.Code {
-		case claims.CodeUnauthorized, claims.CodeNotAuthor, claims.CodeNoConsent:
-			return http.StatusForbidden
-		case claims.CodeNotFound:
-			return http.StatusNotFound
-		case claims.CodeDuplicate, claims.CodeOverlap, claims.CodeState:
-			return http.StatusConflict
-		}
-		return http.StatusBadRequest
-	case emergency.Space:
-		return emergencyStatus(e.Code)
-	case blobs.Space:
-		return blobStatus(e.Code)
-	case admission.Space:
-		return http.StatusTooManyRequests
+	if s, ok := statusOf[tx.ClassOf(e.Codespace, e.Code)]; ok {
+		return s
 	}
 	return http.StatusUnprocessableEntity
 }
@@ -140,20 +57,14 @@ type TxError struct {
 	Height int64  `json:"height,omitempty"`
 }
 
-func blobStatus(code uint32) int {
-	switch code {
-	case blobs.CodeUnsigned, blobs.CodeUnknownSigner, blobs.CodeBadSignature, blobs.CodeStale:
-		return http.StatusUnauthorized
-	case blobs.CodeNotAuthor:
-		return http.StatusForbidden
-	case blobs.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case blobs.CodeQuota:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusBadRequest
-}
-
 // HTTPStatus is the status the API answers a coded error with (for in-process callers
 // that map ledger rejections the same way, such as the FHIR gateway).
 func HTTPStatus(e *tx.Error) int { return httpStatus(e) }
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Internal, map[uint32]tx.Class{
+		CodeBadRequest: tx.Invalid, CodeNotFound: tx.NotFound, CodeUnavailable: tx.Unavailable,
+		CodeTimeout: tx.Timeout, CodeForbidden: tx.Forbidden, CodeBusy: tx.Unavailable,
+	})
+}

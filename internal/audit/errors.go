@@ -13,3 +13,10 @@ const (
 	CodeReplayed     uint32 = 4 // this exact signed query was already answered
 	CodeBusy         uint32 = 5 // too many unexpired queries remembered; retry shortly
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeExpired: tx.Unauthenticated, CodeReplayed: tx.Conflict, CodeBusy: tx.Unavailable,
+	})
+}

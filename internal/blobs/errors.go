@@ -16,3 +16,11 @@ const (
 	CodeTooLarge      uint32 = 7 // over records.MaxBlob
 	CodeQuota         uint32 = 8 // the identity's unreferenced uploads would pass its quota
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnsigned: tx.Unauthenticated, CodeUnknownSigner: tx.Unauthenticated, CodeBadSignature: tx.Unauthenticated,
+		CodeStale: tx.Unauthenticated, CodeNotAuthor: tx.Forbidden, CodeTooLarge: tx.TooLarge, CodeQuota: tx.TooMany,
+	})
+}

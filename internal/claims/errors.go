@@ -19,3 +19,11 @@ const (
 	CodeState        uint32 = 10 // not allowed in the current state (already decided, paid, appealed)
 	CodeAmount       uint32 = 11 // a payment or appeal amount is out of range
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeNotAuthor: tx.Forbidden, CodeNoConsent: tx.Forbidden,
+		CodeNotFound: tx.NotFound, CodeDuplicate: tx.Conflict, CodeOverlap: tx.Conflict, CodeState: tx.Conflict,
+	})
+}

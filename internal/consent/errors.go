@@ -17,3 +17,10 @@ const (
 	CodeNoCategory   uint32 = 8 // the patient has no key for this category
 	CodeDenied       uint32 = 9 // an access was decided and denied (and recorded)
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeDenied: tx.Forbidden, CodeNotFound: tx.NotFound, CodeRevoked: tx.Conflict,
+	})
+}

@@ -16,3 +16,11 @@ const (
 	CodeKeyVersion   uint32 = 7 // escrow is not for the current category key
 	CodeNotJustified uint32 = 8 // a review needs the provider's justification first
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeOptedOut: tx.Forbidden, CodeWindow: tx.Forbidden,
+		CodeNotFound: tx.NotFound, CodeDuplicate: tx.Conflict, CodeKeyVersion: tx.Conflict, CodeNotJustified: tx.Conflict,
+	})
+}

@@ -22,3 +22,13 @@ const (
 	CodeBadQuery      uint32 = 13 // a signed query's time or signature does not check
 	CodeNotEntitled   uint32 = 14 // the requester may not see what it asked for
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeRegistrarSelf: tx.Forbidden, CodeNotEntitled: tx.Forbidden,
+		CodeUnsigned: tx.Unauthenticated, CodeBadQuery: tx.Unauthenticated,
+		CodeExists: tx.Conflict, CodeInactive: tx.Conflict, CodeKeyUnchanged: tx.Conflict,
+		CodeNotFound: tx.NotFound,
+	})
+}

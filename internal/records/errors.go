@@ -15,3 +15,10 @@ const (
 	CodeKeyVersion   uint32 = 6 // wrapped for a stale key
 	CodeNotFound     uint32 = 7
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeNoPatient: tx.NotFound, CodeNotFound: tx.NotFound, CodeVersion: tx.Conflict,
+	})
+}

@@ -14,3 +14,11 @@ const (
 	CodeTooMany      uint32 = 5 // the set would exceed MaxValidators
 	CodeUnchanged    uint32 = 6 // the update changes nothing
 )
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeNotFound: tx.NotFound,
+		CodeLastOne: tx.Conflict, CodeTooMany: tx.Conflict, CodeUnchanged: tx.Conflict,
+	})
+}
