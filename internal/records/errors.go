@@ -14,4 +14,5 @@ const (
 	CodeDigest       uint32 = 5 // ciphertext digest or size does not match
 	CodeKeyVersion   uint32 = 6 // wrapped for a stale key
 	CodeNotFound     uint32 = 7
+	CodeErased       uint32 = 8 // the record was erased (answered 410 Gone)
 )
