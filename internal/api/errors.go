@@ -9,6 +9,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
+	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -90,6 +91,8 @@ func httpStatus(e *tx.Error) int {
 			return http.StatusNotFound
 		case records.CodeVersion:
 			return http.StatusConflict
+		case records.CodeErased:
+			return http.StatusGone
 		}
 		return http.StatusBadRequest
 	case validators.Space:
@@ -116,6 +119,18 @@ func httpStatus(e *tx.Error) int {
 		return emergencyStatus(e.Code)
 	case blobs.Space:
 		return blobStatus(e.Code)
+	case erasure.Space:
+		switch e.Code {
+		case erasure.CodeUnauthorized:
+			return http.StatusForbidden
+		case erasure.CodeNotFound:
+			return http.StatusNotFound
+		case erasure.CodeErased:
+			return http.StatusGone
+		case erasure.CodeHeld, erasure.CodeLifted:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
 	case admission.Space:
 		return http.StatusTooManyRequests
 	}
