@@ -36,6 +36,8 @@ func decideRead(f *Facts, purpose string) Decision {
 		return deny(NoRecord, "no such record")
 	case r.Patient != f.Patient.ID:
 		return deny(OtherPatient, "no such record for this patient")
+	case r.ErasedAt != 0:
+		return deny(Erased, fmt.Sprintf("the record was erased at height %d", r.ErasedAt))
 	case f.self():
 		return allow(Self, "the patient's own record")
 	case r.Author != "" && f.Actor.ID == r.Author && (purpose == Treatment || purpose == Payment || purpose == Operations):
@@ -72,6 +74,8 @@ func decideWrite(f *Facts, purpose string) Decision {
 		return deny(NoRecord, "no record to write")
 	case r.Patient != f.Patient.ID:
 		return deny(OtherPatient, "the record belongs to another patient")
+	case r.ErasedAt != 0:
+		return deny(Erased, fmt.Sprintf("the record was erased at height %d; its id cannot be written again", r.ErasedAt))
 	case purpose == Emergency && f.Actor.Role != ProviderRole:
 		return deny(NotProvider, "only providers write under an emergency declaration")
 	case purpose == Emergency:

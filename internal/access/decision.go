@@ -32,13 +32,14 @@ const (
 	DeclarationExpired Code = "declaration-expired"  // the actor's declaration is outside its window
 	DeclarationScope   Code = "declaration-category" // the declaration does not cover the category
 	OptedOut           Code = "opted-out"            // the patient opted the category out of break-glass
+	Erased             Code = "erased"               // the record was erased (crypto-shredded)
 )
 
 // codes lists every code, so the scripts can show each one is reached.
 var codes = []Code{Self, Author, Care, Granted, BreakGlass,
 	Inactive, NoRecord, OtherPatient, BadRequest, NotProvider, NoConsent, Revoked, NotStarted, Expired,
 	DenyProvision, WrongAction, OutOfScope, WrongPurpose, NoList, NoDeclaration, DeclarationExpired,
-	DeclarationScope, OptedOut}
+	DeclarationScope, OptedOut, Erased}
 
 // Decision is the outcome. Its zero value denies.
 type Decision struct {

@@ -64,6 +64,9 @@ type Record struct {
 	Author       string
 	Category     string
 	ResourceType string
+	// ErasedAt is the height the patient erased the record at (0: not erased). An erased
+	// record is gone for everyone: no rule reads or writes it.
+	ErasedAt int64
 }
 
 // Scope selects records. An empty list in a dimension means "any"; a scope with every

@@ -131,7 +131,7 @@ func (s *script) facts(kvs []string) (Facts, error) {
 	f := newCase()
 	for _, kv := range kvs {
 		k, v, _ := strings.Cut(kv, "=")
-		if f.Record == nil && slices.Contains([]string{"record", "owner", "author", "category", "type"}, k) {
+		if f.Record == nil && slices.Contains([]string{"record", "owner", "author", "category", "type", "erased"}, k) {
 			return f, fmt.Errorf("%s after record=none", kv)
 		}
 		var err error
@@ -162,6 +162,8 @@ func (s *script) facts(kvs []string) (Facts, error) {
 			f.Record.Category = v
 		case "type":
 			f.Record.ResourceType = v
+		case "erased":
+			f.Record.ErasedAt, err = strconv.ParseInt(v, 10, 64)
 		case "optout":
 			f.OptOuts = list(v)
 		case "at":

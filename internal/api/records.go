@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
@@ -171,6 +172,14 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := ReadResponse{Outcome: *out}
+	if out.Rule == string(access.Erased) {
+		e := records.Space.Err(records.CodeErased, "recorded as event %d at height %d: %s", out.Event, out.Height, out.Reason)
+		writeJSON(w, http.StatusGone, struct {
+			tx.Error
+			Outcome records.Outcome `json:"outcome"`
+		}{*e, *out})
+		return
+	}
 	if !out.Allowed {
 		e := consent.Space.Err(consent.CodeDenied, "recorded as event %d at height %d: %s", out.Event, out.Height, out.Reason)
 		writeJSON(w, http.StatusForbidden, struct {
@@ -186,6 +195,11 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := records.Version(v, q.Record, out.Version)
+	if m == nil {
+		// Allowed at its block, erased by a later one: nothing is released.
+		writeErr(w, records.Space.Err(records.CodeErased, "record %s was erased after this read was recorded (event %d)", q.Record, out.Event))
+		return
+	}
 	resp.Record = m
 	resp.History = records.History(v, q.Record)
 	if m.Blob {

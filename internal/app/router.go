@@ -6,6 +6,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
+	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/records"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -104,6 +105,9 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *emergency.UrgentPutBody) *tx.Error {
 			return emergency.ExecUrgentPut(st, env, s, b)
 		}),
+	erasure.TypeErase: wrap("erase records", erasure.DecodeErase, erasureExec(erasure.ExecErase)),
+	erasure.TypeHold:  wrap("place legal hold", erasure.DecodeHold, erasureExec(erasure.ExecHold)),
+	erasure.TypeLift:  wrap("lift legal hold", erasure.DecodeLift, erasureExec(erasure.ExecLift)),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
 		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},
 	claims.TypePublishPlan:   wrap("publish plan", claims.DecodePublishPlan, claimsExec(claims.ExecPublishPlan)),
@@ -119,6 +123,11 @@ var routes = map[tx.Type]route{
 
 // claimsExec adapts a claims handler (which takes its own store interface) to a route.
 func claimsExec[B any](f func(claims.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
+}
+
+// erasureExec adapts an erasure handler (which takes its own store interface) to a route.
+func erasureExec[B any](f func(erasure.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
 	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 

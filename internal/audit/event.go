@@ -29,6 +29,14 @@ const (
 	RecordRead         = "record.read"
 	RecordList         = "record.list"
 
+	// Erasure (internal/erasure): the events stay when the record's ciphertext and keys go.
+	RecordErase  = "record.erase"  // a record's ciphertext and wrapped keys were dropped
+	KeysErase    = "keys.erase"    // a category key's published versions and shares were dropped
+	HoldPlace    = "hold.place"    // a legal hold blocks erasure
+	HoldLift     = "hold.lift"     // a legal hold was lifted
+	RetentionSet = "retention.set" // the registrar set the retention period
+	RecordExpire = "record.expire" // a record reached the end of its retention period
+
 	// Insurance claims (internal/claims).
 	PlanPublish       = "plan.publish"
 	CoverageEnroll    = "coverage.enroll"

@@ -95,3 +95,18 @@ func (s *Store) Get(d [32]byte) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Delete removes the blob with digest d (an erased record's ciphertext) and forgets any
+// pending upload of it. Deleting a blob this node does not hold is not an error.
+func (s *Store) Delete(d [32]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.pending[d]; ok {
+		s.drop(d, u)
+	}
+	os.Remove(s.refPath(d))
+	if err := os.Remove(s.path(d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}

@@ -63,7 +63,7 @@ func applyRotations(st Store, patient string, ks []CategoryKey) *tx.Error {
 		if _, err := keys.ParseEncPublic(k.EncKey); err != nil {
 			return Space.Err(CodeInvalid, "key for category %q: %v", k.Category, err)
 		}
-		want := uint32(1)
+		want := droppedVersion(st, patient, k.Category) + 1
 		if cur := CurrentKey(st, patient, k.Category); cur != nil {
 			want = cur.Version + 1
 		}

@@ -48,6 +48,9 @@ func (g *Gateway) headMeta(rt, id string) (*records.Meta, error) {
 		return nil, fail(http.StatusBadRequest, "value", "invalid id %q", id)
 	}
 	v := g.b.View()
+	if t := records.Erased(v, id); t != nil && len(t.Versions) > 0 && t.Versions[len(t.Versions)-1].ResourceType == rt {
+		return nil, fail(http.StatusGone, "deleted", "%s/%s was erased by its patient at height %d; only its digest and audit trail remain", rt, id, t.Height)
+	}
 	m := records.Version(v, id, records.Head(v, id))
 	if m == nil || m.ResourceType != rt || m.ContentType != ContentType {
 		return nil, fail(http.StatusNotFound, "not-found", "%s/%s is not on the ledger", rt, id)

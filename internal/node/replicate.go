@@ -17,6 +17,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // replicator fetches the blobs of committed records this node does not hold. It follows the
@@ -108,6 +109,12 @@ func (r *replicator) scan() bool {
 			return false
 		}
 		ev, err := audit.Decode(leaf)
+		if err == nil && ev.Action == audit.RecordErase {
+			if !r.erase(v, ev.Record) {
+				return false
+			}
+			continue
+		}
 		if err != nil || (ev.Action != audit.RecordWrite && ev.Action != audit.RecordAmend) || ev.Outcome != audit.Success {
 			continue
 		}
@@ -127,6 +134,30 @@ func (r *replicator) scan() bool {
 			r.missing[m.Digest] = r.cursor
 		}
 		r.mu.Unlock()
+	}
+	return true
+}
+
+// erase deletes the blobs of an erased record from this node's store and stops fetching
+// them; it reports false if a deletion failed (the scan retries from this event).
+func (r *replicator) erase(v *state.View, id string) bool {
+	t := records.Erased(v, id)
+	if t == nil {
+		return true
+	}
+	for _, ver := range t.Versions {
+		d, err := hex.DecodeString(ver.Digest)
+		if !ver.Blob || err != nil || len(d) != 32 {
+			continue
+		}
+		r.mu.Lock()
+		delete(r.missing, [32]byte(d))
+		r.mu.Unlock()
+		if err := r.n.blobs.Delete([32]byte(d)); err != nil {
+			r.n.logf("blob %x of erased record %s: cannot delete it, will retry: %v", d, id, err)
+			return false
+		}
+		r.n.logf("blob %x deleted: record %s was erased at height %d", d, id, t.Height)
 	}
 	return true
 }
@@ -169,6 +200,14 @@ func (r *replicator) fetchMissing() error {
 		}()
 		err := r.n.blobs.Fetch(ctx, r.hc, sources, r.signer, d, records.MaxBlob)
 		cancel()
+		if records.BlobErased(r.n.View(), d) {
+			// Erased while it was being fetched: the erasure's scan may have run first.
+			r.n.blobs.Delete(d)
+			r.mu.Lock()
+			delete(r.missing, d)
+			r.mu.Unlock()
+			continue
+		}
 		if err == nil {
 			r.mu.Lock()
 			delete(r.missing, d)

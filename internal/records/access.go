@@ -50,5 +50,8 @@ func Readable(f access.Facts, m *Meta, purpose string) bool {
 func DecideWrite(r consent.Reader, author *identity.Identity, m *Meta, purpose string, at time.Time, em EmergencyFacts) access.Decision {
 	f := AccessFacts(r, author, m.Patient, purpose, at, em)
 	f.Record = &access.Record{ID: m.RecordID, Patient: m.Patient, Author: author.ID, Category: m.Category, ResourceType: m.ResourceType}
+	if t := Erased(indexed(r), m.RecordID); t != nil {
+		f.Record.Patient, f.Record.ErasedAt = t.Patient, t.Height
+	}
 	return access.Decide(f, access.Request{Action: access.Write, Purpose: purpose})
 }

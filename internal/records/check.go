@@ -39,6 +39,9 @@ func CheckWritten(get func(key []byte) []byte, ev *audit.Event) error {
 	bad := func(format string, args ...any) error {
 		return &IndexDamage{Height: ev.Height, Record: ev.Record, Version: ev.Version, Detail: fmt.Sprintf(format, args...)}
 	}
+	if t := Erased(r, ev.Record); t != nil {
+		return checkErased(r, t, ev, bad)
+	}
 	stored := getValue(r, versionKey(ev.Record, ev.Version))
 	if stored == nil {
 		return bad("its stored metadata is missing")
@@ -82,3 +85,20 @@ type indexOnly func(key []byte) []byte
 
 func (f indexOnly) GetIndex(key []byte) []byte { return f(key) }
 func (indexOnly) Get([]byte) []byte            { return nil }
+
+// checkErased holds an erased record's write event to its tombstone: the tombstone keeps the
+// digest the event names, and nothing readable is left.
+func checkErased(r IndexReader, t *Tombstone, ev *audit.Event, bad func(string, ...any) error) error {
+	v := t.covers(ev.Version)
+	switch {
+	case v == nil:
+		return bad("the record is erased but its tombstone does not list this version")
+	case v.MetaDigest != ev.Digest:
+		return bad("the tombstone's metadata digest %s is not the audit event's digest %s", v.MetaDigest, ev.Digest)
+	case t.Patient != ev.Patient:
+		return bad("the tombstone names another patient than the write's audit event")
+	case getValue(r, versionKey(ev.Record, ev.Version)) != nil:
+		return bad("the record is erased but its metadata (with its wrapped keys) is still stored")
+	}
+	return nil
+}

@@ -14,11 +14,12 @@ const (
 	CodeDigest       uint32 = 5 // ciphertext digest or size does not match
 	CodeKeyVersion   uint32 = 6 // wrapped for a stale key
 	CodeNotFound     uint32 = 7
+	CodeErased       uint32 = 8 // the record was erased (answered 410 Gone)
 )
 
 // The HTTP class of each code (see tx.Class).
 func init() {
 	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
-		CodeUnauthorized: tx.Forbidden, CodeNoPatient: tx.NotFound, CodeNotFound: tx.NotFound, CodeVersion: tx.Conflict,
+		CodeUnauthorized: tx.Forbidden, CodeNoPatient: tx.NotFound, CodeNotFound: tx.NotFound, CodeVersion: tx.Conflict, CodeErased: tx.Gone,
 	})
 }

@@ -126,6 +126,9 @@ type Outcome struct {
 	Version uint32    `json:"version,omitempty"` // the record version read
 	// Emergency is the emergency declaration that allowed a break-glass access.
 	Emergency string `json:"emergency,omitempty"`
+	// Rule is the access rule that decided (access.Code), so a server can answer an erased
+	// record with "gone" rather than "forbidden".
+	Rule string `json:"rule,omitempty"`
 }
 
 // Result loads the committed outcome of a request, or nil.
@@ -183,7 +186,9 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 		ev.Action = audit.RecordList
 	} else {
 		action = access.Read
-		if head := Head(st, q.Record); head != 0 {
+		if t := Erased(st, q.Record); t != nil {
+			f.Record = t.facts()
+		} else if head := Head(st, q.Record); head != 0 {
 			f.Record = RecordFacts(Version(st, q.Record, head))
 			if f.Record != nil && f.Record.Patient == q.Patient {
 				ev.Version, ev.Category, ev.ResourceType = head, f.Record.Category, f.Record.ResourceType
@@ -192,7 +197,7 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 	}
 	d := access.Decide(f, access.Request{Action: action, Purpose: q.Purpose})
 	ev.Reason, ev.Grant, ev.Emergency, ev.Rule = d.Reason, d.Grant, d.Emergency, string(d.Code)
-	out := Outcome{Allowed: d.Allowed, Reason: d.Reason, Grant: d.Grant, Emergency: d.Emergency}
+	out := Outcome{Allowed: d.Allowed, Reason: d.Reason, Grant: d.Grant, Emergency: d.Emergency, Rule: string(d.Code)}
 	if d.Allowed {
 		ev.Outcome, out.Version = audit.Success, ev.Version
 	}

@@ -78,6 +78,9 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 	}
 	author := env.Signer
 	d := DecideWrite(st, author, &m, purpose, env.Time, em)
+	if d.Code == access.Erased {
+		return Space.Err(CodeErased, "record %s: %s", m.RecordID, d.Reason)
+	}
 	if !d.Allowed {
 		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
 	}

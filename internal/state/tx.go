@@ -18,6 +18,7 @@ type Tx struct {
 	dels   map[string]bool
 	leaves [][]byte
 	index  map[string][]byte
+	idels  map[string]bool // index entries removed (erasure)
 }
 
 // Begin starts a transaction overlay.
@@ -65,11 +66,24 @@ func (t *Tx) PutIndex(key, value []byte) {
 	if t.index == nil {
 		t.index = map[string][]byte{}
 	}
+	delete(t.idels, string(key))
 	t.index[string(key)] = value
+}
+
+// DeleteIndex buffers the removal of a derived index entry.
+func (t *Tx) DeleteIndex(key []byte) {
+	if t.idels == nil {
+		t.idels = map[string]bool{}
+	}
+	delete(t.index, string(key))
+	t.idels[string(key)] = true
 }
 
 // GetIndex reads a derived index entry through the overlay.
 func (t *Tx) GetIndex(key []byte) []byte {
+	if t.idels[string(key)] {
+		return nil
+	}
 	if v, ok := t.index[string(key)]; ok {
 		return v
 	}
@@ -89,6 +103,9 @@ func (t *Tx) Flush() {
 	}
 	for _, k := range sortedKeys(t.index) {
 		t.s.PutIndex([]byte(k), t.index[k])
+	}
+	for _, k := range sortedKeys(t.idels) {
+		t.s.DeleteIndex([]byte(k))
 	}
 }
 
