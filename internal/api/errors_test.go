@@ -10,6 +10,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
+	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -32,6 +33,8 @@ func TestStatusComesFromTheDomain(t *testing.T) {
 		{identity.Space, identity.CodeNotFound, http.StatusNotFound},
 		{consent.Space, consent.CodeRevoked, http.StatusConflict},
 		{records.Space, records.CodeUnauthorized, http.StatusForbidden},
+		{records.Space, records.CodeErased, http.StatusGone},
+		{erasure.Space, erasure.CodeHeld, http.StatusConflict},
 		{validators.Space, validators.CodeLastOne, http.StatusConflict},
 		{claims.Space, claims.CodeNoConsent, http.StatusForbidden},
 		{emergency.Space, emergency.CodeWindow, http.StatusForbidden},
