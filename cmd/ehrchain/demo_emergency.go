@@ -78,7 +78,7 @@ func demoEmergency(ctx context.Context, g *globals, cl *client.Client, pass []by
 	if err := cl.Review(ctx, aud, decl, emergency.Appropriate, "trauma call documented"); err != nil {
 		return err
 	}
-	pe, err := cl.PatientEmergency(ctx, pat.ID)
+	pe, err := cl.As(pat).PatientEmergency(ctx, pat.ID)
 	if err != nil {
 		return err
 	}

@@ -203,19 +203,36 @@ func emergencyCmd(g *globals) *cobra.Command {
 	review.Flags().StringVar(&note, "note", "", "the auditor's note")
 	c.AddCommand(review)
 
+	var showAs string
 	show := &cobra.Command{
-		Use: "show [PATIENT]", Short: "Show a patient's escrows, opt-outs and every declaration made for them (no argument: all declarations)", Args: cobra.MaximumNArgs(1),
+		Use: "show [PATIENT]", Short: "Show a patient's escrows, opt-outs and every declaration made for them (no argument: every declaration you may see)",
+		Long: `Show break-glass use. Who broke the glass for whom is answered only to a signed query (--as):
+the patient and auditors see everything, a provider its own declarations, an escrow custodian
+those that ask for its shares (without the reason). With PATIENT, --as defaults to PATIENT's
+keystore.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			signer := showAs
+			if signer == "" && len(args) == 1 {
+				signer = args[0] // the patient's own keystore
+			}
+			if signer == "" {
+				return fmt.Errorf("give --as NAME: declarations say who opened whose records, so they are answered only to a signed query")
+			}
+			who, err := g.unlock(signer)
+			if err != nil {
+				return fmt.Errorf("break-glass use is answered only to a signed query: give --as NAME, a keystore of the patient, a provider, a custodian or an auditor: %w", err)
+			}
+			cl := g.client().As(who)
 			var v any
-			var err error
 			if len(args) == 1 {
 				var pid string
 				if pid, err = g.resolveID(args[0]); err != nil {
 					return err
 				}
-				v, err = g.client().PatientEmergency(cmd.Context(), pid)
+				v, err = cl.PatientEmergency(cmd.Context(), pid)
 			} else {
-				v, err = g.client().Declarations(cmd.Context(), false)
+				v, err = cl.Declarations(cmd.Context(), false)
 			}
 			if err != nil {
 				return err
@@ -225,6 +242,7 @@ func emergencyCmd(g *globals) *cobra.Command {
 			return enc.Encode(v)
 		},
 	}
+	show.Flags().StringVar(&showAs, "as", "", "keystore that signs the query (default: PATIENT's)")
 	c.AddCommand(show)
 
 	report := &cobra.Command{

@@ -71,6 +71,17 @@ func TestEmergencyCommands(t *testing.T) {
 			t.Fatalf("the patient's view lacks %s:\n%s", want, show)
 		}
 	}
+	// Who broke the glass for whom is answered only to a signed query, and only in part to a
+	// custodian: it sees the declaration that asks for its share, not why.
+	if out, err := run(t, "--home", home, "--node", p.api, "emergency", "show"); err == nil || !strings.Contains(out, "--as") {
+		t.Fatalf("an unsigned list of every declaration: %v\n%s", err, out)
+	}
+	if out := cli("emergency", "show", "--as", "esc1"); !strings.Contains(out, decl[1]) || strings.Contains(out, "unconscious on arrival") {
+		t.Fatalf("the custodian's view of the declarations:\n%s", out)
+	}
+	if out, err := run(t, "--home", home, "--node", p.api, "emergency", "show", "carol", "--as", "aud"); err != nil || !strings.Contains(out, "unconscious on arrival") {
+		t.Fatalf("the auditor's view of the patient: %v\n%s", err, out)
+	}
 	cli("emergency", "justify", decl[1], "--as", "dr-er", "--text", "needed blood type before transfusion")
 	cli("emergency", "review", decl[1], "--as", "aud", "--verdict", "appropriate")
 	rep := cli("emergency", "report", "--as", "aud")

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/emergency"
+	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 func (s *Server) routeEmergency() {
@@ -38,10 +40,35 @@ type Declarations struct {
 	Declarations []*emergency.Declaration `json:"declarations"`
 }
 
-// emergencyDeclarations lists every declaration (?active=1: those whose window is open at
-// the last block time), which custodian nodes watch.
+// viewer is the signed requester as emergency.ShowDeclaration needs it, or an error for an
+// unsigned or badly signed query: who broke the glass for whom is answered to no one
+// anonymous.
+func (s *Server) viewer(r *http.Request, v *state.View, what string, args ...any) (emergency.Viewer, *tx.Error) {
+	who, err := s.requester(r, v)
+	if err != nil {
+		return emergency.Viewer{}, err
+	}
+	if who == nil {
+		return emergency.Viewer{}, notEntitled(nil, what, args...)
+	}
+	return emergency.Viewer{Who: who, Custodian: emergency.GetCustodian(v, who.ID)}, nil
+}
+
+// emergencyDeclarations lists the declarations the signed requester may see (?active=1:
+// those whose window is open at the last block time): custodian nodes watch it for the
+// declarations that ask for their shares.
 func (s *Server) emergencyDeclarations(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
+	const what = "emergency declarations (they say which provider opened which patient's records, and why)"
+	ev, terr := s.viewer(r, v, what)
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	if !ev.MayList() {
+		writeErr(w, notEntitled(ev.Who, "%s: sign the query as a patient, a provider, an escrow custodian or an auditor", what))
+		return
+	}
 	out := Declarations{Height: v.Height(), Declarations: []*emergency.Declaration{}}
 	activeOnly := r.URL.Query().Get("active") == "1"
 	st, err := s.b.Status(r.Context())
@@ -49,10 +76,19 @@ func (s *Server) emergencyDeclarations(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeInternal, "status: %v", err))
 		return
 	}
+	escrows := map[string][]*emergency.Escrow{} // per patient, loaded once
 	v.Iterate(emergency.DeclarationPrefix, func(k, _ []byte) bool {
 		d := emergency.GetDeclaration(v, strings.TrimPrefix(string(k), string(emergency.DeclarationPrefix)))
-		if d != nil && (!activeOnly || d.Active(st.BlockTime)) {
-			out.Declarations = append(out.Declarations, d)
+		if d == nil || (activeOnly && !d.Active(st.BlockTime)) {
+			return true
+		}
+		es, ok := escrows[d.Patient]
+		if !ok {
+			es = emergency.Escrows(v, d.Patient)
+			escrows[d.Patient] = es
+		}
+		if shown, _, ok := emergency.ShowDeclaration(ev, d, es); ok {
+			out.Declarations = append(out.Declarations, shown)
 		}
 		return true
 	})
@@ -67,22 +103,27 @@ type DeclarationResponse struct {
 	Escrows     []*emergency.Escrow    `json:"escrows"`
 }
 
+// emergencyDeclaration answers one declaration to the patient, the declaring provider, a
+// custodian asked for a share, or an auditor (emergency.ShowDeclaration).
 func (s *Server) emergencyDeclaration(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
-	d := emergency.GetDeclaration(v, r.PathValue("id"))
-	if d == nil {
-		writeErr(w, emergency.Space.Err(emergency.CodeNotFound, "no emergency declaration %s", r.PathValue("id")))
+	id := r.PathValue("id")
+	ev, terr := s.viewer(r, v, "emergency declaration %s", id)
+	if terr != nil {
+		writeErr(w, terr)
 		return
 	}
-	out := DeclarationResponse{Height: v.Height(), Declaration: d, Escrows: []*emergency.Escrow{}}
-	for _, e := range emergency.Escrows(v, d.Patient) {
-		for _, c := range d.Categories {
-			if e.Category == c {
-				out.Escrows = append(out.Escrows, e)
-			}
-		}
+	d := emergency.GetDeclaration(v, id)
+	if d == nil {
+		writeErr(w, emergency.Space.Err(emergency.CodeNotFound, "no emergency declaration %s", id))
+		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	shown, escrows, ok := emergency.ShowDeclaration(ev, d, emergency.Escrows(v, d.Patient))
+	if !ok {
+		writeErr(w, notEntitled(ev.Who, "emergency declaration %s: sign the query as the patient, the declaring provider, a custodian it asks for a share, or an auditor", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, DeclarationResponse{Height: v.Height(), Declaration: shown, Escrows: escrows})
 }
 
 // PatientEmergency is the answer of GET /v1/patients/{id}/emergency: what a patient (or
@@ -95,22 +136,21 @@ type PatientEmergency struct {
 	Declarations []*emergency.Declaration `json:"declarations"`
 }
 
+// patientEmergency answers a patient's break-glass state as the signed requester may see
+// it (emergency.ShowPatient).
 func (s *Server) patientEmergency(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	id := r.PathValue("id")
-	out := PatientEmergency{Height: v.Height(), Visible: emergency.Visible(v, id), OptedOut: emergency.OptedOut(v, id),
-		Escrows: emergency.Escrows(v, id), Declarations: emergency.Declarations(v, id)}
-	if out.Visible == nil {
-		out.Visible = []string{}
+	ev, terr := s.viewer(r, v, "patient %s's emergency access", id)
+	if terr != nil {
+		writeErr(w, terr)
+		return
 	}
-	if out.OptedOut == nil {
-		out.OptedOut = []string{}
+	st, ok := emergency.ShowPatient(ev, id, emergency.LoadPatient(v, id))
+	if !ok {
+		writeErr(w, notEntitled(ev.Who, "patient %s's emergency access: sign the query as the patient, a provider (its own declarations), a custodian (those asking for its shares) or an auditor", id))
+		return
 	}
-	if out.Escrows == nil {
-		out.Escrows = []*emergency.Escrow{}
-	}
-	if out.Declarations == nil {
-		out.Declarations = []*emergency.Declaration{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, PatientEmergency{Height: v.Height(), Visible: st.Visible, OptedOut: st.OptedOut,
+		Escrows: st.Escrows, Declarations: st.Declarations})
 }

@@ -29,7 +29,9 @@ func (c *Client) Custodians(ctx context.Context) ([]*emergency.Custodian, error)
 }
 
 // PatientEmergency is a patient's break-glass view: visible and opted-out categories,
-// escrows, and every declaration made for them (the patient's notifications).
+// escrows, and every declaration made for them (the patient's notifications). It is
+// answered only to a signed query (As): all of it to the patient and auditors, a
+// provider's own declarations to a provider, those asking for its shares to a custodian.
 func (c *Client) PatientEmergency(ctx context.Context, patient string) (*api.PatientEmergency, error) {
 	var r api.PatientEmergency
 	return &r, c.do(ctx, "GET", "/v1/patients/"+url.PathEscape(patient)+"/emergency", nil, &r)
@@ -93,7 +95,8 @@ func (c *Client) Declare(ctx context.Context, provider *keys.Keystore, b emergen
 	return emergency.DeclarationID(res.Hash), nil
 }
 
-// Declarations lists declarations; activeOnly keeps those whose window is open.
+// Declarations lists the declarations the signer (As) may see; activeOnly keeps those
+// whose window is open.
 func (c *Client) Declarations(ctx context.Context, activeOnly bool) ([]*emergency.Declaration, error) {
 	var r api.Declarations
 	q := ""
@@ -103,7 +106,8 @@ func (c *Client) Declarations(ctx context.Context, activeOnly bool) ([]*emergenc
 	return r.Declarations, c.do(ctx, "GET", "/v1/emergency/declarations"+q, nil, &r)
 }
 
-// Declaration fetches one declaration with the escrows it covers.
+// Declaration fetches one declaration with the escrows it covers, for a signer (As) who
+// may see it.
 func (c *Client) Declaration(ctx context.Context, id string) (*api.DeclarationResponse, error) {
 	var r api.DeclarationResponse
 	return &r, c.do(ctx, "GET", "/v1/emergency/declarations/"+url.PathEscape(id), nil, &r)
@@ -114,14 +118,15 @@ func (c *Client) Declaration(ctx context.Context, id string) (*api.DeclarationRe
 // the release. It returns how many shares it released; it tries every declaration and
 // reports the first error.
 func (c *Client) ReleaseShares(ctx context.Context, custodian *keys.Keystore) (int, error) {
-	ds, err := c.Declarations(ctx, true)
+	as := c.As(custodian) // the node answers a custodian the declarations that ask for its shares
+	ds, err := as.Declarations(ctx, true)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	var first error
 	for _, d := range ds {
-		full, err := c.Declaration(ctx, d.ID)
+		full, err := as.Declaration(ctx, d.ID)
 		if err != nil {
 			first = cmpErr(first, err)
 			continue
@@ -192,7 +197,7 @@ var ErrNoEscrow = errors.New("no escrow of this category key version")
 // EmergencyKey rebuilds a patient's category key version from the shares custodians
 // released to the provider for a declaration.
 func (c *Client) EmergencyKey(ctx context.Context, provider *keys.Keystore, declaration, category string, version uint32) (hpke.PrivateKey, error) {
-	full, err := c.Declaration(ctx, declaration)
+	full, err := c.As(provider).Declaration(ctx, declaration)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +240,7 @@ func (c *Client) Review(ctx context.Context, auditor *keys.Keystore, declaration
 // older version (after a revocation rotated it), with the same threshold and custodians
 // (those still active). It returns the categories escrowed again.
 func (c *Client) ReEscrow(ctx context.Context, patient *keys.Keystore) ([]string, error) {
-	pe, err := c.PatientEmergency(ctx, patient.ID)
+	pe, err := c.As(patient).PatientEmergency(ctx, patient.ID)
 	if err != nil {
 		return nil, err
 	}

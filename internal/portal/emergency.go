@@ -118,7 +118,7 @@ type emergencyBanner struct {
 
 // banner compares the patient's declarations with what the portal has shown them.
 func (p *Portal) banner(ctx context.Context, ks *keys.Keystore, patient string) *emergencyBanner {
-	pe, err := p.cl.PatientEmergency(ctx, patient)
+	pe, err := p.cl.As(ks).PatientEmergency(ctx, patient)
 	if err != nil {
 		return &emergencyBanner{Error: errText(err)}
 	}
@@ -166,7 +166,7 @@ func (p *Portal) patientEmergency(w http.ResponseWriter, r *http.Request, s *ses
 func (p *Portal) renderPatientEmergency(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	ctx := r.Context()
 	me := s.ident.ID
-	pe, err := p.cl.PatientEmergency(ctx, me)
+	pe, err := p.cl.As(s.ks).PatientEmergency(ctx, me)
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot load emergency access: %s", errText(err))
 		return
@@ -225,7 +225,7 @@ func optOutRows(cats []string, pe *api.PatientEmergency) []optOutRow {
 func (p *Portal) setOptOuts(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	me := s.ident.ID
-	pe, err := p.cl.PatientEmergency(ctx, me)
+	pe, err := p.cl.As(s.ks).PatientEmergency(ctx, me)
 	if err != nil {
 		p.renderPatientEmergency(w, r, s, http.StatusBadGateway, "Cannot load your opt-outs: "+errText(err))
 		return

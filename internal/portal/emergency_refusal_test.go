@@ -31,7 +31,7 @@ func TestPortalEmergencyRefusals(t *testing.T) {
 	}
 	unchanged := func(what string) {
 		t.Helper()
-		d, err := e.cl.Declaration(ctx, decl)
+		d, err := e.cl.As(alice).Declaration(ctx, decl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestPortalEmergencyRefusals(t *testing.T) {
 	unchanged("justification by another provider")
 	resp, body = pw.post("/portal/provider/patients/"+pat.ID+"/emergency", url.Values{"reason": {"  "}, "hours": {"2"}})
 	wantPage(t, resp, body, http.StatusBadRequest, "Say why")
-	if pe, err := e.cl.PatientEmergency(ctx, pat.ID); err != nil || slices.ContainsFunc(pe.Declarations, func(d *emergency.Declaration) bool { return d.Provider == bob.ID }) {
+	if pe, err := e.cl.As(pat).PatientEmergency(ctx, pat.ID); err != nil || slices.ContainsFunc(pe.Declarations, func(d *emergency.Declaration) bool { return d.Provider == bob.ID }) {
 		t.Fatalf("a declaration without a reason reached the ledger (%v)", err)
 	}
 
@@ -81,7 +81,7 @@ func TestPortalEmergencyRefusals(t *testing.T) {
 	wantPage(t, resp, body, http.StatusBadRequest, "You have no records category no-such-category")
 	resp, body = ptw.post("/portal/patient/emergency/optouts", url.Values{"out": {"general"}})
 	wantPage(t, resp, body, http.StatusUnauthorized, "Wrong passphrase")
-	pe, err := e.cl.PatientEmergency(ctx, pat.ID)
+	pe, err := e.cl.As(pat).PatientEmergency(ctx, pat.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,7 +168,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.act(click("#save-optouts"))
 	b.wantText("#error", "Wrong passphrase")
 	b.wantCount(`tr.optout[data-category="mental-health"][data-out=false]`, 1)
-	pe, err := e.cl.PatientEmergency(ctx, pat.ID)
+	pe, err := e.cl.As(pat).PatientEmergency(ctx, pat.ID)
 	must(err)
 	if len(pe.OptedOut) != 0 || !slices.Equal(pe.Visible, []string{"general", "mental-health"}) {
 		t.Fatalf("after a wrong passphrase: opted out %v, visible %v", pe.OptedOut, pe.Visible)
@@ -220,7 +220,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.do(click("#verdict-inappropriate"))
 	b.act(click("#record-review"))
 	b.wantText("#error", "Say why")
-	if d, err := e.cl.Declaration(ctx, decl); err != nil || d.Declaration.Review != nil {
+	if d, err := e.cl.As(bob).Declaration(ctx, decl); err != nil || d.Declaration.Review != nil {
 		t.Fatalf("a refused review reached the ledger: %+v %v", d.Declaration.Review, err)
 	}
 	b.do(click("#verdict-appropriate"))
@@ -229,7 +229,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.wantText("#flash", "Review recorded")
 	b.wantText(`section.declaration .review`, "appropriate: documented trauma call")
 	b.wantCount("#review-form", 0)
-	d, err := e.cl.Declaration(ctx, decl)
+	d, err := e.cl.As(bob).Declaration(ctx, decl)
 	must(err)
 	if d.Declaration.Review == nil || d.Declaration.Review.Verdict != emergency.Appropriate || d.Declaration.Review.Auditor != e.ids["auditor"].ID {
 		t.Fatalf("review on the ledger: %+v", d.Declaration.Review)
@@ -260,7 +260,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.set(fmt.Sprintf(`tr.grant[data-grant="%s"] input[name=passphrase]`, g), pass)
 	b.act(submit(fmt.Sprintf(`tr.grant[data-grant="%s"] input[name=passphrase]`, g)))
 	b.wantText("#flash", "Escrowed again for emergencies: general")
-	pe, err = e.cl.PatientEmergency(ctx, pat.ID)
+	pe, err = e.cl.As(pat).PatientEmergency(ctx, pat.ID)
 	must(err)
 	if !slices.ContainsFunc(pe.Escrows, func(x *emergency.Escrow) bool { return x.Category == "general" && x.Version == 2 && x.Threshold == 2 }) {
 		t.Fatalf("no escrow of the rotated general key: %+v", pe.Escrows)
@@ -273,7 +273,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.act(click("#save-optouts"))
 	b.wantText("#flash", "Opted out of break-glass: mental-health")
 	b.wantCount(`tr.optout[data-category="mental-health"][data-out=true]`, 1)
-	pe, err = e.cl.PatientEmergency(ctx, pat.ID)
+	pe, err = e.cl.As(pat).PatientEmergency(ctx, pat.ID)
 	must(err)
 	if !slices.Equal(pe.OptedOut, []string{"mental-health"}) || !slices.Equal(pe.Visible, []string{"general"}) {
 		t.Fatalf("after opting out: opted out %v, visible %v", pe.OptedOut, pe.Visible)
@@ -282,7 +282,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	decl2, err := e.cl.Declare(ctx, bob, emergency.DeclareBody{Patient: pat.ID, Reason: "second admission", Window: 2 * 3600})
 	must(err)
 	release(-1) // general v1 and v2, and v2 for the first declaration too
-	d, err = e.cl.Declaration(ctx, decl2)
+	d, err = e.cl.As(bob).Declaration(ctx, decl2)
 	must(err)
 	if !slices.Equal(d.Declaration.Categories, []string{"general"}) || len(d.Declaration.Releases) != 4 || slices.ContainsFunc(d.Declaration.Releases, func(r emergency.Release) bool { return r.Category != "general" }) {
 		t.Fatalf("new declaration covers %v, releases %+v", d.Declaration.Categories, d.Declaration.Releases)
@@ -296,7 +296,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.act(click("#save-optouts"))
 	b.wantText("#flash", "Opted back in: mental-health")
 	b.wantText("#flash", "escrowed again, 2 of 2")
-	pe, err = e.cl.PatientEmergency(ctx, pat.ID)
+	pe, err = e.cl.As(pat).PatientEmergency(ctx, pat.ID)
 	must(err)
 	if len(pe.OptedOut) != 0 || !slices.Contains(pe.Visible, "mental-health") {
 		t.Fatalf("after opting back in: opted out %v, visible %v", pe.OptedOut, pe.Visible)
@@ -316,7 +316,7 @@ func TestPortalEmergencyStory(t *testing.T) {
 	b.set("#declare-hours", "2")
 	b.act(click("#declare"))
 	b.wantText("#flash", "Emergency declared")
-	pe, err = e.cl.PatientEmergency(ctx, pat.ID)
+	pe, err = e.cl.As(pat).PatientEmergency(ctx, pat.ID)
 	must(err)
 	last := pe.Declarations[len(pe.Declarations)-1]
 	if last.Provider != alice.ID || last.Reason != "found collapsed in the waiting room" || last.Expiry.Sub(last.Start) != 2*time.Hour {

@@ -23,9 +23,10 @@ type providerEmergency struct {
 
 // myDeclarations lists the provider's declarations for a patient, newest first, and the
 // one whose window is open at the last block's time (the ledger's clock, which decides).
-func (p *Portal) myDeclarations(ctx context.Context, provider, patient string) (providerEmergency, error) {
+// The query is signed as the provider, who is answered only its own declarations.
+func (p *Portal) myDeclarations(ctx context.Context, provider *keys.Keystore, patient string) (providerEmergency, error) {
 	out := providerEmergency{Hours: int(emergency.DefaultWindow / time.Hour)}
-	pe, err := p.cl.PatientEmergency(ctx, patient)
+	pe, err := p.cl.As(provider).PatientEmergency(ctx, patient)
 	if err != nil {
 		return out, err
 	}
@@ -35,7 +36,7 @@ func (p *Portal) myDeclarations(ctx context.Context, provider, patient string) (
 	}
 	for i := len(pe.Declarations) - 1; i >= 0; i-- {
 		d := pe.Declarations[i]
-		if d.Provider != provider {
+		if d.Provider != provider.ID {
 			continue
 		}
 		out.Mine = append(out.Mine, d)

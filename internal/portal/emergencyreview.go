@@ -30,7 +30,7 @@ func (p *Portal) renderAuditorEmergency(w http.ResponseWriter, r *http.Request, 
 	ctx := r.Context()
 	var ds []*emergency.Declaration
 	if id == "" {
-		all, err := p.cl.Declarations(ctx, false)
+		all, err := p.cl.As(s.ks).Declarations(ctx, false)
 		if err != nil {
 			p.fail(w, r, s, http.StatusBadGateway, "Cannot load emergency declarations: %s", errText(err))
 			return
@@ -43,7 +43,7 @@ func (p *Portal) renderAuditorEmergency(w http.ResponseWriter, r *http.Request, 
 			p.fail(w, r, s, http.StatusBadRequest, "%q is not an emergency declaration id.", id)
 			return
 		}
-		d, err := p.cl.Declaration(ctx, id)
+		d, err := p.cl.As(s.ks).Declaration(ctx, id)
 		if err != nil {
 			p.fail(w, r, s, http.StatusNotFound, "No emergency declaration %s: %s", id, errText(err))
 			return

@@ -38,9 +38,10 @@ func (p *Portal) myPatients(r *http.Request, me *identity.Identity, ks *keys.Key
 		return nil, err
 	}
 	now := time.Now()
-	// Open declarations by this provider: a patient under break-glass is on the list too.
+	// Open declarations by this provider (the only ones it is answered): a patient under
+	// break-glass is on the list too.
 	emerg := map[string]time.Time{}
-	if ds, err := p.cl.Declarations(ctx, true); err == nil {
+	if ds, err := cl.Declarations(ctx, true); err == nil {
 		for _, d := range ds {
 			if d.Provider == me.ID && d.Expiry.After(emerg[d.Patient]) {
 				emerg[d.Patient] = d.Expiry
@@ -148,7 +149,7 @@ func (p *Portal) renderProviderPatient(w http.ResponseWriter, r *http.Request, s
 		p.fail(w, r, s, http.StatusBadRequest, "%q is not an identity id.", pid)
 		return
 	}
-	em, err := p.myDeclarations(r.Context(), s.ident.ID, pid)
+	em, err := p.myDeclarations(r.Context(), s.ks, pid)
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot check for emergency declarations: %s", errText(err))
 		return
@@ -246,7 +247,7 @@ func (p *Portal) write(w http.ResponseWriter, r *http.Request, s *session, rec c
 	// Under an open emergency declaration the write is an urgent write that names it (it
 	// needs no write grant); otherwise an ordinary one.
 	put := p.cl.PutRecord
-	if em, err := p.myDeclarations(r.Context(), s.ident.ID, rec.Patient); err == nil && em.Active != nil {
+	if em, err := p.myDeclarations(r.Context(), s.ks, rec.Patient); err == nil && em.Active != nil {
 		put = p.cl.UrgentWrite
 	}
 	m, err := put(r.Context(), s.ks, rec)

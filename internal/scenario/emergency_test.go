@@ -79,7 +79,7 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 		Shares: []emergency.EscrowShare{{Custodian: s.custodians[0].ID, Sealed: make([]byte, emergency.SealedShareSize)}}})
 	refused(t, "1-of-1 escrow", err, http.StatusBadRequest, emergency.Space, emergency.CodeInvalid)
 	s.must(s.c.Escrow(s.ctx, s.patient, []string{"general", "mental-health"}, 2, nil))
-	pe, err := s.c.PatientEmergency(s.ctx, s.patient.ID)
+	pe, err := s.c.As(s.patient).PatientEmergency(s.ctx, s.patient.ID)
 	s.must(err)
 	if !slices.Equal(pe.Visible, []string{"general", "mental-health"}) || !slices.Equal(pe.OptedOut, []string{"hiv"}) {
 		t.Fatalf("visible %v, opted out %v", pe.Visible, pe.OptedOut)
@@ -114,7 +114,7 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 	if len(notes.Events) != 1 || notes.Events[0].Emergency != decl || notes.Events[0].Actor != s.er.ID || notes.Events[0].Purpose != consent.Emergency {
 		t.Fatalf("the patient does not see the declaration: %+v", notes.Events)
 	}
-	pe, err = s.c.PatientEmergency(s.ctx, s.patient.ID)
+	pe, err = s.c.As(s.patient).PatientEmergency(s.ctx, s.patient.ID)
 	s.must(err)
 	if len(pe.Declarations) != 1 || !slices.Equal(pe.Declarations[0].Categories, []string{"general", "mental-health"}) {
 		t.Fatalf("declarations %+v", pe.Declarations)
@@ -130,7 +130,8 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 		t.Fatalf("read with k-1 shares: %v", err)
 	}
 	s.release(s.custodians[0], 0) // nothing more to release
-	r, err := s.c.Declaration(s.ctx, decl)
+	// What the custodian is shown (no reason) is enough to re-seal its share.
+	r, err := s.c.As(s.custodians[0]).Declaration(s.ctx, decl)
 	s.must(err)
 	rel, err := emergency.Reseal(s.custodians[0], r.Escrows[0], r.Declaration, identityOf(t, s, s.er.ID))
 	s.must(err)
@@ -162,7 +163,11 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 	}
 
 	t.Log("Only the declaring provider: another provider can neither read nor rebuild the key.")
-	if _, err := s.c.EmergencyKey(s.ctx, s.b, decl, "general", 1); !errors.Is(err, emergency.ErrReconstruct) {
+	_, err = s.c.EmergencyKey(s.ctx, s.b, decl, "general", 1)
+	refused(t, "another provider asks for the declaration", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	full, err := s.c.As(s.patient).Declaration(s.ctx, decl) // even with the declaration in hand
+	s.must(err)
+	if _, err := emergency.Reconstruct(s.b, full.Declaration, full.Escrows[0]); !errors.Is(err, emergency.ErrReconstruct) {
 		t.Fatalf("another provider rebuilt the key: %v", err)
 	}
 	if _, err := s.emergencyRead(s.b, s.recs["general"]); !errors.Is(err, client.ErrDenied) {
@@ -275,7 +280,7 @@ func TestEmergencyWindowExpires(t *testing.T) {
 	if pt, err := s.emergencyRead(s.er, s.recs["general"]); err != nil || pt != s.plain["general"] {
 		t.Fatalf("read inside the window: %v", err)
 	}
-	r, err := s.c.Declaration(s.ctx, decl)
+	r, err := s.c.As(s.er).Declaration(s.ctx, decl)
 	s.must(err)
 	for {
 		st, err := s.c.Status(s.ctx)
