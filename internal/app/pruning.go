@@ -20,7 +20,7 @@ type Pruning struct {
 // MinKeepVersions is the fewest state map versions a node may keep: API reads and CheckTx
 // run on the view of a recent commit while blocks go on committing, and a view whose
 // version was deleted under it would read keys as absent.
-const MinKeepVersions = 100
+const MinKeepVersions = 20
 
 // Check refuses settings the node cannot honour.
 func (p Pruning) Check(snapshotsOn bool) error {
