@@ -14,18 +14,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/bench"
+	"github.com/ehrchain/ehrchain/internal/node"
 )
 
 // benchCmd measures a throwaway single-validator node; it never touches --home.
 func benchCmd(_ *globals) *cobra.Command {
 	var (
-		o          bench.Options
-		workloads  []string
-		asJSON     bool
-		cpuProfile string
-		growth     []int
-		probe      int
-		plotFile   string
+		o           bench.Options
+		workloads   []string
+		asJSON      bool
+		cpuProfile  string
+		growth      []int
+		pruneBlocks int64
+		probe       int
+		plotFile    string
 	)
 	c := &cobra.Command{
 		Use:   "bench",
@@ -57,6 +59,9 @@ Workloads:
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if pruneBlocks > 0 {
+				o.Pruning = &node.PruningConfig{KeepBlocks: pruneBlocks, KeepVersions: 100}
+			}
 			if len(growth) > 0 {
 				return runGrowth(ctx, bench.GrowthOptions{Options: o, Sizes: growth, Probe: probe}, plotFile, asJSON)
 			}
@@ -104,6 +109,8 @@ Workloads:
 	f.Float64Var(&o.Rate, "rate", 0, "submit open-loop at this many tx/s instead of the closed loop")
 	f.DurationVar(&o.Duration, "duration", 0, "stop submitting each workload after this long (e.g. 30s); with --rate and no --txs, prepares rate × duration")
 	f.IntVar(&o.BlockMS, "block-ms", 200, "pause after each commit, in ms")
+	f.Int64Var(&pruneBlocks, "prune-blocks", 0, "run the node with pruning: keep this many blocks (and prune below the newest snapshot), 100 state map versions")
+	f.Int64Var(&o.SnapshotInterval, "snapshot-interval", 0, "blocks between snapshots (default the node's)")
 	f.IntVar(&o.Mempool, "mempool", 0, "mempool capacity in transactions (default the node's)")
 	f.IntVar(&o.Validators, "validators", 1, "also run the workloads on this many validators in-process (after one node, same run)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")

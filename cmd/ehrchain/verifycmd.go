@@ -80,8 +80,17 @@ func reportVerify(rep *integrity.Report, f *integrity.Failure) error {
 	if !rep.Replayed {
 		how = "not replayed: app hashes checked against stored results only"
 	}
+	if len(rep.Pruned) > 0 {
+		how = "not replayed: this node does not hold the chain from genesis"
+	}
 	fmt.Printf("OK: %d blocks (heights %d to %d, %s), %d events verified; app hash %X at height %d\n",
 		rep.Verified, rep.Base, rep.Head, how, rep.Events, rep.AppHash, rep.AppHeight)
+	for _, p := range rep.Pruned {
+		fmt.Printf("not checked: %s\n", p)
+	}
+	if len(rep.Pruned) > 0 {
+		fmt.Println("the whole chain can be re-checked only on a node that keeps every block (pruning off, not state-synced)")
+	}
 	return nil
 }
 

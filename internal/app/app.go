@@ -55,7 +55,8 @@ type App struct {
 	fatalOnce sync.Once
 	fatal     chan error
 
-	snaps snapshots // state-sync snapshots (snapshots.go)
+	snaps   snapshots // state-sync snapshots (snapshots.go)
+	pruning Pruning   // history kept (pruning.go)
 }
 
 // Result is the outcome of a committed transaction.
@@ -438,6 +439,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 		return nil, a.fail(fmt.Errorf("commit block %d: %w", a.height, err))
 	}
 	a.maybeSnapshot(c)
+	retain := a.prune(c)
 	a.mu.Lock()
 	clear(a.pending)
 	clear(a.pendingUse)
@@ -446,7 +448,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 	if len(a.results) > 0 {
 		a.logf("committed height=%d txs=%d app_hash=%X commit=%s", c.Height, len(a.results), c.AppHash, time.Since(start).Round(time.Millisecond))
 	}
-	return &abci.ResponseCommit{}, nil
+	return &abci.ResponseCommit{RetainHeight: retain}, nil
 }
 
 // VerifyRead checks a read request before the node batches it, so one bad request cannot

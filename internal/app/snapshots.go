@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -19,6 +20,8 @@ type snapshots struct {
 	dir      *snapshot.Dir // nil: this node serves no snapshots
 	interval int64
 
+	newest atomic.Uint64 // height of the newest completed snapshot, 0: none (pruning.go)
+
 	mu      sync.Mutex
 	running bool              // a snapshot is being written
 	restore *snapshot.Session // the snapshot being restored
@@ -28,6 +31,9 @@ type snapshots struct {
 // block and offer the ones dir keeps to joining nodes.
 func (a *App) ServeSnapshots(dir *snapshot.Dir, interval int64) {
 	a.snaps.dir, a.snaps.interval = dir, interval
+	if infos, err := dir.List(); err == nil && len(infos) > 0 {
+		a.snaps.newest.Store(infos[0].Height)
+	}
 }
 
 // maybeSnapshot starts writing the snapshot of the height just committed, if one is due.
@@ -72,6 +78,9 @@ func (a *App) maybeSnapshot(c state.Commit) {
 		if err != nil {
 			a.logf("snapshot of height %d: %v", c.Height, err)
 			return
+		}
+		if info.Height > s.newest.Load() {
+			s.newest.Store(info.Height)
 		}
 		a.logf("snapshot height=%d chunks=%d hash=%X", info.Height, info.Chunks, info.Hash)
 	}()

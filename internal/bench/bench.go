@@ -50,6 +50,10 @@ type Options struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	BlockMS  int           `json:"block_ms"` // pause after each commit; default 200
 	Mempool  int           `json:"mempool"`  // mempool capacity in transactions; default the node's
+	// Pruning, if set, runs the node with this pruning and SnapshotInterval (default the
+	// node's) so that blocks below a snapshot go.
+	Pruning          *node.PruningConfig `json:"pruning,omitempty"`
+	SnapshotInterval int64               `json:"snapshot_interval,omitempty"`
 	// Validators > 1 runs a network of that many validators in-process (see start).
 	Validators int `json:"validators,omitempty"`
 	// NoBudgets creates the chain without admission budgets, to measure what they cost.
@@ -273,6 +277,10 @@ func startNode(dir string, o *Options) (*node.Node, *keys.Keystore, error) {
 		cfg.Mempool = o.Mempool
 	}
 	o.Mempool = cfg.Mempool
+	cfg.Pruning = o.Pruning
+	if o.SnapshotInterval > 0 {
+		cfg.SnapshotInterval = o.SnapshotInterval
+	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(p.Config(), append(b, '\n'), 0o644); err != nil {
 		return nil, nil, err

@@ -204,6 +204,14 @@ func Prove(home string, index uint64, o ProveOptions) (*Proof, error) {
 	case height > latest:
 		return nil, fmt.Errorf("%w: the app hash of height %d is in the header of block %d, which this node has not stored (it has blocks up to %d)", ErrNotYet, height, height+1, h.head())
 	}
+	if first, err := h.app.FirstVersion(); err != nil {
+		return nil, err
+	} else if height < first {
+		return nil, fmt.Errorf("%w: the state of height %d is no longer kept by this node (it keeps heights %d to %d): prove the event at a later height, which proves it as well", state.ErrPruned, height, first, c.Height)
+	}
+	if base := h.blocks.Base(); height+1 < base {
+		return nil, fmt.Errorf("%w: block %d, whose header carries the app hash of height %d, is no longer stored (blocks start at %d): prove the event at a later height, which proves it as well", state.ErrPruned, height+1, height, base)
+	}
 	// The log size at height: the first event committed after it.
 	var searchErr error
 	size := uint64(sort.Search(int(c.LogSize), func(i int) bool {

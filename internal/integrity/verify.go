@@ -31,6 +31,11 @@ type Report struct {
 	Events     uint64 // events in the log at AppHeight
 	AppHash    []byte // app hash at AppHeight
 	Replayed   bool   // the blocks were re-executed
+	// Pruned is set when the node no longer holds its whole history (pruned, or started
+	// from a snapshot): what could not be checked, in a sentence each.
+	Pruned []string
+	// MapFrom is the oldest state map version checked (older ones were pruned).
+	MapFrom int64
 }
 
 // Failure is the first thing Verify found that disagrees with the chain.
@@ -116,10 +121,13 @@ func (v *verifier) run() error {
 		return fail(app, "app state", "the application state is at height %d but the block store holds blocks up to %d", app, head)
 	}
 	var genesisAppHash []byte
+	if base != v.h.genesis.InitialHeight {
+		v.rep.Pruned = append(v.rep.Pruned,
+			fmt.Sprintf("blocks %d to %d are not stored (pruned, or before the snapshot this node started from): they and block %d's link to them are not checked", v.h.genesis.InitialHeight, base-1, base),
+			"no replay from genesis: app hashes are checked against the stored results and the next headers, not recomputed; the derived indexes (record versions, ciphertexts, transaction results) are not checked")
+		v.o.NoReplay = true
+	}
 	if !v.o.NoReplay {
-		if base != v.h.genesis.InitialHeight {
-			return fmt.Errorf("blocks before height %d were pruned, so the chain cannot be replayed from genesis: verify without replay", base)
-		}
 		if v.rp, genesisAppHash, err = newReplayer(v.h.genesis); err != nil {
 			return err
 		}
@@ -128,6 +136,12 @@ func (v *verifier) run() error {
 	var mc *state.MapChecker
 	if app > 0 {
 		mc = v.h.app.MapChecker()
+		if v.rep.MapFrom, err = v.h.app.FirstVersion(); err != nil {
+			return err
+		}
+		if v.rep.MapFrom > base {
+			v.rep.Pruned = append(v.rep.Pruned, fmt.Sprintf("state map versions below height %d were pruned: heights %d to %d are checked without their state map", v.rep.MapFrom, base, v.rep.MapFrom-1))
+		}
 	}
 	for height := base; height <= head; height++ {
 		b, id, err := loadBlock(v.h.blocks, height)
@@ -144,7 +158,7 @@ func (v *verifier) run() error {
 		if err := v.execute(cur); err != nil {
 			return err
 		}
-		if height <= app {
+		if height <= app && height >= v.rep.MapFrom {
 			if err := v.checkMapVersion(mc, height); err != nil {
 				return err
 			}

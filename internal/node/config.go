@@ -44,6 +44,8 @@ type Config struct {
 	// joining nodes (0: none), and SnapshotKeep how many it keeps (statesync.go).
 	SnapshotInterval int64 `json:"snapshot_interval"`
 	SnapshotKeep     int   `json:"snapshot_keep"`
+	// Pruning, when set, deletes old blocks and state map versions (pruning.go).
+	Pruning *PruningConfig `json:"pruning,omitempty"`
 	// StateSync, when enabled, brings an empty node up from a peer's snapshot.
 	StateSync *StateSync `json:"state_sync,omitempty"`
 }

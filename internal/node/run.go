@@ -197,6 +197,9 @@ func (n *Node) start() (err error) {
 	if err := n.serveSnapshots(); err != nil {
 		return err
 	}
+	if err := n.setPruning(); err != nil {
+		return err
+	}
 	// The audit query index is outside consensus and rebuilt from the log when missing.
 	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
 		n.logf("audit queries will scan the log: %v", err)

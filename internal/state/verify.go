@@ -207,7 +207,12 @@ func (c *MapChecker) Root(version int64, fn func(MapLeaf) error) ([]byte, error)
 		if len(v) != 1+12 {
 			return nil, damage("state map", version, "root reference of height %d is malformed", version)
 		}
-		nk = append(append([]byte{}, treePrefix...), v...)
+		if nk, err = c.s.referencedRoot(v); err != nil {
+			return nil, err
+		}
+		if nk == nil {
+			return nil, damage("state map", version, "referenced root of height %d is missing", version)
+		}
 	}
 	w := &mapWalker{s: c.s, fn: fn, done: c.done, tree: version}
 	n, err := w.walk(nk, version, 127)
@@ -229,7 +234,11 @@ func (s *Snapshot) MapRoot(version int64) ([]byte, error) {
 	case len(v) == 0:
 		return sha256.New().Sum(nil), nil
 	case v[0] == 's' && len(v) == 13:
-		if v, err = s.get(append(append([]byte{}, treePrefix...), v...)); err != nil || v == nil {
+		nk, err := s.referencedRoot(v)
+		if err == nil && nk != nil {
+			v, err = s.get(nk)
+		}
+		if err != nil || nk == nil || v == nil {
 			return nil, damage("state map", version, "referenced root of height %d is missing", version)
 		}
 	}
@@ -264,6 +273,21 @@ func (s *Snapshot) IterateIndex(fn func(key, value []byte) error) error {
 func (s *Snapshot) GetIndex(key []byte) ([]byte, error) { return s.get(indexKey(key)) }
 
 func (s *Snapshot) get(key []byte) ([]byte, error) { return get(s.raw, key) }
+
+// referencedRoot is the key of the root that a version without writes refers to (ref is
+// 's' + version + nonce 1), nil if it is missing. Once pruning deleted the referenced
+// version, IAVL keeps that root under nonce 0 instead.
+func (s *Snapshot) referencedRoot(ref []byte) ([]byte, error) {
+	nk := append(append([]byte{}, treePrefix...), ref...)
+	if v, err := s.get(nk); err != nil || v != nil {
+		return nk, err
+	}
+	binary.BigEndian.PutUint32(nk[len(nk)-4:], 0)
+	if v, err := s.get(nk); err != nil || v == nil {
+		return nil, err
+	}
+	return nk, nil
+}
 
 // iavlNode is a decoded IAVL v1 node (the format iavl's nodeDB stores under "s<version><nonce>").
 type iavlNode struct {
