@@ -64,5 +64,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(emergencyCmd(g))
 	root.AddCommand(fhirCmd(g))
 	root.AddCommand(backupCmd(g), restoreCmd(g))
+	root.AddCommand(epcisCmd(g))
 	return root
 }
