@@ -24,6 +24,7 @@ func benchCmd(_ *globals) *cobra.Command {
 		workloads   []string
 		asJSON      bool
 		cpuProfile  string
+		memProfile  string
 		growth      []int
 		pruneBlocks int64
 		probe       int
@@ -55,6 +56,11 @@ Workloads:
 			if cpuProfile != "" {
 				o.CPUProfile = func(workload string) (io.WriteCloser, error) {
 					return os.Create(profilePath(cpuProfile, workload))
+				}
+			}
+			if memProfile != "" {
+				o.MemProfile = func(workload string) (io.WriteCloser, error) {
+					return os.Create(profilePath(memProfile, workload))
 				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -118,6 +124,7 @@ Workloads:
 	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
 	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")
 	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")
+	f.StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of each workload's timed phase (mem.prof becomes mem.write.prof, ...)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof (with --growth: of each probe, cpu.write@10000.prof ...)")
 	return c
 }

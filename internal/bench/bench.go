@@ -17,6 +17,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
@@ -63,6 +64,9 @@ type Options struct {
 	// CPUProfile, if set, opens the destination of each workload's CPU profile, which
 	// covers the timed phase only (not key generation and signing).
 	CPUProfile func(workload string) (io.WriteCloser, error) `json:"-"`
+	// MemProfile, if set, opens the destination of a heap profile written at the end of
+	// each workload's timed phase (what is live then, and what was allocated).
+	MemProfile func(workload string) (io.WriteCloser, error) `json:"-"`
 }
 
 // DefaultWindow is the closed-loop window when Options.Window is zero.
@@ -374,7 +378,11 @@ func (r *runner) commitStream(ctx context.Context, stream [][]byte) error {
 // profiled runs measure under a CPU profile if one was asked for.
 func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
 	if r.o.CPUProfile == nil {
-		return r.measure(ctx, w)
+		res, err := r.measure(ctx, w)
+		if err == nil {
+			err = r.heapProfile(w)
+		}
+		return res, err
 	}
 	f, err := r.o.CPUProfile(w.name)
 	if err != nil {
@@ -389,7 +397,27 @@ func (r *runner) profiled(ctx context.Context, w *workload) (*measured, error) {
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write CPU profile: %w", cerr)
 	}
+	if err == nil {
+		err = r.heapProfile(w)
+	}
 	return res, err
+}
+
+// heapProfile writes the heap profile of a workload that just ran, if one was asked for.
+func (r *runner) heapProfile(w *workload) error {
+	if r.o.MemProfile == nil {
+		return nil
+	}
+	f, err := r.o.MemProfile(w.name)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // pending is a transaction CheckTx accepted, waiting for its block.
