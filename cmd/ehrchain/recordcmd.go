@@ -124,6 +124,7 @@ func recordCmd(g *globals) *cobra.Command {
 	}
 	readFlags(hist)
 	c.AddCommand(hist)
+	c.AddCommand(eraseCmd(g))
 	return c
 }
 

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestEraseAndHoldCommands: a patient's erasure is refused under an auditor's legal hold,
+// goes through once the hold is lifted, and the record then reads as erased, for the
+// patient too; the CLI refuses an erasure that names nothing or two things.
+func TestEraseAndHoldCommands(t *testing.T) {
+	home := initHome(t)
+	p := startProc(t, home)
+	run2 := func(args ...string) (string, error) {
+		return run(t, append([]string{"--home", home, "--node", p.api}, args...)...)
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := run2(args...)
+		if err != nil {
+			t.Fatalf("ehrchain %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	for _, k := range []string{"dr", "pat", "aud"} {
+		cli("keys", "add", k)
+	}
+	cli("identity", "register", "--as", "registrar", "--key", "dr", "--role", "provider", "--org", "St Mary", "--licence", "MD-1")
+	cli("identity", "register", "--as", "registrar", "--key", "aud", "--role", "auditor")
+	cli("identity", "register", "--as", "dr", "--key", "pat", "--role", "patient")
+	obs := filepath.Join(t.TempDir(), "obs.json")
+	if err := os.WriteFile(obs, []byte(`{"resourceType":"Observation","status":"final","code":{"text":"BP"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := regexp.MustCompile(`wrote (r-[0-9a-f]+)`).FindStringSubmatch(cli("record", "put", obs, "--as", "dr", "--patient", "pat"))
+	if rec == nil {
+		t.Fatal("no record id")
+	}
+	cli("record", "get", rec[1], "--as", "pat", "--patient", "pat")
+
+	hold := regexp.MustCompile(`hold (h-[0-9a-f]+) placed`).FindStringSubmatch(cli("hold", "place", "pat", "--as", "aud", "--reason", "litigation"))
+	if hold == nil {
+		t.Fatal("no hold id")
+	}
+	if out, err := run2("record", "erase", rec[1], "--as", "pat"); err == nil || !strings.Contains(out, "erasure/5") {
+		t.Fatalf("erasure under a legal hold went through: %v\n%s", err, out)
+	}
+	cli("record", "get", rec[1], "--as", "pat", "--patient", "pat") // still there
+	cli("hold", "lift", "pat", hold[1], "--as", "aud", "--reason", "case closed")
+	if out := cli("record", "erase", rec[1], "--as", "pat"); !strings.Contains(out, "erased record "+rec[1]) {
+		t.Fatalf("erase: %s", out)
+	}
+	if out, err := run2("record", "get", rec[1], "--as", "pat", "--patient", "pat"); err == nil || !strings.Contains(out, "erased") {
+		t.Fatalf("an erased record still reads: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{{"record", "erase", "--as", "pat"}, {"record", "erase", rec[1], "--chart", "--as", "pat"}} {
+		if out, err := run2(bad...); err == nil || !strings.Contains(out, "exactly one") {
+			t.Fatalf("%v: %v\n%s", bad, err, out)
+		}
+	}
+}
