@@ -8,7 +8,9 @@ import (
 
 func TestCompare(t *testing.T) {
 	pre := Outcomes{Primary: []Outcome{{"HbA1c change", "26 weeks"}}, Secondary: []Outcome{{"Weight", "26 weeks"}}}
-	r := func(m, tf string, primary bool) Reported { return Reported{Measure: m, TimeFrame: tf, Primary: primary, Result: "x"} }
+	r := func(m, tf string, primary bool) Reported {
+		return Reported{Measure: m, TimeFrame: tf, Primary: primary, Result: "x"}
+	}
 	for _, c := range []struct {
 		name string
 		rep  []Reported
