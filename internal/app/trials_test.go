@@ -47,8 +47,8 @@ func TestTrialStory(t *testing.T) {
 	h := newHarness(t)
 	c := h.registerCast() // c.provider is the sponsor-investigator, c.auditor the IRB
 	other := newKS(t, "other-irb")
-	p2, p3 := newKS(t, "p2"), newKS(t, "p3")
-	h.mustOK(h.sign(h.reg, registration(other, identity.Auditor, "", "")),
+	p2, p3, outsider := newKS(t, "p2"), newKS(t, "p3"), newKS(t, "dr-out")
+	h.mustOK(h.sign(h.reg, registration(other, identity.Auditor, "", "")), h.sign(h.reg, registration(outsider, identity.Provider, "Elsewhere", "MD-7")),
 		h.sign(p2, registration(p2, identity.Patient, "", "")), h.sign(p3, registration(p3, identity.Patient, "", "")))
 	enrol := func(p *keys.Keystore) *trials.EnrolBody {
 		return &trials.EnrolBody{Trial: "GLU-3", Participant: p.ID, Site: "St Mary", Arm: "drug"}
@@ -76,7 +76,11 @@ func TestTrialStory(t *testing.T) {
 		return &trials.ApproveBody{Trial: "GLU-3", Version: v, Sign: trials.Sign{Meaning: trials.Approval, Reason: "full board review"}}
 	}
 	h.refused(other, approve(1), trials.CodeUnauthorized, "approval by an IRB the trial does not name")
+	// A review is recorded but approves nothing.
+	h.mustOK(h.sign(c.auditor, &trials.ApproveBody{Trial: "GLU-3", Version: 1, Sign: trials.Sign{Meaning: trials.Review, Reason: "pre-review"}}))
+	h.refused(c.provider, enrol(c.patient), trials.CodeNotApproved, "enrolment after a review without approval")
 	h.mustOK(h.sign(c.auditor, approve(1)))
+	h.refused(outsider, enrol(c.patient), trials.CodeUnauthorized, "enrolment by a provider who leads no site of the trial")
 
 	h.mustOK(h.sign(c.provider, enrol(c.patient)), h.sign(c.provider, enrol(p2)))
 	h.refused(c.provider, enrol(p2), trials.CodeDuplicate, "enrolling a participant twice")
@@ -101,7 +105,7 @@ func TestTrialStory(t *testing.T) {
 	if tr.RegisteredAt != regHeight || tr.FirstEnrolment <= tr.RegisteredAt || tr.Baseline != 1 || tr.Enrolled != 3 || tr.OutcomeSwitches != 1 {
 		t.Fatalf("trial head %+v", tr)
 	}
-	if d := trials.Decisions(r, tr); len(d) != 2 || d[0].Signature.Meaning != trials.Approval || d[0].Signature.Name != "dan" || d[1].Version != 2 {
+	if d := trials.Decisions(r, tr); len(d) != 3 || d[0].Signature.Meaning != trials.Review || d[1].Signature.Meaning != trials.Approval || d[1].Signature.Name != "dan" || d[2].Version != 2 {
 		t.Fatalf("IRB decisions %+v", d)
 	}
 
@@ -139,7 +143,7 @@ func TestTrialStory(t *testing.T) {
 			}
 		}
 	}
-	want := "trial.register trial.irb trial.enrol trial.enrol trial.amend trial.irb trial.enrol trial.results"
+	want := "trial.register trial.irb trial.irb trial.enrol trial.enrol trial.amend trial.irb trial.enrol trial.results"
 	if got := strings.Join(actions, " "); got != want {
 		t.Fatalf("audit actions:\n%s\nwant\n%s", got, want)
 	}
