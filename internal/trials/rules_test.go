@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 func TestCompare(t *testing.T) {
@@ -109,5 +111,16 @@ func TestChanges(t *testing.T) {
 	}
 	if got := Changes(&a, &a); got != nil {
 		t.Fatalf("no change reported as %v", got)
+	}
+}
+
+func TestCodeClasses(t *testing.T) {
+	for code, want := range map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden, CodeInvalid: tx.Invalid, CodeNotRegistered: tx.NotFound,
+		CodeDuplicate: tx.Conflict, CodeNotApproved: tx.Conflict, CodeMeaning: tx.Invalid,
+	} {
+		if got := tx.ClassOf(string(Space), code); got != want {
+			t.Errorf("code %d: class %d, want %d", code, got, want)
+		}
 	}
 }
