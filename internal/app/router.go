@@ -8,6 +8,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/trials"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
@@ -119,6 +120,16 @@ var routes = map[tx.Type]route{
 	claims.TypeRecordPayment: wrap("record payment", claims.DecodePayment, claimsExec(claims.ExecPayment)),
 	claims.TypeAppeal:        wrap("appeal claim line", claims.DecodeAppeal, claimsExec(claims.ExecAppeal)),
 	claims.TypeDecideAppeal:  wrap("decide appeal", claims.DecodeAppealDecision, claimsExec(claims.ExecDecideAppeal)),
+	trials.TypeRegister:      wrap("register trial", trials.DecodeRegister, trialsExec(trials.ExecRegister)),
+	trials.TypeApprove:       wrap("IRB decision", trials.DecodeApprove, trialsExec(trials.ExecApprove)),
+	trials.TypeAmend:         wrap("amend trial protocol", trials.DecodeAmend, trialsExec(trials.ExecAmend)),
+	trials.TypeEnrol:         wrap("enrol trial participant", trials.DecodeEnrol, trialsExec(trials.ExecEnrol)),
+	trials.TypeResults:       wrap("post trial results", trials.DecodeResults, trialsExec(trials.ExecResults)),
+}
+
+// trialsExec adapts a trials handler (which takes its own store interface) to a route.
+func trialsExec[B any](f func(trials.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 
 // claimsExec adapts a claims handler (which takes its own store interface) to a route.

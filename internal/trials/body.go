@@ -1,0 +1,112 @@
+package trials
+
+import "github.com/ehrchain/ehrchain/internal/tx"
+
+// Body types owned by this package (the trials range is 80-99).
+const (
+	TypeRegister tx.Type = 80 // sponsor registers a trial (protocol version 1)
+	TypeApprove  tx.Type = 81 // the trial's IRB approves (or reviews) a protocol version
+	TypeAmend    tx.Type = 82 // sponsor amends the protocol: a new version, the old ones kept
+	TypeEnrol    tx.Type = 83 // a site investigator enrols a participant
+	TypeResults  tx.Type = 84 // sponsor posts results per outcome
+	maxBody              = 256 << 10
+)
+
+// Sign is what a signer states with a signed act: the meaning of the signature and why.
+type Sign struct {
+	Meaning Meaning `json:"meaning"`
+	Reason  string  `json:"reason"`
+}
+
+// RegisterBody registers a trial.
+type RegisterBody struct {
+	Trial    string   `json:"trial"`
+	IRB      string   `json:"irb"` // the ethics committee's identity (an auditor)
+	Protocol Protocol `json:"protocol"`
+	Sign     Sign     `json:"sign"`
+}
+
+// ApproveBody is the IRB's signed decision on one protocol version.
+type ApproveBody struct {
+	Trial   string `json:"trial"`
+	Version uint32 `json:"version"`
+	Sign    Sign   `json:"sign"`
+}
+
+// AmendBody restates the whole protocol as a new version.
+type AmendBody struct {
+	Trial    string   `json:"trial"`
+	Protocol Protocol `json:"protocol"`
+	Sign     Sign     `json:"sign"`
+}
+
+// EnrolBody enrols one participant at a site into an arm.
+type EnrolBody struct {
+	Trial       string `json:"trial"`
+	Participant string `json:"participant"` // a patient identity
+	Site        string `json:"site"`
+	Arm         string `json:"arm"`
+}
+
+// ResultsBody posts results for the trial's outcomes.
+type ResultsBody struct {
+	Trial    string     `json:"trial"`
+	Outcomes []Reported `json:"outcomes"`
+	Dataset  string     `json:"dataset_sha256,omitempty"` // SHA-256 of the analysis dataset, hex
+	Sign     Sign       `json:"sign"`
+}
+
+// Type implements tx.Body.
+func (*RegisterBody) Type() tx.Type { return TypeRegister }
+
+// Encode implements tx.Body.
+func (b *RegisterBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeRegister parses a registration.
+func DecodeRegister(raw []byte) (*RegisterBody, error) {
+	return tx.ReadJSON[RegisterBody](raw, "trial registration", maxBody)
+}
+
+// Type implements tx.Body.
+func (*ApproveBody) Type() tx.Type { return TypeApprove }
+
+// Encode implements tx.Body.
+func (b *ApproveBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeApprove parses an IRB decision.
+func DecodeApprove(raw []byte) (*ApproveBody, error) {
+	return tx.ReadJSON[ApproveBody](raw, "IRB decision", maxBody)
+}
+
+// Type implements tx.Body.
+func (*AmendBody) Type() tx.Type { return TypeAmend }
+
+// Encode implements tx.Body.
+func (b *AmendBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeAmend parses a protocol amendment.
+func DecodeAmend(raw []byte) (*AmendBody, error) {
+	return tx.ReadJSON[AmendBody](raw, "protocol amendment", maxBody)
+}
+
+// Type implements tx.Body.
+func (*EnrolBody) Type() tx.Type { return TypeEnrol }
+
+// Encode implements tx.Body.
+func (b *EnrolBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeEnrol parses an enrolment.
+func DecodeEnrol(raw []byte) (*EnrolBody, error) {
+	return tx.ReadJSON[EnrolBody](raw, "enrolment", maxBody)
+}
+
+// Type implements tx.Body.
+func (*ResultsBody) Type() tx.Type { return TypeResults }
+
+// Encode implements tx.Body.
+func (b *ResultsBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeResults parses a results posting.
+func DecodeResults(raw []byte) (*ResultsBody, error) {
+	return tx.ReadJSON[ResultsBody](raw, "trial results", maxBody)
+}
