@@ -37,6 +37,12 @@ const (
 	RetentionSet = "retention.set" // the registrar set the retention period
 	RecordExpire = "record.expire" // a record reached the end of its retention period
 
+	TrialRegister = "trial.register" // a sponsor registered a trial (protocol version 1)
+	TrialIRB      = "trial.irb"      // the ethics committee approved or reviewed a version
+	TrialAmend    = "trial.amend"    // a new protocol version (flagged if the primary outcomes switched)
+	TrialEnrol    = "trial.enrol"    // a participant was enrolled
+	TrialResults  = "trial.results"  // results posted, with their discrepancies
+
 	// Insurance claims (internal/claims).
 	PlanPublish       = "plan.publish"
 	CoverageEnroll    = "coverage.enroll"

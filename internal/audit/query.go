@@ -30,7 +30,9 @@ var KnownActions = []string{IdentityRegister, IdentityDeactivate, IdentityRotate
 	ConsentGrant, ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList,
 	PlanPublish, CoverageEnroll, CoverageEnd, ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal,
 	ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide,
-	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview}
+	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview,
+	RecordErase, KeysErase, HoldPlace, HoldLift, RetentionSet, RecordExpire,
+	TrialRegister, TrialIRB, TrialAmend, TrialEnrol, TrialResults}
 
 // Filter selects events. Empty fields match everything; the fields set must all match.
 type Filter struct {

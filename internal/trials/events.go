@@ -8,11 +8,11 @@ import (
 
 // Audit actions of this package.
 const (
-	ActionRegister = "trial.register"
-	ActionDecide   = "trial.irb"
-	ActionAmend    = "trial.amend"
-	ActionEnrol    = "trial.enrol"
-	ActionResults  = "trial.results"
+	ActionRegister = audit.TrialRegister
+	ActionDecide   = audit.TrialIRB
+	ActionAmend    = audit.TrialAmend
+	ActionEnrol    = audit.TrialEnrol
+	ActionResults  = audit.TrialResults
 )
 
 func event(env identity.Env, actor, action, trial string) *audit.Event {
