@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,7 @@ type Node struct {
 	logw    io.Writer
 
 	stopOnce sync.Once
+	stopping atomic.Bool // Stop began: CometBFT's shutdown errors are expected, not news
 	fatal    chan error
 
 	reads batcher
@@ -301,6 +303,7 @@ func (n *Node) Fatal() <-chan error { return n.fatal }
 func (n *Node) Stop() error {
 	var err error
 	n.stopOnce.Do(func() {
+		n.stopping.Store(true)
 		if n.cmt != nil && n.cmt.IsRunning() {
 			done := make(chan struct{})
 			go func() {
@@ -482,7 +485,15 @@ type consensusFailureLogger struct {
 	n *Node
 }
 
+// shutdownNoise are the errors CometBFT logs on every clean stop: its listeners and
+// pools report that they were closed. Once Stop began they are dropped, so an error line
+// in the log means something went wrong.
+var shutdownNoise = []string{"Stopped accept routine", "Error stopping pool", "Error serving server"}
+
 func (l consensusFailureLogger) Error(msg string, keyvals ...any) {
+	if l.n.stopping.Load() && slices.ContainsFunc(shutdownNoise, func(p string) bool { return strings.HasPrefix(msg, p) }) {
+		return
+	}
 	l.Logger.Error(msg, keyvals...)
 	if strings.HasPrefix(msg, "CONSENSUS FAILURE") {
 		var cause any = "unknown cause"
