@@ -34,6 +34,7 @@ func demoCmd(g *globals) *cobra.Command {
 		Short: "Run a single-node chain with a hospital, two providers, a patient and an auditor, play the consent story, and keep serving",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			stopWithGoRun()
 			g.home = dir
 			if g.passphraseFile == "" && os.Getenv(passphraseEnv) == "" {
 				os.Setenv(passphraseEnv, demoPassphrase)
@@ -67,15 +68,16 @@ func demoCmd(g *globals) *cobra.Command {
 					}
 					fmt.Printf("\nThe node keeps serving at %s (Ctrl-C stops it). Go on with the CLI, for example:\n", addr)
 					fmt.Printf("  export EHRCHAIN_PASSPHRASE=%s\n", string(pass))
-					fmt.Printf("  go run ./cmd/ehrchain --home %s identity list\n", dir)
-					fmt.Printf("  go run ./cmd/ehrchain --home %s record list --as patient --patient patient\n", dir)
-					fmt.Printf("  go run ./cmd/ehrchain --home %s consent list --patient patient\n", dir)
+					fmt.Printf("  %s --home %s identity list --as registrar\n", self(), dir)
+					fmt.Printf("  %s --home %s record list --as patient --patient patient\n", self(), dir)
+					fmt.Printf("  %s --home %s consent list --patient patient\n", self(), dir)
 					if !pf.off {
 						printPortal(addr, pf.host, pass)
 					}
 				}()
 			}
-			return runNode(dir, node.Overrides{API: apiAddr, NoRPC: true, P2P: "127.0.0.1:0"}, pf, ready, stop)
+			// Block lines ("committed height=...") would bury the story; errors still show.
+			return runNode(dir, node.Overrides{API: apiAddr, NoRPC: true, P2P: "127.0.0.1:0", LogLevel: "error"}, pf, ready, stop)
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", ".ehrchain-demo", "directory of the demo node (created, or reused)")
@@ -270,4 +272,13 @@ func demoObservation(dir string) ([]byte, string) {
 		}
 	}
 	return []byte(`{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},"valueQuantity":{"value":72,"unit":"/min"}}`), "built-in example"
+}
+
+// self is how to run this binary again, as the user started it: `go run ./cmd/ehrchain`
+// when it was built by go run (into a go-build temporary directory), else its name.
+func self() string {
+	if strings.Contains(os.Args[0], "go-build") {
+		return "go run ./cmd/ehrchain"
+	}
+	return filepath.Base(os.Args[0])
 }
