@@ -84,5 +84,5 @@ func ChargeAll(acc []Account, usage []Usage, windowSeconds int64, at int64, size
 
 // The HTTP class of each code (see tx.Class).
 func init() {
-	tx.Classify(Space, tx.TooMany, map[uint32]tx.Class{})
+	tx.Classify(Space, tx.TooMany, map[uint32]tx.Class{CodeClosed: tx.Forbidden})
 }

@@ -42,6 +42,7 @@ func TestStatusComesFromTheDomain(t *testing.T) {
 		{blobs.Space, blobs.CodeTooLarge, http.StatusRequestEntityTooLarge},
 		{audit.Space, audit.CodeReplayed, http.StatusConflict},
 		{admission.Space, admission.CodeOverBytes, http.StatusTooManyRequests},
+		{admission.Space, admission.CodeClosed, http.StatusForbidden},
 		{Space, CodeTimeout, http.StatusGatewayTimeout},
 		{Space, CodeInternal, http.StatusInternalServerError},
 		{"no-such-domain", 1, http.StatusUnprocessableEntity},
