@@ -8,6 +8,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/supply"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
@@ -119,6 +120,13 @@ var routes = map[tx.Type]route{
 	claims.TypeRecordPayment: wrap("record payment", claims.DecodePayment, claimsExec(claims.ExecPayment)),
 	claims.TypeAppeal:        wrap("appeal claim line", claims.DecodeAppeal, claimsExec(claims.ExecAppeal)),
 	claims.TypeDecideAppeal:  wrap("decide appeal", claims.DecodeAppealDecision, claimsExec(claims.ExecDecideAppeal)),
+	supply.TypeBind:          wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
+	supply.TypeCapture:       wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
+}
+
+// supplyExec adapts a supply handler (which takes its own store interface) to a route.
+func supplyExec[B any](f func(supply.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 
 // claimsExec adapts a claims handler (which takes its own store interface) to a route.
