@@ -12,7 +12,7 @@ const (
 const (
 	maxBind     = 64 << 10
 	MaxDocument = 192 << 10 // bytes of one captured EPCIS document (a transaction is at most 256 KiB)
-	MaxEvents   = 1000    // events in one captured document
+	MaxEvents   = 1000      // events in one captured document
 )
 
 // BindBody adds GS1 company prefixes and GLNs to a trading partner. Bindings only grow:

@@ -126,7 +126,7 @@ func ExecBind(st Store, env identity.Env, signer string, b *BindBody) *tx.Error 
 	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.PartnerBind,
 		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Subject: b.Partner,
 		Organization: target.Organization,
-		Reason: "prefixes " + strings.Join(b.Prefixes, ",") + "; GLNs " + strings.Join(b.GLNs, ",")}
+		Reason:       "prefixes " + strings.Join(b.Prefixes, ",") + "; GLNs " + strings.Join(b.GLNs, ",")}
 	st.Append(ev.Encode())
 	return nil
 }
