@@ -9,6 +9,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/epcis"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
@@ -242,6 +243,24 @@ func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
 	obs := strings.Replace(string(commission(acmePrefix, "1001")), `"action":"ADD","bizStep":"commissioning"`, `"action":"OBSERVE","bizStep":"receiving"`, 1)
 	if _, r = h.capture(c.wholesaler, []byte(obs)); r.Code != 0 {
 		t.Fatalf("wholesaler's receiving refused: %s", r.Log)
+	}
+
+	// One audit event per committed capture, saying how many of its events were new; the
+	// refused captures left none.
+	var audited []string
+	v := h.st.Committed()
+	for i := uint64(0); i < v.LogSize(); i++ {
+		leaf, _ := v.Leaf(i)
+		if ev, _ := audit.Decode(leaf); ev != nil && ev.Action == audit.EPCISCapture {
+			if ev.Actor == c.acme.ID && ev.Tx == hexString(ptr(tx.Hash(again))[:]) && ev.Reason != "1 events, 0 new" {
+				t.Errorf("the duplicate capture's audit event says %q", ev.Reason)
+			}
+			audited = append(audited, ev.Tx)
+		}
+	}
+	want := []string{hexString(ptr(tx.Hash(first))[:]), hexString(ptr(tx.Hash(again))[:]), hexString(ptr(tx.Hash(changed))[:])}
+	if len(audited) != 4 || strings.Join(audited[:3], ",") != strings.Join(want, ",") {
+		t.Fatalf("capture audit events for txs %v, want %v and the wholesaler's", audited, want)
 	}
 
 	// Who may capture at all.
