@@ -134,36 +134,18 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 }
 
 // parseCapture hashes a capture document's events and reads, for each, what the contract
-// checks. Both passes see the same eventList in the same order.
+// checks, from the same parse: the fields checked are the fields hashed and stored.
 func parseCapture(doc []byte) ([]epcis.Event, []facts, error) {
-	var d struct {
-		Body struct {
-			EventList []json.RawMessage `json:"eventList"`
-		} `json:"epcisBody"`
-	}
-	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, nil, fmt.Errorf("the document is not an EPCIS capture document: %v", err)
-	}
-	n := len(d.Body.EventList)
-	switch {
-	case n == 0:
-		return nil, nil, fmt.Errorf("the document's epcisBody.eventList is missing or empty: a capture carries at least one event")
-	case n > MaxEvents:
-		return nil, nil, fmt.Errorf("the document carries %d events, more than the limit of %d per capture", n, MaxEvents)
-	}
-	events, err := epcis.HashDocument(doc)
+	events, err := epcis.HashCapture(doc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("an event cannot be identified: %v", err)
+		return nil, nil, fmt.Errorf("the document is not a capture document whose events can be identified: %v", err)
 	}
-	if len(events) != n {
-		return nil, nil, fmt.Errorf("the document's eventList holds %d events, %d were hashed", n, len(events))
+	if len(events) > MaxEvents {
+		return nil, nil, fmt.Errorf("the document carries %d events, more than the limit of %d per capture", len(events), MaxEvents)
 	}
-	fs := make([]facts, n)
-	for i, raw := range d.Body.EventList {
-		if err := json.Unmarshal(raw, &fs[i]); err != nil {
-			return nil, nil, fmt.Errorf("event %d: %v", i, err)
-		}
-		fs[i].raw = raw
+	fs := make([]facts, len(events))
+	for i, ev := range events {
+		fs[i] = factsOf(ev)
 	}
 	return events, fs, nil
 }

@@ -1,21 +1,24 @@
 package supply
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ehrchain/ehrchain/internal/epcis"
+)
 
 // facts are the fields of an event the contract reads.
 type facts struct {
-	Type               string     `json:"type"`
-	Action             string     `json:"action"`
-	BizStep            string     `json:"bizStep"`
-	EPCList            []string   `json:"epcList"`
-	QuantityList       []quantity `json:"quantityList"`
-	OutputEPCList      []string   `json:"outputEPCList"`
-	OutputQuantityList []quantity `json:"outputQuantityList"`
-	raw                []byte
+	Type, Action, BizStep         string
+	EPCList, QuantityClasses      []string
+	OutputEPCs, OutputQuantityCls []string
+	raw                           []byte // the event as captured
 }
 
-type quantity struct {
-	EPCClass string `json:"epcClass"`
+func factsOf(ev epcis.Event) facts {
+	return facts{Type: ev.Text("type"), Action: ev.Text("action"), BizStep: ev.Text("bizStep"),
+		EPCList: ev.List("epcList", ""), QuantityClasses: ev.List("quantityList", "epcClass"),
+		OutputEPCs: ev.List("outputEPCList", ""), OutputQuantityCls: ev.List("outputQuantityList", "epcClass"),
+		raw: ev.JSON()}
 }
 
 // commissioning says whether a bizStep is CBV's commissioning, in any of its spellings.
@@ -34,20 +37,13 @@ func (f *facts) commissioned() []string {
 	if !commissioning(f.BizStep) {
 		return nil
 	}
-	var ids []string
 	switch {
 	case f.Type == "ObjectEvent" && strings.EqualFold(f.Action, "ADD"):
-		ids = append(ids, f.EPCList...)
-		for _, q := range f.QuantityList {
-			ids = append(ids, q.EPCClass)
-		}
+		return append(append([]string(nil), f.EPCList...), f.QuantityClasses...)
 	case f.Type == "TransformationEvent":
-		ids = append(ids, f.OutputEPCList...)
-		for _, q := range f.OutputQuantityList {
-			ids = append(ids, q.EPCClass)
-		}
+		return append(append([]string(nil), f.OutputEPCs...), f.OutputQuantityCls...)
 	}
-	return ids
+	return nil
 }
 
 // foreignCommission is the first identifier the event commissions outside prefixes. A
