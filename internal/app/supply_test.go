@@ -228,7 +228,7 @@ func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
 		[]byte(strings.Replace(string(commission(acmePrefix, "666")), `"action":"ADD","bizStep":"commissioning"`, `"action":"ADD","bizStep":"https://ref.gs1.org/cbv/BizStep-commissioning"`, 1)),
 		// Members spelt in another case are extensions, not the fields: they do not hide
 		// the real epcList or type from the check.
-		[]byte(strings.Replace(string(commission(acmePrefix, "666")), `"epcList":`, `"EPCLIST":["urn:epc:id:sgtin:0614141.012345.1"],"TYPE":"AggregationEvent","epcList":`, 1)),
+		[]byte(strings.Replace(string(commission(acmePrefix, "666")), `"eventTime":`, `"EPCLIST":["urn:epc:id:sgtin:0614141.012345.1"],"TYPE":"AggregationEvent","eventTime":`, 1)),
 	} {
 		_, r = h.capture(c.globex, doc)
 		wantCode(t, "cloned GTIN prefix", r, supply.Space, supply.CodeNotOwner)
