@@ -61,7 +61,7 @@ func TestEpcisCaptureCommands(t *testing.T) {
 	if out := cli("epcis", "capture", doc, "--as", "acme"); strings.TrimSpace(out) != want[0].HashID+" known" {
 		t.Fatalf("second capture printed %q", out)
 	}
-	if out := cli("epcis", "event", want[0].HashID); !strings.Contains(out, `"TransformationEvent"`) || !strings.Contains(out, want[0].HashID) {
+	if out := cli("epcis", "event", want[0].HashID, "--as", "acme"); !strings.Contains(out, `"TransformationEvent"`) || !strings.Contains(out, want[0].HashID) {
 		t.Fatalf("event printed %s", out)
 	}
 }

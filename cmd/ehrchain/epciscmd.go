@@ -59,23 +59,28 @@ func epcisCaptureCmd(g *globals) *cobra.Command {
 }
 
 func epcisEventCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var as string
+	c := &cobra.Command{
 		Use:   "event HASH",
 		Short: "Print a captured event, by its Event Hash ID (ni:///sha-256;...) or the id's 64 hex digits",
+		Long:  "The query is signed: the event's capturer and regulators may read it.",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ev, err := g.client().EPCISEvent(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			b, err := json.MarshalIndent(ev, "", "  ")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			return nil
-		},
 	}
+	c.RunE = g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
+		ev, err := g.client().As(who).EPCISEvent(cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(ev, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), string(b))
+		return nil
+	})
+	c.Flags().StringVar(&as, "as", "", "your keystore (the capturer or a regulator)")
+	c.MarkFlagRequired("as")
+	return c
 }
 
 func epcisBindCmd(g *globals) *cobra.Command {

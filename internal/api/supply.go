@@ -141,7 +141,7 @@ type EPCISEventResponse struct {
 }
 
 // epcisEvent answers an event by its Event Hash ID (the ni: URI, path-escaped) or the
-// id's 64 hex digits.
+// id's 64 hex digits, to a signed query by its capturer or a regulator (supply.MayRead).
 func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 	h := r.PathValue("hash")
 	d := supply.Digest(h)
@@ -153,9 +153,22 @@ func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.b.View()
+	who, terr := s.requester(r, v)
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	if who == nil {
+		writeErr(w, notEntitled(nil, "a captured EPCIS event"))
+		return
+	}
 	ev := supply.GetEvent(v, d)
 	if ev == nil {
 		writeErr(w, supply.Space.Err(supply.CodeNotFound, "no event %s%s%s on the ledger", epcis.HashPrefix, d, epcis.HashVersion))
+		return
+	}
+	if !supply.MayRead(who, ev) {
+		writeErr(w, notEntitled(who, "event %s, captured by another partner (its capturer and regulators see it)", ev.HashID))
 		return
 	}
 	writeJSON(w, http.StatusOK, EPCISEventResponse{Event: ev, Height: v.Height()})

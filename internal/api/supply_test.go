@@ -21,6 +21,19 @@ import (
 
 const epcisData = "../../../shared/data/epcis-2.0"
 
+func newPartner(t *testing.T, ctx context.Context, c *client.Client, reg *keys.Keystore, role identity.Role, org string) *keys.Keystore {
+	t.Helper()
+	ks, err := keys.NewKeystore(strings.ToLower(strings.ReplaceAll(org, " ", "-")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID, _ := c.ChainIDOf(ctx)
+	if _, err := c.Send(ctx, reg, client.RegistrationFor(chainID, ks, role, org, org, "")); err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
 func clientErr(t *testing.T, what string, err error, status int, space tx.Codespace, code uint32) {
 	t.Helper()
 	var e *client.Error
@@ -84,15 +97,23 @@ func TestEPCISCaptureOverHTTP(t *testing.T) {
 	if err != nil || again.Events[0].New {
 		t.Fatalf("second capture: %+v, %v; want the event not new", again, err)
 	}
-	for _, id := range []string{want[0].HashID, supply.Digest(want[0].HashID)} {
-		ev, err := c.EPCISEvent(ctx, id)
-		if err != nil || ev.HashID != want[0].HashID || ev.CapturedBy != acme.ID || ev.Height != got.Height {
-			t.Fatalf("GET %s: %+v, %v", id, ev, err)
+	// Reading an event: its capturer and a regulator, by signed query; nobody else.
+	fda, rival := newPartner(t, ctx, c, reg, identity.Regulator, "Drug Agency"), newPartner(t, ctx, c, reg, identity.Manufacturer, "Rival")
+	for _, who := range []*keys.Keystore{acme, fda} {
+		for _, id := range []string{want[0].HashID, supply.Digest(want[0].HashID)} {
+			ev, err := c.As(who).EPCISEvent(ctx, id)
+			if err != nil || ev.HashID != want[0].HashID || ev.CapturedBy != acme.ID || ev.Height != got.Height {
+				t.Fatalf("GET %s as %s: %+v, %v", id, who.Name, ev, err)
+			}
 		}
 	}
-	_, err = c.EPCISEvent(ctx, strings.Repeat("0", 64))
+	_, err = c.EPCISEvent(ctx, want[0].HashID)
+	clientErr(t, "unsigned read", err, http.StatusUnauthorized, identity.Space, identity.CodeUnsigned)
+	_, err = c.As(rival).EPCISEvent(ctx, want[0].HashID)
+	clientErr(t, "a competitor's read", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	_, err = c.As(acme).EPCISEvent(ctx, strings.Repeat("0", 64))
 	clientErr(t, "unknown event", err, http.StatusNotFound, supply.Space, supply.CodeNotFound)
-	_, err = c.EPCISEvent(ctx, "not-a-hash")
+	_, err = c.As(acme).EPCISEvent(ctx, "not-a-hash")
 	clientErr(t, "malformed hash", err, http.StatusBadRequest, "api", 1)
 
 	// A schema violation names the failing element, whichever endpoint carries it.
