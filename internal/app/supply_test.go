@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"sort"
@@ -82,21 +83,14 @@ func (h *harness) capture(ks *keys.Keystore, doc []byte) ([]byte, *abci.ExecTxRe
 func (h *harness) captured(raw []byte) *supply.Capture {
 	h.t.Helper()
 	sum := tx.Hash(raw)
-	c := supply.GetCapture(h.st.Committed(), strings.ToLower(hexString(sum[:])))
+	c := supply.GetCapture(h.st.Committed(), (hexString(sum[:])))
 	if c == nil {
 		h.t.Fatal("no capture record for a committed capture")
 	}
 	return c
 }
 
-func hexString(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 2*len(b))
-	for i, c := range b {
-		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
-	}
-	return string(out)
-}
+func hexString(b []byte) string { return hex.EncodeToString(b) }
 
 func TestTradingPartnersRegisterAndBind(t *testing.T) {
 	h := newHarness(t)
@@ -210,7 +204,7 @@ func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
 	if got := h.captured(again).Events[0]; got.New || got.HashID != ev.HashID {
 		t.Fatalf("re-capture: %+v, want %s not new", got, ev.HashID)
 	}
-	if se := supply.GetEvent(h.st.Committed(), supply.Digest(ev.HashID)); se.Tx != strings.ToLower(hexString(ptr(tx.Hash(first))[:])) {
+	if se := supply.GetEvent(h.st.Committed(), supply.Digest(ev.HashID)); se.Tx != (hexString(ptr(tx.Hash(first))[:])) {
 		t.Fatalf("the stored event was overwritten by the duplicate: %+v", se)
 	}
 
