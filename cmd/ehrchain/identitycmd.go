@@ -42,7 +42,7 @@ type regFlags struct {
 }
 
 func (f *regFlags) bind(c *cobra.Command) {
-	c.Flags().StringVar(&f.role, "role", "", "registrar, provider, patient, auditor or insurer")
+	c.Flags().StringVar(&f.role, "role", "", "registrar, provider, patient, auditor, insurer, manufacturer, repackager, wholesaler, dispenser or regulator")
 	c.Flags().StringVar(&f.name, "name", "", "display name (default: the keystore name)")
 	c.Flags().StringVar(&f.org, "org", "", "organization (required for providers and insurers)")
 	c.Flags().StringVar(&f.licence, "licence", "", "licence number (required for providers)")

@@ -117,6 +117,11 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		return err
 	}
 	srv := api.New(n)
+	if err := srv.ConfigureEPCIS(n.Config.EPCISSchema); err != nil {
+		l.Close()
+		n.Stop()
+		return err
+	}
 	if err := recordAPIAddr(home, l.Addr()); err != nil {
 		l.Close()
 		n.Stop()

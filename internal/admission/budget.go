@@ -51,10 +51,11 @@ func Defaults() Budgets {
 	}
 }
 
-// For is a role's limit; an unknown role gets the patient's, the smallest.
+// For is a role's limit; an unknown role gets the patient's, the smallest. A supply-chain
+// trading partner capturing a warehouse's events does a provider's volume of work.
 func (b Budgets) For(r identity.Role) Limit {
 	switch r {
-	case identity.Provider:
+	case identity.Provider, identity.Manufacturer, identity.Repackager, identity.Wholesaler, identity.Dispenser, identity.Regulator:
 		return b.Provider
 	case identity.Registrar:
 		return b.Registrar

@@ -39,6 +39,7 @@ type Server struct {
 	mux     *http.ServeMux
 	srv     *http.Server
 	Timeout time.Duration // how long a submit waits for its commit
+	epcis   epcisSchema   // GS1's schema, for EPCIS captures (supply.go)
 }
 
 // New builds the API over a node.
@@ -55,6 +56,7 @@ func New(b Backend) *Server {
 	s.routeNetwork()
 	s.routeClaims()
 	s.routeEmergency()
+	s.routeSupply()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -137,6 +139,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	raw, err := base64.StdEncoding.DecodeString(req.Tx)
 	if err != nil || len(raw) == 0 {
 		writeErr(w, Space.Err(CodeBadRequest, "tx must be non-empty standard base64"))
+		return
+	}
+	if terr := s.checkCapture(raw); terr != nil {
+		writeErr(w, terr)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)

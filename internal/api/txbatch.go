@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -54,6 +55,11 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	for i, t := range req.Txs {
 		if raws[i], err = base64.StdEncoding.DecodeString(t); err != nil || len(raws[i]) == 0 {
 			writeErr(w, Space.Err(CodeBadRequest, "tx %d must be non-empty standard base64", i))
+			return
+		}
+		if terr := s.checkCapture(raws[i]); terr != nil {
+			terr.Message = fmt.Sprintf("tx %d: %s", i, terr.Message)
+			writeErr(w, terr)
 			return
 		}
 	}

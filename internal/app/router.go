@@ -8,6 +8,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/trials"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -125,10 +126,17 @@ var routes = map[tx.Type]route{
 	trials.TypeAmend:         wrap("amend trial protocol", trials.DecodeAmend, trialsExec(trials.ExecAmend)),
 	trials.TypeEnrol:         wrap("enrol trial participant", trials.DecodeEnrol, trialsExec(trials.ExecEnrol)),
 	trials.TypeResults:       wrap("post trial results", trials.DecodeResults, trialsExec(trials.ExecResults)),
+	supply.TypeBind:          wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
+	supply.TypeCapture:       wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
 }
 
 // trialsExec adapts a trials handler (which takes its own store interface) to a route.
 func trialsExec[B any](f func(trials.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
+}
+
+// supplyExec adapts a supply handler (which takes its own store interface) to a route.
+func supplyExec[B any](f func(supply.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
 	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 

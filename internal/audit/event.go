@@ -54,6 +54,10 @@ const (
 	ClaimAppealDecide = "claim.appeal-decide"
 	PriorAuthRequest  = "priorauth.request"
 	PriorAuthDecide   = "priorauth.decide"
+
+	// Drug supply chain (internal/supply).
+	PartnerBind  = "partner.bind"  // the registrar bound company prefixes or GLNs to a trading partner
+	EPCISCapture = "epcis.capture" // a trading partner captured an EPCIS document
 )
 
 // Event is one audit log entry.

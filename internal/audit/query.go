@@ -247,6 +247,12 @@ const (
 	roleProvider  = "provider"
 	roleInsurer   = "insurer"
 	roleRegistrar = "registrar"
+	// Supply-chain trading partners (internal/supply).
+	roleManufacturer = "manufacturer"
+	roleRepackager   = "repackager"
+	roleWholesaler   = "wholesaler"
+	roleDispenser    = "dispenser"
+	roleRegulator    = "regulator"
 )
 
 // Authenticate checks that q was signed for chainID by who (nil: not registered), that who
@@ -276,7 +282,9 @@ func (q *QueryRequest) Authenticate(chainID string, who *Requester, now time.Tim
 //   - auditor: every event;
 //   - patient: the events about themself (their records, reads of them, their consent and
 //     keys, their own identity changes), whoever acted;
-//   - provider, insurer: their own actions, whoever they concern;
+//   - provider, insurer, supply-chain trading partners and regulators: their own actions,
+//     whoever they concern (a regulator's view of the supply chain is its own query, not
+//     the health-record trail);
 //   - registrar: identity changes (identity.*), which it administers.
 //
 // Asking for more than the role allows is refused (audit/1) rather than silently narrowed,
@@ -291,7 +299,7 @@ func Authorize(who Requester, f Filter) (Filter, *tx.Error) {
 		}
 		f.Patient = who.ID
 		return f, nil
-	case roleProvider, roleInsurer:
+	case roleProvider, roleInsurer, roleManufacturer, roleRepackager, roleWholesaler, roleDispenser, roleRegulator:
 		if f.Actor != "" && f.Actor != who.ID {
 			return Filter{}, Space.Err(CodeUnauthorized, "a %s may query only its own actions, not those of %s", who.Role, f.Actor)
 		}

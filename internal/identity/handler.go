@@ -46,7 +46,7 @@ func ExecRegister(st Store, env Env, signerID string, b *Register) *tx.Error {
 	if err := checkText("name", b.Name, b.Role != Patient); err != nil {
 		return err
 	}
-	if err := checkText("organization", b.Organization, b.Role == Provider || b.Role == Insurer); err != nil {
+	if err := checkText("organization", b.Organization, b.Role == Provider || b.Role == Insurer || TradingPartner(b.Role)); err != nil {
 		return err
 	}
 	if b.Role == Patient && b.Organization != "" {

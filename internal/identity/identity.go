@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/state"
 )
@@ -17,10 +18,28 @@ const (
 	Patient   Role = "patient"
 	Auditor   Role = "auditor"
 	Insurer   Role = "insurer"
+
+	// Drug supply-chain trading partners (DSCSA): they capture EPCIS events
+	// (internal/supply). A regulator reads the supply chain as an auditor reads records.
+	Manufacturer Role = "manufacturer"
+	Repackager   Role = "repackager"
+	Wholesaler   Role = "wholesaler"
+	Dispenser    Role = "dispenser"
+	Regulator    Role = "regulator"
 )
 
 // Roles lists every valid role.
-var Roles = []Role{Registrar, Provider, Patient, Auditor, Insurer}
+var Roles = []Role{Registrar, Provider, Patient, Auditor, Insurer, Manufacturer, Repackager, Wholesaler, Dispenser, Regulator}
+
+// TradingPartner says whether r is a supply-chain role (the registrar binds its GS1
+// company prefixes and locations).
+func TradingPartner(r Role) bool {
+	switch r {
+	case Manufacturer, Repackager, Wholesaler, Dispenser, Regulator:
+		return true
+	}
+	return false
+}
 
 // ParseRole validates a role name.
 func ParseRole(s string) (Role, error) {
@@ -29,7 +48,11 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("unknown role %q (want one of registrar, provider, patient, auditor, insurer)", s)
+	names := make([]string, len(Roles))
+	for i, r := range Roles {
+		names[i] = string(r)
+	}
+	return "", fmt.Errorf("unknown role %q (want one of %s)", s, strings.Join(names, ", "))
 }
 
 // Identity is the on-chain record of one actor.

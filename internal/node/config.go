@@ -46,6 +46,9 @@ type Config struct {
 	SnapshotKeep     int   `json:"snapshot_keep"`
 	// Pruning, when set, deletes old blocks and state map versions (pruning.go).
 	Pruning *PruningConfig `json:"pruning,omitempty"`
+	// EPCISSchema is the path of GS1's EPCIS 2.0 JSON Schema, against which the API
+	// validates captured EPCIS documents; without it the node refuses captures.
+	EPCISSchema string `json:"epcis_schema,omitempty"`
 	// StateSync, when enabled, brings an empty node up from a peer's snapshot.
 	StateSync *StateSync `json:"state_sync,omitempty"`
 }

@@ -1,0 +1,46 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+
+	"github.com/ehrchain/ehrchain/internal/api"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/supply"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// Capture signs an EPCIS 2.0 capture document (JSON-LD, as the partner's system wrote it)
+// as ks, posts it to /epcis/capture and waits for its commit. The answer gives each
+// event's Event Hash ID and whether it was new to the ledger.
+func (c *Client) Capture(ctx context.Context, ks *keys.Keystore, doc []byte) (*api.CaptureResponse, error) {
+	chainID, err := c.chainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := tx.ParseSigner(ks.ID)
+	if !ok {
+		return nil, fmt.Errorf("keystore %s has a malformed id %q", ks.Name, ks.ID)
+	}
+	seq, err := c.Sequence(ctx, ks.ID)
+	if err != nil {
+		return nil, err
+	}
+	raw := tx.Sign(ks.Keys.Sign, signer, chainID, seq, &supply.CaptureBody{Document: doc}).Encode()
+	var r api.CaptureResponse
+	return &r, c.do(ctx, "POST", "/epcis/capture", api.CaptureRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
+}
+
+// EPCISEvent fetches a stored event by its Event Hash ID (or the id's 64 hex digits).
+func (c *Client) EPCISEvent(ctx context.Context, hashID string) (*supply.StoredEvent, error) {
+	var r api.EPCISEventResponse
+	return r.Event, c.do(ctx, "GET", "/epcis/events/"+url.PathEscape(hashID), nil, &r)
+}
+
+// BindPartner binds, as the registrar, GS1 company prefixes and GLNs to a trading partner.
+func (c *Client) BindPartner(ctx context.Context, registrar *keys.Keystore, b supply.BindBody) error {
+	_, err := c.Send(ctx, registrar, &b)
+	return err
+}

@@ -1,0 +1,105 @@
+package epcis
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// HashCapture is HashDocument for a capture document: its events must be in
+// epcisBody.eventList (a query result or a single event is not captured).
+func HashCapture(data []byte) ([]Event, error) {
+	doc, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	el := doc.get("epcisBody").get("eventList")
+	if el == nil || el.kind != kindArray || len(el.items) == 0 {
+		return nil, errors.New("epcisBody.eventList: a capture document carries a non-empty array of events")
+	}
+	return hashParsed(doc)
+}
+
+// The accessors below read an event as captured, with the member names exactly as the
+// standard spells them: a contract that read "EPCLIST" as "epcList" (as encoding/json
+// would) could be shown other identifiers than the ones hashed and stored.
+
+// Text is the string member key of the event, or "" when it is absent or not a string.
+func (e Event) Text(key string) string {
+	if v := e.Raw.get(key); v != nil && v.kind == kindString {
+		return v.str
+	}
+	return ""
+}
+
+// List is the strings of the array member key; with sub, the string member sub of each
+// object in it (quantityList's epcClass). Items of another kind are skipped.
+func (e Event) List(key, sub string) []string {
+	v := e.Raw.get(key)
+	if v == nil || v.kind != kindArray {
+		return nil
+	}
+	var out []string
+	for _, it := range v.items {
+		if sub != "" {
+			it = it.get(sub)
+		}
+		if it != nil && it.kind == kindString {
+			out = append(out, it.str)
+		}
+	}
+	return out
+}
+
+// JSON is the event as captured, re-encoded compactly with its members in document order
+// and numbers as their literal text.
+func (e Event) JSON() []byte {
+	var b bytes.Buffer
+	writeValue(&b, e.Raw)
+	return b.Bytes()
+}
+
+func writeValue(b *bytes.Buffer, v *value) {
+	switch v.kind {
+	case kindNull:
+		b.WriteString("null")
+	case kindBool:
+		if v.boolean {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case kindNumber:
+		b.WriteString(v.str)
+	case kindString:
+		writeString(b, v.str)
+	case kindArray:
+		b.WriteByte('[')
+		for i, it := range v.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeValue(b, it)
+		}
+		b.WriteByte(']')
+	case kindObject:
+		b.WriteByte('{')
+		for i, m := range v.members {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, m.key)
+			b.WriteByte(':')
+			writeValue(b, m.val)
+		}
+		b.WriteByte('}')
+	}
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	j, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // a Go string always encodes
+	}
+	b.Write(j)
+}

@@ -1,0 +1,151 @@
+package supply
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/epcis"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// StoredEvent is one EPCIS event on the ledger, kept as first captured.
+type StoredEvent struct {
+	HashID     string          `json:"hash_id"` // ni:///sha-256;…?ver=CBV2.0
+	Type       string          `json:"type"`
+	Event      json.RawMessage `json:"event"` // the event as it appeared in the document
+	CapturedBy string          `json:"captured_by"`
+	Height     int64           `json:"height"`
+	Tx         string          `json:"tx"`
+}
+
+// Capture is what one capture transaction did: each event's hash, and whether it was new
+// (false: the ledger already held that event, from this capture or an earlier one).
+type Capture struct {
+	Events []CapturedEvent `json:"events"`
+}
+
+// CapturedEvent is one event of a capture.
+type CapturedEvent struct {
+	HashID string `json:"hash_id"`
+	New    bool   `json:"new"`
+}
+
+// EventKey is the state key of an event, by the hex digest of its Event Hash ID.
+func EventKey(digest string) []byte { return []byte("epcis/ev/" + digest) }
+
+// CaptureKey is the state key of what the capture transaction txHash (hex) did.
+func CaptureKey(txHash string) []byte { return []byte("epcis/cap/" + txHash) }
+
+// Digest is the hex SHA-256 of an Event Hash ID, or "" if hashID is not one.
+func Digest(hashID string) string {
+	d, ok := strings.CutPrefix(hashID, epcis.HashPrefix)
+	if !ok {
+		return ""
+	}
+	d, ok = strings.CutSuffix(d, epcis.HashVersion)
+	if !ok || len(d) != 64 {
+		return ""
+	}
+	if _, err := hex.DecodeString(d); err != nil {
+		return ""
+	}
+	return d
+}
+
+// GetEvent loads an event by the hex digest of its hash id, or nil.
+func GetEvent(r identity.Reader, digest string) *StoredEvent {
+	b := r.Get(EventKey(digest))
+	if b == nil {
+		return nil
+	}
+	var e StoredEvent
+	if err := json.Unmarshal(b, &e); err != nil {
+		panic(fmt.Sprintf("supply: event %s is corrupt: %v", digest, err))
+	}
+	return &e
+}
+
+// GetCapture loads what a capture transaction did, or nil.
+func GetCapture(r identity.Reader, txHash string) *Capture {
+	b := r.Get(CaptureKey(txHash))
+	if b == nil {
+		return nil
+	}
+	var c Capture
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(fmt.Sprintf("supply: capture %s is corrupt: %v", txHash, err))
+	}
+	return &c
+}
+
+// MayCapture says whether a role captures events: the partners that handle product. A
+// regulator reads the chain; it does not move goods.
+func MayCapture(r identity.Role) bool { return identity.TradingPartner(r) && r != identity.Regulator }
+
+// ExecCapture applies a capture: it refuses the whole document if any event cannot be
+// identified or commissions what the partner does not own, and otherwise stores each event
+// not yet on the ledger under its Event Hash ID.
+func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.Error {
+	if env.Signer == nil || !MayCapture(env.Signer.Role) {
+		role := "an unregistered signer"
+		if env.Signer != nil {
+			role = "a " + string(env.Signer.Role)
+		}
+		return Space.Err(CodeUnauthorized, "%s may not capture EPCIS events; a manufacturer, repackager, wholesaler or dispenser does", role)
+	}
+	partner := GetPartner(st, signer)
+	if partner == nil {
+		return Space.Err(CodeNotBound, "%s has no company prefixes or locations bound; the registrar binds them before the partner captures", signer)
+	}
+	events, raws, err := parseCapture(b.Document)
+	if err != nil {
+		return Space.Err(CodeInvalid, "%v", err)
+	}
+	for i, f := range raws {
+		if id, ok := f.foreignCommission(partner.Prefixes); ok {
+			return Space.Err(CodeNotOwner, "event %d (%s) commissions %s, which is not under the company prefixes bound to %s (%s)",
+				i, events[i].HashID, id, signer, strings.Join(partner.Prefixes, ", "))
+		}
+	}
+	c := Capture{Events: make([]CapturedEvent, len(events))}
+	fresh := 0
+	for i, ev := range events {
+		key := EventKey(Digest(ev.HashID))
+		c.Events[i].HashID = ev.HashID
+		if st.Get(key) != nil {
+			continue
+		}
+		c.Events[i].New = true
+		fresh++
+		st.Set(key, encode(&StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
+			CapturedBy: signer, Height: env.Height, Tx: env.TxHash}))
+	}
+	st.Set(CaptureKey(env.TxHash), encode(&c))
+	sum := sha256.Sum256(b.Document)
+	st.Append((&audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.EPCISCapture,
+		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Organization: env.Signer.Organization,
+		Digest: hex.EncodeToString(sum[:]), Reason: fmt.Sprintf("%d events, %d new", len(events), fresh)}).Encode())
+	return nil
+}
+
+// parseCapture hashes a capture document's events and reads, for each, what the contract
+// checks, from the same parse: the fields checked are the fields hashed and stored.
+func parseCapture(doc []byte) ([]epcis.Event, []facts, error) {
+	events, err := epcis.HashCapture(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the document is not a capture document whose events can be identified: %v", err)
+	}
+	if len(events) > MaxEvents {
+		return nil, nil, fmt.Errorf("the document carries %d events, more than the limit of %d per capture", len(events), MaxEvents)
+	}
+	fs := make([]facts, len(events))
+	for i, ev := range events {
+		fs[i] = factsOf(ev)
+	}
+	return events, fs, nil
+}

@@ -1,0 +1,59 @@
+package supply
+
+import (
+	"strings"
+
+	"github.com/ehrchain/ehrchain/internal/epcis"
+)
+
+// facts are the fields of an event the contract reads.
+type facts struct {
+	Type, Action, BizStep         string
+	EPCList, QuantityClasses      []string
+	OutputEPCs, OutputQuantityCls []string
+	raw                           []byte // the event as captured
+}
+
+func factsOf(ev epcis.Event) facts {
+	return facts{Type: ev.Text("type"), Action: ev.Text("action"), BizStep: ev.Text("bizStep"),
+		EPCList: ev.List("epcList", ""), QuantityClasses: ev.List("quantityList", "epcClass"),
+		OutputEPCs: ev.List("outputEPCList", ""), OutputQuantityCls: ev.List("outputQuantityList", "epcClass"),
+		raw: ev.JSON()}
+}
+
+// commissioning says whether a bizStep is CBV's commissioning, in any of its spellings.
+func commissioning(bizStep string) bool {
+	for _, p := range []string{"", "urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"} {
+		if bizStep == p+"commissioning" {
+			return true
+		}
+	}
+	return false
+}
+
+// commissioned lists the identifiers an event brings into existence: an ObjectEvent ADD
+// at commissioning, or a TransformationEvent's outputs at commissioning.
+func (f *facts) commissioned() []string {
+	if !commissioning(f.BizStep) {
+		return nil
+	}
+	switch {
+	case f.Type == "ObjectEvent" && strings.EqualFold(f.Action, "ADD"):
+		return append(append([]string(nil), f.EPCList...), f.QuantityClasses...)
+	case f.Type == "TransformationEvent":
+		return append(append([]string(nil), f.OutputEPCs...), f.OutputQuantityCls...)
+	}
+	return nil
+}
+
+// foreignCommission is the first identifier the event commissions outside prefixes. A
+// GS1 key is the company's whose prefix begins it; what is no GS1 key (a private URI)
+// belongs to no company and is not refused here.
+func (f *facts) foreignCommission(prefixes []string) (string, bool) {
+	for _, id := range f.commissioned() {
+		if _, gs1 := companyDigits(id); gs1 && !owns(prefixes, id) {
+			return id, true
+		}
+	}
+	return "", false
+}
