@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditindex"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // auditIndexer is implemented by a backend that keeps an audit index (a node does); without
 // one, queries scan the log.
-type auditIndexer interface{ AuditIndex() *audit.Index }
+type auditIndexer interface{ AuditIndex() *auditindex.Index }
 
 // maxRememberedQueries bounds the replay guard: queries are remembered for at most
 // audit.MaxQueryAge.
@@ -75,9 +76,11 @@ func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, e)
 		return
 	}
-	var ix *audit.Index
+	var ix audit.Narrower // a nil *auditindex.Index must stay a nil interface: queries then scan
 	if b, ok := h.s.b.(auditIndexer); ok {
-		ix = b.AuditIndex()
+		if x := b.AuditIndex(); x != nil {
+			ix = x
+		}
 	}
 	page, err := audit.Query(v, ix, f)
 	var te *tx.Error

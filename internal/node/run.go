@@ -26,6 +26,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditindex"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -51,7 +52,7 @@ type Node struct {
 
 	st      *state.Store
 	blobs   *blobs.Store
-	audit   *audit.Index // nil if it could not be opened: audit queries then scan the log
+	audit   *auditindex.Index // nil if it could not be opened: audit queries then scan the log
 	cmt     *nm.Node
 	rpc     *local.Local
 	release func()
@@ -201,7 +202,7 @@ func (n *Node) start() (err error) {
 		return err
 	}
 	// The audit query index is outside consensus and rebuilt from the log when missing.
-	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
+	if n.audit, err = auditindex.Open(filepath.Join(p.AppDir(), "auditidx")); err != nil {
 		n.logf("audit queries will scan the log: %v", err)
 	} else {
 		n.audit.Follow(func() audit.LogView { return n.View() }, time.Second, n.logf)
@@ -448,7 +449,7 @@ func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result
 func (n *Node) Blobs() *blobs.Store { return n.blobs }
 
 // AuditIndex is the node's audit query index, or nil.
-func (n *Node) AuditIndex() *audit.Index { return n.audit }
+func (n *Node) AuditIndex() *auditindex.Index { return n.audit }
 
 // View is the last committed state.
 func (n *Node) View() *state.View { return n.st.Committed() }
