@@ -30,6 +30,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // p2pRate is the per-peer connection rate limit, in bytes a second.
@@ -346,32 +347,11 @@ func (n *Node) close() {
 // Height is the last committed height.
 func (n *Node) Height() int64 { return n.st.LastCommit().Height }
 
-// Status is what `ehrchain status` shows.
-type Status struct {
-	ChainID    string      `json:"chain_id"`
-	Moniker    string      `json:"moniker"`
-	NodeID     string      `json:"node_id"`
-	Height     int64       `json:"height"`
-	AppHash    string      `json:"app_hash"`
-	BlockHash  string      `json:"block_hash"`
-	BlockTime  time.Time   `json:"block_time"`
-	CatchingUp bool        `json:"catching_up"`
-	Validators []Validator `json:"validators"`
-	LogSize    uint64      `json:"events"`
-	// BlobsMissing counts committed blob records whose ciphertext this node is still
-	// fetching from peers; reads of them answer "unavailable" meanwhile.
-	BlobsMissing int `json:"blobs_missing"`
-	// BlobsPending counts uploads no committed record references yet; the sweep deletes
-	// them after the grace period.
-	BlobsPending int `json:"blobs_pending"`
-}
+// Status is what `ehrchain status` shows (the wire form GET /v1/status answers).
+type Status = wire.Status
 
 // Validator is one member of the current validator set.
-type Validator struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pub_key"`
-	Power   int64  `json:"power"`
-}
+type Validator = wire.Validator
 
 // Status reports the node's view of the chain.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
@@ -397,8 +377,8 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 }
 
 // ErrMempool is returned when the mempool refuses a transaction for reasons other than the
-// application's checks (full, duplicate).
-var ErrMempool = errors.New("mempool refused the transaction")
+// application's checks (full, duplicate). It is wire.ErrMempool, which the API tests for.
+var ErrMempool = wire.ErrMempool
 
 // Broadcast runs CheckTx and, if wait is set, waits for the transaction's block to commit.
 // A CheckTx rejection is returned as a committed-style Result with Height 0.
