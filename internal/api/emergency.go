@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/emergency"
-	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
@@ -32,7 +31,7 @@ func (s *Server) emergencyCustodians(w http.ResponseWriter, r *http.Request) {
 // viewer is the signed requester as emergency.ShowDeclaration needs it, or an error for an
 // unsigned or badly signed query: who broke the glass for whom is answered to no one
 // anonymous.
-func (s *Server) viewer(r *http.Request, v *state.View, what string, args ...any) (emergency.Viewer, *tx.Error) {
+func (s *Server) viewer(r *http.Request, v View, what string, args ...any) (emergency.Viewer, *tx.Error) {
 	who, err := s.requester(r, v)
 	if err != nil {
 		return emergency.Viewer{}, err

@@ -22,15 +22,36 @@ import (
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-// Backend is what the API needs from a node.
+// Backend is what the API needs from a node (*node.Node is one). It speaks in wire types
+// and the interfaces below, so the API does not depend on the node or the store it keeps.
 type Backend interface {
 	ChainID() string
 	Status(ctx context.Context) (*wire.Status, error)
 	Broadcast(ctx context.Context, raw []byte, wait bool) (wire.Result, error)
 	LookupTx(ctx context.Context, hash []byte) (wire.Result, error)
-	View() *state.View
+	View() View
 	Read(ctx context.Context, q *records.ReadRequest) (*records.Outcome, error)
-	Blobs() *blobs.Store
+	Blobs() Blobs
+}
+
+// View is the committed state at one height that the handlers read: values, prefix scans,
+// the records index, the event log and proofs (*state.View is one). The domain readers (identity.Get,
+// consent.List, audit.Query, ...) each take a subset of it.
+type View interface {
+	Height() int64
+	Get(key []byte) []byte
+	Iterate(prefix []byte, fn func(k, v []byte) bool)
+	records.IndexIterator // the unhashed secondary index (records by patient, versions)
+	LogSize() uint64
+	Leaf(index uint64) ([]byte, error)
+	Prove(key []byte) (*state.Proof, error)
+}
+
+// Blobs is the node's ciphertext store as the API uses it: reads, and uploads within the
+// uploader's quota (*blobs.Store is one).
+type Blobs interface {
+	Get(d [32]byte) ([]byte, error)
+	Reserve(owner string, size int64) (*blobs.Reservation, error)
 }
 
 // Server is the HTTP API.

@@ -388,7 +388,7 @@ func TestAuditQueryWithoutIndex(t *testing.T) {
 	s := newStory(t)
 	m := s.write(s.a, "general", "Observation", "x")
 	s.mustDeny(s.b, m, consent.Treatment, "no consent")
-	srv := api.New(noIndex{s.node.Node})
+	srv := api.New(noIndex{s.node.Node.API()})
 	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
 	defer cancel()
 	want, err := s.c.AuditQuery(ctx, s.auditor, audit.Filter{Outcome: audit.Denied})
@@ -407,5 +407,5 @@ func TestAuditQueryWithoutIndex(t *testing.T) {
 	}
 }
 
-// noIndex hides the node's AuditIndex method.
+// noIndex hides the node's AuditIndex method: only api.Backend's own methods show.
 type noIndex struct{ api.Backend }
