@@ -4,145 +4,19 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
-	"math/rand/v2"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// memLog is an in-memory committed log: the first size leaves of a shared slice.
-type memLog struct {
-	leaves  [][]byte
-	decoded []*Event // the leaves decoded once, for brute
-	size    uint64
-	reads   *atomic.Int64
-}
-
-func (m memLog) LogSize() uint64 { return m.size }
-
-func (m memLog) Leaf(i uint64) ([]byte, error) {
-	if i >= m.size {
-		return nil, fmt.Errorf("leaf %d of %d", i, m.size)
-	}
-	if m.reads != nil {
-		m.reads.Add(1)
-	}
-	return m.leaves[i], nil
-}
-
-func (m memLog) prefix(n uint64) memLog { m.size = n; return m }
-
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
-// genEvents makes n events in blocks of 1-4 events sharing a block time that increases by
-// 1-3 seconds, drawing each field from small pools so filters hit and miss.
-func genEvents(rng *rand.Rand, n int) []*Event {
-	pick := func(pool ...string) string { return pool[rng.IntN(len(pool))] }
-	var out []*Event
-	at, height := t0, int64(1)
-	for len(out) < n {
-		for k := 1 + rng.IntN(4); k > 0 && len(out) < n; k-- {
-			e := &Event{Height: height, Time: at, Action: pick(KnownActions...), Outcome: pick(Success, Success, Denied),
-				Actor: pick("a1", "a2", "a3", "p1"), ActorRole: "provider", Organization: pick("", "org1", "org2")}
-			if family(e.Action) == "identity" {
-				e.Subject = pick("p1", "p2", "a1")
-			} else {
-				e.Patient = pick("p1", "p2", "p3")
-			}
-			if rng.IntN(50) == 0 {
-				e.Actor = "rare"
-			}
-			out = append(out, e)
-		}
-		at = at.Add(time.Duration(1+rng.IntN(3)) * time.Second)
-		height++
-	}
-	return out
-}
+// emptyLog is a log without events (audittest builds fuller ones, for the external tests).
+type emptyLog struct{}
 
-func logOf(evs []*Event) memLog {
-	m := memLog{reads: &atomic.Int64{}}
-	for _, e := range evs {
-		c := *e
-		m.leaves = append(m.leaves, c.Encode())
-		d, err := Decode(m.leaves[len(m.leaves)-1])
-		if err != nil {
-			panic(err)
-		}
-		m.decoded = append(m.decoded, d)
-	}
-	m.size = uint64(len(m.leaves))
-	return m
-}
-
-func TestFirstAtOrAfter(t *testing.T) {
-	if i, err := firstAtOrAfter(memLog{}, 0, t0); err != nil || i != 0 {
-		t.Fatalf("empty log: %d, %v", i, err)
-	}
-	evs := genEvents(rand.New(rand.NewPCG(1, 2)), 300)
-	v := logOf(evs)
-	linear := func(at time.Time) uint64 {
-		for i, e := range evs {
-			if !e.Time.Before(at) {
-				return uint64(i)
-			}
-		}
-		return uint64(len(evs))
-	}
-	probes := []time.Time{t0.Add(-time.Hour), evs[len(evs)-1].Time.Add(time.Nanosecond), evs[len(evs)-1].Time.Add(time.Hour)}
-	for _, e := range evs {
-		probes = append(probes, e.Time, e.Time.Add(-time.Nanosecond), e.Time.Add(time.Nanosecond))
-	}
-	for _, at := range probes {
-		v.reads.Store(0)
-		got, err := firstAtOrAfter(v, v.size, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := linear(at); got != want {
-			t.Fatalf("first event at or after %s: %d, want %d", at, got, want)
-		}
-		if r := v.reads.Load(); r > 10 { // ceil(log2(301)) leaf reads
-			t.Fatalf("binary search read %d leaves of %d", r, v.size)
-		}
-	}
-	// Every event of a block is inside a range starting at the block's time.
-	for i := 1; i < len(evs); i++ {
-		if evs[i].Time.Equal(evs[i-1].Time) {
-			if got, _ := firstAtOrAfter(v, v.size, evs[i].Time); got > uint64(i-1) {
-				t.Fatalf("range from the time of event %d starts at %d", i-1, got)
-			}
-			break
-		}
-	}
-}
-
-func TestQueryReturnsEventsWithIndex(t *testing.T) {
-	evs := genEvents(rand.New(rand.NewPCG(5, 6)), 50)
-	v := logOf(evs)
-	p, err := Query(v, nil, Filter{Cursor: "10", Limit: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Events) != 5 || p.Next != "15" {
-		t.Fatalf("page from cursor 10: %d events, next %q", len(p.Events), p.Next)
-	}
-	for k, e := range p.Events {
-		want := *evs[10+k]
-		want.Index, want.Kind = uint64(10+k), "event"
-		if e.Index != uint64(10+k) || !bytes.Equal(e.Encode(), want.Encode()) {
-			t.Fatalf("event %d: %+v", 10+k, e)
-		}
-	}
-	if p, _ := Query(v, nil, Filter{Cursor: "50"}); len(p.Events) != 0 || p.Next != "" {
-		t.Fatalf("cursor at the end: %+v", p)
-	}
-	if p, _ := Query(v, nil, Filter{Cursor: "9999"}); len(p.Events) != 0 || p.Next != "" {
-		t.Fatalf("cursor past the end: %+v", p)
-	}
-}
+func (emptyLog) LogSize() uint64               { return 0 }
+func (emptyLog) Leaf(i uint64) ([]byte, error) { return nil, fmt.Errorf("no event %d", i) }
 
 func TestFilterValidate(t *testing.T) {
 	long := string(bytes.Repeat([]byte("x"), 65))
@@ -181,7 +55,7 @@ func TestFilterValidate(t *testing.T) {
 			t.Errorf("%s: code %s/%d", c.name, err.Codespace, err.Code)
 		}
 		if !c.ok {
-			if _, qerr := Query(memLog{}, nil, c.f); qerr == nil {
+			if _, qerr := Query(emptyLog{}, nil, c.f); qerr == nil {
 				t.Errorf("%s: Query accepted an invalid filter", c.name)
 			}
 		}

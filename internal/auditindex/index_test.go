@@ -10,71 +10,8 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/audit/audittest"
 )
-
-type memLog struct {
-	leaves  [][]byte
-	decoded []*audit.Event // the leaves decoded once, for brute
-	size    uint64
-	reads   *atomic.Int64
-}
-
-func (m memLog) LogSize() uint64 { return m.size }
-
-func (m memLog) Leaf(i uint64) ([]byte, error) {
-	if i >= m.size {
-		return nil, fmt.Errorf("leaf %d of %d", i, m.size)
-	}
-	if m.reads != nil {
-		m.reads.Add(1)
-	}
-	return m.leaves[i], nil
-}
-
-func (m memLog) prefix(n uint64) memLog { m.size = n; return m }
-
-var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-
-// genEvents makes n events in blocks of 1-4 events sharing a block time that increases by
-// 1-3 seconds, drawing each field from small pools so filters hit and miss.
-func genEvents(rng *rand.Rand, n int) []*audit.Event {
-	pick := func(pool ...string) string { return pool[rng.IntN(len(pool))] }
-	var out []*audit.Event
-	at, height := t0, int64(1)
-	for len(out) < n {
-		for k := 1 + rng.IntN(4); k > 0 && len(out) < n; k-- {
-			e := &audit.Event{Height: height, Time: at, Action: pick(audit.KnownActions...), Outcome: pick(audit.Success, audit.Success, audit.Denied),
-				Actor: pick("a1", "a2", "a3", "p1"), ActorRole: "provider", Organization: pick("", "org1", "org2")}
-			if family(e.Action) == "identity" {
-				e.Subject = pick("p1", "p2", "a1")
-			} else {
-				e.Patient = pick("p1", "p2", "p3")
-			}
-			if rng.IntN(50) == 0 {
-				e.Actor = "rare"
-			}
-			out = append(out, e)
-		}
-		at = at.Add(time.Duration(1+rng.IntN(3)) * time.Second)
-		height++
-	}
-	return out
-}
-
-func logOf(evs []*audit.Event) memLog {
-	m := memLog{reads: &atomic.Int64{}}
-	for _, e := range evs {
-		c := *e
-		m.leaves = append(m.leaves, c.Encode())
-		d, err := audit.Decode(m.leaves[len(m.leaves)-1])
-		if err != nil {
-			panic(err)
-		}
-		m.decoded = append(m.decoded, d)
-	}
-	m.size = uint64(len(m.leaves))
-	return m
-}
 
 func openIndex(t *testing.T, dir string) *Index {
 	t.Helper()
@@ -117,11 +54,11 @@ func all(t *testing.T, v audit.LogView, ix *Index, f audit.Filter) []uint64 {
 
 // brute is what a filter must select, computed independently: decode every leaf and test
 // each field by hand.
-func brute(t *testing.T, v memLog, f audit.Filter) []uint64 {
+func brute(t *testing.T, v audittest.MemLog, f audit.Filter) []uint64 {
 	t.Helper()
 	var out []uint64
-	for i := range v.size {
-		e := v.decoded[i]
+	for i := range v.Size {
+		e := v.Decoded[i]
 		about := e.Patient
 		if about == "" {
 			about = e.Subject
@@ -171,8 +108,8 @@ func randomFilter(rng *rand.Rand, evs []*audit.Event) audit.Filter {
 
 func TestQueryMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	evs := genEvents(rng, 500)
-	v := logOf(evs)
+	evs := audittest.GenEvents(rng, 500)
+	v := audittest.LogOf(evs)
 	ix := openIndex(t, t.TempDir())
 	for range 300 {
 		f := randomFilter(rng, evs)
@@ -187,32 +124,32 @@ func TestQueryMatchesBruteForce(t *testing.T) {
 }
 
 func TestIndexNarrowsTheSearch(t *testing.T) {
-	evs := genEvents(rand.New(rand.NewPCG(7, 8)), 2000)
-	v := logOf(evs)
+	evs := audittest.GenEvents(rand.New(rand.NewPCG(7, 8)), 2000)
+	v := audittest.LogOf(evs)
 	ix := openIndex(t, t.TempDir())
 	if err := ix.CatchUp(v); err != nil {
 		t.Fatal(err)
 	}
 	f := audit.Filter{Actor: "rare", Limit: audit.MaxLimit}
 	want := brute(t, v, f)
-	v.reads.Store(0)
+	v.Reads.Store(0)
 	if got := all(t, v, ix, f); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	// The index reads only the matching leaves; a scan reads them all.
-	if r := v.reads.Load(); r != int64(len(want)) {
+	if r := v.Reads.Load(); r != int64(len(want)) {
 		t.Fatalf("indexed query read %d leaves for %d matches in a log of %d", r, len(want), len(evs))
 	}
 }
 
 func TestIndexCatchUpIncrementally(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	evs := genEvents(rng, 3*indexChunk+100)
-	full := logOf(evs)
+	evs := audittest.GenEvents(rng, 3*indexChunk+100)
+	full := audittest.LogOf(evs)
 	dir := t.TempDir()
 	ix := openIndex(t, dir)
-	for _, n := range []uint64{0, 1, 2, 50, indexChunk, indexChunk + 1, 3 * indexChunk, full.size} {
-		v := full.prefix(n)
+	for _, n := range []uint64{0, 1, 2, 50, indexChunk, indexChunk + 1, 3 * indexChunk, full.Size} {
+		v := full.Prefix(n)
 		if err := ix.CatchUp(v); err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +165,8 @@ func TestIndexCatchUpIncrementally(t *testing.T) {
 	}
 	// An older view leaves the index alone and is still answered correctly (by the index
 	// bounded to that view).
-	old := full.prefix(100)
-	if err := ix.CatchUp(old); err != nil || ix.Size() != full.size {
+	old := full.Prefix(100)
+	if err := ix.CatchUp(old); err != nil || ix.Size() != full.Size {
 		t.Fatalf("catching up with an older view: size %d, %v", ix.Size(), err)
 	}
 	f := audit.Filter{Patient: "p1", Limit: audit.MaxLimit}
@@ -241,22 +178,22 @@ func TestIndexCatchUpIncrementally(t *testing.T) {
 	// to check it is the same log.
 	ix.Close()
 	ix = openIndex(t, dir)
-	if ix.Size() != full.size {
-		t.Fatalf("reopened index holds %d events, want %d", ix.Size(), full.size)
+	if ix.Size() != full.Size {
+		t.Fatalf("reopened index holds %d events, want %d", ix.Size(), full.Size)
 	}
-	full.reads.Store(0)
+	full.Reads.Store(0)
 	if err := ix.CatchUp(full); err != nil {
 		t.Fatal(err)
 	}
-	if r := full.reads.Load(); r != 1 {
+	if r := full.Reads.Load(); r != 1 {
 		t.Fatalf("catching up a complete index read %d leaves", r)
 	}
 }
 
 func TestIndexRebuildsForAnotherLog(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	a, b := logOf(genEvents(rng, 400)), logOf(genEvents(rng, 400))
-	for name, other := range map[string]memLog{"same length": b, "shorter": b.prefix(100)} {
+	a, b := audittest.LogOf(audittest.GenEvents(rng, 400)), audittest.LogOf(audittest.GenEvents(rng, 400))
+	for name, other := range map[string]audittest.MemLog{"same length": b, "shorter": b.Prefix(100)} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			ix := openIndex(t, dir)
@@ -268,8 +205,8 @@ func TestIndexRebuildsForAnotherLog(t *testing.T) {
 			if err := ix.CatchUp(other); err != nil {
 				t.Fatal(err)
 			}
-			if ix.Size() != other.size {
-				t.Fatalf("index holds %d events, the log %d", ix.Size(), other.size)
+			if ix.Size() != other.Size {
+				t.Fatalf("index holds %d events, the log %d", ix.Size(), other.Size)
 			}
 			for _, f := range []audit.Filter{{Patient: "p2"}, {Actor: "a1", Outcome: audit.Denied}, {Action: "identity.*"}} {
 				f.Limit = audit.MaxLimit
@@ -283,8 +220,8 @@ func TestIndexRebuildsForAnotherLog(t *testing.T) {
 
 func TestIndexConcurrentReadersAndCatchUp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	evs := genEvents(rng, 2*indexChunk)
-	full := logOf(evs)
+	evs := audittest.GenEvents(rng, 2*indexChunk)
+	full := audittest.LogOf(evs)
 	ix := openIndex(t, t.TempDir())
 	var committed atomic.Uint64 // the "committed" log size, growing while readers query
 	committed.Store(1)
@@ -299,7 +236,7 @@ func TestIndexConcurrentReadersAndCatchUp(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for k := r; k < 200; k += 4 {
-				v := full.prefix(committed.Load())
+				v := full.Prefix(committed.Load())
 				f := filters[k%len(filters)]
 				f.Limit, f.Cursor = audit.MaxLimit, ""
 				p, err := audit.Query(v, ix, f)
@@ -316,15 +253,15 @@ func TestIndexConcurrentReadersAndCatchUp(t *testing.T) {
 					want = want[:audit.MaxLimit]
 				}
 				if !slices.Equal(got, want) {
-					errs <- fmt.Sprintf("log of %d, %+v: got %d events, want %d", v.size, f, len(got), len(want))
+					errs <- fmt.Sprintf("log of %d, %+v: got %d events, want %d", v.Size, f, len(got), len(want))
 					return
 				}
 			}
 		}()
 	}
-	for n := uint64(1); n <= full.size; n += 97 {
+	for n := uint64(1); n <= full.Size; n += 97 {
 		committed.Store(n)
-		if err := ix.CatchUp(full.prefix(n)); err != nil {
+		if err := ix.CatchUp(full.Prefix(n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,7 +273,7 @@ func TestIndexConcurrentReadersAndCatchUp(t *testing.T) {
 }
 
 func TestIndexFollowAndClose(t *testing.T) {
-	v := logOf(genEvents(rand.New(rand.NewPCG(15, 16)), 100))
+	v := audittest.LogOf(audittest.GenEvents(rand.New(rand.NewPCG(15, 16)), 100))
 	ix, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +281,7 @@ func TestIndexFollowAndClose(t *testing.T) {
 	caught := make(chan struct{})
 	var once sync.Once
 	ix.Follow(func() audit.LogView {
-		if ix.Size() == v.size {
+		if ix.Size() == v.Size {
 			once.Do(func() { close(caught) })
 		}
 		return v
