@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func auditCmd(g *globals) *cobra.Command {
@@ -64,9 +64,9 @@ that long ago (24h).`,
 				return err
 			}
 			cl := g.client()
-			var out *api.AuditQueryResponse
+			var out *wire.AuditQueryResponse
 			if all {
-				err = cl.AuditQueryAll(cmd.Context(), who, f, func(p *api.AuditQueryResponse) error {
+				err = cl.AuditQueryAll(cmd.Context(), who, f, func(p *wire.AuditQueryResponse) error {
 					if out == nil {
 						out = p
 					} else {

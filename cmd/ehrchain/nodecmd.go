@@ -116,7 +116,7 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		n.Stop()
 		return err
 	}
-	srv := api.New(n)
+	srv := api.New(n.API())
 	if err := srv.ConfigureEPCIS(n.Config.EPCISSchema); err != nil {
 		l.Close()
 		n.Stop()

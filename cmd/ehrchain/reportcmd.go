@@ -13,10 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // eventSource is where a report's events come from: every event whose block time falls in
@@ -51,7 +51,7 @@ type apiEvents struct {
 func (s *apiEvents) Events(ctx context.Context, from, to time.Time) ([]*audit.Event, error) {
 	var out []*audit.Event
 	f := audit.Filter{Patient: s.patient, From: from, To: to, Limit: audit.MaxLimit}
-	err := s.c.AuditQueryAll(ctx, s.who, f, func(p *api.AuditQueryResponse) error {
+	err := s.c.AuditQueryAll(ctx, s.who, f, func(p *wire.AuditQueryResponse) error {
 		out = append(out, p.Events...)
 		return nil
 	})

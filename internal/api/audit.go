@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditindex"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // auditIndexer is implemented by a backend that keeps an audit index (a node does); without
 // one, queries scan the log.
-type auditIndexer interface{ AuditIndex() *audit.Index }
+type auditIndexer interface{ AuditIndex() *auditindex.Index }
 
 // maxRememberedQueries bounds the replay guard: queries are remembered for at most
 // audit.MaxQueryAge.
@@ -26,21 +28,6 @@ func (s *Server) routeAudit() {
 type auditQueries struct {
 	s    *Server
 	seen *audit.ReplayGuard
-}
-
-// AuditQueryBody is the body of POST /v1/audit/query.
-type AuditQueryBody struct {
-	Request string `json:"request"` // base64 of a signed audit.QueryRequest
-}
-
-// AuditQueryResponse is one page of events. Events hold who did what to whom and why,
-// never clinical content.
-type AuditQueryResponse struct {
-	Height  int64          `json:"height"`   // committed height the answer was read at
-	LogSize uint64         `json:"log_size"` // events in the log at that height
-	Filter  audit.Filter   `json:"filter"`   // the filter applied: the request's, narrowed to the requester's scope
-	Events  []*audit.Event `json:"events"`
-	Next    string         `json:"next,omitempty"` // cursor of the next page; empty at the end
 }
 
 // query answers a signed audit query, deny by default: a request is answered only if it is
@@ -75,9 +62,11 @@ func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, e)
 		return
 	}
-	var ix *audit.Index
+	var ix audit.Narrower // a nil *auditindex.Index must stay a nil interface: queries then scan
 	if b, ok := h.s.b.(auditIndexer); ok {
-		ix = b.AuditIndex()
+		if x := b.AuditIndex(); x != nil {
+			ix = x
+		}
 	}
 	page, err := audit.Query(v, ix, f)
 	var te *tx.Error
@@ -89,5 +78,5 @@ func (h *auditQueries) query(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeInternal, "audit query: %v", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, AuditQueryResponse{Height: v.Height(), LogSize: v.LogSize(), Filter: f, Events: page.Events, Next: page.Next})
+	writeJSON(w, http.StatusOK, wire.AuditQueryResponse{Height: v.Height(), LogSize: v.LogSize(), Filter: f, Events: page.Events, Next: page.Next})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func (s *Server) routeClaims() {
@@ -17,33 +18,20 @@ func (s *Server) routeClaims() {
 	s.mux.HandleFunc("POST /v1/claims/query", h.query)
 }
 
-// PlanSummary is one plan in GET /v1/insurers/{id}/plans.
-type PlanSummary struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Version uint32 `json:"version"` // newest version
-}
-
 // Plans are public rules: anyone may read them, as anyone may read the contract's code.
 func (s *Server) listPlans(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	ins := r.PathValue("id")
-	out := []PlanSummary{}
+	out := []wire.PlanSummary{}
 	p := claims.PlanPrefix(ins)
 	v.Iterate(p, func(k, _ []byte) bool {
 		id := string(k[len(p):])
 		if pl := claims.PlanVersion(v, ins, id, claims.PlanHead(v, ins, id)); pl != nil {
-			out = append(out, PlanSummary{ID: id, Name: pl.Name, Version: pl.Version})
+			out = append(out, wire.PlanSummary{ID: id, Name: pl.Name, Version: pl.Version})
 		}
 		return true
 	})
 	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "plans": out})
-}
-
-// PlanResponse is every version of a plan, oldest first.
-type PlanResponse struct {
-	Height   int64          `json:"height"`
-	Versions []*claims.Plan `json:"versions"`
 }
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) {
@@ -53,12 +41,7 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, claims.Space.Err(claims.CodeNotFound, "insurer %s has published no plan %q (at height %d)", r.PathValue("id"), r.PathValue("plan"), v.Height()))
 		return
 	}
-	writeJSON(w, http.StatusOK, PlanResponse{Height: v.Height(), Versions: vs})
-}
-
-// ClaimsQueryBody is the body of POST /v1/claims/query.
-type ClaimsQueryBody struct {
-	Request string `json:"request"` // base64 of a signed claims.Query
+	writeJSON(w, http.StatusOK, wire.PlanResponse{Height: v.Height(), Versions: vs})
 }
 
 type claimQueries struct {

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/emergency"
-	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func (s *Server) routeEmergency() {
@@ -16,15 +16,9 @@ func (s *Server) routeEmergency() {
 	s.mux.HandleFunc("GET /v1/patients/{id}/emergency", s.patientEmergency)
 }
 
-// Custodians is the answer of GET /v1/emergency/custodians.
-type Custodians struct {
-	Height     int64                  `json:"height"`
-	Custodians []*emergency.Custodian `json:"custodians"`
-}
-
 func (s *Server) emergencyCustodians(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
-	out := Custodians{Height: v.Height(), Custodians: []*emergency.Custodian{}}
+	out := wire.Custodians{Height: v.Height(), Custodians: []*emergency.Custodian{}}
 	v.Iterate(emergency.CustodianPrefix, func(k, _ []byte) bool {
 		if c := emergency.GetCustodian(v, strings.TrimPrefix(string(k), string(emergency.CustodianPrefix))); c != nil {
 			out.Custodians = append(out.Custodians, c)
@@ -34,16 +28,10 @@ func (s *Server) emergencyCustodians(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Declarations is the answer of GET /v1/emergency/declarations.
-type Declarations struct {
-	Height       int64                    `json:"height"`
-	Declarations []*emergency.Declaration `json:"declarations"`
-}
-
 // viewer is the signed requester as emergency.ShowDeclaration needs it, or an error for an
 // unsigned or badly signed query: who broke the glass for whom is answered to no one
 // anonymous.
-func (s *Server) viewer(r *http.Request, v *state.View, what string, args ...any) (emergency.Viewer, *tx.Error) {
+func (s *Server) viewer(r *http.Request, v View, what string, args ...any) (emergency.Viewer, *tx.Error) {
 	who, err := s.requester(r, v)
 	if err != nil {
 		return emergency.Viewer{}, err
@@ -69,7 +57,7 @@ func (s *Server) emergencyDeclarations(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, notEntitled(ev.Who, "%s: sign the query as a patient, a provider, an escrow custodian or an auditor", what))
 		return
 	}
-	out := Declarations{Height: v.Height(), Declarations: []*emergency.Declaration{}}
+	out := wire.Declarations{Height: v.Height(), Declarations: []*emergency.Declaration{}}
 	activeOnly := r.URL.Query().Get("active") == "1"
 	st, err := s.b.Status(r.Context())
 	if activeOnly && err != nil {
@@ -95,14 +83,6 @@ func (s *Server) emergencyDeclarations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// DeclarationResponse is the answer of GET /v1/emergency/declarations/{id}: the
-// declaration with the escrows its releases open.
-type DeclarationResponse struct {
-	Height      int64                  `json:"height"`
-	Declaration *emergency.Declaration `json:"declaration"`
-	Escrows     []*emergency.Escrow    `json:"escrows"`
-}
-
 // emergencyDeclaration answers one declaration to the patient, the declaring provider, a
 // custodian asked for a share, or an auditor (emergency.ShowDeclaration).
 func (s *Server) emergencyDeclaration(w http.ResponseWriter, r *http.Request) {
@@ -123,17 +103,7 @@ func (s *Server) emergencyDeclaration(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, notEntitled(ev.Who, "emergency declaration %s: sign the query as the patient, the declaring provider, a custodian it asks for a share, or an auditor", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, DeclarationResponse{Height: v.Height(), Declaration: shown, Escrows: escrows})
-}
-
-// PatientEmergency is the answer of GET /v1/patients/{id}/emergency: what a patient (or
-// their client) checks to be notified of break-glass use.
-type PatientEmergency struct {
-	Height       int64                    `json:"height"`
-	Visible      []string                 `json:"visible"`
-	OptedOut     []string                 `json:"opted_out"`
-	Escrows      []*emergency.Escrow      `json:"escrows"`
-	Declarations []*emergency.Declaration `json:"declarations"`
+	writeJSON(w, http.StatusOK, wire.DeclarationResponse{Height: v.Height(), Declaration: shown, Escrows: escrows})
 }
 
 // patientEmergency answers a patient's break-glass state as the signed requester may see
@@ -151,6 +121,6 @@ func (s *Server) patientEmergency(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, notEntitled(ev.Who, "patient %s's emergency access: sign the query as the patient, a provider (its own declarations), a custodian (those asking for its shares) or an auditor", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, PatientEmergency{Height: v.Height(), Visible: st.Visible, OptedOut: st.OptedOut,
+	writeJSON(w, http.StatusOK, wire.PatientEmergency{Height: v.Height(), Visible: st.Visible, OptedOut: st.OptedOut,
 		Escrows: st.Escrows, Declarations: st.Declarations})
 }

@@ -5,20 +5,22 @@ import (
 	"net/http"
 
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-// Space is the codespace of errors raised by the API layer itself.
-const Space tx.Codespace = "api"
+// Space is the codespace of errors raised by the API layer itself. It and its codes are
+// defined in wire, which clients share.
+const Space = wire.Space
 
-// API-level codes. Append-only.
+// API-level codes (append-only, in wire).
 const (
-	CodeBadRequest  uint32 = 1
-	CodeNotFound    uint32 = 2
-	CodeUnavailable uint32 = 3
-	CodeTimeout     uint32 = 4
-	CodeInternal    uint32 = 5
-	CodeForbidden   uint32 = 6 // the caller may not use this endpoint
-	CodeBusy        uint32 = 7 // the connection was refused: too many open (answered 429 or 503 by the listener)
+	CodeBadRequest  = wire.CodeBadRequest
+	CodeNotFound    = wire.CodeNotFound
+	CodeUnavailable = wire.CodeUnavailable
+	CodeTimeout     = wire.CodeTimeout
+	CodeInternal    = wire.CodeInternal
+	CodeForbidden   = wire.CodeForbidden
+	CodeBusy        = wire.CodeBusy
 )
 
 // statusOf is the HTTP status of each class of error.
@@ -48,14 +50,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, e *tx.Error) { writeJSON(w, httpStatus(e), e) }
-
-// TxError is the error body of a rejected transaction: the coded error plus its hash and,
-// when it was rejected inside a block, the height.
-type TxError struct {
-	tx.Error
-	Hash   string `json:"hash"`
-	Height int64  `json:"height,omitempty"`
-}
 
 // HTTPStatus is the status the API answers a coded error with (for in-process callers
 // that map ledger rejections the same way, such as the FHIR gateway).

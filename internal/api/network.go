@@ -8,6 +8,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/validators"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func (s *Server) routeNetwork() {
@@ -15,16 +16,9 @@ func (s *Server) routeNetwork() {
 	s.mux.HandleFunc("GET /v1/blobs/{digest}", s.getBlob)
 }
 
-// ValidatorList is the answer of GET /v1/validators: every validator the chain has had, with
-// its institution; removed ones have power 0.
-type ValidatorList struct {
-	Height     int64                   `json:"height"`
-	Validators []*validators.Validator `json:"validators"`
-}
-
 func (s *Server) listValidators(w http.ResponseWriter, _ *http.Request) {
 	v := s.b.View()
-	out := ValidatorList{Height: v.Height(), Validators: validators.List(v)}
+	out := wire.ValidatorList{Height: v.Height(), Validators: validators.List(v)}
 	if out.Validators == nil {
 		out.Validators = []*validators.Validator{}
 	}

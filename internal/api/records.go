@@ -16,6 +16,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func (s *Server) routeRecords() {
@@ -25,16 +26,10 @@ func (s *Server) routeRecords() {
 	s.mux.HandleFunc("POST /v1/read", s.read)
 }
 
-// CategoryKeys is the answer of GET /v1/patients/{id}/keys.
-type CategoryKeys struct {
-	Height int64                 `json:"height"`
-	Keys   []consent.CategoryKey `json:"keys"`
-}
-
 func (s *Server) patientKeys(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	id := r.PathValue("id")
-	out := CategoryKeys{Height: v.Height(), Keys: []consent.CategoryKey{}}
+	out := wire.CategoryKeys{Height: v.Height(), Keys: []consent.CategoryKey{}}
 	for _, c := range consent.Categories(v, id) {
 		out.Keys = append(out.Keys, *consent.CurrentKey(v, id, c))
 	}
@@ -120,16 +115,11 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"digest": hex.EncodeToString(d), "size": len(data)})
 }
 
-// ReadRequestBody is the body of POST /v1/read.
-type ReadRequestBody struct {
-	Request string `json:"request"` // base64 of a signed records.ReadRequest
-}
-
 // decodeSigned reads a JSON body {"request": base64} holding a signed request and decodes
 // it with dec. Checking the signature is the caller's business.
 func decodeSigned[T any](w http.ResponseWriter, r *http.Request, what string, dec func([]byte) (T, error)) (T, *tx.Error) {
 	var zero T
-	var body ReadRequestBody
+	var body wire.ReadRequestBody
 	if err := decodeJSON(w, r, &body); err != nil {
 		return zero, err
 	}
@@ -142,17 +132,6 @@ func decodeSigned[T any](w http.ResponseWriter, r *http.Request, what string, de
 		return zero, tx.Space.Err(tx.CodeMalformed, "malformed %s: %v", what, err)
 	}
 	return q, nil
-}
-
-// ReadResponse is what an allowed read releases: the decision and its audit event, and the
-// ciphertext and wrapped keys the requester needs. A denied read releases only the decision.
-type ReadResponse struct {
-	Outcome    records.Outcome   `json:"outcome"`
-	Record     *records.Meta     `json:"record,omitempty"`
-	Ciphertext []byte            `json:"ciphertext,omitempty"`
-	History    []*records.Meta   `json:"history,omitempty"`
-	Share      *consent.KeyShare `json:"share,omitempty"` // the category key, wrapped for the requester
-	Records    []*records.Meta   `json:"records,omitempty"`
 }
 
 func (s *Server) read(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +150,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeUnavailable, "the access could not be recorded, so nothing is released: %v", err))
 		return
 	}
-	resp := ReadResponse{Outcome: *out}
+	resp := wire.ReadResponse{Outcome: *out}
 	if out.Rule == string(access.Erased) {
 		e := records.Space.Err(records.CodeErased, "recorded as event %d at height %d: %s", out.Event, out.Height, out.Reason)
 		writeJSON(w, http.StatusGone, struct {
@@ -224,7 +203,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 
 // list fills in the metadata of the records the requester may read for the purpose, each
 // judged by access.Decide at the block time of the recorded list access.
-func (s *Server) list(v records.IndexIterator, q *records.ReadRequest, at time.Time, resp *ReadResponse) {
+func (s *Server) list(v records.IndexIterator, q *records.ReadRequest, at time.Time, resp *wire.ReadResponse) {
 	f := records.AccessFacts(v, identity.Get(v, q.Requester), q.Patient, q.Purpose, at, emergency.Facts)
 	for _, id := range records.PatientRecords(v, q.Patient) {
 		if m := records.Version(v, id, records.Head(v, id)); m != nil && records.Readable(f, m, q.Purpose) {

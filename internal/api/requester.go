@@ -8,13 +8,12 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
-	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // requester is the identity that signed a query (identity.CheckQuery), or nil for an
 // unsigned one.
-func (s *Server) requester(r *http.Request, v *state.View) (*identity.Identity, *tx.Error) {
+func (s *Server) requester(r *http.Request, v View) (*identity.Identity, *tx.Error) {
 	id, err := identity.CheckQuery(s.b.ChainID(), r.Method, r.URL.RequestURI(), r.Header, time.Now(), func(id string) ed25519.PublicKey {
 		if who := identity.Get(v, id); who != nil && who.Active {
 			return who.SignKey
@@ -28,7 +27,7 @@ func (s *Server) requester(r *http.Request, v *state.View) (*identity.Identity, 
 }
 
 // grantsTo reports whether patient issued a grant that names who.
-func grantsTo(v *state.View, patient string, who *identity.Identity) bool {
+func grantsTo(v View, patient string, who *identity.Identity) bool {
 	gs, _ := consent.Visible(who, patient, consent.List(v, patient))
 	return len(gs) > 0
 }

@@ -16,21 +16,42 @@ import (
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/netlimit"
-	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-// Backend is what the API needs from a node.
+// Backend is what the API needs from a node (*node.Node is one). It speaks in wire types
+// and the interfaces below, so the API does not depend on the node or the store it keeps.
 type Backend interface {
 	ChainID() string
-	Status(ctx context.Context) (*node.Status, error)
-	Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result, error)
-	LookupTx(ctx context.Context, hash []byte) (app.Result, error)
-	View() *state.View
+	Status(ctx context.Context) (*wire.Status, error)
+	Broadcast(ctx context.Context, raw []byte, wait bool) (wire.Result, error)
+	LookupTx(ctx context.Context, hash []byte) (wire.Result, error)
+	View() View
 	Read(ctx context.Context, q *records.ReadRequest) (*records.Outcome, error)
-	Blobs() *blobs.Store
+	Blobs() Blobs
+}
+
+// View is the committed state at one height that the handlers read: values, prefix scans,
+// the records index, the event log and proofs (*state.View is one). The domain readers (identity.Get,
+// consent.List, audit.Query, ...) each take a subset of it.
+type View interface {
+	Height() int64
+	Get(key []byte) []byte
+	Iterate(prefix []byte, fn func(k, v []byte) bool)
+	records.IndexIterator // the unhashed secondary index (records by patient, versions)
+	LogSize() uint64
+	Leaf(index uint64) ([]byte, error)
+	Prove(key []byte) (*state.Proof, error)
+}
+
+// Blobs is the node's ciphertext store as the API uses it: reads, and uploads within the
+// uploader's quota (*blobs.Store is one).
+type Blobs interface {
+	Get(d [32]byte) ([]byte, error)
+	Reserve(owner string, size int64) (*blobs.Reservation, error)
 }
 
 // Server is the HTTP API.
@@ -112,12 +133,6 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// SubmitRequest is the body of POST /v1/tx.
-type SubmitRequest struct {
-	Tx   string `json:"tx"`   // base64 of the wire transaction
-	Wait bool   `json:"wait"` // wait for the block to commit
-}
-
 // decodeJSON reads a bounded JSON request body.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *tx.Error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*tx.MaxTxBytes))
@@ -131,7 +146,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *tx.Error {
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	var req SubmitRequest
+	var req wire.SubmitRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeErr(w, err)
 		return
@@ -150,18 +165,18 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	res, err := s.b.Broadcast(ctx, raw, req.Wait)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		writeJSON(w, http.StatusGatewayTimeout, TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
+		writeJSON(w, http.StatusGatewayTimeout, wire.TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
 		return
-	case errors.Is(err, node.ErrMempool):
-		writeJSON(w, http.StatusServiceUnavailable, TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
+	case errors.Is(err, wire.ErrMempool):
+		writeJSON(w, http.StatusServiceUnavailable, wire.TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
+		writeJSON(w, http.StatusInternalServerError, wire.TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
 		return
 	}
 	if res.Code != 0 {
 		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
-		writeJSON(w, httpStatus(&e), TxError{Error: e, Hash: res.Hash, Height: res.Height})
+		writeJSON(w, httpStatus(&e), wire.TxError{Error: e, Hash: res.Hash, Height: res.Height})
 		return
 	}
 	status := http.StatusOK
@@ -187,15 +202,6 @@ func (s *Server) lookupTx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-// IdentityResponse is an identity with its account sequence and, on request, a proof.
-type IdentityResponse struct {
-	Identity     *identity.Identity `json:"identity"`
-	NextSequence uint64             `json:"next_sequence"`
-	Height       int64              `json:"height"`
-	Proof        *state.Proof       `json:"proof,omitempty"`
-	Value        []byte             `json:"value,omitempty"` // the exact proven state value
 }
 
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +233,7 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 	if !entitled {
 		shown = identity.Public(ident)
 	}
-	resp := IdentityResponse{Identity: shown, NextSequence: app.NextSequence(v, id), Height: v.Height()}
+	resp := wire.IdentityResponse{Identity: shown, NextSequence: app.NextSequence(v, id), Height: v.Height()}
 	if r.URL.Query().Get("prove") != "" {
 		if !entitled {
 			writeErr(w, notEntitled(who, "a proof of patient %s's registration (it names who registered them): sign the query as the patient, their registering provider, a grantee or an auditor", id))
@@ -238,7 +244,7 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, Space.Err(CodeInternal, "proof: %v", err))
 			return
 		}
-		resp.Proof, resp.Value = p, raw
+		resp.Proof, resp.Value = (*wire.Proof)(p), raw
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 
 	"github.com/ehrchain/ehrchain/internal/epcis"
-	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // epcisSchema is the node's compiled GS1 EPCIS schema; nil until configured. GS1's schema
@@ -47,20 +47,12 @@ func (s *Server) ConfigureEPCIS(path string) error {
 	return nil
 }
 
-// CaptureRequest is POST /epcis/capture: a signed supply capture transaction (base64)
-// wrapping the EPCISDocument, as records are written: the partner's key signs the
-// document's bytes.
-type CaptureRequest struct {
-	Tx string `json:"tx"`
-}
-
-// CaptureResponse is the committed capture: each event's Event Hash ID and whether the
-// ledger held it already.
-type CaptureResponse struct {
-	Hash   string                 `json:"hash"`
-	Height int64                  `json:"height"`
-	Events []supply.CapturedEvent `json:"events"`
-}
+// The capture bodies live in wire, shared with the client.
+type (
+	CaptureRequest     = wire.CaptureRequest
+	CaptureResponse    = wire.CaptureResponse
+	EPCISEventResponse = wire.EPCISEventResponse
+)
 
 // checkCapture validates the EPCIS document of a capture transaction against GS1's
 // schema; other transactions pass. Every way of submitting a transaction goes through
@@ -113,17 +105,17 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 	res, err := s.b.Broadcast(ctx, raw, true)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		writeJSON(w, http.StatusGatewayTimeout, TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
+		writeJSON(w, http.StatusGatewayTimeout, wire.TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
 		return
-	case errors.Is(err, node.ErrMempool):
-		writeJSON(w, http.StatusServiceUnavailable, TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
+	case errors.Is(err, wire.ErrMempool):
+		writeJSON(w, http.StatusServiceUnavailable, wire.TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
+		writeJSON(w, http.StatusInternalServerError, wire.TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
 		return
 	case res.Code != 0:
 		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
-		writeJSON(w, httpStatus(&e), TxError{Error: e, Hash: res.Hash, Height: res.Height})
+		writeJSON(w, httpStatus(&e), wire.TxError{Error: e, Hash: res.Hash, Height: res.Height})
 		return
 	}
 	c := supply.GetCapture(s.b.View(), strings.ToLower(res.Hash))
@@ -132,12 +124,6 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, CaptureResponse{Hash: res.Hash, Height: res.Height, Events: c.Events})
-}
-
-// EPCISEventResponse is one stored event.
-type EPCISEventResponse struct {
-	Event  *supply.StoredEvent `json:"event"`
-	Height int64               `json:"height"` // the state height answered from
 }
 
 // epcisEvent answers an event by its Event Hash ID (the ni: URI, path-escaped) or the

@@ -9,9 +9,8 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/ehrchain/ehrchain/internal/app"
-	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // Batch submission bounds: a bulk importer sends many transactions of one signer, which
@@ -22,27 +21,13 @@ const (
 	maxBatchBytes = 32 << 20
 )
 
-// SubmitBatchRequest is the body of POST /v1/txs: transactions admitted in order, none
-// waited for.
-type SubmitBatchRequest struct {
-	Txs []string `json:"txs"` // base64 wire transactions
-}
-
-// SubmitBatchResponse holds one result per transaction admitted, in order. Admission
-// stops at the first refusal, whose result (or error) is the last one; a transaction of
-// the same signer after it would fail its sequence check anyway.
-type SubmitBatchResponse struct {
-	Results []app.Result `json:"results"`
-	Error   *tx.Error    `json:"error,omitempty"` // the mempool refused the last transaction (full: retry from there)
-}
-
 func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBytes))
 	if err != nil {
 		writeErr(w, tx.Space.Err(tx.CodeTooLarge, "request body: %v", err))
 		return
 	}
-	var req SubmitBatchRequest
+	var req wire.SubmitBatchRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeErr(w, Space.Err(CodeBadRequest, "request body is not the expected JSON: %v", err))
 		return
@@ -65,12 +50,12 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	var out SubmitBatchResponse
+	var out wire.SubmitBatchResponse
 	for _, raw := range raws {
 		res, err := s.b.Broadcast(ctx, raw, false)
 		if err != nil {
 			code := CodeInternal
-			if errors.Is(err, node.ErrMempool) || errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(err, wire.ErrMempool) || errors.Is(err, context.DeadlineExceeded) {
 				code = CodeUnavailable
 			}
 			out.Error = Space.Err(code, "%v", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // Version is reported to CometBFT in Info.
@@ -59,14 +60,9 @@ type App struct {
 	pruning Pruning   // history kept (pruning.go)
 }
 
-// Result is the outcome of a committed transaction.
-type Result struct {
-	Hash      string `json:"hash"`
-	Height    int64  `json:"height"`
-	Code      uint32 `json:"code"`
-	Codespace string `json:"codespace,omitempty"`
-	Log       string `json:"log,omitempty"`
-}
+// Result is the outcome of a committed transaction; its form is the wire's, which the API
+// answers and clients decode.
+type Result = wire.Result
 
 // New builds the application over an opened store. logf receives one line per block.
 func New(chainID string, st *state.Store, logf func(string, ...any)) *App {

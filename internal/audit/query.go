@@ -360,12 +360,21 @@ type LogView interface {
 	Leaf(index uint64) ([]byte, error)
 }
 
+// Narrower is a secondary index of the log that Query consults to visit only the events
+// that may match; *auditindex.Index is one. CatchUp brings it up to v; Join returns next(i),
+// the first event index at or after i that may match f (ok false when it cannot narrow f or
+// does not cover n events), and release, to be called when done.
+type Narrower interface {
+	CatchUp(v LogView) error
+	Join(f Filter, n uint64) (next func(uint64) (uint64, bool, error), release func(), ok bool)
+}
+
 // Query answers one page of f from v, oldest event first, starting at f.Cursor. The caller
 // has checked who may see what (Authorize). With an index, Query first brings it up to v
 // and then visits only the events that carry every term of f; without one (ix nil, closed
 // or failing) it scans the time range. Either way each event is re-checked against f, so a
 // damaged index can hide events but never show one that does not match.
-func Query(v LogView, ix *Index, f Filter) (*Page, error) {
+func Query(v LogView, ix Narrower, f Filter) (*Page, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -391,7 +400,7 @@ func Query(v LogView, ix *Index, f Filter) (*Page, error) {
 
 	next := func(i uint64) (uint64, bool, error) { return i, i < hi, nil } // a scan
 	if ix != nil && ix.CatchUp(v) == nil {
-		if j, release, ok := ix.join(f, n); ok {
+		if j, release, ok := ix.Join(f, n); ok {
 			defer release()
 			next = j
 		}

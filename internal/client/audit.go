@@ -6,9 +6,9 @@ import (
 	"encoding/base64"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // NewAuditQuery signs a query for one page of audit events, valid for five minutes.
@@ -27,9 +27,9 @@ func (c *Client) NewAuditQuery(ctx context.Context, who *keys.Keystore, f audit.
 }
 
 // SubmitAuditQuery sends a signed audit query and returns the page the node answered.
-func (c *Client) SubmitAuditQuery(ctx context.Context, q *audit.QueryRequest) (*api.AuditQueryResponse, error) {
-	var resp api.AuditQueryResponse
-	err := c.do(ctx, "POST", "/v1/audit/query", api.AuditQueryBody{Request: base64.StdEncoding.EncodeToString(q.Encode())}, &resp)
+func (c *Client) SubmitAuditQuery(ctx context.Context, q *audit.QueryRequest) (*wire.AuditQueryResponse, error) {
+	var resp wire.AuditQueryResponse
+	err := c.do(ctx, "POST", "/v1/audit/query", wire.AuditQueryBody{Request: base64.StdEncoding.EncodeToString(q.Encode())}, &resp)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (c *Client) SubmitAuditQuery(ctx context.Context, q *audit.QueryRequest) (*
 }
 
 // AuditQuery asks for one page of the audit events matching f that who may see.
-func (c *Client) AuditQuery(ctx context.Context, who *keys.Keystore, f audit.Filter) (*api.AuditQueryResponse, error) {
+func (c *Client) AuditQuery(ctx context.Context, who *keys.Keystore, f audit.Filter) (*wire.AuditQueryResponse, error) {
 	q, err := c.NewAuditQuery(ctx, who, f)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (c *Client) AuditQuery(ctx context.Context, who *keys.Keystore, f audit.Fil
 
 // AuditQueryAll follows the pages of f from f.Cursor to the end of the log, signing a
 // query per page, and calls fn with each page.
-func (c *Client) AuditQueryAll(ctx context.Context, who *keys.Keystore, f audit.Filter, fn func(*api.AuditQueryResponse) error) error {
+func (c *Client) AuditQueryAll(ctx context.Context, who *keys.Keystore, f audit.Filter, fn func(*wire.AuditQueryResponse) error) error {
 	for {
 		page, err := c.AuditQuery(ctx, who, f)
 		if err != nil {

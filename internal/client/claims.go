@@ -9,10 +9,10 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/claims"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // PublishPlan publishes a plan (or its next version) as the insurer and returns the stored
@@ -30,15 +30,15 @@ func (c *Client) PublishPlan(ctx context.Context, insurer *keys.Keystore, p clai
 
 // Plan fetches every version of an insurer's plan, oldest first.
 func (c *Client) Plan(ctx context.Context, insurer, plan string) ([]*claims.Plan, error) {
-	var r api.PlanResponse
+	var r wire.PlanResponse
 	err := c.do(ctx, "GET", "/v1/insurers/"+url.PathEscape(insurer)+"/plans/"+url.PathEscape(plan), nil, &r)
 	return r.Versions, err
 }
 
 // Plans lists an insurer's plans.
-func (c *Client) Plans(ctx context.Context, insurer string) ([]api.PlanSummary, error) {
+func (c *Client) Plans(ctx context.Context, insurer string) ([]wire.PlanSummary, error) {
 	var r struct {
-		Plans []api.PlanSummary `json:"plans"`
+		Plans []wire.PlanSummary `json:"plans"`
 	}
 	return r.Plans, c.do(ctx, "GET", "/v1/insurers/"+url.PathEscape(insurer)+"/plans", nil, &r)
 }
@@ -117,7 +117,7 @@ func (c *Client) ClaimsQuery(ctx context.Context, who *keys.Keystore, kind, id s
 // SubmitClaimsQuery sends an already signed claims query.
 func (c *Client) SubmitClaimsQuery(ctx context.Context, q *claims.Query) (*claims.Answer, error) {
 	var a claims.Answer
-	err := c.do(ctx, "POST", "/v1/claims/query", api.ClaimsQueryBody{Request: base64.StdEncoding.EncodeToString(q.Encode())}, &a)
+	err := c.do(ctx, "POST", "/v1/claims/query", wire.ClaimsQueryBody{Request: base64.StdEncoding.EncodeToString(q.Encode())}, &a)
 	if err != nil {
 		return nil, err
 	}

@@ -15,12 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
-	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
-	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // Client talks to one node.
@@ -56,7 +54,7 @@ func (c *Client) Insecure() *Client {
 // Error is a non-2xx answer: the coded error the node returned.
 type Error struct {
 	Status int
-	api.TxError
+	wire.TxError
 }
 
 func (e *Error) Error() string {
@@ -114,7 +112,7 @@ func (c *Client) doHeader(ctx context.Context, method, path string, hdr http.Hea
 	if resp.StatusCode >= 300 {
 		e := &Error{Status: resp.StatusCode}
 		if json.Unmarshal(b, &e.TxError) != nil || e.Codespace == "" {
-			e.Codespace, e.Code, e.Message = string(api.Space), api.CodeInternal, fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+			e.Codespace, e.Code, e.Message = string(wire.Space), wire.CodeInternal, fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 		}
 		return e
 	}
@@ -125,14 +123,14 @@ func (c *Client) doHeader(ctx context.Context, method, path string, hdr http.Hea
 }
 
 // Status of the node.
-func (c *Client) Status(ctx context.Context) (*node.Status, error) {
-	var s node.Status
+func (c *Client) Status(ctx context.Context) (*wire.Status, error) {
+	var s wire.Status
 	return &s, c.do(ctx, "GET", "/v1/status", nil, &s)
 }
 
 // Identity fetches one identity; prove asks for a Merkle proof.
-func (c *Client) Identity(ctx context.Context, id string, prove bool) (*api.IdentityResponse, error) {
-	var r api.IdentityResponse
+func (c *Client) Identity(ctx context.Context, id string, prove bool) (*wire.IdentityResponse, error) {
+	var r wire.IdentityResponse
 	q := ""
 	if prove {
 		q = "?prove=1"
@@ -154,15 +152,15 @@ func (c *Client) Identities(ctx context.Context, role string) ([]*identity.Ident
 
 // Submit sends a signed transaction. With wait, it returns once the block is committed. A
 // rejection (in CheckTx or in the block) is returned as *Error.
-func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (app.Result, error) {
-	var r app.Result
-	err := c.do(ctx, "POST", "/v1/tx", api.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw), Wait: wait}, &r)
+func (c *Client) Submit(ctx context.Context, raw []byte, wait bool) (wire.Result, error) {
+	var r wire.Result
+	err := c.do(ctx, "POST", "/v1/tx", wire.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw), Wait: wait}, &r)
 	return r, err
 }
 
 // Tx looks up a committed transaction.
-func (c *Client) Tx(ctx context.Context, hash string) (app.Result, error) {
-	var r app.Result
+func (c *Client) Tx(ctx context.Context, hash string) (wire.Result, error) {
+	var r wire.Result
 	return r, c.do(ctx, "GET", "/v1/tx/"+url.PathEscape(hash), nil, &r)
 }
 
@@ -190,18 +188,18 @@ func (c *Client) Sequence(ctx context.Context, id string) (uint64, error) {
 }
 
 // Send signs body as ks's identity with its next sequence, submits it and waits for commit.
-func (c *Client) Send(ctx context.Context, ks *keys.Keystore, body tx.Body) (app.Result, error) {
+func (c *Client) Send(ctx context.Context, ks *keys.Keystore, body tx.Body) (wire.Result, error) {
 	chainID, err := c.chainID(ctx)
 	if err != nil {
-		return app.Result{}, err
+		return wire.Result{}, err
 	}
 	signer, ok := tx.ParseSigner(ks.ID)
 	if !ok {
-		return app.Result{}, fmt.Errorf("keystore %s has a malformed id %q", ks.Name, ks.ID)
+		return wire.Result{}, fmt.Errorf("keystore %s has a malformed id %q", ks.Name, ks.ID)
 	}
 	seq, err := c.Sequence(ctx, ks.ID)
 	if err != nil {
-		return app.Result{}, err
+		return wire.Result{}, err
 	}
 	env := tx.Sign(ks.Keys.Sign, signer, chainID, seq, body)
 	return c.Submit(ctx, env.Encode(), true)

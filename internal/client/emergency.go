@@ -8,12 +8,12 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // EnrolCustodian enrols (as the registrar) an identity as an institution's escrow custodian.
@@ -24,7 +24,7 @@ func (c *Client) EnrolCustodian(ctx context.Context, registrar *keys.Keystore, c
 
 // Custodians lists the enrolled custodians (retired ones included, inactive).
 func (c *Client) Custodians(ctx context.Context) ([]*emergency.Custodian, error) {
-	var r api.Custodians
+	var r wire.Custodians
 	return r.Custodians, c.do(ctx, "GET", "/v1/emergency/custodians", nil, &r)
 }
 
@@ -32,8 +32,8 @@ func (c *Client) Custodians(ctx context.Context) ([]*emergency.Custodian, error)
 // escrows, and every declaration made for them (the patient's notifications). It is
 // answered only to a signed query (As): all of it to the patient and auditors, a
 // provider's own declarations to a provider, those asking for its shares to a custodian.
-func (c *Client) PatientEmergency(ctx context.Context, patient string) (*api.PatientEmergency, error) {
-	var r api.PatientEmergency
+func (c *Client) PatientEmergency(ctx context.Context, patient string) (*wire.PatientEmergency, error) {
+	var r wire.PatientEmergency
 	return &r, c.do(ctx, "GET", "/v1/patients/"+url.PathEscape(patient)+"/emergency", nil, &r)
 }
 
@@ -98,7 +98,7 @@ func (c *Client) Declare(ctx context.Context, provider *keys.Keystore, b emergen
 // Declarations lists the declarations the signer (As) may see; activeOnly keeps those
 // whose window is open.
 func (c *Client) Declarations(ctx context.Context, activeOnly bool) ([]*emergency.Declaration, error) {
-	var r api.Declarations
+	var r wire.Declarations
 	q := ""
 	if activeOnly {
 		q = "?active=1"
@@ -108,8 +108,8 @@ func (c *Client) Declarations(ctx context.Context, activeOnly bool) ([]*emergenc
 
 // Declaration fetches one declaration with the escrows it covers, for a signer (As) who
 // may see it.
-func (c *Client) Declaration(ctx context.Context, id string) (*api.DeclarationResponse, error) {
-	var r api.DeclarationResponse
+func (c *Client) Declaration(ctx context.Context, id string) (*wire.DeclarationResponse, error) {
+	var r wire.DeclarationResponse
 	return &r, c.do(ctx, "GET", "/v1/emergency/declarations/"+url.PathEscape(id), nil, &r)
 }
 

@@ -15,18 +15,18 @@ import (
 
 	"crypto/hpke"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/envelope"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // CategoryKeys fetches a patient's current category public keys.
 func (c *Client) CategoryKeys(ctx context.Context, patient string) ([]consent.CategoryKey, error) {
-	var r api.CategoryKeys
+	var r wire.CategoryKeys
 	return r.Keys, c.do(ctx, "GET", "/v1/patients/"+patient+"/keys", nil, &r)
 }
 
@@ -204,16 +204,16 @@ func (c *Client) NewReadRequest(ctx context.Context, who *keys.Keystore, patient
 var ErrDenied = errors.New("access denied")
 
 // SubmitRead sends a signed read request and returns the raw answer.
-func (c *Client) SubmitRead(ctx context.Context, q *records.ReadRequest) (*api.ReadResponse, error) {
-	var resp api.ReadResponse
-	err := c.do(ctx, "POST", "/v1/read", api.ReadRequestBody{Request: base64.StdEncoding.EncodeToString(q.Encode())}, &resp)
+func (c *Client) SubmitRead(ctx context.Context, q *records.ReadRequest) (*wire.ReadResponse, error) {
+	var resp wire.ReadResponse
+	err := c.do(ctx, "POST", "/v1/read", wire.ReadRequestBody{Request: base64.StdEncoding.EncodeToString(q.Encode())}, &resp)
 	if err != nil {
 		return nil, err
 	}
 	return &resp, nil
 }
 
-func (c *Client) read(ctx context.Context, who *keys.Keystore, patient, record, purpose string) (*api.ReadResponse, error) {
+func (c *Client) read(ctx context.Context, who *keys.Keystore, patient, record, purpose string) (*wire.ReadResponse, error) {
 	q, err := c.NewReadRequest(ctx, who, patient, record, purpose)
 	if err != nil {
 		return nil, err

@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // Capture signs an EPCIS 2.0 capture document (JSON-LD, as the partner's system wrote it)
 // as ks, posts it to /epcis/capture and waits for its commit. The answer gives each
 // event's Event Hash ID and whether it was new to the ledger.
-func (c *Client) Capture(ctx context.Context, ks *keys.Keystore, doc []byte) (*api.CaptureResponse, error) {
+func (c *Client) Capture(ctx context.Context, ks *keys.Keystore, doc []byte) (*wire.CaptureResponse, error) {
 	chainID, err := c.chainID(ctx)
 	if err != nil {
 		return nil, err
@@ -29,13 +29,13 @@ func (c *Client) Capture(ctx context.Context, ks *keys.Keystore, doc []byte) (*a
 		return nil, err
 	}
 	raw := tx.Sign(ks.Keys.Sign, signer, chainID, seq, &supply.CaptureBody{Document: doc}).Encode()
-	var r api.CaptureResponse
-	return &r, c.do(ctx, "POST", "/epcis/capture", api.CaptureRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
+	var r wire.CaptureResponse
+	return &r, c.do(ctx, "POST", "/epcis/capture", wire.CaptureRequest{Tx: base64.StdEncoding.EncodeToString(raw)}, &r)
 }
 
 // EPCISEvent fetches a stored event by its Event Hash ID (or the id's 64 hex digits).
 func (c *Client) EPCISEvent(ctx context.Context, hashID string) (*supply.StoredEvent, error) {
-	var r api.EPCISEventResponse
+	var r wire.EPCISEventResponse
 	return r.Event, c.do(ctx, "GET", "/epcis/events/"+url.PathEscape(hashID), nil, &r)
 }
 

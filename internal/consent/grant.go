@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/access"
-	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/decodecache"
 )
 
 // Actions a grant can permit.
@@ -106,7 +106,7 @@ func Get(r Reader, patient, id string) *Grant {
 // grants and grantLists cache decoded values by their stored bytes: every access decision
 // reads all of a patient's grants.
 var (
-	grants = state.NewDecodeCache(100_000, func(b []byte) (*Grant, error) {
+	grants = decodecache.New(100_000, func(b []byte) (*Grant, error) {
 		var g Grant
 		if err := json.Unmarshal(b, &g); err != nil {
 			return nil, err
@@ -114,7 +114,7 @@ var (
 		g.Actions, g.Purposes, g.Deny, g.KeyShares = slices.Clip(g.Actions), slices.Clip(g.Purposes), slices.Clip(g.Deny), slices.Clip(g.KeyShares)
 		return &g, nil
 	})
-	grantLists = state.NewDecodeCache(100_000, func(b []byte) (*[]string, error) {
+	grantLists = decodecache.New(100_000, func(b []byte) (*[]string, error) {
 		var ids []string
 		return &ids, json.Unmarshal(b, &ids)
 	})

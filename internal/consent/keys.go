@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 
-	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/decodecache"
 )
 
 // categoryRe bounds category names: short lowercase labels such as "general" or
@@ -36,7 +36,7 @@ func CurrentKey(r Reader, patient, category string) *CategoryKey {
 }
 
 // categoryKeys caches decoded category keys: every record write checks the current one.
-var categoryKeys = state.NewDecodeCache(100_000, func(b []byte) (*CategoryKey, error) {
+var categoryKeys = decodecache.New(100_000, func(b []byte) (*CategoryKey, error) {
 	var k CategoryKey
 	return &k, json.Unmarshal(b, &k)
 })

@@ -1,11 +1,8 @@
 package fhir
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -56,9 +53,8 @@ type Gateway struct {
 // read and every transaction). keyring is where persons' keystores are found for login;
 // empty disables login.
 func New(b Backend, apiServer http.Handler, keyring keys.Dir) *Gateway {
-	c := client.New("http://node.internal")
+	c := client.InProcess(apiServer)
 	c.ChainID = b.ChainID()
-	c.HTTP = &http.Client{Transport: handlerTransport{apiServer}, Timeout: 2 * time.Minute}
 	g := &Gateway{b: b, c: c, mux: http.NewServeMux(), Now: time.Now}
 	g.auth = newAuthenticator(g, keyring)
 	g.routes()
@@ -178,29 +174,3 @@ func purpose(r *http.Request) (string, error) {
 	}
 	return "", fail(http.StatusBadRequest, "value", "X-Purpose-Of-Use %q: use one of %v", p, consent.Purposes)
 }
-
-// handlerTransport serves the in-process client's requests with the node's API handler.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec := &recorder{header: http.Header{}, code: http.StatusOK}
-	t.h.ServeHTTP(rec, req)
-	return &http.Response{StatusCode: rec.code, Status: fmt.Sprintf("%d %s", rec.code, http.StatusText(rec.code)),
-		Header: rec.header, Body: io.NopCloser(&rec.buf), ContentLength: int64(rec.buf.Len()), Request: req,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
-}
-
-type recorder struct {
-	header http.Header
-	code   int
-	wrote  bool
-	buf    bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.code, r.wrote = code, true
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) { r.wrote = true; return r.buf.Write(b) }

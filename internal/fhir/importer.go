@@ -22,6 +22,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // Importer loads FHIR Bundles (one patient each, as Synthea writes them) onto the ledger
@@ -468,7 +469,7 @@ func (im *Importer) explain(ctx context.Context, err error, sent []string) error
 			continue
 		}
 		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
-		ce = &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: h, Height: res.Height}}
+		ce = &client.Error{Status: api.HTTPStatus(&e), TxError: wire.TxError{Error: e, Hash: h, Height: res.Height}}
 		err = fmt.Errorf("transaction %s was rejected in block %d: %w", h, res.Height, ce)
 		break
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // sequencer signs one identity's transactions with consecutive sequences and submits them
@@ -135,7 +136,7 @@ func (s *sequencer) stalled(ctx context.Context, seq uint64) error {
 
 func rejected(res app.Result) error {
 	e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: fmt.Sprintf("rejected in block %d: %s", res.Height, res.Log)}
-	return &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: res.Hash, Height: res.Height}}
+	return &client.Error{Status: api.HTTPStatus(&e), TxError: wire.TxError{Error: e, Hash: res.Hash, Height: res.Height}}
 }
 
 // submitMany signs bodies with consecutive sequences and hands them to the node in
@@ -155,7 +156,7 @@ func (s *sequencer) submitMany(ctx context.Context, bodies []tx.Body) ([]string,
 		for _, r := range resp.Results {
 			if r.Code != 0 {
 				e := tx.Error{Codespace: r.Codespace, Code: r.Code, Message: r.Log}
-				return hashes, &client.Error{Status: api.HTTPStatus(&e), TxError: api.TxError{Error: e, Hash: r.Hash}}
+				return hashes, &client.Error{Status: api.HTTPStatus(&e), TxError: wire.TxError{Error: e, Hash: r.Hash}}
 			}
 			hashes = append(hashes, r.Hash)
 			s.admitted(r.Hash)
@@ -163,7 +164,7 @@ func (s *sequencer) submitMany(ctx context.Context, bodies []tx.Body) ([]string,
 		raws = raws[len(resp.Results):]
 		if resp.Error != nil {
 			if resp.Error.Codespace != string(api.Space) || resp.Error.Code != api.CodeUnavailable {
-				return hashes, &client.Error{Status: api.HTTPStatus(resp.Error), TxError: api.TxError{Error: *resp.Error}}
+				return hashes, &client.Error{Status: api.HTTPStatus(resp.Error), TxError: wire.TxError{Error: *resp.Error}}
 			}
 			select { // mempool full: let a block drain it
 			case <-time.After(50 * time.Millisecond):

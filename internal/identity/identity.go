@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/decodecache"
 )
 
 // Role is what an identity may do.
@@ -111,7 +111,7 @@ func Get(r Reader, id string) *Identity {
 
 // decoded caches identities by their stored bytes: every transaction looks its signer up
 // several times (CheckTx, the block pre-pass, execution, recheck).
-var decoded = state.NewDecodeCache(100_000, Decode)
+var decoded = decodecache.New(100_000, Decode)
 
 func decodeCached(b []byte) *Identity {
 	i, err := decoded.Get(b)

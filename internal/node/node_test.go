@@ -14,6 +14,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
+	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -92,7 +93,7 @@ func TestRegisterRestartFind(t *testing.T) {
 			t.Fatalf("%s after restart: %+v", ks.Name, got.Identity)
 		}
 		// The proof ties the identity to the app hash of the height it was read at.
-		if err := got.Proof.Verify(got.Proof.AppHash, identity.Key(ks.ID), got.Value); err != nil {
+		if err := (*state.Proof)(got.Proof).Verify(got.Proof.AppHash, identity.Key(ks.ID), got.Value); err != nil {
 			t.Fatalf("proof: %v", err)
 		}
 	}

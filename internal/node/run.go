@@ -27,9 +27,11 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditindex"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // p2pRate is the per-peer connection rate limit, in bytes a second.
@@ -52,7 +54,7 @@ type Node struct {
 
 	st      *state.Store
 	blobs   *blobs.Store
-	audit   *audit.Index // nil if it could not be opened: audit queries then scan the log
+	audit   *auditindex.Index // nil if it could not be opened: audit queries then scan the log
 	cmt     *nm.Node
 	rpc     *local.Local
 	release func()
@@ -203,7 +205,7 @@ func (n *Node) start() (err error) {
 		return err
 	}
 	// The audit query index is outside consensus and rebuilt from the log when missing.
-	if n.audit, err = audit.OpenIndex(filepath.Join(p.AppDir(), "auditidx")); err != nil {
+	if n.audit, err = auditindex.Open(filepath.Join(p.AppDir(), "auditidx")); err != nil {
 		n.logf("audit queries will scan the log: %v", err)
 	} else {
 		n.audit.Follow(func() audit.LogView { return n.View() }, time.Second, n.logf)
@@ -348,32 +350,11 @@ func (n *Node) close() {
 // Height is the last committed height.
 func (n *Node) Height() int64 { return n.st.LastCommit().Height }
 
-// Status is what `ehrchain status` shows.
-type Status struct {
-	ChainID    string      `json:"chain_id"`
-	Moniker    string      `json:"moniker"`
-	NodeID     string      `json:"node_id"`
-	Height     int64       `json:"height"`
-	AppHash    string      `json:"app_hash"`
-	BlockHash  string      `json:"block_hash"`
-	BlockTime  time.Time   `json:"block_time"`
-	CatchingUp bool        `json:"catching_up"`
-	Validators []Validator `json:"validators"`
-	LogSize    uint64      `json:"events"`
-	// BlobsMissing counts committed blob records whose ciphertext this node is still
-	// fetching from peers; reads of them answer "unavailable" meanwhile.
-	BlobsMissing int `json:"blobs_missing"`
-	// BlobsPending counts uploads no committed record references yet; the sweep deletes
-	// them after the grace period.
-	BlobsPending int `json:"blobs_pending"`
-}
+// Status is what `ehrchain status` shows (the wire form GET /v1/status answers).
+type Status = wire.Status
 
 // Validator is one member of the current validator set.
-type Validator struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pub_key"`
-	Power   int64  `json:"power"`
-}
+type Validator = wire.Validator
 
 // Status reports the node's view of the chain.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
@@ -399,8 +380,8 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 }
 
 // ErrMempool is returned when the mempool refuses a transaction for reasons other than the
-// application's checks (full, duplicate).
-var ErrMempool = errors.New("mempool refused the transaction")
+// application's checks (full, duplicate). It is wire.ErrMempool, which the API tests for.
+var ErrMempool = wire.ErrMempool
 
 // Broadcast runs CheckTx and, if wait is set, waits for the transaction's block to commit.
 // A CheckTx rejection is returned as a committed-style Result with Height 0.
@@ -451,7 +432,7 @@ func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result
 func (n *Node) Blobs() *blobs.Store { return n.blobs }
 
 // AuditIndex is the node's audit query index, or nil.
-func (n *Node) AuditIndex() *audit.Index { return n.audit }
+func (n *Node) AuditIndex() *auditindex.Index { return n.audit }
 
 // View is the last committed state.
 func (n *Node) View() *state.View { return n.st.Committed() }

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/signin"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -25,7 +25,7 @@ const dashboardPeriod = 30 * 24 * time.Hour
 func (p *Portal) allEvents(ctx context.Context, who *keys.Keystore, f audit.Filter) ([]*audit.Event, error) {
 	var out []*audit.Event
 	f.Limit = audit.MaxLimit
-	err := p.cl.AuditQueryAll(ctx, who, f, func(pg *api.AuditQueryResponse) error {
+	err := p.cl.AuditQueryAll(ctx, who, f, func(pg *wire.AuditQueryResponse) error {
 		out = append(out, pg.Events...)
 		return nil
 	})

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/signin"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // declView is an emergency (break-glass) declaration as the patient and the auditor see it:
@@ -63,7 +63,7 @@ func (p *Portal) declViews(ctx context.Context, who *keys.Keystore, ds []*emerge
 	byDecl := map[string][]*audit.Event{}
 	for _, d := range ds {
 		f := audit.Filter{Patient: d.Patient, Actor: d.Provider, Action: "record.*", From: d.Start, Limit: audit.MaxLimit}
-		err := p.cl.AuditQueryAll(ctx, who, f, func(pg *api.AuditQueryResponse) error {
+		err := p.cl.AuditQueryAll(ctx, who, f, func(pg *wire.AuditQueryResponse) error {
 			for _, e := range pg.Events {
 				if e.Emergency == d.ID {
 					byDecl[d.ID] = append(byDecl[d.ID], e)
@@ -194,7 +194,7 @@ func (p *Portal) renderPatientEmergency(w http.ResponseWriter, r *http.Request, 
 }
 
 // patientCategories is every category the patient has a key for or opted out.
-func (p *Portal) patientCategories(ctx context.Context, patient string, pe *api.PatientEmergency) []string {
+func (p *Portal) patientCategories(ctx context.Context, patient string, pe *wire.PatientEmergency) []string {
 	var cats []string
 	if cks, err := p.cl.CategoryKeys(ctx, patient); err == nil {
 		for _, k := range cks {
@@ -209,7 +209,7 @@ func (p *Portal) patientCategories(ctx context.Context, patient string, pe *api.
 	return cats
 }
 
-func optOutRows(cats []string, pe *api.PatientEmergency) []optOutRow {
+func optOutRows(cats []string, pe *wire.PatientEmergency) []optOutRow {
 	var out []optOutRow
 	for _, c := range cats {
 		out = append(out, optOutRow{Category: c, OptedOut: slices.Contains(pe.OptedOut, c), Escrowed: slices.Contains(pe.Visible, c)})
@@ -288,7 +288,7 @@ func (p *Portal) setOptOuts(w http.ResponseWriter, r *http.Request, s *session) 
 // reEscrow escrows categories opted back in (opting out withdrew their escrow) like the
 // patient's most recent remaining escrow: same threshold, its custodians still active. It
 // says what it did, for the patient.
-func (p *Portal) reEscrow(ctx context.Context, patient *keys.Keystore, pe *api.PatientEmergency, cats []string) string {
+func (p *Portal) reEscrow(ctx context.Context, patient *keys.Keystore, pe *wire.PatientEmergency, cats []string) string {
 	var ref *emergency.Escrow
 	for _, e := range pe.Escrows {
 		if !slices.Contains(cats, e.Category) && (ref == nil || e.Height > ref.Height) {

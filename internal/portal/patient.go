@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/signin"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 func (p *Portal) patientHome(w http.ResponseWriter, r *http.Request, s *session) {
@@ -223,7 +223,7 @@ type accessView struct {
 func (p *Portal) accessPage(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	var evs []*audit.Event
-	err := p.cl.AuditQueryAll(ctx, s.ks, audit.Filter{Patient: s.ident.ID, Action: "record.*", Limit: audit.MaxLimit}, func(pg *api.AuditQueryResponse) error {
+	err := p.cl.AuditQueryAll(ctx, s.ks, audit.Filter{Patient: s.ident.ID, Action: "record.*", Limit: audit.MaxLimit}, func(pg *wire.AuditQueryResponse) error {
 		evs = append(evs, pg.Events...)
 		return nil
 	})

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -108,8 +107,8 @@ func New(cfg Config) (*Portal, error) {
 		closeSI()
 		return nil, err
 	}
-	cl := client.New("http://node.internal")
-	cl.HTTP = &http.Client{Transport: inProcess{cfg.API}, Timeout: 60 * time.Second}
+	cl := client.InProcess(cfg.API)
+	cl.HTTP.Timeout = 60 * time.Second
 	p := &Portal{
 		cfg: cfg, keys: keys.Dir{Path: node.Paths{Home: cfg.Home}.Keys()}, si: si, ownSI: own, store: si.Factors(), seen: seen,
 		sess: &sessions{m: map[string]*session{}, idle: cfg.IdleTimeout, maxAge: cfg.MaxAge, pending: cfg.PendingTimeout},
@@ -176,17 +175,6 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	p.mux.ServeHTTP(w, r)
-}
-
-// inProcess sends the client's requests straight to the API handler.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	r.RequestURI = r.URL.RequestURI()
-	r.RemoteAddr = "127.0.0.1:0"
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
 }
 
 // audit writes an event to the sign-in log, or says why it could not (the caller decides

@@ -24,6 +24,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // happened is an event the story expects on the ledger, written down as the story acts.
@@ -64,7 +65,7 @@ func (s *auditStory) where(keep func(happened) bool) []happened {
 // query follows every page of f as who, limit events a page, and returns what it saw.
 func (s *auditStory) query(who *keys.Keystore, f audit.Filter) ([]*audit.Event, error) {
 	var out []*audit.Event
-	err := s.c.AuditQueryAll(s.ctx, who, f, func(p *api.AuditQueryResponse) error {
+	err := s.c.AuditQueryAll(s.ctx, who, f, func(p *wire.AuditQueryResponse) error {
 		limit := f.Limit
 		if limit == 0 {
 			limit = audit.DefaultLimit
@@ -387,7 +388,7 @@ func TestAuditQueryWithoutIndex(t *testing.T) {
 	s := newStory(t)
 	m := s.write(s.a, "general", "Observation", "x")
 	s.mustDeny(s.b, m, consent.Treatment, "no consent")
-	srv := api.New(noIndex{s.node.Node})
+	srv := api.New(noIndex{s.node.Node.API()})
 	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
 	defer cancel()
 	want, err := s.c.AuditQuery(ctx, s.auditor, audit.Filter{Outcome: audit.Denied})
@@ -397,7 +398,7 @@ func TestAuditQueryWithoutIndex(t *testing.T) {
 	rec := httptest.NewRecorder()
 	body := fmt.Sprintf(`{"request":%q}`, base64.StdEncoding.EncodeToString(q.Encode()))
 	srv.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/audit/query", strings.NewReader(body)))
-	var got api.AuditQueryResponse
+	var got wire.AuditQueryResponse
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &got) != nil {
 		t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
 	}
@@ -406,5 +407,5 @@ func TestAuditQueryWithoutIndex(t *testing.T) {
 	}
 }
 
-// noIndex hides the node's AuditIndex method.
+// noIndex hides the node's AuditIndex method: only api.Backend's own methods show.
 type noIndex struct{ api.Backend }

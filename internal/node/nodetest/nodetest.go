@@ -76,7 +76,7 @@ func Start(t testing.TB, home string) *Running {
 		n.Stop()
 		t.Fatal(err)
 	}
-	srv := api.New(n)
+	srv := api.New(n.API())
 	go srv.Serve(l, "", "")
 	r := &Running{Node: n, Server: srv, Client: client.New(l.Addr().String())}
 	t.Cleanup(r.Stop)

@@ -1,4 +1,7 @@
-package audit
+// Package auditindex is a node's secondary index of the audit log, in its own pebble
+// database outside consensus. It lives apart from package audit so that the event
+// vocabulary every handler and client uses does not pull in a storage engine.
+package auditindex
 
 import (
 	"bytes"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/state"
 )
 
@@ -71,7 +75,7 @@ type posting struct {
 }
 
 // eventPostings are the index entries of one event.
-func eventPostings(e *Event) []posting {
+func eventPostings(e *audit.Event) []posting {
 	all := []posting{{fieldAbout, e.About()}, {fieldActor, e.Actor}, {fieldOrg, e.Organization},
 		{fieldAction, e.Action}, {fieldFamily, family(e.Action)}, {fieldOutcome, e.Outcome}}
 	out := all[:0]
@@ -84,7 +88,7 @@ func eventPostings(e *Event) []posting {
 }
 
 // filterPostings are the postings an event must carry to match f (time aside).
-func filterPostings(f Filter) []posting {
+func filterPostings(f audit.Filter) []posting {
 	var out []posting
 	add := func(field byte, v string) {
 		if v != "" {
@@ -110,9 +114,9 @@ func (p posting) prefix() []byte {
 
 func (p posting) key(index uint64) []byte { return binary.BigEndian.AppendUint64(p.prefix(), index) }
 
-// OpenIndex opens (or creates) the index database in dir. A database pebble reports as
+// Open opens (or creates) the index database in dir. A database pebble reports as
 // corrupt is deleted and started again.
-func OpenIndex(dir string) (*Index, error) {
+func Open(dir string) (*Index, error) {
 	opts := &pebble.Options{Logger: quietLogger{}}
 	db, err := pebble.Open(dir, opts)
 	if errors.Is(err, pebble.ErrCorruption) {
@@ -191,10 +195,16 @@ func (x *Index) reset() error {
 // Size is the number of events indexed.
 func (x *Index) Size() uint64 { return x.size.Load() }
 
-// CatchUp indexes the events of v not indexed yet. The first call after OpenIndex also
+// CatchUp indexes the events of v not indexed yet. The first call after Open also
 // checks that the indexed events are the start of v's log (same count at most, same last
 // event) and otherwise rebuilds from scratch. A v older than the index is left alone.
-func (x *Index) CatchUp(v LogView) error {
+//
+// A nil *Index (a node without one) reports itself closed, so that a nil index passed as
+// an audit.Narrower makes queries scan instead of crashing.
+func (x *Index) CatchUp(v audit.LogView) error {
+	if x == nil {
+		return errIndexClosed
+	}
 	x.wmu.Lock()
 	defer x.wmu.Unlock()
 	n := v.LogSize()
@@ -212,7 +222,7 @@ func (x *Index) CatchUp(v LogView) error {
 	return nil
 }
 
-func (x *Index) check(v LogView, n uint64) error {
+func (x *Index) check(v audit.LogView, n uint64) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.closed {
@@ -236,7 +246,7 @@ func (x *Index) check(v LogView, n uint64) error {
 
 // indexChunk indexes up to indexChunk events in one atomic batch, meta included, so a crash
 // leaves the index at a chunk boundary.
-func (x *Index) indexChunk(v LogView, n uint64) error {
+func (x *Index) indexChunk(v audit.LogView, n uint64) error {
 	if x.stopping.Load() {
 		return errIndexClosed
 	}
@@ -255,7 +265,7 @@ func (x *Index) indexChunk(v LogView, n uint64) error {
 		if leaf, err = v.Leaf(i); err != nil {
 			return err
 		}
-		e, err := Decode(leaf)
+		e, err := audit.Decode(leaf)
 		if err != nil {
 			return fmt.Errorf("event %d is corrupt: %w", i, err)
 		}
@@ -276,13 +286,13 @@ func (x *Index) indexChunk(v LogView, n uint64) error {
 	return nil
 }
 
-// join returns next(i): the first event index at or after i that carries every posting of f
+// Join returns next(i): the first event index at or after i that carries every posting of f
 // (ok false past the last one), found by leapfrogging over the postings of each value. It
 // returns ok false when f has no postings to narrow by or the index does not cover n
 // events; the caller then scans. release must be called when done.
-func (x *Index) join(f Filter, n uint64) (next func(uint64) (uint64, bool, error), release func(), ok bool) {
+func (x *Index) Join(f audit.Filter, n uint64) (next func(uint64) (uint64, bool, error), release func(), ok bool) {
 	ps := filterPostings(f)
-	if len(ps) == 0 {
+	if x == nil || len(ps) == 0 {
 		return nil, nil, false
 	}
 	x.mu.RLock()
@@ -333,7 +343,7 @@ func (x *Index) join(f Filter, n uint64) (next func(uint64) (uint64, bool, error
 // Follow keeps the index up to date in the background: it catches up with view() now and
 // then every interval, until Close. Catch-up failures go to logf, once per distinct error;
 // queries meanwhile scan the log. Call it at most once.
-func (x *Index) Follow(view func() LogView, every time.Duration, logf func(string, ...any)) {
+func (x *Index) Follow(view func() audit.LogView, every time.Duration, logf func(string, ...any)) {
 	x.stop, x.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(x.done)
@@ -373,4 +383,10 @@ func (x *Index) Close() error {
 	}
 	x.closed = true
 	return x.db.Close()
+}
+
+// family is the part of an action before its first dot ("record" of "record.read").
+func family(action string) string {
+	f, _, _ := strings.Cut(action, ".")
+	return f
 }
