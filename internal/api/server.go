@@ -160,23 +160,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, terr)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
-	defer cancel()
-	res, err := s.b.Broadcast(ctx, raw, req.Wait)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		writeJSON(w, http.StatusGatewayTimeout, wire.TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
-		return
-	case errors.Is(err, wire.ErrMempool):
-		writeJSON(w, http.StatusServiceUnavailable, wire.TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
-		return
-	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, wire.TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
-		return
-	}
-	if res.Code != 0 {
-		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
-		writeJSON(w, httpStatus(&e), wire.TxError{Error: e, Hash: res.Hash, Height: res.Height})
+	res, ok := s.broadcast(w, r, raw, req.Wait)
+	if !ok {
 		return
 	}
 	status := http.StatusOK
@@ -295,4 +280,26 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
 		out = []*identity.Identity{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"height": v.Height(), "identities": out})
+}
+
+// broadcast hands raw to the node (waiting for its block if wait) and answers a failure
+// or a rejection itself; ok says the transaction was accepted (and, with wait, committed).
+func (s *Server) broadcast(w http.ResponseWriter, r *http.Request, raw []byte, wait bool) (wire.Result, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	res, err := s.b.Broadcast(ctx, raw, wait)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		writeJSON(w, http.StatusGatewayTimeout, wire.TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
+	case errors.Is(err, wire.ErrMempool):
+		writeJSON(w, http.StatusServiceUnavailable, wire.TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, wire.TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
+	case res.Code != 0:
+		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
+		writeJSON(w, httpStatus(&e), wire.TxError{Error: e, Hash: res.Hash, Height: res.Height})
+	default:
+		return res, true
+	}
+	return res, false
 }

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -100,22 +98,8 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, terr)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
-	defer cancel()
-	res, err := s.b.Broadcast(ctx, raw, true)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		writeJSON(w, http.StatusGatewayTimeout, wire.TxError{Error: *Space.Err(CodeTimeout, "%v", err), Hash: res.Hash})
-		return
-	case errors.Is(err, wire.ErrMempool):
-		writeJSON(w, http.StatusServiceUnavailable, wire.TxError{Error: *Space.Err(CodeUnavailable, "%v", err), Hash: res.Hash})
-		return
-	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, wire.TxError{Error: *Space.Err(CodeInternal, "%v", err), Hash: res.Hash})
-		return
-	case res.Code != 0:
-		e := tx.Error{Codespace: res.Codespace, Code: res.Code, Message: res.Log}
-		writeJSON(w, httpStatus(&e), wire.TxError{Error: e, Hash: res.Hash, Height: res.Height})
+	res, ok := s.broadcast(w, r, raw, true)
+	if !ok {
 		return
 	}
 	c := supply.GetCapture(s.b.View(), strings.ToLower(res.Hash))
