@@ -127,3 +127,7 @@ func mustTrial(r Reader, id string) (*Trial, *tx.Error) {
 	}
 	return t, nil
 }
+
+// Prefix lists the trials' head records (keys trial/<id>); versions, decisions, enrolments
+// and postings live under other prefixes, so iterating it yields one key per trial.
+var Prefix = []byte("trial/")

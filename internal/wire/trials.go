@@ -1,0 +1,50 @@
+package wire
+
+import (
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/trials"
+)
+
+// TrialSummary is one trial's public summary. Registrations are public by design; who is
+// enrolled is not, so enrolment is a count and no participant id appears.
+type TrialSummary struct {
+	ID      string `json:"id"`
+	Sponsor string `json:"sponsor"`
+	IRB     string `json:"irb"`
+	// Title and Status are the ResearchStudy's, of the version in force.
+	Title             string `json:"title,omitempty"`
+	Status            string `json:"status,omitempty"`
+	RegisteredAt      int64  `json:"registered_at"`
+	Version           uint32 `json:"version"`          // the protocol version in force
+	Approved          bool   `json:"approved"`         // the version in force is approved by the IRB
+	ApprovedVersion   uint32 `json:"approved_version"` // newest approved version; 0: none
+	Enrolled          uint32 `json:"enrolled"`
+	OutcomeSwitches   uint32 `json:"outcome_switches"`
+	ResultsPosted     bool   `json:"results_posted"`
+	Discrepancies     uint32 `json:"discrepancies"`
+	PrimaryCompletion string `json:"primary_completion"`
+	ResultsDue        string `json:"results_due,omitempty"` // last day results are on time, YYYY-MM-DD
+	// Overdue is trials.Overdue at the last block time.
+	Overdue bool `json:"overdue"`
+}
+
+// Trials is the answer of GET /v1/trials (?overdue=1: only the overdue ones).
+type Trials struct {
+	Height    int64          `json:"height"`
+	BlockTime time.Time      `json:"block_time"`
+	Trials    []TrialSummary `json:"trials"`
+}
+
+// TrialResponse is the answer of GET /v1/trials/{id}: the whole public record of a trial,
+// every protocol version with its changes, every IRB decision and every results posting
+// with its discrepancies. Enrolments are counted in the summary, never listed.
+type TrialResponse struct {
+	Height    int64              `json:"height"`
+	BlockTime time.Time          `json:"block_time"`
+	Summary   TrialSummary       `json:"summary"`
+	Trial     *trials.Trial      `json:"trial"`
+	Versions  []*trials.Version  `json:"versions"`
+	Decisions []*trials.Decision `json:"decisions"`
+	Postings  []*trials.Posting  `json:"postings"`
+}
