@@ -65,5 +65,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(fhirCmd(g))
 	root.AddCommand(backupCmd(g), restoreCmd(g), holdCmd(g))
 	root.AddCommand(epcisCmd(g))
+	root.AddCommand(trialCmd(g))
 	return root
 }
