@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +104,16 @@ func TestTrialCommands(t *testing.T) {
 	}
 	if out := cli("trial", "list", "--overdue"); strings.Contains(out, "GLU-3") {
 		t.Fatalf("a trial with results posted is still listed as overdue:\n%s", out)
+	}
+	for q, want := range map[string]int{"/v1/trials?overdue=yes": http.StatusBadRequest, "/v1/trials/NOPE": http.StatusNotFound, "/v1/trials?overdue=1": http.StatusOK} {
+		resp, err := http.Get("http://" + p.api + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", q, resp.StatusCode, want)
+		}
 	}
 	if out, err := run2("trial", "show", "NOPE"); err == nil || !strings.Contains(out, "not registered") {
 		t.Fatalf("showing an unregistered trial: %v\n%s", err, out)
