@@ -143,6 +143,9 @@ type Result struct {
 type RSSSample struct {
 	Seconds float64 `json:"s"`
 	Bytes   int64   `json:"bytes"`
+	// LiveHeap is the Go heap the last garbage collection found live: unlike RSS it does
+	// not keep counting memory the process grew once and freed.
+	LiveHeap int64 `json:"live_heap_bytes"`
 }
 
 // RSSEvery is how often a workload samples its resident set.
@@ -554,7 +557,7 @@ loop:
 			fmt.Fprintf(r.progress, "%s: %5.1fs  done %d/%d  rejected %d  %.0f ops/s  rss %d MiB\n",
 				w.name, now.Sub(start).Seconds(), c, total, rej, rate, cur>>20)
 			if !now.Before(nextRSS) {
-				rss = append(rss, RSSSample{Seconds: now.Sub(start).Round(time.Second).Seconds(), Bytes: cur})
+				rss = append(rss, RSSSample{Seconds: now.Sub(start).Round(time.Second).Seconds(), Bytes: cur, LiveHeap: liveHeap()})
 				nextRSS = nextRSS.Add(RSSEvery)
 			}
 			lastCommitted, lastTick = c, now

@@ -60,6 +60,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		for _, s := range res.RSS {
 			fmt.Fprintf(w, " %d", s.Bytes>>20)
 		}
+		fmt.Fprintf(w, "\n%s: live heap MiB every %s:", res.Workload, RSSEvery)
+		for _, s := range res.RSS {
+			fmt.Fprintf(w, " %d", s.LiveHeap>>20)
+		}
 		fmt.Fprintln(w)
 	}
 	return nil
