@@ -20,14 +20,7 @@ const syntheaBundle = "../../../shared/data/synthea-r4/Abdul_Koepp_e925b0f3-8006
 func TestClaimCommands(t *testing.T) {
 	home := initHome(t)
 	p := startProc(t, home)
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := run(t, append([]string{"--home", home, "--node", p.api}, args...)...)
-		if err != nil {
-			t.Fatalf("ehrchain %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	_, cli := p.commands(t)
 	for _, k := range []string{"dr", "acme", "pat"} {
 		cli("keys", "add", k)
 	}

@@ -14,14 +14,7 @@ import (
 func TestEmergencyCommands(t *testing.T) {
 	home := initHome(t)
 	p := startProc(t, home)
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := run(t, append([]string{"--home", home, "--node", p.api}, args...)...)
-		if err != nil {
-			t.Fatalf("ehrchain %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	_, cli := p.commands(t)
 	for _, k := range []string{"dr-er", "carol", "esc1", "esc2", "aud"} {
 		cli("keys", "add", k)
 	}

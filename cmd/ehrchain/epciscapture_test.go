@@ -34,14 +34,7 @@ func TestEpcisCaptureCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProc(t, home)
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := run(t, append([]string{"--home", home, "--node", p.api}, args...)...)
-		if err != nil {
-			t.Fatalf("ehrchain %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	_, cli := p.commands(t)
 	cli("keys", "add", "acme")
 	cli("identity", "register", "--as", "registrar", "--key", "acme", "--role", "manufacturer", "--org", "Acme Pharma")
 	cli("epcis", "bind", "--partner", "acme", "--prefix", "4012345", "--gln", "4012345000009")

@@ -14,17 +14,7 @@ import (
 func TestEraseAndHoldCommands(t *testing.T) {
 	home := initHome(t)
 	p := startProc(t, home)
-	run2 := func(args ...string) (string, error) {
-		return run(t, append([]string{"--home", home, "--node", p.api}, args...)...)
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := run2(args...)
-		if err != nil {
-			t.Fatalf("ehrchain %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
+	run2, cli := p.commands(t)
 	for _, k := range []string{"dr", "pat", "aud"} {
 		cli("keys", "add", k)
 	}

@@ -47,6 +47,7 @@ func run(t *testing.T, args ...string) (string, error) {
 
 // proc is a node running as a separate process.
 type proc struct {
+	home   string
 	cmd    *exec.Cmd
 	out    *bytes.Buffer
 	api    string
@@ -58,7 +59,7 @@ func startProc(t *testing.T, home string, extra ...string) *proc {
 	api := freePort(t)
 	cmd := exec.Command(binary, append([]string{"start", "--home", home, "--api", api, "--p2p", freePort(t), "--no-rpc"}, extra...)...)
 	cmd.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE="+testPass)
-	p := &proc{cmd: cmd, out: &bytes.Buffer{}, api: api, exited: make(chan error, 1)}
+	p := &proc{home: home, cmd: cmd, out: &bytes.Buffer{}, api: api, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -84,6 +85,23 @@ func startProc(t *testing.T, home string, extra ...string) *proc {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// commands run the CLI against this node and its home: try returns the output and the
+// error, must fails the test on an error.
+func (p *proc) commands(t *testing.T) (try func(args ...string) (string, error), must func(args ...string) string) {
+	try = func(args ...string) (string, error) {
+		return run(t, append([]string{"--home", p.home, "--node", p.api}, args...)...)
+	}
+	must = func(args ...string) string {
+		t.Helper()
+		out, err := try(args...)
+		if err != nil {
+			t.Fatalf("ehrchain %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	return try, must
 }
 
 func (p *proc) kill() {

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -183,18 +182,7 @@ func TestEmergencyNeedsAnEntitledSignedQuery(t *testing.T) {
 	}
 
 	// Ways past the signature.
-	get := func(uri string, sign func(h http.Header)) (int, *tx.Error) {
-		req, _ := http.NewRequest(http.MethodGet, c.Base+uri, nil)
-		sign(req.Header)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var e tx.Error
-		json.NewDecoder(resp.Body).Decode(&e)
-		return resp.StatusCode, &e
-	}
+	get := func(uri string, sign func(h http.Header)) (int, *tx.Error) { return signedGet(t, c.Base+uri, sign) }
 	mine := "/v1/patients/" + other.ID + "/emergency"
 	for _, w := range []struct {
 		name string

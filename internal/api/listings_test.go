@@ -142,18 +142,7 @@ func TestListingsNeedAnEntitledSignedQuery(t *testing.T) {
 	}
 
 	// Ways past the signature.
-	get := func(uri string, sign func(h http.Header)) (int, *tx.Error) {
-		req, _ := http.NewRequest(http.MethodGet, c.Base+uri, nil)
-		sign(req.Header)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var e tx.Error
-		json.NewDecoder(resp.Body).Decode(&e)
-		return resp.StatusCode, &e
-	}
+	get := func(uri string, sign func(h http.Header)) (int, *tx.Error) { return signedGet(t, c.Base+uri, sign) }
 	uri := "/v1/patients/" + other.ID + "/grants"
 	for _, c := range []struct {
 		name string
@@ -182,4 +171,23 @@ func TestListingsNeedAnEntitledSignedQuery(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s/%d %s; want 401 identity/%d", c.name, status, e.Codespace, e.Code, e.Message, identity.CodeBadQuery)
 		}
 	}
+}
+
+// signedGet sends a GET with the headers sign sets and returns the status and the coded
+// error of the answer (empty on success).
+func signedGet(t *testing.T, url string, sign func(h http.Header)) (int, *tx.Error) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign(req.Header)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e tx.Error
+	json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, &e
 }
