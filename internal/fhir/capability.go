@@ -29,10 +29,16 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 			typ := params[rt][n].kind
 			sps = append(sps, Object{"name": n, "type": typ})
 		}
-		res := Object{"type": rt, "versioning": "versioned", "readHistory": true, "updateCreate": true,
-			"interaction": []any{Object{"code": "read"}, Object{"code": "vread"}, Object{"code": "update"},
-				Object{"code": "history-instance"}, Object{"code": "create"}, Object{"code": "search-type"}},
-			"searchParam": sps}
+		ia := []any{Object{"code": "read"}, Object{"code": "vread"}, Object{"code": "update"},
+			Object{"code": "history-instance"}, Object{"code": "create"}, Object{"code": "search-type"}}
+		if rt == "Patient" {
+			// A Patient is stored under the patient's identity id: PUT Patient/<id>.
+			ia = []any{Object{"code": "read"}, Object{"code": "vread"}, Object{"code": "update"},
+				Object{"code": "history-instance"}, Object{"code": "search-type"}}
+		}
+		res := Object{"conditionalCreate": true, "conditionalUpdate": false, "conditionalDelete": "not-supported", "updateCreate": true,
+			"readHistory": true, "versioning": "versioned-update", "conditionalRead": "not-match", "interaction": ia,
+			"searchParam": sps, "type": rt}
 		if _, ok := sortDate(rt); ok {
 			res["documentation"] = "_sort=date|-date|_lastUpdated|-_lastUpdated; _count (at most 1000) and _offset page"
 		}

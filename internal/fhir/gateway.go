@@ -73,7 +73,7 @@ func Mount(srv *api.Server, b Backend, keyring keys.Dir) *Gateway {
 // unlocked when the node starts). Callers still authenticate for every session.
 func (g *Gateway) Unlock(ks *keys.Keystore) { g.auth.unlock(ks) }
 
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { negotiate(g.mux).ServeHTTP(w, r) }
 
 func (g *Gateway) routes() {
 	m := g.mux

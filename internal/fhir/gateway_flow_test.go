@@ -33,6 +33,7 @@ func TestGateway(t *testing.T) {
 	t.Run("crud", f.testCRUD)
 	t.Run("examples", f.testExamples)
 	t.Run("errors", f.testErrors)
+	t.Run("conditional", f.testConditional)
 }
 
 func ids(t *testing.T, b Object) []string {

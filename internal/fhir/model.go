@@ -39,6 +39,11 @@ type Entry struct {
 	Method   string // POST, PUT (transaction) or "" (collection)
 	URL      string // request.url
 	Category string // consent category, from the sensitivity policy
+	// IfMatch and IfNoneExist are the conditions of the request (header or
+	// Bundle.entry.request): the version the writer read, a query that must match nothing.
+	IfMatch     string
+	IfNoneExist string
+	existing    *hit // the match of IfNoneExist: nothing is written
 }
 
 // PatientEntry returns the Bundle's single Patient, the subject of every record in it.
@@ -80,6 +85,8 @@ func BundleEntries(b Object) ([]*Entry, error) {
 		if req, ok := eo["request"].(Object); ok {
 			e.Method, _ = req["method"].(string)
 			e.URL, _ = req["url"].(string)
+			e.IfMatch, _ = req["ifMatch"].(string)
+			e.IfNoneExist, _ = req["ifNoneExist"].(string)
 		}
 		if !IsSupported(e.Type) {
 			return nil, fmt.Errorf("Bundle.entry[%d]: resource type %s is not supported (supported: %s)", i, e.Type, strings.Join(Supported, ", "))

@@ -162,7 +162,11 @@ func (g *Gateway) read(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("ETag", `W/"`+strconv.FormatUint(uint64(m.Version), 10)+`"`)
+	versionHeaders(w, m)
+	if ifNoneMatch(r, m.Version) {
+		w.WriteHeader(http.StatusNotModified) // after the audited read: consent still decides
+		return
+	}
 	writeResource(w, http.StatusOK, vs[0])
 }
 
@@ -180,7 +184,13 @@ func (g *Gateway) vread(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	for _, o := range vs {
 		if o["meta"].(Object)["versionId"] == strconv.FormatUint(vid, 10) {
-			w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, vid))
+			if m := records.Version(g.b.View(), id, uint32(vid)); m != nil {
+				versionHeaders(w, m)
+			}
+			if ifNoneMatch(r, uint32(vid)) {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
 			writeResource(w, http.StatusOK, o)
 			return
 		}
@@ -308,6 +318,9 @@ func (g *Gateway) write(ctx context.Context, s *session, patient string, es []*E
 		if head != nil && (head.Patient != patient || head.ResourceType != e.Type) {
 			return nil, fail(http.StatusConflict, "conflict", "id %s is already used by another record", e.ID)
 		}
+		if err := checkIfMatch(e.IfMatch, e.Type, e.ID, records.Head(v, e.ID)); err != nil {
+			return nil, err
+		}
 		cl := g.category(e.Resource, head)
 		cat := cl.Category
 		e.Category = cat
@@ -383,6 +396,27 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, err)
 		return
 	}
+	if cond := r.Header.Get("If-None-Exist"); cond != "" {
+		pur, err := purpose(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		hs, err := g.existing(r.Context(), s, rt, patient, pur, cond)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		switch len(hs) {
+		case 0:
+		case 1:
+			written(w, r, http.StatusOK, hs[0].m, hs[0].o, false) // nothing written
+			return
+		default:
+			writeErr(w, fail(http.StatusPreconditionFailed, "duplicate", "If-None-Exist %q matches %d %s resources; make the criteria selective", cond, len(hs), rt))
+			return
+		}
+	}
 	id := newID()
 	if rt == "Patient" {
 		id = patient
@@ -422,7 +456,7 @@ func (g *Gateway) update(w http.ResponseWriter, r *http.Request, s *session) {
 	if records.Head(g.b.View(), id) == 0 {
 		status = http.StatusCreated // update as create, with the client's id
 	}
-	g.store(w, r, s, patient, &Entry{Resource: o, Type: rt, ID: id}, status)
+	g.store(w, r, s, patient, &Entry{Resource: o, Type: rt, ID: id, IfMatch: r.Header.Get("If-Match")}, status)
 }
 
 func (g *Gateway) store(w http.ResponseWriter, r *http.Request, s *session, patient string, e *Entry, status int) {
@@ -437,9 +471,7 @@ func (g *Gateway) store(w http.ResponseWriter, r *http.Request, s *session, pati
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("Location", fmt.Sprintf("%s/%s/%s/_history/%d", Prefix, e.Type, e.ID, m.Version))
-	w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, m.Version))
-	writeResource(w, status, out)
+	written(w, r, status, m, out, true)
 }
 
 func mustStored(e *Entry) []byte {
@@ -452,7 +484,8 @@ func (g *Gateway) remove(w http.ResponseWriter, r *http.Request, s *session) {
 		g.revokeConsent(w, r, s, r.PathValue("id"))
 		return
 	}
-	writeErr(w, fail(http.StatusMethodNotAllowed, "not-supported", "records are never deleted from the ledger; write a new version (status entered-in-error) instead"))
+	w.Header().Set("Allow", "GET, PUT")
+	writeErr(w, fail(http.StatusMethodNotAllowed, "not-supported", "records are never deleted from the ledger: write a new version with status entered-in-error (PUT), or have the patient erase it (ehrchain record erase RECORD --as PATIENT): its ciphertext and keys leave the ledger state, its digest and audit trail stay"))
 }
 
 // transaction applies a transaction Bundle: every entry is validated first, references

@@ -47,6 +47,12 @@ var params = map[string]map[string]searchParam{
 	"Procedure":            {"date": {"date", []string{"performed"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
 }
 
+func init() {
+	for _, rt := range Supported {
+		params[rt]["identifier"] = searchParam{"token", []string{"identifier"}}
+	}
+}
+
 // sortDate is the date _sort=date orders by: the "date" parameter, or the type's own.
 func sortDate(rt string) (searchParam, bool) {
 	ps := params[rt]
@@ -293,6 +299,12 @@ func tokenMatch(vs []any, arg string) bool {
 				return true
 			}
 		case Object:
+			if c, ok := x["value"].(string); ok && x["code"] == nil { // Identifier: system|value
+				sys, _ := x["system"].(string)
+				if one(sys, c) {
+					return true
+				}
+			}
 			if c, ok := x["code"].(string); ok {
 				sys, _ := x["system"].(string)
 				if one(sys, c) {
@@ -516,10 +528,10 @@ func searchBundle(r *http.Request, rt string, q *query, hits []hit) Object {
 	links := []any{Object{"relation": "self", "url": link(q.offset)}}
 	end := min(q.offset+q.count, len(hits))
 	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
-	if end < len(hits) {
+	if q.count > 0 && end < len(hits) { // _count=0 asks for the total only: no next page
 		links = append(links, Object{"relation": "next", "url": link(end)})
 	}
-	if q.offset > 0 {
+	if q.offset > 0 && q.count > 0 {
 		links = append(links, Object{"relation": "previous", "url": link(max(0, q.offset-q.count))})
 	}
 	entries := make([]any, 0, len(page))
