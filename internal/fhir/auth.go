@@ -112,12 +112,12 @@ func (a *authenticator) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "client_assertion_type must be %s", AssertionType)
 		return
 	}
-	ks, who, exp, err := a.verifyAssertion(r.PostForm.Get("client_assertion"), r.Host)
+	// The assertion's exp bounds the exchange, not the token (SMART Backend Services).
+	ks, who, _, err := a.verifyAssertion(r.PostForm.Get("client_assertion"), r.Host)
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "%v", err)
 		return
 	}
-	_ = exp // the assertion's exp bounds the exchange, not the token (SMART Backend Services)
 	a.issue(w, ks, who, a.g.Now().Add(tokenLife), nil)
 }
 

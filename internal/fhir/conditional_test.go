@@ -67,6 +67,16 @@ func (f *fixture) testConditional(t *testing.T) {
 	if _, two := f.do(tok, "GET", "/Observation?patient="+s.patient+"&identifier=urn:test:lab|cond-1", nil); total(two) != 2 {
 		t.Fatalf("after the refused create: %d matches", total(two))
 	}
+	// In a transaction entry the condition is refused, not ignored: nothing is written.
+	txb := mustMarshal(t, Object{"resourceType": "Bundle", "type": "transaction", "entry": []any{Object{
+		"fullUrl": "urn:uuid:7f1c2b2e-0000-4000-8000-000000000001", "resource": obs,
+		"request": Object{"method": "POST", "url": "Observation", "ifNoneExist": "identifier=urn:test:lab|cond-1"}}}})
+	if code, _, b := f.raw(tok, "POST", "", txb, nil); code != http.StatusBadRequest || !strings.Contains(string(b), "ifNoneExist") {
+		t.Fatalf("transaction entry with ifNoneExist: %d %s", code, b)
+	}
+	if _, two := f.do(tok, "GET", "/Observation?patient="+s.patient+"&identifier=urn:test:lab|cond-1", nil); total(two) != 2 {
+		t.Fatalf("after the refused transaction: %d matches", total(two))
+	}
 
 	// If-Match: the current version updates, a stale one gets 412 and writes nothing.
 	obs["id"] = id

@@ -510,6 +510,11 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 	for _, e := range es {
 		switch e.Method {
 		case "POST":
+			if e.IfNoneExist != "" {
+				// Refused rather than ignored: ignoring it would write the duplicate it guards against.
+				writeErr(w, fail(http.StatusBadRequest, "not-supported", "request.ifNoneExist in a transaction entry is not supported yet; create the %s alone with POST [base]/%s and an If-None-Exist header", e.Type, e.Type))
+				return
+			}
 			e.ID = newID()
 		case "PUT":
 			rt, id, _ := strings.Cut(e.URL, "/")
