@@ -103,3 +103,32 @@ func writeString(b *bytes.Buffer, s string) {
 	}
 	b.Write(j)
 }
+
+// Path is the string at the nested members keys (ilmd, lotNumber), or "".
+func (e Event) Path(keys ...string) string {
+	v := e.Raw
+	for _, k := range keys {
+		v = v.get(k)
+	}
+	if v != nil && v.kind == kindString {
+		return v.str
+	}
+	return ""
+}
+
+// Pairs is, for each object of the array member key (sourceList, destinationList), its
+// string members a and b; objects lacking either are skipped.
+func (e Event) Pairs(key, a, b string) [][2]string {
+	v := e.Raw.get(key)
+	if v == nil || v.kind != kindArray {
+		return nil
+	}
+	var out [][2]string
+	for _, it := range v.items {
+		x, y := it.get(a), it.get(b)
+		if x != nil && y != nil && x.kind == kindString && y.kind == kindString {
+			out = append(out, [2]string{x.str, y.str})
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
@@ -31,8 +32,9 @@ type Capture struct {
 
 // CapturedEvent is one event of a capture.
 type CapturedEvent struct {
-	HashID string `json:"hash_id"`
-	New    bool   `json:"new"`
+	HashID   string   `json:"hash_id"`
+	New      bool     `json:"new"`
+	Suspects []uint64 `json:"suspects,omitempty"` // suspect-product events it caused
 }
 
 // EventKey is the state key of an event, by the hex digest of its Event Hash ID.
@@ -113,7 +115,7 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		}
 	}
 	c := Capture{Events: make([]CapturedEvent, len(events))}
-	fresh := 0
+	fresh, suspects := 0, 0
 	for i, ev := range events {
 		key := EventKey(Digest(ev.HashID))
 		c.Events[i].HashID = ev.HashID
@@ -124,12 +126,14 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		fresh++
 		st.Set(key, encode(&StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
 			CapturedBy: signer, Height: env.Height, Tx: env.TxHash}))
+		c.Events[i].Suspects = applyCustody(st, env, signer, partner.Prefixes, raws[i], ev.HashID)
+		suspects += len(c.Events[i].Suspects)
 	}
 	st.Set(CaptureKey(env.TxHash), encode(&c))
 	sum := sha256.Sum256(b.Document)
 	st.Append((&audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.EPCISCapture,
 		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Organization: env.Signer.Organization,
-		Digest: hex.EncodeToString(sum[:]), Reason: fmt.Sprintf("%d events, %d new", len(events), fresh)}).Encode())
+		Digest: hex.EncodeToString(sum[:]), Reason: captureSummary(len(events), fresh, suspects)}).Encode())
 	return nil
 }
 
@@ -148,4 +152,48 @@ func parseCapture(doc []byte) ([]epcis.Event, []facts, error) {
 		fs[i] = factsOf(ev)
 	}
 	return events, fs, nil
+}
+
+func captureSummary(events, fresh, suspects int) string {
+	s := fmt.Sprintf("%d events, %d new", events, fresh)
+	if suspects > 0 {
+		s += fmt.Sprintf(", %d suspect", suspects)
+	}
+	return s
+}
+
+// storeLedger is the custody contract's view of the state.
+type storeLedger struct{ st Store }
+
+func (l storeLedger) Item(canon string) *Item     { return getItem(l.st, canon) }
+func (l storeLedger) PartnerAt(gln string) string { return string(l.st.Get(glnKey(gln))) }
+
+// applyCustody runs the custody contract on one new event: it writes the items the event
+// changed and records each violation as a suspect-product event (the capture stands).
+func applyCustody(st Store, env identity.Env, signer string, prefixes []string, f facts, hashID string) []uint64 {
+	dec := Decide(storeLedger{st}, signer, prefixes, f, Digest(hashID))
+	byID := map[string]*Item{}
+	for _, it := range dec.Items {
+		byID[it.ID] = it
+	}
+	var seqs []uint64
+	n := SuspectCount(st)
+	for _, v := range dec.Violations {
+		n++
+		seqs = append(seqs, n)
+		st.Set(SuspectKey(n), encode(&Suspect{Seq: n, Reason: v.Reason, Detail: v.Detail, Items: v.Items, Event: hashID,
+			CapturedBy: signer, Parties: v.Parties, Height: env.Height, Tx: env.TxHash}))
+		for _, id := range v.Items {
+			if it := byID[id]; it != nil && !slices.Contains(it.Suspects, n) {
+				it.Suspects = append(it.Suspects, n)
+			}
+		}
+	}
+	if len(seqs) > 0 {
+		st.Set(suspectCountKey, fmt.Append(nil, n))
+	}
+	for _, it := range dec.Items {
+		st.Set(ItemKey(it.ID), encode(it))
+	}
+	return seqs
 }

@@ -11,14 +11,46 @@ type facts struct {
 	Type, Action, BizStep         string
 	EPCList, QuantityClasses      []string
 	OutputEPCs, OutputQuantityCls []string
-	raw                           []byte // the event as captured
+	InputEPCs, InputQuantityCls   []string
+	ParentID, Disposition         string
+	ChildEPCs, ChildQuantityCls   []string
+	Destinations                  [][2]string // type, destination
+	LotNumber                     string      // ilmd.lotNumber (CBV master data)
+	raw                           []byte      // the event as captured
 }
 
 func factsOf(ev epcis.Event) facts {
 	return facts{Type: ev.Text("type"), Action: ev.Text("action"), BizStep: ev.Text("bizStep"),
 		EPCList: ev.List("epcList", ""), QuantityClasses: ev.List("quantityList", "epcClass"),
 		OutputEPCs: ev.List("outputEPCList", ""), OutputQuantityCls: ev.List("outputQuantityList", "epcClass"),
-		raw: ev.JSON()}
+		InputEPCs: ev.List("inputEPCList", ""), InputQuantityCls: ev.List("inputQuantityList", "epcClass"),
+		ParentID: ev.Text("parentID"), Disposition: ev.Text("disposition"),
+		ChildEPCs: ev.List("childEPCs", ""), ChildQuantityCls: ev.List("childQuantityList", "epcClass"),
+		Destinations: ev.Pairs("destinationList", "type", "destination"),
+		LotNumber:    lotNumber(ev),
+		raw:          ev.JSON()}
+}
+
+// lotNumber is CBV's lotNumber master data of an event, in its bare or web-URI name.
+func lotNumber(ev epcis.Event) string {
+	if l := ev.Path("ilmd", "lotNumber"); l != "" {
+		return l
+	}
+	return ev.Path("ilmd", "cbvmda:lotNumber")
+}
+
+// lotOf is the lot (LGTIN) an SGTIN commissioned with lot master data belongs to.
+func (f *facts) lotOf(canon string) string {
+	const root = "https://id.gs1.org/01/"
+	rest, ok := strings.CutPrefix(canon, root)
+	if !ok || f.LotNumber == "" {
+		return ""
+	}
+	gtin, serial, ok := strings.Cut(rest, "/21/")
+	if !ok || serial == "" {
+		return ""
+	}
+	return CanonicalID(root + gtin + "/10/" + f.LotNumber)
 }
 
 // commissioning says whether a bizStep is CBV's commissioning, in any of its spellings.

@@ -1,0 +1,118 @@
+package supply
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/ehrchain/ehrchain/internal/identity"
+)
+
+// Item statuses. Only an active item moves; the others are where custody ends (or, for
+// unknown, a record that exists only because an event named what was never commissioned).
+const (
+	StatusActive         = "active"
+	StatusInTransit      = "in_transit"
+	StatusDispensed      = "dispensed"
+	StatusDecommissioned = "decommissioned"
+	StatusDestroyed      = "destroyed"
+	StatusConsumed       = "consumed" // a transformation's input
+	StatusRecalled       = "recalled"
+	StatusUnknown        = "unknown" // never commissioned
+)
+
+// Item is the custody record of one serialised item (SGTIN), logistic unit (SSCC) or lot
+// (LGTIN), by its canonical GS1 Digital Link URI.
+type Item struct {
+	ID          string   `json:"id"`
+	Owner       string   `json:"owner,omitempty"`
+	Status      string   `json:"status"`
+	ShippedTo   string   `json:"shipped_to,omitempty"` // the named receiver while in transit
+	Lot         string   `json:"lot,omitempty"`        // the item's lot (from commissioning's ilmd)
+	Parent      string   `json:"parent,omitempty"`
+	Children    []string `json:"children,omitempty"`
+	Quarantined bool     `json:"quarantined,omitempty"`
+	Suspects    []uint64 `json:"suspects,omitempty"` // suspect-product events naming it
+	Custody     []string `json:"custody,omitempty"`  // partners that owned it or were named its receiver
+	Events      []string `json:"events"`             // hex digests of its events, in ledger order
+}
+
+// ItemKey is the state key of an item's custody record.
+func ItemKey(id string) []byte { return []byte("supply/item/" + id) }
+
+func (it *Item) clone() *Item {
+	c := *it
+	c.Children = slices.Clone(it.Children)
+	c.Suspects = slices.Clone(it.Suspects)
+	c.Custody = slices.Clone(it.Custody)
+	c.Events = slices.Clone(it.Events)
+	return &c
+}
+
+// InCustody says whether partner owned the item or was named its receiver.
+func (it *Item) InCustody(partner string) bool { return slices.Contains(it.Custody, partner) }
+
+func (it *Item) addCustody(partner string) {
+	if partner != "" && !it.InCustody(partner) {
+		it.Custody = append(it.Custody, partner)
+	}
+}
+
+// GetItem loads an item's custody record by its identifier in any GS1 form, or nil.
+func GetItem(r identity.Reader, id string) *Item {
+	return getItem(r, CanonicalID(id))
+}
+
+func getItem(r identity.Reader, canon string) *Item {
+	b := r.Get(ItemKey(canon))
+	if b == nil {
+		return nil
+	}
+	var it Item
+	if err := json.Unmarshal(b, &it); err != nil {
+		panic(fmt.Sprintf("supply: item %s is corrupt: %v", canon, err))
+	}
+	return &it
+}
+
+// Suspect is a suspect-product event (DSCSA's illegitimate-product notification): a
+// captured event broke the custody contract. The capture is kept; the items it names are
+// quarantined; the parties involved and regulators may read it.
+type Suspect struct {
+	Seq        uint64   `json:"seq"`
+	Reason     string   `json:"reason"`
+	Detail     string   `json:"detail"`
+	Items      []string `json:"items"`
+	Event      string   `json:"event"` // the Event Hash ID of the offending event
+	CapturedBy string   `json:"captured_by"`
+	Parties    []string `json:"parties"` // the capturer and the items' owners and receivers
+	Height     int64    `json:"height"`
+	Tx         string   `json:"tx"`
+}
+
+// SuspectKey is the state key of suspect event seq; suspectCountKey holds how many exist.
+func SuspectKey(seq uint64) []byte { return fmt.Appendf(nil, "supply/suspect/%020d", seq) }
+
+var suspectCountKey = []byte("supply/suspectn")
+
+// SuspectCount is the number of suspect-product events on the ledger (seq 1..n).
+func SuspectCount(r identity.Reader) uint64 {
+	var n uint64
+	if b := r.Get(suspectCountKey); b != nil {
+		fmt.Sscan(string(b), &n)
+	}
+	return n
+}
+
+// GetSuspect loads suspect event seq, or nil.
+func GetSuspect(r identity.Reader, seq uint64) *Suspect {
+	b := r.Get(SuspectKey(seq))
+	if b == nil {
+		return nil
+	}
+	var s Suspect
+	if err := json.Unmarshal(b, &s); err != nil {
+		panic(fmt.Sprintf("supply: suspect %d is corrupt: %v", seq, err))
+	}
+	return &s
+}
