@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -61,8 +62,11 @@ func TestRunSmallWorkloads(t *testing.T) {
 		if r.Concurrency != want {
 			t.Errorf("%s: concurrency %d, want %d", name, r.Concurrency, want)
 		}
-		if r.DiskBytesPerOp <= 0 {
-			t.Errorf("%s: the node's home did not grow (%v bytes per operation)", name, r.DiskBytesPerOp)
+		// A compaction during a small run can leave the home smaller than before it, so only
+		// the record write (4 KB of new ciphertext and keys per operation) must show growth;
+		// every workload must have been measured.
+		if r.DiskBytesPerOp == 0 || math.IsNaN(r.DiskBytesPerOp) || (name == Write && r.DiskBytesPerOp <= 0) {
+			t.Errorf("%s: the node's home growth was not measured or did not grow (%v bytes per operation)", name, r.DiskBytesPerOp)
 		}
 		if name != Mixed {
 			if len(r.Parts) != 0 {

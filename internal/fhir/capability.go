@@ -56,7 +56,7 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 		"software":       Object{"name": "ehrchain FHIR gateway"},
 		"implementation": Object{"description": "FHIR R4 over the ehrchain ledger: every resource is one record encrypted for its patient; every access is decided by the patient's consent and audited on the ledger before anything is released."},
 		"rest": []any{Object{"mode": "server",
-			"security": Object{"cors": false, "service": []any{Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+			"security": Object{"extension": []any{oauthURIs(baseURL(r))}, "cors": false, "service": []any{Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
 				"description": "SMART Backend Services style: POST a client assertion (JWT, alg EdDSA, signed with the identity's Ed25519 key; iss=sub=identity id, aud=token URL, exp<=5 min, unique jti) to " + Prefix + "/auth/token; persons (patients; providers unlocked on this node) log in at " + Prefix + "/auth/login with {keystore, passphrase, otp}: their keystore on this node, its passphrase and the code of the authenticator app enrolled at the web portal; the registrar, auditors and insurers get no person-login token. Send X-Purpose-Of-Use (treatment, payment, operations, research, emergency)."},
 			"resource":    rs,
 			"interaction": []any{Object{"code": "transaction"}}}},

@@ -144,4 +144,23 @@ func (f *fixture) testConditional(t *testing.T) {
 			t.Fatalf("Patient claims create: %s", mustMarshal(t, res))
 		}
 	}
+	// SMART discovery is public, with or without a token, and names the token endpoint the
+	// CapabilityStatement's oauth-uris extension names.
+	for _, who := range []string{"", tok} {
+		code, h, b := f.raw(who, "GET", "/.well-known/smart-configuration", nil, nil)
+		var sc map[string]any
+		if err := json.Unmarshal(b, &sc); err != nil || h.Get("Content-Type") != "application/json" {
+			t.Fatalf("smart-configuration: %d %q %s", code, h.Get("Content-Type"), b)
+		}
+		if code != http.StatusOK || sc["token_endpoint"] != f.base+"/auth/token" || sc["authorization_endpoint"] != nil {
+			t.Fatalf("smart-configuration (token %v): %d %v", who != "", code, sc)
+		}
+	}
+	sec := mustMarshal(t, cs["rest"].([]any)[0].(Object)["security"])
+	if !strings.Contains(string(sec), `oauth-uris`) || !strings.Contains(string(sec), `"valueUri":"`+f.base+`/auth/token"`) {
+		t.Fatalf("CapabilityStatement security without the token endpoint: %s", sec)
+	}
+	if err := ValidateObject(cs); err != nil {
+		t.Fatalf("CapabilityStatement with oauth-uris does not validate: %v", err)
+	}
 }

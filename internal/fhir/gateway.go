@@ -78,6 +78,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { negotiate(
 func (g *Gateway) routes() {
 	m := g.mux
 	m.HandleFunc("GET "+Prefix+"/metadata", g.metadata)
+	m.HandleFunc("GET "+Prefix+"/.well-known/smart-configuration", g.smartConfig)
 	m.HandleFunc("POST "+Prefix+"/auth/token", g.auth.token)
 	m.HandleFunc("POST "+Prefix+"/auth/login", g.auth.login)
 	m.HandleFunc("POST "+Prefix, g.authed(g.transaction))

@@ -244,13 +244,7 @@ func (g *Gateway) history(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 // fullURL is the absolute URL of a resource on this server.
-func fullURL(r *http.Request, rt, id string) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + Prefix + "/" + rt + "/" + id
-}
+func fullURL(r *http.Request, rt, id string) string { return baseURL(r) + "/" + rt + "/" + id }
 
 func newID() string {
 	var b [16]byte
