@@ -210,16 +210,6 @@ func mustJSON(v any) []byte {
 }
 
 // load decodes a stored JSON value, or returns nil if the key is absent.
-func load[T any](r Reader, key []byte) *T {
-	b := r.Get(key)
-	if b == nil {
-		return nil
-	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		panic(fmt.Errorf("claims state %s is corrupt: %w", key, err))
-	}
-	return &v
-}
+func load[T any](r Reader, key []byte) *T { return tx.LoadJSON[T](r, key, "claims") }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

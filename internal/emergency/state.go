@@ -2,10 +2,11 @@ package emergency
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // Store is the state the handlers use.
@@ -104,17 +105,7 @@ var DeclarationPrefix = []byte("em/decl/")
 // CustodianPrefix is where custodians are stored.
 var CustodianPrefix = []byte("em/cust/")
 
-func load[T any](r Reader, key []byte) *T {
-	b := r.Get(key)
-	if b == nil {
-		return nil
-	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		panic(fmt.Errorf("emergency state %s is corrupt: %w", key, err))
-	}
-	return &v
-}
+func load[T any](r Reader, key []byte) *T { return tx.LoadJSON[T](r, key, "emergency") }
 
 func save(st Store, key []byte, v any) {
 	b, err := json.Marshal(v)

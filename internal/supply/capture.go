@@ -61,15 +61,7 @@ func Digest(hashID string) string {
 
 // GetEvent loads an event by the hex digest of its hash id, or nil.
 func GetEvent(r identity.Reader, digest string) *StoredEvent {
-	b := r.Get(EventKey(digest))
-	if b == nil {
-		return nil
-	}
-	var e StoredEvent
-	if err := json.Unmarshal(b, &e); err != nil {
-		panic(fmt.Sprintf("supply: event %s is corrupt: %v", digest, err))
-	}
-	return &e
+	return tx.LoadJSON[StoredEvent](r, EventKey(digest), "supply")
 }
 
 // GetCapture loads what a capture transaction did, or nil.

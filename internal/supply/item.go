@@ -1,11 +1,11 @@
 package supply
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // Item statuses. Only an active item moves; the others are where custody ends (or, for
@@ -64,15 +64,7 @@ func GetItem(r identity.Reader, id string) *Item {
 }
 
 func getItem(r identity.Reader, canon string) *Item {
-	b := r.Get(ItemKey(canon))
-	if b == nil {
-		return nil
-	}
-	var it Item
-	if err := json.Unmarshal(b, &it); err != nil {
-		panic(fmt.Sprintf("supply: item %s is corrupt: %v", canon, err))
-	}
-	return &it
+	return tx.LoadJSON[Item](r, ItemKey(canon), "supply")
 }
 
 // Suspect is a suspect-product event (DSCSA's illegitimate-product notification): a
@@ -106,13 +98,5 @@ func SuspectCount(r identity.Reader) uint64 {
 
 // GetSuspect loads suspect event seq, or nil.
 func GetSuspect(r identity.Reader, seq uint64) *Suspect {
-	b := r.Get(SuspectKey(seq))
-	if b == nil {
-		return nil
-	}
-	var s Suspect
-	if err := json.Unmarshal(b, &s); err != nil {
-		panic(fmt.Sprintf("supply: suspect %d is corrupt: %v", seq, err))
-	}
-	return &s
+	return tx.LoadJSON[Suspect](r, SuspectKey(seq), "supply")
 }

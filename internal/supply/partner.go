@@ -2,7 +2,6 @@ package supply
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -37,15 +36,7 @@ func glnKey(g string) []byte    { return []byte("supply/gln/" + g) }
 
 // GetPartner loads a partner's bindings, or nil.
 func GetPartner(r identity.Reader, id string) *Partner {
-	b := r.Get(PartnerKey(id))
-	if b == nil {
-		return nil
-	}
-	var p Partner
-	if err := json.Unmarshal(b, &p); err != nil {
-		panic(fmt.Sprintf("supply: partner %s is corrupt: %v", id, err))
-	}
-	return &p
+	return tx.LoadJSON[Partner](r, PartnerKey(id), "supply")
 }
 
 // PrefixOwner is the partner a company prefix is bound to, or "".

@@ -104,17 +104,7 @@ func save(st Store, key []byte, v any) {
 }
 
 // load decodes a stored JSON value, or returns nil if the key is absent.
-func load[T any](r Reader, key []byte) *T {
-	b := r.Get(key)
-	if b == nil {
-		return nil
-	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		panic(fmt.Errorf("trials state %s is corrupt: %w", key, err))
-	}
-	return &v
-}
+func load[T any](r Reader, key []byte) *T { return tx.LoadJSON[T](r, key, "trials") }
 
 // mustTrial loads a registered trial or says it is not registered.
 func mustTrial(r Reader, id string) (*Trial, *tx.Error) {
