@@ -15,6 +15,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
@@ -142,6 +143,14 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if g.OpenRegistration {
 		a.st.Set(openKey, []byte{1})
 		gv.Set(openKey, []byte{1})
+	}
+	if ps, _ := erasure.GenesisPolicies(g.Retention); len(ps) > 0 {
+		erasure.SetPolicies(a.st, ps)
+		for _, p := range ps {
+			ev := &audit.Event{Time: req.Time, Action: audit.RetentionSet, Outcome: audit.Success, Actor: "genesis",
+				Reason: fmt.Sprintf("category %s kept %d days after its last write: %s", p.Category, p.Days, p.Reason)}
+			a.st.Append(ev.Encode())
+		}
 	}
 	if !g.Budgets.Off {
 		bj, _ := json.Marshal(g.Budgets)

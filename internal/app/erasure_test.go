@@ -78,7 +78,7 @@ func (c *erasureCast) write(h *harness, id, cat string, ck consent.CategoryKey) 
 // read runs one signed read of record id by who and returns its committed outcome.
 func (h *harness) readRecord(who *keys.Keystore, patient, id string) *records.Outcome {
 	h.t.Helper()
-	q := h.readReq(who, patient, genesisTime.Add(time.Duration(h.height+1)*time.Second+time.Minute))
+	q := h.readReq(who, patient, h.nextTime().Add(time.Minute))
 	q.Record = id
 	q.Sign(who.Keys.Sign)
 	h.mustOK(batchTx(q))

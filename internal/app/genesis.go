@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ehrchain/ehrchain/internal/admission"
+	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/identity"
 )
 
@@ -30,6 +31,10 @@ type Params struct {
 	// Budgets bound what each identity may add per window, by role. A genesis without them
 	// gets admission.Defaults(); a zero limit is no limit.
 	Budgets *admission.Budgets `json:"budgets,omitempty"`
+	// Retention is how long each category's records are kept after their last write ("*":
+	// every category without its own); the registrar changes it later by transaction.
+	// Without it nothing expires.
+	Retention []erasure.RetentionRule `json:"retention,omitempty"`
 }
 
 // GenesisValidator ties a genesis validator's consensus key to an institution.
@@ -62,6 +67,9 @@ func ParseGenesis(b []byte) (*GenesisState, error) {
 		g.Budgets = &d
 	}
 	if err := g.Budgets.Validate(); err != nil {
+		return nil, fmt.Errorf("application genesis state: %w", err)
+	}
+	if _, err := erasure.GenesisPolicies(g.Retention); err != nil {
 		return nil, fmt.Errorf("application genesis state: %w", err)
 	}
 	return &g, nil

@@ -28,6 +28,7 @@ type harness struct {
 	reg    *keys.Keystore
 	seqs   map[string]uint64
 	blocks []recordedBlock
+	clock  time.Duration // added to every later block's time: lets a test skip days
 }
 
 type recordedBlock struct {
@@ -95,8 +96,8 @@ func (h *harness) reopen() {
 // block finalizes and commits one block holding txs.
 func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
 	h.t.Helper()
+	bt := h.nextTime()
 	h.height++
-	bt := genesisTime.Add(time.Duration(h.height) * time.Second)
 	h.blocks = append(h.blocks, recordedBlock{txs: txs, time: bt})
 	resp, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: h.height, Time: bt, Txs: txs})
 	if err != nil {
@@ -106,6 +107,11 @@ func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
 		h.t.Fatalf("commit block %d: %v", h.height, err)
 	}
 	return resp.TxResults
+}
+
+// nextTime is the time of the next block: one second per block after genesis, plus clock.
+func (h *harness) nextTime() time.Time {
+	return genesisTime.Add(time.Duration(h.height+1)*time.Second + h.clock)
 }
 
 // sign builds a transaction from ks with the next sequence the harness expects.

@@ -107,9 +107,11 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *emergency.UrgentPutBody) *tx.Error {
 			return emergency.ExecUrgentPut(st, env, s, b)
 		}),
-	erasure.TypeErase: wrap("erase records", erasure.DecodeErase, erasureExec(erasure.ExecErase)),
-	erasure.TypeHold:  wrap("place legal hold", erasure.DecodeHold, erasureExec(erasure.ExecHold)),
-	erasure.TypeLift:  wrap("lift legal hold", erasure.DecodeLift, erasureExec(erasure.ExecLift)),
+	erasure.TypeErase:        wrap("erase records", erasure.DecodeErase, erasureExec(erasure.ExecErase)),
+	erasure.TypeHold:         wrap("place legal hold", erasure.DecodeHold, erasureExec(erasure.ExecHold)),
+	erasure.TypeLift:         wrap("lift legal hold", erasure.DecodeLift, erasureExec(erasure.ExecLift)),
+	erasure.TypeSetRetention: wrap("set retention period", erasure.DecodeSetRetention, erasureExec(erasure.ExecSetRetention)),
+	erasure.TypeExpire:       wrap("expire records", erasure.DecodeExpire, erasureExec(erasure.ExecExpire)),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
 		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},
 	claims.TypePublishPlan:   wrap("publish plan", claims.DecodePublishPlan, claimsExec(claims.ExecPublishPlan)),

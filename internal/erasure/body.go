@@ -7,6 +7,9 @@ const (
 	TypeErase tx.Type = 70 // patient erases a record, a category or the chart
 	TypeHold  tx.Type = 71 // auditor or registrar places a legal hold
 	TypeLift  tx.Type = 72 // auditor or registrar lifts it
+
+	TypeSetRetention tx.Type = 73 // registrar sets a category's retention period
+	TypeExpire       tx.Type = 74 // registrar erases records whose retention period ended
 )
 
 const maxBody = 4 << 10
@@ -61,3 +64,41 @@ func (b *LiftBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
 
 // DecodeLift parses a lift body.
 func DecodeLift(raw []byte) (*LiftBody, error) { return tx.ReadJSON[LiftBody](raw, "lift", maxBody) }
+
+// SetRetentionBody sets (or, with 0 days, removes) the retention period of a category, or
+// of every category without its own ("*").
+type SetRetentionBody struct {
+	Category string `json:"category"`
+	Days     int64  `json:"days"`
+	Reason   string `json:"reason"`
+}
+
+// Type implements tx.Body.
+func (*SetRetentionBody) Type() tx.Type { return TypeSetRetention }
+
+// Encode implements tx.Body.
+func (b *SetRetentionBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeSetRetention parses a set-retention body.
+func DecodeSetRetention(raw []byte) (*SetRetentionBody, error) {
+	return tx.ReadJSON[SetRetentionBody](raw, "set retention", maxBody)
+}
+
+// MaxExpire bounds the records one expiry names, so one transaction stays small.
+const MaxExpire = 100
+
+// ExpireBody names records whose retention period has ended.
+type ExpireBody struct {
+	Records []string `json:"records"`
+}
+
+// Type implements tx.Body.
+func (*ExpireBody) Type() tx.Type { return TypeExpire }
+
+// Encode implements tx.Body.
+func (b *ExpireBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeExpire parses an expiry body.
+func DecodeExpire(raw []byte) (*ExpireBody, error) {
+	return tx.ReadJSON[ExpireBody](raw, "expire", maxBody+MaxExpire*80)
+}

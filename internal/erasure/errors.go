@@ -13,12 +13,13 @@ const (
 	CodeErased       uint32 = 4 // already erased
 	CodeHeld         uint32 = 5 // a legal hold blocks the erasure
 	CodeLifted       uint32 = 6 // the hold was already lifted
+	CodeNotDue       uint32 = 7 // no retention policy, or its period has not ended
 )
 
 // The HTTP class of each code (see tx.Class).
 func init() {
 	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
 		CodeUnauthorized: tx.Forbidden, CodeNotFound: tx.NotFound, CodeErased: tx.Gone,
-		CodeHeld: tx.Conflict, CodeLifted: tx.Conflict,
+		CodeHeld: tx.Conflict, CodeLifted: tx.Conflict, CodeNotDue: tx.Conflict,
 	})
 }

@@ -109,7 +109,7 @@ func (r *replicator) scan() bool {
 			return false
 		}
 		ev, err := audit.Decode(leaf)
-		if err == nil && ev.Action == audit.RecordErase {
+		if err == nil && (ev.Action == audit.RecordErase || ev.Action == audit.RecordExpire) {
 			if !r.erase(v, ev.Record) {
 				return false
 			}

@@ -160,6 +160,13 @@ func PatientRecords(r IndexIterator, patient string) []string {
 	return ids
 }
 
+// EachRecord calls fn with the id of every record ever written (erased ones included: their
+// head stays), in id order, until fn returns false.
+func EachRecord(r IndexIterator, fn func(id string) bool) error {
+	p := headKey("")
+	return r.IterateIndex(p, func(k, _ []byte) bool { return fn(string(k[len(p):])) })
+}
+
 // History lists every version of a record, oldest first.
 func History(r IndexReader, id string) []*Meta {
 	var out []*Meta
