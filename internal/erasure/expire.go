@@ -48,7 +48,7 @@ type Due struct {
 	Category  string    `json:"category"`
 	LastWrite time.Time `json:"last_write"`
 	Expires   time.Time `json:"expires"`
-	Days      int64     `json:"days"`         // of the policy that governs it
+	Days      int64     `json:"days"`           // of the policy that governs it
 	Hold      string    `json:"hold,omitempty"` // an active legal hold that keeps it
 }
 
