@@ -46,6 +46,23 @@ func TestEraseAndHoldCommands(t *testing.T) {
 	if out, err := run2("record", "get", rec[1], "--as", "pat", "--patient", "pat"); err == nil || !strings.Contains(out, "erased") {
 		t.Fatalf("an erased record still reads: %v\n%s", err, out)
 	}
+	// Retention: the registrar sets a period; nothing is due on a new chain.
+	if out, err := run2("retention", "set", "general", "30", "--as", "dr", "--reason", "x"); err == nil || !strings.Contains(out, "erasure/1") {
+		t.Fatalf("a provider set a retention period: %v\n%s", err, out)
+	}
+	if out, err := run2("retention", "set", "general", "40000", "--as", "registrar", "--reason", "x"); err == nil || !strings.Contains(out, "1 to 36500 days") {
+		t.Fatalf("a 40000-day period: %v\n%s", err, out)
+	}
+	cli("retention", "set", "general", "3650", "--as", "registrar", "--reason", "ten years after the last entry")
+	if out := cli("retention", "list"); !strings.Contains(out, "general") || !strings.Contains(out, "3650 days") {
+		t.Fatalf("retention list: %s", out)
+	}
+	if out := cli("retention", "due", "--as", "aud"); !strings.Contains(out, "0 due") {
+		t.Fatalf("retention due: %s", out)
+	}
+	if out := cli("retention", "apply", "--as", "registrar"); !strings.Contains(out, "0 records expired") {
+		t.Fatalf("retention apply: %s", out)
+	}
 	for _, bad := range [][]string{{"record", "erase", "--as", "pat"}, {"record", "erase", rec[1], "--chart", "--as", "pat"}} {
 		if out, err := run2(bad...); err == nil || !strings.Contains(out, "exactly one") {
 			t.Fatalf("%v: %v\n%s", bad, err, out)

@@ -63,7 +63,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(testnetCmd(g), validatorCmd(g))
 	root.AddCommand(emergencyCmd(g))
 	root.AddCommand(fhirCmd(g))
-	root.AddCommand(backupCmd(g), restoreCmd(g), holdCmd(g))
+	root.AddCommand(backupCmd(g), restoreCmd(g), holdCmd(g), retentionCmd(g))
 	root.AddCommand(epcisCmd(g))
 	root.AddCommand(trialCmd(g))
 	return root
