@@ -29,6 +29,10 @@ type StateSync struct {
 	// TrustPeriod is how long a trusted header stays usable, as a Go duration ("168h" when
 	// empty); it must be shorter than the time a validator's misbehaviour can be punished.
 	TrustPeriod string `json:"trust_period,omitempty"`
+	// DiscoveryTime is how long the node collects snapshot offers before it picks one, as a
+	// Go duration (CometBFT's "15s" when empty; at least "5s"). On a LAN of known peers
+	// the minimum is enough; across the internet the default waits for slower peers.
+	DiscoveryTime string `json:"discovery_time,omitempty"`
 }
 
 // Defaults for snapshots: one every 1,000 blocks (a few minutes at 200 ms blocks), the last
@@ -60,6 +64,13 @@ func (c Config) stateSyncConfig(cc *cmtcfg.StateSyncConfig, home string) error {
 			return fmt.Errorf("state_sync.trust_period %q must be a positive duration such as \"168h\"", s.TrustPeriod)
 		}
 		period = p
+	}
+	if s.DiscoveryTime != "" {
+		d, err := time.ParseDuration(s.DiscoveryTime)
+		if err != nil || d < 5*time.Second {
+			return fmt.Errorf("state_sync.discovery_time %q must be a duration of at least \"5s\"", s.DiscoveryTime)
+		}
+		cc.DiscoveryTime = d
 	}
 	servers := make([]string, 0, len(s.RPCServers)+1)
 	for _, a := range s.RPCServers {
