@@ -45,10 +45,15 @@ func newNetwork(t *testing.T, n int) *network { return newNetworkWith(t, n, nil)
 
 // newNetworkWith is newNetwork with a chance to edit the nodes' configs before they start.
 func newNetworkWith(t testing.TB, n int, edit func(dir string, m *Manifest)) *network {
+	return newNetworkParams(t, n, app.Params{OpenRegistration: true}, edit) // patients register themselves
+}
+
+// newNetworkParams is newNetworkWith on a chain with the given genesis rules.
+func newNetworkParams(t testing.TB, n int, params app.Params, edit func(dir string, m *Manifest)) *network {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := Init(Options{Dir: dir, Validators: n, ChainID: "net-test", Ports: freePorts(t), BlockMS: 100,
-		Passphrase: passphrase, KDF: keys.TestKDF, Params: app.Params{OpenRegistration: true}}) // patients register themselves
+		Passphrase: passphrase, KDF: keys.TestKDF, Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}
