@@ -1,0 +1,159 @@
+package testnet
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/erasure"
+	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
+)
+
+// filesHolding lists, relative to dir, the files whose bytes contain needle.
+func filesHolding(t *testing.T, dir string, needle []byte) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && bytes.Contains(b, needle) {
+			rel, _ := filepath.Rel(dir, path)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestErasureAcrossTheNetwork: on three validators that prune, a patient erases a large
+// record (its ciphertext in every node's blob store) and a small one (its ciphertext inline
+// in the write transaction). Once pruning and a new snapshot have passed the erasure, the
+// large record's ciphertext is in no file of any home; the small one's remains only where
+// docs/THREAT_MODEL.md says it does (the consensus WAL and the databases' not yet compacted
+// files), never in a snapshot, the blob store or a log.
+func TestErasureAcrossTheNetwork(t *testing.T) {
+	nw := newNetworkWith(t, 3, func(dir string, m *Manifest) {
+		for i := range m.Nodes {
+			home := m.HomeOf(dir, i)
+			c, err := node.LoadConfig(home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SnapshotInterval, c.SnapshotKeep = 5, 1
+			c.Pruning = &node.PruningConfig{KeepBlocks: 5, KeepVersions: 20}
+			if err := c.Save(node.Paths{Home: home}.Config()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	c := nw.client(0)
+	cast := nodetest.RegisterCast(t, nw.ctx, c, nw.reg)
+
+	large := make([]byte, 200<<10)
+	rand.Read(large)
+	big, err := c.PutRecord(nw.ctx, cast.Provider, client.NewRecord{Patient: cast.Patient.ID, Category: "general",
+		ResourceType: "Media", ContentType: "application/octet-stream", Plaintext: large})
+	if err != nil || !big.Blob {
+		t.Fatalf("large record: %+v %v", big, err)
+	}
+	small := make([]byte, 2<<10)
+	rand.Read(small)
+	body, err := c.SealRecord(nw.ctx, cast.Provider, client.NewRecord{Patient: cast.Patient.ID, Category: "general",
+		ResourceType: "Observation", ContentType: "application/fhir+json", Plaintext: small})
+	if err != nil || body.Meta.Blob {
+		t.Fatalf("small record: %v", err)
+	}
+	if _, err := c.Send(nw.ctx, cast.Provider, body); err != nil {
+		t.Fatal(err)
+	}
+	inline := body.Ciphertext
+	var blobCT []byte
+	waitFor(t, 60*time.Second, "every node to hold the large record's blob", func() bool {
+		for i := range nw.m.Nodes {
+			if !held(nw.m.HomeOf(nw.dir, i), big.Digest) {
+				return false
+			}
+		}
+		return true
+	})
+	blobCT = readBlob(t, nw.m.HomeOf(nw.dir, 0), big.Digest)
+	for i := range nw.m.Nodes {
+		if len(filesHolding(t, nw.m.HomeOf(nw.dir, i), blobCT[:4096])) == 0 {
+			t.Fatalf("node%d: the blob's bytes are not found before erasure: the search itself is broken", i)
+		}
+	}
+
+	var erasedAt int64
+	for _, id := range []string{big.RecordID, body.Meta.RecordID} {
+		res, err := c.Send(nw.ctx, cast.Patient, &erasure.EraseBody{Record: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		erasedAt = res.Height
+	}
+	// Pruning and a snapshot after the erasure on every node: blocks below the erasure gone,
+	// and the only snapshot kept taken after it.
+	waitFor(t, 2*time.Minute, "every node to prune past the erasure and snapshot after it", func() bool {
+		for i := range nw.m.Nodes {
+			st, err := nw.rpc(i).Status(nw.ctx)
+			if err != nil || st.SyncInfo.EarliestBlockHeight <= erasedAt || snapshotAt(nw.m.HomeOf(nw.dir, i)) <= erasedAt ||
+				oldestSnapshot(nw.m.HomeOf(nw.dir, i)) <= erasedAt {
+				return false
+			}
+		}
+		return true
+	})
+	nw.kill() // files closed: what is on disk is all there is
+	allowed := []string{"data/cs.wal/", "data/blockstore.db/", "data/state.db/", "data/tx_index.db/", "app/state.db/"}
+	for i := range nw.m.Nodes {
+		home := nw.m.HomeOf(nw.dir, i)
+		if f := filesHolding(t, home, blobCT[:4096]); len(f) > 0 {
+			t.Errorf("node%d: the erased blob's ciphertext is still in %v", i, f)
+		}
+		if held(home, big.Digest) {
+			t.Errorf("node%d still holds the erased blob", i)
+		}
+		f := filesHolding(t, home, inline)
+		t.Logf("node%d: the erased inline ciphertext remains in %v", i, f)
+		for _, p := range f {
+			if !slices.ContainsFunc(allowed, func(a string) bool { return strings.HasPrefix(filepath.ToSlash(p), a) }) {
+				t.Errorf("node%d: the erased inline ciphertext is in %s, a copy docs/THREAT_MODEL.md does not list", i, p)
+			}
+		}
+	}
+}
+
+func readBlob(t *testing.T, home string, d [32]byte) []byte {
+	t.Helper()
+	h := hex.EncodeToString(d[:])
+	b, err := os.ReadFile(filepath.Join(home, "app", "blobs", h[:2], h))
+	if err != nil || len(b) < 4096 {
+		t.Fatalf("blob %s not readable in %s: %v", h, home, err)
+	}
+	return b
+}
+
+// oldestSnapshot is the lowest height of a snapshot directory in home, complete or not
+// (0: none).
+func oldestSnapshot(home string) int64 {
+	ents, _ := os.ReadDir(filepath.Join(node.Paths{Home: home}.AppDir(), "snapshots"))
+	var low int64
+	for _, e := range ents {
+		if h, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && (low == 0 || h < low) {
+			low = h
+		}
+	}
+	return low
+}
