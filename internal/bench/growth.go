@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 
@@ -42,6 +43,8 @@ type GrowthPoint struct {
 	// by Records.
 	DiskBytes          int64   `json:"disk_bytes"`
 	DiskBytesPerRecord float64 `json:"disk_bytes_per_record"`
+	// DiskParts splits DiskBytes by directory (app/state.db, data/blockstore.db, ...).
+	DiskParts map[string]int64 `json:"disk_parts"`
 }
 
 // FillBatch is one batch of writes and the ledger size it started at.
@@ -136,9 +139,16 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 				return nil, err
 			}
 		}
-		pt := GrowthPoint{Records: written, DiskBytes: dirSize(r.dir)}
+		pt := GrowthPoint{Records: written, DiskParts: diskParts(r.dir)}
+		for _, n := range pt.DiskParts {
+			pt.DiskBytes += n
+		}
 		pt.DiskBytesPerRecord = float64(pt.DiskBytes) / float64(written)
-		fmt.Fprintf(progress, "growth: %d records, %.0f bytes on disk per record\n", written, pt.DiskBytesPerRecord)
+		fmt.Fprintf(progress, "growth: %d records, %.0f bytes on disk per record:", written, pt.DiskBytesPerRecord)
+		for _, k := range slices.Sorted(maps.Keys(pt.DiskParts)) {
+			fmt.Fprintf(progress, " %s %.0f", k, float64(pt.DiskParts[k])/float64(written))
+		}
+		fmt.Fprintln(progress)
 		res, err := write(o.Probe, fmt.Sprintf("write@%d", size))
 		if err != nil {
 			return nil, err

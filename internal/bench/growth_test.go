@@ -45,6 +45,9 @@ func TestGrowthSmall(t *testing.T) {
 		if pt.DiskBytesPerRecord <= 0 || pt.Read.P50MS <= 0 {
 			t.Errorf("point %d lacks figures: %+v", i, pt)
 		}
+		if pt.DiskParts["app/state.db"] <= 0 || pt.DiskParts["data/blockstore.db"] <= 0 {
+			t.Errorf("point %d: disk parts %v lack the state or the block store", i, pt.DiskParts)
+		}
 	}
 	if rep.Points[1].DiskBytes <= rep.Points[0].DiskBytes {
 		t.Errorf("the ledger did not grow on disk: %d then %d bytes", rep.Points[0].DiskBytes, rep.Points[1].DiskBytes)

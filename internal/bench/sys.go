@@ -101,6 +101,31 @@ func dirSize(dir string) int64 {
 	return n
 }
 
+// diskParts is the bytes of the regular files under home by part: each directory directly
+// under app/ and data/ (the state database, snapshots, blobs, block store, consensus WAL,
+// ...), and "other" for the rest (config, keys, logs). Where pruning does or does not save
+// disk shows here.
+func diskParts(home string) map[string]int64 {
+	out := map[string]int64{}
+	filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(home, path)
+		part := "other"
+		if p := strings.Split(filepath.ToSlash(rel), "/"); len(p) > 2 && (p[0] == "app" || p[0] == "data") {
+			part = p[0] + "/" + p[1]
+		}
+		out[part] += info.Size()
+		return nil
+	})
+	return out
+}
+
 // liveHeap is the heap the last garbage collection marked live, in bytes.
 func liveHeap() int64 {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
