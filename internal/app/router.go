@@ -126,6 +126,7 @@ var routes = map[tx.Type]route{
 	trials.TypeAmend:         wrap("amend trial protocol", trials.DecodeAmend, trialsExec(trials.ExecAmend)),
 	trials.TypeEnrol:         wrap("enrol trial participant", trials.DecodeEnrol, trialsExec(trials.ExecEnrol)),
 	trials.TypeResults:       wrap("post trial results", trials.DecodeResults, trialsExec(trials.ExecResults)),
+	trials.TypeConsentForm:   wrap("approve trial consent form", trials.DecodeConsentForm, trialsExec(trials.ExecConsentForm)),
 	supply.TypeBind:          wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
 	supply.TypeCapture:       wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
 }

@@ -9,7 +9,13 @@ const (
 	TypeAmend    tx.Type = 82 // sponsor amends the protocol: a new version, the old ones kept
 	TypeEnrol    tx.Type = 83 // a site investigator enrols a participant
 	TypeResults  tx.Type = 84 // sponsor posts results per outcome
-	maxBody              = 256 << 10
+	// E-consent and data capture.
+	TypeConsentForm tx.Type = 85 // the trial's IRB approves a consent-form version
+	TypeReconsent   tx.Type = 86 // a participant signs the newest consent-form version
+	TypeWithdraw    tx.Type = 87 // a participant withdraws from the trial
+	TypeObserve     tx.Type = 88 // a site investigator records a trial observation (an encrypted record)
+	TypeExport      tx.Type = 89 // the sponsor records a dataset export with its digest
+	maxBody                 = 256 << 10
 )
 
 // Sign is what a signer states with a signed act: the meaning of the signature and why.
@@ -46,6 +52,7 @@ type EnrolBody struct {
 	Participant string `json:"participant"` // a patient identity
 	Site        string `json:"site"`
 	Arm         string `json:"arm"`
+	ConsentForm uint32 `json:"consent_form"` // the consent-form version the participant signed
 }
 
 // ResultsBody posts results for the trial's outcomes.
@@ -109,4 +116,24 @@ func (b *ResultsBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
 // DecodeResults parses a results posting.
 func DecodeResults(raw []byte) (*ResultsBody, error) {
 	return tx.ReadJSON[ResultsBody](raw, "trial results", maxBody)
+}
+
+// ConsentFormBody is the IRB's approval of a consent-form version: the document's digest
+// and the record categories participants consent to share.
+type ConsentFormBody struct {
+	Trial      string   `json:"trial"`
+	Digest     string   `json:"consent_sha256"` // SHA-256 of the consent document, hex
+	Categories []string `json:"categories"`
+	Sign       Sign     `json:"sign"`
+}
+
+// Type implements tx.Body.
+func (*ConsentFormBody) Type() tx.Type { return TypeConsentForm }
+
+// Encode implements tx.Body.
+func (b *ConsentFormBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeConsentForm parses a consent-form approval.
+func DecodeConsentForm(raw []byte) (*ConsentFormBody, error) {
+	return tx.ReadJSON[ConsentFormBody](raw, "consent form", maxBody)
 }
