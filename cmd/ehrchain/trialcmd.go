@@ -18,7 +18,7 @@ import (
 // record of clinical trials (docs/TRIALS.md).
 func trialCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "trial", Short: "Clinical-trial transparency: register a trial, IRB decisions, amendments, enrolment, results; show and list the public record"}
-	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialEnrolCmd(g), trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
+	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialConsentFormCmd(g), trialEnrolCmd(g), trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
 	return c
 }
 
@@ -211,23 +211,27 @@ func readAmendFile(path string, p *trials.Protocol) error {
 
 func trialEnrolCmd(g *globals) *cobra.Command {
 	var as, patient, arm, site string
+	var form uint32
 	c := &cobra.Command{
-		Use:   "enrol ID --as INVESTIGATOR --patient P --arm A --site S",
-		Short: "Enrol a participant at your site into an arm of an approved protocol",
+		Use:   "enrol ID --as INVESTIGATOR --patient P --arm A --site S --consent-form N",
+		Short: "Enrol a participant at your site into an arm of an approved protocol, with the consent-form version they signed",
 		Args:  cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			if patient == "" {
 				return fmt.Errorf("give --patient: the participant's identity id or keystore name")
 			}
+			if form == 0 {
+				return fmt.Errorf("give --consent-form N: the consent-form version the participant signed")
+			}
 			pid, err := g.resolveID(patient)
 			if err != nil {
 				return err
 			}
-			res, err := g.client().Send(cmd.Context(), who, &trials.EnrolBody{Trial: args[0], Participant: pid, Site: site, Arm: arm})
+			res, err := g.client().Send(cmd.Context(), who, &trials.EnrolBody{Trial: args[0], Participant: pid, Site: site, Arm: arm, ConsentForm: form})
 			if err != nil {
 				return err
 			}
-			fmt.Printf("enrolled %s in trial %s (site %q, arm %q) at height %d, tx %s\n", pid, args[0], site, arm, res.Height, res.Hash)
+			fmt.Printf("enrolled %s in trial %s (site %q, arm %q, consent form %d) at height %d, tx %s\n", pid, args[0], site, arm, form, res.Height, res.Hash)
 			return nil
 		}),
 	}
@@ -235,6 +239,7 @@ func trialEnrolCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&patient, "patient", "", "the participant (identity id or keystore name)")
 	c.Flags().StringVar(&arm, "arm", "", "the arm")
 	c.Flags().StringVar(&site, "site", "", "the site you lead")
+	c.Flags().Uint32Var(&form, "consent-form", 0, "the consent-form version the participant signed (the one in force)")
 	return c
 }
 

@@ -83,5 +83,6 @@ func (s *Server) getTrial(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, wire.TrialResponse{Height: v.Height(), BlockTime: st.BlockTime,
 		Summary: trialSummary(v, t, st.BlockTime), Trial: t,
-		Versions: trials.Versions(v, t), Decisions: trials.Decisions(v, t), Postings: trials.Postings(v, t)})
+		Versions: trials.Versions(v, t), Decisions: trials.Decisions(v, t), Postings: trials.Postings(v, t),
+		ConsentForms: trials.ConsentForms(v, t)})
 }

@@ -5,7 +5,11 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/trials"
 )
 
@@ -34,7 +38,7 @@ func TestConsentFormVersions(t *testing.T) {
 	h := newHarness(t)
 	c := h.registerCast()
 	other := newKS(t, "other-irb")
-	h.mustOK(h.sign(h.reg, registration(other, "auditor", "", "")))
+	h.mustOK(h.sign(h.reg, registration(other, identity.Auditor, "", "")))
 
 	h.refused(c.auditor, consentForm("GLU-3", "v1", "general"), trials.CodeNotRegistered, "a consent form for an unknown trial")
 	registeredTrial(h, c)
@@ -67,4 +71,95 @@ func TestConsentFormVersions(t *testing.T) {
 func sha256Hex(s string) string {
 	d := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(d[:])
+}
+
+// researchGrant is patient's grant letting grantee write their records of cats (all
+// categories if none) for research.
+func researchGrant(h *harness, patient *keys.Keystore, grantee string, cats ...string) []byte {
+	return h.sign(patient, &consent.GrantBody{Grant: consent.Grant{Grantee: grantee, Scope: consent.Scope{Categories: cats},
+		Actions: []string{consent.Write}, Purposes: []string{consent.Research}}})
+}
+
+// publishKeys publishes version 1 of patient's keys for cats and returns them.
+func publishKeys(h *harness, patient *keys.Keystore, cats ...string) map[string]consent.CategoryKey {
+	h.t.Helper()
+	out := map[string]consent.CategoryKey{}
+	var pub []consent.CategoryKey
+	for _, cat := range cats {
+		k, err := keys.Generate()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		patient.AddCategoryKey(cat, 1, k.Enc)
+		ck := consent.CategoryKey{Category: cat, Version: 1, EncKey: k.EncPublic()}
+		pub = append(pub, ck)
+		out[cat] = ck
+	}
+	h.mustOK(h.sign(patient, &consent.PublishKeysBody{Keys: pub}))
+	return out
+}
+
+// lastGrant is the id of the newest grant patient issued.
+func lastGrant(h *harness, patient *keys.Keystore) string {
+	gs := consent.List(h.st.Committed(), patient.ID)
+	return gs[len(gs)-1].ID
+}
+
+// TestEnrolmentNeedsConsent: a participant is enrolled only with the consent form in
+// force, and only while a research grant to the enrolling investigator covers the form's
+// categories: no form, an unknown or superseded version, no grant, a treatment grant, a
+// grant too narrow, an expired and a revoked grant are each refused.
+func TestEnrolmentNeedsConsent(t *testing.T) {
+	h := newHarness(t)
+	c := h.registerCast()
+	p2 := newKS(t, "p2")
+	h.mustOK(h.sign(p2, registration(p2, identity.Patient, "", "")))
+	publishKeys(h, c.patient, "general", "genetic")
+	publishKeys(h, p2, "general", "genetic")
+	registeredTrial(h, c)
+	enrol := func(p *keys.Keystore, form uint32) *trials.EnrolBody {
+		return &trials.EnrolBody{Trial: "GLU-3", Participant: p.ID, Site: "St Mary", Arm: "drug", ConsentForm: form}
+	}
+
+	h.mustOK(researchGrant(h, c.patient, c.provider.ID))
+	h.refused(c.provider, enrol(c.patient, 1), trials.CodeNoConsentForm, "enrolment before any consent form is approved")
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v1", "general")))
+	h.refused(c.provider, enrol(c.patient, 0), trials.CodeNoConsentForm, "enrolment naming no consent form")
+	h.refused(c.provider, enrol(c.patient, 2), trials.CodeNoConsentForm, "enrolment with a consent form version never approved")
+	h.refused(c.provider, enrol(p2, 1), trials.CodeNoResearchConsent, "enrolment without a research grant")
+	h.mustOK(h.sign(p2, &consent.GrantBody{Grant: consent.Grant{Grantee: c.provider.ID,
+		Actions: []string{consent.Write}, Purposes: []string{consent.Treatment}}}))
+	h.refused(c.provider, enrol(p2, 1), trials.CodeNoResearchConsent, "enrolment with a treatment grant only")
+	h.mustOK(researchGrant(h, p2, c.provider.ID, "genetic"))
+	h.refused(c.provider, enrol(p2, 1), trials.CodeNoResearchConsent, "enrolment with a research grant not covering the form's category")
+	h.mustOK(h.sign(p2, &consent.RevokeBody{GrantID: lastGrant(h, p2)}))
+	expiring := &consent.GrantBody{Grant: consent.Grant{Grantee: c.provider.ID, Actions: []string{consent.Write},
+		Purposes: []string{consent.Research}, Expiry: genesisTime.Add(time.Duration(h.height+2) * time.Second)}}
+	h.mustOK(h.sign(p2, expiring))
+	h.mustOK(h.sign(p2, &Noop{})) // the grant expires at the next block's time
+	h.refused(c.provider, enrol(p2, 1), trials.CodeNoResearchConsent, "enrolment with an expired research grant")
+	h.mustOK(researchGrant(h, p2, c.provider.ID))
+	h.mustOK(h.sign(p2, &consent.RevokeBody{GrantID: lastGrant(h, p2)}))
+	h.refused(c.provider, enrol(p2, 1), trials.CodeNoResearchConsent, "enrolment with a revoked research grant")
+
+	h.mustOK(h.sign(c.provider, enrol(c.patient, 1)))
+	// Consent form version 2 is in force from its block: version 1 no longer enrols.
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v2", "general", "genetic")))
+	h.mustOK(researchGrant(h, p2, c.provider.ID, "general"))
+	h.refused(c.provider, enrol(p2, 1), trials.CodeStaleConsent, "enrolment with a superseded consent form")
+	h.refused(c.provider, enrol(p2, 2), trials.CodeNoResearchConsent, "enrolment whose grant misses a category the new form adds")
+	// A grant to the investigator's organization is a grant to the investigator.
+	h.mustOK(h.sign(p2, &consent.GrantBody{Grant: consent.Grant{Organization: "St Mary", Scope: consent.Scope{Categories: []string{"genetic"}},
+		Actions: []string{consent.Write}, Purposes: []string{consent.Research}}}))
+	h.mustOK(h.sign(c.provider, enrol(p2, 2)))
+
+	r := h.st.Committed()
+	e1, e2 := trials.GetEnrolment(r, "GLU-3", c.patient.ID), trials.GetEnrolment(r, "GLU-3", p2.ID)
+	if e1.ConsentForm != 1 || e2.ConsentForm != 2 || len(e2.Consents) != 1 || e2.Consents[0].Height != h.height {
+		t.Fatalf("enrolments %+v %+v", e1, e2)
+	}
+	if e1.Code == e2.Code || !strings.HasPrefix(e1.Code, "P-") || strings.Contains(e1.Code, c.patient.ID) ||
+		e1.Code != trials.ParticipantCode("GLU-3", c.patient.ID, e1.Tx) {
+		t.Fatalf("participant codes %q %q", e1.Code, e2.Code)
+	}
 }

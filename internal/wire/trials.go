@@ -47,4 +47,7 @@ type TrialResponse struct {
 	Versions  []*trials.Version  `json:"versions"`
 	Decisions []*trials.Decision `json:"decisions"`
 	Postings  []*trials.Posting  `json:"postings"`
+	// ConsentForms are the IRB-approved consent-form versions, oldest first (public: they
+	// name no participant).
+	ConsentForms []*trials.ConsentForm `json:"consent_forms"`
 }
