@@ -65,7 +65,7 @@ func ExecEnrol(st Store, env identity.Env, signer string, b *EnrolBody) *tx.Erro
 	e := Enrolment{Participant: b.Participant, Site: b.Site, Arm: b.Arm, Investigator: signer, Version: v.Number,
 		Height: env.Height, Time: env.Time.UTC(), Tx: env.TxHash, ConsentForm: form.Number,
 		Consents: []Consent{{Form: form.Number, Height: env.Height, Time: env.Time.UTC(), Tx: env.TxHash}},
-		Code: ParticipantCode(t.ID, b.Participant, env.TxHash)}
+		Code:     ParticipantCode(t.ID, b.Participant, env.TxHash)}
 	if t.Enrolled == 0 {
 		t.FirstEnrolment, t.Baseline = env.Height, v.Number
 	}
