@@ -163,3 +163,53 @@ func TestEnrolmentNeedsConsent(t *testing.T) {
 		t.Fatalf("participant codes %q %q", e1.Code, e2.Code)
 	}
 }
+
+// TestReconsentAndWithdrawal: a participant signs the newest consent form only (after
+// granting what it adds), once; a withdrawal is recorded at its block, once, and nothing
+// the participant does in the trial goes through after it.
+func TestReconsentAndWithdrawal(t *testing.T) {
+	h := newHarness(t)
+	c := h.registerCast()
+	p2, p3 := newKS(t, "p2"), newKS(t, "p3")
+	h.mustOK(h.sign(p2, registration(p2, identity.Patient, "", "")), h.sign(p3, registration(p3, identity.Patient, "", "")))
+	for _, p := range []*keys.Keystore{c.patient, p2, p3} {
+		publishKeys(h, p, "general", "genetic")
+	}
+	registeredTrial(h, c)
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v1", "general")))
+	h.mustOK(researchGrant(h, c.patient, c.provider.ID, "general"), researchGrant(h, p2, c.provider.ID))
+	for _, p := range []*keys.Keystore{c.patient, p2} {
+		h.mustOK(h.sign(c.provider, &trials.EnrolBody{Trial: "GLU-3", Participant: p.ID, Site: "St Mary", Arm: "drug", ConsentForm: 1}))
+	}
+	reconsent := func(v uint32) *trials.ReconsentBody { return &trials.ReconsentBody{Trial: "GLU-3", ConsentForm: v} }
+
+	h.refused(p3, reconsent(1), trials.CodeNotEnrolled, "re-consent by a patient who is not enrolled")
+	h.refused(c.provider, reconsent(1), trials.CodeUnauthorized, "re-consent signed by the investigator")
+	h.refused(c.patient, reconsent(1), trials.CodeState, "signing the form already signed")
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v2", "general", "genetic")))
+	h.refused(c.patient, reconsent(1), trials.CodeStaleConsent, "re-consent to a superseded form")
+	h.refused(c.patient, reconsent(3), trials.CodeNoConsentForm, "re-consent to a form never approved")
+	h.refused(c.patient, reconsent(2), trials.CodeNoResearchConsent, "re-consent while the grant misses the category the new form adds")
+	h.mustOK(researchGrant(h, c.patient, c.provider.ID, "genetic"))
+	h.mustOK(h.sign(c.patient, reconsent(2)))
+
+	withdraw := &trials.WithdrawBody{Trial: "GLU-3", Reason: "moving abroad"}
+	h.refused(c.provider, withdraw, trials.CodeUnauthorized, "a withdrawal signed by the investigator")
+	h.refused(p3, withdraw, trials.CodeNotEnrolled, "a withdrawal by a patient who is not enrolled")
+	h.mustOK(h.sign(p2, withdraw))
+	withdrawn := h.height
+	h.refused(p2, withdraw, trials.CodeWithdrawn, "withdrawing twice")
+	h.refused(p2, reconsent(2), trials.CodeWithdrawn, "re-consent after withdrawal")
+
+	r := h.st.Committed()
+	e1, e2 := trials.GetEnrolment(r, "GLU-3", c.patient.ID), trials.GetEnrolment(r, "GLU-3", p2.ID)
+	if e1.ConsentForm != 2 || len(e1.Consents) != 2 || e1.Consents[0].Form != 1 || e1.Consents[1].Form != 2 || e1.Withdrawal != nil {
+		t.Fatalf("re-consented enrolment %+v", e1)
+	}
+	if e2.Withdrawal == nil || e2.Withdrawal.Height != withdrawn || e2.Withdrawal.Reason != "moving abroad" || e2.ConsentForm != 1 {
+		t.Fatalf("withdrawn enrolment %+v", e2)
+	}
+	if tr := trials.Get(r, "GLU-3"); tr.Withdrawn != 1 || tr.Enrolled != 2 {
+		t.Fatalf("trial head %+v", tr)
+	}
+}

@@ -127,6 +127,8 @@ var routes = map[tx.Type]route{
 	trials.TypeEnrol:         wrap("enrol trial participant", trials.DecodeEnrol, trialsExec(trials.ExecEnrol)),
 	trials.TypeResults:       wrap("post trial results", trials.DecodeResults, trialsExec(trials.ExecResults)),
 	trials.TypeConsentForm:   wrap("approve trial consent form", trials.DecodeConsentForm, trialsExec(trials.ExecConsentForm)),
+	trials.TypeReconsent:     wrap("re-consent to a trial", trials.DecodeReconsent, trialsExec(trials.ExecReconsent)),
+	trials.TypeWithdraw:      wrap("withdraw from a trial", trials.DecodeWithdraw, trialsExec(trials.ExecWithdraw)),
 	supply.TypeBind:          wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
 	supply.TypeCapture:       wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
 }

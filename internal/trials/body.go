@@ -137,3 +137,37 @@ func (b *ConsentFormBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
 func DecodeConsentForm(raw []byte) (*ConsentFormBody, error) {
 	return tx.ReadJSON[ConsentFormBody](raw, "consent form", maxBody)
 }
+
+// ReconsentBody is a participant's signature of the consent-form version in force.
+type ReconsentBody struct {
+	Trial       string `json:"trial"`
+	ConsentForm uint32 `json:"consent_form"`
+}
+
+// Type implements tx.Body.
+func (*ReconsentBody) Type() tx.Type { return TypeReconsent }
+
+// Encode implements tx.Body.
+func (b *ReconsentBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeReconsent parses a re-consent.
+func DecodeReconsent(raw []byte) (*ReconsentBody, error) {
+	return tx.ReadJSON[ReconsentBody](raw, "re-consent", maxBody)
+}
+
+// WithdrawBody is a participant's withdrawal from a trial.
+type WithdrawBody struct {
+	Trial  string `json:"trial"`
+	Reason string `json:"reason,omitempty"` // optional: a participant need not say why
+}
+
+// Type implements tx.Body.
+func (*WithdrawBody) Type() tx.Type { return TypeWithdraw }
+
+// Encode implements tx.Body.
+func (b *WithdrawBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeWithdraw parses a withdrawal.
+func DecodeWithdraw(raw []byte) (*WithdrawBody, error) {
+	return tx.ReadJSON[WithdrawBody](raw, "withdrawal", maxBody)
+}
