@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/access"
+	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/envelope"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/trials"
 )
 
@@ -211,5 +215,97 @@ func TestReconsentAndWithdrawal(t *testing.T) {
 	}
 	if tr := trials.Get(r, "GLU-3"); tr.Withdrawn != 1 || tr.Enrolled != 2 {
 		t.Fatalf("trial head %+v", tr)
+	}
+}
+
+// observation seals plaintext as record id (version 1) of patient in category cat, written
+// by author for trial GLU-3, with the data key wrapped for the patient's category key ck
+// and for the author.
+func observation(h *harness, author *keys.Keystore, patient string, ck consent.CategoryKey, id, plaintext string) *trials.ObserveBody {
+	h.t.Helper()
+	aad := envelope.AAD(id, 1, patient, ck.Category)
+	dk, ct, err := envelope.Seal([]byte(plaintext), aad)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	m := records.Meta{RecordID: id, Version: 1, Patient: patient, Category: ck.Category, ResourceType: "Observation",
+		ContentType: "application/fhir+json", Digest: sha256.Sum256(ct), Size: uint64(len(ct)), CategoryVersion: ck.Version,
+		AuthorKeyVersion: h.identity(author.ID).KeyVersion}
+	if m.PatientWrap, err = envelope.WrapKey(ck.EncKey, dk, aad); err != nil {
+		h.t.Fatal(err)
+	}
+	if m.AuthorWrap, err = envelope.WrapKey(author.Keys.EncPublic(), dk, aad); err != nil {
+		h.t.Fatal(err)
+	}
+	return &trials.ObserveBody{Trial: "GLU-3", Put: records.PutBody{Meta: m, Ciphertext: ct}}
+}
+
+// TestObservationRefusals: an observation is recorded only by an investigator of the
+// trial, for an enrolled participant who signed the consent form in force, did not
+// withdraw, and whose research grant to the investigator is active and covers the
+// category on the form; each refusal has its own code, and the write goes through the
+// records engine for purpose research.
+func TestObservationRefusals(t *testing.T) {
+	h := newHarness(t)
+	c := h.registerCast()
+	outsider := newKS(t, "dr-out")
+	h.mustOK(h.sign(h.reg, registration(outsider, identity.Provider, "Elsewhere", "MD-7")))
+	ps := []*keys.Keystore{c.patient, newKS(t, "p2"), newKS(t, "p3"), newKS(t, "p4")}
+	cks := map[string]map[string]consent.CategoryKey{}
+	for _, p := range ps[1:] {
+		h.mustOK(h.sign(p, registration(p, identity.Patient, "", "")))
+	}
+	for _, p := range ps {
+		cks[p.ID] = publishKeys(h, p, "general", "genetic")
+	}
+	registeredTrial(h, c)
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v1", "general")))
+	h.mustOK(researchGrant(h, ps[0], c.provider.ID), researchGrant(h, ps[1], c.provider.ID), researchGrant(h, ps[2], c.provider.ID))
+	h.mustOK(h.sign(ps[3], &consent.GrantBody{Grant: consent.Grant{Grantee: c.provider.ID, Actions: []string{consent.Write},
+		Purposes: []string{consent.Research}, Expiry: genesisTime.Add(time.Duration(h.height+3) * time.Second)}}))
+	enrol := func(p *keys.Keystore) []byte {
+		return h.sign(c.provider, &trials.EnrolBody{Trial: "GLU-3", Participant: p.ID, Site: "St Mary", Arm: "drug", ConsentForm: 1})
+	}
+	h.mustOK(enrol(ps[0]), enrol(ps[1]), enrol(ps[3]))
+	obs := func(p *keys.Keystore, cat, id string) *trials.ObserveBody {
+		return observation(h, c.provider, p.ID, cks[p.ID][cat], id, "HbA1c 7.1% for "+id)
+	}
+
+	h.refused(outsider, obs(ps[0], "general", "o-out"), trials.CodeUnauthorized, "an observation by a provider who leads no site")
+	h.refused(c.patient, obs(ps[0], "general", "o-self"), trials.CodeUnauthorized, "an observation signed by the participant")
+	h.refused(c.provider, obs(ps[2], "general", "o-p3"), trials.CodeNotEnrolled, "an observation for a patient who is not enrolled")
+	h.refused(c.provider, obs(ps[0], "genetic", "o-gen"), trials.CodeCategory, "an observation in a category the consent form does not name")
+	h.refused(c.provider, obs(ps[3], "general", "o-p4"), trials.CodeNoResearchConsent, "an observation after the research grant expired")
+	h.mustOK(h.sign(ps[1], &consent.RevokeBody{GrantID: lastGrant(h, ps[1])}))
+	h.refused(c.provider, obs(ps[1], "general", "o-p2"), trials.CodeNoResearchConsent, "an observation after the research grant was revoked")
+
+	h.mustOK(h.sign(c.provider, obs(ps[0], "general", "o-1")))
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v2", "general", "genetic")))
+	h.refused(c.provider, obs(ps[0], "general", "o-2"), trials.CodeStaleConsent, "an observation before the participant re-consented to the new form")
+	h.mustOK(h.sign(ps[0], &trials.ReconsentBody{Trial: "GLU-3", ConsentForm: 2}))
+	h.mustOK(h.sign(c.provider, obs(ps[0], "genetic", "o-2")))
+	h.mustOK(h.sign(ps[0], &trials.WithdrawBody{Trial: "GLU-3"}))
+	h.refused(c.provider, obs(ps[0], "general", "o-3"), trials.CodeWithdrawn, "an observation after the participant withdrew")
+
+	r := h.st.Committed()
+	tr := trials.Get(r, "GLU-3")
+	os := trials.Observations(r, tr)
+	if tr.Observations != 2 || len(os) != 2 || os[0].Record != "o-1" || os[1].Category != "genetic" || os[1].Participant != c.patient.ID {
+		t.Fatalf("observations %+v", os)
+	}
+	if m := records.Version(r, "o-2", 1); m == nil || m.Author != c.provider.ID || m.Patient != c.patient.ID {
+		t.Fatalf("the observation's record %+v", m)
+	}
+	if records.Version(r, "o-3", 1) != nil || records.Version(r, "o-p2", 1) != nil {
+		t.Fatal("a refused observation's record was stored")
+	}
+	var research int
+	for _, ev := range auditEvents(t, h) {
+		if ev.Action == audit.RecordWrite && ev.Purpose == access.Research && ev.Grant != "" {
+			research++
+		}
+	}
+	if research != 2 {
+		t.Fatalf("%d record writes audited for research under a grant, want 2", research)
 	}
 }

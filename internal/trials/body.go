@@ -1,6 +1,9 @@
 package trials
 
-import "github.com/ehrchain/ehrchain/internal/tx"
+import (
+	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
 
 // Body types owned by this package (the trials range is 80-99).
 const (
@@ -170,4 +173,42 @@ func (b *WithdrawBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
 // DecodeWithdraw parses a withdrawal.
 func DecodeWithdraw(raw []byte) (*WithdrawBody, error) {
 	return tx.ReadJSON[WithdrawBody](raw, "withdrawal", maxBody)
+}
+
+// ObserveBody is a trial observation: an encrypted record write (the records envelope,
+// unchanged) made for research in a trial.
+type ObserveBody struct {
+	Trial string
+	Put   records.PutBody
+}
+
+// maxObserve bounds the encoded record inside an observation: the inline ciphertext limit
+// plus its metadata and wrapped keys.
+const maxObserve = records.InlineMax + 8<<10
+
+// Type implements tx.Body.
+func (*ObserveBody) Type() tx.Type { return TypeObserve }
+
+// Encode implements tx.Body: the trial id, then the record write as records encodes it.
+func (b *ObserveBody) Encode(w *tx.Writer) {
+	w.String(b.Trial)
+	pw := tx.NewWriter(len(b.Put.Ciphertext) + 4096)
+	b.Put.Encode(pw)
+	w.PutBytes(pw.Bytes())
+}
+
+// DecodeObserve parses a trial observation.
+func DecodeObserve(raw []byte) (*ObserveBody, error) {
+	r := tx.NewReader(raw)
+	b := &ObserveBody{Trial: r.String("trial", 64)}
+	put := r.Bytes("record", maxObserve)
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	p, err := records.DecodePut(put)
+	if err != nil {
+		return nil, err
+	}
+	b.Put = *p
+	return b, nil
 }

@@ -18,15 +18,18 @@ import (
 // the investigator signs, and access.Decide judges every write with its author as the
 // actor, so this is the very grant each observation will be judged by. The sponsor's read
 // grant is separate and decides only what the sponsor's dataset holds (see Dataset).
-// resourceType is empty at enrolment (a grant limited to some resource types does not
-// cover a category as a whole).
-func researchConsent(r Reader, inv *identity.Identity, participant string, cats []string, resourceType string, at time.Time) *tx.Error {
+// rec is the record written, nil at enrolment and re-consent (then a grant limited to some
+// resource types or records does not cover a category as a whole).
+func researchConsent(r Reader, inv *identity.Identity, participant string, cats []string, rec *access.Record, at time.Time) *tx.Error {
 	f := access.Facts{Time: at, Patient: access.Patient{ID: participant}, Grants: consent.Facts(consent.List(r, participant))}
 	if inv != nil {
 		f.Actor = access.Actor{ID: inv.ID, Role: string(inv.Role), Organization: inv.Organization, Active: inv.Active, Deactivated: inv.Deactivated}
 	}
 	for _, c := range cats {
-		f.Record = &access.Record{Patient: participant, Author: f.Actor.ID, Category: c, ResourceType: resourceType}
+		f.Record = &access.Record{Patient: participant, Author: f.Actor.ID, Category: c}
+		if rec != nil {
+			f.Record.ID, f.Record.ResourceType = rec.ID, rec.ResourceType
+		}
 		if d := access.Decide(f, access.Request{Action: access.Write, Purpose: access.Research}); !d.Allowed {
 			return Space.Err(CodeNoResearchConsent, "participant %s has no active research grant letting %s record category %q: %s", participant, f.Actor.ID, c, d.Reason)
 		}

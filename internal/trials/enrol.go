@@ -59,7 +59,7 @@ func ExecEnrol(st Store, env identity.Env, signer string, b *EnrolBody) *tx.Erro
 		return err
 	}
 	form := GetConsentForm(st, t.ID, b.ConsentForm)
-	if err := researchConsent(st, env.Signer, b.Participant, form.Categories, "", env.Time); err != nil {
+	if err := researchConsent(st, env.Signer, b.Participant, form.Categories, nil, env.Time); err != nil {
 		return err
 	}
 	e := Enrolment{Participant: b.Participant, Site: b.Site, Arm: b.Arm, Investigator: signer, Version: v.Number,

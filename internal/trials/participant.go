@@ -56,7 +56,7 @@ func ExecReconsent(st Store, env identity.Env, signer string, b *ReconsentBody) 
 		return Space.Err(CodeState, "you signed consent form version %d of trial %s at height %d", e.ConsentForm, t.ID, e.Consents[len(e.Consents)-1].Height)
 	}
 	form := GetConsentForm(st, t.ID, b.ConsentForm)
-	if err := researchConsent(st, identity.Get(st, e.Investigator), signer, form.Categories, "", env.Time); err != nil {
+	if err := researchConsent(st, identity.Get(st, e.Investigator), signer, form.Categories, nil, env.Time); err != nil {
 		return err
 	}
 	e.ConsentForm = form.Number
