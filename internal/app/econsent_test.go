@@ -25,13 +25,17 @@ func consentForm(trial, doc string, cats ...string) *trials.ConsentFormBody {
 
 // registeredTrial registers and approves GLU-3 (sponsor and site investigator c.provider,
 // IRB c.auditor) with a protocol that collects the general and genetic categories.
-func registeredTrial(h *harness, c cast) {
+func registeredTrial(h *harness, c cast) { registeredTrialBy(h, c.provider, c.provider, c.auditor) }
+
+// registeredTrialBy is registeredTrial with the sponsor, the investigator of site St Mary
+// and the IRB given.
+func registeredTrialBy(h *harness, sponsor, investigator, irb *keys.Keystore) {
 	h.t.Helper()
-	p := trialProtocol(c.provider.ID, trials.Outcome{Measure: "HbA1c change", TimeFrame: "26 weeks"})
+	p := trialProtocol(investigator.ID, trials.Outcome{Measure: "HbA1c change", TimeFrame: "26 weeks"})
 	p.Categories = []string{"general", "genetic"}
-	h.mustOK(h.sign(c.provider, &trials.RegisterBody{Trial: "GLU-3", IRB: c.auditor.ID, Protocol: p,
+	h.mustOK(h.sign(sponsor, &trials.RegisterBody{Trial: "GLU-3", IRB: irb.ID, Protocol: p,
 		Sign: trials.Sign{Meaning: trials.Author, Reason: "initial registration"}}))
-	h.mustOK(h.sign(c.auditor, &trials.ApproveBody{Trial: "GLU-3", Version: 1,
+	h.mustOK(h.sign(irb, &trials.ApproveBody{Trial: "GLU-3", Version: 1,
 		Sign: trials.Sign{Meaning: trials.Approval, Reason: "protocol sound"}}))
 }
 

@@ -133,6 +133,10 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *trials.ObserveBody) *tx.Error {
 			return trials.ExecObserve(st, env, s, b)
 		}),
+	trials.TypeExport: wrap("record trial dataset export", trials.DecodeExport,
+		func(st *state.Tx, env identity.Env, s string, b *trials.ExportBody) *tx.Error {
+			return trials.ExecExport(st, env, s, b)
+		}),
 	supply.TypeBind:    wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
 	supply.TypeCapture: wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
 }

@@ -212,3 +212,25 @@ func DecodeObserve(raw []byte) (*ObserveBody, error) {
 	b.Put = *p
 	return b, nil
 }
+
+// ExportBody is the sponsor's record of a dataset export: the digest and counts of the
+// dataset (BuildDataset) as of a height, which the contract recomputes.
+type ExportBody struct {
+	Trial        string `json:"trial"`
+	AsOf         int64  `json:"as_of"`
+	Dataset      string `json:"dataset_sha256"`
+	Participants uint32 `json:"participants"`
+	Records      uint32 `json:"records"`
+	Sign         Sign   `json:"sign"`
+}
+
+// Type implements tx.Body.
+func (*ExportBody) Type() tx.Type { return TypeExport }
+
+// Encode implements tx.Body.
+func (b *ExportBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeExport parses a dataset export event.
+func DecodeExport(raw []byte) (*ExportBody, error) {
+	return tx.ReadJSON[ExportBody](raw, "dataset export", maxBody)
+}
