@@ -18,7 +18,9 @@ import (
 // record of clinical trials (docs/TRIALS.md).
 func trialCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "trial", Short: "Clinical-trial transparency: register a trial, IRB decisions, amendments, enrolment, results; show and list the public record"}
-	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialConsentFormCmd(g), trialEnrolCmd(g), trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
+	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialConsentFormCmd(g), trialEnrolCmd(g),
+		trialReconsentCmd(g), trialWithdrawCmd(g), trialRecordCmd(g), trialExportCmd(g), trialEnrolmentsCmd(g),
+		trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
 	return c
 }
 
@@ -334,6 +336,15 @@ func printTrial(t *wire.TrialResponse) {
 	}
 	for _, d := range t.Decisions {
 		fmt.Printf("  IRB decision %d on version %d at height %d: %s by %s: %s\n", d.Number, d.Version, d.Signature.Height, d.Signature.Meaning, d.Signature.Name, d.Signature.Reason)
+	}
+	if t.Trial != nil {
+		fmt.Printf("  withdrawn %d; observations recorded %d; dataset exports %d\n", t.Trial.Withdrawn, t.Trial.Observations, t.Trial.Exports)
+	}
+	for _, f := range t.ConsentForms {
+		fmt.Printf("  consent form version %d at height %d by %s: sha256 %s, categories %s\n", f.Number, f.Signature.Height, f.Signature.Name, f.Digest, strings.Join(f.Categories, ","))
+	}
+	for _, x := range t.Exports {
+		fmt.Printf("  dataset export %d at height %d as of height %d: %d participants, %d records, sha256 %s\n", x.Number, x.Signature.Height, x.AsOf, x.Participants, x.Records, x.Digest)
 	}
 	for _, p := range t.Postings {
 		late := ""
