@@ -288,6 +288,12 @@ func TestObservationRefusals(t *testing.T) {
 	h.refused(c.provider, obs(ps[0], "general", "o-2"), trials.CodeStaleConsent, "an observation before the participant re-consented to the new form")
 	h.mustOK(h.sign(ps[0], &trials.ReconsentBody{Trial: "GLU-3", ConsentForm: 2}))
 	h.mustOK(h.sign(c.provider, obs(ps[0], "genetic", "o-2")))
+	// An amendment stops collecting genetic data: the form still names it, the protocol does not.
+	amended := trials.GetVersion(h.st.Committed(), "GLU-3", 1).Protocol
+	amended.Categories = []string{"general"}
+	h.mustOK(h.sign(c.provider, &trials.AmendBody{Trial: "GLU-3", Protocol: amended, Sign: trials.Sign{Meaning: trials.Author, Reason: "no genetic sub-study"}}))
+	h.mustOK(h.sign(c.auditor, &trials.ApproveBody{Trial: "GLU-3", Version: 2, Sign: trials.Sign{Meaning: trials.Approval, Reason: "fine"}}))
+	h.refused(c.provider, obs(ps[0], "genetic", "o-gen2"), trials.CodeCategory, "an observation in a category the amended protocol no longer collects")
 	h.mustOK(h.sign(ps[0], &trials.WithdrawBody{Trial: "GLU-3"}))
 	h.refused(c.provider, obs(ps[0], "general", "o-3"), trials.CodeWithdrawn, "an observation after the participant withdrew")
 

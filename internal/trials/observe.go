@@ -50,7 +50,8 @@ func Observations(r Reader, t *Trial) []*Observation {
 // ExecObserve records a trial observation. Each refusal has its own code: the signer leads
 // no site of the trial (CodeUnauthorized), the patient is not enrolled (CodeNotEnrolled),
 // withdrew (CodeWithdrawn), has not signed the consent form in force (CodeStaleConsent),
-// the category is not on that form (CodeCategory), or no active research grant lets the
+// the category is not on that form or no longer collected by the protocol in force
+// (CodeCategory), or no active research grant lets the
 // signer write it (CodeNoResearchConsent). The write itself is records.ExecPutFor for
 // purpose research, so the consent engine judges it again and the record is stored, and
 // audited, like any other.
@@ -80,6 +81,10 @@ func ExecObserve(st records.Store, env identity.Env, signer string, b *ObserveBo
 	form := GetConsentForm(st, t.ID, t.ConsentForm)
 	if !slices.Contains(form.Categories, m.Category) {
 		return Space.Err(CodeCategory, "category %q is not on consent form version %d of trial %s (%s)", m.Category, form.Number, t.ID, strings.Join(form.Categories, ", "))
+	}
+	if len(v.Categories) > 0 && !slices.Contains(v.Categories, m.Category) {
+		// An amendment dropped the category after the form was approved.
+		return Space.Err(CodeCategory, "category %q is not one protocol version %d of trial %s collects (%s)", m.Category, v.Number, t.ID, strings.Join(v.Categories, ", "))
 	}
 	if err := researchConsent(st, env.Signer, m.Patient, []string{m.Category}, &access.Record{ID: m.RecordID, ResourceType: m.ResourceType}, env.Time); err != nil {
 		return err
