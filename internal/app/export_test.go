@@ -153,5 +153,5 @@ func TestDatasetExport(t *testing.T) {
 	if !bytes.Equal(late.Encode(), file2) {
 		t.Fatal("a dataset as of a height changed after a later observation")
 	}
-	replayHashes(t, h)
+	replayTwice(t, h)
 }
