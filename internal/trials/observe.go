@@ -75,8 +75,8 @@ func ExecObserve(st records.Store, env identity.Env, signer string, b *ObserveBo
 	if e.Withdrawal != nil {
 		return Space.Err(CodeWithdrawn, "participant %s withdrew from trial %s at height %d (%s); no further data is recorded", m.Patient, t.ID, e.Withdrawal.Height, e.Withdrawal.Time.Format(time.RFC3339))
 	}
-	if e.ConsentForm != t.ConsentForm {
-		return Space.Err(CodeStaleConsent, "participant %s signed consent form version %d of trial %s; version %d is in force, and no data is recorded until they re-consent", m.Patient, e.ConsentForm, t.ID, t.ConsentForm)
+	if err := consentedForm(t, e.ConsentForm, "participant "+m.Patient); err != nil {
+		return err // no data is recorded until the participant signs the form in force
 	}
 	form := GetConsentForm(st, t.ID, t.ConsentForm)
 	if !slices.Contains(form.Categories, m.Category) {
