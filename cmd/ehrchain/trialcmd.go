@@ -352,6 +352,12 @@ func printTrial(t *wire.TrialResponse) {
 			late = ", LATE"
 		}
 		fmt.Printf("  results %d at height %d, compared with version %d%s: %d outcomes, %d discrepancies\n", p.Number, p.Signature.Height, p.ComparedWith, late, len(p.Outcomes), len(p.Discrepancies))
+		switch {
+		case p.DatasetExport != 0:
+			fmt.Printf("    analysis dataset %s: dataset export %d\n", p.Dataset, p.DatasetExport)
+		case p.Dataset != "":
+			fmt.Printf("    analysis dataset %s: MATCHES NO EXPORT EVENT\n", p.Dataset)
+		}
 		printDiscrepancies(p)
 	}
 }

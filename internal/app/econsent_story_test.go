@@ -74,13 +74,16 @@ func TestTrialConsentStory(t *testing.T) {
 	if tr.Enrolled != 3 || tr.Withdrawn != 1 || tr.ConsentForm != 2 || tr.Observations != 4 || tr.Exports != 1 || tr.Results != 1 {
 		t.Fatalf("trial head %+v", tr)
 	}
-	if p := trials.Postings(r, tr)[0]; p.Dataset != trials.Exports(r, tr)[0].Digest || len(p.Discrepancies) != 0 {
+	if p := trials.Postings(r, tr)[0]; p.Dataset != trials.Exports(r, tr)[0].Digest || p.DatasetExport != 1 || len(p.Discrepancies) != 0 {
 		t.Fatalf("posting %+v", p)
 	}
 	var actions []string
 	for _, ev := range auditEvents(t, h) {
 		if strings.HasPrefix(ev.Action, "trial.") {
 			actions = append(actions, strings.TrimPrefix(ev.Action, "trial."))
+		}
+		if ev.Action == trials.ActionResults && !strings.Contains(ev.Reason, "the analysis dataset is export 1") {
+			t.Fatalf("the results event does not name the export its dataset is: %q", ev.Reason)
 		}
 	}
 	want := "register irb consent_form enrol enrol enrol record record record consent_form reconsent record reconsent withdraw export results"

@@ -128,7 +128,7 @@ func TestTrialStory(t *testing.T) {
 	r = h.st.Committed()
 	tr = trials.Get(r, "GLU-3")
 	ps := trials.Postings(r, tr)
-	if len(ps) != 1 || ps[0].ComparedWith != 1 || !ps[0].Late || len(ps[0].Discrepancies) != 2 ||
+	if len(ps) != 1 || ps[0].ComparedWith != 1 || !ps[0].Late || ps[0].DatasetExport != 0 || len(ps[0].Discrepancies) != 2 ||
 		ps[0].Discrepancies[0].Kind != trials.MissingPrimary || ps[0].Discrepancies[1].Kind != trials.NotPrespecified {
 		t.Fatalf("posting %+v", ps)
 	}

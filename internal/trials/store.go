@@ -63,9 +63,13 @@ type Withdrawal struct {
 
 // Posting is one results posting and what the contract found when comparing it.
 type Posting struct {
-	Number        uint32        `json:"number"`
-	Outcomes      []Reported    `json:"outcomes"`
-	Dataset       string        `json:"dataset_sha256,omitempty"`
+	Number   uint32     `json:"number"`
+	Outcomes []Reported `json:"outcomes"`
+	Dataset  string     `json:"dataset_sha256,omitempty"`
+	// DatasetExport is the number of the export event whose digest the dataset is (0: the
+	// dataset was never exported on the ledger, or none is named), so a reader sees whether
+	// the analysis used data consent allowed.
+	DatasetExport uint32        `json:"dataset_export,omitempty"`
 	ComparedWith  uint32        `json:"compared_with"` // the protocol version whose outcomes are the pre-specified ones
 	Discrepancies []Discrepancy `json:"discrepancies"`
 	Late          bool          `json:"late,omitempty"` // posted after the results deadline
