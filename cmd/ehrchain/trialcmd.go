@@ -18,7 +18,9 @@ import (
 // record of clinical trials (docs/TRIALS.md).
 func trialCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "trial", Short: "Clinical-trial transparency: register a trial, IRB decisions, amendments, enrolment, results; show and list the public record"}
-	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialEnrolCmd(g), trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
+	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialConsentFormCmd(g), trialEnrolCmd(g),
+		trialReconsentCmd(g), trialWithdrawCmd(g), trialRecordCmd(g), trialExportCmd(g), trialEnrolmentsCmd(g),
+		trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
 	return c
 }
 
@@ -211,23 +213,27 @@ func readAmendFile(path string, p *trials.Protocol) error {
 
 func trialEnrolCmd(g *globals) *cobra.Command {
 	var as, patient, arm, site string
+	var form uint32
 	c := &cobra.Command{
-		Use:   "enrol ID --as INVESTIGATOR --patient P --arm A --site S",
-		Short: "Enrol a participant at your site into an arm of an approved protocol",
+		Use:   "enrol ID --as INVESTIGATOR --patient P --arm A --site S --consent-form N",
+		Short: "Enrol a participant at your site into an arm of an approved protocol, with the consent-form version they signed",
 		Args:  cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 			if patient == "" {
 				return fmt.Errorf("give --patient: the participant's identity id or keystore name")
 			}
+			if form == 0 {
+				return fmt.Errorf("give --consent-form N: the consent-form version the participant signed")
+			}
 			pid, err := g.resolveID(patient)
 			if err != nil {
 				return err
 			}
-			res, err := g.client().Send(cmd.Context(), who, &trials.EnrolBody{Trial: args[0], Participant: pid, Site: site, Arm: arm})
+			res, err := g.client().Send(cmd.Context(), who, &trials.EnrolBody{Trial: args[0], Participant: pid, Site: site, Arm: arm, ConsentForm: form})
 			if err != nil {
 				return err
 			}
-			fmt.Printf("enrolled %s in trial %s (site %q, arm %q) at height %d, tx %s\n", pid, args[0], site, arm, res.Height, res.Hash)
+			fmt.Printf("enrolled %s in trial %s (site %q, arm %q, consent form %d) at height %d, tx %s\n", pid, args[0], site, arm, form, res.Height, res.Hash)
 			return nil
 		}),
 	}
@@ -235,6 +241,7 @@ func trialEnrolCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&patient, "patient", "", "the participant (identity id or keystore name)")
 	c.Flags().StringVar(&arm, "arm", "", "the arm")
 	c.Flags().StringVar(&site, "site", "", "the site you lead")
+	c.Flags().Uint32Var(&form, "consent-form", 0, "the consent-form version the participant signed (the one in force)")
 	return c
 }
 
@@ -330,12 +337,27 @@ func printTrial(t *wire.TrialResponse) {
 	for _, d := range t.Decisions {
 		fmt.Printf("  IRB decision %d on version %d at height %d: %s by %s: %s\n", d.Number, d.Version, d.Signature.Height, d.Signature.Meaning, d.Signature.Name, d.Signature.Reason)
 	}
+	if t.Trial != nil {
+		fmt.Printf("  withdrawn %d; observations recorded %d; dataset exports %d\n", t.Trial.Withdrawn, t.Trial.Observations, t.Trial.Exports)
+	}
+	for _, f := range t.ConsentForms {
+		fmt.Printf("  consent form version %d at height %d by %s: sha256 %s, categories %s\n", f.Number, f.Signature.Height, f.Signature.Name, f.Digest, strings.Join(f.Categories, ","))
+	}
+	for _, x := range t.Exports {
+		fmt.Printf("  dataset export %d at height %d as of height %d: %d participants, %d records, sha256 %s\n", x.Number, x.Signature.Height, x.AsOf, x.Participants, x.Records, x.Digest)
+	}
 	for _, p := range t.Postings {
 		late := ""
 		if p.Late {
 			late = ", LATE"
 		}
 		fmt.Printf("  results %d at height %d, compared with version %d%s: %d outcomes, %d discrepancies\n", p.Number, p.Signature.Height, p.ComparedWith, late, len(p.Outcomes), len(p.Discrepancies))
+		switch {
+		case p.DatasetExport != 0:
+			fmt.Printf("    analysis dataset %s: dataset export %d\n", p.Dataset, p.DatasetExport)
+		case p.Dataset != "":
+			fmt.Printf("    analysis dataset %s: MATCHES NO EXPORT EVENT\n", p.Dataset)
+		}
 		printDiscrepancies(p)
 	}
 }

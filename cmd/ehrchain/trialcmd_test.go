@@ -55,15 +55,29 @@ func TestTrialCommands(t *testing.T) {
 	reg := write("reg.json", map[string]any{"trial": "GLU-3", "irb": "irb", "protocol": protocol("HbA1c change"),
 		"sign": map[string]string{"reason": "initial registration"}})
 
-	if out, err := run2("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary"); err == nil || !strings.Contains(out, "trials/3") {
+	if out, err := run2("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary", "--consent-form", "1"); err == nil || !strings.Contains(out, "trials/3") {
 		t.Fatalf("enrolment before registration went through: %v\n%s", err, out)
 	}
 	cli("trial", "register", reg, "--as", "spon")
-	if out, err := run2("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary"); err == nil || !strings.Contains(out, "trials/6") {
+	if out, err := run2("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary", "--consent-form", "1"); err == nil || !strings.Contains(out, "trials/6") {
 		t.Fatalf("enrolment before IRB approval went through: %v\n%s", err, out)
 	}
 	cli("trial", "approve", "GLU-3", "--as", "irb", "--version", "1", "--meaning", "approval", "--reason", "protocol sound")
-	cli("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary")
+	if out, err := run2("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary", "--consent-form", "1"); err == nil || !strings.Contains(out, "trials/9") {
+		t.Fatalf("enrolment before a consent form was approved went through: %v\n%s", err, out)
+	}
+	doc := filepath.Join(dir, "consent-v1.txt")
+	if err := os.WriteFile(doc, []byte("Informed consent, version 1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := cli("trial", "consent-form", "GLU-3", doc, "--as", "irb", "--categories", "general", "--reason", "board approved"); !strings.Contains(out, "consent form version 1") {
+		t.Fatalf("consent-form:\n%s", out)
+	}
+	if out, err := run2("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary", "--consent-form", "1"); err == nil || !strings.Contains(out, "trials/11") {
+		t.Fatalf("enrolment without the participant's research grant went through: %v\n%s", err, out)
+	}
+	cli("consent", "grant", "--as", "pat", "--to", "dr", "--actions", "write", "--purposes", "research")
+	cli("trial", "enrol", "GLU-3", "--as", "dr", "--patient", "pat", "--arm", "drug", "--site", "St Mary", "--consent-form", "1")
 
 	if out := cli("trial", "list", "--overdue"); !strings.Contains(out, "GLU-3") {
 		t.Fatalf("a trial past its results deadline without results is not listed as overdue:\n%s", out)

@@ -128,8 +128,19 @@ var routes = map[tx.Type]route{
 	trials.TypeAmend:         wrap("amend trial protocol", trials.DecodeAmend, trialsExec(trials.ExecAmend)),
 	trials.TypeEnrol:         wrap("enrol trial participant", trials.DecodeEnrol, trialsExec(trials.ExecEnrol)),
 	trials.TypeResults:       wrap("post trial results", trials.DecodeResults, trialsExec(trials.ExecResults)),
-	supply.TypeBind:          wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
-	supply.TypeCapture:       wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
+	trials.TypeConsentForm:   wrap("approve trial consent form", trials.DecodeConsentForm, trialsExec(trials.ExecConsentForm)),
+	trials.TypeReconsent:     wrap("re-consent to a trial", trials.DecodeReconsent, trialsExec(trials.ExecReconsent)),
+	trials.TypeWithdraw:      wrap("withdraw from a trial", trials.DecodeWithdraw, trialsExec(trials.ExecWithdraw)),
+	trials.TypeObserve: wrap("record trial observation", trials.DecodeObserve,
+		func(st *state.Tx, env identity.Env, s string, b *trials.ObserveBody) *tx.Error {
+			return trials.ExecObserve(st, env, s, b)
+		}),
+	trials.TypeExport: wrap("record trial dataset export", trials.DecodeExport,
+		func(st *state.Tx, env identity.Env, s string, b *trials.ExportBody) *tx.Error {
+			return trials.ExecExport(st, env, s, b)
+		}),
+	supply.TypeBind:    wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
+	supply.TypeCapture: wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
 }
 
 // trialsExec adapts a trials handler (which takes its own store interface) to a route.

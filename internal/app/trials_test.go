@@ -51,7 +51,7 @@ func TestTrialStory(t *testing.T) {
 	h.mustOK(h.sign(h.reg, registration(other, identity.Auditor, "", "")), h.sign(h.reg, registration(outsider, identity.Provider, "Elsewhere", "MD-7")),
 		h.sign(p2, registration(p2, identity.Patient, "", "")), h.sign(p3, registration(p3, identity.Patient, "", "")))
 	enrol := func(p *keys.Keystore) *trials.EnrolBody {
-		return &trials.EnrolBody{Trial: "GLU-3", Participant: p.ID, Site: "St Mary", Arm: "drug"}
+		return &trials.EnrolBody{Trial: "GLU-3", Participant: p.ID, Site: "St Mary", Arm: "drug", ConsentForm: 1}
 	}
 	hba1c := trials.Outcome{Measure: "HbA1c change", TimeFrame: "26 weeks"}
 
@@ -81,6 +81,9 @@ func TestTrialStory(t *testing.T) {
 	h.refused(c.provider, enrol(c.patient), trials.CodeNotApproved, "enrolment after a review without approval")
 	h.mustOK(h.sign(c.auditor, approve(1)))
 	h.refused(outsider, enrol(c.patient), trials.CodeUnauthorized, "enrolment by a provider who leads no site of the trial")
+	// Each participant signs the IRB's consent form and grants the investigator research access.
+	h.mustOK(h.sign(c.auditor, consentForm("GLU-3", "consent v1", "general")))
+	h.mustOK(researchGrant(h, c.patient, c.provider.ID), researchGrant(h, p2, c.provider.ID), researchGrant(h, p3, c.provider.ID))
 
 	h.mustOK(h.sign(c.provider, enrol(c.patient)), h.sign(c.provider, enrol(p2)))
 	h.refused(c.provider, enrol(p2), trials.CodeDuplicate, "enrolling a participant twice")
@@ -125,7 +128,7 @@ func TestTrialStory(t *testing.T) {
 	r = h.st.Committed()
 	tr = trials.Get(r, "GLU-3")
 	ps := trials.Postings(r, tr)
-	if len(ps) != 1 || ps[0].ComparedWith != 1 || !ps[0].Late || len(ps[0].Discrepancies) != 2 ||
+	if len(ps) != 1 || ps[0].ComparedWith != 1 || !ps[0].Late || ps[0].DatasetExport != 0 || len(ps[0].Discrepancies) != 2 ||
 		ps[0].Discrepancies[0].Kind != trials.MissingPrimary || ps[0].Discrepancies[1].Kind != trials.NotPrespecified {
 		t.Fatalf("posting %+v", ps)
 	}
@@ -143,7 +146,7 @@ func TestTrialStory(t *testing.T) {
 			}
 		}
 	}
-	want := "trial.register trial.irb trial.irb trial.enrol trial.enrol trial.amend trial.irb trial.enrol trial.results"
+	want := "trial.register trial.irb trial.irb trial.consent_form trial.enrol trial.enrol trial.amend trial.irb trial.enrol trial.results"
 	if got := strings.Join(actions, " "); got != want {
 		t.Fatalf("audit actions:\n%s\nwant\n%s", got, want)
 	}

@@ -42,6 +42,12 @@ const (
 	TrialAmend    = "trial.amend"    // a new protocol version (flagged if the primary outcomes switched)
 	TrialEnrol    = "trial.enrol"    // a participant was enrolled
 	TrialResults  = "trial.results"  // results posted, with their discrepancies
+	// E-consent and data capture.
+	TrialConsentForm = "trial.consent_form" // the IRB approved a consent-form version
+	TrialReconsent   = "trial.reconsent"    // a participant signed the newest consent form
+	TrialWithdraw    = "trial.withdraw"     // a participant withdrew: no further data is recorded or used
+	TrialRecord      = "trial.record"       // an investigator recorded a trial observation
+	TrialExport      = "trial.export"       // the sponsor exported the pseudonymised dataset (with its digest)
 
 	// Insurance claims (internal/claims).
 	PlanPublish       = "plan.publish"

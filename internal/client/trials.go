@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/url"
 
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/trials"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -22,4 +25,42 @@ func (c *Client) Trials(ctx context.Context, overdueOnly bool) (*wire.Trials, er
 func (c *Client) Trial(ctx context.Context, id string) (*wire.TrialResponse, error) {
 	var r wire.TrialResponse
 	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id), nil, &r)
+}
+
+// TrialConsentForms fetches a trial's IRB-approved consent-form versions (public).
+func (c *Client) TrialConsentForms(ctx context.Context, id string) (*wire.TrialConsentForms, error) {
+	var r wire.TrialConsentForms
+	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/consent-forms", nil, &r)
+}
+
+// TrialEnrolments fetches the enrolments the signer (As) may see; withdrawnOnly keeps the
+// withdrawals.
+func (c *Client) TrialEnrolments(ctx context.Context, id string, withdrawnOnly bool) (*wire.TrialEnrolments, error) {
+	var r wire.TrialEnrolments
+	q := ""
+	if withdrawnOnly {
+		q = "?withdrawn=1"
+	}
+	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/enrolments"+q, nil, &r)
+}
+
+// TrialDataset fetches the pseudonymised dataset the signer (As, the sponsor) may read now.
+func (c *Client) TrialDataset(ctx context.Context, id string) (*wire.TrialDataset, error) {
+	var r wire.TrialDataset
+	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/dataset", nil, &r)
+}
+
+// TrialRecord encrypts and writes a record as a trial observation by the investigator.
+func (c *Client) TrialRecord(ctx context.Context, investigator *keys.Keystore, trial string, r NewRecord) (*records.Meta, error) {
+	body, err := c.SealRecord(ctx, investigator, r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Send(ctx, investigator, &trials.ObserveBody{Trial: trial, Put: *body})
+	if err != nil {
+		return nil, err
+	}
+	m := body.Meta
+	m.Height = res.Height
+	return &m, nil
 }

@@ -8,6 +8,12 @@
 // refused, a change of primary outcomes after enrolment started is recorded as an outcome
 // switch, and each result that departs from the registered outcomes is stored as a
 // discrepancy. Signed steps carry the meaning of their signature (author, approval, review)
-// and a reason, as 21 CFR Part 11 asks. The rules that decide (Compare, Changes, Overdue)
-// are pure functions of their arguments and block time.
+// and a reason, as 21 CFR Part 11 asks. The rules that decide (Compare, Changes, Overdue,
+// BuildDataset) are pure functions of their arguments and block time.
+//
+// E-consent: the IRB approves consent-form versions; a participant is enrolled with the
+// form in force and a research grant to the investigator, re-consents to each new form
+// before further data is recorded, and may withdraw, after which nothing more is recorded
+// or exported. Observations are encrypted records written through the records engine for
+// purpose research; each dataset export is an event whose digest the contract recomputes.
 package trials

@@ -9,7 +9,9 @@ import (
 
 // ExecEnrol enrols a participant. The trial must be registered (so registration always
 // precedes the first enrolment in the ledger's order) and the version in force approved
-// by its IRB; the signer must be the investigator of the named site.
+// by its IRB; the signer must be the investigator of the named site. The participant has
+// signed the consent form in force and granted the investigator research access to the
+// categories it names.
 func ExecEnrol(st Store, env identity.Env, signer string, b *EnrolBody) *tx.Error {
 	t, err := mustTrial(st, b.Trial)
 	if err != nil {
@@ -53,8 +55,17 @@ func ExecEnrol(st Store, env identity.Env, signer string, b *EnrolBody) *tx.Erro
 	if prev := GetEnrolment(st, t.ID, b.Participant); prev != nil {
 		return Space.Err(CodeDuplicate, "participant %s was enrolled in trial %s at height %d", b.Participant, t.ID, prev.Height)
 	}
+	if err := consentedForm(t, b.ConsentForm, "participant "+b.Participant); err != nil {
+		return err
+	}
+	form := GetConsentForm(st, t.ID, b.ConsentForm)
+	if err := researchConsent(st, env.Signer, b.Participant, form.Categories, nil, env.Time); err != nil {
+		return err
+	}
 	e := Enrolment{Participant: b.Participant, Site: b.Site, Arm: b.Arm, Investigator: signer, Version: v.Number,
-		Height: env.Height, Time: env.Time.UTC(), Tx: env.TxHash}
+		Height: env.Height, Time: env.Time.UTC(), Tx: env.TxHash, ConsentForm: form.Number,
+		Consents: []Consent{{Form: form.Number, Height: env.Height, Time: env.Time.UTC(), Tx: env.TxHash}},
+		Code:     ParticipantCode(t.ID, b.Participant, env.TxHash)}
 	if t.Enrolled == 0 {
 		t.FirstEnrolment, t.Baseline = env.Height, v.Number
 	}
@@ -62,8 +73,8 @@ func ExecEnrol(st Store, env identity.Env, signer string, b *EnrolBody) *tx.Erro
 	save(st, enrolKey(t.ID, b.Participant), &e)
 	save(st, trialKey(t.ID), t)
 	ev := event(env, signer, ActionEnrol, t.ID)
-	ev.Patient, ev.Version = b.Participant, v.Number
-	ev.Reason = fmt.Sprintf("participant %d of %d planned, site %q, arm %q", t.Enrolled, v.PlannedEnrolment, b.Site, b.Arm)
+	ev.Patient, ev.Version, ev.Digest = b.Participant, v.Number, form.Digest
+	ev.Reason = fmt.Sprintf("participant %d of %d planned, site %q, arm %q, consent form version %d", t.Enrolled, v.PlannedEnrolment, b.Site, b.Arm, form.Number)
 	st.Append(ev.Encode())
 	return nil
 }

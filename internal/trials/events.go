@@ -13,6 +13,12 @@ const (
 	ActionAmend    = audit.TrialAmend
 	ActionEnrol    = audit.TrialEnrol
 	ActionResults  = audit.TrialResults
+	// E-consent and data capture.
+	ActionConsentForm = audit.TrialConsentForm
+	ActionReconsent   = audit.TrialReconsent
+	ActionWithdraw    = audit.TrialWithdraw
+	ActionRecord      = audit.TrialRecord
+	ActionExport      = audit.TrialExport
 )
 
 func event(env identity.Env, actor, action, trial string) *audit.Event {

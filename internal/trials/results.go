@@ -38,6 +38,14 @@ func ExecResults(st Store, env identity.Env, signer string, b *ResultsBody) *tx.
 	pre := GetVersion(st, t.ID, base)
 	p := Posting{Number: t.Results + 1, Outcomes: b.Outcomes, Dataset: b.Dataset, ComparedWith: base,
 		Discrepancies: Compare(pre.Outcomes, b.Outcomes), Late: Late(t.PrimaryCompletion, env.Time), Signature: sig}
+	if b.Dataset != "" {
+		for _, x := range Exports(st, t) {
+			if x.Digest == b.Dataset {
+				p.DatasetExport = x.Number
+				break
+			}
+		}
+	}
 	if p.Discrepancies == nil {
 		p.Discrepancies = []Discrepancy{}
 	}
@@ -60,6 +68,12 @@ func ExecResults(st Store, env identity.Env, signer string, b *ResultsBody) *tx.
 	}
 	if p.Late {
 		ev.Reason += "; posted after the results deadline"
+	}
+	switch {
+	case p.DatasetExport != 0:
+		ev.Reason += fmt.Sprintf("; the analysis dataset is export %d", p.DatasetExport)
+	case b.Dataset != "":
+		ev.Reason += "; the analysis dataset matches no export event"
 	}
 	st.Append(ev.Encode())
 	return nil

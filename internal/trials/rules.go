@@ -22,6 +22,7 @@ func Changes(prev, next *Protocol) []string {
 	add("sites", !slices.Equal(prev.Sites, next.Sites))
 	add("primary_completion", prev.PrimaryCompletion != next.PrimaryCompletion)
 	add("research_study", !bytes.Equal(prev.ResearchStudy, next.ResearchStudy))
+	add("categories", !slices.Equal(prev.Categories, next.Categories))
 	return out
 }
 

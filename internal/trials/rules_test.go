@@ -109,6 +109,10 @@ func TestChanges(t *testing.T) {
 	if got := Changes(&a, &b); !reflect.DeepEqual(got, []string{"planned_enrolment", "research_study"}) {
 		t.Fatalf("changes %v", got)
 	}
+	b.Categories = []string{"general"}
+	if got := Changes(&a, &b); !reflect.DeepEqual(got, []string{"planned_enrolment", "research_study", "categories"}) {
+		t.Fatalf("changes %v", got)
+	}
 	if got := Changes(&a, &a); got != nil {
 		t.Fatalf("no change reported as %v", got)
 	}

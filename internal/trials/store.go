@@ -35,13 +35,41 @@ type Enrolment struct {
 	Height       int64     `json:"height"`
 	Time         time.Time `json:"time"`
 	Tx           string    `json:"tx"`
+	// ConsentForm is the newest consent-form version the participant signed; Consents
+	// every signature, oldest first (the enrolment's is the first).
+	ConsentForm uint32    `json:"consent_form"`
+	Consents    []Consent `json:"consents"`
+	// Code is the participant's pseudonym in the trial's datasets (ParticipantCode).
+	Code string `json:"code"`
+	// Withdrawal is set once the participant withdrew; it never clears.
+	Withdrawal *Withdrawal `json:"withdrawal,omitempty"`
+}
+
+// Consent is one signature of a consent-form version by the participant.
+type Consent struct {
+	Form   uint32    `json:"form"`
+	Height int64     `json:"height"`
+	Time   time.Time `json:"time"`
+	Tx     string    `json:"tx"`
+}
+
+// Withdrawal is a participant's withdrawal from a trial.
+type Withdrawal struct {
+	Height int64     `json:"height"`
+	Time   time.Time `json:"time"`
+	Tx     string    `json:"tx"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Posting is one results posting and what the contract found when comparing it.
 type Posting struct {
-	Number        uint32        `json:"number"`
-	Outcomes      []Reported    `json:"outcomes"`
-	Dataset       string        `json:"dataset_sha256,omitempty"`
+	Number   uint32     `json:"number"`
+	Outcomes []Reported `json:"outcomes"`
+	Dataset  string     `json:"dataset_sha256,omitempty"`
+	// DatasetExport is the number of the export event whose digest the dataset is (0: the
+	// dataset was never exported on the ledger, or none is named), so a reader sees whether
+	// the analysis used data consent allowed.
+	DatasetExport uint32        `json:"dataset_export,omitempty"`
 	ComparedWith  uint32        `json:"compared_with"` // the protocol version whose outcomes are the pre-specified ones
 	Discrepancies []Discrepancy `json:"discrepancies"`
 	Late          bool          `json:"late,omitempty"` // posted after the results deadline

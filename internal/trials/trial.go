@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -43,6 +44,9 @@ type Protocol struct {
 	Sites             []Site   `json:"sites"`
 	PrimaryCompletion string   `json:"primary_completion"` // YYYY-MM-DD
 	ResearchStudy     []byte   `json:"research_study"`     // FHIR R4 ResearchStudy JSON, exactly as given
+	// Categories are the record categories (consent categories) the protocol collects. A
+	// consent form may name no other; empty: each consent form names its own.
+	Categories []string `json:"categories,omitempty"`
 }
 
 // Signature is an electronic signature's manifestation (21 CFR 11.50): who signed, their
@@ -96,8 +100,14 @@ type Trial struct {
 	FirstEnrolment    int64     `json:"first_enrolment,omitempty"` // height; 0: none yet
 	// Baseline is the version in force when the first participant was enrolled: its
 	// outcomes are the pre-specified ones results are compared with.
-	Baseline        uint32    `json:"baseline,omitempty"`
-	Results         uint32    `json:"results"` // result postings so far
+	Baseline uint32 `json:"baseline,omitempty"`
+	// ConsentForm is the newest IRB-approved consent-form version (0: none): the one in
+	// force, which every participant must have signed before data is recorded.
+	ConsentForm     uint32    `json:"consent_form,omitempty"`
+	Withdrawn       uint32    `json:"withdrawn,omitempty"`    // participants who withdrew
+	Observations    uint32    `json:"observations,omitempty"` // trial observations recorded
+	Exports         uint32    `json:"exports,omitempty"`      // dataset export events
+	Results         uint32    `json:"results"`                // result postings so far
 	FirstResults    time.Time `json:"first_results,omitzero"`
 	Discrepancies   uint32    `json:"discrepancies"`
 	OutcomeSwitches uint32    `json:"outcome_switches"`
@@ -112,6 +122,7 @@ const (
 	maxStudy     = 128 << 10
 	maxReason    = 1024
 	maxEnrolment = 10_000_000
+	maxCats      = 16
 )
 
 var idRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -198,6 +209,28 @@ func (p *Protocol) validate() *tx.Error {
 	}
 	if err := validateStudy(p.ResearchStudy); err != nil {
 		return Space.Err(CodeInvalid, "research_study: %v", err)
+	}
+	return checkCategories("the protocol's categories", p.Categories, false)
+}
+
+// checkCategories refuses malformed or repeated consent categories, and an empty list if
+// required.
+func checkCategories(what string, cats []string, required bool) *tx.Error {
+	if required && len(cats) == 0 {
+		return Space.Err(CodeInvalid, "%s: name at least one record category", what)
+	}
+	if len(cats) > maxCats {
+		return Space.Err(CodeInvalid, "%s: %d categories, at most %d", what, len(cats), maxCats)
+	}
+	seen := map[string]bool{}
+	for _, c := range cats {
+		if !consent.ValidCategory(c) {
+			return Space.Err(CodeInvalid, "%s: category %q: use 1-48 lowercase letters, digits, '.', '_' or '-'", what, c)
+		}
+		if seen[c] {
+			return Space.Err(CodeInvalid, "%s: category %q appears twice", what, c)
+		}
+		seen[c] = true
 	}
 	return nil
 }

@@ -47,4 +47,37 @@ type TrialResponse struct {
 	Versions  []*trials.Version  `json:"versions"`
 	Decisions []*trials.Decision `json:"decisions"`
 	Postings  []*trials.Posting  `json:"postings"`
+	// ConsentForms are the IRB-approved consent-form versions, oldest first (public: they
+	// name no participant).
+	ConsentForms []*trials.ConsentForm `json:"consent_forms"`
+	// Exports are the dataset export events (digests and counts; no participant).
+	Exports []*trials.Export `json:"exports"`
+}
+
+// TrialEnrolments is the answer of GET /v1/trials/{id}/enrolments: the enrolments the
+// signed requester may see (trials.EnrolmentsVisible), with their consent signatures and
+// withdrawals, in participant id order.
+type TrialEnrolments struct {
+	Height     int64               `json:"height"`
+	Trial      string              `json:"trial"`
+	Enrolments []*trials.Enrolment `json:"enrolments"`
+}
+
+// TrialConsentForms is the answer of GET /v1/trials/{id}/consent-forms (public).
+type TrialConsentForms struct {
+	Height       int64                 `json:"height"`
+	Trial        string                `json:"trial"`
+	InForce      uint32                `json:"in_force"` // the newest version; 0: none
+	ConsentForms []*trials.ConsentForm `json:"consent_forms"`
+}
+
+// TrialDataset is the answer of GET /v1/trials/{id}/dataset to the trial's sponsor: the
+// pseudonymised dataset as of Height, judged at BlockTime, the file's digest, and the
+// export events so far. The file is Dataset's encoding (trials.Dataset.Encode).
+type TrialDataset struct {
+	Height    int64            `json:"height"`
+	BlockTime time.Time        `json:"block_time"`
+	Dataset   trials.Dataset   `json:"dataset"`
+	Digest    string           `json:"dataset_sha256"`
+	Exports   []*trials.Export `json:"exports"`
 }
