@@ -29,6 +29,7 @@ type Item struct {
 	Status      string   `json:"status"`
 	ShippedTo   string   `json:"shipped_to,omitempty"` // the named receiver while in transit
 	Lot         string   `json:"lot,omitempty"`        // the item's lot (from commissioning's ilmd)
+	Expiry      string   `json:"expiry,omitempty"`     // its itemExpirationDate (YYYY-MM-DD), from the same ilmd
 	Parent      string   `json:"parent,omitempty"`
 	Children    []string `json:"children,omitempty"`
 	Quarantined bool     `json:"quarantined,omitempty"`
