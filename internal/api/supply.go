@@ -24,6 +24,7 @@ type epcisSchema struct {
 func (s *Server) routeSupply() {
 	s.mux.HandleFunc("POST /epcis/capture", s.capture)
 	s.mux.HandleFunc("GET /epcis/events/{hash}", s.epcisEvent)
+	s.mux.HandleFunc("GET /epcis/items/{epc}/trace", s.traceItem)
 }
 
 // ConfigureEPCIS loads and compiles the EPCIS JSON Schema at path (node config

@@ -166,6 +166,7 @@ func TestCounterfeitStory(t *testing.T) {
 		it.Lot != supply.CanonicalID(lotL1) || it.Expiry != "2027-06-30" {
 		t.Fatalf("after commissioning and packing: %+v", it)
 	}
+	h.clean(c.acme, observeEv("storing", case1)) // the case's own event, while item 1 is inside
 	h.clean(c.acme, shipEv(wholesalerParty, case1))
 	if it := h.item(item2); it.Status != supply.StatusInTransit || it.ShippedTo != c.wholesaler.ID {
 		t.Fatalf("shipping the case did not ship what is inside it: %+v", it)
@@ -174,6 +175,7 @@ func TestCounterfeitStory(t *testing.T) {
 	if it := h.item(item2); it.Owner != c.wholesaler.ID || it.Status != supply.StatusActive || it.Parent != "" {
 		t.Fatalf("after receipt and unpacking: %+v", it)
 	}
+	h.clean(c.wholesaler, observeEv("storing", case1)) // the empty case: not item 1's history
 	h.clean(c.wholesaler, shipEv(pharmacyParty, item1, item2))
 	h.clean(c.pharmacy, observeEv("receiving", item1, item2))
 
@@ -190,6 +192,33 @@ func TestCounterfeitStory(t *testing.T) {
 	}
 	if len(it.Events) != 8 {
 		t.Fatalf("item 1 has %d events in its history, want 8 (commission, pack, ship, receive, unpack, ship, receive, dispense)", len(it.Events))
+	}
+
+	// Its trace is its own eight events and the case's storing while the item was in it,
+	// in ledger order; not the case's events after the item was unpacked.
+	tr := supply.Trace(h.st.Committed(), supply.CanonicalID(item1))
+	if len(tr.Steps) != 9 || tr.Truncated || tr.Items[0].ID != supply.CanonicalID(item1) || tr.Items[1].ID != supply.CanonicalID(case1) {
+		t.Fatalf("trace of item 1: %d steps, items %d", len(tr.Steps), len(tr.Items))
+	}
+	for i, st := range tr.Steps {
+		if i > 0 && st.Event.Seq <= tr.Steps[i-1].Event.Seq {
+			t.Fatalf("trace step %d is out of ledger order", i)
+		}
+		wantVia := supply.CanonicalID(item1)
+		if i == 2 {
+			wantVia = supply.CanonicalID(case1)
+		}
+		if st.Via != wantVia {
+			t.Fatalf("trace step %d (%s) came via %s, want %s", i, st.Event.HashID, st.Via, wantVia)
+		}
+	}
+	for _, who := range []*keys.Keystore{c.acme, c.wholesaler, c.pharmacy, c.regulator} {
+		if !supply.MayTrace(h.identity(who.ID), tr.Items[0]) {
+			t.Fatalf("%s may not trace item 1", who.Name)
+		}
+	}
+	if supply.MayTrace(h.identity(c.globex.ID), tr.Items[0]) {
+		t.Fatal("a partner outside the chain of custody may trace item 1")
 	}
 
 	// 1. Receipt of goods never shipped: the pharmacy receives item 3, which the
@@ -245,6 +274,19 @@ func TestCounterfeitStory(t *testing.T) {
 	}
 	if it := h.item(item6); it.Status != supply.StatusActive || it.Owner != c.acme.ID {
 		t.Fatalf("the item inside the quarantined case shipped without it: %+v", it)
+	}
+	// The trace of an item two levels down reaches its case's events while it was in the
+	// case (the case packed onto the pallet) and the pallet's while the case was on it
+	// (stored); the pallet's shipment moved the item itself.
+	h.clean(c.acme, observeEv("storing", palletA))
+	tr = supply.Trace(h.st.Committed(), supply.CanonicalID(item5))
+	var vias []string
+	for _, st := range tr.Steps {
+		vias = append(vias, st.Via)
+	}
+	wantVias := []string{supply.CanonicalID(item5), supply.CanonicalID(item5), supply.CanonicalID(case2), supply.CanonicalID(item5), supply.CanonicalID(palletA)}
+	if !slices.Equal(vias, wantVias) || len(tr.Items) != 3 {
+		t.Fatalf("trace of item 5 came via %v (%d records), want %v", vias, len(tr.Items), wantVias)
 	}
 
 	// Every suspect event is on the ledger in order, and replaying every block into a

@@ -44,3 +44,12 @@ func (c *Client) BindPartner(ctx context.Context, registrar *keys.Keystore, b su
 	_, err := c.Send(ctx, registrar, &b)
 	return err
 }
+
+// Trace fetches the chain of custody of an item (an EPC URI or a GS1 Digital Link) with
+// a proof of each record and event. The query is signed (As): the partners in the item's
+// custody and regulators see it. Check it offline with TraceResponse.Verify against an
+// app hash you trust.
+func (c *Client) Trace(ctx context.Context, epc string) (*wire.TraceResponse, error) {
+	var r wire.TraceResponse
+	return &r, c.do(ctx, "GET", "/epcis/items/"+url.PathEscape(epc)+"/trace", nil, &r)
+}

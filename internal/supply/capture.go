@@ -22,6 +22,19 @@ type StoredEvent struct {
 	CapturedBy string          `json:"captured_by"`
 	Height     int64           `json:"height"`
 	Tx         string          `json:"tx"`
+	Seq        uint64          `json:"seq"` // its place in ledger order: the n-th event stored
+}
+
+// eventCountKey holds how many events the ledger stores (the last StoredEvent.Seq).
+var eventCountKey = []byte("epcis/evn")
+
+// EventCount is the number of events stored on the ledger.
+func EventCount(r identity.Reader) uint64 {
+	var n uint64
+	if b := r.Get(eventCountKey); b != nil {
+		fmt.Sscan(string(b), &n)
+	}
+	return n
 }
 
 // Capture is what one capture transaction did: each event's hash, and whether it was new
@@ -107,7 +120,7 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		}
 	}
 	c := Capture{Events: make([]CapturedEvent, len(events))}
-	fresh, suspects := 0, 0
+	fresh, suspects, seq := 0, 0, EventCount(st)
 	for i, ev := range events {
 		key := EventKey(Digest(ev.HashID))
 		c.Events[i].HashID = ev.HashID
@@ -116,10 +129,14 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		}
 		c.Events[i].New = true
 		fresh++
+		seq++
 		st.Set(key, encode(&StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
-			CapturedBy: signer, Height: env.Height, Tx: env.TxHash}))
+			CapturedBy: signer, Height: env.Height, Tx: env.TxHash, Seq: seq}))
 		c.Events[i].Suspects = applyCustody(st, env, signer, partner.Prefixes, raws[i], ev.HashID)
 		suspects += len(c.Events[i].Suspects)
+	}
+	if fresh > 0 {
+		st.Set(eventCountKey, fmt.Append(nil, seq))
 	}
 	st.Set(CaptureKey(env.TxHash), encode(&c))
 	sum := sha256.Sum256(b.Document)

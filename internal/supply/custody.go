@@ -412,6 +412,9 @@ func (d *decider) aggregation(f facts, step string) {
 			case c.Parent != "" && c.Parent != parentID:
 				d.violate(ReasonAlreadyAggregated, c, "%s packed %s into %s, but it is inside %s", d.capturer, id, parentID, c.Parent)
 			default:
+				if c.Parent != parentID {
+					c.Stays = append(c.Stays, Stay{Parent: parentID, In: d.digest})
+				}
 				c.Parent = parentID
 				if !slices.Contains(p.Children, id) {
 					p.Children = append(p.Children, id)
@@ -436,6 +439,7 @@ func (d *decider) aggregation(f facts, step string) {
 				continue
 			}
 			c.Parent = ""
+			c.leave(parentID, d.digest)
 			p.Children = slices.DeleteFunc(p.Children, func(x string) bool { return x == id })
 		}
 	default: // OBSERVE: shipping or receiving a unit moves everything in it

@@ -35,6 +35,7 @@ type Item struct {
 	Quarantined bool     `json:"quarantined,omitempty"`
 	Suspects    []uint64 `json:"suspects,omitempty"` // suspect-product events naming it
 	Custody     []string `json:"custody,omitempty"`  // partners that owned it or were named its receiver
+	Stays       []Stay   `json:"stays,omitempty"`    // the units it was packed into, in order
 	Events      []string `json:"events"`             // hex digests of its events, in ledger order
 }
 
@@ -47,7 +48,27 @@ func (it *Item) clone() *Item {
 	c.Suspects = slices.Clone(it.Suspects)
 	c.Custody = slices.Clone(it.Custody)
 	c.Events = slices.Clone(it.Events)
+	c.Stays = slices.Clone(it.Stays)
 	return &c
+}
+
+// Stay is a time an item spent inside a case or pallet: from the event that packed it
+// (In, hex digest) to the one that unpacked it (Out; "" while it is inside). A trace
+// follows it to the unit's events of that time.
+type Stay struct {
+	Parent string `json:"parent"`
+	In     string `json:"in"`
+	Out    string `json:"out,omitempty"`
+}
+
+// leave closes the open stay in parent.
+func (it *Item) leave(parent, digest string) {
+	for i := len(it.Stays) - 1; i >= 0; i-- {
+		if s := &it.Stays[i]; s.Parent == parent && s.Out == "" {
+			s.Out = digest
+			return
+		}
+	}
 }
 
 // InCustody says whether partner owned the item or was named its receiver.

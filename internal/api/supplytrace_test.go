@@ -1,0 +1,224 @@
+package api_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
+	"github.com/ehrchain/ehrchain/internal/supply"
+	"github.com/ehrchain/ehrchain/internal/wire"
+)
+
+// chain is a supply chain on a real node: Acme makes, Big Wholesale distributes, Corner
+// Pharmacy dispenses, the Drug Agency regulates, Rival is a partner outside it all.
+type chain struct {
+	c                                      *client.Client
+	r                                      *nodetest.Running
+	acme, wholesaler, pharmacy, fda, rival *keys.Keystore
+	minute                                 int
+	ctx                                    context.Context
+	t                                      *testing.T
+}
+
+func newChain(t *testing.T) *chain {
+	home, reg := nodetest.Init(t)
+	r := nodetest.Start(t, home)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	c := r.Client
+	if err := r.Server.ConfigureEPCIS(filepath.Join(epcisData, "schema", "EPCIS-JSON-Schema.json")); err != nil {
+		t.Fatal(err)
+	}
+	ch := &chain{c: c, r: r, ctx: ctx, t: t,
+		acme:       newPartner(t, ctx, c, reg, identity.Manufacturer, "Acme Pharma"),
+		wholesaler: newPartner(t, ctx, c, reg, identity.Wholesaler, "Big Wholesale"),
+		pharmacy:   newPartner(t, ctx, c, reg, identity.Dispenser, "Corner Pharmacy"),
+		fda:        newPartner(t, ctx, c, reg, identity.Regulator, "Drug Agency"),
+		rival:      newPartner(t, ctx, c, reg, identity.Manufacturer, "Rival"),
+	}
+	for _, b := range []supply.BindBody{
+		{Partner: ch.acme.ID, Prefixes: []string{"4012345"}, GLNs: []string{"4012345000009"}},
+		{Partner: ch.wholesaler.ID, GLNs: []string{"0614141000005"}},
+		{Partner: ch.pharmacy.ID, GLNs: []string{"0712345000002"}},
+		{Partner: ch.rival.ID, Prefixes: []string{"0888888"}},
+	} {
+		if err := c.BindPartner(ctx, reg, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ch
+}
+
+// capture captures events (JSON members without their time) as ks and returns the
+// suspect-product events they raised.
+func (ch *chain) capture(ks *keys.Keystore, events ...string) []uint64 {
+	ch.t.Helper()
+	var list []string
+	for _, e := range events {
+		ch.minute++
+		list = append(list, fmt.Sprintf(`{%s,"eventTime":"2026-01-02T%02d:%02d:00Z","eventTimeZoneOffset":"+00:00"}`, e, 4+ch.minute/60, ch.minute%60))
+	}
+	doc := `{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument",` +
+		`"schemaVersion":"2.0","creationDate":"2026-01-02T03:04:05Z","epcisBody":{"eventList":[` + strings.Join(list, ",") + `]}}`
+	got, err := ch.c.Capture(ch.ctx, ks, []byte(doc))
+	if err != nil {
+		ch.t.Fatalf("capture by %s: %v", ks.Name, err)
+	}
+	var seqs []uint64
+	for _, ev := range got.Events {
+		seqs = append(seqs, ev.Suspects...)
+	}
+	return seqs
+}
+
+func quotedList(ids []string) string { return `"` + strings.Join(ids, `","`) + `"` }
+
+func commissionEvent(lot, expiry string, epcs ...string) string {
+	return `"type":"ObjectEvent","action":"ADD","bizStep":"commissioning","disposition":"active","epcList":[` + quotedList(epcs) +
+		`],"ilmd":{"cbvmda:lotNumber":"` + lot + `","cbvmda:itemExpirationDate":"` + expiry + `"}`
+}
+
+func packEvent(parent string, children ...string) string {
+	return `"type":"AggregationEvent","action":"ADD","bizStep":"packing","parentID":"` + parent + `","childEPCs":[` + quotedList(children) + `]`
+}
+
+func shipEvent(toParty string, epcs ...string) string {
+	return `"type":"ObjectEvent","action":"OBSERVE","bizStep":"shipping","epcList":[` + quotedList(epcs) +
+		`],"destinationList":[{"type":"owning_party","destination":"` + toParty + `"}]`
+}
+
+func observeEvent(step string, epcs ...string) string {
+	return `"type":"ObjectEvent","action":"OBSERVE","bizStep":"` + step + `","epcList":[` + quotedList(epcs) + `]`
+}
+
+const (
+	toWholesaler = "urn:epc:id:pgln:0614141.00000"
+	toPharmacy   = "urn:epc:id:pgln:0712345.00000"
+	item1        = "urn:epc:id:sgtin:4012345.012345.1001"
+	item2        = "urn:epc:id:sgtin:4012345.012345.1002"
+	case1        = "urn:epc:id:sscc:4012345.0000000001"
+)
+
+// trusted is a trace of epc as ks together with the app hash the node committed at the
+// trace's height (read from its status at that same height, not from the trace).
+func (ch *chain) trusted(ks *keys.Keystore, epc string) (*wire.TraceResponse, []byte) {
+	ch.t.Helper()
+	for ch.ctx.Err() == nil {
+		tr, err := ch.c.As(ks).Trace(ch.ctx, epc)
+		if err != nil {
+			ch.t.Fatalf("trace of %s as %s: %v", epc, ks.Name, err)
+		}
+		st, err := ch.c.Status(ch.ctx)
+		if err != nil {
+			ch.t.Fatal(err)
+		}
+		if st.Height == tr.Height {
+			h, err := hex.DecodeString(st.AppHash)
+			if err != nil {
+				ch.t.Fatal(err)
+			}
+			return tr, h
+		}
+	}
+	ch.t.Fatal("no status at the trace's height before the deadline")
+	return nil, nil
+}
+
+// TestEPCISTraceOverHTTP: an item's chain of custody, through the case it travelled in,
+// is answered to the partners that held it and the regulator, with proofs that verify
+// offline against the committed app hash; a changed byte fails; an outsider is refused.
+func TestEPCISTraceOverHTTP(t *testing.T) {
+	ch := newChain(t)
+	if s := ch.capture(ch.acme, commissionEvent("L1", "2027-06-30", item1, item2), packEvent(case1, item1, item2)); len(s) != 0 {
+		t.Fatalf("suspects %v", s)
+	}
+	ch.capture(ch.acme, observeEvent("storing", case1), shipEvent(toWholesaler, case1))
+	ch.capture(ch.wholesaler, observeEvent("receiving", case1))
+
+	// Asked by Digital Link (path-escaped by the client) or by EPC URI: the same item.
+	dl := supply.CanonicalID(item1)
+	for _, who := range []*keys.Keystore{ch.acme, ch.wholesaler, ch.fda} {
+		for _, epc := range []string{item1, dl} {
+			tr, appHash := ch.trusted(who, epc)
+			if tr.Item != dl || len(tr.Events) != 5 || len(tr.Items) != 2 || tr.Items[1].Item.ID != supply.CanonicalID(case1) {
+				t.Fatalf("trace of %s as %s: item %s, %d events, %d records", epc, who.Name, tr.Item, len(tr.Events), len(tr.Items))
+			}
+			if tr.Events[2].Via != supply.CanonicalID(case1) || !strings.Contains(string(tr.Events[2].Event.Event), "storing") {
+				t.Fatalf("the case's storing is not in the trace via the case: %+v", tr.Events[2])
+			}
+			if err := tr.Verify(appHash); err != nil {
+				t.Fatalf("trace of %s as %s does not verify: %v", epc, who.Name, err)
+			}
+		}
+	}
+
+	// Offline verification fails on any changed byte: of a proof, a proven value, the
+	// trusted hash; and on a dropped event of the item's own history.
+	tr, appHash := ch.trusted(ch.acme, item1)
+	for name, spoil := range map[string]func(*wire.TraceResponse) []byte{
+		"event proof":  func(t *wire.TraceResponse) []byte { p := t.Events[1].Proof; p.Map[len(p.Map)/2] ^= 1; return appHash },
+		"record proof": func(t *wire.TraceResponse) []byte { p := t.Items[0].Proof; p.Map[len(p.Map)-3] ^= 1; return appHash },
+		"map root":     func(t *wire.TraceResponse) []byte { t.Events[0].Proof.MapRoot[0] ^= 1; return appHash },
+		"event value":  func(t *wire.TraceResponse) []byte { t.Events[0].Value[10] ^= 1; return appHash },
+		"shown event": func(t *wire.TraceResponse) []byte {
+			t.Events[3].Event.CapturedBy = ch.rival.ID
+			return appHash
+		},
+		"another app hash": func(*wire.TraceResponse) []byte { h := append([]byte(nil), appHash...); h[31] ^= 1; return h },
+		"a dropped event":  func(t *wire.TraceResponse) []byte { t.Events = t.Events[1:]; return appHash },
+	} {
+		fresh := *tr
+		fresh.Events = cloneEvents(tr.Events)
+		fresh.Items = cloneItems(tr.Items)
+		if err := fresh.Verify(spoil(&fresh)); err == nil {
+			t.Fatalf("a trace with a spoilt %s verified", name)
+		}
+	}
+	if err := tr.Verify(appHash); err != nil {
+		t.Fatalf("the unspoilt trace no longer verifies: %v", err)
+	}
+
+	// An outsider partner is refused, saying why; so is an unsigned query; an unknown
+	// item is not found.
+	_, err := ch.c.As(ch.rival).Trace(ch.ctx, item1)
+	clientErr(t, "an outsider's trace", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	if !strings.Contains(err.Error(), "regulators") {
+		t.Fatalf("the refusal does not say who may: %v", err)
+	}
+	_, err = ch.c.As(ch.pharmacy).Trace(ch.ctx, item1)
+	clientErr(t, "the pharmacy, not yet in the item's custody", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	_, err = ch.c.Trace(ch.ctx, item1)
+	clientErr(t, "unsigned trace", err, http.StatusUnauthorized, identity.Space, identity.CodeUnsigned)
+	_, err = ch.c.As(ch.acme).Trace(ch.ctx, "urn:epc:id:sgtin:4012345.012345.9999")
+	clientErr(t, "unknown item", err, http.StatusNotFound, supply.Space, supply.CodeNotFound)
+}
+
+func cloneEvents(in []wire.TracedEvent) []wire.TracedEvent {
+	out := make([]wire.TracedEvent, len(in))
+	for i, e := range in {
+		ev := *e.Event
+		p := *e.Proof
+		p.Map, p.MapRoot = append([]byte(nil), p.Map...), append([]byte(nil), p.MapRoot...)
+		out[i] = wire.TracedEvent{HashID: e.HashID, Via: e.Via, Event: &ev, Value: append([]byte(nil), e.Value...), Proof: &p}
+	}
+	return out
+}
+
+func cloneItems(in []wire.ProvenItem) []wire.ProvenItem {
+	out := make([]wire.ProvenItem, len(in))
+	for i, it := range in {
+		p := *it.Proof
+		p.Map = append([]byte(nil), p.Map...)
+		out[i] = wire.ProvenItem{Item: it.Item, Value: append([]byte(nil), it.Value...), Proof: &p}
+	}
+	return out
+}
