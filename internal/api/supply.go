@@ -25,6 +25,7 @@ func (s *Server) routeSupply() {
 	s.mux.HandleFunc("POST /epcis/capture", s.capture)
 	s.mux.HandleFunc("GET /epcis/events/{hash}", s.epcisEvent)
 	s.mux.HandleFunc("GET /epcis/items/{epc}/trace", s.traceItem)
+	s.mux.HandleFunc("GET /epcis/suspects", s.suspects)
 }
 
 // ConfigureEPCIS loads and compiles the EPCIS JSON Schema at path (node config

@@ -21,12 +21,12 @@ import (
 // chain is a supply chain on a real node: Acme makes, Big Wholesale distributes, Corner
 // Pharmacy dispenses, the Drug Agency regulates, Rival is a partner outside it all.
 type chain struct {
-	c                                      *client.Client
-	r                                      *nodetest.Running
-	acme, wholesaler, pharmacy, fda, rival *keys.Keystore
-	minute                                 int
-	ctx                                    context.Context
-	t                                      *testing.T
+	c                                           *client.Client
+	r                                           *nodetest.Running
+	reg, acme, wholesaler, pharmacy, fda, rival *keys.Keystore
+	minute                                      int
+	ctx                                         context.Context
+	t                                           *testing.T
 }
 
 func newChain(t *testing.T) *chain {
@@ -38,7 +38,7 @@ func newChain(t *testing.T) *chain {
 	if err := r.Server.ConfigureEPCIS(filepath.Join(epcisData, "schema", "EPCIS-JSON-Schema.json")); err != nil {
 		t.Fatal(err)
 	}
-	ch := &chain{c: c, r: r, ctx: ctx, t: t,
+	ch := &chain{c: c, r: r, ctx: ctx, t: t, reg: reg,
 		acme:       newPartner(t, ctx, c, reg, identity.Manufacturer, "Acme Pharma"),
 		wholesaler: newPartner(t, ctx, c, reg, identity.Wholesaler, "Big Wholesale"),
 		pharmacy:   newPartner(t, ctx, c, reg, identity.Dispenser, "Corner Pharmacy"),
@@ -221,4 +221,68 @@ func cloneItems(in []wire.ProvenItem) []wire.ProvenItem {
 		out[i] = wire.ProvenItem{Item: it.Item, Value: append([]byte(nil), it.Value...), Proof: &p}
 	}
 	return out
+}
+
+// TestEPCISSuspectsOverHTTP: the regulator pages through every suspect-product event;
+// each partner sees those that involve it and no other's.
+func TestEPCISSuspectsOverHTTP(t *testing.T) {
+	ch := newChain(t)
+	item3 := "urn:epc:id:sgtin:4012345.012345.1003"
+	ch.capture(ch.acme, commissionEvent("L1", "2027-06-30", item1, item2, item3))
+	// Receipts of goods never shipped: two at the pharmacy, one at the wholesaler.
+	if s := ch.capture(ch.pharmacy, observeEvent("receiving", item1)); len(s) != 1 {
+		t.Fatalf("suspects %v", s)
+	}
+	ch.capture(ch.pharmacy, observeEvent("receiving", item2))
+	ch.capture(ch.wholesaler, observeEvent("receiving", item3))
+
+	var seen []uint64
+	after := uint64(0)
+	for page := 0; ; page++ {
+		got, err := ch.c.As(ch.fda).Suspects(ch.ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range got.Suspects {
+			if s.Reason != supply.ReasonUnshippedReceipt {
+				t.Fatalf("suspect %+v", s)
+			}
+			seen = append(seen, s.Seq)
+		}
+		if got.Next == "" {
+			break
+		}
+		if page > 3 {
+			t.Fatal("paging does not end")
+		}
+		fmt.Sscan(got.Next, &after)
+	}
+	if fmt.Sprint(seen) != "[1 2 3]" {
+		t.Fatalf("the regulator paged through %v, want [1 2 3]", seen)
+	}
+	for ks, want := range map[*keys.Keystore]string{ch.acme: "[1 2 3]", ch.pharmacy: "[1 2]", ch.wholesaler: "[3]", ch.rival: "[]"} {
+		got, err := ch.c.As(ks).Suspects(ch.ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []uint64
+		for _, s := range got.Suspects {
+			seqs = append(seqs, s.Seq)
+		}
+		if fmt.Sprint(seqs) != want && !(want == "[]" && len(seqs) == 0) {
+			t.Fatalf("%s sees suspects %v, want %s", ks.Name, seqs, want)
+		}
+	}
+	got, err := ch.c.As(ch.pharmacy).Suspects(ch.ctx, 1, 0)
+	if err != nil || len(got.Suspects) != 1 || got.Suspects[0].Seq != 2 || got.Next != "" {
+		t.Fatalf("the pharmacy's suspects after 1: %+v, %v", got, err)
+	}
+	// An auditor of health records is no party to the supply chain.
+	aud := newPartner(t, ch.ctx, ch.c, ch.reg, identity.Auditor, "Audit Co")
+	_, err = ch.c.As(aud).Suspects(ch.ctx, 0, 0)
+	clientErr(t, "an auditor's listing", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	_, err = ch.c.Suspects(ch.ctx, 0, 0)
+	clientErr(t, "unsigned listing", err, http.StatusUnauthorized, identity.Space, identity.CodeUnsigned)
+	_, err = ch.c.As(ch.fda).Suspects(ch.ctx, 0, 5000)
+	clientErr(t, "a page too large", err, http.StatusBadRequest, "api", 1)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/supply"
@@ -52,4 +53,24 @@ func (c *Client) BindPartner(ctx context.Context, registrar *keys.Keystore, b su
 func (c *Client) Trace(ctx context.Context, epc string) (*wire.TraceResponse, error) {
 	var r wire.TraceResponse
 	return &r, c.do(ctx, "GET", "/epcis/items/"+url.PathEscape(epc)+"/trace", nil, &r)
+}
+
+// Suspects lists one page of suspect-product events after sequence number after (0: from
+// the first), at most limit (0: the node's default). Signed (As): a regulator sees all,
+// a trading partner those that involve it. Pass the answer's Next as after for the next
+// page.
+func (c *Client) Suspects(ctx context.Context, after uint64, limit int) (*wire.SuspectsResponse, error) {
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatUint(after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/epcis/suspects"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var r wire.SuspectsResponse
+	return &r, c.do(ctx, "GET", path, nil, &r)
 }

@@ -192,6 +192,9 @@ func applyCustody(st Store, env identity.Env, signer string, prefixes []string, 
 		seqs = append(seqs, n)
 		st.Set(SuspectKey(n), encode(&Suspect{Seq: n, Reason: v.Reason, Detail: v.Detail, Items: v.Items, Event: hashID,
 			CapturedBy: signer, Parties: v.Parties, Height: env.Height, Tx: env.TxHash}))
+		for _, p := range v.Parties {
+			st.Set(suspectPartyKey(p, n), []byte{1})
+		}
 		for _, id := range v.Items {
 			if it := byID[id]; it != nil && !slices.Contains(it.Suspects, n) {
 				it.Suspects = append(it.Suspects, n)

@@ -109,6 +109,54 @@ func SuspectKey(seq uint64) []byte { return fmt.Appendf(nil, "supply/suspect/%02
 
 var suspectCountKey = []byte("supply/suspectn")
 
+// suspectPartyKey indexes suspect event seq under each party it involves, so that a
+// partner lists its own without reading everyone's.
+func suspectPartyKey(party string, seq uint64) []byte {
+	return fmt.Appendf(nil, "supply/suspectp/%s/%020d", party, seq)
+}
+
+// SuspectsOf lists, in order, the suspect events after seq that involve party, at most
+// limit of them, and whether more follow.
+func SuspectsOf(r Iterator, party string, after uint64, limit int) ([]*Suspect, bool) {
+	var out []*Suspect
+	more := false
+	prefix := []byte("supply/suspectp/" + party + "/")
+	r.Iterate(prefix, func(k, _ []byte) bool {
+		var seq uint64
+		if _, err := fmt.Sscan(string(k[len(prefix):]), &seq); err != nil || seq <= after {
+			return true
+		}
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		if s := GetSuspect(r, seq); s != nil {
+			out = append(out, s)
+		}
+		return true
+	})
+	return out, more
+}
+
+// Iterator is a reader that scans a key prefix in order.
+type Iterator interface {
+	identity.Reader
+	Iterate(prefix []byte, fn func(k, v []byte) bool)
+}
+
+// SuspectsAfter lists every suspect event after seq, at most limit, and whether more
+// follow: the regulator's view.
+func SuspectsAfter(r identity.Reader, after uint64, limit int) ([]*Suspect, bool) {
+	n := SuspectCount(r)
+	var out []*Suspect
+	for seq := after + 1; seq <= n && len(out) < limit; seq++ {
+		if s := GetSuspect(r, seq); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out, after+uint64(len(out)) < n
+}
+
 // SuspectCount is the number of suspect-product events on the ledger (seq 1..n).
 func SuspectCount(r identity.Reader) uint64 {
 	var n uint64

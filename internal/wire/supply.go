@@ -124,3 +124,11 @@ func sameJSON(value []byte, shown any) error {
 	}
 	return nil
 }
+
+// SuspectsResponse is one page of GET /epcis/suspects: suspect-product events in ledger
+// order, all of them for a regulator, those involving the partner for a partner.
+type SuspectsResponse struct {
+	Height   int64             `json:"height"`
+	Suspects []*supply.Suspect `json:"suspects"`
+	Next     string            `json:"next,omitempty"` // pass as after= for the next page; empty at the end
+}
