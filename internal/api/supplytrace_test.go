@@ -286,3 +286,123 @@ func TestEPCISSuspectsOverHTTP(t *testing.T) {
 	_, err = ch.c.As(ch.fda).Suspects(ch.ctx, 0, 5000)
 	clientErr(t, "a page too large", err, http.StatusBadRequest, "api", 1)
 }
+
+// appHashAt is the app hash the node committed at height, from its status at that height
+// (ok false when the node has moved on).
+func (ch *chain) appHashAt(height int64) ([]byte, bool) {
+	st, err := ch.c.Status(ch.ctx)
+	if err != nil {
+		ch.t.Fatal(err)
+	}
+	h, err := hex.DecodeString(st.AppHash)
+	if err != nil {
+		ch.t.Fatal(err)
+	}
+	return h, st.Height == height
+}
+
+// verified asks the node about code until it answers at a height whose app hash it then
+// reports, and checks the answer offline against that hash.
+func (ch *chain) verified(code string) *wire.VerifyResponse {
+	ch.t.Helper()
+	for ch.ctx.Err() == nil {
+		got, err := ch.c.VerifyCode(ch.ctx, code)
+		if err != nil {
+			ch.t.Fatalf("verify %q: %v", code, err)
+		}
+		appHash, ok := ch.appHashAt(got.Height)
+		if !ok {
+			continue
+		}
+		if err := got.Verify(appHash); err != nil {
+			ch.t.Fatalf("the answer for %q does not verify offline: %v", code, err)
+		}
+		return got
+	}
+	ch.t.Fatal("no status at the answer's height before the deadline")
+	return nil
+}
+
+// TestEPCISVerifyOverHTTP: anyone may scan a pack's code, without signing, and learns
+// whether it is genuine, unknown, suspect, recalled, expired or dispensed, with proofs
+// of the public records judged (of absence for an unknown pack) that verify offline.
+func TestEPCISVerifyOverHTTP(t *testing.T) {
+	ch := newChain(t)
+	st, err := ch.c.Status(ch.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Expiry is judged against the latest block's time: one pack expired forty days
+	// before it, the others a year after.
+	past, future := st.BlockTime.AddDate(0, 0, -40), st.BlockTime.AddDate(1, 0, 0)
+	sg := func(serial string) string { return "urn:epc:id:sgtin:4012345.012345." + serial }
+	ch.capture(ch.acme, commissionEvent("L1", future.Format(time.DateOnly), sg("1"), sg("2"), sg("3")))
+	ch.capture(ch.acme, commissionEvent("L2", future.Format(time.DateOnly), sg("4")))
+	ch.capture(ch.acme, commissionEvent("L3", past.Format(time.DateOnly), sg("5")))
+	// Pack 2 goes to the pharmacy and is dispensed; the pharmacy "receives" pack 3, which
+	// was never shipped to it; lot L2 is recalled.
+	ch.capture(ch.acme, shipEvent(toPharmacy, sg("2")))
+	ch.capture(ch.pharmacy, observeEvent("receiving", sg("2")), observeEvent("dispensing", sg("2")))
+	if s := ch.capture(ch.pharmacy, observeEvent("receiving", sg("3"))); len(s) != 1 {
+		t.Fatalf("suspects %v", s)
+	}
+	ch.capture(ch.acme, `"type":"ObjectEvent","action":"OBSERVE","bizStep":"holding","disposition":"recalled","epcList":[],"quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.L2"}]`)
+
+	yymmdd := func(t time.Time) string { return t.Format("060102") }
+	fut := yymmdd(future)
+	for _, c := range []struct{ code, want string }{
+		{"(01)04012345123456(21)1(10)L1(17)" + fut, supply.AnswerGenuine},
+		{"https://id.gs1.org/01/04012345123456/10/L1/21/1?17=" + fut, supply.AnswerGenuine},
+		{"0104012345123456" + "17" + fut + "10L1\x1d211", supply.AnswerGenuine},
+		{"(01)04012345123456(21)99(10)L1(17)" + fut, supply.AnswerUnknown},
+		{"(01)04012345123456(21)3(10)L1(17)" + fut, supply.AnswerSuspect},                             // quarantined
+		{"(01)04012345123456(21)1(10)L7(17)" + fut, supply.AnswerSuspect},                             // a lot the pack was not made in
+		{"(01)04012345123456(21)1(10)L1(17)" + yymmdd(future.AddDate(0, 1, 0)), supply.AnswerSuspect}, // another expiry
+		{"(01)04012345123456(21)4(10)L2(17)" + fut, supply.AnswerRecalled},
+		{"(01)04012345123456(21)5(10)L3(17)" + yymmdd(past), supply.AnswerExpired},
+		{"(01)04012345123456(21)2(10)L1(17)" + fut, supply.AnswerDispensed},
+	} {
+		got := ch.verified(c.code)
+		if got.Verdict.Answer != c.want {
+			t.Fatalf("%q: %+v, want %s", c.code, got.Verdict, c.want)
+		}
+		if got.Public != nil && strings.Contains(string(got.Value), ch.acme.ID) {
+			t.Fatalf("the public answer names a trading partner: %s", got.Value)
+		}
+	}
+
+	// A changed byte anywhere fails offline: in the proof, the proven value, the verdict;
+	// and an unknown pack's absence cannot be turned into a record.
+	genuine := ch.verified("(01)04012345123456(21)1(10)L1(17)" + fut)
+	appHash, _ := ch.appHashAt(genuine.Height)
+	spoilt := *genuine
+	spoilt.Proof = &wire.Proof{}
+	*spoilt.Proof = *genuine.Proof
+	spoilt.Proof.Map = append([]byte(nil), genuine.Proof.Map...)
+	spoilt.Proof.Map[len(spoilt.Proof.Map)/2] ^= 1
+	if err := spoilt.Verify(appHash); err == nil {
+		t.Fatal("a flipped proof byte verified")
+	}
+	spoilt = *genuine
+	spoilt.Verdict = supply.Verdict{Answer: supply.AnswerRecalled, Detail: genuine.Verdict.Detail}
+	if err := spoilt.Verify(appHash); err == nil {
+		t.Fatal("a changed verdict verified")
+	}
+	unknown := ch.verified("(01)04012345123456(21)99")
+	if unknown.Value != nil || unknown.Public != nil {
+		t.Fatalf("an unknown pack has a record: %+v", unknown)
+	}
+	forged := *unknown
+	forged.Value, forged.Public = genuine.Value, genuine.Public
+	if err := forged.Verify(appHash); err == nil {
+		t.Fatal("an absence proof verified a record")
+	}
+
+	for code, why := range map[string]string{"": "code=", "(01)04012345123457(21)1": "check digit", "(01)04012345123456": "serial"} {
+		_, err := ch.c.VerifyCode(ch.ctx, code)
+		clientErr(t, "malformed code "+code, err, http.StatusBadRequest, "api", 1)
+		if !strings.Contains(err.Error(), why) {
+			t.Fatalf("%q: %v, want it to say %s", code, err, why)
+		}
+	}
+}

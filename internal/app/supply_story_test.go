@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
@@ -85,7 +86,7 @@ func observeEv(step string, epcs ...string) string {
 }
 
 func recallLotEv(lot string) string {
-	return `"type":"ObjectEvent","action":"OBSERVE","bizStep":"recalling","disposition":"recalled","epcList":[],"quantityList":[{"epcClass":"` + lot + `"}]`
+	return `"type":"ObjectEvent","action":"OBSERVE","bizStep":"holding","disposition":"recalled","epcList":[],"quantityList":[{"epcClass":"` + lot + `"}]`
 }
 
 // step captures events as ks, which must be committed, and returns the suspect-product
@@ -287,6 +288,24 @@ func TestCounterfeitStory(t *testing.T) {
 	wantVias := []string{supply.CanonicalID(item5), supply.CanonicalID(item5), supply.CanonicalID(case2), supply.CanonicalID(item5), supply.CanonicalID(palletA)}
 	if !slices.Equal(vias, wantVias) || len(tr.Items) != 3 {
 		t.Fatalf("trace of item 5 came via %v (%d records), want %v", vias, len(tr.Items), wantVias)
+	}
+
+	// A pharmacist or patient scanning any pack a suspect event named is told "suspect";
+	// pack 2 at the pharmacy and pack 5 on its way to the wholesaler are "genuine".
+	now := genesisTime.Add(time.Duration(h.height) * time.Second)
+	for serial, want := range map[string]string{"1003": supply.AnswerSuspect, "1001": supply.AnswerSuspect, "2001": supply.AnswerSuspect, "1002": supply.AnswerGenuine, "3001": supply.AnswerGenuine} {
+		code, err := supply.ParseCode("(01)04012345123456(21)" + serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		item := supply.GetPublic(h.st.Committed(), code.ItemID())
+		var lot *supply.Public
+		if item != nil && item.Lot != "" {
+			lot = supply.GetPublic(h.st.Committed(), item.Lot)
+		}
+		if got := supply.Judge(code, item, lot, now); got.Answer != want {
+			t.Fatalf("pack %s verifies as %+v, want %s", serial, got, want)
+		}
 	}
 
 	// Every suspect event is on the ledger in order, and replaying every block into a

@@ -74,3 +74,11 @@ func (c *Client) Suspects(ctx context.Context, after uint64, limit int) (*wire.S
 	var r wire.SuspectsResponse
 	return &r, c.do(ctx, "GET", path, nil, &r)
 }
+
+// VerifyCode asks whether the pack a GS1 Digital Link URI or DataMatrix element string
+// names is genuine (no signature needed). Check the answer offline with
+// VerifyResponse.Verify against an app hash you trust.
+func (c *Client) VerifyCode(ctx context.Context, code string) (*wire.VerifyResponse, error) {
+	var r wire.VerifyResponse
+	return &r, c.do(ctx, "GET", "/epcis/verify?"+url.Values{"code": {code}}.Encode(), nil, &r)
+}

@@ -206,6 +206,7 @@ func applyCustody(st Store, env identity.Env, signer string, prefixes []string, 
 	}
 	for _, it := range dec.Items {
 		st.Set(ItemKey(it.ID), encode(it))
+		st.Set(PublicKey(it.ID), encode(PublicOf(it)))
 	}
 	return seqs
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/ehrchain/ehrchain/internal/supply"
 )
@@ -131,4 +132,59 @@ type SuspectsResponse struct {
 	Height   int64             `json:"height"`
 	Suspects []*supply.Suspect `json:"suspects"`
 	Next     string            `json:"next,omitempty"` // pass as after= for the next page; empty at the end
+}
+
+// VerifyResponse is GET /epcis/verify: the answer to a scanned code, with the public
+// records it was judged from and their proofs (of absence when the ledger has none).
+type VerifyResponse struct {
+	Code      supply.Code    `json:"code"`
+	Item      string         `json:"item"` // the canonical Digital Link of the pack
+	Verdict   supply.Verdict `json:"verdict"`
+	Height    int64          `json:"height"`
+	BlockTime time.Time      `json:"block_time"` // expiry is judged against this, not a wall clock
+	Public    *supply.Public `json:"public,omitempty"`
+	Value     []byte         `json:"value,omitempty"`
+	Proof     *Proof         `json:"proof"`
+	Lot       string         `json:"lot,omitempty"` // the pack's lot, whose recall it inherits
+	LotPublic *supply.Public `json:"lot_public,omitempty"`
+	LotValue  []byte         `json:"lot_value,omitempty"`
+	LotProof  *Proof         `json:"lot_proof,omitempty"`
+}
+
+// Verify checks a verification answer offline against the app hash the caller trusts:
+// the item's public record (or its absence) and its lot's are proven, the shown records
+// are the proven ones, and the verdict is what supply.Judge answers from them.
+func (v *VerifyResponse) Verify(appHash []byte) error {
+	if v.Item != v.Code.ItemID() {
+		return fmt.Errorf("the answer is about %s, the code names %s", v.Item, v.Code.ItemID())
+	}
+	if err := v.Proof.Verify(appHash, supply.PublicKey(v.Item), v.Value); err != nil {
+		return fmt.Errorf("record of %s: %w", v.Item, err)
+	}
+	item, err := supply.DecodePublic(v.Value)
+	if err != nil {
+		return err
+	}
+	if (item == nil) != (v.Public == nil) || (item != nil && *item != *v.Public) {
+		return errors.New("the shown record is not the proven one")
+	}
+	var lot *supply.Public
+	if item != nil && item.Lot != "" {
+		if v.Lot != item.Lot {
+			return fmt.Errorf("the answer names lot %q, the pack's record %q", v.Lot, item.Lot)
+		}
+		if err := v.LotProof.Verify(appHash, supply.PublicKey(v.Lot), v.LotValue); err != nil {
+			return fmt.Errorf("record of lot %s: %w", v.Lot, err)
+		}
+		if lot, err = supply.DecodePublic(v.LotValue); err != nil {
+			return err
+		}
+		if (lot == nil) != (v.LotPublic == nil) || (lot != nil && *lot != *v.LotPublic) {
+			return errors.New("the shown lot record is not the proven one")
+		}
+	}
+	if got := supply.Judge(v.Code, item, lot, v.BlockTime); got != v.Verdict {
+		return fmt.Errorf("the proven records answer %s, the node said %s", got.Answer, v.Verdict.Answer)
+	}
+	return nil
 }
