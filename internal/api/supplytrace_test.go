@@ -175,6 +175,9 @@ func TestEPCISTraceOverHTTP(t *testing.T) {
 		},
 		"another app hash": func(*wire.TraceResponse) []byte { h := append([]byte(nil), appHash...); h[31] ^= 1; return h },
 		"a dropped event":  func(t *wire.TraceResponse) []byte { t.Events = t.Events[1:]; return appHash },
+		// The case's storing claimed as the item's own history, which the proven record
+		// does not list.
+		"another via": func(t *wire.TraceResponse) []byte { t.Events[2].Via = t.Item; return appHash },
 	} {
 		fresh := *tr
 		fresh.Events = cloneEvents(tr.Events)
@@ -302,8 +305,8 @@ func (ch *chain) appHashAt(height int64) ([]byte, bool) {
 }
 
 // verified asks the node about code until it answers at a height whose app hash it then
-// reports, and checks the answer offline against that hash.
-func (ch *chain) verified(code string) *wire.VerifyResponse {
+// reports, checks the answer offline against that hash and returns both.
+func (ch *chain) verified(code string) (*wire.VerifyResponse, []byte) {
 	ch.t.Helper()
 	for ch.ctx.Err() == nil {
 		got, err := ch.c.VerifyCode(ch.ctx, code)
@@ -317,10 +320,10 @@ func (ch *chain) verified(code string) *wire.VerifyResponse {
 		if err := got.Verify(appHash); err != nil {
 			ch.t.Fatalf("the answer for %q does not verify offline: %v", code, err)
 		}
-		return got
+		return got, appHash
 	}
 	ch.t.Fatal("no status at the answer's height before the deadline")
-	return nil
+	return nil, nil
 }
 
 // TestEPCISVerifyOverHTTP: anyone may scan a pack's code, without signing, and learns
@@ -362,7 +365,7 @@ func TestEPCISVerifyOverHTTP(t *testing.T) {
 		{"(01)04012345123456(21)5(10)L3(17)" + yymmdd(past), supply.AnswerExpired},
 		{"(01)04012345123456(21)2(10)L1(17)" + fut, supply.AnswerDispensed},
 	} {
-		got := ch.verified(c.code)
+		got, _ := ch.verified(c.code)
 		if got.Verdict.Answer != c.want {
 			t.Fatalf("%q: %+v, want %s", c.code, got.Verdict, c.want)
 		}
@@ -373,8 +376,7 @@ func TestEPCISVerifyOverHTTP(t *testing.T) {
 
 	// A changed byte anywhere fails offline: in the proof, the proven value, the verdict;
 	// and an unknown pack's absence cannot be turned into a record.
-	genuine := ch.verified("(01)04012345123456(21)1(10)L1(17)" + fut)
-	appHash, _ := ch.appHashAt(genuine.Height)
+	genuine, appHash := ch.verified("(01)04012345123456(21)1(10)L1(17)" + fut)
 	spoilt := *genuine
 	spoilt.Proof = &wire.Proof{}
 	*spoilt.Proof = *genuine.Proof
@@ -388,13 +390,22 @@ func TestEPCISVerifyOverHTTP(t *testing.T) {
 	if err := spoilt.Verify(appHash); err == nil {
 		t.Fatal("a changed verdict verified")
 	}
-	unknown := ch.verified("(01)04012345123456(21)99")
+	// Hiding a recall: the lot's record dropped from the answer (an absence claimed for a
+	// present key), or the verdict recomputed without it, fails.
+	recalled, recallHash := ch.verified("(01)04012345123456(21)4(10)L2(17)" + fut)
+	hidden := *recalled
+	hidden.LotValue, hidden.LotPublic = nil, nil
+	hidden.Verdict = supply.Judge(hidden.Code, hidden.Public, nil, hidden.BlockTime)
+	if hidden.Verdict.Answer != supply.AnswerGenuine || hidden.Verify(recallHash) == nil {
+		t.Fatalf("a hidden recall verified: %+v", hidden.Verdict)
+	}
+	unknown, unknownHash := ch.verified("(01)04012345123456(21)99")
 	if unknown.Value != nil || unknown.Public != nil {
 		t.Fatalf("an unknown pack has a record: %+v", unknown)
 	}
 	forged := *unknown
 	forged.Value, forged.Public = genuine.Value, genuine.Public
-	if err := forged.Verify(appHash); err == nil {
+	if err := forged.Verify(unknownHash); err == nil {
 		t.Fatal("an absence proof verified a record")
 	}
 
