@@ -14,25 +14,7 @@ import (
 // registers a manufacturer and binds its company prefix, and the manufacturer captures a
 // standard example twice: its events are new the first time and known the second.
 func TestEpcisCaptureCommands(t *testing.T) {
-	home := initHome(t)
-	schema, err := filepath.Abs("../../../shared/data/epcis-2.0/schema/EPCIS-JSON-Schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(home, "config", "ehrchain.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["epcis_schema"] = schema
-	raw, _ = json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	home := epcisHome(t)
 	p := startProc(t, home)
 	_, cli := p.commands(t)
 	cli("keys", "add", "acme")
@@ -57,4 +39,28 @@ func TestEpcisCaptureCommands(t *testing.T) {
 	if out := cli("epcis", "event", want[0].HashID, "--as", "acme"); !strings.Contains(out, `"TransformationEvent"`) || !strings.Contains(out, want[0].HashID) {
 		t.Fatalf("event printed %s", out)
 	}
+}
+
+// epcisHome is a node home whose config points at GS1's EPCIS schema, so it captures.
+func epcisHome(t *testing.T) string {
+	home := initHome(t)
+	schema, err := filepath.Abs("../../../shared/data/epcis-2.0/schema/EPCIS-JSON-Schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(home, "config", "ehrchain.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["epcis_schema"] = schema
+	raw, _ = json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home
 }

@@ -24,6 +24,9 @@ type epcisSchema struct {
 func (s *Server) routeSupply() {
 	s.mux.HandleFunc("POST /epcis/capture", s.capture)
 	s.mux.HandleFunc("GET /epcis/events/{hash}", s.epcisEvent)
+	s.mux.HandleFunc("GET /epcis/items/{epc}/trace", s.traceItem)
+	s.mux.HandleFunc("GET /epcis/suspects", s.suspects)
+	s.mux.HandleFunc("GET /epcis/verify", s.verifyCode)
 }
 
 // ConfigureEPCIS loads and compiles the EPCIS JSON Schema at path (node config

@@ -15,7 +15,7 @@ var heavy = []string{"github.com/cometbft/", "github.com/cockroachdb/", "github.
 // each must name none of the heavy packages.
 func TestClientStandsAlone(t *testing.T) {
 	const mod = "github.com/ehrchain/ehrchain/internal/"
-	for _, pkg := range []string{"client", "wire", "identity", "consent", "records", "claims", "emergency", "trials", "audit", "validators", "decodecache"} {
+	for _, pkg := range []string{"client", "wire", "identity", "consent", "records", "claims", "emergency", "trials", "audit", "validators", "decodecache", "stateproof"} {
 		out, err := exec.Command("go", "list", "-deps", mod+pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/supply"
@@ -43,4 +44,41 @@ func (c *Client) EPCISEvent(ctx context.Context, hashID string) (*supply.StoredE
 func (c *Client) BindPartner(ctx context.Context, registrar *keys.Keystore, b supply.BindBody) error {
 	_, err := c.Send(ctx, registrar, &b)
 	return err
+}
+
+// Trace fetches the chain of custody of an item (an EPC URI or a GS1 Digital Link) with
+// a proof of each record and event. The query is signed (As): the partners in the item's
+// custody and regulators see it. Check it offline with TraceResponse.Verify against an
+// app hash you trust.
+func (c *Client) Trace(ctx context.Context, epc string) (*wire.TraceResponse, error) {
+	var r wire.TraceResponse
+	return &r, c.do(ctx, "GET", "/epcis/items/"+url.PathEscape(epc)+"/trace", nil, &r)
+}
+
+// Suspects lists one page of suspect-product events after sequence number after (0: from
+// the first), at most limit (0: the node's default). Signed (As): a regulator sees all,
+// a trading partner those that involve it. Pass the answer's Next as after for the next
+// page.
+func (c *Client) Suspects(ctx context.Context, after uint64, limit int) (*wire.SuspectsResponse, error) {
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatUint(after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/epcis/suspects"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var r wire.SuspectsResponse
+	return &r, c.do(ctx, "GET", path, nil, &r)
+}
+
+// VerifyCode asks whether the pack a GS1 Digital Link URI or DataMatrix element string
+// names is genuine (no signature needed). Check the answer offline with
+// VerifyResponse.Verify against an app hash you trust.
+func (c *Client) VerifyCode(ctx context.Context, code string) (*wire.VerifyResponse, error) {
+	var r wire.VerifyResponse
+	return &r, c.do(ctx, "GET", "/epcis/verify?"+url.Values{"code": {code}}.Encode(), nil, &r)
 }

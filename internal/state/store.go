@@ -2,8 +2,6 @@ package state
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"github.com/cosmos/iavl"
 
 	"github.com/ehrchain/ehrchain/internal/merklelog"
+	"github.com/ehrchain/ehrchain/internal/stateproof"
 )
 
 // Key prefixes in the pebble database. IAVL nodes live under "s/".
@@ -253,14 +252,7 @@ func (s *Store) hash(mapRoot, logRoot []byte, logSize uint64) []byte {
 
 // AppHash combines the two roots into the hash CometBFT puts in the next block header.
 func AppHash(mapRoot, logRoot []byte, logSize uint64) []byte {
-	h := sha256.New()
-	h.Write([]byte("ehrchain/apphash/v1\x00"))
-	h.Write(mapRoot)
-	h.Write(logRoot)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], logSize)
-	h.Write(n[:])
-	return h.Sum(nil)
+	return stateproof.AppHash(mapRoot, logRoot, logSize)
 }
 
 // Commit makes the working state durable as height and returns the commit record.

@@ -7,9 +7,9 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cosmos/iavl"
-	ics23 "github.com/cosmos/ics23/go"
 
 	"github.com/ehrchain/ehrchain/internal/merklelog"
+	"github.com/ehrchain/ehrchain/internal/stateproof"
 )
 
 // View is an immutable snapshot of one committed height.
@@ -109,24 +109,7 @@ func (v *View) Prove(key []byte) (*Proof, error) {
 
 // Verify checks that value is key's value (nil: absent) under appHash.
 func (p *Proof) Verify(appHash, key, value []byte) error {
-	if !bytes.Equal(AppHash(p.MapRoot, p.LogRoot, p.LogSize), appHash) {
-		return errors.New("proof roots do not hash to the trusted app hash")
-	}
-	var cp ics23.CommitmentProof
-	if err := cp.Unmarshal(p.Map); err != nil {
-		return fmt.Errorf("proof is malformed: %w", err)
-	}
-	spec := ics23.IavlSpec
-	if value == nil {
-		if !ics23.VerifyNonMembership(spec, p.MapRoot, &cp, key) {
-			return errors.New("non-membership proof does not verify")
-		}
-		return nil
-	}
-	if !ics23.VerifyMembership(spec, p.MapRoot, &cp, key, value) {
-		return errors.New("membership proof does not verify")
-	}
-	return nil
+	return stateproof.Verify(appHash, p.MapRoot, p.LogRoot, p.LogSize, p.Map, key, value)
 }
 
 // PrefixEnd is the first key after every key that starts with prefix (nil: no bound), the

@@ -22,6 +22,19 @@ type StoredEvent struct {
 	CapturedBy string          `json:"captured_by"`
 	Height     int64           `json:"height"`
 	Tx         string          `json:"tx"`
+	Seq        uint64          `json:"seq"` // its place in ledger order: the n-th event stored
+}
+
+// eventCountKey holds how many events the ledger stores (the last StoredEvent.Seq).
+var eventCountKey = []byte("epcis/evn")
+
+// EventCount is the number of events stored on the ledger.
+func EventCount(r identity.Reader) uint64 {
+	var n uint64
+	if b := r.Get(eventCountKey); b != nil {
+		fmt.Sscan(string(b), &n)
+	}
+	return n
 }
 
 // Capture is what one capture transaction did: each event's hash, and whether it was new
@@ -107,7 +120,7 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		}
 	}
 	c := Capture{Events: make([]CapturedEvent, len(events))}
-	fresh, suspects := 0, 0
+	fresh, suspects, seq := 0, 0, EventCount(st)
 	for i, ev := range events {
 		key := EventKey(Digest(ev.HashID))
 		c.Events[i].HashID = ev.HashID
@@ -116,10 +129,14 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		}
 		c.Events[i].New = true
 		fresh++
+		seq++
 		st.Set(key, encode(&StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
-			CapturedBy: signer, Height: env.Height, Tx: env.TxHash}))
+			CapturedBy: signer, Height: env.Height, Tx: env.TxHash, Seq: seq}))
 		c.Events[i].Suspects = applyCustody(st, env, signer, partner.Prefixes, raws[i], ev.HashID)
 		suspects += len(c.Events[i].Suspects)
+	}
+	if fresh > 0 {
+		st.Set(eventCountKey, fmt.Append(nil, seq))
 	}
 	st.Set(CaptureKey(env.TxHash), encode(&c))
 	sum := sha256.Sum256(b.Document)
@@ -175,6 +192,9 @@ func applyCustody(st Store, env identity.Env, signer string, prefixes []string, 
 		seqs = append(seqs, n)
 		st.Set(SuspectKey(n), encode(&Suspect{Seq: n, Reason: v.Reason, Detail: v.Detail, Items: v.Items, Event: hashID,
 			CapturedBy: signer, Parties: v.Parties, Height: env.Height, Tx: env.TxHash}))
+		for _, p := range v.Parties {
+			st.Set(suspectPartyKey(p, n), []byte{1})
+		}
 		for _, id := range v.Items {
 			if it := byID[id]; it != nil && !slices.Contains(it.Suspects, n) {
 				it.Suspects = append(it.Suspects, n)
@@ -186,6 +206,7 @@ func applyCustody(st Store, env identity.Env, signer string, prefixes []string, 
 	}
 	for _, it := range dec.Items {
 		st.Set(ItemKey(it.ID), encode(it))
+		st.Set(PublicKey(it.ID), encode(PublicOf(it)))
 	}
 	return seqs
 }

@@ -16,6 +16,7 @@ type facts struct {
 	ChildEPCs, ChildQuantityCls   []string
 	Destinations                  [][2]string // type, destination
 	LotNumber                     string      // ilmd.lotNumber (CBV master data)
+	Expiry                        string      // ilmd.itemExpirationDate (YYYY-MM-DD)
 	raw                           []byte      // the event as captured
 }
 
@@ -28,15 +29,20 @@ func factsOf(ev epcis.Event) facts {
 		ChildEPCs: ev.List("childEPCs", ""), ChildQuantityCls: ev.List("childQuantityList", "epcClass"),
 		Destinations: ev.Pairs("destinationList", "type", "destination"),
 		LotNumber:    lotNumber(ev),
+		Expiry:       masterData(ev, "itemExpirationDate"),
 		raw:          ev.JSON()}
 }
 
 // lotNumber is CBV's lotNumber master data of an event, in its bare or web-URI name.
-func lotNumber(ev epcis.Event) string {
-	if l := ev.Path("ilmd", "lotNumber"); l != "" {
+func lotNumber(ev epcis.Event) string { return masterData(ev, "lotNumber") }
+
+// masterData is one CBV instance/lot master data attribute (ilmd) of an event, by its
+// bare or cbvmda: name.
+func masterData(ev epcis.Event, name string) string {
+	if l := ev.Path("ilmd", name); l != "" {
 		return l
 	}
-	return ev.Path("ilmd", "cbvmda:lotNumber")
+	return ev.Path("ilmd", "cbvmda:"+name)
 }
 
 // lotOf is the lot (LGTIN) an SGTIN commissioned with lot master data belongs to.

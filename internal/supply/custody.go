@@ -125,7 +125,7 @@ func Decide(l Ledger, capturer string, prefixes []string, f facts, digest string
 		switch {
 		case strings.EqualFold(f.Action, "ADD") && step == "commissioning":
 			for _, id := range subjects {
-				d.commission(id, f.lotOf(id))
+				d.commission(id, f.lotOf(id), f.Expiry)
 			}
 		case strings.EqualFold(f.Action, "DELETE") || step == "decommissioning":
 			d.retire(subjects, StatusDecommissioned)
@@ -141,7 +141,7 @@ func Decide(l Ledger, capturer string, prefixes []string, f facts, digest string
 			}
 		}
 		for _, id := range canonAll(append(slices.Clone(f.OutputEPCs), f.OutputQuantityCls...)) {
-			d.commission(id, f.lotOf(id))
+			d.commission(id, f.lotOf(id), f.Expiry)
 		}
 	default: // TransactionEvent, AssociationEvent: named items gain the event in their history
 		for _, id := range canonAll(append(append(slices.Clone(f.EPCList), f.QuantityClasses...), f.ParentID)) {
@@ -173,7 +173,7 @@ func bizStep(s string) string {
 	return s
 }
 
-func (d *decider) commission(id, lot string) {
+func (d *decider) commission(id, lot, expiry string) {
 	if it := d.get(id); it != nil {
 		d.violate(ReasonDuplicateSerial, it, "%s was commissioned again by %s: it is already on the ledger (%s, owned by %s)", id, d.capturer, it.Status, orNobody(it.Owner))
 		return
@@ -184,7 +184,7 @@ func (d *decider) commission(id, lot string) {
 		return
 	}
 	it := d.create(id, d.capturer, StatusActive)
-	it.Lot = lot
+	it.Lot, it.Expiry = lot, expiry
 }
 
 func orNobody(s string) string {
@@ -228,23 +228,26 @@ func (d *decider) lotRecalled(it *Item) bool {
 	return lot != nil && lot.Status == StatusRecalled
 }
 
-// tree is id and everything aggregated under it (a pallet's cases and their items), each
-// once, parents first.
-func (d *decider) tree(ids []string) []string {
-	var out []string
+// each calls move for ids and everything aggregated under them (a pallet's cases and
+// their items), each once, parents first. What is inside a unit that may not move stays
+// with it: move returning false skips the unit's contents.
+func (d *decider) each(ids []string, move func(id string) bool) {
+	done := map[string]bool{}
 	queue := slices.Clone(ids)
-	for len(queue) > 0 && len(out) < MaxTree {
+	for len(queue) > 0 && len(done) < MaxTree {
 		id := queue[0]
 		queue = queue[1:]
-		if slices.Contains(out, id) {
+		if done[id] {
 			continue
 		}
-		out = append(out, id)
+		done[id] = true
+		if !move(id) {
+			continue
+		}
 		if it := d.get(id); it != nil {
 			queue = append(queue, it.Children...)
 		}
 	}
-	return out
 }
 
 // MaxTree bounds how many items one event moves through aggregation.
@@ -252,34 +255,42 @@ const MaxTree = 20000
 
 func (d *decider) retire(ids []string, status string) {
 	for _, id := range ids {
-		if it := d.movable(id, "retire"); it != nil {
-			it.Status = status
-		}
+		d.retireOne(id, status)
 	}
+}
+
+func (d *decider) retireOne(id, status string) bool {
+	it := d.movable(id, "retire")
+	if it != nil {
+		it.Status = status
+	}
+	return it != nil
 }
 
 func (d *decider) object(step string, f facts, subjects []string) {
 	switch step {
 	case "shipping":
 		to := d.receiver(f)
-		for _, id := range d.tree(subjects) {
-			if it := d.movable(id, "ship"); it != nil {
+		d.each(subjects, func(id string) bool {
+			it := d.movable(id, "ship")
+			if it != nil {
 				it.Status, it.ShippedTo = StatusInTransit, to
 				it.addCustody(to)
 			}
-		}
+			return it != nil
+		})
 	case "receiving":
-		for _, id := range d.tree(subjects) {
-			d.receive(id)
-		}
+		d.each(subjects, d.receive)
 	case "dispensing":
-		for _, id := range d.tree(subjects) {
-			if it := d.movable(id, "dispense"); it != nil {
+		d.each(subjects, func(id string) bool {
+			it := d.movable(id, "dispense")
+			if it != nil {
 				it.Status = StatusDispensed
 			}
-		}
+			return it != nil
+		})
 	case "destroying":
-		d.retire(d.tree(subjects), StatusDestroyed)
+		d.each(subjects, func(id string) bool { return d.retireOne(id, StatusDestroyed) })
 	case "recalling":
 		d.recall(subjects)
 	default:
@@ -320,7 +331,7 @@ func (d *decider) recall(ids []string) {
 	}
 }
 
-func (d *decider) receive(id string) {
+func (d *decider) receive(id string) bool {
 	it := d.get(id)
 	switch {
 	case it == nil:
@@ -335,7 +346,9 @@ func (d *decider) receive(id string) {
 	default:
 		it.Owner, it.Status, it.ShippedTo = d.capturer, StatusActive, ""
 		it.addCustody(d.capturer)
+		return true
 	}
+	return false
 }
 
 // receiver is the partner a shipment names: its owning party, else its possessing
@@ -399,6 +412,9 @@ func (d *decider) aggregation(f facts, step string) {
 			case c.Parent != "" && c.Parent != parentID:
 				d.violate(ReasonAlreadyAggregated, c, "%s packed %s into %s, but it is inside %s", d.capturer, id, parentID, c.Parent)
 			default:
+				if c.Parent != parentID {
+					c.Stays = append(c.Stays, Stay{Parent: parentID, In: d.digest})
+				}
 				c.Parent = parentID
 				if !slices.Contains(p.Children, id) {
 					p.Children = append(p.Children, id)
@@ -423,6 +439,7 @@ func (d *decider) aggregation(f facts, step string) {
 				continue
 			}
 			c.Parent = ""
+			c.leave(parentID, d.digest)
 			p.Children = slices.DeleteFunc(p.Children, func(x string) bool { return x == id })
 		}
 	default: // OBSERVE: shipping or receiving a unit moves everything in it

@@ -176,3 +176,41 @@ func TestDecideMovesWhatIsAggregated(t *testing.T) {
 		}
 	}
 }
+
+// Packing opens a stay in the parent, unpacking closes it; what is inside a unit that may
+// not move stays with the unit.
+func TestDecideStaysAndBlockedUnits(t *testing.T) {
+	caseID := "urn:epc:id:sscc:4012345.0000000002"
+	l := mapLedger{items: map[string]*Item{}, glns: map[string]string{"0614141000005": "wholesaler"}}
+	l.items[CanonicalID(sgtin)] = item(sgtin, "acme", StatusActive)
+	apply := func(f facts, digest string) Decision {
+		dec := Decide(l, "acme", []string{"4012345"}, f, digest)
+		for _, it := range dec.Items {
+			l.items[it.ID] = it
+		}
+		return dec
+	}
+	apply(facts{Type: "AggregationEvent", Action: "ADD", ParentID: caseID, ChildEPCs: []string{sgtin}}, "in")
+	if s := l.items[CanonicalID(sgtin)].Stays; len(s) != 1 || s[0] != (Stay{Parent: CanonicalID(caseID), In: "in"}) {
+		t.Fatalf("stays after packing: %+v", s)
+	}
+	apply(facts{Type: "AggregationEvent", Action: "ADD", ParentID: caseID, ChildEPCs: []string{sgtin}}, "again")
+	if s := l.items[CanonicalID(sgtin)].Stays; len(s) != 1 {
+		t.Fatalf("packing into the same case again opened another stay: %+v", s)
+	}
+	apply(facts{Type: "AggregationEvent", Action: "DELETE", ParentID: caseID}, "out")
+	if s := l.items[CanonicalID(sgtin)].Stays; len(s) != 1 || s[0].Out != "out" {
+		t.Fatalf("stays after unpacking: %+v", s)
+	}
+
+	apply(facts{Type: "AggregationEvent", Action: "ADD", ParentID: caseID, ChildEPCs: []string{sgtin}}, "in2")
+	l.items[CanonicalID(caseID)].Quarantined = true
+	dec := apply(facts{Type: "ObjectEvent", Action: "OBSERVE", BizStep: "shipping", EPCList: []string{caseID},
+		Destinations: [][2]string{{"owning_party", "urn:epc:id:pgln:0614141.00000"}}}, "ship")
+	if len(dec.Violations) != 1 || dec.Violations[0].Reason != ReasonQuarantinedMoved {
+		t.Fatalf("violations %+v", dec.Violations)
+	}
+	if it := l.items[CanonicalID(sgtin)]; it.Status != StatusActive || it.ShippedTo != "" {
+		t.Fatalf("the item in the quarantined case shipped: %+v", it)
+	}
+}

@@ -29,11 +29,13 @@ type Item struct {
 	Status      string   `json:"status"`
 	ShippedTo   string   `json:"shipped_to,omitempty"` // the named receiver while in transit
 	Lot         string   `json:"lot,omitempty"`        // the item's lot (from commissioning's ilmd)
+	Expiry      string   `json:"expiry,omitempty"`     // its itemExpirationDate (YYYY-MM-DD), from the same ilmd
 	Parent      string   `json:"parent,omitempty"`
 	Children    []string `json:"children,omitempty"`
 	Quarantined bool     `json:"quarantined,omitempty"`
 	Suspects    []uint64 `json:"suspects,omitempty"` // suspect-product events naming it
 	Custody     []string `json:"custody,omitempty"`  // partners that owned it or were named its receiver
+	Stays       []Stay   `json:"stays,omitempty"`    // the units it was packed into, in order
 	Events      []string `json:"events"`             // hex digests of its events, in ledger order
 }
 
@@ -46,7 +48,27 @@ func (it *Item) clone() *Item {
 	c.Suspects = slices.Clone(it.Suspects)
 	c.Custody = slices.Clone(it.Custody)
 	c.Events = slices.Clone(it.Events)
+	c.Stays = slices.Clone(it.Stays)
 	return &c
+}
+
+// Stay is a time an item spent inside a case or pallet: from the event that packed it
+// (In, hex digest) to the one that unpacked it (Out; "" while it is inside). A trace
+// follows it to the unit's events of that time.
+type Stay struct {
+	Parent string `json:"parent"`
+	In     string `json:"in"`
+	Out    string `json:"out,omitempty"`
+}
+
+// leave closes the open stay in parent.
+func (it *Item) leave(parent, digest string) {
+	for i := len(it.Stays) - 1; i >= 0; i-- {
+		if s := &it.Stays[i]; s.Parent == parent && s.Out == "" {
+			s.Out = digest
+			return
+		}
+	}
 }
 
 // InCustody says whether partner owned the item or was named its receiver.
@@ -86,6 +108,54 @@ type Suspect struct {
 func SuspectKey(seq uint64) []byte { return fmt.Appendf(nil, "supply/suspect/%020d", seq) }
 
 var suspectCountKey = []byte("supply/suspectn")
+
+// suspectPartyKey indexes suspect event seq under each party it involves, so that a
+// partner lists its own without reading everyone's.
+func suspectPartyKey(party string, seq uint64) []byte {
+	return fmt.Appendf(nil, "supply/suspectp/%s/%020d", party, seq)
+}
+
+// SuspectsOf lists, in order, the suspect events after seq that involve party, at most
+// limit of them, and whether more follow.
+func SuspectsOf(r Iterator, party string, after uint64, limit int) ([]*Suspect, bool) {
+	var out []*Suspect
+	more := false
+	prefix := []byte("supply/suspectp/" + party + "/")
+	r.Iterate(prefix, func(k, _ []byte) bool {
+		var seq uint64
+		if _, err := fmt.Sscan(string(k[len(prefix):]), &seq); err != nil || seq <= after {
+			return true
+		}
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		if s := GetSuspect(r, seq); s != nil {
+			out = append(out, s)
+		}
+		return true
+	})
+	return out, more
+}
+
+// Iterator is a reader that scans a key prefix in order.
+type Iterator interface {
+	identity.Reader
+	Iterate(prefix []byte, fn func(k, v []byte) bool)
+}
+
+// SuspectsAfter lists every suspect event after seq, at most limit, and whether more
+// follow: the regulator's view.
+func SuspectsAfter(r identity.Reader, after uint64, limit int) ([]*Suspect, bool) {
+	n := SuspectCount(r)
+	var out []*Suspect
+	for seq := after + 1; seq <= n && len(out) < limit; seq++ {
+		if s := GetSuspect(r, seq); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out, after+uint64(len(out)) < n
+}
 
 // SuspectCount is the number of suspect-product events on the ledger (seq 1..n).
 func SuspectCount(r identity.Reader) uint64 {

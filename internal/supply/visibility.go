@@ -17,3 +17,17 @@ func MayRead(who *identity.Identity, ev *StoredEvent) bool {
 	}
 	return false
 }
+
+// MayTrace decides whether who sees an item's chain of custody: a partner that owned it
+// or was named its receiver (the owner among them), and an active regulator. Another
+// partner, even one that captured an event naming the item (a counterfeiter's receipt),
+// does not learn the item's route.
+func MayTrace(who *identity.Identity, it *Item) bool {
+	switch {
+	case who == nil || it == nil || !who.Active:
+		return false
+	case who.Role == identity.Regulator:
+		return true
+	}
+	return it.InCustody(who.ID)
+}
