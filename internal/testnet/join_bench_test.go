@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func BenchmarkJoin(b *testing.B) {
 			nw.reload()
 			p := node.Paths{Home: nw.m.HomeOf(nw.dir, i)}
 			c, _ := node.LoadConfig(p.Home)
-			c.StateSync.DiscoveryTime = "5s"
+			c.StateSync.DiscoveryTime, c.LogLevel = "5s", "debug" // CometBFT's info lines: the phases below are read from them
 			c.Save(p.Config())
 		}
 		nw.reload()
@@ -76,6 +77,11 @@ func BenchmarkJoin(b *testing.B) {
 		nw.waitHeight(i, tip, 20*time.Minute)
 		took := time.Since(start)
 		size := dirSize(nw.m.HomeOf(nw.dir, i))
+		if stateSync {
+			if log, err := os.ReadFile(nw.m.LogPath(nw.dir, i)); err == nil {
+				b.Logf("state sync phases: %s", stateSyncPhases(string(log)))
+			}
+		}
 		nw.kill(i)
 		return took, size
 	}
@@ -102,4 +108,53 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// stateSyncPhases times the steps of a state-sync join from CometBFT's log lines in a node's
+// log: from the first line to the start of discovery, discovery and the light client's check
+// until the app is offered a snapshot, the chunks' fetch and apply, the app's verification,
+// and the block sync from the snapshot to the tip is what remains of the total.
+func stateSyncPhases(log string) string {
+	marks := []struct{ name, msg string }{
+		{"start", ""}, {"discovering", "Discovering snapshots"}, {"offered", "Offering snapshot to ABCI app"},
+		{"first chunk applied", "Applied snapshot chunk"}, {"restored", "Snapshot restored"},
+	}
+	at := make([]time.Time, len(marks))
+	lastChunk := time.Time{}
+	for _, line := range strings.Split(log, "\n") {
+		t, ok := logTime(line)
+		if !ok {
+			continue
+		}
+		for k, m := range marks {
+			if at[k].IsZero() && strings.Contains(line, m.msg) {
+				at[k] = t
+			}
+		}
+		if strings.Contains(line, "Applied snapshot chunk") {
+			lastChunk = t
+		}
+	}
+	var out []string
+	for k := 1; k < len(marks); k++ {
+		if at[k].IsZero() || at[k-1].IsZero() {
+			out = append(out, marks[k].name+" ?")
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s +%s", marks[k].name, at[k].Sub(at[k-1]).Round(100*time.Millisecond)))
+	}
+	if !lastChunk.IsZero() && !at[3].IsZero() {
+		out = append(out, fmt.Sprintf("(chunks applied over %s)", lastChunk.Sub(at[3]).Round(100*time.Millisecond)))
+	}
+	return strings.Join(out, ", ")
+}
+
+// logTime reads the timestamp of a CometBFT log line ("I[2026-12-03|09:05:00.123] ...").
+func logTime(line string) (time.Time, bool) {
+	i, j := strings.IndexByte(line, '['), strings.IndexByte(line, ']')
+	if i != 1 || j < i {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02|15:04:05.000", line[i+1:j])
+	return t, err == nil
 }
