@@ -119,6 +119,11 @@ type Result struct {
 	WallSeconds    float64  `json:"wall_s"`
 	TxPerSec       float64  `json:"tx_per_s"` // committed / wall
 	Ratio          *float64 `json:"ratio_to_baseline,omitempty"`
+	// SameSizeRatio is the rate as a ratio to the padded baseline of the same size
+	// (baseline-write for write, baseline-read for read), when both ran.
+	SameSizeRatio *float64 `json:"ratio_to_same_size,omitempty"`
+	// SameSizeCPU is CPU µs per operation as a ratio to that baseline's.
+	SameSizeCPU *float64 `json:"cpu_ratio_to_same_size,omitempty"`
 	P50MS          float64  `json:"p50_ms"`
 	P95MS          float64  `json:"p95_ms"`
 	P99MS          float64  `json:"p99_ms"`
@@ -222,6 +227,15 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 			if rep.Results[i].Workload != Baseline {
 				ratio := rep.Results[i].TxPerSec / base
 				rep.Results[i].Ratio = &ratio
+			}
+		}
+	}
+	for i := range rep.Results {
+		res := &rep.Results[i]
+		for _, b := range rep.Results {
+			if b.Workload == sameSize[res.Workload] && b.TxPerSec > 0 && b.CPUPerTxUS > 0 {
+				ratio, cpu := res.TxPerSec/b.TxPerSec, res.CPUPerTxUS/b.CPUPerTxUS
+				res.SameSizeRatio, res.SameSizeCPU = &ratio, &cpu
 			}
 		}
 	}

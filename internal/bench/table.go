@@ -45,6 +45,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	for _, res := range r.Results {
+		if res.SameSizeRatio != nil {
+			fmt.Fprintf(w, "%s against %s (same bytes): %.2f of its rate, %.2f× its CPU per operation\n",
+				res.Workload, sameSize[res.Workload], *res.SameSizeRatio, *res.SameSizeCPU)
+		}
+	}
+	for _, res := range r.Results {
 		if res.FirstRejection != "" {
 			fmt.Fprintf(w, "%s: first rejection: %s\n", res.Workload, res.FirstRejection)
 		}

@@ -16,6 +16,11 @@ import (
 // Workload names.
 const (
 	Baseline = "baseline" // signed Noop transactions from pre-registered actors
+	// BaselineWrite and BaselineRead are the same no-ops padded to the signed size of one
+	// record write and of one read request: the engine carrying the same bytes, so that a
+	// workload's ratio to them is the application's own share.
+	BaselineWrite = "baseline-write"
+	BaselineRead  = "baseline-read"
 	Register = "register" // patients registering themselves
 	Write    = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
 	Read     = "read"     // audited reads of those records by granted providers, to plaintext
@@ -27,7 +32,10 @@ const (
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, Register, Write, Read, GrantRevoke, Mixed, Claims}
+var Workloads = []string{Baseline, BaselineWrite, BaselineRead, Register, Write, Read, GrantRevoke, Mixed, Claims}
+
+// sameSize names the padded baseline each workload is compared with.
+var sameSize = map[string]string{Write: BaselineWrite, Read: BaselineRead}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -50,7 +58,13 @@ func (r *runner) prepare(name string) (*workload, error) {
 	chainID, txs, actors := r.n.ChainID(), r.o.Txs, r.o.Actors
 	switch name {
 	case Baseline:
-		return prepareBaseline(chainID, txs, actors)
+		return prepareBaseline(Baseline, chainID, txs, actors, 0)
+	case BaselineWrite, BaselineRead:
+		size, err := sampleSize(name, chainID)
+		if err != nil {
+			return nil, err
+		}
+		return prepareBaseline(name, chainID, txs, actors, size)
 	case Register:
 		return prepareRegister(chainID, txs)
 	case Write, Read:
@@ -67,8 +81,9 @@ func (r *runner) prepare(name string) (*workload, error) {
 }
 
 // prepareBaseline registers actors patients (the setup transactions, sequence 0) and
-// spreads txs Noop transactions across them, each actor with its own increasing sequence.
-func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
+// spreads txs Noop transactions across them, each actor with its own increasing sequence;
+// with size > 0 each is padded to size bytes signed.
+func prepareBaseline(name, chainID string, txs, actors, size int) (*workload, error) {
 	if actors < 1 {
 		return nil, fmt.Errorf("baseline needs at least one actor")
 	}
@@ -77,7 +92,7 @@ func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workload{name: Baseline, streams: make([][][]byte, actors), setup: [][][][]byte{make([][][]byte, actors)}, txs: txs}
+	w := &workload{name: name, streams: make([][][]byte, actors), setup: [][][][]byte{make([][][]byte, actors)}, txs: txs}
 	per := make([]int, actors)
 	for i := range txs {
 		per[i%actors]++
@@ -92,7 +107,7 @@ func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
 		w.setup[0][a] = [][]byte{tx.Sign(k.Keys.Sign, signer, chainID, 0, reg).Encode()}
 		s := make([][]byte, per[a])
 		for i := range s {
-			s[i] = tx.Sign(k.Keys.Sign, signer, chainID, uint64(i+1), &app.Noop{}).Encode()
+			s[i] = paddedNoop(k, signer, chainID, uint64(i+1), size)
 		}
 		w.streams[a] = s
 		return nil
@@ -102,6 +117,48 @@ func prepareBaseline(chainID string, txs, actors int) (*workload, error) {
 	}
 	w.count()
 	return w, nil
+}
+
+// paddedNoop is a signed no-op of size bytes (or unpadded, for size 0 or a size smaller
+// than an empty one). The payload's length prefix grows with it, so it is fitted, not computed.
+func paddedNoop(k *keys.Keystore, signer [20]byte, chainID string, seq uint64, size int) []byte {
+	raw := tx.Sign(k.Keys.Sign, signer, chainID, seq, &app.Noop{}).Encode()
+	if size <= len(raw) {
+		return raw
+	}
+	pad := size - len(raw)
+	for {
+		raw = tx.Sign(k.Keys.Sign, signer, chainID, seq, &app.Noop{Payload: make([]byte, pad)}).Encode()
+		if len(raw) <= size || pad == 0 {
+			return raw
+		}
+		pad -= len(raw) - size
+	}
+}
+
+// sampleSize is the signed size of one operation of the workload a padded baseline stands
+// for: a record write as the write workload makes it, or an encoded read request.
+func sampleSize(baseline, chainID string) (int, error) {
+	ks, err := keystores("sample", 2)
+	if err != nil {
+		return 0, err
+	}
+	kp, err := keys.Generate()
+	if err != nil {
+		return 0, err
+	}
+	if baseline == BaselineRead {
+		q := &records.ReadRequest{ChainID: chainID, Requester: ks[0].ID, Patient: ks[1].ID, Record: "r-000000000000000000000000",
+			Purpose: "treatment", NotAfter: 1 << 40}
+		q.Sign(ks[0].Keys.Sign)
+		return len(q.Encode()), nil
+	}
+	body, err := EncryptedObservation(ks[0], ks[1].ID, kp.EncPublic())
+	if err != nil {
+		return 0, err
+	}
+	signer, _ := tx.ParseSigner(ks[0].ID)
+	return len(tx.Sign(ks[0].Keys.Sign, signer, chainID, 1, body).Encode()), nil
 }
 
 // prepareRegister builds txs self-registrations of new patients: each is signed by the key
