@@ -123,15 +123,15 @@ type Result struct {
 	// (baseline-write for write, baseline-read for read), when both ran.
 	SameSizeRatio *float64 `json:"ratio_to_same_size,omitempty"`
 	// SameSizeCPU is CPU µs per operation as a ratio to that baseline's.
-	SameSizeCPU *float64 `json:"cpu_ratio_to_same_size,omitempty"`
-	P50MS          float64  `json:"p50_ms"`
-	P95MS          float64  `json:"p95_ms"`
-	P99MS          float64  `json:"p99_ms"`
-	MaxMS          float64  `json:"max_ms"`
-	Blocks         int      `json:"blocks"`
-	MaxBlockTxs    int      `json:"max_block_txs"`
-	PeakRSSBytes   int64    `json:"peak_rss_bytes"`
-	CPUSeconds     float64  `json:"cpu_s"` // user+system of the whole process during the workload
+	SameSizeCPU  *float64 `json:"cpu_ratio_to_same_size,omitempty"`
+	P50MS        float64  `json:"p50_ms"`
+	P95MS        float64  `json:"p95_ms"`
+	P99MS        float64  `json:"p99_ms"`
+	MaxMS        float64  `json:"max_ms"`
+	Blocks       int      `json:"blocks"`
+	MaxBlockTxs  int      `json:"max_block_txs"`
+	PeakRSSBytes int64    `json:"peak_rss_bytes"`
+	CPUSeconds   float64  `json:"cpu_s"` // user+system of the whole process during the workload
 	// CPUPerTx is CPUSeconds per committed transaction in µs: on a shared machine it moves
 	// less than the wall-clock figures do.
 	CPUPerTxUS float64 `json:"cpu_us_per_tx"`

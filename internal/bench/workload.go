@@ -21,9 +21,9 @@ const (
 	// workload's ratio to them is the application's own share.
 	BaselineWrite = "baseline-write"
 	BaselineRead  = "baseline-read"
-	Register = "register" // patients registering themselves
-	Write    = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
-	Read     = "read"     // audited reads of those records by granted providers, to plaintext
+	Register      = "register" // patients registering themselves
+	Write         = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
+	Read          = "read"     // audited reads of those records by granted providers, to plaintext
 	// GrantRevoke is patients granting a provider read access and revoking it again, each
 	// revocation rotating the category key.
 	GrantRevoke = "grant-revoke"
