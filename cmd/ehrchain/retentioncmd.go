@@ -57,12 +57,12 @@ func retentionCmd(g *globals) *cobra.Command {
 		},
 	})
 
-	var das string
+	var das, after string
 	var limit int
 	due := &cobra.Command{
 		Use: "due --as REGISTRAR|AUDITOR", Short: "List the records whose retention period has ended at the last block (and those a legal hold keeps)", Args: cobra.NoArgs,
 		RunE: g.acting(&das, func(cmd *cobra.Command, who *keys.Keystore, _ []string) error {
-			d, err := g.client().As(who).RetentionDue(cmd.Context(), limit)
+			d, err := g.client().As(who).RetentionDue(cmd.Context(), after, limit)
 			if err != nil {
 				return err
 			}
@@ -74,13 +74,14 @@ func retentionCmd(g *globals) *cobra.Command {
 				fmt.Printf("held  %s  patient %s  %s  by hold %s\n", r.Record, r.Patient, r.Category, r.Hold)
 			}
 			if d.More {
-				fmt.Printf("(more than %d due; raise --limit)\n", limit)
+				fmt.Printf("(more than %d due; the next page: --after %s)\n", limit, d.Due[len(d.Due)-1].Record)
 			}
 			return nil
 		}),
 	}
 	due.Flags().StringVar(&das, "as", "", "a registrar or auditor keystore (the list names records and patients)")
 	due.Flags().IntVar(&limit, "limit", 1000, "list at most this many")
+	due.Flags().StringVar(&after, "after", "", "start after this record id (the next page)")
 	c.AddCommand(due)
 
 	var aas string

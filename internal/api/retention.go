@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/ehrchain/ehrchain/internal/erasure"
@@ -20,7 +21,8 @@ func (s *Server) retentionPolicies(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, wire.RetentionPolicies{Height: v.Height(), Policies: append([]erasure.Policy{}, erasure.Policies(v)...)})
 }
 
-// retentionDue lists the records due for expiry at the last block time. It names records and
+// retentionDue lists the records due for expiry at the last block time, in record id order
+// from ?after=ID. It names records and
 // their patients' pseudonyms, so it is answered only to the registrar (who sends the expiry)
 // and auditors.
 func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request) {
@@ -49,10 +51,12 @@ func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeInternal, "status: %v", err))
 		return
 	}
-	due, held := erasure.FindDue(v, st.BlockTime, limit+1)
+	due, held := erasure.FindDue(v, st.BlockTime, r.URL.Query().Get("after"), limit+1)
 	out := wire.RetentionDue{Height: v.Height(), At: st.BlockTime, Due: []*erasure.Due{}, Held: []*erasure.Due{}}
 	if len(due) > limit {
 		due, out.More = due[:limit], true
+		last := due[limit-1].Record // the next page starts after it: its held records are its own
+		held = slices.DeleteFunc(held, func(d *erasure.Due) bool { return d.Record > last })
 	}
 	out.Due = append(out.Due, due...)
 	out.Held = append(out.Held, held...)

@@ -40,20 +40,20 @@ func TestRetentionEndpoints(t *testing.T) {
 			t.Fatalf("%s: got %v, want HTTP %d code %d", what, err, status, code)
 		}
 	}
-	_, err = c.RetentionDue(ctx, 10)
+	_, err = c.RetentionDue(ctx, "", 10)
 	refused("anonymous due list", err, http.StatusUnauthorized, identity.CodeUnsigned)
-	_, err = c.As(cast.Provider).RetentionDue(ctx, 10)
+	_, err = c.As(cast.Provider).RetentionDue(ctx, "", 10)
 	refused("a provider's due list", err, http.StatusForbidden, identity.CodeNotEntitled)
-	_, err = c.As(cast.Patient).RetentionDue(ctx, 10)
+	_, err = c.As(cast.Patient).RetentionDue(ctx, "", 10)
 	refused("a patient's due list", err, http.StatusForbidden, identity.CodeNotEntitled)
-	_, err = c.As(reg).RetentionDue(ctx, 0)
+	_, err = c.As(reg).RetentionDue(ctx, "", 0)
 	refused("a zero limit", err, http.StatusBadRequest, api.CodeBadRequest)
 	for _, who := range []string{"registrar", "auditor"} {
 		ks := reg
 		if who == "auditor" {
 			ks = cast.Auditor
 		}
-		d, err := c.As(ks).RetentionDue(ctx, 10)
+		d, err := c.As(ks).RetentionDue(ctx, "", 10)
 		if err != nil || len(d.Due) != 0 || d.At.IsZero() {
 			t.Fatalf("%s's due list on a new chain: %+v, %v", who, d, err)
 		}

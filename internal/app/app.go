@@ -149,6 +149,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		for _, p := range ps {
 			ev := &audit.Event{Time: req.Time, Action: audit.RetentionSet, Outcome: audit.Success, Actor: "genesis",
 				Reason: fmt.Sprintf("category %s kept %d days after its last write: %s", p.Category, p.Days, p.Reason)}
+			if p.Category != erasure.AnyCategory {
+				ev.Category = p.Category
+			}
 			a.st.Append(ev.Encode())
 		}
 	}

@@ -75,13 +75,13 @@ func TestRetentionExpiresRecordsByAge(t *testing.T) {
 	h.wantCode(h.reg, &erasure.ExpireBody{Records: []string{"r-gen"}}, es, erasure.CodeNotDue)
 	h.wantCode(h.reg, &erasure.ExpireBody{Records: []string{"r-mh"}}, es, erasure.CodeNotDue)
 	h.wantCode(h.reg, &erasure.ExpireBody{Records: []string{"nope"}}, es, erasure.CodeNotFound)
-	if due, held := erasure.FindDue(h.st.Committed(), h.nextTime(), 0); len(due)+len(held) != 0 {
+	if due, held := erasure.FindDue(h.st.Committed(), h.nextTime(), "", 0); len(due)+len(held) != 0 {
 		t.Fatalf("due before the period ended: %s / %s", dueIDs(due), dueIDs(held))
 	}
 
 	// 31 days on. Only the registrar expires; a legal hold keeps the record.
 	h.clock += 31 * day
-	if due, _ := erasure.FindDue(h.st.Committed(), h.nextTime(), 0); dueIDs(due) != "r-gen" {
+	if due, _ := erasure.FindDue(h.st.Committed(), h.nextTime(), "", 0); dueIDs(due) != "r-gen" {
 		t.Fatalf("due after 31 days: %q, want r-gen", dueIDs(due))
 	}
 	h.wantCode(c.patient, &erasure.ExpireBody{Records: []string{"r-gen"}}, es, erasure.CodeUnauthorized)
@@ -89,7 +89,7 @@ func TestRetentionExpiresRecordsByAge(t *testing.T) {
 	h.wantCode(h.reg, &erasure.ExpireBody{Records: []string{"r-gen", "r-gen"}}, es, erasure.CodeInvalid)
 	h.mustOK(h.sign(c.auditor, &erasure.HoldBody{Patient: c.patient.ID, Record: "r-gen", Reason: "subpoena 7"}))
 	h.wantCode(h.reg, &erasure.ExpireBody{Records: []string{"r-gen"}}, es, erasure.CodeHeld)
-	if due, held := erasure.FindDue(h.st.Committed(), h.nextTime(), 0); len(due) != 0 || dueIDs(held) != "r-gen" {
+	if due, held := erasure.FindDue(h.st.Committed(), h.nextTime(), "", 0); len(due) != 0 || dueIDs(held) != "r-gen" {
 		t.Fatalf("under hold: due %q, held %q", dueIDs(due), dueIDs(held))
 	}
 	hold := erasure.Holds(h.st.Committed(), c.patient.ID)[0]
@@ -142,8 +142,11 @@ func TestRetentionExpiresRecordsByAge(t *testing.T) {
 
 	// A default period for every other category: mental-health, written 66 days ago, is due.
 	h.mustOK(h.sign(h.reg, &erasure.SetRetentionBody{Category: erasure.AnyCategory, Days: 60, Reason: "network default"}))
-	if due, _ := erasure.FindDue(h.st.Committed(), h.nextTime(), 0); dueIDs(due) != "r-mh" {
+	if due, _ := erasure.FindDue(h.st.Committed(), h.nextTime(), "", 0); dueIDs(due) != "r-mh" {
 		t.Fatalf("due with the default: %q, want r-mh", dueIDs(due))
+	}
+	if due, _ := erasure.FindDue(h.st.Committed(), h.nextTime(), "r-mh", 0); len(due) != 0 {
+		t.Fatalf("due after r-mh: %q, want none", dueIDs(due))
 	}
 	h.mustOK(h.sign(h.reg, &erasure.ExpireBody{Records: []string{"r-mh"}}))
 	// Removing a category's own period leaves the default in force.

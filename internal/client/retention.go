@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"fmt"
+	"net/url"
 	"strconv"
 
 	"github.com/ehrchain/ehrchain/internal/erasure"
@@ -22,11 +22,11 @@ func (c *Client) RetentionPolicies(ctx context.Context) (*wire.RetentionPolicies
 	return &r, c.do(ctx, "GET", "/v1/retention", nil, &r)
 }
 
-// RetentionDue lists up to limit records due for expiry; the query must be signed (As) by
-// the registrar or an auditor.
-func (c *Client) RetentionDue(ctx context.Context, limit int) (*wire.RetentionDue, error) {
+// RetentionDue lists up to limit records due for expiry, in record id order after the id
+// after ("": from the first); the query must be signed (As) by the registrar or an auditor.
+func (c *Client) RetentionDue(ctx context.Context, after string, limit int) (*wire.RetentionDue, error) {
 	var r wire.RetentionDue
-	return &r, c.do(ctx, "GET", "/v1/retention/due?limit="+strconv.Itoa(limit), nil, &r)
+	return &r, c.do(ctx, "GET", "/v1/retention/due?limit="+strconv.Itoa(limit)+"&after="+url.QueryEscape(after), nil, &r)
 }
 
 // ApplyRetention expires (as the registrar) every record due, erasure.MaxExpire per
@@ -34,30 +34,25 @@ func (c *Client) RetentionDue(ctx context.Context, limit int) (*wire.RetentionDu
 // expired and those a legal hold keeps. progress, if set, is told after each transaction.
 func (c *Client) ApplyRetention(ctx context.Context, registrar *keys.Keystore, progress func(expired int)) (expired []string, held []*erasure.Due, err error) {
 	as := c.As(registrar)
-	done := map[string]bool{}
+	after := ""
 	for {
-		d, err := as.RetentionDue(ctx, erasure.MaxExpire)
+		d, err := as.RetentionDue(ctx, after, erasure.MaxExpire)
 		if err != nil {
 			return expired, held, err
 		}
-		held = d.Held
+		held = append(held, d.Held...)
 		if len(d.Due) == 0 {
 			return expired, held, nil
 		}
 		ids := make([]string, len(d.Due))
 		for i, r := range d.Due {
-			if done[r.Record] {
-				return expired, held, fmt.Errorf("record %s is still listed as due after its expiry committed; the node at %s may be behind", r.Record, c.Base)
-			}
 			ids[i] = r.Record
 		}
 		if _, err := c.Send(ctx, registrar, &erasure.ExpireBody{Records: ids}); err != nil {
 			return expired, held, err
 		}
 		expired = append(expired, ids...)
-		for _, id := range ids {
-			done[id] = true
-		}
+		after = ids[len(ids)-1]
 		if progress != nil {
 			progress(len(expired))
 		}

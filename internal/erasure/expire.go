@@ -123,15 +123,15 @@ func ExecExpire(st Store, env identity.Env, signer string, b *ExpireBody) *tx.Er
 // Finder is the committed state the due-record search reads.
 type Finder = records.IndexIterator
 
-// FindDue lists, in record order, the records governed by a policy whose period has ended
-// at now: those that may be expired, and apart those a legal hold keeps. At most limit of
-// each (0: no limit).
-func FindDue(r Finder, now time.Time, limit int) (due, held []*Due) {
+// FindDue lists, in record order from the id after ("" from the first), the records
+// governed by a policy whose period has ended at now: those that may be expired, and apart
+// those a legal hold keeps. At most limit of each (0: no limit).
+func FindDue(r Finder, now time.Time, after string, limit int) (due, held []*Due) {
 	ps := Policies(r)
 	if len(ps) == 0 {
 		return nil, nil
 	}
-	records.EachRecord(r, func(id string) bool {
+	records.EachRecord(r, after, func(id string) bool {
 		d := Standing(r, ps, id)
 		switch {
 		case d == nil || now.Before(d.Expires):

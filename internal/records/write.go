@@ -161,10 +161,13 @@ func PatientRecords(r IndexIterator, patient string) []string {
 }
 
 // EachRecord calls fn with the id of every record ever written (erased ones included: their
-// head stays), in id order, until fn returns false.
-func EachRecord(r IndexIterator, fn func(id string) bool) error {
+// head stays) after the id after ("" from the first), in id order, until fn returns false.
+func EachRecord(r IndexIterator, after string, fn func(id string) bool) error {
 	p := headKey("")
-	return r.IterateIndex(p, func(k, _ []byte) bool { return fn(string(k[len(p):])) })
+	return r.IterateIndex(p, func(k, _ []byte) bool {
+		id := string(k[len(p):])
+		return id <= after || fn(id)
+	})
 }
 
 // History lists every version of a record, oldest first.
