@@ -141,6 +141,13 @@ func runPrintedHints(t *testing.T, out string) {
 	if got := sh(strings.Join(cli[1:], " && ")); !strings.Contains(got, "Dr Alice") {
 		t.Errorf("the printed identity list does not list Dr Alice:\n%s", got)
 	}
+	claim := regexp.MustCompile(`\((\S.* claim status \S+ --as patient --format eob)\)`).FindStringSubmatch(out)
+	if claim == nil {
+		t.Fatalf("no claim status example:\n%s", out)
+	}
+	if got := sh(cli[1] + " && " + claim[1]); !strings.Contains(got, "ExplanationOfBenefit") {
+		t.Errorf("the printed claim status is no explanation of benefit:\n%s", got)
+	}
 	tok := regexp.MustCompile(`(?m)^\s+(TOKEN=\$\(.*fhir token.*)$`).FindStringSubmatch(out)
 	if tok == nil {
 		t.Fatalf("no FHIR token example:\n%s", out)
