@@ -68,9 +68,10 @@ func demoCmd(g *globals) *cobra.Command {
 					}
 					fmt.Printf("\nThe node keeps serving at %s (Ctrl-C stops it). Go on with the CLI, for example:\n", addr)
 					fmt.Printf("  export EHRCHAIN_PASSPHRASE=%s\n", string(pass))
-					fmt.Printf("  %s --home %s identity list --as registrar\n", self(), dir)
-					fmt.Printf("  %s --home %s record list --as patient --patient patient\n", self(), dir)
-					fmt.Printf("  %s --home %s consent list --patient patient\n", self(), dir)
+					cli := demoCLI(g, addr)
+					fmt.Printf("  %s identity list --as registrar\n", cli)
+					fmt.Printf("  %s record list --as patient --patient patient\n", cli)
+					fmt.Printf("  %s consent list --patient patient\n", cli)
 					if !pf.off {
 						printPortal(addr, pf.host, pass)
 					}
@@ -275,10 +276,22 @@ func demoObservation(dir string) ([]byte, string) {
 }
 
 // self is how to run this binary again, as the user started it: `go run ./cmd/ehrchain`
-// when it was built by go run (into a go-build temporary directory), else its name.
+// when it was built by go run (into a go-build temporary directory), else the path it was
+// started by (./ehrchain, or ehrchain from the PATH).
 func self() string {
 	if strings.Contains(os.Args[0], "go-build") {
 		return "go run ./cmd/ehrchain"
 	}
-	return filepath.Base(os.Args[0])
+	return os.Args[0]
+}
+
+// demoCLI is the start of a command line that reaches the demo node as printed: this
+// binary, the demo's home, and --node when the demo serves elsewhere than its config says
+// (demo --api).
+func demoCLI(g *globals, base string) string {
+	cli := self() + " --home " + g.home
+	if cfg, err := node.LoadConfig(g.home); err != nil || "http://"+cfg.API != base {
+		cli += " --node " + base
+	}
+	return cli
 }

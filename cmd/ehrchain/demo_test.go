@@ -107,8 +107,65 @@ func TestDemoPrintsPortal(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "a second factor is required") {
 		t.Fatalf("printed FHIR login: %d %s", resp.StatusCode, body)
 	}
+	runPrintedHints(t, out.String())
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {
 		t.Fatalf("demo did not stop cleanly: %v\n%s", err, out)
+	}
+}
+
+// runPrintedHints runs the command lines the demo printed, as printed, in a shell without
+// the passphrase in its environment: the CLI examples after their export line, and the
+// FHIR token line, whose token then opens the gateway.
+func runPrintedHints(t *testing.T, out string) {
+	t.Helper()
+	env := append(os.Environ(), "EHRCHAIN_PASSPHRASE=")
+	sh := func(script string) string {
+		t.Helper()
+		c := exec.Command("sh", "-c", script)
+		c.Env = env
+		b, err := c.Output()
+		if err != nil {
+			stderr := ""
+			if e, ok := err.(*exec.ExitError); ok {
+				stderr = string(e.Stderr)
+			}
+			t.Fatalf("printed hint failed: %v\n%s\n%s%s", err, script, b, stderr)
+		}
+		return string(b)
+	}
+	cli := regexp.MustCompile(`(?m)^  (export EHRCHAIN_PASSPHRASE=\S+)\n  (.*identity list.*)\n  (.*record list.*)\n  (.*consent list.*)$`).FindStringSubmatch(out)
+	if cli == nil {
+		t.Fatalf("no CLI examples after an export line:\n%s", out)
+	}
+	if got := sh(strings.Join(cli[1:], " && ")); !strings.Contains(got, "Dr Alice") {
+		t.Errorf("the printed identity list does not list Dr Alice:\n%s", got)
+	}
+	claim := regexp.MustCompile(`\((\S.* claim status \S+ --as patient --format eob)\)`).FindStringSubmatch(out)
+	if claim == nil {
+		t.Fatalf("no claim status example:\n%s", out)
+	}
+	if got := sh(cli[1] + " && " + claim[1]); !strings.Contains(got, "ExplanationOfBenefit") {
+		t.Errorf("the printed claim status is no explanation of benefit:\n%s", got)
+	}
+	tok := regexp.MustCompile(`(?m)^\s+(TOKEN=\$\(.*fhir token.*)$`).FindStringSubmatch(out)
+	if tok == nil {
+		t.Fatalf("no FHIR token example:\n%s", out)
+	}
+	token := sh(tok[1] + "\n" + `printf %s "$TOKEN"`)
+	query := regexp.MustCompile(`curl -H "Authorization: Bearer \$TOKEN" '(\S+)'`).FindStringSubmatch(out)
+	if token == "" || query == nil {
+		t.Fatalf("the printed token line gave %q; printed FHIR query %v", token, query)
+	}
+	req, _ := http.NewRequest("GET", query[1], nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"Bundle"`) {
+		t.Errorf("the printed FHIR query with the printed token: %d %s", resp.StatusCode, body)
 	}
 }

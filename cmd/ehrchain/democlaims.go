@@ -65,7 +65,7 @@ func playClaimsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    the insurer records its payment; the patient sees the claim as %s (%s claim status %s --as patient --format eob)\n", got.Status, self(), c.ID)
+	fmt.Printf("    the insurer records its payment; the patient sees the claim as %s (%s claim status %s --as patient --format eob)\n", got.Status, demoCLI(g, cl.Base), c.ID)
 	return nil
 }
 

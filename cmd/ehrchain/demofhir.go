@@ -47,7 +47,7 @@ func demoImport(g *globals, cl *client.Client, pass []byte, dataDir string) erro
 		fhirGateway.Unlock(alice)
 	}
 	fmt.Printf("    FHIR R4 at %s%s; for example, as Dr Alice:\n", cl.Base, fhir.Prefix)
-	fmt.Printf("      TOKEN=$(%s --home %s --node %s fhir token --as dr-alice)   # with EHRCHAIN_PASSPHRASE set as above, or it prompts\n", self(), g.home, cl.Base)
+	fmt.Printf("      TOKEN=$(EHRCHAIN_PASSPHRASE=%s %s fhir token --as dr-alice)   # the bearer token the gateway gives for Dr Alice's signed assertion\n", pass, demoCLI(g, cl.Base))
 	if srcs := slices.Sorted(maps.Keys(st.PatientIDs)); len(srcs) > 0 {
 		fmt.Printf("      curl -H \"Authorization: Bearer $TOKEN\" '%s%s/Observation?patient=%s&code=8302-2&_sort=date'   # %s\n",
 			cl.Base, fhir.Prefix, st.PatientIDs[srcs[0]], srcs[0])

@@ -186,7 +186,9 @@ func fhirTokenCmd(g *globals) *cobra.Command {
 		Short: "Get a FHIR gateway bearer token: sign a JWT client assertion with --as's key and exchange it",
 		Long: `Signs a SMART Backend Services style client assertion (JWT, EdDSA) with the identity's
 key and exchanges it at the node's /fhir/r4/auth/token. The node must hold the identity's
-keystore unlocked (ehrchain start --fhir-unlock NAME). Prints the bearer token.`,
+keystore unlocked (ehrchain start --fhir-unlock NAME). Prints the bearer token: an opaque
+random string, not a JWT, that only the node which issued it knows (in memory, until it
+expires or the node restarts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ks, err := g.unlock(as)

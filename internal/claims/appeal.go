@@ -73,7 +73,7 @@ func ExecAppeal(st Store, env identity.Env, signer string, b *AppealBody) *tx.Er
 	case b.Reason == "":
 		return Space.Err(CodeInvalid, "an appeal needs a reason")
 	}
-	if err := checkText("reason", b.Reason, 1024); err != nil {
+	if err := Space.CheckText(CodeInvalid, "reason", b.Reason, tx.TextRule{Max: 1024}); err != nil {
 		return err
 	}
 	l.Appeal = &Appeal{By: signer, Reason: b.Reason, Height: env.Height, Status: AppealPending}
@@ -104,7 +104,7 @@ func ExecDecideAppeal(st Store, env identity.Env, signer string, b *AppealDecisi
 	case l.Appeal == nil || l.Appeal.Status != AppealPending:
 		return Space.Err(CodeState, "line %d of claim %s has no pending appeal", b.Line, c.ID)
 	}
-	if err := checkText("note", b.Note, 1024); err != nil {
+	if err := Space.CheckText(CodeInvalid, "note", b.Note, tx.TextRule{Max: 1024}); err != nil {
 		return err
 	}
 	orig := l.Result

@@ -181,7 +181,7 @@ func (b *SubmitBody) validate(now time.Time) *tx.Error {
 	if len(b.PriorAuths) > MaxLines {
 		return Space.Err(CodeInvalid, "at most %d prior authorization references", MaxLines)
 	}
-	if err := checkText("source", b.Source, 128); err != nil {
+	if err := Space.CheckText(CodeInvalid, "source", b.Source, tx.TextRule{Max: 128}); err != nil {
 		return err
 	}
 	if b.ClaimType != "" && !slices.Contains(claimTypes, b.ClaimType) {
@@ -199,7 +199,7 @@ func (b *SubmitBody) validate(now time.Time) *tx.Error {
 		case l.Charge < 1 || l.Charge > MaxAmount:
 			return Space.Err(CodeInvalid, "line %d: charge %d cents is outside 1..%d", l.Seq, l.Charge, int64(MaxAmount))
 		}
-		if err := checkText("line display", l.Display, 256); err != nil {
+		if err := Space.CheckText(CodeInvalid, "line display", l.Display, tx.TextRule{Max: 256}); err != nil {
 			return err
 		}
 		seqs[l.Seq] = true

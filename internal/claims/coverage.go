@@ -66,7 +66,7 @@ func ExecEnroll(st Store, env identity.Env, signer string, b *EnrollBody) *tx.Er
 	if b.MemberID == "" {
 		return Space.Err(CodeInvalid, "a coverage needs a member id")
 	}
-	if err := checkText("member id", b.MemberID, 64); err != nil {
+	if err := Space.CheckText(CodeInvalid, "member id", b.MemberID, tx.TextRule{Max: 64}); err != nil {
 		return err
 	}
 	if !b.Start.valid() || (b.End != "" && (!b.End.valid() || b.End < b.Start)) {

@@ -29,7 +29,7 @@ func ExecPayment(st Store, env identity.Env, signer string, b *PaymentBody) *tx.
 	case b.Reference == "":
 		return Space.Err(CodeInvalid, "a payment needs a reference (remittance or transfer id)")
 	}
-	if err := checkText("reference", b.Reference, 128); err != nil {
+	if err := Space.CheckText(CodeInvalid, "reference", b.Reference, tx.TextRule{Max: 128}); err != nil {
 		return err
 	}
 	owed := c.Payable - c.Paid

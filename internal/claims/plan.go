@@ -153,7 +153,7 @@ func (p *Plan) validate() *tx.Error {
 	if !planIDRe.MatchString(p.ID) {
 		return Space.Err(CodeInvalid, "plan id %q: use 1-64 letters, digits, '.', '_' or '-'", p.ID)
 	}
-	if err := checkText("plan name", p.Name, 128); err != nil {
+	if err := Space.CheckText(CodeInvalid, "plan name", p.Name, tx.TextRule{Max: 128}); err != nil {
 		return err
 	}
 	if !p.Effective.valid() {
@@ -170,7 +170,7 @@ func (p *Plan) validate() *tx.Error {
 		if b.System == "" || b.Code == "" || len(b.System) > 256 || len(b.Code) > 64 || (b.System == Any && b.Code != Any) {
 			return Space.Err(CodeInvalid, "benefit %d: a rule needs a code system (up to 256 bytes) and a code (up to 64), or * for any", i+1)
 		}
-		if err := checkText("benefit display", b.Display, 256); err != nil {
+		if err := Space.CheckText(CodeInvalid, "benefit display", b.Display, tx.TextRule{Max: 256}); err != nil {
 			return err
 		}
 		k := [2]string{b.System, b.Code}
@@ -189,14 +189,6 @@ func (p *Plan) validate() *tx.Error {
 		if b.CoinsuranceBP < 0 || b.CoinsuranceBP > MaxBP {
 			return Space.Err(CodeInvalid, "benefit %d: coinsurance %d basis points is outside 0..10000", i+1, b.CoinsuranceBP)
 		}
-	}
-	return nil
-}
-
-// checkText refuses invalid UTF-8, control characters and overlong text.
-func checkText(field, s string, max int) *tx.Error {
-	if m := tx.CheckText(field, s, tx.TextRule{Max: max}); m != "" {
-		return Space.Err(CodeInvalid, "%s", m)
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func ExecRequestAuth(st Store, env identity.Env, signer string, b *AuthRequestBo
 	case b.Quantity < 1 || b.Quantity > 1000:
 		return Space.Err(CodeInvalid, "quantity %d is outside 1..1000", b.Quantity)
 	}
-	if err := checkText("note", b.Note, 512); err != nil {
+	if err := Space.CheckText(CodeInvalid, "note", b.Note, tx.TextRule{Max: 512}); err != nil {
 		return err
 	}
 	id := AuthID(env.TxHash)
@@ -130,7 +130,7 @@ func ExecDecideAuth(st Store, env identity.Env, signer string, b *AuthDecisionBo
 	case pa.Status != AuthPending:
 		return Space.Err(CodeState, "prior authorization %s was already %s at height %d", b.ID, pa.Status, pa.Decided)
 	}
-	if err := checkText("note", b.Note, 512); err != nil {
+	if err := Space.CheckText(CodeInvalid, "note", b.Note, tx.TextRule{Max: 512}); err != nil {
 		return err
 	}
 	pa.Status, pa.Note, pa.Decided = AuthDenied, b.Note, env.Height

@@ -38,11 +38,10 @@ func requireRole(env identity.Env, signer string, role identity.Role, what strin
 	return nil
 }
 
-func checkText(field, s string, required bool) *tx.Error {
-	if m := tx.CheckText(field, s, tx.TextRule{Required: required, Max: maxText, Multiline: true}); m != "" {
-		return Space.Err(CodeInvalid, "%s", m)
-	}
-	return nil
+// textRule is the rule of the lane's free text (reasons, justifications, notes): up to
+// maxText, and several lines.
+func textRule(required bool) tx.TextRule {
+	return tx.TextRule{Required: required, Max: maxText, Multiline: true}
 }
 
 // ExecCustodian enrols or retires a custodian institution (registrar only).
@@ -63,7 +62,7 @@ func ExecCustodian(st Store, env identity.Env, signer string, b *CustodianBody) 
 		st.Append(ev.Encode())
 		return nil
 	}
-	if err := checkText("institution", b.Institution, true); err != nil {
+	if err := Space.CheckText(CodeInvalid, "institution", b.Institution, textRule(true)); err != nil {
 		return err
 	}
 	if len(b.Institution) > 128 {
@@ -188,7 +187,7 @@ func ExecDeclare(st Store, env identity.Env, signer string, b *DeclareBody) *tx.
 	if p == nil || p.Role != identity.Patient || !p.Active {
 		return Space.Err(CodeNotFound, "%s is not an active registered patient", b.Patient)
 	}
-	if err := checkText("reason", b.Reason, true); err != nil {
+	if err := Space.CheckText(CodeInvalid, "reason", b.Reason, textRule(true)); err != nil {
 		return err
 	}
 	window := DefaultWindow
@@ -292,7 +291,7 @@ func ExecJustify(st Store, env identity.Env, signer string, b *JustifyBody) *tx.
 	if d.Justification != nil {
 		return Space.Err(CodeDuplicate, "%s was already justified at height %d", d.ID, d.Justification.Height)
 	}
-	if err := checkText("justification", b.Text, true); err != nil {
+	if err := Space.CheckText(CodeInvalid, "justification", b.Text, textRule(true)); err != nil {
 		return err
 	}
 	d.Justification = &Statement{Text: b.Text, Height: env.Height, Time: env.Time}
@@ -321,7 +320,7 @@ func ExecReview(st Store, env identity.Env, signer string, b *ReviewBody) *tx.Er
 	if b.Verdict != Appropriate && b.Verdict != Inappropriate {
 		return Space.Err(CodeInvalid, "verdict %q: want %s or %s", b.Verdict, Appropriate, Inappropriate)
 	}
-	if err := checkText("note", b.Note, false); err != nil {
+	if err := Space.CheckText(CodeInvalid, "note", b.Note, textRule(false)); err != nil {
 		return err
 	}
 	d.Review = &Verdict{Auditor: signer, Verdict: b.Verdict, Note: b.Note, Height: env.Height, Time: env.Time}

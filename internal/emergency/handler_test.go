@@ -1,6 +1,7 @@
 package emergency
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -140,7 +141,10 @@ func TestHandlersRefuse(t *testing.T) {
 	w.refused("a negative window", CodeInvalid, "dr", declare(&DeclareBody{Patient: pat, Reason: "x", Window: -5}))
 	w.refused("an auditor declares", CodeUnauthorized, "aud", declare(&DeclareBody{Patient: pat, Reason: "x"}))
 	w.refused("an unescrowed category", CodeNotFound, "dr", declare(&DeclareBody{Patient: pat, Reason: "x", Categories: []string{"hiv"}}))
-	w.must("declare", "dr", declare(&DeclareBody{Patient: pat, Reason: "unconscious", Window: 60}))
+	w.refused("a reason with an escape sequence", CodeInvalid, "dr", declare(&DeclareBody{Patient: pat, Reason: "x\x1b[2J"}))
+	w.refused("a reason over maxText", CodeInvalid, "dr", declare(&DeclareBody{Patient: pat, Reason: strings.Repeat("x", maxText+1)}))
+	// The lane's free text may run over several lines.
+	w.must("declare", "dr", declare(&DeclareBody{Patient: pat, Reason: "unconscious\n\tno family reachable", Window: 60}))
 	d := Declarations(w.st, pat)[0]
 	if !d.Expiry.Equal(d.Start.Add(time.Minute)) || d.Purpose != consent.Emergency {
 		t.Fatalf("declaration %+v", d)

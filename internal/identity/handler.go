@@ -43,16 +43,16 @@ func ExecRegister(st Store, env Env, signerID string, b *Register) *tx.Error {
 	if b.Role == Patient && b.Name != "" {
 		return Space.Err(CodePatientName, "a patient's name is health information and is not put on the ledger; register the patient without a name (keep a display name client-side)")
 	}
-	if err := checkText("name", b.Name, b.Role != Patient); err != nil {
+	if err := Space.CheckText(CodeInvalid, "name", b.Name, tx.TextRule{Required: b.Role != Patient}); err != nil {
 		return err
 	}
-	if err := checkText("organization", b.Organization, b.Role == Provider || b.Role == Insurer || TradingPartner(b.Role)); err != nil {
+	if err := Space.CheckText(CodeInvalid, "organization", b.Organization, tx.TextRule{Required: b.Role == Provider || b.Role == Insurer || TradingPartner(b.Role)}); err != nil {
 		return err
 	}
 	if b.Role == Patient && b.Organization != "" {
 		return Space.Err(CodeInvalid, "a patient does not belong to an organization (organization-wide grants match providers only)")
 	}
-	if err := checkText("licence", b.Licence, b.Role == Provider); err != nil {
+	if err := Space.CheckText(CodeInvalid, "licence", b.Licence, tx.TextRule{Required: b.Role == Provider}); err != nil {
 		return err
 	}
 	subject := b.SubjectID()
@@ -97,7 +97,7 @@ func ExecDeactivate(st Store, env Env, signerID string, b *Deactivate) *tx.Error
 	if target == nil {
 		return Space.Err(CodeNotFound, "identity %s is not registered", b.ID)
 	}
-	if err := checkText("reason", b.Reason, false); err != nil {
+	if err := Space.CheckText(CodeInvalid, "reason", b.Reason, tx.TextRule{}); err != nil {
 		return err
 	}
 	switch {
@@ -161,13 +161,6 @@ func event(env Env, actor, action, subject string) *audit.Event {
 		ev.ActorRole = string(Patient)
 	}
 	return ev
-}
-
-func checkText(field, s string, required bool) *tx.Error {
-	if m := tx.CheckText(field, s, tx.TextRule{Required: required}); m != "" {
-		return Space.Err(CodeInvalid, "%s", m)
-	}
-	return nil
 }
 
 // Put stores a new identity and its role index entry.

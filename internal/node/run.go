@@ -126,6 +126,9 @@ func Start(home string, o Overrides, logw io.Writer) (*Node, error) {
 		return nil, err
 	}
 	apply(&cfg, o)
+	if err := cfg.checkListens(); err != nil {
+		return nil, err
+	}
 	p := Paths{home}
 	release, err := lockHome(p)
 	if err != nil {

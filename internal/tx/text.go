@@ -32,3 +32,12 @@ func CheckText(field, s string, r TextRule) string {
 	}
 	return ""
 }
+
+// CheckText is CheckText's verdict on field s as an error of the domain's code for a
+// malformed field, or nil: each domain checks its text fields with this one call.
+func (c Codespace) CheckText(code uint32, field, s string, r TextRule) *Error {
+	if m := CheckText(field, s, r); m != "" {
+		return c.Err(code, "%s", m)
+	}
+	return nil
+}

@@ -25,3 +25,19 @@ func TestCheckText(t *testing.T) {
 		}
 	}
 }
+
+// TestCodespaceCheckText: a domain's text check is an error of its codespace and code,
+// saying what CheckText says, and nil for acceptable text.
+func TestCodespaceCheckText(t *testing.T) {
+	const space Codespace = "somedomain"
+	if e := space.CheckText(7, "reason", "fine text", TextRule{Required: true}); e != nil {
+		t.Fatalf("acceptable text refused: %v", e)
+	}
+	e := space.CheckText(7, "reason", "a\x1b[2J", TextRule{})
+	if e == nil || e.Codespace != "somedomain" || e.Code != 7 || e.Message != "reason contains a control character" {
+		t.Fatalf("got %+v", e)
+	}
+	if e := space.CheckText(7, "50%d", "abc", TextRule{Max: 2}); e == nil || e.Message != "50%d is 3 bytes; at most 2" {
+		t.Fatalf("a field name with a %%d in it: %+v", e)
+	}
+}

@@ -50,10 +50,10 @@ func ExecSet(st Store, env identity.Env, signerID string, b *Set) *tx.Error {
 	if b.Power < 1 || b.Power > MaxPower {
 		return Space.Err(CodeInvalid, "power %d is out of range 1..%d (remove a validator with a remove transaction)", b.Power, MaxPower)
 	}
-	if err := checkText("institution", b.Institution, true); err != nil {
+	if err := Space.CheckText(CodeInvalid, "institution", b.Institution, tx.TextRule{Required: true}); err != nil {
 		return err
 	}
-	if err := checkText("name", b.Name, false); err != nil {
+	if err := Space.CheckText(CodeInvalid, "name", b.Name, tx.TextRule{}); err != nil {
 		return err
 	}
 	addr := Address(b.PubKey)
@@ -85,7 +85,7 @@ func ExecRemove(st Store, env identity.Env, signerID string, b *Remove) *tx.Erro
 	if !addressRe.MatchString(b.Address) {
 		return Space.Err(CodeInvalid, "validator address %q must be 40 upper-case hex characters", b.Address)
 	}
-	if err := checkText("reason", b.Reason, false); err != nil {
+	if err := Space.CheckText(CodeInvalid, "reason", b.Reason, tx.TextRule{}); err != nil {
 		return err
 	}
 	v := Get(st, b.Address)
@@ -115,11 +115,4 @@ func PutGenesis(st Store, v *Validator) {
 func event(env identity.Env, actor, action, subject string) *audit.Event {
 	return &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action,
 		Outcome: audit.Success, Actor: actor, ActorRole: string(identity.Registrar), Subject: subject}
-}
-
-func checkText(field, s string, required bool) *tx.Error {
-	if m := tx.CheckText(field, s, tx.TextRule{Required: required}); m != "" {
-		return Space.Err(CodeInvalid, "%s", m)
-	}
-	return nil
 }
