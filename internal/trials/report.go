@@ -27,6 +27,12 @@ const (
 	RuleWithdrawal      = "data_after_withdrawal"       // no data recorded after a withdrawal
 )
 
+// Kinds of a results_due violation.
+const (
+	KindOverdue = "overdue" // past the deadline at block time, no results posted
+	KindLate    = "late"    // results posted after the deadline
+)
+
 // Finding statuses.
 const (
 	StatusOK        = "ok"        // the rule holds on the ledger's records
@@ -49,7 +55,7 @@ type Evidence struct {
 type Finding struct {
 	Rule     string     `json:"rule"`
 	Status   string     `json:"status"`
-	Kind     string     `json:"kind,omitempty"` // a discrepancy kind (MissingPrimary, ...), for RuleOutcomes
+	Kind     string     `json:"kind,omitempty"` // a discrepancy kind (MissingPrimary, ...) for RuleOutcomes; KindOverdue or KindLate for RuleResultsDue
 	Measure  string     `json:"measure,omitempty"`
 	Detail   string     `json:"detail"`
 	Evidence []Evidence `json:"evidence"`
@@ -317,12 +323,12 @@ func BuildReport(f *ReportFacts, act Activity, height int64, now time.Time) *Rep
 		fd := Finding{Rule: RuleResultsDue, Status: StatusOK, Evidence: ev,
 			Detail: fmt.Sprintf("results posted at height %d (%s), within the deadline %s (primary completion %s + 12 months)", first.Signature.Height, day(first.Signature.Time), rep.ResultsDue, t.PrimaryCompletion)}
 		if first.Signature.Time.After(due) {
-			fd.Status = StatusViolation
+			fd.Status, fd.Kind = StatusViolation, KindLate
 			fd.Detail = fmt.Sprintf("results posted late: at height %d (%s), after the deadline %s (primary completion %s + 12 months)", first.Signature.Height, day(first.Signature.Time), rep.ResultsDue, t.PrimaryCompletion)
 		}
 		add(fd)
 	case now.After(due):
-		add(Finding{Rule: RuleResultsDue, Status: StatusViolation, Evidence: append(ev, headEv),
+		add(Finding{Rule: RuleResultsDue, Status: StatusViolation, Kind: KindOverdue, Evidence: append(ev, headEv),
 			Detail: fmt.Sprintf("results overdue: due by %s (primary completion %s + 12 months), none posted by block time %s", rep.ResultsDue, t.PrimaryCompletion, now.UTC().Format(time.RFC3339))})
 	default:
 		add(Finding{Rule: RuleResultsDue, Status: StatusPending, Evidence: ev,

@@ -86,14 +86,14 @@ func TestReportFindings(t *testing.T) {
 		{"as registered, not yet due", func(*ReportFacts) {}, before,
 			[]string{"reported_outcomes pending", "results_due pending"}},
 		{"results overdue: block time past the deadline, none posted", func(*ReportFacts) {}, after,
-			[]string{"reported_outcomes pending", "results_due violation"}},
+			[]string{"reported_outcomes pending", "results_due violation overdue"}},
 		{"results as registered, on time", onTime, after,
 			[]string{"reported_outcomes ok", "results_due ok"}},
 		{"results posted late", func(f *ReportFacts) {
 			f.Postings = append(f.Postings, &Posting{Number: 1, Outcomes: []Reported{rep(hba1c, true), rep(weight, false)}, ComparedWith: 1,
 				Signature: Signature{Height: 900, Time: after, Tx: "late"}})
 			f.Trial.Results = 1
-		}, after, []string{"reported_outcomes ok", "results_due violation"}},
+		}, after, []string{"reported_outcomes ok", "results_due violation late"}},
 		{"primary outcome switched at results time", func(f *ReportFacts) {
 			post(f, 300, rep(hba1c, false), rep(weight, true))
 		}, before, []string{"reported_outcomes violation primary_demoted", "reported_outcomes violation secondary_promoted", "results_due ok"}},
