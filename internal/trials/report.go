@@ -2,6 +2,7 @@ package trials
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -198,6 +199,8 @@ type Report struct {
 	Violations        int         `json:"violations"`
 	Forms             []FormCount `json:"consent_form_counts"`
 	Timeline          []Event     `json:"timeline"`
+	// ResearchStudy is the FHIR R4 ResearchStudy of the version in force, byte for byte.
+	ResearchStudy json.RawMessage `json:"research_study"`
 }
 
 // Count is how many findings of a rule have a status (the regulator's view counts them).
@@ -223,7 +226,7 @@ func BuildReport(f *ReportFacts, act Activity, height int64, now time.Time) *Rep
 	head := f.Versions[len(f.Versions)-1]
 	rep := &Report{Trial: t.ID, Title: studyTitle(head.ResearchStudy), Sponsor: t.Sponsor, IRB: t.IRB, Height: height, BlockTime: now.UTC(),
 		PrimaryCompletion: t.PrimaryCompletion, Enrolled: t.Enrolled, Planned: head.PlannedEnrolment,
-		Withdrawn: t.Withdrawn, Observations: t.Observations, Findings: []Finding{}}
+		Withdrawn: t.Withdrawn, Observations: t.Observations, Findings: []Finding{}, ResearchStudy: head.ResearchStudy}
 	due, dueOK := ResultsDue(t.PrimaryCompletion)
 	if dueOK {
 		rep.ResultsDue = due.Format(time.DateOnly)
