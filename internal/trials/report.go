@@ -243,7 +243,11 @@ func BuildReport(f *ReportFacts, act Activity, height int64, now time.Time) *Rep
 		fd := Finding{Rule: RuleRegisteredFirst, Status: StatusOK, Evidence: []Evidence{reg, headEv},
 			Detail: fmt.Sprintf("registered at height %d (%s), first enrolment at height %d > %d; the contract refuses an enrolment in an unregistered trial (trials/3)",
 				t.RegisteredAt, day(t.RegisteredTime), t.FirstEnrolment, t.RegisteredAt)}
-		if t.FirstEnrolment <= t.RegisteredAt {
+		if t.FirstEnrolment == t.RegisteredAt {
+			fd.Detail = fmt.Sprintf("registered at height %d (%s), first enrolment in the same block, after it: the contract refuses an enrolment in an unregistered trial (trials/3)",
+				t.RegisteredAt, day(t.RegisteredTime))
+		}
+		if t.FirstEnrolment < t.RegisteredAt {
 			fd.Status = StatusViolation
 			fd.Detail = fmt.Sprintf("first enrolment at height %d, registration at height %d", t.FirstEnrolment, t.RegisteredAt)
 		}
@@ -251,9 +255,9 @@ func BuildReport(f *ReportFacts, act Activity, height int64, now time.Time) *Rep
 		fd = Finding{Rule: RuleApprovedFirst, Status: StatusViolation, Evidence: []Evidence{headEv},
 			Detail: fmt.Sprintf("no IRB approval recorded before the first enrolment at height %d", t.FirstEnrolment)}
 		for _, d := range f.Decisions {
-			if d.Signature.Meaning == Approval && d.Signature.Height < t.FirstEnrolment {
+			if d.Signature.Meaning == Approval && d.Signature.Height <= t.FirstEnrolment { // the same block: it came first, or enrolment was refused
 				fd.Status = StatusOK
-				fd.Detail = fmt.Sprintf("protocol version %d approved by the IRB at height %d, before the first enrolment at height %d (trials/6 refuses enrolment without it)",
+				fd.Detail = fmt.Sprintf("protocol version %d approved by the IRB at height %d, before the first enrolment (height %d; trials/6 refuses enrolment without it)",
 					d.Version, d.Signature.Height, t.FirstEnrolment)
 				fd.Evidence = append([]Evidence{sigEvidence(fmt.Sprintf("IRB decision %d", d.Number), decisionKey(t.ID, d.Number), d.Signature)}, fd.Evidence...)
 				break
@@ -267,7 +271,9 @@ func BuildReport(f *ReportFacts, act Activity, height int64, now time.Time) *Rep
 		prev, v := f.Versions[i-1], f.Versions[i]
 		ev := []Evidence{sigEvidence(fmt.Sprintf("protocol version %d", prev.Number), versionKey(t.ID, prev.Number), prev.Signature),
 			sigEvidence(fmt.Sprintf("protocol version %d", v.Number), versionKey(t.ID, v.Number), v.Signature)}
-		if PrimarySwitched(&prev.Protocol, &v.Protocol) && t.FirstEnrolment != 0 && t.FirstEnrolment < v.Signature.Height {
+		// The contract's flag decides within the first enrolment's block, where the state does
+		// not keep the order of transactions.
+		if v.OutcomeSwitch || PrimarySwitched(&prev.Protocol, &v.Protocol) && t.FirstEnrolment != 0 && t.FirstEnrolment < v.Signature.Height {
 			add(Finding{Rule: RuleOutcomeSwitch, Status: StatusViolation, Evidence: ev,
 				Detail: fmt.Sprintf("version %d (height %d, reason %q) changed the primary outcomes from %s to %s after enrolment started at height %d",
 					v.Number, v.Signature.Height, v.Signature.Reason, outcomeList(prev.Outcomes.Primary), outcomeList(v.Outcomes.Primary), t.FirstEnrolment)})
@@ -343,12 +349,12 @@ func BuildReport(f *ReportFacts, act Activity, height int64, now time.Time) *Rep
 	switch {
 	case t.Enrolled == 0:
 		fd.Status, fd.Detail = StatusPending, "no participant enrolled yet"
-	case len(f.ConsentForms) == 0 || f.ConsentForms[0].Signature.Height >= t.FirstEnrolment:
+	case len(f.ConsentForms) == 0 || f.ConsentForms[0].Signature.Height > t.FirstEnrolment:
 		fd.Status, fd.Detail = StatusViolation, fmt.Sprintf("first enrolment at height %d with no IRB-approved consent form before it", t.FirstEnrolment)
 	default:
 		cf := f.ConsentForms[0]
 		fd.Evidence = append([]Evidence{sigEvidence("consent form version 1", consentFormKey(t.ID, 1), cf.Signature)}, fd.Evidence...)
-		fd.Detail = fmt.Sprintf("consent form version 1 approved at height %d, before the first enrolment at height %d; %d versions approved, version %d in force. "+
+		fd.Detail = fmt.Sprintf("consent form version 1 approved at height %d, before the first enrolment (height %d); %d versions approved, version %d in force. "+
 			"The contract refuses an enrolment without the form in force (trials/9, trials/10) and data from a participant who has not re-consented to it (trials/10); refused transactions are not stored in the state, so none is listed",
 			cf.Signature.Height, t.FirstEnrolment, len(f.ConsentForms), t.ConsentForm)
 	}

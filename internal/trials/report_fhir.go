@@ -70,7 +70,7 @@ func urn(parts ...string) string {
 }
 
 // FHIRBundle is the report as a FHIR R4 Bundle (type collection): the trial's
-// ResearchStudy as registered (the version in force, byte for byte) and a Composition
+// ResearchStudy of the version in force (its content as registered) and a Composition
 // whose sections are the findings, one per finding, coded by rule.
 func FHIRBundle(r *Report) ([]byte, error) {
 	study := urn("ResearchStudy", r.Trial)

@@ -112,6 +112,14 @@ func TestReportFindings(t *testing.T) {
 			amend(f, 20, protocol("2024-12-01", glucose))
 			onTime(f) // compared with version 1, the baseline: as registered
 		}, after, []string{"outcome_switch violation", "reported_outcomes ok", "results_due ok"}},
+		{"primary outcome switched by amendment in the first enrolment's block, after it", func(f *ReportFacts) {
+			amend(f, 4, protocol("2024-12-01", glucose)) // the contract flags it: Enrolled > 0 when it ran
+		}, before, []string{"outcome_switch violation", "reported_outcomes pending", "results_due pending"}},
+		{"primary outcome changed by amendment before enrolment", func(f *ReportFacts) {
+			f.Trial.Enrolled = 0
+			amend(f, 4, protocol("2024-12-01", glucose)) // not flagged: nobody was enrolled when it ran
+			f.Trial.Enrolled = 3
+		}, before, []string{"reported_outcomes pending", "results_due pending"}},
 		{"deadline moved after it passed", func(f *ReportFacts) {
 			amend(f, 720, protocol("2025-12-01", hba1c)) // day 720: 2025-12-30, past 2025-12-01
 		}, after, []string{"deadline_moved violation", "reported_outcomes pending", "results_due pending"}},
@@ -173,8 +181,17 @@ func TestReportOrderOfEvents(t *testing.T) {
 		got.Evidence[0].Tx != "tx1" || got.Evidence[0].Key != "trialv/GLU-3/0000000001" {
 		t.Fatalf("registration finding %+v", got)
 	}
+	// Registration, approval, consent form and first enrolment in one block: the state
+	// does not keep their order, the contract refused any other, so it holds.
 	f.Trial.FirstEnrolment, f.Trial.RegisteredAt = 1, 1
 	f.Decisions[0].Signature.Height, f.ConsentForms[0].Signature.Height = 1, 1
+	r = BuildReport(f, a, 10, t0)
+	if r.Violations != 0 || !strings.Contains(r.Findings[0].Detail, "first enrolment in the same block, after it") {
+		t.Fatalf("one block: %q\n%s", found(r), r.Findings[0].Detail)
+	}
+	// Records that said otherwise would be violations.
+	f.Trial.RegisteredAt = 2
+	f.Decisions[0].Signature.Height, f.ConsentForms[0].Signature.Height = 2, 2
 	r = BuildReport(f, a, 10, t0)
 	want := map[string]string{RuleRegisteredFirst: StatusViolation, RuleApprovedFirst: StatusViolation, RuleConsentVersion: StatusViolation}
 	for _, fd := range r.Findings {
