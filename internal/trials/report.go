@@ -433,7 +433,7 @@ func formCounts(forms []*ConsentForm, act Activity) []FormCount {
 	return out
 }
 
-// timeline lists the trial's events in time order (ties by height, then kind order here).
+// timeline lists the trial's events in time order (ties by height, then in the order here).
 func timeline(f *ReportFacts, act Activity, due time.Time, dueOK bool) []Event {
 	var out []Event
 	for _, v := range f.Versions {
@@ -475,11 +475,8 @@ func timeline(f *ReportFacts, act Activity, due time.Time, dueOK bool) []Event {
 	if dueOK {
 		out = append(out, Event{Kind: "deadline", Label: "results due (primary completion + 12 months)", Time: due})
 	}
-	slices.SortStableFunc(out, func(a, b Event) int {
-		if a.Height != 0 && b.Height != 0 {
-			return cmp.Compare(a.Height, b.Height)
-		}
-		return a.Time.Compare(b.Time)
-	})
+	// Block times increase with height, so time order is ledger order; the deadline (a
+	// date, no height) falls in place.
+	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Height, b.Height)) })
 	return out
 }
