@@ -245,6 +245,15 @@ func TestReportTimelineAndCounts(t *testing.T) {
 	if err := a.Consistent(f.Trial); err == nil {
 		t.Fatal("an activity whose first enrolment is not the trial record's is consistent")
 	}
+	_, a = story()
+	a.Reconsents = []Mark{{Height: 9, Form: 3}}
+	if err := a.Consistent(f.Trial); err == nil {
+		t.Fatal("an activity with a signature of a consent form the trial does not have is consistent")
+	}
+	a.Reconsents = []Mark{{Height: 3, Form: 2}}
+	if err := a.Consistent(f.Trial); err == nil {
+		t.Fatal("an activity with a re-consent before the first enrolment is consistent")
+	}
 }
 
 // TestActivityOf counts enrolments, re-consents and withdrawals without ids, in height order.
