@@ -1,6 +1,7 @@
 package trials
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -63,14 +64,16 @@ type chartMark struct {
 }
 
 type chartTick struct {
-	X    float64
-	Text string
+	X      float64
+	Anchor string
+	Text   string
 }
 
 type chartRule struct {
 	X     float64
 	Kind  string
-	Text  string
+	Text  string // tooltip
+	Label string // drawn above the line
 	Y1    float64
 	Y2    float64
 	Class string
@@ -106,16 +109,17 @@ func buildTimeline(r *Report) timelineChart {
 	bottom := top + laneH*float64(len(lanes))
 	for _, e := range r.Timeline {
 		if e.Kind == "deadline" {
-			c.Lines = append(c.Lines, chartRule{X: x(e.Time), Kind: "deadline", Text: "results due " + day(e.Time), Y1: top, Y2: bottom, Class: "deadline"})
+			c.Lines = append(c.Lines, chartRule{X: x(e.Time), Kind: "deadline", Text: "results due " + day(e.Time), Label: "due", Y1: top, Y2: bottom, Class: "deadline"})
 			continue
 		}
 		title := fmt.Sprintf("%s: %s, height %d", when(e.Time), e.Label, e.Height)
 		c.Marks = append(c.Marks, chartMark{X: x(e.Time), Y: lane[e.Kind], Kind: e.Kind, Fill: kindColour[e.Kind], Title: title})
 	}
-	c.Lines = append(c.Lines, chartRule{X: x(r.BlockTime), Kind: "now", Text: "report at height " + strconv.FormatInt(r.Height, 10), Y1: top, Y2: bottom, Class: "now"})
+	c.Lines = append(c.Lines, chartRule{X: x(r.BlockTime), Kind: "now", Text: "report at height " + strconv.FormatInt(r.Height, 10), Label: "now", Y1: top, Y2: bottom, Class: "now"})
 	for i := range 5 {
 		t := lo.Add(time.Duration(float64(span) * float64(i) / 4))
-		c.Ticks = append(c.Ticks, chartTick{X: x(t), Text: day(t)})
+		anchor := map[int]string{0: "start", 4: "end"}[i]
+		c.Ticks = append(c.Ticks, chartTick{X: x(t), Anchor: cmp.Or(anchor, "middle"), Text: day(t)})
 	}
 	return c
 }
