@@ -17,10 +17,10 @@ import (
 // trialCmd is `trial`: register, approve, amend, enrol, post results, and read the public
 // record of clinical trials (docs/TRIALS.md).
 func trialCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "trial", Short: "Clinical-trial transparency: register a trial, IRB decisions, amendments, enrolment, results; show and list the public record"}
+	c := &cobra.Command{Use: "trial", Short: "Clinical-trial transparency: register a trial, IRB decisions, amendments, enrolment, results; show and list the public record, the verified transparency report"}
 	c.AddCommand(trialRegisterCmd(g), trialApproveCmd(g), trialAmendCmd(g), trialConsentFormCmd(g), trialEnrolCmd(g),
 		trialReconsentCmd(g), trialWithdrawCmd(g), trialRecordCmd(g), trialExportCmd(g), trialEnrolmentsCmd(g),
-		trialResultsCmd(g), trialShowCmd(g), trialListCmd(g))
+		trialResultsCmd(g), trialShowCmd(g), trialListCmd(g), trialReportCmd(g), trialVerifyReportCmd())
 	return c
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ehrchain/ehrchain/internal/trials"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -126,5 +127,86 @@ func TestTrialConsentCommands(t *testing.T) {
 	}
 	if out := cli("trial", "show", "GLU-4"); !strings.Contains(out, "withdrawn 1; observations recorded 2; dataset exports 1") || !strings.Contains(out, "consent form version 2") {
 		t.Fatalf("trial show:\n%s", out)
+	}
+	trialReportStory(t, cli, run2, file, dir, hex.EncodeToString(sum[:]), patID)
+}
+
+// trialReportStory continues the consent story: results switch the primary outcome, add
+// one and change a time frame, with the exported dataset as the analysis dataset; `trial
+// report` verifies the proofs against the node's app hash and writes the JSON, HTML and
+// FHIR forms; `trial verify-report` checks the JSON offline, and refuses it with a changed
+// finding, a flipped byte in a proof, or another app hash.
+func trialReportStory(t *testing.T, cli func(...string) string, run2 func(...string) (string, error), file func(name, content string) string, dir, dataset, patID string) {
+	t.Helper()
+	res := file("results.json", `{"dataset_sha256":"`+dataset+`","outcomes":[`+
+		`{"measure":"HbA1c change","time_frame":"52 weeks","primary":false,"result":"-0.3%"},`+
+		`{"measure":"Fasting glucose","time_frame":"12 weeks","primary":true,"result":"-1.0 mmol/l"}]}`)
+	cli("trial", "results", "GLU-4", res, "--as", "spon", "--reason", "final analysis")
+	js, page, bundle := filepath.Join(dir, "report.json"), filepath.Join(dir, "report.html"), filepath.Join(dir, "report.fhir.json")
+	out := cli("trial", "report", "GLU-4", "--json", js, "--html", page, "--fhir", bundle)
+	for _, want := range []string{"OK        registered_before_enrolment", "VIOLATION reported_outcomes primary_demoted", "VIOLATION reported_outcomes time_frame_changed",
+		"VIOLATION reported_outcomes not_prespecified", "OK        analysis_dataset", "ENFORCED  data_after_withdrawal: 1 of 1 participants withdrew",
+		"consent form 1: 1 enrolled under it", "consent form 2: 0 enrolled under it, 1 re-consents", "findings recomputed"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("trial report has no %q:\n%s", want, out)
+		}
+	}
+	i := strings.Index(out, "against app hash ")
+	appHash := strings.TrimSuffix(strings.Fields(out[i+len("against app hash "):])[0], ",")
+	for _, f := range []string{js, page, bundle} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), patID) {
+			t.Fatalf("%s names the participant", f)
+		}
+	}
+	if b, _ := os.ReadFile(page); !strings.Contains(string(b), `<svg id="timeline"`) || !strings.Contains(string(b), appHash) {
+		t.Fatal("the HTML report has no timeline or no app hash")
+	}
+	if b, _ := os.ReadFile(bundle); !strings.Contains(string(b), `"resourceType": "Bundle"`) {
+		t.Fatal("the FHIR report is not a Bundle")
+	}
+	if out, err := run2("trial", "report", "GLU-4", "--app-hash", strings.Repeat("00", 32)); err == nil || !strings.Contains(out, "does not verify") {
+		t.Fatalf("trial report verified against another app hash: %v\n%s", err, out)
+	}
+	if out := cli("trial", "report"); !strings.Contains(out, "GLU-4") || !strings.Contains(out, "discrepancies=3") || !strings.Contains(out, "overdue=false") {
+		t.Fatalf("cross-trial report:\n%s", out)
+	}
+
+	// Offline: no node is asked.
+	if out := cli("--node", "127.0.0.1:1", "trial", "verify-report", js, "--app-hash", appHash); !strings.Contains(out, "VIOLATION reported_outcomes primary_demoted") {
+		t.Fatalf("verify-report:\n%s", out)
+	}
+	raw, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep wire.TrialReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	tamper := func(name string, change func(*wire.TrialReport)) string {
+		var r wire.TrialReport
+		json.Unmarshal(raw, &r)
+		change(&r)
+		b, _ := json.Marshal(&r)
+		return file(name, string(b))
+	}
+	for what, f := range map[string]string{
+		"a changed finding": tamper("finding.json", func(r *wire.TrialReport) {
+			for i := range r.Report.Findings {
+				r.Report.Findings[i].Status = trials.StatusOK
+			}
+		}),
+		"a flipped byte in a proof": tamper("proof.json", func(r *wire.TrialReport) { r.Values[0].Proof.Map[10] ^= 1 }),
+	} {
+		if out, err := run2("trial", "verify-report", f, "--app-hash", appHash); err == nil || !strings.Contains(out, "report rejected") {
+			t.Errorf("verify-report accepted %s: %v\n%s", what, err, out)
+		}
+	}
+	if out, err := run2("trial", "verify-report", js, "--app-hash", strings.Repeat("00", 32)); err == nil || !strings.Contains(out, "trusted app hash") {
+		t.Errorf("verify-report accepted another app hash: %v\n%s", err, out)
 	}
 }

@@ -16,6 +16,8 @@ import (
 // withdrawals) and the sponsor's dataset answer signed queries only.
 func (s *Server) routeTrials() {
 	s.mux.HandleFunc("GET /v1/trials", s.listTrials)
+	s.mux.HandleFunc("GET /v1/trials/report", s.trialsReport)
+	s.mux.HandleFunc("GET /v1/trials/{id}/report", s.trialReport)
 	s.mux.HandleFunc("GET /v1/trials/{id}", s.getTrial)
 	s.mux.HandleFunc("GET /v1/trials/{id}/consent-forms", s.trialConsentForms)
 	s.mux.HandleFunc("GET /v1/trials/{id}/enrolments", s.trialEnrolments)

@@ -90,5 +90,47 @@ func TestTrialConsentStory(t *testing.T) {
 	if got := strings.Join(actions, " "); got != want {
 		t.Fatalf("audit trail:\n%s\nwant\n%s", got, want)
 	}
+
+	// The transparency report shows all of it: registration and approval before the first
+	// enrolment, results as pre-specified but late (primary completion 2024-12-01, posted
+	// in 2026) from the exported dataset, consent forms and withdrawal enforced, the
+	// re-consents to v2 and every act on the timeline.
+	facts, err := trials.LoadReportFacts(r, "GLU-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []*trials.Enrolment
+	r.Iterate(trials.EnrolPrefix("GLU-3"), func(k, _ []byte) bool {
+		es = append(es, trials.GetEnrolment(r, "GLU-3", strings.TrimPrefix(string(k), string(trials.EnrolPrefix("GLU-3")))))
+		return true
+	})
+	act := trials.ActivityOf(es)
+	if err := act.Consistent(tr); err != nil {
+		t.Fatal(err)
+	}
+	rep := trials.BuildReport(facts, act, r.Height(), h.blocks[len(h.blocks)-1].time)
+	var findings []string
+	for _, f := range rep.Findings {
+		findings = append(findings, f.Rule+" "+f.Status+" "+f.Kind)
+	}
+	wantFindings := "registered_before_enrolment ok ,approved_before_enrolment ok ,reported_outcomes ok ,analysis_dataset ok ,results_due violation late," +
+		"consent_version enforced ,data_after_withdrawal enforced "
+	if got := strings.Join(findings, ","); got != wantFindings {
+		t.Fatalf("report findings:\n%s\nwant\n%s", got, wantFindings)
+	}
+	if f := rep.Findings[len(rep.Findings)-1]; !strings.Contains(f.Detail, "1 of 3 participants withdrew; 4 observations recorded") {
+		t.Fatalf("withdrawal finding: %s", f.Detail)
+	}
+	if len(rep.Forms) != 2 || rep.Forms[0].Enrolled != 3 || rep.Forms[1].Reconsents != 2 {
+		t.Fatalf("consent form counts %+v", rep.Forms)
+	}
+	var kinds []string
+	for _, e := range rep.Timeline {
+		kinds = append(kinds, e.Kind)
+	}
+	wantKinds := "deadline registration approval consent_form enrolment enrolment enrolment consent_form reconsent reconsent withdrawal export results"
+	if got := strings.Join(kinds, " "); got != wantKinds {
+		t.Fatalf("timeline:\n%s\nwant\n%s", got, wantKinds)
+	}
 	replayTwice(t, h)
 }

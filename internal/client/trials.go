@@ -64,3 +64,16 @@ func (c *Client) TrialRecord(ctx context.Context, investigator *keys.Keystore, t
 	m.Height = res.Height
 	return &m, nil
 }
+
+// TrialReport fetches a trial's transparency report with its proofs (public); check it
+// with Verify against an app hash you trust.
+func (c *Client) TrialReport(ctx context.Context, id string) (*wire.TrialReport, error) {
+	var r wire.TrialReport
+	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/report", nil, &r)
+}
+
+// TrialsReport fetches the regulator's view across all trials: violations by rule.
+func (c *Client) TrialsReport(ctx context.Context) (*wire.TrialsReport, error) {
+	var r wire.TrialsReport
+	return &r, c.do(ctx, "GET", "/v1/trials/report", nil, &r)
+}

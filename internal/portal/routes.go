@@ -53,6 +53,8 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/auditor", p.role(identity.Auditor, p.auditorHome))
 	m.HandleFunc("GET /portal/auditor/report", p.role(identity.Auditor, p.report))
 	m.HandleFunc("GET /portal/auditor/emergency", p.role(identity.Auditor, p.auditorEmergencies))
+	m.HandleFunc("GET /portal/auditor/trials", p.role(identity.Auditor, p.auditorTrials))
+	m.HandleFunc("GET /portal/auditor/trials/{id}/report", p.role(identity.Auditor, p.auditorTrialReport))
 	m.HandleFunc("GET /portal/auditor/emergency/{declaration}", p.role(identity.Auditor, p.auditorEmergency))
 	m.HandleFunc("POST /portal/auditor/emergency/{declaration}/review", p.role(identity.Auditor, p.review))
 
@@ -83,7 +85,7 @@ func navFor(role identity.Role) []navItem {
 	case identity.Provider:
 		return []navItem{{Prefix + "provider", "My patients"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Auditor:
-		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "auditor/emergency", "Emergency accesses"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "auditor/emergency", "Emergency accesses"}, {Prefix + "auditor/trials", "Clinical trials"}, {Prefix + "security", "Sign-in security"}}
 	}
 	return []navItem{{Prefix + "security", "Sign-in security"}}
 }

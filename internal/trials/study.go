@@ -53,3 +53,12 @@ func validateStudy(raw []byte) error {
 	}
 	return nil
 }
+
+// studyTitle is a ResearchStudy's title, or "" (the contract checked the shape only).
+func studyTitle(raw []byte) string {
+	var s struct {
+		Title string `json:"title"`
+	}
+	_ = json.Unmarshal(raw, &s)
+	return s.Title
+}

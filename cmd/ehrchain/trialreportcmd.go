@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/wire"
+)
+
+// reportOutputs are the files `trial report` and `trial verify-report` write.
+type reportOutputs struct{ html, fhir, json string }
+
+func (o *reportOutputs) flags(c *cobra.Command, withJSON bool) {
+	c.Flags().StringVar(&o.html, "html", "", "write the report as a self-contained HTML page with its timeline")
+	c.Flags().StringVar(&o.fhir, "fhir", "", "write the report as a FHIR R4 Bundle (ResearchStudy and a Composition of the findings)")
+	if withJSON {
+		c.Flags().StringVar(&o.json, "json", "", "write the API's answer with every proof, for 'trial verify-report'")
+	}
+}
+
+// write writes the verified report in the forms asked for.
+func (o *reportOutputs) write(rep *wire.TrialReport, trusted []byte) error {
+	if o.json != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.json, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if o.html != "" {
+		var page bytes.Buffer
+		if err := trials.WriteHTML(&page, rep.Report, fmt.Sprintf("%X", trusted), len(rep.Values)); err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.html, page.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	if o.fhir != "" {
+		b, err := trials.FHIRBundle(rep.Report)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.fhir, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printReport prints a verified report's findings, one a line.
+func printReport(w io.Writer, rep *wire.TrialReport, trusted []byte) {
+	r := rep.Report
+	fmt.Fprintf(w, "trial %s  %q  at height %d, block time %s: %d violations\n", r.Trial, r.Title, r.Height, r.BlockTime.UTC().Format(time.RFC3339), r.Violations)
+	for _, f := range r.Findings {
+		kind := ""
+		if f.Kind != "" {
+			kind = " " + f.Kind
+		}
+		fmt.Fprintf(w, "  %-9s %s%s: %s\n", strings.ToUpper(f.Status), f.Rule, kind, f.Detail)
+	}
+	for _, c := range r.Forms {
+		fmt.Fprintf(w, "  consent form %d: %d enrolled under it, %d re-consents\n", c.Form, c.Enrolled, c.Reconsents)
+	}
+	fmt.Fprintf(w, "verified: %d state values at height %d against app hash %X, findings recomputed\n", len(rep.Values), rep.Height, trusted)
+}
+
+func trialReportCmd(g *globals) *cobra.Command {
+	var appHash string
+	var out reportOutputs
+	c := &cobra.Command{
+		Use:   "report [ID]",
+		Short: "A trial's transparency report, its proofs verified against the app hash; without ID the regulator's view across all trials",
+		Long: "With ID: every finding (registration before enrolment, outcome switches, reported outcomes against the\n" +
+			"pre-specified ones, results deadline, consent versions, withdrawals) with its evidence. Every state value\n" +
+			"the findings rest on is verified offline against --app-hash (from a block header you trust), or else the\n" +
+			"node's committed app hash at the answer's height, and the findings recomputed from the proven values.\n" +
+			"--json keeps the answer with its proofs for 'trial verify-report'. Without ID: one line per trial with its\n" +
+			"violations by rule (each trial's own report proves them). No keystore is needed: the report names no participant.",
+		Args: cobra.MaximumNArgs(1),
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+		defer cancel()
+		cl := g.client()
+		w := cmd.OutOrStdout()
+		if len(args) == 0 {
+			all, err := cl.TrialsReport(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%d trials at height %d, block time %s\n", len(all.Trials), all.Height, all.BlockTime.UTC().Format(time.RFC3339))
+			for _, t := range all.Trials {
+				fmt.Fprintf(w, "%s  %q  enrolled=%d violations=%d overdue=%v late=%v outcome_switches=%d discrepancies=%d deadline_moved=%d unmatched_datasets=%d\n",
+					t.ID, t.Title, t.Enrolled, t.Violations, t.Overdue, t.Late, t.OutcomeSwitches, t.Discrepancies, t.DeadlineMoved, t.UnmatchedData)
+			}
+			return nil
+		}
+		var rep *wire.TrialReport
+		trusted, err := trustedAppHash(ctx, cl, appHash, func() (int64, error) {
+			var err error
+			rep, err = cl.TrialReport(ctx, args[0])
+			if err != nil {
+				return 0, err
+			}
+			return rep.Height, nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := rep.Verify(trusted); err != nil {
+			return fmt.Errorf("the report of trial %s does not verify against app hash %X: %w", args[0], trusted, err)
+		}
+		if err := out.write(rep, trusted); err != nil {
+			return err
+		}
+		printReport(w, rep, trusted)
+		return nil
+	}
+	c.Flags().StringVar(&appHash, "app-hash", "", "the app hash to verify against (hex); default: the node's at the answer's height")
+	out.flags(c, true)
+	return c
+}
+
+func trialVerifyReportCmd() *cobra.Command {
+	var appHash string
+	var out reportOutputs
+	c := &cobra.Command{
+		Use:   "verify-report FILE --app-hash H",
+		Short: "Check a saved transparency report (trial report --json) offline against an app hash you trust",
+		Long: "No node is contacted. Every proof in FILE must verify against --app-hash (the app hash of the report's\n" +
+			"height, from a block header you trust) and every finding must be what the proven values give; prints\n" +
+			"the findings and exits non-zero otherwise. --html and --fhir write the verified report.",
+		Args: cobra.ExactArgs(1),
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		trusted, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(appHash), "0x"))
+		if err != nil || len(trusted) != 32 {
+			return errors.New("--app-hash must be 64 hex digits")
+		}
+		b, err := os.ReadFile(args[0])
+		if err != nil {
+			return err
+		}
+		var rep wire.TrialReport
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return fmt.Errorf("%s is not a trial report: %w", args[0], err)
+		}
+		if err := rep.Verify(trusted); err != nil {
+			return fmt.Errorf("report rejected: %w", err)
+		}
+		if err := out.write(&rep, trusted); err != nil {
+			return err
+		}
+		printReport(cmd.OutOrStdout(), &rep, trusted)
+		return nil
+	}
+	c.Flags().StringVar(&appHash, "app-hash", "", "the app hash of the report's height, from a source you trust (required)")
+	c.MarkFlagRequired("app-hash")
+	out.flags(c, false)
+	return c
+}
