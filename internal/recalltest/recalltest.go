@@ -38,8 +38,12 @@ type Story struct {
 	Records map[string][]string
 }
 
-// Options name the patients' keystores (the portal unlocks keystores by name).
-type Options struct{ AffectedName, ClearName string }
+// Options name the patients' keystores (the portal unlocks keystores by name); with
+// DeferRecall the story stops before the recall, which the caller then captures (Recall).
+type Options struct {
+	AffectedName, ClearName string
+	DeferRecall             bool
+}
 
 // Build runs the story on the node c talks to, whose API must capture EPCIS (the schema
 // configured). reg is the registrar's keystore.
@@ -141,7 +145,9 @@ func Build(t testing.TB, ctx context.Context, c *client.Client, reg *keys.Keysto
 		Plaintext: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"Blood pressure"}}`)}); err != nil {
 		t.Fatal(err)
 	}
-	Recall(t, ctx, c, s.Acme, RecalledLot)
+	if !o.DeferRecall {
+		Recall(t, ctx, c, s.Acme, RecalledLot)
+	}
 	return s
 }
 
