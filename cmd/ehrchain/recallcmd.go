@@ -60,14 +60,16 @@ func recordDispenseCmd(g *globals) *cobra.Command {
 }
 
 func recordRecallsCmd(g *globals) *cobra.Command {
-	var as string
+	var as, via string
 	c := &cobra.Command{
 		Use:   "recalls",
 		Short: "Check the packs dispensed to you against recalls (your own chart, then unsigned proven verifications)",
 		Long: "Reads your MedicationDispense records with your keys (audited reads of your own chart), then asks\n" +
 			"the node's public verification, unsigned and with only each pack's code, about each pack. Every\n" +
 			"answer's proof is checked against the node's committed app hash at its height. One line per pack\n" +
-			"recalled or suspect; nothing else is printed when none is. --node may name any node: the answer is proven.",
+			"recalled or suspect, then a count. The answers are proven, so any node will do: --verify-via sends the\n" +
+			"verifications to another node than the one that serves your chart, so that no one operator sees both\n" +
+			"your signed reads and the codes you then ask about.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
@@ -81,7 +83,14 @@ func recordRecallsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			alerts, err := cl.CheckRecalls(ctx, packs)
+			verifier := cl
+			if via != "" {
+				verifier = client.New(via)
+				if g.insecure {
+					verifier.Insecure()
+				}
+			}
+			alerts, err := verifier.CheckRecalls(ctx, packs)
 			if err != nil {
 				return err
 			}
@@ -95,6 +104,7 @@ func recordRecallsCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&as, "as", "", "your (patient) keystore")
+	c.Flags().StringVar(&via, "verify-via", "", "the API URL of another node to ask the verifications (default: --node)")
 	c.MarkFlagRequired("as")
 	return c
 }

@@ -14,7 +14,7 @@ import (
 func TestRecordRecallsCommand(t *testing.T) {
 	home := epcisHome(t)
 	p := startProc(t, home)
-	_, cli := p.commands(t)
+	try, cli := p.commands(t)
 	for _, k := range []struct{ name, role, org string }{
 		{"acme", "manufacturer", "Acme Pharma"}, {"pharmacy", "dispenser", "Corner Pharmacy"}, {"lee", "provider", "Corner Pharmacy"},
 	} {
@@ -69,5 +69,12 @@ func TestRecordRecallsCommand(t *testing.T) {
 	}
 	if out := cli("record", "recalls", "--as", "cy"); out != "1 dispensed packs checked, 0 recalled or suspect\n" {
 		t.Fatalf("cy's recalls: %q", out)
+	}
+	// The verifications go where --verify-via says, the chart's reads to --node.
+	if out := cli("record", "recalls", "--as", "ada", "--verify-via", p.api); !strings.Contains(out, "2 dispensed packs checked, 1 recalled or suspect") {
+		t.Fatalf("via the same node's URL: %q", out)
+	}
+	if out, err := try("record", "recalls", "--as", "ada", "--verify-via", "http://127.0.0.1:1"); err == nil || !strings.Contains(out, "cannot reach the node at http://127.0.0.1:1") {
+		t.Fatalf("via an unreachable node: %v %q", err, out)
 	}
 }
