@@ -86,6 +86,18 @@ func TestRecallAlertsReachThePatient(t *testing.T) {
 		t.Fatalf("the alert's answer does not verify against its app hash: %v", err)
 	}
 
+	// The chart: one listing and the two dispense records read; the Observation beside
+	// them is not opened.
+	reads := 0
+	for _, q := range rec.seen {
+		if q.URL.Path == "/v1/read" {
+			reads++
+		}
+	}
+	if reads != 3 {
+		t.Fatalf("%d reads of the chart, want 3 (the listing and the two dispense records)", reads)
+	}
+
 	// What the node saw of the verification: unsigned GETs naming only the code.
 	verifies := 0
 	for _, q := range rec.seen {
