@@ -99,6 +99,10 @@ func DispenseRecord(d Dispensed) ([]byte, error) {
 	if d.Patient == "" {
 		return nil, errors.New("a dispense names its patient")
 	}
+	if d.HandedOver.IsZero() {
+		// It is also the reference for the century of the pack's YYMMDD expiry.
+		return nil, errors.New("a dispense needs the time the pack was handed over")
+	}
 	med := fhirMedication{ResourceType: "Medication", ID: "pack",
 		Identifier: []fhirIdentifier{{System: uriSystem, Value: DigitalLink(d.Code)}}}
 	if d.Medication != "" {
@@ -125,9 +129,7 @@ func DispenseRecord(d Dispensed) ([]byte, error) {
 		Value float64 `json:"value"`
 		Unit  string  `json:"unit,omitempty"`
 	}{1, "pack"}
-	if !d.HandedOver.IsZero() {
-		r.WhenHandedOver = d.HandedOver.UTC().Format(time.RFC3339)
-	}
+	r.WhenHandedOver = d.HandedOver.UTC().Format(time.RFC3339)
 	return json.Marshal(r)
 }
 

@@ -87,10 +87,16 @@ func TestDispensedPacksTolerant(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming %q", rec, err, want)
 		}
 	}
-	if _, err := DispenseRecord(Dispensed{Code: supply.Code{GTIN: "04012345123456"}, Patient: "p"}); err == nil {
-		t.Error("a dispense without a serial was built")
-	}
-	if _, err := DispenseRecord(Dispensed{Code: supply.Code{GTIN: "04012345123457", Serial: "1"}, Patient: "p"}); err == nil {
-		t.Error("a dispense with a wrong GTIN check digit was built")
+	now := time.Now()
+	for what, d := range map[string]Dispensed{
+		"without a serial":          {Code: supply.Code{GTIN: "04012345123456"}, Patient: "p", HandedOver: now},
+		"with a wrong check digit":  {Code: supply.Code{GTIN: "04012345123457", Serial: "1"}, Patient: "p", HandedOver: now},
+		"without a patient":         {Code: supply.Code{GTIN: "04012345123456", Serial: "1"}, HandedOver: now},
+		"without a hand-over time":  {Code: supply.Code{GTIN: "04012345123456", Serial: "1", Expiry: "270600"}, Patient: "p"},
+		"with an impossible expiry": {Code: supply.Code{GTIN: "04012345123456", Serial: "1", Expiry: "271332"}, Patient: "p", HandedOver: now},
+	} {
+		if _, err := DispenseRecord(d); err == nil {
+			t.Errorf("a dispense %s was built", what)
+		}
 	}
 }
