@@ -125,6 +125,7 @@ func recordCmd(g *globals) *cobra.Command {
 	readFlags(hist)
 	c.AddCommand(hist)
 	c.AddCommand(eraseCmd(g))
+	c.AddCommand(recordRecallCmds(g)...)
 	return c
 }
 

@@ -91,18 +91,22 @@ type fhirResource struct {
 	AuthoredOn        string `json:"authoredOn"`
 	OccurrenceDate    string `json:"occurrenceDateTime"`
 	PerformedDate     string `json:"performedDateTime"`
+	WhenHandedOver    string `json:"whenHandedOver"` // MedicationDispense
 	Period            *struct {
 		Start string `json:"start"`
 		End   string `json:"end"`
 	} `json:"period"`
-	Code               *codeable       `json:"code"`
-	MedicationCodeable *codeable       `json:"medicationCodeableConcept"`
-	VaccineCode        *codeable       `json:"vaccineCode"`
-	Type               json.RawMessage `json:"type"` // a list (Encounter) or one concept (DocumentReference)
-	Class              *coding         `json:"class"`
-	ValueQuantity      *quantity       `json:"valueQuantity"`
-	ValueCodeable      *codeable       `json:"valueCodeableConcept"`
-	Component          []struct {
+	Code               *codeable `json:"code"`
+	MedicationCodeable *codeable `json:"medicationCodeableConcept"`
+	MedicationRef      *struct {
+		Display string `json:"display"`
+	} `json:"medicationReference"`
+	VaccineCode   *codeable       `json:"vaccineCode"`
+	Type          json.RawMessage `json:"type"` // a list (Encounter) or one concept (DocumentReference)
+	Class         *coding         `json:"class"`
+	ValueQuantity *quantity       `json:"valueQuantity"`
+	ValueCodeable *codeable       `json:"valueCodeableConcept"`
+	Component     []struct {
 		Code          codeable  `json:"code"`
 		ValueQuantity *quantity `json:"valueQuantity"`
 	} `json:"component"`
@@ -172,7 +176,7 @@ func newEntry(m *records.Meta, plaintext []byte, names map[string]string) entry 
 		return e
 	}
 	e.res, e.Type = &r, r.ResourceType
-	if t := parseTime(r.EffectiveDateTime, r.OccurrenceDate, r.PerformedDate, r.OnsetDateTime, r.RecordedDate, r.AuthoredOn, r.Date, r.Issued); !t.IsZero() {
+	if t := parseTime(r.EffectiveDateTime, r.OccurrenceDate, r.PerformedDate, r.OnsetDateTime, r.RecordedDate, r.AuthoredOn, r.WhenHandedOver, r.Date, r.Issued); !t.IsZero() {
 		e.When = t
 	} else if r.Period != nil {
 		if t := parseTime(r.Period.Start); !t.IsZero() {
@@ -184,6 +188,8 @@ func newEntry(m *records.Meta, plaintext []byte, names map[string]string) entry 
 		e.Title = r.Code.label()
 	case r.MedicationCodeable != nil:
 		e.Title = r.MedicationCodeable.label()
+	case r.MedicationRef != nil && r.MedicationRef.Display != "":
+		e.Title = r.MedicationRef.Display
 	case r.VaccineCode != nil:
 		e.Title = r.VaccineCode.label()
 	default:

@@ -22,12 +22,14 @@ func (p *Portal) patientHome(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	v.DownloadFor = Prefix + "patient/records/"
-	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: patientHomeView{Records: v, Emergency: p.banner(r.Context(), s.ks, s.ident.ID)}})
+	p.render(w, r, http.StatusOK, "patient", s, pageData{Title: "My records", Data: patientHomeView{Records: v,
+		Emergency: p.banner(r.Context(), s.ks, s.ident.ID), Recalls: p.recallBanner(r.Context(), v.Packs)}})
 }
 
 type patientHomeView struct {
 	Records   recordsView
 	Emergency *emergencyBanner // nil: nothing new
+	Recalls   *recallBanner    // nil: no dispensed pack is recalled or suspect
 }
 
 func (p *Portal) patientDownload(w http.ResponseWriter, r *http.Request, s *session) {

@@ -33,6 +33,9 @@ type recordsView struct {
 	Unreadable  int
 	Purpose     string
 	DownloadFor string // URL prefix of record downloads
+	// Packs are the packs the MedicationDispense records name, read from the same
+	// decrypted records (no second read), for the patient's recall check.
+	Packs []client.ChartPack
 }
 
 // names maps identity ids to display names.
@@ -68,6 +71,7 @@ func (p *Portal) loadRecords(ctx context.Context, who *keys.Keystore, patient, p
 		return v, err
 	}
 	entries := make([]entry, len(metas))
+	packs := make([][]client.ChartPack, len(metas))
 	sem := make(chan struct{}, readParallel)
 	var wg sync.WaitGroup
 	for i, m := range metas {
@@ -82,9 +86,18 @@ func (p *Portal) loadRecords(ctx context.Context, who *keys.Keystore, patient, p
 				return
 			}
 			entries[i] = newEntry(r.Meta, r.Plaintext, names)
+			if m.ResourceType == client.DispenseResourceType {
+				ps, _ := client.DispensedPacks(r.Plaintext) // a malformed one names no pack
+				for _, pk := range ps {
+					packs[i] = append(packs[i], client.ChartPack{Record: m.RecordID, DispensedPack: pk})
+				}
+			}
 		}()
 	}
 	wg.Wait()
+	for _, ps := range packs {
+		v.Packs = append(v.Packs, ps...)
+	}
 	for _, e := range entries {
 		if e.Error != "" {
 			v.Unreadable++
