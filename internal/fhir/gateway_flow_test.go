@@ -34,6 +34,7 @@ func TestGateway(t *testing.T) {
 	t.Run("examples", f.testExamples)
 	t.Run("errors", f.testErrors)
 	t.Run("conditional", f.testConditional)
+	t.Run("compartment", f.testCompartment)
 	t.Run("npm-client", f.testNPMClient)
 }
 

@@ -61,7 +61,8 @@ func step[T any](t *testing.T, res map[string]json.RawMessage, name string) T {
 
 // testNPMClient: fhir-kit-client reads the CapabilityStatement, creates, reads, updates
 // with If-Match (a stale one refused), searches following next links to the end and posts a
-// transaction, against the gateway unchanged.
+// transaction, searches the patient's compartment and pages $everything to the end, against
+// the gateway unchanged.
 func (f *fixture) testNPMClient(t *testing.T) {
 	f = f.sub(t)
 	tok := f.token(f.cast.Provider)
@@ -147,4 +148,19 @@ func (f *fixture) testNPMClient(t *testing.T) {
 		t.Fatalf("search paged by the client: total %d, %d entries in %d pages; the gateway finds %d", search.Total, search.Entries, search.Pages, len(want))
 	}
 
+	comp := step[struct{ Total int }](t, res, "compartment")
+	if comp.Total != len(want)+1 {
+		t.Fatalf("compartment search: %d heart rates, want %d", comp.Total, len(want)+1)
+	}
+	ev := step[struct {
+		Total, Pages int
+		First        string
+		Refs         []string
+	}](t, res, "everything")
+	chart := f.chart(tok, s.patient)
+	slices.Sort(chart)
+	got := slices.Sorted(slices.Values(ev.Refs))
+	if ev.First != "Patient" || ev.Total != len(chart) || ev.Pages != (len(chart)+24)/25 || !slices.Equal(got, chart) {
+		t.Fatalf("$everything through the client: first %s, total %d in %d pages; the chart has %d", ev.First, ev.Total, ev.Pages, len(chart))
+	}
 }

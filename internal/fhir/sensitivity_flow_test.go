@@ -115,6 +115,16 @@ func TestSensitiveCategories(t *testing.T) {
 		}
 	}
 	visible(CatGeneral)
+	// $everything is the general part of the chart, paged, and not one sensitive record.
+	ev, _, n := f.walk(tok, "/Patient/"+s.patient+"/$everything?_count=100", 100)
+	if n != len(byCat[CatGeneral]) || len(ev) != n {
+		t.Fatalf("$everything under a general grant: %d resources (total %d), %d general records", len(ev), n, len(byCat[CatGeneral]))
+	}
+	for _, e := range byCat[CatGeneral] {
+		if !slices.Contains(ev, e.Type+"/"+e.ID) {
+			t.Fatalf("$everything under a general grant lacks %s/%s", e.Type, e.ID)
+		}
+	}
 	// Searching for the sensitive codes finds nothing.
 	for _, q := range []string{"/Encounter?type=79094001", "/Condition?code=http://snomed.info/sct|5602001", "/MedicationRequest?code=328670"} {
 		if code, b := f.do(tok, "GET", q+"&patient="+s.patient, nil); code != http.StatusOK || total(b) != 0 {

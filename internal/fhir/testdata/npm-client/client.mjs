@@ -71,4 +71,16 @@ if (txObs) {
   out.transaction.observationEncounter = o.encounter?.reference;
 }
 
+// The patient's compartment: one type searched within it, and $everything paged to the end.
+const comp = await client.compartmentSearch({ resourceType: 'Observation', compartment: { resourceType: 'Patient', id: patient }, searchParams: { code: 'http://loinc.org|8867-4' } });
+out.compartment = { total: comp.total };
+let ev = await client.operation({ name: 'everything', resourceType: 'Patient', id: patient, method: 'GET', input: { _count: '25' } });
+out.everything = { total: ev.total, first: ev.entry?.[0]?.resource?.resourceType, pages: 0, refs: [] };
+while (ev) {
+  out.everything.pages++;
+  for (const e of ev.entry ?? []) out.everything.refs.push(`${e.resource.resourceType}/${e.resource.id}`);
+  if (out.everything.pages > 1000) throw new Error('next links do not end');
+  ev = await client.nextPage({ bundle: ev });
+}
+
 process.stdout.write(JSON.stringify(out) + '\n');
