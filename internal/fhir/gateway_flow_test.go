@@ -35,6 +35,7 @@ func TestGateway(t *testing.T) {
 	t.Run("errors", f.testErrors)
 	t.Run("conditional", f.testConditional)
 	t.Run("compartment", f.testCompartment)
+	t.Run("include", f.testInclude)
 	t.Run("npm-client", f.testNPMClient)
 }
 

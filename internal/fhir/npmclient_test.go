@@ -60,8 +60,8 @@ func step[T any](t *testing.T, res map[string]json.RawMessage, name string) T {
 }
 
 // testNPMClient: fhir-kit-client reads the CapabilityStatement, creates, reads, updates
-// with If-Match (a stale one refused), searches following next links to the end and posts a
-// transaction, searches the patient's compartment and pages $everything to the end, against
+// with If-Match (a stale one refused), searches following next links to the end and with
+// _include, posts a transaction, searches the patient's compartment and pages $everything to the end, against
 // the gateway unchanged.
 func (f *fixture) testNPMClient(t *testing.T) {
 	f = f.sub(t)
@@ -112,6 +112,14 @@ func (f *fixture) testNPMClient(t *testing.T) {
 	}](t, res, "afterStale")
 	if after.VersionID != "2" || after.Value != "64" {
 		t.Fatalf("the stale update wrote: %+v", after)
+	}
+
+	inc := step[struct {
+		Matches  int
+		Included []string
+	}](t, res, "include")
+	if inc.Matches != 3 || len(inc.Included) == 0 || slices.ContainsFunc(inc.Included, func(rt string) bool { return rt != "Encounter" }) {
+		t.Fatalf("search with _include: %+v", inc)
 	}
 
 	tx := step[struct {

@@ -80,7 +80,11 @@ type query struct {
 	filters []filter
 	count   int
 	offset  int
-	sort    string // "", "date", "-date", "_lastUpdated", "-_lastUpdated"
+	sort    string   // "", "date", "-date", "_lastUpdated", "-_lastUpdated"
+	inc     []incl   // _include
+	rev     []incl   // _revinclude
+	summary string   // _summary: "", count, true, data or false
+	elems   []string // _elements
 }
 
 type filter struct {
@@ -143,6 +147,34 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 			default:
 				return nil, bad("_sort supports date, -date, _lastUpdated and -_lastUpdated, not %q", s)
 			}
+		case "_include", "_revinclude":
+			for _, v := range vs {
+				in, err := parseIncl(rt, v, k == "_revinclude")
+				if err != nil {
+					return nil, err
+				}
+				if k == "_include" {
+					out.inc = append(out.inc, in)
+				} else {
+					out.rev = append(out.rev, in)
+				}
+			}
+		case "_summary":
+			switch vs[0] {
+			case "count", "true", "data", "false":
+				out.summary = vs[0]
+			default:
+				return nil, bad("_summary=%s: use count, true, data or false", vs[0])
+			}
+		case "_elements":
+			for _, v := range vs {
+				for _, e := range strings.Split(v, ",") {
+					if !isElement(rt, e) {
+						return nil, bad("_elements: %s has no element %q", rt, e)
+					}
+					out.elems = append(out.elems, e)
+				}
+			}
 		case "_cursor":
 			if rt != "AuditEvent" {
 				return nil, bad("_cursor pages AuditEvent searches only")
@@ -170,6 +202,12 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 				out.filters = append(out.filters, f)
 			}
 		}
+	}
+	if out.summary == "count" {
+		out.count = 0 // the total alone
+	}
+	if out.summary != "" && out.summary != "false" && len(out.elems) > 0 {
+		return nil, bad("_summary=%s and _elements cannot be combined", out.summary)
 	}
 	for _, group := range out.updated {
 		for _, x := range group {
@@ -395,7 +433,29 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, err)
 		return
 	}
-	writeResource(w, http.StatusOK, searchBundle(r, rt, q, hits))
+	end := min(q.offset+q.count, len(hits))
+	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
+	inc, withheld, err := g.includes(r.Context(), s, pur, q.patient, page, q.inc, q.rev)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	for i := range page {
+		page[i].o = subset(rt, page[i].o, q)
+	}
+	b := pageBundle(r, q, len(hits), page)
+	entries, _ := b["entry"].([]any)
+	for _, h := range inc {
+		entries = append(entries, Object{"fullUrl": fullURL(r, h.m.ResourceType, h.m.RecordID), "resource": h.o, "search": Object{"mode": "include"}})
+	}
+	if withheld > 0 {
+		oo := NewOutcome("information", "suppressed", "", "%d resource(s) named by _include were withheld: the ledger denied their read (recorded in the audit trail)", withheld)
+		entries = append(entries, Object{"resource": oo, "search": Object{"mode": "outcome"}})
+	}
+	if len(entries) > 0 {
+		b["entry"] = entries
+	}
+	writeResource(w, http.StatusOK, b)
 }
 
 // find reads the candidates from this node's record index (metadata every node holds),
@@ -535,12 +595,6 @@ func sortHits(rt, by string, hs []hit) {
 		}
 		return strings.Compare(a.m.RecordID, b.m.RecordID)
 	})
-}
-
-func searchBundle(r *http.Request, rt string, q *query, hits []hit) Object {
-	end := min(q.offset+q.count, len(hits))
-	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
-	return pageBundle(r, q, len(hits), page)
 }
 
 // pageBundle is a searchset holding one page of total matches, with self, next and

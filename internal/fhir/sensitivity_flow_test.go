@@ -125,6 +125,8 @@ func TestSensitiveCategories(t *testing.T) {
 			t.Fatalf("$everything under a general grant lacks %s/%s", e.Type, e.ID)
 		}
 	}
+	// An _include of a sensitive encounter is withheld, and the denial audited.
+	f.checkIncludeConsent(t, s, tok, other.ID, want)
 	// Searching for the sensitive codes finds nothing.
 	for _, q := range []string{"/Encounter?type=79094001", "/Condition?code=http://snomed.info/sct|5602001", "/MedicationRequest?code=328670"} {
 		if code, b := f.do(tok, "GET", q+"&patient="+s.patient, nil); code != http.StatusOK || total(b) != 0 {

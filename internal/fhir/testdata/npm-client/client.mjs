@@ -53,6 +53,12 @@ while (page) {
   page = await client.nextPage({ bundle: page });
 }
 
+const inc = await client.search({ resourceType: 'Observation', searchParams: { patient, _sort: 'date', _count: '3', _include: 'Observation:encounter' } });
+out.include = {
+  matches: (inc.entry ?? []).filter((e) => e.search?.mode === 'match').length,
+  included: (inc.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource.resourceType),
+};
+
 const tx = await client.transaction({
   body: {
     resourceType: 'Bundle', type: 'transaction', entry: [
