@@ -103,6 +103,9 @@ func denied(err error) bool {
 // _revinclude has to look into every record of its source type to find those pointing at
 // the page; it looks only at the records the caller may read, so it records no denials.
 func (g *Gateway) includes(ctx context.Context, s *session, pur, patient string, page []hit, inc, rev []incl) (out []hit, withheld int, err error) {
+	if len(page) == 0 {
+		return nil, 0, nil
+	}
 	seen := map[string]bool{}
 	for _, h := range page {
 		seen[h.m.ResourceType+"/"+h.m.RecordID] = true

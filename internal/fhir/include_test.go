@@ -168,6 +168,60 @@ func (f *fixture) testInclude(t *testing.T) {
 	}
 }
 
+// testCapabilityIncludes: the CapabilityStatement lists exactly the includes, the
+// operation and the interactions served: every listed _include and _revinclude is
+// accepted, and one of every other type's reference parameters is not.
+func (f *fixture) testCapabilityIncludes(t *testing.T) {
+	f = f.sub(t)
+	tok := f.token(f.cast.Provider)
+	s := f.source(f.files[0])
+	_, cs := f.do("", "GET", "/metadata", nil)
+	if err := ValidateObject(cs); err != nil {
+		t.Fatalf("CapabilityStatement: %v", err)
+	}
+	rest := cs["rest"].([]any)[0].(Object)
+	var inter []string
+	for _, i := range rest["interaction"].([]any) {
+		inter = append(inter, i.(Object)["code"].(string))
+	}
+	if !slices.Equal(inter, []string{"transaction", "batch"}) || !reflect.DeepEqual(rest["compartment"], []any{"http://hl7.org/fhir/CompartmentDefinition/patient"}) {
+		t.Fatalf("rest: %v %v", inter, rest["compartment"])
+	}
+	listed := 0
+	none := "&_id=00000000000000000000000000000000"
+	for _, x := range rest["resource"].([]any) {
+		res := x.(Object)
+		rt := res["type"].(string)
+		ops, _ := res["operation"].([]any)
+		if (rt == "Patient") != (len(ops) == 1) {
+			t.Fatalf("%s operations: %v", rt, ops)
+		}
+		for _, kind := range []string{"searchInclude", "searchRevInclude"} {
+			vs, _ := res[kind].([]any)
+			for _, v := range vs {
+				param := "_include"
+				if kind == "searchRevInclude" {
+					param = "_revinclude"
+				}
+				if code, oo := f.do(tok, "GET", "/"+rt+"?patient="+s.patient+none+"&"+param+"="+v.(string), nil); code != 200 {
+					t.Fatalf("%s lists %s=%s, which answers %d %v", rt, param, v, code, oo)
+				}
+				listed++
+			}
+		}
+		if IsSupported(rt) && rt != "Patient" {
+			for _, p := range []string{"performer", "requester", "author"} {
+				if code, _ := f.do(tok, "GET", "/"+rt+"?patient="+s.patient+none+"&_include="+rt+":"+p, nil); code != http.StatusBadRequest {
+					t.Fatalf("%s:%s is not listed but answers %d", rt, p, code)
+				}
+			}
+		}
+	}
+	if listed < 40 {
+		t.Fatalf("%d includes listed", listed)
+	}
+}
+
 // checkIncludeConsent: under a general-only grant, an _include whose target is a
 // sensitive record leaves it out, says so in an outcome entry, and the denial is on the
 // ledger. It fails if the patient has no general record pointing at a sensitive encounter.

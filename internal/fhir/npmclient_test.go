@@ -61,7 +61,7 @@ func step[T any](t *testing.T, res map[string]json.RawMessage, name string) T {
 
 // testNPMClient: fhir-kit-client reads the CapabilityStatement, creates, reads, updates
 // with If-Match (a stale one refused), searches following next links to the end and with
-// _include, posts a transaction, searches the patient's compartment and pages $everything to the end, against
+// _include, posts a transaction and a batch, searches the patient's compartment and pages $everything to the end, against
 // the gateway unchanged.
 func (f *fixture) testNPMClient(t *testing.T) {
 	f = f.sub(t)
@@ -135,18 +135,27 @@ func (f *fixture) testNPMClient(t *testing.T) {
 	}
 	for i, rt := range []string{"Encounter", "Observation"} {
 		r := tx.Responses[i]
-		if !strings.HasPrefix(r.Status, "201") || !strings.HasPrefix(r.Location, rt+"/") || !strings.HasSuffix(r.Location, "/_history/1") {
+		if !strings.HasPrefix(r.Status, "201") || !strings.HasPrefix(r.Location, f.base+"/"+rt+"/") || !strings.HasSuffix(r.Location, "/_history/1") {
 			t.Fatalf("transaction entry %d: %+v", i, r)
 		}
 	}
-	if enc := strings.Split(tx.Responses[0].Location, "/_history/")[0]; tx.ObservationEncounter != enc {
+	if enc := strings.TrimPrefix(strings.Split(tx.Responses[0].Location, "/_history/")[0], f.base+"/"); tx.ObservationEncounter != enc {
 		t.Fatalf("the transaction's urn:uuid reference became %q, want %q", tx.ObservationEncounter, enc)
 	}
-	txObs := strings.TrimPrefix(strings.Split(tx.Responses[1].Location, "/_history/")[0], "Observation/")
+	txObs := strings.TrimPrefix(strings.Split(tx.Responses[1].Location, "/_history/")[0], f.base+"/Observation/")
+	bt := step[struct {
+		Status                 int
+		Type, Outcome, Created string
+		Statuses               []string
+	}](t, res, "batch")
+	if bt.Status != 200 || bt.Type != "batch-response" || len(bt.Statuses) != 3 || !strings.HasPrefix(bt.Statuses[0], "200") ||
+		!strings.HasPrefix(bt.Statuses[1], "412") || bt.Outcome != "OperationOutcome" || !strings.HasPrefix(bt.Statuses[2], "201") {
+		t.Fatalf("batch: %+v", bt)
+	}
 	// The pages the client walked hold exactly what one search of the gateway finds (less
-	// the Observation the transaction wrote after the walk).
+	// the Observations the transaction and the batch wrote after the walk).
 	_, b := f.do(tok, "GET", "/Observation?patient="+s.patient+"&code=http://loinc.org|8867-4&_count=1000", nil)
-	want := slices.DeleteFunc(ids(t, b), func(id string) bool { return id == txObs })
+	want := slices.DeleteFunc(ids(t, b), func(id string) bool { return id == txObs || id == bt.Created })
 	search := step[struct {
 		Total, Pages, Entries int
 		IDs                   []string
@@ -157,7 +166,7 @@ func (f *fixture) testNPMClient(t *testing.T) {
 	}
 
 	comp := step[struct{ Total int }](t, res, "compartment")
-	if comp.Total != len(want)+1 {
+	if comp.Total != len(want)+2 { // the transaction's and the batch's
 		t.Fatalf("compartment search: %d heart rates, want %d", comp.Total, len(want)+1)
 	}
 	ev := step[struct {

@@ -491,8 +491,13 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 		writeErr(w, err)
 		return
 	}
-	if t := o["type"]; t != "transaction" {
-		writeErr(w, fail(http.StatusBadRequest, "not-supported", "only transaction Bundles are processed here, not %v", t))
+	switch t := o["type"]; t {
+	case "transaction":
+	case "batch":
+		g.batch(w, r, o)
+		return
+	default:
+		writeErr(w, fail(http.StatusBadRequest, "not-supported", "only transaction and batch Bundles are processed here, not %v", t))
 		return
 	}
 	es, err := BundleEntries(o)
@@ -562,7 +567,7 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 			status = "200 OK"
 		}
 		entries = append(entries, Object{"fullUrl": fullURL(r, e.Type, e.ID), "response": Object{"status": status,
-			"location": fmt.Sprintf("%s/%s/_history/%d", e.Type, e.ID, ms[i].Version), "etag": fmt.Sprintf(`W/"%d"`, ms[i].Version),
+			"location": fmt.Sprintf("%s/_history/%d", fullURL(r, e.Type, e.ID), ms[i].Version), "etag": fmt.Sprintf(`W/"%d"`, ms[i].Version),
 			"lastModified": time.Unix(ms[i].Time, 0).UTC().Format(time.RFC3339)}})
 	}
 	writeResource(w, http.StatusOK, Object{"resourceType": "Bundle", "type": "transaction-response", "entry": entries})

@@ -291,7 +291,7 @@ func (f *fixture) testSensitiveWrites(s *source, tok string) string {
 		t.Fatalf("transaction: %d %v", code, tr)
 	}
 	for i, wantCat := range []string{CatGeneral, CatHIV} {
-		loc := tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string)
+		loc := strings.TrimPrefix(tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string), f.base+"/")
 		if got := category(strings.Split(loc, "/")[1], 1); got != wantCat {
 			t.Fatalf("transaction entry %d: %s, want %s", i, got, wantCat)
 		}

@@ -77,6 +77,17 @@ if (txObs) {
   out.transaction.observationEncounter = o.encounter?.reference;
 }
 
+const batch = await client.batch({
+  body: {
+    resourceType: 'Bundle', type: 'batch', entry: [
+      { request: { method: 'GET', url: `Observation/${created.id}` } },
+      { request: { method: 'PUT', url: `Observation/${created.id}`, ifMatch: 'W/"1"' }, resource: changed },
+      { request: { method: 'POST', url: 'Observation' }, resource: { ...obs, valueQuantity: { ...obs.valueQuantity, value: 66 } } },
+    ],
+  },
+});
+out.batch = { status: status(batch), type: batch.type, statuses: (batch.entry ?? []).map((e) => e.response?.status), outcome: batch.entry?.[1]?.response?.outcome?.resourceType, created: batch.entry?.[2]?.resource?.id };
+
 // The patient's compartment: one type searched within it, and $everything paged to the end.
 const comp = await client.compartmentSearch({ resourceType: 'Observation', compartment: { resourceType: 'Patient', id: patient }, searchParams: { code: 'http://loinc.org|8867-4' } });
 out.compartment = { total: comp.total };
