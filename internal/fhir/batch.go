@@ -112,3 +112,35 @@ func (g *Gateway) batchEntry(r *http.Request, i int, eo Object) (Object, Object)
 	}
 	return out, res
 }
+
+// withoutResources is a copy of a Bundle whose entries keep everything but their
+// resources (an entry left empty is left out: batchEntry answers it).
+func withoutResources(b Object) Object {
+	out := Object{}
+	for k, v := range b {
+		out[k] = v
+	}
+	raw, _ := b["entry"].([]any)
+	var entries []any
+	for _, x := range raw {
+		eo, ok := x.(Object)
+		if !ok {
+			entries = append(entries, x)
+			continue
+		}
+		e := Object{}
+		for k, v := range eo {
+			if k != "resource" {
+				e[k] = v
+			}
+		}
+		if len(e) > 0 {
+			entries = append(entries, e)
+		}
+	}
+	delete(out, "entry")
+	if len(entries) > 0 {
+		out["entry"] = entries
+	}
+	return out
+}

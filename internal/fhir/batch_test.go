@@ -3,13 +3,17 @@ package fhir
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ehrchain/ehrchain/internal/records"
 )
 
 // testBatch: a batch Bundle's entries are processed on their own: reads, searches,
 // creates, conditional writes, each with its own status, and a failed entry (stale
-// If-Match, unknown id, DELETE, no request) gets its own OperationOutcome while the others
+// If-Match, unknown id, DELETE, no request, an invalid resource) gets its own OperationOutcome while the others
 // are written and stay written.
 func (f *fixture) testBatch(t *testing.T) {
 	f = f.sub(t)
@@ -57,9 +61,11 @@ func (f *fixture) testBatch(t *testing.T) {
 		Object{"resource": obs("no request")},
 		entry("GET", f.base+"/Patient/"+s.patient+"/$everything?_count=0", nil),
 		entry("GET", "Observation?patient="+s.patient+"&nosuch=1", nil),
+		entry("POST", "Observation", Object{"resourceType": "Observation", "status": "final", "code": Object{"text": "x"}, "subject": patientRef(s), "colour": "red"}),
+		entry("POST", "Observation", obs("after the invalid one")),
 	}}
 	code, br := f.do(tok, "POST", "", bundle)
-	if code != 200 || br["type"] != "batch-response" || len(br["entry"].([]any)) != 10 {
+	if code != 200 || br["type"] != "batch-response" || len(br["entry"].([]any)) != 12 {
 		t.Fatalf("batch: %d %v", code, br)
 	}
 	resp := func(i int) (string, Object, Object, Object) {
@@ -69,7 +75,7 @@ func (f *fixture) testBatch(t *testing.T) {
 		oo, _ := r["outcome"].(Object)
 		return r["status"].(string), r, res, oo
 	}
-	for i, want := range []string{"201", "412", "200", "404", "405", "200", "200", "400", "200", "400"} {
+	for i, want := range []string{"201", "412", "200", "404", "405", "200", "200", "400", "200", "400", "400", "201"} {
 		st, _, res, oo := resp(i)
 		if !strings.HasPrefix(st, want+" ") {
 			t.Fatalf("entry %d: %s, want %s (%v)", i, st, want, oo)
@@ -86,6 +92,10 @@ func (f *fixture) testBatch(t *testing.T) {
 	}
 	if code, got := f.do(tok, "GET", "/Observation/"+newID, nil); code != 200 || got["identifier"].([]any)[0].(Object)["value"] != "new" {
 		t.Fatalf("the batch's create was not kept: %d", code)
+	}
+	// The invalid resource is refused alone, with the validator's finding.
+	if _, _, _, oo := resp(10); !strings.Contains(string(mustMarshal(t, oo)), "colour") {
+		t.Fatalf("invalid entry: %v", oo)
 	}
 	// The stale update wrote nothing; the read in the same batch saw version 2.
 	if _, head := f.do(tok, "GET", "/Observation/"+id, nil); head["meta"].(Object)["versionId"] != "2" || head["status"] != "final" {
@@ -114,5 +124,38 @@ func (f *fixture) testBatch(t *testing.T) {
 	}
 	if code, _ := f.do(tok, "POST", "", Object{"resourceType": "Bundle", "type": "collection"}); code != http.StatusBadRequest {
 		t.Fatalf("collection posted: %d", code)
+	}
+
+	// HL7's example transaction, sent as a batch: ten per-entry answers, each refusal with
+	// its reason (Patients are identities here: a named Patient is never written; DELETE is
+	// not offered; ValueSet/$lookup is not served; a Patient search needs the patient), and
+	// nothing written.
+	raw, err := os.ReadFile(filepath.Join(dataDir(t, "fhir-r4-examples"), "Bundle-bundle-transaction.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl7, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, oo := f.do(tok, "POST", "", hl7); code != http.StatusUnprocessableEntity {
+		t.Fatalf("the HL7 transaction (DELETE and GET entries) as a transaction: %d %v", code, oo)
+	}
+	hl7["type"] = "batch"
+	height := f.r.Node.View().Height()
+	code, br = f.do(tok, "POST", "", hl7)
+	if code != 200 || br["type"] != "batch-response" || len(br["entry"].([]any)) != 10 {
+		t.Fatalf("HL7 example as a batch: %d %v", code, br)
+	}
+	for i, want := range []string{"422", "422", "422", "404", "422", "405", "404", "404", "400", "404"} {
+		st, _, res, oo := resp(i)
+		if !strings.HasPrefix(st, want+" ") || oo["resourceType"] != "OperationOutcome" || res != nil {
+			t.Errorf("HL7 entry %d: %s (want %s) %v", i, st, want, oo)
+		}
+	}
+	for _, id := range []string{"123", "123a", "234"} {
+		if records.ValidID(id) && records.Head(f.r.Node.View(), id) != 0 {
+			t.Fatalf("Patient/%s was written (from height %d)", id, height)
+		}
 	}
 }

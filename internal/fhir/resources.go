@@ -486,16 +486,32 @@ func (g *Gateway) remove(w http.ResponseWriter, r *http.Request, s *session) {
 // between entries (urn:uuid fullUrls) are resolved to the ids assigned here, and the
 // records are written pipelined.
 func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session) {
-	o, err := parseFor(w, r, "Bundle")
+	b, err := readBody(w, r)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
+	if p, err := Parse(b); err == nil && p["resourceType"] == "Bundle" && p["type"] == "batch" {
+		// A batch entry's resource is validated when the entry runs, so that an invalid one
+		// fails alone; the Bundle around them is validated here.
+		if err := ValidateObject(withoutResources(p)); err != nil {
+			writeErr(w, err)
+			return
+		}
+		g.batch(w, r, p)
+		return
+	}
+	o, err := Validate(b)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if o["resourceType"] != "Bundle" {
+		writeErr(w, fail(http.StatusBadRequest, "invalid", "the body is a %v, the URL names Bundle", o["resourceType"]))
+		return
+	}
 	switch t := o["type"]; t {
 	case "transaction":
-	case "batch":
-		g.batch(w, r, o)
-		return
 	default:
 		writeErr(w, fail(http.StatusBadRequest, "not-supported", "only transaction and batch Bundles are processed here, not %v", t))
 		return
