@@ -106,8 +106,10 @@ func (g *Gateway) includes(ctx context.Context, s *session, pur, patient string,
 	if len(page) == 0 {
 		return nil, 0, nil
 	}
-	seen := map[string]bool{}
+	onPage := map[string]bool{}
+	seen := map[string]bool{} // the page and what is included already
 	for _, h := range page {
+		onPage[h.m.ResourceType+"/"+h.m.RecordID] = true
 		seen[h.m.ResourceType+"/"+h.m.RecordID] = true
 	}
 	var metas []*records.Meta
@@ -149,11 +151,10 @@ func (g *Gateway) includes(ctx context.Context, s *session, pur, patient string,
 			return nil, 0, err
 		}
 		for _, h := range hs {
-			for _, ref := range refsAt(h.o, in.p.path) {
-				if key := h.m.ResourceType + "/" + h.m.RecordID; seen[ref] && !seen[key] && slices.ContainsFunc(page, func(p hit) bool { return p.m.ResourceType+"/"+p.m.RecordID == ref }) {
-					seen[key] = true
-					out = append(out, h)
-				}
+			key := h.m.ResourceType + "/" + h.m.RecordID
+			if !seen[key] && slices.ContainsFunc(refsAt(h.o, in.p.path), func(ref string) bool { return onPage[ref] }) {
+				seen[key] = true
+				out = append(out, h)
 			}
 		}
 	}
