@@ -39,8 +39,20 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 		res := Object{"conditionalCreate": true, "conditionalUpdate": false, "conditionalDelete": "not-supported", "updateCreate": true,
 			"readHistory": true, "versioning": "versioned-update", "conditionalRead": "not-match", "interaction": ia,
 			"searchParam": sps, "type": rt}
+		doc := "_count (at most 1000) and _offset page; _summary=count|true|data|false and _elements subset the matches (tagged SUBSETTED)"
 		if _, ok := sortDate(rt); ok {
-			res["documentation"] = "_sort=date|-date|_lastUpdated|-_lastUpdated; _count (at most 1000) and _offset page"
+			doc = "_sort=date|-date|_lastUpdated|-_lastUpdated; " + doc
+		}
+		res["documentation"] = doc
+		if inc := includesOf(rt); len(inc) > 0 {
+			res["searchInclude"] = inc
+		}
+		if rev := revIncludesOf(rt); len(rev) > 0 {
+			res["searchRevInclude"] = rev
+		}
+		if rt == "Patient" {
+			res["operation"] = []any{Object{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+				"documentation": "The records of the patient the caller may read, the Patient first; _type, _since and _count (with next links); each entry an audited read."}}
 		}
 		rs = append(rs, res)
 	}
@@ -59,7 +71,40 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 			"security": Object{"extension": []any{oauthURIs(baseURL(r))}, "cors": false, "service": []any{Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
 				"description": "SMART Backend Services style: POST a client assertion (JWT, alg EdDSA, signed with the identity's Ed25519 key; iss=sub=identity id, aud=token URL, exp<=5 min, unique jti) to " + Prefix + "/auth/token; persons (patients; providers unlocked on this node) log in at " + Prefix + "/auth/login with {keystore, passphrase, otp}: their keystore on this node, its passphrase and the code of the authenticator app enrolled at the web portal; the registrar, auditors and insurers get no person-login token. Send X-Purpose-Of-Use (treatment, payment, operations, research, emergency)."},
 			"resource":    rs,
-			"interaction": []any{Object{"code": "transaction"}}}},
+			"interaction": []any{Object{"code": "transaction"}, Object{"code": "batch"}},
+			"compartment": []any{"http://hl7.org/fhir/CompartmentDefinition/patient"}}},
 	}
 	writeResource(w, http.StatusOK, cs)
+}
+
+// includesOf are the _include values a search of rt takes, sorted.
+func includesOf(rt string) []any {
+	var out []string
+	for p, rp := range refParams[rt] {
+		out = append(out, rt+":"+p, rt+":"+p+":"+rp.target)
+	}
+	slices.Sort(out)
+	return anys(out)
+}
+
+// revIncludesOf are the _revinclude values a search of rt takes, sorted.
+func revIncludesOf(rt string) []any {
+	var out []string
+	for src, ps := range refParams {
+		for p, rp := range ps {
+			if rp.target == rt {
+				out = append(out, src+":"+p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return anys(out)
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

@@ -90,6 +90,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("DELETE "+Prefix+"/{type}/{id}", g.authed(g.remove))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/_history", g.authed(g.history))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/_history/{vid}", g.authed(g.vread))
+	m.HandleFunc("GET "+Prefix+"/{type}/{id}/{op}", g.authed(g.instanceOp))
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusNotFound, NewOutcome("error", "not-supported", "", "no such FHIR interaction: %s %s", r.Method, r.URL.Path))
 	}

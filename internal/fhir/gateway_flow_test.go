@@ -34,6 +34,11 @@ func TestGateway(t *testing.T) {
 	t.Run("examples", f.testExamples)
 	t.Run("errors", f.testErrors)
 	t.Run("conditional", f.testConditional)
+	t.Run("compartment", f.testCompartment)
+	t.Run("include", f.testInclude)
+	t.Run("batch", f.testBatch)
+	t.Run("capability-includes", f.testCapabilityIncludes)
+	t.Run("npm-client", f.testNPMClient)
 }
 
 func ids(t *testing.T, b Object) []string {
@@ -444,7 +449,8 @@ func (f *fixture) testCRUD(t *testing.T) {
 		t.Fatalf("transaction: %d %v", code, tr)
 	}
 	loc := func(i int) string {
-		return tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string)
+		// The location is the Location header the entry alone would get: [base]/Type/id/_history/n.
+		return strings.TrimPrefix(tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string), f.base+"/")
 	}
 	encID := strings.Split(loc(0), "/")[1]
 	code, o2 := f.do(tok, "GET", "/"+strings.Join(strings.Split(loc(1), "/")[:2], "/"), nil)
@@ -574,7 +580,7 @@ func (f *fixture) testErrors(t *testing.T) {
 		{"PUT", "/Observation/abc", Object{"resourceType": "Observation", "id": "xyz", "status": "final", "code": Object{"text": "x"}, "subject": patientRef(s)}, 400},
 		{"DELETE", "/Observation/abc", nil, 405},
 		{"POST", "/AuditEvent", Object{"resourceType": "AuditEvent"}, 400},
-		{"POST", "", Object{"resourceType": "Bundle", "type": "batch"}, 400},
+		{"POST", "", Object{"resourceType": "Bundle", "type": "searchset"}, 400},
 		{"PATCH", "/Observation/abc", nil, 404},
 		{"GET", "/Observation/abc/_history/1/extra", nil, 404},
 	} {

@@ -486,13 +486,34 @@ func (g *Gateway) remove(w http.ResponseWriter, r *http.Request, s *session) {
 // between entries (urn:uuid fullUrls) are resolved to the ids assigned here, and the
 // records are written pipelined.
 func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session) {
-	o, err := parseFor(w, r, "Bundle")
+	b, err := readBody(w, r)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if t := o["type"]; t != "transaction" {
-		writeErr(w, fail(http.StatusBadRequest, "not-supported", "only transaction Bundles are processed here, not %v", t))
+	if p, err := Parse(b); err == nil && p["resourceType"] == "Bundle" && p["type"] == "batch" {
+		// A batch entry's resource is validated when the entry runs, so that an invalid one
+		// fails alone; the Bundle around them is validated here.
+		if err := ValidateObject(withoutResources(p)); err != nil {
+			writeErr(w, err)
+			return
+		}
+		g.batch(w, r, p)
+		return
+	}
+	o, err := Validate(b)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if o["resourceType"] != "Bundle" {
+		writeErr(w, fail(http.StatusBadRequest, "invalid", "the body is a %v, the URL names Bundle", o["resourceType"]))
+		return
+	}
+	switch t := o["type"]; t {
+	case "transaction":
+	default:
+		writeErr(w, fail(http.StatusBadRequest, "not-supported", "only transaction and batch Bundles are processed here, not %v", t))
 		return
 	}
 	es, err := BundleEntries(o)
@@ -562,7 +583,7 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 			status = "200 OK"
 		}
 		entries = append(entries, Object{"fullUrl": fullURL(r, e.Type, e.ID), "response": Object{"status": status,
-			"location": fmt.Sprintf("%s/%s/_history/%d", e.Type, e.ID, ms[i].Version), "etag": fmt.Sprintf(`W/"%d"`, ms[i].Version),
+			"location": fmt.Sprintf("%s/_history/%d", fullURL(r, e.Type, e.ID), ms[i].Version), "etag": fmt.Sprintf(`W/"%d"`, ms[i].Version),
 			"lastModified": time.Unix(ms[i].Time, 0).UTC().Format(time.RFC3339)}})
 	}
 	writeResource(w, http.StatusOK, Object{"resourceType": "Bundle", "type": "transaction-response", "entry": entries})

@@ -80,7 +80,11 @@ type query struct {
 	filters []filter
 	count   int
 	offset  int
-	sort    string // "", "date", "-date", "_lastUpdated", "-_lastUpdated"
+	sort    string   // "", "date", "-date", "_lastUpdated", "-_lastUpdated"
+	inc     []incl   // _include
+	rev     []incl   // _revinclude
+	summary string   // _summary: "", count, true, data or false
+	elems   []string // _elements
 }
 
 type filter struct {
@@ -143,6 +147,34 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 			default:
 				return nil, bad("_sort supports date, -date, _lastUpdated and -_lastUpdated, not %q", s)
 			}
+		case "_include", "_revinclude":
+			for _, v := range vs {
+				in, err := parseIncl(rt, v, k == "_revinclude")
+				if err != nil {
+					return nil, err
+				}
+				if k == "_include" {
+					out.inc = append(out.inc, in)
+				} else {
+					out.rev = append(out.rev, in)
+				}
+			}
+		case "_summary":
+			switch vs[0] {
+			case "count", "true", "data", "false":
+				out.summary = vs[0]
+			default:
+				return nil, bad("_summary=%s: use count, true, data or false", vs[0])
+			}
+		case "_elements":
+			for _, v := range vs {
+				for _, e := range strings.Split(v, ",") {
+					if !isElement(rt, e) {
+						return nil, bad("_elements: %s has no element %q", rt, e)
+					}
+					out.elems = append(out.elems, e)
+				}
+			}
 		case "_cursor":
 			if rt != "AuditEvent" {
 				return nil, bad("_cursor pages AuditEvent searches only")
@@ -170,6 +202,12 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 				out.filters = append(out.filters, f)
 			}
 		}
+	}
+	if out.summary == "count" {
+		out.count = 0 // the total alone
+	}
+	if out.summary != "" && out.summary != "false" && len(out.elems) > 0 {
+		return nil, bad("_summary=%s and _elements cannot be combined", out.summary)
 	}
 	for _, group := range out.updated {
 		for _, x := range group {
@@ -395,7 +433,29 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, err)
 		return
 	}
-	writeResource(w, http.StatusOK, searchBundle(r, rt, q, hits))
+	end := min(q.offset+q.count, len(hits))
+	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
+	inc, withheld, err := g.includes(r.Context(), s, pur, q.patient, page, q.inc, q.rev)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	for i := range page {
+		page[i].o = subset(rt, page[i].o, q)
+	}
+	b := pageBundle(r, q, len(hits), page)
+	entries, _ := b["entry"].([]any)
+	for _, h := range inc {
+		entries = append(entries, Object{"fullUrl": fullURL(r, h.m.ResourceType, h.m.RecordID), "resource": h.o, "search": Object{"mode": "include"}})
+	}
+	if withheld > 0 {
+		oo := NewOutcome("information", "suppressed", "", "%d resource(s) named by _include were withheld: the ledger denied their read (recorded in the audit trail)", withheld)
+		entries = append(entries, Object{"resource": oo, "search": Object{"mode": "outcome"}})
+	}
+	if len(entries) > 0 {
+		b["entry"] = entries
+	}
+	writeResource(w, http.StatusOK, b)
 }
 
 // find reads the candidates from this node's record index (metadata every node holds),
@@ -405,6 +465,36 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 // node into blocks) and filters on content. A caller who may read none of the patient's
 // records gets the ledger's audited denial of a list access.
 func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
+	cands, err := g.candidates(ctx, s, func(t string) bool { return t == rt }, pur, q)
+	if err != nil {
+		return nil, err
+	}
+	hits, err := g.readHits(ctx, s, cands, pur)
+	if err != nil {
+		return nil, err
+	}
+	var out []hit
+	for _, h := range hits {
+		keep := true
+		for _, f := range q.filters {
+			if !f.match(h.o) {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, h)
+		}
+	}
+	sortHits(rt, q.sort, out)
+	return out, nil
+}
+
+// candidates is the metadata pre-filter of find: the head versions of the patient's
+// records of the types asked for that the caller may read, with the ids and update times
+// asked for. A caller who may read none of the patient's records gets the ledger's audited
+// denial of a list access.
+func (g *Gateway) candidates(ctx context.Context, s *session, typ func(string) bool, pur string, q *query) ([]*records.Meta, error) {
 	v := g.b.View()
 	f := records.AccessFacts(v, s.who, q.patient, pur, g.Now(), emergency.Facts)
 	readable := false
@@ -418,7 +508,7 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 			continue
 		}
 		readable = true
-		if m.ResourceType != rt || m.ContentType != ContentType {
+		if !typ(m.ResourceType) || m.ContentType != ContentType {
 			continue
 		}
 		if len(q.ids) > 0 && !slices.Contains(q.ids, m.RecordID) {
@@ -445,6 +535,12 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 			return nil, err
 		}
 	}
+	return cands, nil
+}
+
+// readHits reads and decrypts each record through the ledger: one audited read each,
+// batched by the node into blocks.
+func (g *Gateway) readHits(ctx context.Context, s *session, cands []*records.Meta, pur string) ([]hit, error) {
 	hits := make([]hit, len(cands))
 	errs := make([]error, len(cands))
 	var wg sync.WaitGroup
@@ -463,24 +559,12 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 		}()
 	}
 	wg.Wait()
-	var out []hit
-	for i, h := range hits {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		keep := true
-		for _, f := range q.filters {
-			if !f.match(h.o) {
-				keep = false
-				break
-			}
-		}
-		if keep {
-			out = append(out, h)
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
-	sortHits(rt, q.sort, out)
-	return out, nil
+	return hits, nil
 }
 
 func sortHits(rt, by string, hs []hit) {
@@ -513,22 +597,19 @@ func sortHits(rt, by string, hs []hit) {
 	})
 }
 
-func searchBundle(r *http.Request, rt string, q *query, hits []hit) Object {
+// pageBundle is a searchset holding one page of total matches, with self, next and
+// previous links that keep the request's parameters. _count=0 asks for the total only, so
+// it has no next page: following next always ends.
+func pageBundle(r *http.Request, q *query, total int, page []hit) Object {
 	self := *r.URL
 	link := func(offset int) string {
 		v := self.Query()
 		v.Set("_offset", strconv.Itoa(offset))
 		v.Set("_count", strconv.Itoa(q.count))
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		return scheme + "://" + r.Host + self.Path + "?" + v.Encode()
+		return baseURL(r) + strings.TrimPrefix(self.Path, Prefix) + "?" + v.Encode()
 	}
 	links := []any{Object{"relation": "self", "url": link(q.offset)}}
-	end := min(q.offset+q.count, len(hits))
-	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
-	if q.count > 0 && end < len(hits) { // _count=0 asks for the total only: no next page
+	if end := q.offset + q.count; q.count > 0 && end < total {
 		links = append(links, Object{"relation": "next", "url": link(end)})
 	}
 	if q.offset > 0 && q.count > 0 {
@@ -536,9 +617,9 @@ func searchBundle(r *http.Request, rt string, q *query, hits []hit) Object {
 	}
 	entries := make([]any, 0, len(page))
 	for _, h := range page {
-		entries = append(entries, Object{"fullUrl": fullURL(r, rt, h.m.RecordID), "resource": h.o, "search": Object{"mode": "match"}})
+		entries = append(entries, Object{"fullUrl": fullURL(r, h.m.ResourceType, h.m.RecordID), "resource": h.o, "search": Object{"mode": "match"}})
 	}
-	b := Object{"resourceType": "Bundle", "type": "searchset", "total": len(hits), "link": links}
+	b := Object{"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
 	if len(entries) > 0 {
 		b["entry"] = entries
 	}

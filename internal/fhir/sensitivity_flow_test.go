@@ -115,6 +115,18 @@ func TestSensitiveCategories(t *testing.T) {
 		}
 	}
 	visible(CatGeneral)
+	// $everything is the general part of the chart, paged, and not one sensitive record.
+	ev, _, n := f.walk(tok, "/Patient/"+s.patient+"/$everything?_count=100", 100)
+	if n != len(byCat[CatGeneral]) || len(ev) != n {
+		t.Fatalf("$everything under a general grant: %d resources (total %d), %d general records", len(ev), n, len(byCat[CatGeneral]))
+	}
+	for _, e := range byCat[CatGeneral] {
+		if !slices.Contains(ev, e.Type+"/"+e.ID) {
+			t.Fatalf("$everything under a general grant lacks %s/%s", e.Type, e.ID)
+		}
+	}
+	// An _include of a sensitive encounter is withheld, and the denial audited.
+	f.checkIncludeConsent(t, s, tok, other.ID, want)
 	// Searching for the sensitive codes finds nothing.
 	for _, q := range []string{"/Encounter?type=79094001", "/Condition?code=http://snomed.info/sct|5602001", "/MedicationRequest?code=328670"} {
 		if code, b := f.do(tok, "GET", q+"&patient="+s.patient, nil); code != http.StatusOK || total(b) != 0 {
@@ -279,7 +291,7 @@ func (f *fixture) testSensitiveWrites(s *source, tok string) string {
 		t.Fatalf("transaction: %d %v", code, tr)
 	}
 	for i, wantCat := range []string{CatGeneral, CatHIV} {
-		loc := tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string)
+		loc := strings.TrimPrefix(tr["entry"].([]any)[i].(Object)["response"].(Object)["location"].(string), f.base+"/")
 		if got := category(strings.Split(loc, "/")[1], 1); got != wantCat {
 			t.Fatalf("transaction entry %d: %s, want %s", i, got, wantCat)
 		}

@@ -24,6 +24,7 @@ type elem struct {
 	Types  []string `json:"t,omitempty"`
 	Ref    string   `json:"r,omitempty"`  // node of a backbone element or content reference
 	Codes  []string `json:"vs,omitempty"` // required binding of a code element
+	Sum    bool     `json:"s,omitempty"`  // isSummary: part of the _summary=true view
 	codes  map[string]bool
 }
 

@@ -49,6 +49,7 @@ type element struct {
 	Min              int    `json:"min"`
 	Max              string `json:"max"`
 	ContentReference string `json:"contentReference"`
+	IsSummary        bool   `json:"isSummary"`
 	Type             []struct {
 		Code      string `json:"code"`
 		Extension []ext  `json:"extension"`
@@ -68,6 +69,7 @@ type Elem struct {
 	Types  []string `json:"t,omitempty"`
 	Ref    string   `json:"r,omitempty"`  // contentReference: the node to validate against
 	Codes  []string `json:"vs,omitempty"` // required binding of a code element
+	Sum    bool     `json:"s,omitempty"`  // isSummary: part of the _summary=true view
 }
 
 // Table is the generated file.
@@ -164,7 +166,7 @@ func addType(t *Table, s *sd, codes map[string][]string) {
 			}
 			continue // the value is the JSON primitive itself
 		}
-		e := Elem{Name: name, Min: el.Min, Max: -1}
+		e := Elem{Name: name, Min: el.Min, Max: -1, Sum: el.IsSummary}
 		if el.Max != "*" {
 			fmt.Sscan(el.Max, &e.Max)
 		}

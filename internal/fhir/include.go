@@ -1,0 +1,162 @@
+package fhir
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/records"
+)
+
+// refParam is a reference search parameter that _include and _revinclude follow: the
+// element holding the Reference and the type it points to. Only references to records of
+// the same patient are followed (the patient, and encounters), so every included resource
+// is found on the patient's record index.
+type refParam struct {
+	path, target string
+}
+
+// refParams are the reference parameters by source type (R4 SearchParameter
+// expressions): patient (and subject where the path is subject) to the Patient, encounter
+// to the Encounter.
+var refParams = map[string]map[string]refParam{}
+
+func init() {
+	patientPath := map[string]string{"AllergyIntolerance": "patient", "Claim": "patient", "ExplanationOfBenefit": "patient", "Immunization": "patient"}
+	encounter := []string{"CarePlan", "Condition", "DiagnosticReport", "MedicationRequest", "Observation", "Procedure"}
+	for _, rt := range Supported {
+		switch rt {
+		case "Patient", "Organization", "Practitioner":
+			continue
+		}
+		ps := map[string]refParam{}
+		if p, ok := patientPath[rt]; ok {
+			ps["patient"] = refParam{p, "Patient"}
+		} else {
+			ps["patient"] = refParam{"subject", "Patient"}
+			ps["subject"] = refParam{"subject", "Patient"}
+		}
+		if slices.Contains(encounter, rt) {
+			ps["encounter"] = refParam{"encounter", "Encounter"}
+		}
+		refParams[rt] = ps
+	}
+}
+
+// incl is one _include or _revinclude: Source:param[:Target].
+type incl struct {
+	source, param string
+	p             refParam
+}
+
+// parseIncl checks an _include (rev false) or _revinclude value against the searched type.
+func parseIncl(rt, v string, rev bool) (incl, error) {
+	name := "_include"
+	if rev {
+		name = "_revinclude"
+	}
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return incl{}, fail(http.StatusBadRequest, "invalid", "%s=%s: use Type:parameter[:TargetType]", name, v)
+	}
+	p, ok := refParams[parts[0]][parts[1]]
+	switch {
+	case !ok:
+		return incl{}, fail(http.StatusBadRequest, "not-supported", "%s=%s: %s:%s is not a reference this server follows (see /metadata)", name, v, parts[0], parts[1])
+	case len(parts) == 3 && parts[2] != p.target:
+		return incl{}, fail(http.StatusBadRequest, "invalid", "%s=%s: %s:%s points to %s", name, v, parts[0], parts[1], p.target)
+	case !rev && parts[0] != rt:
+		return incl{}, fail(http.StatusBadRequest, "invalid", "_include=%s: the source must be the searched type %s", v, rt)
+	case rev && p.target != rt:
+		return incl{}, fail(http.StatusBadRequest, "invalid", "_revinclude=%s: it points to %s, not the searched type %s", v, p.target, rt)
+	}
+	return incl{parts[0], parts[1], p}, nil
+}
+
+// refsAt are the "Type/id" references a resource holds at path.
+func refsAt(o Object, path string) []string {
+	var out []string
+	for _, v := range values(o, path) {
+		if r, ok := v.(Object); ok {
+			if s, ok := r["reference"].(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// denied reports whether err is the ledger's refusal of a read (recorded on the ledger), or
+// a record the caller holds no key of.
+func denied(err error) bool {
+	var ce *client.Error
+	return errors.Is(err, client.ErrDenied) || errors.Is(err, client.ErrCannotDecrypt) ||
+		(errors.As(err, &ce) && ce.Status == http.StatusForbidden)
+}
+
+// includes reads what the page's _include and _revinclude ask for, each an audited read.
+// An _include names its target: it is read through the ledger, so a target outside the
+// caller's consent is a denial on the ledger and is withheld (counted in withheld). A
+// _revinclude has to look into every record of its source type to find those pointing at
+// the page; it looks only at the records the caller may read, so it records no denials.
+func (g *Gateway) includes(ctx context.Context, s *session, pur, patient string, page []hit, inc, rev []incl) (out []hit, withheld int, err error) {
+	if len(page) == 0 {
+		return nil, 0, nil
+	}
+	onPage := map[string]bool{}
+	seen := map[string]bool{} // the page and what is included already
+	for _, h := range page {
+		onPage[h.m.ResourceType+"/"+h.m.RecordID] = true
+		seen[h.m.ResourceType+"/"+h.m.RecordID] = true
+	}
+	var metas []*records.Meta
+	for _, in := range inc {
+		for _, h := range page {
+			for _, ref := range refsAt(h.o, in.p.path) {
+				rt, id, ok := strings.Cut(ref, "/")
+				if !ok || rt != in.p.target || seen[ref] {
+					continue
+				}
+				seen[ref] = true
+				m, err := g.headMeta(rt, id)
+				if err != nil || m.Patient != patient {
+					continue // not a record of this patient on the ledger: nothing to include
+				}
+				metas = append(metas, m)
+			}
+		}
+	}
+	for _, m := range metas {
+		vs, err := g.readRecord(ctx, s, m, pur, false)
+		if denied(err) {
+			withheld++
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, hit{m, vs[0]})
+	}
+	for _, in := range rev {
+		cands, err := g.candidates(ctx, s, func(t string) bool { return t == in.source }, pur, &query{patient: patient})
+		if err != nil {
+			return nil, 0, err
+		}
+		cands = slices.DeleteFunc(cands, func(m *records.Meta) bool { return seen[m.ResourceType+"/"+m.RecordID] })
+		hs, err := g.readHits(ctx, s, cands, pur)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, h := range hs {
+			key := h.m.ResourceType + "/" + h.m.RecordID
+			if !seen[key] && slices.ContainsFunc(refsAt(h.o, in.p.path), func(ref string) bool { return onPage[ref] }) {
+				seen[key] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out, withheld, nil
+}
