@@ -41,6 +41,7 @@ type View interface {
 	Height() int64
 	Get(key []byte) []byte
 	Iterate(prefix []byte, fn func(k, v []byte) bool)
+	IterateFrom(prefix, from []byte, fn func(k, v []byte) bool)
 	records.IndexIterator // the unhashed secondary index (records by patient, versions)
 	LogSize() uint64
 	Leaf(index uint64) ([]byte, error)

@@ -23,6 +23,7 @@ type epcisSchema struct {
 
 func (s *Server) routeSupply() {
 	s.mux.HandleFunc("POST /epcis/capture", s.capture)
+	s.mux.HandleFunc("GET /epcis/events", s.queryEvents)
 	s.mux.HandleFunc("GET /epcis/events/{hash}", s.epcisEvent)
 	s.mux.HandleFunc("GET /epcis/items/{epc}/trace", s.traceItem)
 	s.mux.HandleFunc("GET /epcis/suspects", s.suspects)

@@ -31,3 +31,7 @@ func MayTrace(who *identity.Identity, it *Item) bool {
 	}
 	return it.InCustody(who.ID)
 }
+
+// MayQuery says whether a role queries EPCIS events at all: trading partners (each
+// answered what it may read) and regulators.
+func MayQuery(r identity.Role) bool { return identity.TradingPartner(r) }
