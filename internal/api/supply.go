@@ -115,7 +115,8 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 }
 
 // epcisEvent answers an event by its Event Hash ID (the ni: URI, path-escaped) or the
-// id's 64 hex digits, to a signed query by its capturer or a regulator (supply.MayRead).
+// id's 64 hex digits, to a signed query by its capturer, a partner in the custody of an
+// item it names, or a regulator (supply.MayRead).
 func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 	h := r.PathValue("hash")
 	d := supply.Digest(h)
@@ -141,8 +142,8 @@ func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, supply.Space.Err(supply.CodeNotFound, "no event %s%s%s on the ledger", epcis.HashPrefix, d, epcis.HashVersion))
 		return
 	}
-	if !supply.MayRead(who, ev) {
-		writeErr(w, notEntitled(who, "event %s, captured by another partner (its capturer and regulators see it)", ev.HashID))
+	if !supply.MayRead(who, ev, supply.Visible(v, who.ID, ev.Seq)) {
+		writeErr(w, notEntitled(who, "event %s, captured by another partner (its capturer, the partners in the custody of an item it names and regulators see it)", ev.HashID))
 		return
 	}
 	writeJSON(w, http.StatusOK, EPCISEventResponse{Event: ev, Height: v.Height()})

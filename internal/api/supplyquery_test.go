@@ -245,3 +245,39 @@ func TestEPCISQueryOverHTTP(t *testing.T) {
 	}
 	_ = wire.EPCISContext
 }
+
+// TestEPCISEventForCustodians: GET /epcis/events/{hash} answers a partner in the custody
+// of an item the event names (here the receiver of the case, reading the manufacturer's
+// commissioning of a pack inside it, captured before the shipment named it), but not a
+// partner outside the chain, nor one that merely captured a receipt of the item.
+func TestEPCISEventForCustodians(t *testing.T) {
+	ch := newChain(t)
+	story := ch.captureIDs(ch.acme, ch.storyDoc(commissionEvent("L1", "2027-06-30", item1, item2), packEvent(case1, item1, item2)))
+	commission := story[0]
+	// Before the shipment names it, the wholesaler is in no custody of the packs.
+	_, err := ch.c.As(ch.wholesaler).EPCISEvent(ch.ctx, commission)
+	clientErr(t, "the wholesaler before the shipment", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	ch.captureIDs(ch.acme, ch.storyDoc(shipEvent(toWholesaler, case1)))
+	// The pharmacy captures a receipt of a pack it was never shipped: that does not make
+	// it a custodian (the receipt is a suspect event; the pharmacy reads its own capture).
+	bogus := ch.captureIDs(ch.pharmacy, ch.storyDoc(observeEvent("receiving", item2)))[0]
+	for _, who := range []*keys.Keystore{ch.acme, ch.wholesaler, ch.fda} {
+		ev, err := ch.c.As(who).EPCISEvent(ch.ctx, commission)
+		if err != nil || ev.HashID != commission || ev.CapturedBy != ch.acme.ID {
+			t.Fatalf("%s reading the commissioning: %+v, %v", who.Name, ev, err)
+		}
+	}
+	for _, who := range []*keys.Keystore{ch.rival, ch.pharmacy} {
+		_, err := ch.c.As(who).EPCISEvent(ch.ctx, commission)
+		clientErr(t, who.Name+" reading the commissioning", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+	}
+	if _, err := ch.c.As(ch.pharmacy).EPCISEvent(ch.ctx, bogus); err != nil {
+		t.Fatalf("the pharmacy reading its own capture: %v", err)
+	}
+	// Acme, the owner of the pack the receipt names, reads it too; Rival does not.
+	if _, err := ch.c.As(ch.acme).EPCISEvent(ch.ctx, bogus); err != nil {
+		t.Fatalf("the owner reading a receipt of its pack: %v", err)
+	}
+	_, err = ch.c.As(ch.rival).EPCISEvent(ch.ctx, bogus)
+	clientErr(t, "Rival reading the receipt", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
+}
