@@ -79,6 +79,10 @@ func (s *Server) checkCapture(raw []byte) *tx.Error {
 }
 
 func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
+	if tok, ok := bearerToken(r); ok {
+		s.captureBearer(w, r, tok)
+		return
+	}
 	var req CaptureRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeErr(w, err)
@@ -98,6 +102,11 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeBadRequest, "POST /epcis/capture takes a capture transaction (body type %d), not body type %d", supply.TypeCapture, env.BodyType))
 		return
 	}
+	s.captureRaw(w, r, raw)
+}
+
+// captureRaw validates, submits and answers a capture transaction.
+func (s *Server) captureRaw(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if terr := s.checkCapture(raw); terr != nil {
 		writeErr(w, terr)
 		return
@@ -128,7 +137,7 @@ func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.b.View()
-	who, terr := s.requester(r, v)
+	who, terr := s.epcisRequester(r, v)
 	if terr != nil {
 		writeErr(w, terr)
 		return
