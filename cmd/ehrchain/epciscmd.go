@@ -18,10 +18,10 @@ import (
 func epcisCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "epcis",
-		Short: "GS1 EPCIS 2.0 supply-chain events: capture, trace, suspects, verification of a pack",
+		Short: "GS1 EPCIS 2.0 supply-chain events: capture, query, trace, suspects, verification of a pack",
 	}
 	c.AddCommand(epcisHashCmd(), epcisValidateCmd(), epcisCaptureCmd(g), epcisEventCmd(g), epcisBindCmd(g),
-		epcisTraceCmd(g), epcisSuspectsCmd(g), epcisVerifyCmd(g))
+		epcisQueryCmd(g), epcisTraceCmd(g), epcisSuspectsCmd(g), epcisVerifyCmd(g))
 	return c
 }
 
