@@ -158,14 +158,26 @@ func TestEPCISNpmClient(t *testing.T) {
 			t.Fatalf("query with token %.8s…: HTTP %d, %d events", c.token, resp.StatusCode, len(doc.EPCISBody.QueryResults.ResultsBody.EventList))
 		}
 	}
-	req, _ := http.NewRequest("POST", base+"/epcis/capture", strings.NewReader(string(ch.storyDoc(observeEvent("storing", "urn:epc:id:sgtin:4012345.012345.2001")))))
-	req.Header.Set("Authorization", "Bearer not-a-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("capture with a made-up token: HTTP %d", resp.StatusCode)
+	storing := string(ch.storyDoc(observeEvent("storing", "urn:epc:id:sgtin:4012345.012345.2001")))
+	for _, c := range []struct {
+		name, token, body string
+		status            int
+	}{
+		{"a made-up token", "not-a-token", storing, http.StatusUnauthorized},
+		// A token names whom the node signs for; a body that is already signed is refused.
+		{"a signed transaction with a token", tok, `{"tx":"AAAA"}`, http.StatusBadRequest},
+		{"no EPCISDocument", tok, `{"type":"EPCISQueryDocument"}`, http.StatusBadRequest},
+		{"the partner's token", tok, storing, http.StatusOK},
+	} {
+		req, _ := http.NewRequest("POST", base+"/epcis/capture", strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Fatalf("capture with %s: HTTP %d, want %d", c.name, resp.StatusCode, c.status)
+		}
 	}
 }

@@ -281,3 +281,33 @@ func TestEPCISEventForCustodians(t *testing.T) {
 	_, err = ch.c.As(ch.rival).EPCISEvent(ch.ctx, bogus)
 	clientErr(t, "Rival reading the receipt", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)
 }
+
+// TestEPCISQueryContexts: events whose capture documents bind the same namespace prefix
+// to different IRIs are not answered in one document (the prefix would mean one of them
+// only): the second starts the next page, and each still hashes as captured.
+func TestEPCISQueryContexts(t *testing.T) {
+	ch := newChain(t)
+	doc := func(iri, note string) []byte {
+		return []byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"ex":"` + iri + `"}],` +
+			`"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-01-02T03:04:05Z","epcisBody":{"eventList":[` +
+			`{"type":"ObjectEvent","action":"OBSERVE","bizStep":"storing","epcList":["` + item1 + `"],"eventTime":"2026-01-02T04:00:00Z",` +
+			`"eventTimeZoneOffset":"+00:00","ex:note":"` + note + `"}]}}`)
+	}
+	a := ch.captureIDs(ch.wholesaler, doc("https://ns.example.com/a/", "one"))
+	b := ch.captureIDs(ch.wholesaler, doc("https://ns.example.com/b/", "one"))
+	c := ch.captureIDs(ch.wholesaler, doc("https://ns.example.com/a/", "two"))
+	if a[0] == b[0] {
+		t.Fatal("the same member in two namespaces hashed alike")
+	}
+	got, pages := ch.queryAll(ch.fda, url.Values{"perPage": {"10"}})
+	if !slices.Equal(got, slices.Concat(a, b, c)) || pages != 3 {
+		t.Fatalf("answered %v in %d pages, want %v %v %v in 3", got, pages, a, b, c)
+	}
+	first, _, err := ch.c.As(ch.fda).QueryEvents(ch.ctx, url.Values{"perPage": {"10"}})
+	if err != nil || len(first.Context) != 2 || len(first.EPCISBody.QueryResults.ResultsBody.EventList) != 1 {
+		t.Fatalf("first page: context %v, %v", first.Context, err)
+	}
+	if ns, _ := json.Marshal(first.Context[1]); string(ns) != `{"ex":"https://ns.example.com/a/"}` {
+		t.Fatalf("first page's namespaces: %s", ns)
+	}
+}
