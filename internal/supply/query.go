@@ -42,7 +42,7 @@ const (
 	MaxPerPage     = 1000
 	// MaxQueryScan bounds the index entries one page reads; a page that reaches it ends
 	// early (possibly empty) with a nextPageToken to go on from.
-	MaxQueryScan = 20000
+	MaxQueryScan = 2000
 )
 
 // QueryError is a refused query parameter.
