@@ -158,6 +158,22 @@ func TestEPCISNpmClient(t *testing.T) {
 			t.Fatalf("query with token %.8s…: HTTP %d, %d events", c.token, resp.StatusCode, len(doc.EPCISBody.QueryResults.ResultsBody.EventList))
 		}
 	}
+	// The trace takes the tokens too: Acme's traces its pack, Rival's is refused.
+	for _, c := range []struct {
+		token  string
+		status int
+	}{{tok, http.StatusOK}, {rivalTok, http.StatusForbidden}} {
+		req, _ := http.NewRequest("GET", base+"/epcis/items/"+url.PathEscape("urn:epc:id:sgtin:4012345.012345.2001")+"/trace", nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Fatalf("trace with token %.8s…: HTTP %d, want %d", c.token, resp.StatusCode, c.status)
+		}
+	}
 	storing := string(ch.storyDoc(observeEvent("storing", "urn:epc:id:sgtin:4012345.012345.2001")))
 	for _, c := range []struct {
 		name, token, body string
