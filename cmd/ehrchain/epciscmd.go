@@ -18,10 +18,10 @@ import (
 func epcisCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "epcis",
-		Short: "GS1 EPCIS 2.0 supply-chain events: capture, trace, suspects, verification of a pack",
+		Short: "GS1 EPCIS 2.0 supply-chain events: capture, query, trace, suspects, verification of a pack",
 	}
 	c.AddCommand(epcisHashCmd(), epcisValidateCmd(), epcisCaptureCmd(g), epcisEventCmd(g), epcisBindCmd(g),
-		epcisTraceCmd(g), epcisSuspectsCmd(g), epcisVerifyCmd(g))
+		epcisQueryCmd(g), epcisTraceCmd(g), epcisSuspectsCmd(g), epcisVerifyCmd(g))
 	return c
 }
 
@@ -64,7 +64,7 @@ func epcisEventCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "event HASH",
 		Short: "Print a captured event, by its Event Hash ID (ni:///sha-256;...) or the id's 64 hex digits",
-		Long:  "The query is signed: the event's capturer and regulators may read it.",
+		Long:  "The query is signed: the event's capturer, the partners in the custody of an item it names, and\nregulators may read it.",
 		Args:  cobra.ExactArgs(1),
 	}
 	c.RunE = g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -79,7 +79,7 @@ func epcisEventCmd(g *globals) *cobra.Command {
 		fmt.Fprintln(cmd.OutOrStdout(), string(b))
 		return nil
 	})
-	c.Flags().StringVar(&as, "as", "", "your keystore (the capturer or a regulator)")
+	c.Flags().StringVar(&as, "as", "", "your keystore (the capturer, a partner in the custody of an item it names, or a regulator)")
 	c.MarkFlagRequired("as")
 	return c
 }

@@ -42,7 +42,12 @@ func httpStatus(e *tx.Error) int {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	writeJSONAs(w, "application/json", status, v)
+}
+
+// writeJSONAs is writeJSON with another JSON media type (application/ld+json).
+func writeJSONAs(w http.ResponseWriter, ctype string, status int, v any) {
+	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/app"
@@ -41,6 +43,7 @@ type View interface {
 	Height() int64
 	Get(key []byte) []byte
 	Iterate(prefix []byte, fn func(k, v []byte) bool)
+	IterateFrom(prefix, from []byte, fn func(k, v []byte) bool)
 	records.IndexIterator // the unhashed secondary index (records by patient, versions)
 	LogSize() uint64
 	Leaf(index uint64) ([]byte, error)
@@ -61,6 +64,9 @@ type Server struct {
 	srv     *http.Server
 	Timeout time.Duration // how long a submit waits for its commit
 	epcis   epcisSchema   // GS1's schema, for EPCIS captures (supply.go)
+
+	bearer   atomic.Pointer[Bearer] // EPCIS bearer tokens (supplybearer.go); nil: none
+	bearerMu sync.Mutex             // serialises captures signed for a token's identity
 }
 
 // New builds the API over a node.

@@ -23,6 +23,7 @@ type epcisSchema struct {
 
 func (s *Server) routeSupply() {
 	s.mux.HandleFunc("POST /epcis/capture", s.capture)
+	s.mux.HandleFunc("GET /epcis/events", s.queryEvents)
 	s.mux.HandleFunc("GET /epcis/events/{hash}", s.epcisEvent)
 	s.mux.HandleFunc("GET /epcis/items/{epc}/trace", s.traceItem)
 	s.mux.HandleFunc("GET /epcis/suspects", s.suspects)
@@ -78,6 +79,10 @@ func (s *Server) checkCapture(raw []byte) *tx.Error {
 }
 
 func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
+	if tok, ok := bearerToken(r); ok {
+		s.captureBearer(w, r, tok)
+		return
+	}
 	var req CaptureRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeErr(w, err)
@@ -97,6 +102,11 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeBadRequest, "POST /epcis/capture takes a capture transaction (body type %d), not body type %d", supply.TypeCapture, env.BodyType))
 		return
 	}
+	s.captureRaw(w, r, raw)
+}
+
+// captureRaw validates, submits and answers a capture transaction.
+func (s *Server) captureRaw(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if terr := s.checkCapture(raw); terr != nil {
 		writeErr(w, terr)
 		return
@@ -114,7 +124,8 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 }
 
 // epcisEvent answers an event by its Event Hash ID (the ni: URI, path-escaped) or the
-// id's 64 hex digits, to a signed query by its capturer or a regulator (supply.MayRead).
+// id's 64 hex digits, to a signed query by its capturer, a partner in the custody of an
+// item it names, or a regulator (supply.MayRead).
 func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 	h := r.PathValue("hash")
 	d := supply.Digest(h)
@@ -126,7 +137,7 @@ func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.b.View()
-	who, terr := s.requester(r, v)
+	who, terr := s.epcisRequester(r, v)
 	if terr != nil {
 		writeErr(w, terr)
 		return
@@ -140,8 +151,8 @@ func (s *Server) epcisEvent(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, supply.Space.Err(supply.CodeNotFound, "no event %s%s%s on the ledger", epcis.HashPrefix, d, epcis.HashVersion))
 		return
 	}
-	if !supply.MayRead(who, ev) {
-		writeErr(w, notEntitled(who, "event %s, captured by another partner (its capturer and regulators see it)", ev.HashID))
+	if !supply.MayRead(who, ev, supply.Visible(v, who.ID, ev.Seq)) {
+		writeErr(w, notEntitled(who, "event %s, captured by another partner (its capturer, the partners in the custody of an item it names and regulators see it)", ev.HashID))
 		return
 	}
 	writeJSON(w, http.StatusOK, EPCISEventResponse{Event: ev, Height: v.Height()})

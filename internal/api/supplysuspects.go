@@ -32,7 +32,7 @@ func (s *Server) suspects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.b.View()
-	who, terr := s.requester(r, v)
+	who, terr := s.epcisRequester(r, v)
 	if terr != nil {
 		writeErr(w, terr)
 		return

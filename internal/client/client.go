@@ -67,6 +67,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 // doHeader is do with extra request headers (a signed blob upload's).
 func (c *Client) doHeader(ctx context.Context, method, path string, hdr http.Header, in, out any) error {
+	_, err := c.doResponse(ctx, method, path, hdr, in, out)
+	return err
+}
+
+// doResponse is doHeader answering the response's headers too (a query's Link).
+func (c *Client) doResponse(ctx context.Context, method, path string, hdr http.Header, in, out any) (http.Header, error) {
 	var body io.Reader
 	ctype := "application/json"
 	switch v := in.(type) {
@@ -76,13 +82,13 @@ func (c *Client) doHeader(ctx context.Context, method, path string, hdr http.Hea
 	default:
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", ctype)
@@ -95,31 +101,31 @@ func (c *Client) doHeader(ctx context.Context, method, path string, hdr http.Hea
 		u.signer = nil
 		chainID, err := u.chainID(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.ChainID = chainID
 		identity.SignQuery(req.Header, chainID, c.signer.ID, c.signer.Keys.Sign, method, req.URL.RequestURI(), time.Now())
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the node at %s: %w", c.Base, err)
+		return nil, fmt.Errorf("cannot reach the node at %s: %w", c.Base, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
 		e := &Error{Status: resp.StatusCode}
 		if json.Unmarshal(b, &e.TxError) != nil || e.Codespace == "" {
 			e.Codespace, e.Code, e.Message = string(wire.Space), wire.CodeInternal, fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 		}
-		return e
+		return resp.Header, e
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
-	return json.Unmarshal(b, out)
+	return resp.Header, json.Unmarshal(b, out)
 }
 
 // Status of the node.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/supply"
@@ -81,4 +82,38 @@ func (c *Client) Suspects(ctx context.Context, after uint64, limit int) (*wire.S
 func (c *Client) VerifyCode(ctx context.Context, code string) (*wire.VerifyResponse, error) {
 	var r wire.VerifyResponse
 	return &r, c.do(ctx, "GET", "/epcis/verify?"+url.Values{"code": {code}}.Encode(), nil, &r)
+}
+
+// QueryEvents runs one page of an EPCIS 2.0 query (GET /epcis/events with the standard's
+// parameters, e.g. MATCH_epc, EQ_bizStep, perPage). Signed (As): a trading partner is
+// answered the events it captured and those of items in its custody, a regulator all.
+// next is the path of the following page from the Link header ("" on the last page).
+func (c *Client) QueryEvents(ctx context.Context, params url.Values) (doc *wire.EPCISQueryDocument, next string, err error) {
+	path := "/epcis/events"
+	if len(params) > 0 {
+		path += "?" + params.Encode()
+	}
+	return c.QueryEventsPage(ctx, path)
+}
+
+// QueryEventsPage fetches the query page at path, as a previous page's next names it.
+func (c *Client) QueryEventsPage(ctx context.Context, path string) (*wire.EPCISQueryDocument, string, error) {
+	var d wire.EPCISQueryDocument
+	h, err := c.doResponse(ctx, "GET", path, nil, nil, &d)
+	if err != nil {
+		return nil, "", err
+	}
+	return &d, NextLink(h.Get("Link")), nil
+}
+
+// NextLink is the target of the rel="next" entry of a Link header, or "".
+func NextLink(link string) string {
+	for _, part := range strings.Split(link, ",") {
+		target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
+		if !ok || !strings.Contains(strings.ReplaceAll(params, " ", ""), `rel="next"`) {
+			continue
+		}
+		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(target), "<"), ">")
+	}
+	return ""
 }

@@ -132,3 +132,20 @@ func (e Event) Pairs(key, a, b string) [][2]string {
 	}
 	return out
 }
+
+// DocumentContext is the @context of a document, compactly re-encoded as it appeared
+// (nil when it has none): a query answer that carries an event must carry the namespaces
+// its extension members are named in, or the event would expand, and hash, differently.
+func DocumentContext(data []byte) ([]byte, error) {
+	doc, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	c := doc.get("@context")
+	if c == nil {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	writeValue(&b, c)
+	return b.Bytes(), nil
+}

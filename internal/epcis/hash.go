@@ -107,11 +107,16 @@ func contextNamespaces(doc *value) (namespaces, error) {
 	if ctx == nil {
 		return nil, errors.New("@context: missing")
 	}
-	if ctx.kind != kindArray {
-		return nil, errors.New("@context: must be an array (the EPCIS context and any prefix declarations)")
+	items := ctx.items
+	switch ctx.kind {
+	case kindArray:
+	case kindString, kindObject: // JSON-LD's one-entry context, as some clients write it
+		items = []*value{ctx}
+	default:
+		return nil, errors.New("@context: must be a string, an object or an array (the EPCIS context and any prefix declarations)")
 	}
 	ns := namespaces{}
-	for i, c := range ctx.items {
+	for i, c := range items {
 		switch c.kind {
 		case kindString:
 			ns[c.str] = "{" + c.str + "}"

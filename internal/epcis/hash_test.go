@@ -132,3 +132,21 @@ func prehashOne(t *testing.T, ev string) string {
 	}
 	return evs[0].Prehash
 }
+
+// TestContextAsOneString: a document whose @context is the EPCIS context as a string (as
+// some clients write it; the schema allows it) hashes as with the one-entry array; a
+// number is refused.
+func TestContextAsOneString(t *testing.T) {
+	ev := `"epcisBody":{"eventList":[{"type":"ObjectEvent","action":"OBSERVE","eventTime":"2026-01-02T03:04:05Z","eventTimeZoneOffset":"+00:00","epcList":["urn:epc:id:sgtin:4012345.012345.1001"]}]}}`
+	a, err := HashDocument([]byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],` + ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := HashDocument([]byte(`{"@context":"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",` + ev))
+	if err != nil || b[0].HashID != a[0].HashID {
+		t.Fatalf("string context: %v, %v; want %s", b, err, a[0].HashID)
+	}
+	if _, err := HashDocument([]byte(`{"@context":7,` + ev)); err == nil || !strings.Contains(err.Error(), "@context") {
+		t.Fatalf("a numeric context: %v", err)
+	}
+}

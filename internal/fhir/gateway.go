@@ -66,7 +66,20 @@ func Mount(srv *api.Server, b Backend, keyring keys.Dir) *Gateway {
 	g := New(b, srv, keyring)
 	srv.Handle(Prefix, g)
 	srv.Handle(Prefix+"/", g)
+	srv.SetBearer(g.Keystore)
 	return g
+}
+
+// Keystore is the keystore a live bearer token was issued for, or nil: the API takes the
+// gateway's tokens for EPCIS capture and queries (a trading partner's system).
+func (g *Gateway) Keystore(token string) *keys.Keystore {
+	g.auth.mu.Lock()
+	defer g.auth.mu.Unlock()
+	s := g.auth.sessions[token]
+	if s == nil || g.Now().After(s.expires) {
+		return nil
+	}
+	return s.ks
 }
 
 // Unlock makes an identity's keys usable by the gateway (an EHR system's identity,

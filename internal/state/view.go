@@ -47,6 +47,18 @@ func (v *View) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 	v.tree.IterateRange(prefix, PrefixEnd(prefix), true, func(k, val []byte) bool { return !fn(k, val) })
 }
 
+// IterateFrom is Iterate starting at the first key with prefix that is not before from:
+// a page of an index is read without walking the pages before it.
+func (v *View) IterateFrom(prefix, from []byte, fn func(key, value []byte) bool) {
+	if v.tree == nil {
+		return
+	}
+	if bytes.Compare(from, prefix) < 0 {
+		from = prefix
+	}
+	v.tree.IterateRange(from, PrefixEnd(prefix), true, func(k, val []byte) bool { return !fn(k, val) })
+}
+
 // GetIndex reads a committed derived index entry.
 func (v *View) GetIndex(key []byte) []byte {
 	b, _ := get(v.raw, indexKey(key))

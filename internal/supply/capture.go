@@ -23,7 +23,14 @@ type StoredEvent struct {
 	Height     int64           `json:"height"`
 	Tx         string          `json:"tx"`
 	Seq        uint64          `json:"seq"` // its place in ledger order: the n-th event stored
+	// Context is its document's @context when that names more than the EPCIS context
+	// (extension namespaces): a query answer carries it so the event expands as captured.
+	Context json.RawMessage `json:"context,omitempty"`
 }
+
+// standardContexts are the @context values that name only the EPCIS 2.0 context.
+var standardContexts = []string{`"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"`,
+	`["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]`}
 
 // eventCountKey holds how many events the ledger stores (the last StoredEvent.Seq).
 var eventCountKey = []byte("epcis/evn")
@@ -119,6 +126,10 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 				i, events[i].HashID, id, signer, strings.Join(partner.Prefixes, ", "))
 		}
 	}
+	ctx, _ := epcis.DocumentContext(b.Document) // the document parsed above
+	if slices.Contains(standardContexts, string(ctx)) {
+		ctx = nil
+	}
 	c := Capture{Events: make([]CapturedEvent, len(events))}
 	fresh, suspects, seq := 0, 0, EventCount(st)
 	for i, ev := range events {
@@ -131,8 +142,9 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 		fresh++
 		seq++
 		st.Set(key, encode(&StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
-			CapturedBy: signer, Height: env.Height, Tx: env.TxHash, Seq: seq}))
-		c.Events[i].Suspects = applyCustody(st, env, signer, partner.Prefixes, raws[i], ev.HashID)
+			CapturedBy: signer, Height: env.Height, Tx: env.TxHash, Seq: seq, Context: ctx}))
+		indexEvent(st, seq, Digest(ev.HashID), raws[i])
+		c.Events[i].Suspects = applyCustody(st, env, signer, partner.Prefixes, raws[i], ev.HashID, seq)
 		suspects += len(c.Events[i].Suspects)
 	}
 	if fresh > 0 {
@@ -179,8 +191,9 @@ func (l storeLedger) PartnerAt(gln string) string { return string(l.st.Get(glnKe
 
 // applyCustody runs the custody contract on one new event: it writes the items the event
 // changed and records each violation as a suspect-product event (the capture stands).
-func applyCustody(st Store, env identity.Env, signer string, prefixes []string, f facts, hashID string) []uint64 {
+func applyCustody(st Store, env identity.Env, signer string, prefixes []string, f facts, hashID string, seq uint64) []uint64 {
 	dec := Decide(storeLedger{st}, signer, prefixes, f, Digest(hashID))
+	grantVisibility(st, signer, seq, dec.Items)
 	byID := map[string]*Item{}
 	for _, it := range dec.Items {
 		byID[it.ID] = it

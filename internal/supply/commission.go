@@ -13,6 +13,7 @@ type facts struct {
 	OutputEPCs, OutputQuantityCls []string
 	InputEPCs, InputQuantityCls   []string
 	ParentID, Disposition         string
+	BizLocation                   string // bizLocation.id
 	ChildEPCs, ChildQuantityCls   []string
 	Destinations                  [][2]string // type, destination
 	LotNumber                     string      // ilmd.lotNumber (CBV master data)
@@ -25,7 +26,7 @@ func factsOf(ev epcis.Event) facts {
 		EPCList: ev.List("epcList", ""), QuantityClasses: ev.List("quantityList", "epcClass"),
 		OutputEPCs: ev.List("outputEPCList", ""), OutputQuantityCls: ev.List("outputQuantityList", "epcClass"),
 		InputEPCs: ev.List("inputEPCList", ""), InputQuantityCls: ev.List("inputQuantityList", "epcClass"),
-		ParentID: ev.Text("parentID"), Disposition: ev.Text("disposition"),
+		ParentID: ev.Text("parentID"), Disposition: ev.Text("disposition"), BizLocation: ev.Path("bizLocation", "id"),
 		ChildEPCs: ev.List("childEPCs", ""), ChildQuantityCls: ev.List("childQuantityList", "epcClass"),
 		Destinations: ev.Pairs("destinationList", "type", "destination"),
 		LotNumber:    lotNumber(ev),

@@ -2,11 +2,12 @@ package supply
 
 import "github.com/ehrchain/ehrchain/internal/identity"
 
-// MayRead decides whether who sees a stored event: its capturer and, as DSCSA's
-// authority, an active regulator. Deny by default: an unsigned reader, an inactive one and
-// every other partner (a competitor learning another's shipments) see nothing. The
-// partners in an item's chain of custody join when the custody contract tracks it.
-func MayRead(who *identity.Identity, ev *StoredEvent) bool {
+// MayRead decides whether who sees a stored event: its capturer, a trading partner in the
+// custody of an item the event names (inCustody: the visibility index, grantVisibility)
+// and, as DSCSA's authority, an active regulator. Deny by default: an unsigned reader, an
+// inactive one and every other partner (a competitor learning another's shipments) see
+// nothing.
+func MayRead(who *identity.Identity, ev *StoredEvent, inCustody bool) bool {
 	switch {
 	case who == nil || ev == nil || !who.Active:
 		return false
@@ -15,7 +16,7 @@ func MayRead(who *identity.Identity, ev *StoredEvent) bool {
 	case who.Role == identity.Regulator:
 		return true
 	}
-	return false
+	return inCustody && identity.TradingPartner(who.Role)
 }
 
 // MayTrace decides whether who sees an item's chain of custody: a partner that owned it
@@ -31,3 +32,7 @@ func MayTrace(who *identity.Identity, it *Item) bool {
 	}
 	return it.InCustody(who.ID)
 }
+
+// MayQuery says whether a role queries EPCIS events at all: trading partners (each
+// answered what it may read) and regulators.
+func MayQuery(r identity.Role) bool { return identity.TradingPartner(r) }
