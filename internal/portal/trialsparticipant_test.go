@@ -1,0 +1,125 @@
+package portal_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/tx"
+)
+
+// TestPortalTrialConsentStory plays e-consent through the portal in two Chromium tabs
+// against a real node: Dr Alice (site investigator) is refused the enrolment before the
+// patient's research grant and enrols after it; after the IRB publishes consent form v2 the
+// patient sees "re-consent needed" and Dr Alice's recording is refused, the patient
+// re-consents through the page and the recording is accepted; the patient withdraws
+// through the confirmation page and Dr Alice's next recording is refused.
+func TestPortalTrialConsentStory(t *testing.T) {
+	e := startEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	alice, irb, pat := e.ids["dr-alice"], e.ids["auditor"], e.ids["pat"]
+	send := func(who string, body tx.Body) {
+		t.Helper()
+		if _, err := e.cl.Send(ctx, e.ids[who], body); err != nil {
+			t.Fatalf("%T by %s: %v", body, who, err)
+		}
+	}
+	send("dr-alice", &trials.RegisterBody{Trial: "GLU-3", IRB: irb.ID, Sign: trials.Sign{Meaning: trials.Author, Reason: "registration"},
+		Protocol: trials.Protocol{Digest: strings.Repeat("ab", 32), PlannedEnrolment: 3,
+			Outcomes:          trials.Outcomes{Primary: []trials.Outcome{{Measure: "HbA1c change", TimeFrame: "26 weeks"}}},
+			Arms:              []trials.Arm{{Name: "drug"}, {Name: "placebo"}},
+			Sites:             []trials.Site{{Name: "St Mary", Investigator: alice.ID}},
+			PrimaryCompletion: "2030-01-01",
+			ResearchStudy:     []byte(`{"resourceType":"ResearchStudy","status":"active","title":"Glucose control"}`)}})
+	send("auditor", &trials.ApproveBody{Trial: "GLU-3", Version: 1, Sign: trials.Sign{Meaning: trials.Approval, Reason: "full board"}})
+	send("auditor", &trials.ConsentFormBody{Trial: "GLU-3", Digest: strings.Repeat("cd", 32), Categories: []string{"general"},
+		Sign: trials.Sign{Meaning: trials.Approval, Reason: "consent v1"}})
+
+	doc := newBrowser(t, e.base)
+	doc.enrol(e, "dr-alice")
+	doc.open("/portal/provider/trials")
+	doc.wantCount(`tr.trial[data-trial="GLU-3"]`, 1)
+	doc.open("/portal/provider/trials/GLU-3")
+	doc.wantCount("tr.participant", 0)
+	enrolPat := func() {
+		doc.set("#enrol-patient", pat.ID)
+		doc.set("#enrol-arm", "placebo")
+		doc.act(click("#trial-enrol"))
+	}
+	// No research grant yet: the contract refuses, and the page says why.
+	enrolPat()
+	doc.wantText("#error", "trials/11")
+	doc.wantCount("tr.participant", 0)
+	send("pat", &consent.GrantBody{Grant: consent.Grant{Grantee: alice.ID, Actions: []string{consent.Write}, Purposes: []string{consent.Research}}})
+	enrolPat()
+	doc.wantPath("/portal/provider/trials/GLU-3")
+	doc.wantText("#flash", "Enrolled")
+	doc.wantCount(`tr.participant[data-state="consented"]`, 1)
+	record := func(value string) {
+		doc.open("/portal/provider/trials/GLU-3")
+		doc.set("#obs-what", "Hemoglobin A1c")
+		doc.set("#obs-loinc", "4548-4")
+		doc.set("#obs-value", value)
+		doc.set("#obs-unit", "%")
+		doc.act(click("#observe"))
+	}
+	record("7.1")
+	doc.wantText("#flash", "Observation recorded")
+
+	pb := newBrowser(t, e.base)
+	pb.enrol(e, "pat")
+	pb.open("/portal/patient/trials")
+	row := `tr.trial[data-trial="GLU-3"]`
+	pb.wantCount(row+`[data-state="consented"]`, 1)
+	pb.wantText(row, "placebo")
+	pb.wantText(row+" td.signed", strings.Repeat("cd", 32))
+	pb.wantText(row+" td.signed", "general")
+	pb.wantCount(row+" .reconsent-form", 0)
+
+	// The IRB publishes v2: the patient must re-consent, and recording is refused until then.
+	send("auditor", &trials.ConsentFormBody{Trial: "GLU-3", Digest: strings.Repeat("ef", 32), Categories: []string{"general", "laboratory"},
+		Sign: trials.Sign{Meaning: trials.Approval, Reason: "consent v2: adds laboratory"}})
+	pb.open("/portal/patient/trials")
+	pb.wantCount(row+`[data-state="reconsent"]`, 1)
+	pb.wantText(row+" td.state", "re-consent needed")
+	pb.wantText(row+" td.signed", "version 1")
+	pb.wantText(row+" td.in-force", "version 2")
+	pb.wantText(row+" td.in-force", strings.Repeat("ef", 32))
+	pb.wantText(row+" td.in-force", "laboratory")
+	record("7.0")
+	doc.wantText("#error", "trials/10")
+	doc.wantCount(`tr.participant[data-state="reconsent"]`, 1)
+
+	pb.act(click(row + " button.reconsent"))
+	pb.wantPath("/portal/patient/trials")
+	pb.wantText("#flash", "version 2")
+	pb.wantCount(row+`[data-state="consented"]`, 1)
+	record("6.9")
+	doc.wantText("#flash", "Observation recorded")
+
+	// Withdrawal: a confirmation page with a reason; then recording is refused.
+	pb.act(click(row + " a.withdraw"))
+	pb.wantPath("/portal/patient/trials/GLU-3/withdraw")
+	pb.set("#reason", "moving abroad")
+	pb.do(click("#confirm"))
+	pb.act(click("#withdraw"))
+	pb.wantPath("/portal/patient/trials")
+	pb.wantText("#flash", "withdrew")
+	pb.wantCount(row+`[data-state="withdrawn"]`, 1)
+	pb.wantText(row+" td.state", "moving abroad")
+	pb.wantCount(row+" a.withdraw", 0)
+	record("6.8")
+	doc.wantText("#error", "trials/12")
+	doc.wantCount(`tr.participant[data-state="withdrawn"]`, 1)
+
+	tr, err := e.cl.Trial(ctx, "GLU-3")
+	if err != nil || tr.Trial.Observations != 2 || tr.Trial.Withdrawn != 1 {
+		t.Fatalf("trial on the ledger: %v %+v", err, tr.Trial)
+	}
+	pb.noProblems()
+	doc.noProblems()
+}
