@@ -2,6 +2,8 @@ package portal_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,23 +23,8 @@ func TestPortalTrialConsentStory(t *testing.T) {
 	e := startEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	alice, irb, pat := e.ids["dr-alice"], e.ids["auditor"], e.ids["pat"]
-	send := func(who string, body tx.Body) {
-		t.Helper()
-		if _, err := e.cl.Send(ctx, e.ids[who], body); err != nil {
-			t.Fatalf("%T by %s: %v", body, who, err)
-		}
-	}
-	send("dr-alice", &trials.RegisterBody{Trial: "GLU-3", IRB: irb.ID, Sign: trials.Sign{Meaning: trials.Author, Reason: "registration"},
-		Protocol: trials.Protocol{Digest: strings.Repeat("ab", 32), PlannedEnrolment: 3,
-			Outcomes:          trials.Outcomes{Primary: []trials.Outcome{{Measure: "HbA1c change", TimeFrame: "26 weeks"}}},
-			Arms:              []trials.Arm{{Name: "drug"}, {Name: "placebo"}},
-			Sites:             []trials.Site{{Name: "St Mary", Investigator: alice.ID}},
-			PrimaryCompletion: "2030-01-01",
-			ResearchStudy:     []byte(`{"resourceType":"ResearchStudy","status":"active","title":"Glucose control"}`)}})
-	send("auditor", &trials.ApproveBody{Trial: "GLU-3", Version: 1, Sign: trials.Sign{Meaning: trials.Approval, Reason: "full board"}})
-	send("auditor", &trials.ConsentFormBody{Trial: "GLU-3", Digest: strings.Repeat("cd", 32), Categories: []string{"general"},
-		Sign: trials.Sign{Meaning: trials.Approval, Reason: "consent v1"}})
+	alice, pat := e.ids["dr-alice"], e.ids["pat"]
+	send := registerTrial(t, ctx, e)
 
 	doc := newBrowser(t, e.base)
 	doc.enrol(e, "dr-alice")
@@ -122,4 +109,84 @@ func TestPortalTrialConsentStory(t *testing.T) {
 	}
 	pb.noProblems()
 	doc.noProblems()
+}
+
+// registerTrial registers trial GLU-3 (sponsor and St Mary investigator Dr Alice, IRB the
+// auditor), approves it and publishes consent form v1 (general); it returns a sender.
+func registerTrial(t *testing.T, ctx context.Context, e *env) func(who string, body tx.Body) {
+	t.Helper()
+	alice, irb := e.ids["dr-alice"], e.ids["auditor"]
+	send := func(who string, body tx.Body) {
+		t.Helper()
+		if _, err := e.cl.Send(ctx, e.ids[who], body); err != nil {
+			t.Fatalf("%T by %s: %v", body, who, err)
+		}
+	}
+	send("dr-alice", &trials.RegisterBody{Trial: "GLU-3", IRB: irb.ID, Sign: trials.Sign{Meaning: trials.Author, Reason: "registration"},
+		Protocol: trials.Protocol{Digest: strings.Repeat("ab", 32), PlannedEnrolment: 3,
+			Outcomes:          trials.Outcomes{Primary: []trials.Outcome{{Measure: "HbA1c change", TimeFrame: "26 weeks"}}},
+			Arms:              []trials.Arm{{Name: "drug"}, {Name: "placebo"}},
+			Sites:             []trials.Site{{Name: "St Mary", Investigator: alice.ID}},
+			PrimaryCompletion: "2030-01-01",
+			ResearchStudy:     []byte(`{"resourceType":"ResearchStudy","status":"active","title":"Glucose control"}`)}})
+	send("auditor", &trials.ApproveBody{Trial: "GLU-3", Version: 1, Sign: trials.Sign{Meaning: trials.Approval, Reason: "full board"}})
+	send("auditor", &trials.ConsentFormBody{Trial: "GLU-3", Digest: strings.Repeat("cd", 32), Categories: []string{"general"},
+		Sign: trials.Sign{Meaning: trials.Approval, Reason: "consent v1"}})
+
+	return send
+}
+
+// TestPortalTrialRefusals: what the trial pages must not let through. A withdrawal without
+// the confirmation, or re-consent to a superseded form, changes nothing on the ledger; a
+// provider who leads no site of the trial sees no page and cannot enrol; a provider cannot
+// open the patient's trial pages.
+func TestPortalTrialRefusals(t *testing.T) {
+	e := startEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	alice, pat := e.ids["dr-alice"], e.ids["pat"]
+	send := registerTrial(t, ctx, e)
+	send("pat", &consent.GrantBody{Grant: consent.Grant{Grantee: alice.ID, Actions: []string{consent.Write}, Purposes: []string{consent.Research}}})
+	send("dr-alice", &trials.EnrolBody{Trial: "GLU-3", Participant: pat.ID, Site: "St Mary", Arm: "drug", ConsentForm: 1})
+	send("auditor", &trials.ConsentFormBody{Trial: "GLU-3", Digest: strings.Repeat("ef", 32), Categories: []string{"general"},
+		Sign: trials.Sign{Meaning: trials.Approval, Reason: "consent v2"}})
+	mine := func() *trials.Enrolment {
+		t.Helper()
+		enr, err := e.cl.As(pat).TrialEnrolments(ctx, "GLU-3", false)
+		if err != nil || len(enr.Enrolments) != 1 {
+			t.Fatalf("enrolments: %v", err)
+		}
+		return enr.Enrolments[0]
+	}
+
+	pw := newWeb(t, e.base)
+	pw.enrol(e, "pat")
+	pw.get("/portal/patient/trials")
+	resp, body := pw.post("/portal/patient/trials/GLU-3/withdraw", url.Values{"reason": {"no box ticked"}})
+	wantPage(t, resp, body, http.StatusBadRequest, "Tick the box")
+	resp, body = pw.post("/portal/patient/trials/GLU-3/reconsent", url.Values{"form": {"1"}})
+	wantPage(t, resp, body, http.StatusBadRequest, "trials/10")
+	if m := mine(); m.Withdrawal != nil || m.ConsentForm != 1 {
+		t.Fatalf("a refused action reached the ledger: %+v", m)
+	}
+	resp, body = pw.get("/portal/patient/trials/NO-SUCH/withdraw")
+	wantPage(t, resp, body, http.StatusNotFound, "not taking part")
+	resp, body = pw.get("/portal/provider/trials")
+	wantPage(t, resp, body, http.StatusForbidden, "This page is for providers")
+
+	bob := newWeb(t, e.base)
+	bob.enrol(e, "dr-bob")
+	resp, body = bob.get("/portal/provider/trials")
+	wantPage(t, resp, body, http.StatusOK, "You are not an investigator of any trial")
+	resp, body = bob.get("/portal/provider/trials/GLU-3")
+	wantPage(t, resp, body, http.StatusNotFound, "not an investigator of trial GLU-3")
+	resp, body = bob.post("/portal/provider/trials/GLU-3/observations", url.Values{"patient": {pat.ID}, "what": {"HbA1c"}, "value": {"7"}})
+	if resp.StatusCode == http.StatusSeeOther {
+		t.Fatalf("Dr Bob's observation was accepted: %.300s", body)
+	}
+	resp, body = bob.get("/portal/patient/trials")
+	wantPage(t, resp, body, http.StatusForbidden, "This page is for patients")
+	if tr, err := e.cl.Trial(ctx, "GLU-3"); err != nil || tr.Trial.Observations != 0 || tr.Trial.Enrolled != 1 {
+		t.Fatalf("trial on the ledger: %v %+v", err, tr.Trial)
+	}
 }
