@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -133,7 +134,12 @@ func (p *Portal) trialEnrol(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	if _, err := p.cl.Send(r.Context(), s.ks, b); err != nil {
-		p.renderProviderTrial(w, r, s, http.StatusForbidden, "The ledger refused the enrolment: "+errText(err))
+		msg := "The ledger refused the enrolment: " + errText(err)
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Codespace == string(trials.Space) && ce.Code == trials.CodeNoResearchConsent {
+			msg += ". The patient must first grant you write access for research, covering the consent form's categories (on their Consents page)."
+		}
+		p.renderProviderTrial(w, r, s, http.StatusForbidden, msg)
 		return
 	}
 	s.flash = "Enrolled " + short(b.Participant) + " in arm " + b.Arm + " at " + b.Site + " with consent form version " + itoa(int64(form)) + "."

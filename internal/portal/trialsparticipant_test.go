@@ -40,6 +40,7 @@ func TestPortalTrialConsentStory(t *testing.T) {
 	// No research grant yet: the contract refuses, and the page says why.
 	enrolPat()
 	doc.wantText("#error", "trials/11")
+	doc.wantText("#error", "must first grant you write access for research")
 	doc.wantCount("tr.participant", 0)
 	send("pat", &consent.GrantBody{Grant: consent.Grant{Grantee: alice.ID, Actions: []string{consent.Write}, Purposes: []string{consent.Research}}})
 	enrolPat()
