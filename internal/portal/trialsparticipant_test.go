@@ -2,8 +2,11 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +110,38 @@ func TestPortalTrialConsentStory(t *testing.T) {
 	tr, err := e.cl.Trial(ctx, "GLU-3")
 	if err != nil || tr.Trial.Observations != 2 || tr.Trial.Withdrawn != 1 {
 		t.Fatalf("trial on the ledger: %v %+v", err, tr.Trial)
+	}
+	// The observations are records encrypted for the patient: they open with the patient's keys.
+	metas, err := e.cl.ListRecords(ctx, pat, pat.ID, consent.Treatment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, m := range metas {
+		if m.ResourceType != "Observation" {
+			continue
+		}
+		rr, err := e.cl.ReadRecord(ctx, pat, pat.ID, m.RecordID, consent.Treatment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o struct {
+			Code struct {
+				Coding []struct{ Code string }
+			}
+			ValueQuantity struct {
+				Value float64
+				Unit  string
+			}
+		}
+		if err := json.Unmarshal(rr.Plaintext, &o); err != nil || len(o.Code.Coding) != 1 || o.Code.Coding[0].Code != "4548-4" {
+			t.Fatalf("observation %s: %v %s", m.RecordID, err, rr.Plaintext)
+		}
+		values = append(values, fmt.Sprint(o.ValueQuantity.Value, o.ValueQuantity.Unit))
+	}
+	slices.Sort(values)
+	if !slices.Equal(values, []string{"6.9%", "7.1%"}) {
+		t.Fatalf("observations on the ledger: %v", values)
 	}
 	pb.noProblems()
 	doc.noProblems()
