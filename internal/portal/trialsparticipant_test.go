@@ -81,9 +81,11 @@ func TestPortalTrialConsentStory(t *testing.T) {
 	pb.wantText(row+" td.in-force", "version 2")
 	pb.wantText(row+" td.in-force", strings.Repeat("ef", 32))
 	pb.wantText(row+" td.in-force", "laboratory")
+	pb.shot("patient-trials-reconsent")
 	record("7.0")
 	doc.wantText("#error", "trials/10")
 	doc.wantCount(`tr.participant[data-state="reconsent"]`, 1)
+	doc.shot("investigator-trial-refused")
 
 	pb.act(click(row + " button.reconsent"))
 	pb.wantPath("/portal/patient/trials")
