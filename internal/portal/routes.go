@@ -41,6 +41,10 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/patient/records/{record}", p.role(identity.Patient, p.patientDownload))
 	m.HandleFunc("GET /portal/patient/emergency", p.role(identity.Patient, p.patientEmergency))
 	m.HandleFunc("POST /portal/patient/emergency/optouts", p.role(identity.Patient, p.setOptOuts))
+	m.HandleFunc("GET /portal/patient/trials", p.role(identity.Patient, p.patientTrials))
+	m.HandleFunc("POST /portal/patient/trials/{id}/reconsent", p.role(identity.Patient, p.reconsent))
+	m.HandleFunc("GET /portal/patient/trials/{id}/withdraw", p.role(identity.Patient, p.withdrawPage))
+	m.HandleFunc("POST /portal/patient/trials/{id}/withdraw", p.role(identity.Patient, p.withdraw))
 
 	m.HandleFunc("GET /portal/provider", p.role(identity.Provider, p.providerHome))
 	m.HandleFunc("GET /portal/provider/patients/{patient}", p.role(identity.Provider, p.providerPatient))
@@ -49,6 +53,10 @@ func (p *Portal) routes() {
 	m.HandleFunc("POST /portal/provider/patients/{patient}/emergency", p.role(identity.Provider, p.declare))
 	m.HandleFunc("POST /portal/provider/patients/{patient}/emergency/{declaration}/justify", p.role(identity.Provider, p.justify))
 	m.HandleFunc("GET /portal/provider/patients/{patient}/records/{record}", p.role(identity.Provider, p.providerDownload))
+	m.HandleFunc("GET /portal/provider/trials", p.role(identity.Provider, p.providerTrials))
+	m.HandleFunc("GET /portal/provider/trials/{id}", p.role(identity.Provider, p.providerTrial))
+	m.HandleFunc("POST /portal/provider/trials/{id}/enrolments", p.role(identity.Provider, p.trialEnrol))
+	m.HandleFunc("POST /portal/provider/trials/{id}/observations", p.role(identity.Provider, p.trialObserve))
 
 	m.HandleFunc("GET /portal/auditor", p.role(identity.Auditor, p.auditorHome))
 	m.HandleFunc("GET /portal/auditor/report", p.role(identity.Auditor, p.report))
@@ -81,9 +89,9 @@ type navItem struct{ Href, Label string }
 func navFor(role identity.Role) []navItem {
 	switch role {
 	case identity.Patient:
-		return []navItem{{Prefix + "patient", "My records"}, {Prefix + "patient/consents", "Consents"}, {Prefix + "patient/access", "Who saw my data"}, {Prefix + "patient/emergency", "Emergency access"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "patient", "My records"}, {Prefix + "patient/consents", "Consents"}, {Prefix + "patient/access", "Who saw my data"}, {Prefix + "patient/emergency", "Emergency access"}, {Prefix + "patient/trials", "My trials"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Provider:
-		return []navItem{{Prefix + "provider", "My patients"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "provider", "My patients"}, {Prefix + "provider/trials", "My trials"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Auditor:
 		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "auditor/emergency", "Emergency accesses"}, {Prefix + "auditor/trials", "Clinical trials"}, {Prefix + "security", "Sign-in security"}}
 	}
