@@ -230,12 +230,15 @@ func playDemo(g *globals, cl *client.Client, pass []byte, dataDir string) error 
 	if err := playClaimsDemo(ctx, g, cl, pass, dataDir, chainID, reg, alice, pat); err != nil {
 		return err
 	}
+	if err := playTrialsDemo(ctx, g, cl, pass, chainID, reg, alice, pat, aud); err != nil {
+		return err
+	}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err
 	}
 	step("the ledger now holds %d audit events at height %d (app hash %s...)", st.LogSize, st.Height, st.AppHash[:16])
-	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic, insurer\n", g.keyring().Path, string(pass))
+	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic, insurer, acme-research\n", g.keyring().Path, string(pass))
 	return nil
 }
 

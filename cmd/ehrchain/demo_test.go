@@ -83,6 +83,7 @@ func TestDemoPrintsPortal(t *testing.T) {
 		!strings.Contains(out.String(), "Dr Bob reads a general Encounter") || !strings.Contains(out.String(), "is denied, and the denial is on the ledger") {
 		t.Errorf("the demo did not show a sensitive category at work:\n%s", out)
 	}
+	checkTrialChapter(t, out.String())
 	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.PostForm(portalURL+"signin", url.Values{"name": {"patient"}, "passphrase": {m[1]}})
 	if err != nil {
@@ -167,5 +168,42 @@ func runPrintedHints(t *testing.T, out string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"Bundle"`) {
 		t.Errorf("the printed FHIR query with the printed token: %d %s", resp.StatusCode, body)
+	}
+}
+
+// checkTrialChapter checks the clinical-trial chapter's key lines: the contract's refusals
+// before re-consent and after withdrawal, the report's switched-outcome findings verified
+// against the app hash, and the printed HTML command, which is run as printed.
+func checkTrialChapter(t *testing.T, out string) {
+	t.Helper()
+	for _, want := range []string{
+		"refused by the contract: trials/10: participant ",
+		"version 2 is in force and must be signed first",
+		"refused by the contract: trials/12: participant ",
+		`VIOLATION reported_outcomes missing_primary: results posting 1: pre-specified primary outcome "HbA1c change" is not reported`,
+		`VIOLATION reported_outcomes not_prespecified: results posting 1: outcome "Fasting glucose" was not pre-specified`,
+		"ENFORCED  data_after_withdrawal: 1 of 1 participants withdrew; 2 observations recorded",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the trial chapter does not print %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`verified: \d+ state values at height \d+ against app hash [0-9A-F]{64}`).MatchString(out) {
+		t.Errorf("the trial report was not verified against an app hash:\n%s", out)
+	}
+	m := regexp.MustCompile(`\(as HTML with its timeline: (\S.* trial report GLU-DEMO --html GLU-DEMO\.html)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no trial report HTML command:\n%s", out)
+	}
+	dir := t.TempDir()
+	c := exec.Command("sh", "-c", m[1])
+	c.Dir = dir
+	c.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE=")
+	if b, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("printed trial report command: %v\n%s\n%s", err, m[1], b)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "GLU-DEMO.html"))
+	if err != nil || !strings.Contains(string(page), "Fasting glucose") || !strings.Contains(string(page), "<svg") {
+		t.Fatalf("the printed command wrote no report page with its timeline (%v):\n%.400s", err, page)
 	}
 }
