@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -84,6 +85,7 @@ func TestDemoPrintsPortal(t *testing.T) {
 		t.Errorf("the demo did not show a sensitive category at work:\n%s", out)
 	}
 	checkTrialChapter(t, out.String())
+	checkSupplyChapter(t, out.String())
 	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.PostForm(portalURL+"signin", url.Values{"name": {"patient"}, "passphrase": {m[1]}})
 	if err != nil {
@@ -205,5 +207,53 @@ func checkTrialChapter(t *testing.T, out string) {
 	page, err := os.ReadFile(filepath.Join(dir, "GLU-DEMO.html"))
 	if err != nil || !strings.Contains(string(page), "Fasting glucose") || !strings.Contains(string(page), "<svg") {
 		t.Fatalf("the printed command wrote no report page with its timeline (%v):\n%.400s", err, page)
+	}
+}
+
+// checkSupplyChapter checks the drug-traceability chapter, which runs when GS1's EPCIS
+// schema is beside the Synthea data (as in ../shared/data): the cloned serial's suspect
+// event, the genuine and the recalled pack verified, and the printed verify command, run
+// as printed.
+func checkSupplyChapter(t *testing.T, out string) {
+	t.Helper()
+	if demoSchema(filepath.Join("..", "..", "..", "shared", "data", "synthea-r4")) == "" {
+		t.Log("no EPCIS schema in ../shared/data: the drug-traceability chapter is skipped")
+		return
+	}
+	for _, want := range []string{
+		"suspect-product event 1: dispensed_twice: https://id.gs1.org/01/04012345123456/21/1001 was dispensed again",
+		"quarantined: https://id.gs1.org/01/04012345123456/21/1001",
+		"(01)04012345123456(21)1002(10)L1(17)300630 -> genuine: ",
+		"(01)04012345123456(21)2001(10)L2(17)300630 -> recalled: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the drug-traceability chapter does not print %q:\n%s", want, out)
+		}
+	}
+	m := regexp.MustCompile(`\(the same from the CLI: (\S.* epcis verify '\S+')\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no epcis verify command:\n%s", out)
+	}
+	c := exec.Command("sh", "-c", m[1])
+	c.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE=")
+	b, err := c.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(b), "recalled: ") || !strings.Contains(string(b), "against app hash") {
+		t.Fatalf("printed epcis verify: %v\n%s\n%s", err, m[1], b)
+	}
+}
+
+// TestDemoSupplySkipped: without GS1's schema beside the data the chapter is skipped and
+// the node's config is left as it was.
+func TestDemoSupplySkipped(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "synthea-r4")
+	if demoSchema(data) != "" {
+		t.Fatal("a schema found where there is none")
+	}
+	home := t.TempDir()
+	if err := demoEnableEPCIS(home, data); err != nil {
+		t.Fatalf("enabling EPCIS without a schema touched the config: %v", err)
+	}
+	if err := playSupplyDemo(context.Background(), nil, nil, nil, data, "", nil); err != nil {
+		t.Fatal(err)
 	}
 }
