@@ -52,6 +52,9 @@ func demoCmd(g *globals) *cobra.Command {
 			} else {
 				fmt.Printf("reusing the demo chain in %s\n", dir)
 			}
+			if err := demoEnableEPCIS(dir, data); err != nil {
+				return err
+			}
 			stop := make(chan error, 1)
 			ready := func(n *node.Node, addr string) {
 				go func() {
@@ -230,12 +233,18 @@ func playDemo(g *globals, cl *client.Client, pass []byte, dataDir string) error 
 	if err := playClaimsDemo(ctx, g, cl, pass, dataDir, chainID, reg, alice, pat); err != nil {
 		return err
 	}
+	if err := playTrialsDemo(ctx, g, cl, pass, chainID, reg, alice, pat, aud); err != nil {
+		return err
+	}
+	if err := playSupplyDemo(ctx, g, cl, pass, dataDir, chainID, reg); err != nil {
+		return err
+	}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err
 	}
 	step("the ledger now holds %d audit events at height %d (app hash %s...)", st.LogSize, st.Height, st.AppHash[:16])
-	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic, insurer\n", g.keyring().Path, string(pass))
+	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic, insurer, acme-research, acme-pharma, corner-pharmacy, drug-agency\n", g.keyring().Path, string(pass))
 	return nil
 }
 

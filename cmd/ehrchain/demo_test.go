@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -83,6 +84,8 @@ func TestDemoPrintsPortal(t *testing.T) {
 		!strings.Contains(out.String(), "Dr Bob reads a general Encounter") || !strings.Contains(out.String(), "is denied, and the denial is on the ledger") {
 		t.Errorf("the demo did not show a sensitive category at work:\n%s", out)
 	}
+	checkTrialChapter(t, out.String())
+	checkSupplyChapter(t, out.String())
 	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.PostForm(portalURL+"signin", url.Values{"name": {"patient"}, "passphrase": {m[1]}})
 	if err != nil {
@@ -167,5 +170,90 @@ func runPrintedHints(t *testing.T, out string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"Bundle"`) {
 		t.Errorf("the printed FHIR query with the printed token: %d %s", resp.StatusCode, body)
+	}
+}
+
+// checkTrialChapter checks the clinical-trial chapter's key lines: the contract's refusals
+// before re-consent and after withdrawal, the report's switched-outcome findings verified
+// against the app hash, and the printed HTML command, which is run as printed.
+func checkTrialChapter(t *testing.T, out string) {
+	t.Helper()
+	for _, want := range []string{
+		"refused by the contract: trials/10: participant ",
+		"version 2 is in force and must be signed first",
+		"refused by the contract: trials/12: participant ",
+		`VIOLATION reported_outcomes missing_primary: results posting 1: pre-specified primary outcome "HbA1c change" is not reported`,
+		`VIOLATION reported_outcomes not_prespecified: results posting 1: outcome "Fasting glucose" was not pre-specified`,
+		"ENFORCED  data_after_withdrawal: 1 of 1 participants withdrew; 2 observations recorded",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the trial chapter does not print %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`verified: \d+ state values at height \d+ against app hash [0-9A-F]{64}`).MatchString(out) {
+		t.Errorf("the trial report was not verified against an app hash:\n%s", out)
+	}
+	m := regexp.MustCompile(`\(as HTML with its timeline: (\S.* trial report GLU-DEMO --html GLU-DEMO\.html)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no trial report HTML command:\n%s", out)
+	}
+	dir := t.TempDir()
+	c := exec.Command("sh", "-c", m[1])
+	c.Dir = dir
+	c.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE=")
+	if b, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("printed trial report command: %v\n%s\n%s", err, m[1], b)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "GLU-DEMO.html"))
+	if err != nil || !strings.Contains(string(page), "Fasting glucose") || !strings.Contains(string(page), "<svg") {
+		t.Fatalf("the printed command wrote no report page with its timeline (%v):\n%.400s", err, page)
+	}
+}
+
+// checkSupplyChapter checks the drug-traceability chapter, which runs when GS1's EPCIS
+// schema is beside the Synthea data (as in ../shared/data): the cloned serial's suspect
+// event, the genuine and the recalled pack verified, and the printed verify command, run
+// as printed.
+func checkSupplyChapter(t *testing.T, out string) {
+	t.Helper()
+	if demoSchema(filepath.Join("..", "..", "..", "shared", "data", "synthea-r4")) == "" {
+		t.Log("no EPCIS schema in ../shared/data: the drug-traceability chapter is skipped")
+		return
+	}
+	for _, want := range []string{
+		"suspect-product event 1: dispensed_twice: https://id.gs1.org/01/04012345123456/21/1001 was dispensed again",
+		"quarantined: https://id.gs1.org/01/04012345123456/21/1001",
+		"(01)04012345123456(21)1002(10)L1(17)300630 -> genuine: ",
+		"(01)04012345123456(21)2001(10)L2(17)300630 -> recalled: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the drug-traceability chapter does not print %q:\n%s", want, out)
+		}
+	}
+	m := regexp.MustCompile(`\(the same from the CLI: (\S.* epcis verify '\S+')\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no epcis verify command:\n%s", out)
+	}
+	c := exec.Command("sh", "-c", m[1])
+	c.Env = append(os.Environ(), "EHRCHAIN_PASSPHRASE=")
+	b, err := c.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(b), "recalled: ") || !strings.Contains(string(b), "against app hash") {
+		t.Fatalf("printed epcis verify: %v\n%s\n%s", err, m[1], b)
+	}
+}
+
+// TestDemoSupplySkipped: without GS1's schema beside the data the chapter is skipped and
+// the node's config is left as it was.
+func TestDemoSupplySkipped(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "synthea-r4")
+	if demoSchema(data) != "" {
+		t.Fatal("a schema found where there is none")
+	}
+	home := t.TempDir()
+	if err := demoEnableEPCIS(home, data); err != nil {
+		t.Fatalf("enabling EPCIS without a schema touched the config: %v", err)
+	}
+	if err := playSupplyDemo(context.Background(), nil, nil, nil, data, "", nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/wire"
+)
+
+// demoTrial is the id of the demo's trial.
+const demoTrial = "GLU-DEMO"
+
+// playTrialsDemo is the demo's clinical-trial chapter: a sponsor registers a trial with
+// pre-specified outcomes, the IRB (the auditor) approves it and its consent form, the
+// patient consents and is enrolled by Dr Alice, a new consent form stops recording until
+// re-consent, withdrawal stops it for good, the sponsor exports the dataset and posts
+// results with a switched primary outcome, and the transparency report, verified against
+// the node's app hash, shows it.
+func playTrialsDemo(ctx context.Context, g *globals, cl *client.Client, pass []byte, chainID string, reg, alice, pat, irb *keys.Keystore) error {
+	sponsor, _, err := demoKeystore(g, pass, "acme-research")
+	if err != nil {
+		return err
+	}
+	sign := func(meaning trials.Meaning, reason string) trials.Sign {
+		return trials.Sign{Meaning: meaning, Reason: reason}
+	}
+	digest := func(doc string) string { s := sha256.Sum256([]byte(doc)); return hex.EncodeToString(s[:]) }
+
+	step("clinical trial: the registrar registers the sponsor Acme Research, which registers trial %s with its pre-specified outcomes", demoTrial)
+	if _, err := cl.Send(ctx, reg, client.RegistrationFor(chainID, sponsor, identity.Provider, "Acme Research", "Acme Research", "SP-1")); err != nil {
+		return err
+	}
+	hba1c := trials.Outcome{Measure: "HbA1c change", TimeFrame: "26 weeks"}
+	p := trials.Protocol{Digest: digest("GLU-DEMO protocol v1"),
+		Outcomes:         trials.Outcomes{Primary: []trials.Outcome{hba1c}, Secondary: []trials.Outcome{{Measure: "Body weight change", TimeFrame: "26 weeks"}}},
+		PlannedEnrolment: 1, Arms: []trials.Arm{{Name: "drug"}, {Name: "placebo"}},
+		Sites:             []trials.Site{{Name: "St Mary", Investigator: alice.ID}},
+		PrimaryCompletion: time.Now().UTC().AddDate(0, 0, -30).Format("2006-01-02"),
+		ResearchStudy:     []byte(`{"resourceType":"ResearchStudy","id":"glu-demo","status":"active","title":"GLU-DEMO: a glucose-lowering drug against placebo"}`),
+		Categories:        []string{"general"}}
+	if _, err := cl.Send(ctx, sponsor, &trials.RegisterBody{Trial: demoTrial, IRB: irb.ID, Protocol: p, Sign: sign(trials.Author, "initial registration")}); err != nil {
+		return err
+	}
+	fmt.Printf("    primary outcome %q over %s; site St Mary, investigator Dr Alice; IRB: the Compliance Office\n", hba1c.Measure, hba1c.TimeFrame)
+
+	step("the IRB approves the protocol and publishes consent form v1")
+	if _, err := cl.Send(ctx, irb, &trials.ApproveBody{Trial: demoTrial, Version: 1, Sign: sign(trials.Approval, "full board review")}); err != nil {
+		return err
+	}
+	if _, err := cl.Send(ctx, irb, &trials.ConsentFormBody{Trial: demoTrial, Digest: digest("Informed consent v1"), Categories: []string{"general"},
+		Sign: sign(trials.Approval, "consent document reviewed by the full board")}); err != nil {
+		return err
+	}
+
+	step("the patient signs consent form v1 and grants research access (Dr Alice writes, the sponsor reads 'general'); Dr Alice enrols her")
+	if _, err := cl.Grant(ctx, pat, consent.Grant{Grantee: alice.ID, Scope: consent.Scope{Categories: []string{"general"}},
+		Actions: []string{consent.Write}, Purposes: []string{consent.Research}}); err != nil {
+		return err
+	}
+	if _, err := cl.Grant(ctx, pat, consent.Grant{Grantee: sponsor.ID, Scope: consent.Scope{Categories: []string{"general"}},
+		Actions: []string{consent.Read}, Purposes: []string{consent.Research}}); err != nil {
+		return err
+	}
+	if _, err := cl.Send(ctx, alice, &trials.EnrolBody{Trial: demoTrial, Participant: pat.ID, Site: "St Mary", Arm: "drug", ConsentForm: 1}); err != nil {
+		return err
+	}
+	record := func(week int) error {
+		obs := fmt.Sprintf(`{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"valueQuantity":{"value":%.1f,"unit":"%%"},"note":[{"text":"week %d"}]}`, 7.8-0.1*float64(week), week)
+		_, err := cl.TrialRecord(ctx, alice, demoTrial, client.NewRecord{Patient: pat.ID, Category: "general", ResourceType: "Observation",
+			ContentType: "application/fhir+json", Plaintext: []byte(obs)})
+		return err
+	}
+	step("Dr Alice records the week-0 HbA1c as a trial observation")
+	if err := record(0); err != nil {
+		return err
+	}
+
+	step("the IRB publishes consent form v2 (new risk information); Dr Alice records week 4 before the patient re-consents")
+	if _, err := cl.Send(ctx, irb, &trials.ConsentFormBody{Trial: demoTrial, Digest: digest("Informed consent v2: new risk information"), Categories: []string{"general"},
+		Sign: sign(trials.Approval, "amended risk section")}); err != nil {
+		return err
+	}
+	if err := record(4); err == nil {
+		return errors.New("a trial observation was recorded before re-consent")
+	} else {
+		fmt.Printf("    refused by the contract: %v\n", err)
+	}
+	step("the patient re-consents to v2; the week-4 recording is accepted")
+	if _, err := cl.Send(ctx, pat, &trials.ReconsentBody{Trial: demoTrial, ConsentForm: 2}); err != nil {
+		return err
+	}
+	if err := record(4); err != nil {
+		return err
+	}
+	step("the patient withdraws; Dr Alice tries to record week 8")
+	if _, err := cl.Send(ctx, pat, &trials.WithdrawBody{Trial: demoTrial, Reason: "no longer wishes to take part"}); err != nil {
+		return err
+	}
+	if err := record(8); err == nil {
+		return errors.New("a trial observation was recorded after withdrawal")
+	} else {
+		fmt.Printf("    refused by the contract: %v\n", err)
+	}
+
+	step("the sponsor exports the pseudonymised dataset and posts results with 'Fasting glucose' as the primary outcome")
+	ds, err := cl.As(sponsor).TrialDataset(ctx, demoTrial)
+	if err != nil {
+		return err
+	}
+	if got := trials.DatasetDigest(ds.Dataset.Encode()); got != ds.Digest {
+		return fmt.Errorf("the dataset received hashes to %s, the node says %s", got, ds.Digest)
+	}
+	if _, err := cl.Send(ctx, sponsor, &trials.ExportBody{Trial: demoTrial, AsOf: ds.Height, Dataset: ds.Digest, Participants: ds.Dataset.Participants,
+		Records: ds.Dataset.Records, Sign: sign(trials.Author, "final analysis dataset")}); err != nil {
+		return err
+	}
+	fmt.Printf("    dataset as of height %d: %d participants, %d records (the withdrawn patient's data is left out), sha256 %s..., recorded as an export\n",
+		ds.Height, ds.Dataset.Participants, ds.Dataset.Records, ds.Digest[:16])
+	if _, err := cl.Send(ctx, sponsor, &trials.ResultsBody{Trial: demoTrial, Dataset: ds.Digest,
+		Outcomes: []trials.Reported{{Measure: "Fasting glucose", TimeFrame: "12 weeks", Primary: true, Result: "-1.2 mmol/L"},
+			{Measure: "Body weight change", TimeFrame: "26 weeks", Result: "-1.4 kg"}},
+		Sign: sign(trials.Author, "final analysis")}); err != nil {
+		return err
+	}
+
+	step("anyone fetches the trial's transparency report and verifies it offline against the node's app hash")
+	var rep *wire.TrialReport
+	trusted, err := trustedAppHash(ctx, cl, "", func() (int64, error) {
+		var err error
+		rep, err = cl.TrialReport(ctx, demoTrial)
+		if err != nil {
+			return 0, err
+		}
+		return rep.Height, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := rep.Verify(trusted); err != nil {
+		return fmt.Errorf("the report of trial %s does not verify: %w", demoTrial, err)
+	}
+	for _, f := range rep.Report.Findings {
+		kind := ""
+		if f.Kind != "" {
+			kind = " " + f.Kind
+		}
+		fmt.Printf("    %-9s %s%s: %s\n", strings.ToUpper(f.Status), f.Rule, kind, f.Detail)
+	}
+	fmt.Printf("    verified: %d state values at height %d against app hash %X\n", len(rep.Values), rep.Height, trusted)
+	fmt.Printf("    (as HTML with its timeline: %s trial report %s --html %s.html)\n", demoCLI(g, cl.Base), demoTrial, demoTrial)
+	return nil
+}
