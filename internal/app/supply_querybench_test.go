@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"net/url"
 	"testing"
 
@@ -15,20 +14,7 @@ import (
 // regulator asking a business step few events have (ledger order, one page reads at most
 // supply.MaxQueryScan index entries).
 func BenchmarkQuery(b *testing.B) {
-	h := newHarness(b)
-	c := h.registerSupply()
-	const total, perDoc = 100_000, 500
-	item, caseID, pallet := sgtinOf("1"), ssccOf("0000000001"), ssccOf("0000000002")
-	h.clean(c.acme, commissionEv("L1", "2027-06-30", item), packEv(caseID, item), packEv(pallet, caseID),
-		observeEv("storing", pallet), shipEv(wholesalerParty, pallet))
-	h.clean(c.wholesaler, observeEv("receiving", pallet), observeEv("storing", pallet))
-	for n := 7; n < total; n += perDoc {
-		batch := make([]string, perDoc)
-		for i := range batch {
-			batch[i] = commissionEv("L1", "2027-06-30", sgtinOf(fmt.Sprint(n+i+10)))
-		}
-		h.clean(c.acme, batch...)
-	}
+	h, c, item, _ := palletLedger(b)
 	v := h.st.Committed()
 	wholesaler, regulator := identity.Get(v, c.wholesaler.ID), identity.Get(v, c.regulator.ID)
 	for _, bc := range []struct {
