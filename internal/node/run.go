@@ -69,6 +69,8 @@ type Node struct {
 
 	dbMu sync.Mutex
 	dbs  []*stoppingDB // every database CometBFT opened, closed after it stops
+
+	compact *compactor // compacts the block store after pruning (nil when pruning keeps every block)
 }
 
 // dbProvider opens CometBFT's databases and remembers them: CometBFT does not close its
@@ -278,6 +280,7 @@ func (n *Node) start() (err error) {
 	n.rpc = local.New(c)
 	go n.watchFatal()
 	n.startReplicator(nodeKey)
+	n.startCompactor()
 	return nil
 }
 
@@ -332,6 +335,9 @@ func (n *Node) Stop() error {
 func (n *Node) close() {
 	if n.repl != nil {
 		n.repl.close()
+	}
+	if n.compact != nil {
+		n.compact.close()
 	}
 	n.dbMu.Lock()
 	for _, db := range n.dbs {
