@@ -12,16 +12,7 @@ func TestEpcisQueryCommand(t *testing.T) {
 	home := epcisHome(t)
 	p := startProc(t, home)
 	try, cli := p.commands(t)
-	for _, k := range []struct{ name, role, org string }{
-		{"acme", "manufacturer", "Acme Pharma"}, {"pharmacy", "dispenser", "Corner Pharmacy"},
-		{"fda", "regulator", "Drug Agency"}, {"rival", "manufacturer", "Rival"},
-	} {
-		cli("keys", "add", k.name)
-		cli("identity", "register", "--as", "registrar", "--key", k.name, "--role", k.role, "--org", k.org)
-	}
-	cli("epcis", "bind", "--partner", "acme", "--prefix", "4012345", "--gln", "4012345000009")
-	cli("epcis", "bind", "--partner", "pharmacy", "--gln", "0712345000002")
-	cli("epcis", "bind", "--partner", "rival", "--prefix", "0888888")
+	epcisPartners(cli)
 
 	item, box, rivalItem := "urn:epc:id:sgtin:4012345.012345.1001", "urn:epc:id:sscc:4012345.0000000001", "urn:epc:id:sgtin:0888888.012345.7"
 	cli("epcis", "capture", "--as", "acme", epcisDocFile(t, 0,

@@ -26,14 +26,9 @@ func epcisDocFile(t *testing.T, first int, events ...string) string {
 	return f
 }
 
-// TestEpcisTraceSuspectsVerifyCommands: a pack goes from Acme in a case to the
-// pharmacy; its trace, proven, shows the case's events; a receipt of a pack never
-// shipped shows up in the regulator's and the pharmacy's suspects; and anyone verifies a
-// pack's DataMatrix code without a keystore.
-func TestEpcisTraceSuspectsVerifyCommands(t *testing.T) {
-	home := epcisHome(t)
-	p := startProc(t, home)
-	try, cli := p.commands(t)
+// epcisPartners registers and binds the partners of the EPCIS CLI stories: Acme (prefix
+// 4012345, a GLN), the Corner Pharmacy (a GLN), a regulator and Rival (prefix 0888888).
+func epcisPartners(cli func(args ...string) string) {
 	for _, k := range []struct{ name, role, org string }{
 		{"acme", "manufacturer", "Acme Pharma"}, {"pharmacy", "dispenser", "Corner Pharmacy"},
 		{"fda", "regulator", "Drug Agency"}, {"rival", "manufacturer", "Rival"},
@@ -44,6 +39,17 @@ func TestEpcisTraceSuspectsVerifyCommands(t *testing.T) {
 	cli("epcis", "bind", "--partner", "acme", "--prefix", "4012345", "--gln", "4012345000009")
 	cli("epcis", "bind", "--partner", "pharmacy", "--gln", "0712345000002")
 	cli("epcis", "bind", "--partner", "rival", "--prefix", "0888888")
+}
+
+// TestEpcisTraceSuspectsVerifyCommands: a pack goes from Acme in a case to the
+// pharmacy; its trace, proven, shows the case's events; a receipt of a pack never
+// shipped shows up in the regulator's and the pharmacy's suspects; and anyone verifies a
+// pack's DataMatrix code without a keystore.
+func TestEpcisTraceSuspectsVerifyCommands(t *testing.T) {
+	home := epcisHome(t)
+	p := startProc(t, home)
+	try, cli := p.commands(t)
+	epcisPartners(cli)
 
 	item, item2, box := "urn:epc:id:sgtin:4012345.012345.1001", "urn:epc:id:sgtin:4012345.012345.1002", "urn:epc:id:sscc:4012345.0000000001"
 	cli("epcis", "capture", "--as", "acme", epcisDocFile(t, 0,
