@@ -88,6 +88,26 @@ func (h *harness) open() {
 	h.t.Cleanup(func() { h.st.Close() })
 }
 
+// waitShredded waits until the state store has compacted every committed erasure out of its
+// files.
+func (h *harness) waitShredded() {
+	h.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, err := h.st.ShredPending()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d erasures still not shredded after a minute", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (h *harness) reopen() {
 	h.st.Close()
 	h.open()

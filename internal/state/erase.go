@@ -12,11 +12,13 @@ import (
 // ciphertext. A pebble delete only writes a tombstone; the old bytes stay in the write-ahead
 // log and the table files until a flush and a compaction rewrite them, which Compact forces.
 
-// DeleteIndex stages the removal of a derived index entry.
+// DeleteIndex stages the removal of a derived index entry; the entry's bytes are shredded
+// from the database files after the block commits (shred.go).
 func (s *Store) DeleteIndex(key []byte) {
 	if err := s.block.Delete(indexKey(key), nil); err != nil {
 		fault(err)
 	}
+	s.erased = append(s.erased, bytes.Clone(key))
 }
 
 // Compact flushes the memtable and compacts the whole state database, so that deleted

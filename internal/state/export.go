@@ -40,6 +40,7 @@ func (s *Store) Export() (*Export, error) {
 		return nil, errors.New("export: nothing is committed yet")
 	}
 	s.exports.Add(1)
+	s.exporting.Add(1)
 	return &Export{s: s, snap: s.raw.NewSnapshot(), c: s.last}, nil
 }
 
@@ -53,6 +54,8 @@ func (e *Export) Close() {
 	}
 	e.once = true
 	e.snap.Close()
+	e.s.exporting.Add(-1)
+	e.s.wakeShredder() // it waits for snapshots older than an erasure to close
 	e.s.exports.Done()
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -64,6 +65,13 @@ type Store struct {
 	exports   sync.WaitGroup // open exports; Close waits for them
 	last      Commit
 	committed *View
+
+	erased    [][]byte      // index keys the current block erased, shredded after its commit
+	exporting atomic.Int64  // open exports: their pebble snapshots keep erased bytes alive
+	shredWake chan struct{} // wakes the shredder (buffered, one pending wake-up)
+	shredDone chan struct{} // closed when the shredder has stopped
+	shredErr  atomic.Pointer[error]
+	shredded  atomic.Uint64 // erased entries compacted out since Open
 }
 
 // Open opens (or creates) the state database in dir and recovers to the last complete commit.
@@ -71,7 +79,7 @@ func Open(dir string) (*Store, error) {
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref() // the database holds its own reference
 	opts := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, Logger: quietLogger{},
-		MaxConcurrentCompactions: func() int { return 2 }}
+		MaxConcurrentCompactions: func() int { return 2 }, Cleaner: shredCleaner{}}
 	// Bloom filters on every level: a write looks up keys that do not exist yet (a new
 	// record's head version, a read request's hash), and without filters each such lookup
 	// searches every level of a large database. Deeper levels inherit level 0's options
@@ -82,11 +90,13 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", path, err)
 	}
-	s := &Store{raw: db, done: make(chan struct{})}
+	s := &Store{raw: db, done: make(chan struct{}), shredWake: make(chan struct{}, 1), shredDone: make(chan struct{})}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	go s.shredLoop()
+	s.wakeShredder() // lists a crash left before their compaction
 	return s, nil
 }
 
@@ -175,6 +185,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.done)
 	s.exports.Wait() // Export takes the read lock, so none can start meanwhile
+	<-s.shredDone
 	if s.block != nil {
 		s.block.Close()
 	}
@@ -276,6 +287,9 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	if err := s.log.Commit(s.block); err != nil {
 		return Commit{}, err
 	}
+	if err := s.stageShred(height); err != nil {
+		return Commit{}, err
+	}
 	meta, _ := json.Marshal(c)
 	if err := s.block.Set(metaKey, meta, nil); err != nil {
 		return Commit{}, err
@@ -289,6 +303,7 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	s.mu.Lock()
 	s.last, s.committed = c, next
 	s.mu.Unlock()
+	s.wakeShredder()
 	return c, nil
 }
 

@@ -1,0 +1,163 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// Shredding makes an erasure reach the disk. An erased record's metadata and inline
+// ciphertext are index entries (DeleteIndex), and a pebble delete only writes a tombstone:
+// the old bytes stay in the write-ahead log and in table files until a flush and
+// compactions pass them, which on a quiet database may be never. So after each block that
+// erased entries, the store compacts exactly their key ranges in the background (which
+// flushes the memtable holding them first), and pebble is opened with shredCleaner so that
+// an obsolete write-ahead log is deleted instead of kept for reuse (a reused log is
+// overwritten from its start, its old tail readable until then).
+//
+// The keys to shred are written with the block's commit batch under shredPrefix (node
+// local, outside the app hash and the snapshots), and removed once compacted, so a crash
+// in between leaves them for the next Open.
+
+var shredPrefix = []byte("m/shred/")
+
+// shredCleaner deletes every obsolete file, as pebble's default cleaner does, but also
+// turns off the recycling of write-ahead logs: pebble recycles only when its cleaner does
+// not need file contents, a property it reads from an unexported marker method that only
+// ArchiveCleaner has. Embedding ArchiveCleaner one level deeper than DeleteCleaner promotes
+// that marker while DeleteCleaner's shallower Clean wins.
+type shredCleaner struct {
+	pebble.DeleteCleaner
+	noRecycle
+}
+
+type noRecycle struct{ pebble.ArchiveCleaner }
+
+func (shredCleaner) String() string { return "delete, no log recycling" }
+
+func shredKey(height int64) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(shredPrefix), uint64(height))
+}
+
+// encodeKeys joins keys as (uvarint length, bytes) pairs.
+func encodeKeys(keys [][]byte) []byte {
+	var out []byte
+	for _, k := range keys {
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+	}
+	return out
+}
+
+func decodeKeys(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return nil, fmt.Errorf("shred list is corrupt")
+		}
+		out = append(out, b[w:w+int(n)])
+		b = b[w+int(n):]
+	}
+	return out, nil
+}
+
+// stageShred adds the keys the current block erased to its commit batch.
+func (s *Store) stageShred(height int64) error {
+	if len(s.erased) == 0 {
+		return nil
+	}
+	sort.Slice(s.erased, func(i, j int) bool { return bytes.Compare(s.erased[i], s.erased[j]) < 0 })
+	err := s.block.Set(shredKey(height), encodeKeys(s.erased), nil)
+	s.erased = nil
+	return err
+}
+
+// wakeShredder asks the shredder to look for work; it never blocks the caller.
+func (s *Store) wakeShredder() {
+	select {
+	case s.shredWake <- struct{}{}:
+	default:
+	}
+}
+
+// shredLoop compacts what erasures left behind until the store closes.
+func (s *Store) shredLoop() {
+	defer close(s.shredDone)
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.shredWake:
+		}
+		if err := s.shredPending(); err != nil {
+			s.shredErr.Store(&err)
+		}
+	}
+}
+
+// shredPending compacts the ranges of every pending shred list, oldest first, and removes
+// each list once its compaction is done.
+func (s *Store) shredPending() error {
+	if s.exporting.Load() > 0 {
+		// A pebble snapshot taken before an erasure keeps the erased bytes through any
+		// compaction; the export's Close wakes the shredder again. (A snapshot taken after
+		// this check is newer than every pending erasure and holds nothing back.)
+		return nil
+	}
+	it, err := s.raw.NewIter(&pebble.IterOptions{LowerBound: shredPrefix, UpperBound: PrefixEnd(shredPrefix)})
+	if err != nil {
+		return err
+	}
+	type list struct{ key, val []byte }
+	var lists []list
+	for it.First(); it.Valid(); it.Next() {
+		lists = append(lists, list{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, l := range lists {
+		keys, err := decodeKeys(l.val)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			select {
+			case <-s.done:
+				return nil // the list stays for the next Open
+			default:
+			}
+			lo := indexKey(k)
+			if err := s.raw.Compact(lo, append(bytes.Clone(lo), 0), false); err != nil {
+				return fmt.Errorf("compact an erased entry: %w", err)
+			}
+		}
+		if err := s.raw.Delete(l.key, pebble.Sync); err != nil {
+			return err
+		}
+		s.shredded.Add(uint64(len(keys)))
+	}
+	return nil
+}
+
+// ShredPending is the number of committed erasure lists whose entries are not yet compacted
+// out of the database files; tests and operators wait for it to reach zero.
+func (s *Store) ShredPending() (int, error) {
+	if p := s.shredErr.Load(); p != nil {
+		return 0, *p
+	}
+	it, err := s.raw.NewIter(&pebble.IterOptions{LowerBound: shredPrefix, UpperBound: PrefixEnd(shredPrefix)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, it.Error()
+}
