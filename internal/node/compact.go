@@ -1,6 +1,7 @@
 package node
 
 import (
+	"sync"
 	"time"
 )
 
@@ -8,11 +9,14 @@ import (
 // their bytes: an erased record's inline ciphertext travelled in a block) back only when it
 // compacts the files that hold them, which a store that only grows at its head seldom does.
 // The compactor compacts the block store each time pruning has moved its base up by
-// keep_blocks since the last compaction. It runs on this node only, outside consensus.
+// keep_blocks since the last compaction, and then trims the consensus WAL (waltrim.go). It
+// runs on this node only, outside consensus.
 type compactor struct {
 	n          *Node
 	every      int64 // blocks of base advance between compactions
+	wal        walTrimmer
 	stop, done chan struct{}
+	stopOnce   sync.Once
 }
 
 // compactCheck is how often the compactor looks at the block store's base.
@@ -23,7 +27,7 @@ func (n *Node) startCompactor() {
 	if c == nil || c.KeepBlocks <= 0 {
 		return
 	}
-	k := &compactor{n: n, every: c.KeepBlocks, stop: make(chan struct{}), done: make(chan struct{})}
+	k := &compactor{n: n, every: c.KeepBlocks, wal: walTrimmer{n: n}, stop: make(chan struct{}), done: make(chan struct{})}
 	n.compact = k
 	go k.run()
 }
@@ -54,12 +58,13 @@ func (k *compactor) run() {
 		}
 		k.n.logf("block store compacted after pruning below height %d (%s)", base, time.Since(start).Round(time.Millisecond))
 		last = base
+		k.wal.trim()
 	}
 }
 
 // close stops the compactor, after the compaction in progress if there is one.
 func (k *compactor) close() {
-	close(k.stop)
+	k.stopOnce.Do(func() { close(k.stop) })
 	<-k.done
 }
 

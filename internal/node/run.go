@@ -194,6 +194,7 @@ func (n *Node) start() (err error) {
 		return err
 	}
 	n.st = st
+	st.SetShredLog(n.logf)
 	if n.blobs, err = blobs.Open(filepath.Join(p.AppDir(), "blobs")); err != nil {
 		return err
 	}
@@ -312,6 +313,9 @@ func (n *Node) Stop() error {
 	var err error
 	n.stopOnce.Do(func() {
 		n.stopping.Store(true)
+		if n.compact != nil {
+			n.compact.close() // before CometBFT closes the WAL it trims
+		}
 		if n.cmt != nil && n.cmt.IsRunning() {
 			done := make(chan struct{})
 			go func() {

@@ -139,10 +139,15 @@ func (s *Store) shredPending() error {
 		if err := s.raw.Delete(l.key, pebble.Sync); err != nil {
 			return err
 		}
-		s.shredded.Add(uint64(len(keys)))
+		if f := s.shredLog.Load(); f != nil {
+			(*f)("state database: %d erased entries of height %d shredded from its files", len(keys), binary.BigEndian.Uint64(l.key[len(shredPrefix):]))
+		}
 	}
 	return nil
 }
+
+// SetShredLog makes the shredder report each compacted erasure list through logf.
+func (s *Store) SetShredLog(logf func(format string, args ...any)) { s.shredLog.Store(&logf) }
 
 // ShredPending is the number of committed erasure lists whose entries are not yet compacted
 // out of the database files; tests and operators wait for it to reach zero.

@@ -71,7 +71,7 @@ type Store struct {
 	shredWake chan struct{} // wakes the shredder (buffered, one pending wake-up)
 	shredDone chan struct{} // closed when the shredder has stopped
 	shredErr  atomic.Pointer[error]
-	shredded  atomic.Uint64 // erased entries compacted out since Open
+	shredLog  atomic.Pointer[func(string, ...any)]
 }
 
 // Open opens (or creates) the state database in dir and recovers to the last complete commit.
