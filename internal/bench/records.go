@@ -236,7 +236,7 @@ func EncryptedObservation(author *keys.Keystore, patient string, catPub []byte) 
 	if m.PatientWrap, err = envelope.WrapKey(catPub, dk, aad); err != nil {
 		return nil, err
 	}
-	if m.AuthorWrap, err = envelope.WrapKey(author.Keys.EncPublic(), dk, aad); err != nil {
+	if m.AuthorWrap, err = envelope.WrapKeyToSelf(author.Keys.Enc, dk, aad); err != nil {
 		return nil, err
 	}
 	return &records.PutBody{Meta: m, Ciphertext: ct}, nil

@@ -150,7 +150,7 @@ func SealFor(author *keys.Keystore, authorKeyVersion uint32, ck consent.Category
 	if m.PatientWrap, err = envelope.WrapKey(ck.EncKey, dk, aad); err != nil {
 		return nil, nil, err
 	}
-	if m.AuthorWrap, err = envelope.WrapKey(author.Keys.EncPublic(), dk, aad); err != nil {
+	if m.AuthorWrap, err = envelope.WrapKeyToSelf(author.Keys.Enc, dk, aad); err != nil {
 		return nil, nil, err
 	}
 	body := &records.PutBody{Meta: m}
@@ -292,7 +292,11 @@ func Decrypt(who *keys.Keystore, m *records.Meta, ct []byte, share *consent.KeyS
 		if kp == nil {
 			return nil, fmt.Errorf("%w: author key version %d is not in the keystore", ErrCannotDecrypt, m.AuthorKeyVersion)
 		}
-		dk, err = envelope.UnwrapKey(kp.Enc, m.AuthorWrap, aad)
+		if len(m.AuthorWrap) == envelope.SelfWrappedKeySize {
+			dk, err = envelope.UnwrapKeyFromSelf(kp.Enc, m.AuthorWrap, aad)
+		} else {
+			dk, err = envelope.UnwrapKey(kp.Enc, m.AuthorWrap, aad) // written before the self wrap
+		}
 	case who.ID == m.Patient:
 		priv, ok := who.CategoryKey(m.Category, m.CategoryVersion)
 		if !ok {

@@ -20,4 +20,7 @@ const (
 	// WrappedKeySize is len(WrapKey output) for a 32-byte data key:
 	// enc (1120) + encrypted key (32) + tag (16).
 	WrappedKeySize = EncapsulatedKeySize + DataKeySize + TagSize // 1168
+	// SelfWrappedKeySize is len(WrapKeyToSelf output): nonce (12) + encrypted key (32) +
+	// tag (16).
+	SelfWrappedKeySize = NonceSize + DataKeySize + TagSize // 60
 )

@@ -17,8 +17,13 @@ const InlineMax = 64 << 10
 // MaxBlob bounds a blob.
 const MaxBlob = 256 << 20
 
-// wrapSize is an HPKE (ML-KEM-768+X25519) wrapped 32-byte data key.
-const wrapSize = 1168
+// wrapSize is an HPKE (ML-KEM-768+X25519) wrapped 32-byte data key; selfWrapSize is the
+// author's own wrap, sealed under a key derived from its private key (envelope.WrapKeyToSelf).
+// An author wrap may be either: records written before the self wrap carry HPKE ones.
+const (
+	wrapSize     = 1168
+	selfWrapSize = 60
+)
 
 var idRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 

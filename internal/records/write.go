@@ -105,8 +105,11 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 	if m.AuthorKeyVersion != author.KeyVersion {
 		return Space.Err(CodeKeyVersion, "the author wrap is for key version %d; your current key version is %d", m.AuthorKeyVersion, author.KeyVersion)
 	}
-	if len(m.PatientWrap) != wrapSize || len(m.AuthorWrap) != wrapSize {
-		return Space.Err(CodeInvalid, "wrapped data keys must be %d bytes", wrapSize)
+	if len(m.PatientWrap) != wrapSize {
+		return Space.Err(CodeInvalid, "the patient's wrapped data key must be %d bytes, not %d", wrapSize, len(m.PatientWrap))
+	}
+	if len(m.AuthorWrap) != selfWrapSize && len(m.AuthorWrap) != wrapSize {
+		return Space.Err(CodeInvalid, "the author's wrapped data key must be %d bytes (or %d, an HPKE wrap), not %d", selfWrapSize, wrapSize, len(m.AuthorWrap))
 	}
 	if m.Blob {
 		if len(b.Ciphertext) != 0 || m.Size <= InlineMax || m.Size > MaxBlob {
