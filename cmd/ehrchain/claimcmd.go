@@ -159,10 +159,15 @@ func orOpen(d claims.Date) string {
 // claimCmd submits claims and follows them through adjudication, payment and appeal.
 func claimCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "claim", Short: "Submit insurance claims (adjudicated on chain) and follow their status"}
-	var as, patient, insurer, encounter, claimID, date, format, ref, reason, note, amount string
+	c.AddCommand(claimSubmitCmd(g), claimStatusCmd(g), claimListCmd(g), claimPayCmd(g), claimAppealCmd(g), claimDecideAppealCmd(g))
+	return c
+}
+
+const claimFormats = "text, json, claimresponse (FHIR) or eob (FHIR ExplanationOfBenefit)"
+
+func claimSubmitCmd(g *globals) *cobra.Command {
+	var as, patient, insurer, encounter, claimID, date, format string
 	var lines, auths []string
-	var line int
-	var overturn bool
 	submit := &cobra.Command{
 		Use:   "submit [FHIR-FILE]",
 		Short: "Submit a claim for an encounter record you wrote: from a FHIR Claim (or a Synthea bundle with --claim) or --line flags",
@@ -198,9 +203,9 @@ func claimCmd(g *globals) *cobra.Command {
 			case len(lines) > 0:
 				body = claims.SubmitBody{Patient: pid, Insurer: ins, Encounter: enc, ServiceDate: claims.Date(date)}
 				for i, l := range lines {
-					li, err := parseLine(i+1, l)
+					li, err := claims.ParseLine(i+1, l)
 					if err != nil {
-						return err
+						return fmt.Errorf("--line %w", err)
 					}
 					body.Lines = append(body.Lines, li)
 				}
@@ -226,9 +231,12 @@ func claimCmd(g *globals) *cobra.Command {
 	submit.Flags().StringVar(&date, "date", "", "date of service YYYY-MM-DD (default: the FHIR Claim's billablePeriod.start)")
 	submit.Flags().StringArrayVar(&lines, "line", nil, "a service line SYSTEM|CODE|AMOUNT[|QUANTITY], e.g. http://snomed.info/sct|185349003|125.00 (repeatable)")
 	submit.Flags().StringArrayVar(&auths, "prior-auth", nil, "prior authorization id the claim relies on (repeatable)")
-	submit.Flags().StringVar(&format, "format", "text", "text, json, claimresponse (FHIR) or eob (FHIR ExplanationOfBenefit)")
-	c.AddCommand(submit)
+	submit.Flags().StringVar(&format, "format", "text", claimFormats)
+	return submit
+}
 
+func claimStatusCmd(g *globals) *cobra.Command {
+	var as, format string
 	status := &cobra.Command{
 		Use: "status CLAIM", Short: "Show a claim you are a party to: its adjudication, payments and appeals", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -240,9 +248,12 @@ func claimCmd(g *globals) *cobra.Command {
 		}),
 	}
 	status.Flags().StringVar(&as, "as", "", "your keystore (the claim's provider, patient or insurer)")
-	status.Flags().StringVar(&format, "format", "text", "text, json, claimresponse (FHIR) or eob (FHIR ExplanationOfBenefit)")
-	c.AddCommand(status)
+	status.Flags().StringVar(&format, "format", "text", claimFormats)
+	return status
+}
 
+func claimListCmd(g *globals) *cobra.Command {
+	var as string
 	list := &cobra.Command{
 		Use: "list", Short: "List the claims and prior authorizations you are a party to", Args: cobra.NoArgs,
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, _ []string) error {
@@ -261,8 +272,11 @@ func claimCmd(g *globals) *cobra.Command {
 		}),
 	}
 	list.Flags().StringVar(&as, "as", "", "your keystore")
-	c.AddCommand(list)
+	return list
+}
 
+func claimPayCmd(g *globals) *cobra.Command {
+	var as, amount, ref string
 	pay := &cobra.Command{
 		Use: "pay CLAIM", Short: "Record a payment against a claim, as its insurer", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -291,8 +305,12 @@ func claimCmd(g *globals) *cobra.Command {
 	pay.Flags().StringVar(&as, "as", "", "insurer keystore")
 	pay.Flags().StringVar(&amount, "amount", "", "amount, e.g. 217.42 (default: everything still owed)")
 	pay.Flags().StringVar(&ref, "ref", "", "remittance or transfer reference")
-	c.AddCommand(pay)
+	return pay
+}
 
+func claimAppealCmd(g *globals) *cobra.Command {
+	var as, reason string
+	var line int
 	appeal := &cobra.Command{
 		Use: "appeal CLAIM", Short: "Appeal a denied or partly approved line (as the claim's provider or patient)", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -306,8 +324,13 @@ func claimCmd(g *globals) *cobra.Command {
 	appeal.Flags().StringVar(&as, "as", "", "your keystore")
 	appeal.Flags().IntVar(&line, "line", 0, "line sequence number")
 	appeal.Flags().StringVar(&reason, "reason", "", "why the line should be paid")
-	c.AddCommand(appeal)
+	return appeal
+}
 
+func claimDecideAppealCmd(g *globals) *cobra.Command {
+	var as, amount, note string
+	var line int
+	var overturn bool
 	decide := &cobra.Command{
 		Use: "decide-appeal CLAIM", Short: "Uphold a line's denial, or overturn it with --overturn --allowed AMOUNT (as the insurer)", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -334,8 +357,7 @@ func claimCmd(g *globals) *cobra.Command {
 	decide.Flags().BoolVar(&overturn, "overturn", false, "overturn the denial and re-adjudicate the line")
 	decide.Flags().StringVar(&amount, "allowed", "", "allowed amount of the re-adjudicated line, e.g. 90.00")
 	decide.Flags().StringVar(&note, "note", "", "decision note")
-	c.AddCommand(decide)
-	return c
+	return decide
 }
 
 // priorAuthCmd requests and decides prior authorizations.
@@ -437,25 +459,6 @@ func encounterRef(spec string, history func(string) ([]*records.Meta, error)) (c
 		m = ms[v-1]
 	}
 	return client.EncounterRef(m), nil
-}
-
-// parseLine reads SYSTEM|CODE|AMOUNT[|QUANTITY].
-func parseLine(seq int, s string) (claims.LineInput, error) {
-	p := strings.Split(s, "|")
-	if len(p) < 3 || len(p) > 4 {
-		return claims.LineInput{}, fmt.Errorf("--line %q: want SYSTEM|CODE|AMOUNT[|QUANTITY]", s)
-	}
-	cents, err := claims.ParseCents(p[2])
-	if err != nil {
-		return claims.LineInput{}, fmt.Errorf("--line %q: %w", s, err)
-	}
-	l := claims.LineInput{Seq: seq, System: p[0], Code: p[1], Quantity: 1, Charge: cents}
-	if len(p) == 4 {
-		if l.Quantity, err = strconv.ParseInt(p[3], 10, 64); err != nil {
-			return claims.LineInput{}, fmt.Errorf("--line %q: quantity: %w", s, err)
-		}
-	}
-	return l, nil
 }
 
 func printClaim(c *claims.Claim, format string) error {

@@ -19,11 +19,13 @@ import (
 // emergencyCmd is `ehrchain emergency`: break-glass access for patients who cannot consent.
 func emergencyCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "emergency", Short: "Break-glass access: key escrow, emergency declarations, custodian releases, review"}
-	var as, regAs, patient, reason, escrowCats, optCats, declCats, writeCat, custodians, institution, verdict, note, out string
-	var threshold int
-	var window time.Duration
-	var undo, retire bool
+	c.AddCommand(emergencyEnrolCmd(g), emergencyEscrowCmd(g), emergencyOptoutCmd(g), emergencyDeclareCmd(g), emergencyReadCmd(g), emergencyWriteCmd(g), emergencyCustodianCmd(g), emergencyJustifyCmd(g), emergencyReviewCmd(g), emergencyShowCmd(g), emergencyReportCmd(g))
+	return c
+}
 
+func emergencyEnrolCmd(g *globals) *cobra.Command {
+	var regAs, institution string
+	var retire bool
 	enrol := &cobra.Command{
 		Use: "custodian-enrol IDENTITY", Short: "Enrol an identity as an institution's escrow custodian (registrar)", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&regAs, func(cmd *cobra.Command, reg *keys.Keystore, args []string) error {
@@ -41,8 +43,12 @@ func emergencyCmd(g *globals) *cobra.Command {
 	enrol.Flags().StringVar(&regAs, "as", "registrar", "registrar keystore")
 	enrol.Flags().StringVar(&institution, "institution", "", "the institution the custodian's node belongs to")
 	enrol.Flags().BoolVar(&retire, "retire", false, "retire the custodian instead")
-	c.AddCommand(enrol)
+	return enrol
+}
 
+func emergencyEscrowCmd(g *globals) *cobra.Command {
+	var as, escrowCats, custodians string
+	var threshold int
 	escrow := &cobra.Command{
 		Use: "escrow", Short: "Escrow your current category keys k-of-n across custodian institutions (patient)", Args: cobra.NoArgs,
 		RunE: g.acting(&as, func(cmd *cobra.Command, p *keys.Keystore, _ []string) error {
@@ -58,8 +64,12 @@ func emergencyCmd(g *globals) *cobra.Command {
 	escrow.Flags().StringVar(&escrowCats, "categories", "general", "emergency-visible categories, comma-separated")
 	escrow.Flags().IntVar(&threshold, "threshold", 2, "custodians needed to rebuild a key (at least 2)")
 	escrow.Flags().StringVar(&custodians, "custodians", "", "custodian ids, comma-separated (default: every active custodian)")
-	c.AddCommand(escrow)
+	return escrow
+}
 
+func emergencyOptoutCmd(g *globals) *cobra.Command {
+	var as, optCats string
+	var undo bool
 	optout := &cobra.Command{
 		Use: "opt-out", Short: "Opt categories out of break-glass, withdrawing their escrow (patient)", Args: cobra.NoArgs,
 		RunE: g.acting(&as, func(cmd *cobra.Command, p *keys.Keystore, _ []string) error {
@@ -73,8 +83,12 @@ func emergencyCmd(g *globals) *cobra.Command {
 	optout.Flags().StringVar(&as, "as", "", "patient keystore")
 	optout.Flags().StringVar(&optCats, "categories", "", "categories, comma-separated")
 	optout.Flags().BoolVar(&undo, "undo", false, "opt back in")
-	c.AddCommand(optout)
+	return optout
+}
 
+func emergencyDeclareCmd(g *globals) *cobra.Command {
+	var as, patient, reason, declCats string
+	var window time.Duration
 	declare := &cobra.Command{
 		Use: "declare", Short: "Declare an emergency for a patient: a loud, audited, time-limited break-glass (provider)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -96,8 +110,11 @@ func emergencyCmd(g *globals) *cobra.Command {
 	declare.Flags().StringVar(&reason, "reason", "", "why the patient cannot consent and what is needed")
 	declare.Flags().StringVar(&declCats, "categories", "", "categories (default: every emergency-visible one)")
 	declare.Flags().DurationVar(&window, "window", emergency.DefaultWindow, "how long the break-glass lasts (block time, at most 24h)")
-	c.AddCommand(declare)
+	return declare
+}
 
+func emergencyReadCmd(g *globals) *cobra.Command {
+	var as, patient, out string
 	read := &cobra.Command{
 		Use: "read RECORD", Short: "Read a record under your declaration, rebuilding the key from released shares", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -120,8 +137,11 @@ func emergencyCmd(g *globals) *cobra.Command {
 	read.Flags().StringVar(&as, "as", "", "provider keystore")
 	read.Flags().StringVar(&patient, "patient", "", "patient id or keystore name")
 	read.Flags().StringVar(&out, "out", "", "write the plaintext here (default stdout)")
-	c.AddCommand(read)
+	return read
+}
 
+func emergencyWriteCmd(g *globals) *cobra.Command {
+	var as, patient, writeCat string
 	write := &cobra.Command{
 		Use: "write FILE", Short: "Write a FHIR JSON record under your active declaration, ahead of routine traffic (provider)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -151,8 +171,11 @@ func emergencyCmd(g *globals) *cobra.Command {
 	write.Flags().StringVar(&as, "as", "", "provider keystore")
 	write.Flags().StringVar(&patient, "patient", "", "patient id or keystore name")
 	write.Flags().StringVar(&writeCat, "category", "general", "record category")
-	c.AddCommand(write)
+	return write
+}
 
+func emergencyCustodianCmd(g *globals) *cobra.Command {
+	var as string
 	custodian := &cobra.Command{
 		Use: "custodian", Short: "Run an institution's custodian: release its shares for every open declaration (until stopped)", Args: cobra.NoArgs,
 		RunE: g.acting(&as, func(cmd *cobra.Command, ks *keys.Keystore, _ []string) error {
@@ -180,8 +203,11 @@ func emergencyCmd(g *globals) *cobra.Command {
 	}
 	custodian.Flags().StringVar(&as, "as", "", "the custodian's keystore (held on the institution's node)")
 	custodian.Flags().Bool("once", false, "one pass, then exit")
-	c.AddCommand(custodian)
+	return custodian
+}
 
+func emergencyJustifyCmd(g *globals) *cobra.Command {
+	var as, reason string
 	justify := &cobra.Command{
 		Use: "justify DECLARATION", Short: "Justify your emergency declaration after the fact (provider)", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -190,8 +216,11 @@ func emergencyCmd(g *globals) *cobra.Command {
 	}
 	justify.Flags().StringVar(&as, "as", "", "provider keystore")
 	justify.Flags().StringVar(&reason, "text", "", "the justification")
-	c.AddCommand(justify)
+	return justify
+}
 
+func emergencyReviewCmd(g *globals) *cobra.Command {
+	var as, verdict, note string
 	review := &cobra.Command{
 		Use: "review DECLARATION", Short: "Review a justified emergency declaration (auditor)", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
@@ -201,8 +230,10 @@ func emergencyCmd(g *globals) *cobra.Command {
 	review.Flags().StringVar(&as, "as", "", "auditor keystore")
 	review.Flags().StringVar(&verdict, "verdict", "", "appropriate or inappropriate")
 	review.Flags().StringVar(&note, "note", "", "the auditor's note")
-	c.AddCommand(review)
+	return review
+}
 
+func emergencyShowCmd(g *globals) *cobra.Command {
 	var showAs string
 	show := &cobra.Command{
 		Use: "show [PATIENT]", Short: "Show a patient's escrows, opt-outs and every declaration made for them (no argument: every declaration you may see)",
@@ -243,8 +274,11 @@ keystore.`,
 		},
 	}
 	show.Flags().StringVar(&showAs, "as", "", "keystore that signs the query (default: PATIENT's)")
-	c.AddCommand(show)
+	return show
+}
 
+func emergencyReportCmd(g *globals) *cobra.Command {
+	var as string
 	report := &cobra.Command{
 		Use: "report", Short: "List every emergency access with its use, justification and review (auditor)", Args: cobra.NoArgs,
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, _ []string) error {
@@ -258,8 +292,7 @@ keystore.`,
 		}),
 	}
 	report.Flags().StringVar(&as, "as", "", "auditor keystore")
-	c.AddCommand(report)
-	return c
+	return report
 }
 
 func printEmergencies(acc []audit.EmergencyAccess, denied []*audit.Event) error {

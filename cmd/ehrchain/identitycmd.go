@@ -50,7 +50,11 @@ func (f *regFlags) bind(c *cobra.Command) {
 
 func identityCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "identity", Short: "Register, inspect, deactivate and re-key identities on the ledger"}
+	c.AddCommand(identityRegCmd(g), identityReqCmd(g), identityShowCmd(g), identityListCmd(g), identityDeactCmd(g), identityRotCmd(g))
+	return c
+}
 
+func identityRegCmd(g *globals) *cobra.Command {
 	var rf regFlags
 	var as, keyName, request string
 	reg := &cobra.Command{
@@ -132,8 +136,10 @@ func identityCmd(g *globals) *cobra.Command {
 	reg.Flags().StringVar(&as, "as", "", "keystore that signs: the registrar, or a provider for a patient (default: the subject itself, where the chain lets patients register themselves)")
 	reg.Flags().StringVar(&keyName, "key", "", "local keystore of the identity to register")
 	reg.Flags().StringVar(&request, "request", "", "registration request file made by `identity request`")
-	c.AddCommand(reg)
+	return reg
+}
 
+func identityReqCmd(g *globals) *cobra.Command {
 	var rq regFlags
 	var rqKey, rqOut string
 	req := &cobra.Command{
@@ -168,8 +174,10 @@ func identityCmd(g *globals) *cobra.Command {
 	rq.bind(req)
 	req.Flags().StringVar(&rqKey, "key", "", "your local keystore")
 	req.Flags().StringVar(&rqOut, "out", "", "output file (default stdout)")
-	c.AddCommand(req)
+	return req
+}
 
+func identityShowCmd(g *globals) *cobra.Command {
 	var prove, showJSON bool
 	var sas string
 	show := &cobra.Command{
@@ -213,8 +221,10 @@ func identityCmd(g *globals) *cobra.Command {
 	show.Flags().BoolVar(&prove, "prove", false, "include a Merkle proof against the app hash (of a patient: only to the patient, their registering provider, a grantee or an auditor, signed with --as)")
 	show.Flags().StringVar(&sas, "as", "", "keystore that signs the query (a patient's sponsor and proof need it)")
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
-	c.AddCommand(show)
+	return show
+}
 
+func identityListCmd(g *globals) *cobra.Command {
 	var role, las string
 	list := &cobra.Command{
 		Use: "list", Short: "List the identities you may see (signed --as: institutions, and the patients you care for; all for the registrar or an auditor)", Args: cobra.NoArgs,
@@ -242,8 +252,10 @@ func identityCmd(g *globals) *cobra.Command {
 	}
 	list.Flags().StringVar(&role, "role", "", "only this role")
 	list.Flags().StringVar(&las, "as", "", "keystore that signs the query")
-	c.AddCommand(list)
+	return list
+}
 
+func identityDeactCmd(g *globals) *cobra.Command {
 	var dAs, reason string
 	deact := &cobra.Command{
 		Use: "deactivate ID|NAME", Short: "Deactivate an identity (the registrar, or the identity itself)", Args: cobra.ExactArgs(1),
@@ -266,8 +278,10 @@ func identityCmd(g *globals) *cobra.Command {
 	}
 	deact.Flags().StringVar(&dAs, "as", "registrar", "keystore that signs")
 	deact.Flags().StringVar(&reason, "reason", "", "why")
-	c.AddCommand(deact)
+	return deact
+}
 
+func identityRotCmd(g *globals) *cobra.Command {
 	var rAs string
 	rot := &cobra.Command{
 		Use:   "rotate NAME",
@@ -310,6 +324,5 @@ func identityCmd(g *globals) *cobra.Command {
 		},
 	}
 	rot.Flags().StringVar(&rAs, "as", "", "keystore that signs (default: the identity itself)")
-	c.AddCommand(rot)
-	return c
+	return rot
 }
