@@ -116,3 +116,37 @@ func ExecRelease(st Store, env identity.Env, signer string, b *ReleaseBody) *tx.
 		Reason: fmt.Sprintf("%d items released: %s", len(rel.Items), reason)}).Encode())
 	return nil
 }
+
+// MaxReleaseScan bounds the releases one listing page reads.
+const MaxReleaseScan = 2000
+
+// ReleasesFor lists the releases after seq that who may read, at most limit: a regulator
+// every one, a trading partner those naming an item in its custody (it owned it or was
+// named its receiver), anyone else none. It reads at most MaxReleaseScan releases; next
+// is the seq to go on after when more may follow (0: none).
+func ReleasesFor(r identity.Reader, who *identity.Identity, after uint64, limit int) (list []*Release, next uint64) {
+	if who == nil || !who.Active || !identity.TradingPartner(who.Role) {
+		return nil, 0
+	}
+	n := ReleaseCount(r)
+	seq := after
+	for scanned := 0; seq < n && len(list) < limit && scanned < MaxReleaseScan; scanned++ {
+		seq++
+		if rel := GetRelease(r, seq); rel != nil && (who.Role == identity.Regulator || rel.involves(r, who.ID)) {
+			list = append(list, rel)
+		}
+	}
+	if seq < n {
+		return list, seq
+	}
+	return list, 0
+}
+
+func (rel *Release) involves(r identity.Reader, partner string) bool {
+	for _, id := range rel.Items {
+		if it := getItem(r, id); it != nil && it.InCustody(partner) {
+			return true
+		}
+	}
+	return false
+}
