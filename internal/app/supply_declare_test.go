@@ -385,12 +385,12 @@ func TestQuarantineRelease(t *testing.T) {
 	replayHashes(t, h)
 }
 
-// TestClonedGTINIsSuspect: Globex commissions a serial of Acme's GTIN that Acme has not
+// TestCaptureClonedGTINIsSuspect: Globex commissions a serial of Acme's GTIN that Acme has not
 // made yet: the capture stands, a not_owner suspect event names the pack, quarantined,
 // and a pharmacist scanning it is told "suspect". When Acme then commissions its genuine
 // pack of that serial it takes the record, which stays quarantined as a duplicate until
 // the regulator releases it.
-func TestClonedGTINIsSuspect(t *testing.T) {
+func TestCaptureClonedGTINIsSuspect(t *testing.T) {
 	h := newHarness(t)
 	c := h.registerSupply()
 	got := h.captureOK(c.globex, commission(acmePrefix, "9001"))

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestDeclarationOf(t *testing.T) {
+func TestErrorDeclarationParse(t *testing.T) {
 	d, err := declarationOf([]byte(`{"type":"ObjectEvent","errorDeclaration":{"declarationTime":"2026-02-01T00:00:00.5+01:00","reason":"urn:epcglobal:cbv:er:did_not_occur","correctiveEventIDs":["urn:uuid:a","ni:///sha-256;x?ver=CBV2.0"],"example:note":"x"}}`))
 	if err != nil || d.Time != "2026-02-01T00:00:00.5+01:00" || ErrorReason(d.Reason) != ErrorDidNotOccur || len(d.Corrective) != 2 {
 		t.Fatalf("%+v, %v", d, err)
@@ -35,7 +35,7 @@ func TestDeclarationOf(t *testing.T) {
 
 // The declared event is answered as first captured with the declaration's member added;
 // it stays one JSON object.
-func TestWithDeclaration(t *testing.T) {
+func TestErrorDeclarationMember(t *testing.T) {
 	d := &declared{raw: json.RawMessage(`{"declarationTime":"2026-02-01T00:00:00Z"}`)}
 	got := withDeclaration([]byte(`{"type":"ObjectEvent","epcList":[]}`), d)
 	if string(got) != `{"type":"ObjectEvent","epcList":[],"errorDeclaration":{"declarationTime":"2026-02-01T00:00:00Z"}}` {
@@ -46,7 +46,7 @@ func TestWithDeclaration(t *testing.T) {
 	}
 }
 
-func TestJudgeVoid(t *testing.T) {
+func TestCustodyVoidVerdict(t *testing.T) {
 	c, err := ParseCode("(01)04012345123456(21)1001")
 	if err != nil {
 		t.Fatal(err)
