@@ -154,6 +154,13 @@ func sameCustody(a, b *custodyState) bool {
 	return (a == nil) == (b == nil) && bytes.Equal(encode(a), encode(b))
 }
 
+// custodyDigest is the hex SHA-256 of an item's custody fields: what an undo record
+// keeps of the state an event left, to tell whether anything changed it since.
+func custodyDigest(c *custodyState) string {
+	s := sha256.Sum256(encode(c))
+	return hex.EncodeToString(s[:])
+}
+
 // restore puts an item's custody back to before (nil: it did not exist, so it is void).
 func (it *Item) restore(before *custodyState) {
 	if before == nil {
@@ -163,8 +170,9 @@ func (it *Item) restore(before *custodyState) {
 	it.Parent, it.Children, it.Stays = before.Parent, slices.Clone(before.Children), slices.Clone(before.Stays)
 }
 
-// undoRecord is what one event did to custody: each item it changed, before and after.
-// It is written beside the event, for the event's error declaration to undo.
+// undoRecord is what one event did to custody: each item it changed, its custody fields
+// before and the digest of those after. It is written beside the event, for the event's
+// error declaration to undo.
 type undoRecord struct {
 	Items []undoItem `json:"items"`
 }
@@ -172,7 +180,7 @@ type undoRecord struct {
 type undoItem struct {
 	ID     string        `json:"id"`
 	Before *custodyState `json:"before,omitempty"` // nil: the event created the record
-	After  *custodyState `json:"after"`
+	After  string        `json:"after"`            // custodyDigest of what the event left
 }
 
 // undoKey is the state key of an event's undo record, by its hex digest.
@@ -196,7 +204,7 @@ func writeUndo(st Store, digest string, items []*Item) {
 	for _, it := range items {
 		before, after := custodyOf(getItem(st, it.ID)), custodyOf(it)
 		if !sameCustody(before, after) {
-			u.Items = append(u.Items, undoItem{ID: it.ID, Before: before, After: after})
+			u.Items = append(u.Items, undoItem{ID: it.ID, Before: before, After: custodyDigest(after)})
 		}
 	}
 	if len(u.Items) > 0 {
@@ -238,7 +246,7 @@ func declare(st Store, env identity.Env, signer string, ev *StoredEvent, f facts
 	for i, e := range u.Items {
 		d.Items = append(d.Items, e.ID)
 		items[i] = getItem(st, e.ID)
-		if items[i] == nil || !sameCustody(custodyOf(items[i]), e.After) {
+		if items[i] == nil || custodyDigest(custodyOf(items[i])) != e.After {
 			moved = append(moved, e.ID)
 		}
 	}
