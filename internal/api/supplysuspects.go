@@ -62,3 +62,46 @@ func (s *Server) suspects(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
+
+// ReleasesResponse is a page of releases from quarantine (supply.Release).
+type ReleasesResponse struct {
+	Height   int64             `json:"height"`
+	Releases []*supply.Release `json:"releases"`
+	Next     string            `json:"next,omitempty"` // the after= of the next page
+}
+
+// releases lists regulators' releases of quarantined items: a regulator sees all of
+// them, a trading partner those naming an item in its custody. Paged by after=SEQ and
+// limit=N, like the suspects.
+func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, err := strconv.ParseUint(cmp.Or(q.Get("after"), "0"), 10, 64)
+	if err != nil {
+		writeErr(w, Space.Err(CodeBadRequest, "after=%q must be the sequence number of a release (the next of the previous page)", q.Get("after")))
+		return
+	}
+	limit, err := strconv.Atoi(cmp.Or(q.Get("limit"), strconv.Itoa(defaultSuspectPage)))
+	if err != nil || limit < 1 || limit > maxSuspectPage {
+		writeErr(w, Space.Err(CodeBadRequest, "limit=%q must be 1 to %d", q.Get("limit"), maxSuspectPage))
+		return
+	}
+	v := s.b.View()
+	who, terr := s.epcisRequester(r, v)
+	if terr != nil {
+		writeErr(w, terr)
+		return
+	}
+	if who == nil || !who.Active || !identity.TradingPartner(who.Role) {
+		writeErr(w, notEntitled(who, "releases from quarantine: regulators see all of them, a trading partner those of items in its custody"))
+		return
+	}
+	list, next := supply.ReleasesFor(v, who, after, limit)
+	resp := ReleasesResponse{Height: v.Height(), Releases: list}
+	if resp.Releases == nil {
+		resp.Releases = []*supply.Release{}
+	}
+	if next != 0 {
+		resp.Next = strconv.FormatUint(next, 10)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

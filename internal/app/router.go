@@ -141,6 +141,7 @@ var routes = map[tx.Type]route{
 		}),
 	supply.TypeBind:    wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
 	supply.TypeCapture: wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
+	supply.TypeRelease: wrap("release quarantined items", supply.DecodeRelease, supplyExec(supply.ExecRelease)),
 }
 
 // trialsExec adapts a trials handler (which takes its own store interface) to a route.

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -180,7 +181,7 @@ func commission(prefix, serial string) []byte {
 	return []byte(strings.NewReplacer("PREFIX", prefix, "SERIAL", serial).Replace(commissionDoc))
 }
 
-func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
+func TestCaptureOnceAndClonedGTINsSuspect(t *testing.T) {
 	h := newHarness(t)
 	c := h.registerSupply()
 
@@ -215,26 +216,50 @@ func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
 	}
 
 	// Counterfeit: Globex commissions an SGTIN under Acme's prefix (a cloned GTIN), in
-	// each form the standard allows.
-	for _, doc := range [][]byte{
-		commission(acmePrefix, "666"),
-		[]byte(strings.Replace(string(commission(acmePrefix, "666")), "urn:epc:id:sgtin:4012345.012345.666", "https://id.gs1.org/01/04012345123456/21/666", 1)),
-		[]byte(strings.Replace(string(commission(acmePrefix, "666")), `"action":"ADD","bizStep":"commissioning"`, `"action":"ADD","bizStep":"https://ref.gs1.org/cbv/BizStep-commissioning"`, 1)),
+	// each form the standard allows. The capture stands; each is a not_owner suspect event
+	// and the pack is quarantined.
+	var clones [][]byte
+	for i, doc := range []string{
+		string(commission(acmePrefix, "666")),
+		strings.Replace(string(commission(acmePrefix, "667")), "urn:epc:id:sgtin:4012345.012345.667", "https://id.gs1.org/01/04012345123456/21/667", 1),
+		strings.Replace(string(commission(acmePrefix, "668")), `"action":"ADD","bizStep":"commissioning"`, `"action":"ADD","bizStep":"https://ref.gs1.org/cbv/BizStep-commissioning"`, 1),
 		// Members spelt in another case are extensions, not the fields: they do not hide
 		// the real epcList or type from the check.
-		[]byte(strings.Replace(string(commission(acmePrefix, "666")), `"eventTime":`, `"EPCLIST":["urn:epc:id:sgtin:0614141.012345.1"],"TYPE":"AggregationEvent","eventTime":`, 1)),
+		strings.Replace(string(commission(acmePrefix, "669")), `"eventTime":`, `"EPCLIST":["urn:epc:id:sgtin:0614141.012345.1"],"TYPE":"AggregationEvent","eventTime":`, 1),
 	} {
-		_, r = h.capture(c.globex, doc)
-		wantCode(t, "cloned GTIN prefix", r, supply.Space, supply.CodeNotOwner)
+		raw, r := h.capture(c.globex, []byte(doc))
+		if r.Code != 0 {
+			t.Fatalf("cloned GTIN form %d refused: %s", i, r.Log)
+		}
+		clones = append(clones, raw)
+		ev := h.captured(raw).Events[0]
+		s := supply.GetSuspect(h.st.Committed(), ev.Suspects[0])
+		id := supply.CanonicalID("urn:epc:id:sgtin:4012345.012345." + []string{"666", "667", "668", "669"}[i])
+		if len(ev.Suspects) != 1 || s.Reason != supply.ReasonNotOwner || len(s.Items) != 1 || s.Items[0] != id {
+			t.Fatalf("cloned GTIN form %d: suspects %v, %+v", i, ev.Suspects, s)
+		}
+		if it := supply.GetItem(h.st.Committed(), id); it == nil || !it.Quarantined || it.Status != supply.StatusUnknown {
+			t.Fatalf("cloned GTIN form %d: %+v", i, it)
+		}
 	}
 	// A transformation's commissioned outputs count too: the standard's example makes
-	// Acme's GTINs, so Globex may not capture it.
+	// Acme's GTINs, so Globex's capture of it names them not_owner.
 	tr, err := os.ReadFile(filepath.Join(epcisExamples, "Example_9.6.4-TransformationEvent.jsonld"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, r = h.capture(c.globex, tr)
-	wantCode(t, "transformation into another company's GTINs", r, supply.Space, supply.CodeNotOwner)
+	raw, r := h.capture(c.globex, tr)
+	if r.Code != 0 {
+		t.Fatalf("the transformation by Globex refused: %s", r.Log)
+	}
+	clones = append(clones, raw)
+	var reasons []string
+	for _, seq := range h.captured(raw).Events[0].Suspects {
+		reasons = append(reasons, supply.GetSuspect(h.st.Committed(), seq).Reason)
+	}
+	if !slices.Contains(reasons, supply.ReasonNotOwner) {
+		t.Fatalf("a transformation into another company's GTINs raised %v", reasons)
+	}
 
 	// Observing Acme's items is not commissioning: the wholesaler may.
 	obs := strings.Replace(string(commission(acmePrefix, "1001")), `"action":"ADD","bizStep":"commissioning"`, `"action":"OBSERVE","bizStep":"receiving"`, 1)
@@ -243,7 +268,7 @@ func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
 	}
 
 	// One audit event per committed capture, saying how many of its events were new; the
-	// refused captures left none.
+	// refused captures below leave none.
 	var audited []string
 	v := h.st.Committed()
 	for i := uint64(0); i < v.LogSize(); i++ {
@@ -256,7 +281,10 @@ func TestCaptureOnceAndCommissionOnlyOwnPrefixes(t *testing.T) {
 		}
 	}
 	want := []string{hexString(ptr(tx.Hash(first))[:]), hexString(ptr(tx.Hash(again))[:]), hexString(ptr(tx.Hash(changed))[:])}
-	if len(audited) != 4 || strings.Join(audited[:3], ",") != strings.Join(want, ",") {
+	for _, raw := range clones {
+		want = append(want, hexString(ptr(tx.Hash(raw))[:]))
+	}
+	if len(audited) != len(want)+1 || strings.Join(audited[:len(want)], ",") != strings.Join(want, ",") {
 		t.Fatalf("capture audit events for txs %v, want %v and the wholesaler's", audited, want)
 	}
 

@@ -6,11 +6,13 @@ import "github.com/ehrchain/ehrchain/internal/tx"
 const (
 	TypeBind    tx.Type = 90 // registrar binds company prefixes and GLNs to a trading partner
 	TypeCapture tx.Type = 91 // a trading partner captures one EPCIS document's events
+	TypeRelease tx.Type = 92 // a regulator releases quarantined items
 )
 
 // Limits.
 const (
 	maxBind     = 64 << 10
+	maxRelease  = 128 << 10
 	MaxDocument = 192 << 10 // bytes of one captured EPCIS document (a transaction is at most 256 KiB)
 	MaxEvents   = 1000      // events in one captured document
 )
@@ -51,4 +53,22 @@ func DecodeCapture(raw []byte) (*CaptureBody, error) {
 	r := tx.NewReader(raw)
 	b := &CaptureBody{Document: r.Bytes("document", MaxDocument)}
 	return b, r.Done()
+}
+
+// ReleaseBody releases quarantined items (DSCSA: the product was found not illegitimate)
+// with the reason a person reads in the record.
+type ReleaseBody struct {
+	Items  []string `json:"items"` // EPC URIs or GS1 Digital Links
+	Reason string   `json:"reason"`
+}
+
+// Type implements tx.Body.
+func (*ReleaseBody) Type() tx.Type { return TypeRelease }
+
+// Encode implements tx.Body.
+func (b *ReleaseBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
+
+// DecodeRelease parses a release body.
+func DecodeRelease(raw []byte) (*ReleaseBody, error) {
+	return tx.ReadJSON[ReleaseBody](raw, "release", maxRelease)
 }

@@ -26,6 +26,12 @@ type StoredEvent struct {
 	// Context is its document's @context when that names more than the EPCIS context
 	// (extension namespaces): a query answer carries it so the event expands as captured.
 	Context json.RawMessage `json:"context,omitempty"`
+	// Declaration marks the event erroneous (EPCIS 2.0 errorDeclaration, declare.go);
+	// Event then carries the errorDeclaration member as the declarer captured it.
+	Declaration *Declaration `json:"error_declaration,omitempty"`
+	// Corrects are the Event Hash IDs of the erroneous events whose declaration names
+	// this one among its corrective events.
+	Corrects []string `json:"corrects,omitempty"`
 }
 
 // standardContexts are the @context values that name only the EPCIS 2.0 context.
@@ -55,6 +61,9 @@ type CapturedEvent struct {
 	HashID   string   `json:"hash_id"`
 	New      bool     `json:"new"`
 	Suspects []uint64 `json:"suspects,omitempty"` // suspect-product events it caused
+	// Declared: the event carried an errorDeclaration that marked it erroneous now
+	// (an event already declared erroneous stays as first declared).
+	Declared bool `json:"declared,omitempty"`
 }
 
 // EventKey is the state key of an event, by the hex digest of its Event Hash ID.
@@ -102,8 +111,10 @@ func GetCapture(r identity.Reader, txHash string) *Capture {
 func MayCapture(r identity.Role) bool { return identity.TradingPartner(r) && r != identity.Regulator }
 
 // ExecCapture applies a capture: it refuses the whole document if any event cannot be
-// identified or commissions what the partner does not own, and otherwise stores each event
-// not yet on the ledger under its Event Hash ID.
+// identified or declares erroneous an event another partner captured, and otherwise
+// stores each event not yet on the ledger under its Event Hash ID and runs the custody
+// contract on it. An event with an errorDeclaration that hashes to a stored event
+// declares that one erroneous (declare.go).
 func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.Error {
 	if env.Signer == nil || !MayCapture(env.Signer.Role) {
 		role := "an unregistered signer"
@@ -120,30 +131,59 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 	if err != nil {
 		return Space.Err(CodeInvalid, "%v", err)
 	}
-	for i, f := range raws {
-		if id, ok := f.foreignCommission(partner.Prefixes); ok {
-			return Space.Err(CodeNotOwner, "event %d (%s) commissions %s, which is not under the company prefixes bound to %s (%s)",
-				i, events[i].HashID, id, signer, strings.Join(partner.Prefixes, ", "))
-		}
+	hashIDs := make([]string, len(events))
+	for i, ev := range events {
+		hashIDs[i] = ev.HashID
+	}
+	if terr := checkDeclarations(st, signer, hashIDs, raws); terr != nil {
+		return terr
 	}
 	ctx, _ := epcis.DocumentContext(b.Document) // the document parsed above
 	if slices.Contains(standardContexts, string(ctx)) {
 		ctx = nil
 	}
 	c := Capture{Events: make([]CapturedEvent, len(events))}
-	fresh, suspects, seq := 0, 0, EventCount(st)
+	fresh, suspects, declared, seq := 0, 0, 0, EventCount(st)
 	for i, ev := range events {
-		key := EventKey(Digest(ev.HashID))
+		digest := Digest(ev.HashID)
 		c.Events[i].HashID = ev.HashID
-		if st.Get(key) != nil {
+		if st.Get(EventKey(digest)) != nil {
+			if raws[i].decl == nil {
+				continue
+			}
+			if old := GetEvent(st, digest); old.Declaration == nil {
+				c.Events[i].Declared = true
+				declared++
+				if n := declare(st, env, signer, old, raws[i], ctx); n != 0 {
+					c.Events[i].Suspects = []uint64{n}
+					suspects++
+				}
+			}
 			continue
 		}
 		c.Events[i].New = true
 		fresh++
 		seq++
-		st.Set(key, encode(&StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
-			CapturedBy: signer, Height: env.Height, Tx: env.TxHash, Seq: seq, Context: ctx}))
-		indexEvent(st, seq, Digest(ev.HashID), raws[i])
+		se := &StoredEvent{HashID: ev.HashID, Type: ev.Type, Event: raws[i].raw,
+			CapturedBy: signer, Height: env.Height, Tx: env.TxHash, Seq: seq, Context: ctx}
+		if d := raws[i].decl; d != nil {
+			// Declared erroneous as first captured: stored, marked, with no custody effect.
+			se.Declaration = &Declaration{DeclarationTime: d.Time, Reason: d.Reason, CorrectiveEventIDs: d.Corrective,
+				DeclaredBy: signer, Height: env.Height, Tx: env.TxHash, Custody: CustodyNone}
+			c.Events[i].Declared = true
+			declared++
+			linkCorrective(st, signer, se)
+		}
+		correctiveOf(st, se, raws[i].eventID)
+		st.Set(EventKey(digest), encode(se))
+		if raws[i].eventID != "" && raws[i].eventID != ev.HashID && st.Get(eventIDKey(raws[i].eventID)) == nil {
+			st.Set(eventIDKey(raws[i].eventID), []byte(digest))
+		}
+		indexEvent(st, seq, digest, raws[i])
+		if se.Declaration != nil {
+			grantVisibility(st, signer, seq, nil)
+			continue
+		}
 		c.Events[i].Suspects = applyCustody(st, env, signer, partner.Prefixes, raws[i], ev.HashID, seq)
 		suspects += len(c.Events[i].Suspects)
 	}
@@ -154,7 +194,7 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 	sum := sha256.Sum256(b.Document)
 	st.Append((&audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.EPCISCapture,
 		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Organization: env.Signer.Organization,
-		Digest: hex.EncodeToString(sum[:]), Reason: captureSummary(len(events), fresh, suspects)}).Encode())
+		Digest: hex.EncodeToString(sum[:]), Reason: captureSummary(len(events), fresh, declared, suspects)}).Encode())
 	return nil
 }
 
@@ -171,12 +211,18 @@ func parseCapture(doc []byte) ([]epcis.Event, []facts, error) {
 	fs := make([]facts, len(events))
 	for i, ev := range events {
 		fs[i] = factsOf(ev)
+		if fs[i].decl, err = declarationOf(fs[i].raw); err != nil {
+			return nil, nil, fmt.Errorf("event %d (%s): %v", i, ev.HashID, err)
+		}
 	}
 	return events, fs, nil
 }
 
-func captureSummary(events, fresh, suspects int) string {
+func captureSummary(events, fresh, declared, suspects int) string {
 	s := fmt.Sprintf("%d events, %d new", events, fresh)
+	if declared > 0 {
+		s += fmt.Sprintf(", %d declared erroneous", declared)
+	}
 	if suspects > 0 {
 		s += fmt.Sprintf(", %d suspect", suspects)
 	}
@@ -199,24 +245,16 @@ func applyCustody(st Store, env identity.Env, signer string, prefixes []string, 
 		byID[it.ID] = it
 	}
 	var seqs []uint64
-	n := SuspectCount(st)
 	for _, v := range dec.Violations {
-		n++
+		n := recordSuspect(st, env, signer, hashID, v)
 		seqs = append(seqs, n)
-		st.Set(SuspectKey(n), encode(&Suspect{Seq: n, Reason: v.Reason, Detail: v.Detail, Items: v.Items, Event: hashID,
-			CapturedBy: signer, Parties: v.Parties, Height: env.Height, Tx: env.TxHash}))
-		for _, p := range v.Parties {
-			st.Set(suspectPartyKey(p, n), []byte{1})
-		}
 		for _, id := range v.Items {
 			if it := byID[id]; it != nil && !slices.Contains(it.Suspects, n) {
 				it.Suspects = append(it.Suspects, n)
 			}
 		}
 	}
-	if len(seqs) > 0 {
-		st.Set(suspectCountKey, fmt.Append(nil, n))
-	}
+	writeUndo(st, Digest(hashID), dec.Items)
 	for _, it := range dec.Items {
 		st.Set(ItemKey(it.ID), encode(it))
 		st.Set(PublicKey(it.ID), encode(PublicOf(it)))

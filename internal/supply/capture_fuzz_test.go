@@ -1,14 +1,16 @@
 package supply
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
 // FuzzParseCapture: whatever a signed transaction carries, reading it at commit returns
-// an error or events, never panics (a panic in FinalizeBlock would halt the chain), and
-// every stored event is valid JSON that the check read from the same parse.
+// an error or events, never panics (a panic in FinalizeBlock would halt the chain), the
+// custody contract decides on every event, and an error declaration added to an event
+// keeps it JSON.
 func FuzzParseCapture(f *testing.F) {
 	for _, name := range []string{"Example_9.6.1-ObjectEvent.jsonld", "Example_9.6.4-TransformationEvent.jsonld", "ErrorDeclarationAndCorrectiveEvent.jsonld"} {
 		if b, err := os.ReadFile(filepath.Join("../../../shared/data/epcis-2.0/examples", name)); err == nil {
@@ -28,7 +30,10 @@ func FuzzParseCapture(f *testing.F) {
 			if Digest(e.HashID) == "" {
 				t.Fatalf("event %d: hash id %q has no digest", i, e.HashID)
 			}
-			fs[i].foreignCommission([]string{"4012345"})
+			Decide(mapLedger{items: map[string]*Item{}}, "acme", []string{"4012345"}, fs[i], "d")
+			if d := fs[i].decl; d != nil && !json.Valid(withDeclaration(fs[i].raw, d)) {
+				t.Fatalf("event %d with its declaration is not JSON: %s", i, withDeclaration(fs[i].raw, d))
+			}
 		}
 	})
 }

@@ -19,6 +19,8 @@ type facts struct {
 	LotNumber                     string      // ilmd.lotNumber (CBV master data)
 	Expiry                        string      // ilmd.itemExpirationDate (YYYY-MM-DD)
 	raw                           []byte      // the event as captured
+	eventID                       string      // the capturer's eventID, if any
+	decl                          *declared   // its errorDeclaration, if any
 }
 
 func factsOf(ev epcis.Event) facts {
@@ -31,7 +33,8 @@ func factsOf(ev epcis.Event) facts {
 		Destinations: ev.Pairs("destinationList", "type", "destination"),
 		LotNumber:    lotNumber(ev),
 		Expiry:       masterData(ev, "itemExpirationDate"),
-		raw:          ev.JSON()}
+		raw:          ev.JSON(),
+		eventID:      ev.Text("eventID")}
 }
 
 // lotNumber is CBV's lotNumber master data of an event, in its bare or web-URI name.
@@ -58,41 +61,4 @@ func (f *facts) lotOf(canon string) string {
 		return ""
 	}
 	return CanonicalID(root + gtin + "/10/" + f.LotNumber)
-}
-
-// commissioning says whether a bizStep is CBV's commissioning, in any of its spellings.
-func commissioning(bizStep string) bool {
-	for _, p := range []string{"", "urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"} {
-		if bizStep == p+"commissioning" {
-			return true
-		}
-	}
-	return false
-}
-
-// commissioned lists the identifiers an event brings into existence: an ObjectEvent ADD
-// at commissioning, or a TransformationEvent's outputs at commissioning.
-func (f *facts) commissioned() []string {
-	if !commissioning(f.BizStep) {
-		return nil
-	}
-	switch {
-	case f.Type == "ObjectEvent" && strings.EqualFold(f.Action, "ADD"):
-		return append(append([]string(nil), f.EPCList...), f.QuantityClasses...)
-	case f.Type == "TransformationEvent":
-		return append(append([]string(nil), f.OutputEPCs...), f.OutputQuantityCls...)
-	}
-	return nil
-}
-
-// foreignCommission is the first identifier the event commissions outside prefixes. A
-// GS1 key is the company's whose prefix begins it; what is no GS1 key (a private URI)
-// belongs to no company and is not refused here.
-func (f *facts) foreignCommission(prefixes []string) (string, bool) {
-	for _, id := range f.commissioned() {
-		if _, gs1 := companyDigits(id); gs1 && !owns(prefixes, id) {
-			return id, true
-		}
-	}
-	return "", false
 }

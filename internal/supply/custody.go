@@ -173,18 +173,37 @@ func bizStep(s string) string {
 	return s
 }
 
+// commission brings id into existence. A GS1 key outside the capturer's company
+// prefixes (a cloned GTIN) is recorded, quarantined, as a suspect; a serial already on
+// the ledger is a duplicate, except that the GTIN's owner takes a record that was only
+// seen (unknown: it stays quarantined as a duplicate) or whose making was declared
+// erroneous (void: commissioned anew).
 func (d *decider) commission(id, lot, expiry string) {
-	if it := d.get(id); it != nil {
-		d.violate(ReasonDuplicateSerial, it, "%s was commissioned again by %s: it is already on the ledger (%s, owned by %s)", id, d.capturer, it.Status, orNobody(it.Owner))
-		return
-	}
-	if _, gs1 := companyDigits(id); gs1 && !owns(d.prefixes, id) {
-		it := d.create(id, d.capturer, StatusUnknown)
+	_, gs1 := companyDigits(id)
+	foreign := gs1 && !owns(d.prefixes, id)
+	it := d.get(id)
+	switch {
+	case foreign && (it == nil || it.Status == StatusVoid):
+		if it == nil {
+			it = d.create(id, d.capturer, StatusUnknown)
+		}
 		d.violate(ReasonNotOwner, it, "%s was made by %s, which does not own its company prefix", id, d.capturer)
-		return
+	case it != nil && it.Status == StatusVoid:
+		d.activate(it, lot, expiry)
+	case it != nil && it.Status == StatusUnknown && gs1 && !foreign:
+		seen := orNobody(it.Owner)
+		d.activate(it, lot, expiry)
+		d.violate(ReasonDuplicateSerial, it, "%s commissioned %s, which was in the supply chain before (unknown, held by %s)", d.capturer, id, seen)
+	case it != nil:
+		d.violate(ReasonDuplicateSerial, it, "%s was commissioned again by %s: it is already on the ledger (%s, owned by %s)", id, d.capturer, it.Status, orNobody(it.Owner))
+	default:
+		d.activate(d.create(id, d.capturer, StatusActive), lot, expiry)
 	}
-	it := d.create(id, d.capturer, StatusActive)
-	it.Lot, it.Expiry = lot, expiry
+}
+
+func (d *decider) activate(it *Item, lot, expiry string) {
+	it.Owner, it.Status, it.ShippedTo, it.Lot, it.Expiry = d.capturer, StatusActive, "", lot, expiry
+	it.addCustody(d.capturer)
 }
 
 func orNobody(s string) string {
@@ -202,6 +221,8 @@ func (d *decider) movable(id, verb string) *Item {
 	case it == nil:
 		it = d.create(id, "", StatusUnknown)
 		d.violate(ReasonUnknownItem, it, "%s tried to %s %s, which was never commissioned", d.capturer, verb, id)
+	case it.Status == StatusVoid:
+		d.violate(ReasonUnknownItem, it, "%s tried to %s %s, whose commissioning was declared erroneous", d.capturer, verb, id)
 	case it.Quarantined:
 		d.violate(ReasonQuarantinedMoved, it, "%s tried to %s %s, which is quarantined", d.capturer, verb, id)
 	case it.Status == StatusRecalled || d.lotRecalled(it):

@@ -19,6 +19,7 @@ const (
 	StatusConsumed       = "consumed" // a transformation's input
 	StatusRecalled       = "recalled"
 	StatusUnknown        = "unknown" // never commissioned
+	StatusVoid           = "void"    // the event that made it was declared erroneous; it may be commissioned again
 )
 
 // Item is the custody record of one serialised item (SGTIN), logistic unit (SSCC) or lot
@@ -34,6 +35,7 @@ type Item struct {
 	Children    []string `json:"children,omitempty"`
 	Quarantined bool     `json:"quarantined,omitempty"`
 	Suspects    []uint64 `json:"suspects,omitempty"` // suspect-product events naming it
+	Releases    []uint64 `json:"releases,omitempty"` // the regulators' releases of it from quarantine
 	Custody     []string `json:"custody,omitempty"`  // partners that owned it or were named its receiver
 	Stays       []Stay   `json:"stays,omitempty"`    // the units it was packed into, in order
 	Events      []string `json:"events"`             // hex digests of its events, in ledger order
@@ -46,6 +48,7 @@ func (it *Item) clone() *Item {
 	c := *it
 	c.Children = slices.Clone(it.Children)
 	c.Suspects = slices.Clone(it.Suspects)
+	c.Releases = slices.Clone(it.Releases)
 	c.Custody = slices.Clone(it.Custody)
 	c.Events = slices.Clone(it.Events)
 	c.Stays = slices.Clone(it.Stays)

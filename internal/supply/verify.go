@@ -73,6 +73,8 @@ func Judge(c Code, item, lot *Public, now time.Time) Verdict {
 		return Verdict{AnswerUnknown, "no pack with this GTIN and serial number was ever commissioned on the ledger"}
 	case item.Quarantined:
 		return Verdict{AnswerSuspect, "the pack is quarantined: a suspect-product event names it"}
+	case item.Status == StatusVoid:
+		return Verdict{AnswerSuspect, "the event that commissioned the pack was declared erroneous by the partner that captured it"}
 	case item.Status == StatusUnknown:
 		return Verdict{AnswerSuspect, "the serial number was seen in the supply chain but never commissioned by its manufacturer"}
 	case c.Lot != "" && item.Lot != "" && c.LotID() != item.Lot:
