@@ -44,7 +44,7 @@ func TestRateForgetsNoOneDraining(t *testing.T) {
 func TestClientKey(t *testing.T) {
 	for _, c := range []struct {
 		remote, forClient, want string
-		ok                  bool
+		ok                      bool
 	}{
 		{"203.0.113.7:4000", "", "203.0.113.7", true},
 		{"[::ffff:203.0.113.7]:1", "", "203.0.113.7", true},
