@@ -121,7 +121,7 @@ func (p *Portal) verifyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PathValue("link") != "" {
-		d.Code = raw
+		d.Code = p.origin(r) + r.URL.RequestURI() // the link as scanned
 	}
 	res, appHash, err := p.provenVerify(r, code)
 	var limited *rateLimited
@@ -150,11 +150,7 @@ func (p *Portal) verifyPage(w http.ResponseWriter, r *http.Request) {
 // digitalLink is the pack's GS1 Digital Link on this portal: scanning it opens the
 // verification page for the pack.
 func (p *Portal) digitalLink(r *http.Request, c supply.Code) string {
-	scheme := "http"
-	if p.cfg.Secure || r.TLS != nil {
-		scheme = "https"
-	}
-	s := scheme + "://" + r.Host + VerifyPath + "/01/" + c.GTIN
+	s := p.origin(r) + VerifyPath + "/01/" + c.GTIN
 	if c.Lot != "" {
 		s += "/10/" + url.PathEscape(c.Lot)
 	}
@@ -163,6 +159,14 @@ func (p *Portal) digitalLink(r *http.Request, c supply.Code) string {
 		s += "?17=" + c.Expiry
 	}
 	return s
+}
+
+// origin is the scheme and host the browser reached the portal at.
+func (p *Portal) origin(r *http.Request) string {
+	if p.cfg.Secure || r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // rateLimited is the API's refusal of a browser over its allowance.

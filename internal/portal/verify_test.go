@@ -74,6 +74,9 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	b.act(chromedp.Navigate(link))
 	wantVerdict(t, b, supply.AnswerGenuine, "Genuine")
 	b.wantPath("/portal/verify/01/" + gtin + "/10/L1/21/103")
+	if got := eval[string](b, `document.querySelector('#code').value`); got != link {
+		t.Fatalf("the scanned link shows as %q, want %q", got, link)
+	}
 
 	// Typed field by field, the expiry as a date.
 	b.open("/portal/verify")
