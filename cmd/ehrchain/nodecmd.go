@@ -117,7 +117,7 @@ func runNode(home string, o node.Overrides, pf portalFlags, ready func(n *node.N
 		return err
 	}
 	srv := api.New(n.API())
-	if err := srv.ConfigureEPCIS(n.Config.EPCISSchema); err != nil {
+	if err := errors.Join(srv.ConfigureEPCIS(n.Config.EPCISSchema), srv.LimitVerify(n.Config.VerifyPerMinute, nil)); err != nil {
 		l.Close()
 		n.Stop()
 		return err

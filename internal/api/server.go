@@ -67,6 +67,8 @@ type Server struct {
 
 	bearer   atomic.Pointer[Bearer] // EPCIS bearer tokens (supplybearer.go); nil: none
 	bearerMu sync.Mutex             // serialises captures signed for a token's identity
+
+	verifyLimit verifyLimit // GET /epcis/verify per client address (supplyverify.go)
 }
 
 // New builds the API over a node.

@@ -135,6 +135,11 @@ type Result struct {
 	// CPUPerTx is CPUSeconds per committed transaction in µs: on a shared machine it moves
 	// less than the wall-clock figures do.
 	CPUPerTxUS float64 `json:"cpu_us_per_tx"`
+	// EventsPerTx, EventsPerSec and CPUPerEventUS are a capture workload's figures per
+	// EPCIS event (each transaction a document of EventsPerTx events).
+	EventsPerTx   int     `json:"events_per_tx,omitempty"`
+	EventsPerSec  float64 `json:"events_per_s,omitempty"`
+	CPUPerEventUS float64 `json:"cpu_us_per_event,omitempty"`
 	// DiskBytesPerOp is how much the node's home grew per committed operation (state,
 	// audit log, indexes and blocks; compaction makes it approximate).
 	DiskBytesPerOp float64 `json:"disk_bytes_per_op"`
@@ -210,6 +215,11 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		res, err := r.profiled(ctx, w)
 		if err != nil {
 			return nil, fmt.Errorf("workload %s: %w", name, err)
+		}
+		if w.check != nil {
+			if err := w.check(r.n.View()); err != nil {
+				return nil, fmt.Errorf("workload %s: %w", name, err)
+			}
 		}
 		if !res.rssReset {
 			rep.PeakRSSPerWorkload = false
@@ -596,6 +606,11 @@ loop:
 
 	res := t.result(w.name, w.txs, concurrency, wall, cpu)
 	res.RSS = rss
+	if w.events > 0 {
+		res.EventsPerTx = w.events
+		res.EventsPerSec = res.TxPerSec * float64(w.events)
+		res.CPUPerEventUS = res.CPUPerTxUS / float64(w.events)
+	}
 	if n := w.txs - len(w.reads); n > 0 {
 		res.MeanTxBytes = w.bytes / n
 	} else if len(w.reads) > 0 {

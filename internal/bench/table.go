@@ -51,6 +51,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	for _, res := range r.Results {
+		if res.EventsPerTx > 0 {
+			fmt.Fprintf(w, "%s: %.0f EPCIS events/s, %.0f µs CPU per event (%d events a document)\n",
+				res.Workload, res.EventsPerSec, res.CPUPerEventUS, res.EventsPerTx)
+		}
+	}
+	for _, res := range r.Results {
 		if res.FirstRejection != "" {
 			fmt.Fprintf(w, "%s: first rejection: %s\n", res.Workload, res.FirstRejection)
 		}

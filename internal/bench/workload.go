@@ -29,13 +29,18 @@ const (
 	GrantRevoke = "grant-revoke"
 	Mixed       = "mixed"  // a hospital day: mostly reads, some writes, a few grants and revocations
 	Claims      = "claims" // two-line insurance claims adjudicated at commit
+	// Supply is EPCIS 2.0 capture: documents of EventsPerDoc events commissioning,
+	// packing, shipping and receiving drug packs (supply.go), and BaselineCapture the no-op
+	// padded to such a document's signed size.
+	Supply          = "supply"
+	BaselineCapture = "baseline-capture"
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, BaselineWrite, BaselineRead, Register, Write, Read, GrantRevoke, Mixed, Claims}
+var Workloads = []string{Baseline, BaselineWrite, BaselineRead, Register, Write, Read, GrantRevoke, Mixed, Claims, BaselineCapture, Supply}
 
 // sameSize names the padded baseline each workload is compared with.
-var sameSize = map[string]string{Write: BaselineWrite, Read: BaselineRead}
+var sameSize = map[string]string{Write: BaselineWrite, Read: BaselineRead, Supply: BaselineCapture}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -43,13 +48,15 @@ var sameSize = map[string]string{Write: BaselineWrite, Read: BaselineRead}
 type workload struct {
 	name    string
 	streams [][][]byte
-	kinds   []string               // the kind of each stream's transactions when a workload mixes kinds (nil: all are name)
-	setup   [][][][]byte           // phases (run in turn) of streams (run in parallel, each in order), committed before timing
-	reads   []*records.ReadRequest // signed read requests, timed from request to plaintext
-	readers []*keys.Keystore       // who signs the reads
-	txs     int                    // transactions and reads measured
-	bytes   int                    // of the transactions
-	shares  sync.Map               // reader|patient|category|version -> opened category key
+	kinds   []string                    // the kind of each stream's transactions when a workload mixes kinds (nil: all are name)
+	setup   [][][][]byte                // phases (run in turn) of streams (run in parallel, each in order), committed before timing
+	reads   []*records.ReadRequest      // signed read requests, timed from request to plaintext
+	readers []*keys.Keystore            // who signs the reads
+	txs     int                         // transactions and reads measured
+	events  int                         // EPCIS events a transaction captures (0: not a capture workload)
+	check   func(identity.Reader) error // run on the committed state after the timed phase
+	bytes   int                         // of the transactions
+	shares  sync.Map                    // reader|patient|category|version -> opened category key
 }
 
 // prepare builds and signs every transaction of the named workload, so that client-side key
@@ -59,7 +66,7 @@ func (r *runner) prepare(name string) (*workload, error) {
 	switch name {
 	case Baseline:
 		return prepareBaseline(Baseline, chainID, txs, actors, 0)
-	case BaselineWrite, BaselineRead:
+	case BaselineWrite, BaselineRead, BaselineCapture:
 		size, err := sampleSize(name, chainID)
 		if err != nil {
 			return nil, err
@@ -76,6 +83,8 @@ func (r *runner) prepare(name string) (*workload, error) {
 		return prepareMixed(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
 	case Claims:
 		return prepareClaims(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
+	case Supply:
+		return prepareSupply(chainID, r.reg, app.NextSequence(r.n.View(), r.reg.ID), txs, actors)
 	}
 	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Workloads)
 }
@@ -146,6 +155,17 @@ func sampleSize(baseline, chainID string) (int, error) {
 	kp, err := keys.Generate()
 	if err != nil {
 		return 0, err
+	}
+	if baseline == BaselineCapture {
+		sample, err := captureSample(chainID)
+		if err != nil {
+			return 0, err
+		}
+		total := 0
+		for _, raw := range sample {
+			total += len(raw)
+		}
+		return total / len(sample), nil
 	}
 	if baseline == BaselineRead {
 		q := &records.ReadRequest{ChainID: chainID, Requester: ks[0].ID, Patient: ks[1].ID, Record: "r-000000000000000000000000",

@@ -9,4 +9,7 @@
 // the connection idle the longest (keep-alive, or opened and never used) is closed to make
 // room, so idle connections cannot keep a real request out; only when every connection is
 // busy does a newcomer get 503.
+//
+// Rate bounds how often one client may call an endpoint that is open to anyone (the public
+// verification of a drug pack): per client address, with the clock the caller gives it.
 package netlimit

@@ -49,6 +49,10 @@ type Config struct {
 	// EPCISSchema is the path of GS1's EPCIS 2.0 JSON Schema, against which the API
 	// validates captured EPCIS documents; without it the node refuses captures.
 	EPCISSchema string `json:"epcis_schema,omitempty"`
+	// VerifyPerMinute is how many public pack verifications (GET /epcis/verify, also behind
+	// the portal's verification page) one client address may ask a minute; 0 takes the
+	// API's default, a negative value turns the limit off (behind a proxy that limits).
+	VerifyPerMinute int `json:"verify_per_minute,omitempty"`
 	// StateSync, when enabled, brings an empty node up from a peer's snapshot.
 	StateSync *StateSync `json:"state_sync,omitempty"`
 }

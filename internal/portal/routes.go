@@ -66,6 +66,8 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/auditor/emergency/{declaration}", p.role(identity.Auditor, p.auditorEmergency))
 	m.HandleFunc("POST /portal/auditor/emergency/{declaration}/review", p.role(identity.Auditor, p.review))
 
+	p.routeVerify() // public: no sign-in (verify.go)
+
 	m.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", nil, pageData{Title: "Not found", Error: "There is no such page."})
 	})
