@@ -21,7 +21,7 @@ func epcisCmd(g *globals) *cobra.Command {
 		Short: "GS1 EPCIS 2.0 supply-chain events: capture, query, trace, suspects, verification of a pack",
 	}
 	c.AddCommand(epcisHashCmd(), epcisValidateCmd(), epcisCaptureCmd(g), epcisEventCmd(g), epcisBindCmd(g),
-		epcisQueryCmd(g), epcisTraceCmd(g), epcisSuspectsCmd(g), epcisVerifyCmd(g))
+		epcisQueryCmd(g), epcisTraceCmd(g), epcisSuspectsCmd(g), epcisReleaseCmd(g), epcisReleasesCmd(g), epcisVerifyCmd(g))
 	return c
 }
 

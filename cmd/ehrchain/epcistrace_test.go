@@ -105,4 +105,30 @@ func TestEpcisTraceSuspectsVerifyCommands(t *testing.T) {
 	if out, err := try("epcis", "verify", "(01)04012345123457(21)1"); err == nil || !strings.Contains(out, "check digit") {
 		t.Fatalf("a misread code: %v\n%s", err, out)
 	}
+
+	// The regulator's investigation clears pack 2: a partner may not release it, the
+	// regulator does with its reason, the regulator and the pack's owner see the release
+	// (the rival does not), and a
+	// second release of a pack no longer quarantined is refused.
+	if out, err := try("epcis", "release", item2, "--as", "acme", "--reason", "it is ours"); err == nil || !strings.Contains(out, "only a regulator") {
+		t.Fatalf("a manufacturer's release: %v\n%s", err, out)
+	}
+	if out, err := try("epcis", "release", item2, "--as", "fda"); err == nil || !strings.Contains(out, "--reason is required") {
+		t.Fatalf("a release without a reason: %v\n%s", err, out)
+	}
+	if out := cli("epcis", "release", item2, "--as", "fda", "--reason", "the receipt was a scanning slip"); !strings.HasPrefix(out, "released 1 items at height") {
+		t.Fatalf("the regulator's release printed %q", out)
+	}
+	for _, who := range []string{"fda", "acme"} {
+		if out := cli("epcis", "releases", "--as", who); !strings.HasPrefix(out, "1 ") || !strings.Contains(out, supply.CanonicalID(item2)) ||
+			!strings.Contains(out, `"the receipt was a scanning slip"`) {
+			t.Fatalf("%s's releases: %s", who, out)
+		}
+	}
+	if out := cli("epcis", "releases", "--as", "rival"); strings.TrimSpace(out) != "" {
+		t.Fatalf("the rival sees releases: %s", out)
+	}
+	if out, err := try("epcis", "release", item2, "--as", "fda", "--reason", "again"); err == nil || !strings.Contains(out, "is not quarantined") {
+		t.Fatalf("a second release: %v\n%s", err, out)
+	}
 }

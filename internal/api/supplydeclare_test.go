@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/api"
 	"github.com/ehrchain/ehrchain/internal/epcis"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/supply"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // fixedDoc is a capture document of whole events (with their time), so that an event can
@@ -23,7 +23,7 @@ func fixedDoc(events ...string) []byte {
 }
 
 // releasesAs lists the releases as ks (nil: unsigned), with its HTTP status.
-func (ch *chain) releasesAs(ks *keys.Keystore) (*api.ReleasesResponse, int) {
+func (ch *chain) releasesAs(ks *keys.Keystore) (*wire.ReleasesResponse, int) {
 	ch.t.Helper()
 	req, err := http.NewRequestWithContext(ch.ctx, http.MethodGet, ch.c.Base+"/epcis/releases", nil)
 	if err != nil {
@@ -41,7 +41,7 @@ func (ch *chain) releasesAs(ks *keys.Keystore) (*api.ReleasesResponse, int) {
 		ch.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out api.ReleasesResponse
+	var out wire.ReleasesResponse
 	if resp.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 			ch.t.Fatal(err)

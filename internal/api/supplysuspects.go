@@ -63,13 +63,6 @@ func (s *Server) suspects(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// ReleasesResponse is a page of releases from quarantine (supply.Release).
-type ReleasesResponse struct {
-	Height   int64             `json:"height"`
-	Releases []*supply.Release `json:"releases"`
-	Next     string            `json:"next,omitempty"` // the after= of the next page
-}
-
 // releases lists regulators' releases of quarantined items: a regulator sees all of
 // them, a trading partner those naming an item in its custody. Paged by after=SEQ and
 // limit=N, like the suspects.
@@ -96,7 +89,7 @@ func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, next := supply.ReleasesFor(v, who, after, limit)
-	resp := ReleasesResponse{Height: v.Height(), Releases: list}
+	resp := wire.ReleasesResponse{Height: v.Height(), Releases: list}
 	if resp.Releases == nil {
 		resp.Releases = []*supply.Release{}
 	}

@@ -188,3 +188,11 @@ func (v *VerifyResponse) Verify(appHash []byte) error {
 	}
 	return nil
 }
+
+// ReleasesResponse is one page of GET /epcis/releases: regulators' releases of quarantined
+// items (supply.Release) in ledger order.
+type ReleasesResponse struct {
+	Height   int64             `json:"height"`
+	Releases []*supply.Release `json:"releases"`
+	Next     string            `json:"next,omitempty"` // the after= of the next page
+}
