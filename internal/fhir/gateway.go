@@ -102,6 +102,13 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}", g.authed(g.read))
 	m.HandleFunc("PUT "+Prefix+"/{type}/{id}", g.authed(g.update))
 	m.HandleFunc("DELETE "+Prefix+"/{type}/{id}", g.authed(g.remove))
+	m.HandleFunc("GET "+Prefix+"/_history", g.authed(g.systemHistory))
+	m.HandleFunc("GET "+Prefix+"/{type}/_history", g.authed(g.typeHistory))
+	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		for _, p := range []string{"/_history", "/{type}/_history", "/{type}/{id}/_history"} {
+			m.HandleFunc(method+" "+Prefix+p, historyNotAllowed)
+		}
+	}
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/_history", g.authed(g.history))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/_history/{vid}", g.authed(g.vread))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/{op}", g.authed(g.instanceOp))

@@ -89,12 +89,9 @@ func matchAll(o Object, fs []filter) bool {
 // the purpose, by the consent on this node's state (the ledger decides each read again).
 func (g *Gateway) readablePatients(s *session, pur string) []*records.Meta {
 	v := g.b.View()
-	var ids []string
-	if s.who.Role == identity.Patient {
-		ids = []string{s.who.ID}
-	} else {
-		prefix := identity.RolePrefix(identity.Patient)
-		v.Iterate(prefix, func(k, _ []byte) bool { ids = append(ids, string(k[len(prefix):])); return true })
+	ids := []string{s.who.ID}
+	if s.who.Role != identity.Patient {
+		ids = g.patientIdentities()
 	}
 	var out []*records.Meta
 	for _, id := range ids {
