@@ -292,10 +292,12 @@ func (f *fixture) testUSCore(t *testing.T) {
 		c, _ := cs[0].(Object)["code"].(string)
 		return c
 	}
-	var enc string
+	var enc string // the encounter of the first Observation
 	for _, e := range s.entries {
-		if e.Type == "Encounter" {
-			enc = e.ID
+		if e.Type == "Observation" {
+			o, _ := Parse(mustMarshal(t, e.Resource))
+			ResolveReferences(o, s.refs)
+			enc = strings.TrimPrefix(o["encounter"].(Object)["reference"].(string), "Encounter/")
 			break
 		}
 	}
@@ -379,7 +381,7 @@ func (f *fixture) testTransactionIfNoneExist(t *testing.T) {
 			Object{"fullUrl": "urn:uuid:0b7b3c1e-0000-4000-8000-0000000000a1", "resource": encounter,
 				"request": Object{"method": "POST", "url": "Encounter", "ifNoneExist": "identifier=urn:example:visit|v-1"}},
 			Object{"fullUrl": "urn:uuid:0b7b3c1e-0000-4000-8000-0000000000a2", "request": Object{"method": "POST", "url": "Observation"},
-				"resource": Object{"resourceType": "Observation", "status": "final", "subject": patientRef(s), "code": Object{"text": "tx-if-none-exist"},
+				"resource": Object{"resourceType": "Observation", "status": "final", "subject": patientRef(s), "code": Object{"coding": []any{Object{"system": "urn:example:test", "code": "tx-if-none-exist"}}},
 					"valueString": value, "encounter": Object{"reference": "urn:uuid:0b7b3c1e-0000-4000-8000-0000000000a1"}}}}})
 	}
 	visits := func() []string {
