@@ -111,6 +111,14 @@ func (f *fixture) testFindPatient(t *testing.T, other *keys.Keystore) {
 	if _, direct := f.do(tok, "GET", "/Patient/"+abdul, nil); !equalJSON(t, b["entry"].([]any)[0].(Object)["resource"], direct) {
 		t.Fatalf("the match differs from the read of Patient/%s", abdul)
 	}
+	// Only the page is read: one of the two women.
+	before = reads(t, f, f.cast.Provider, "success")
+	if _, b := f.do(tok, "GET", "/Patient?gender=female&_count=1", nil); total(b) != 2 || len(ids(t, b)) != 1 || nextLink(b) == "" {
+		t.Fatalf("a page of one of two: %v", b)
+	}
+	if n := reads(t, f, f.cast.Provider, "success") - before; n != 1 {
+		t.Fatalf("a page of one patient made %d audited reads", n)
+	}
 	// Patients that do not match are not read again.
 	for _, p := range []string{alexia, angelic} {
 		n := recordReads(t, f, f.cast.Provider, p, "success")

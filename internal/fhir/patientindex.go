@@ -25,8 +25,8 @@ import (
 // ledger's consent, decided on this node's state): a patient outside the caller's grants is
 // never compared, counted or read. A patient the caller may read but the index lacks (or
 // holds at an older version) is read through the ledger first, one audited read, and
-// indexed; then every match is read through the ledger (one audited read each, the read
-// that fills the index counts) and compared again on what the ledger released.
+// indexed; then every match on the page asked for is read through the ledger (one audited
+// read each) and compared again on what the ledger released.
 
 // patientIndex maps a patient identity id to the searchable part of their Patient resource.
 type patientIndex struct {
@@ -109,13 +109,14 @@ func (g *Gateway) readablePatients(s *session, pur string) []*records.Meta {
 	return out
 }
 
-// findPatients answers a search across patients (Patient?family=..., or the Patient end
-// of a chain) from the patient index: the matching Patients the caller may read, each
-// released by an audited read in this request. Break-glass is refused here: it opens the
-// record of one patient the caller names, never a search over everyone.
-func (g *Gateway) findPatients(ctx context.Context, s *session, pur string, fs []filter) ([]hit, error) {
+// matchPatients answers a search across patients (Patient?family=..., or the Patient end
+// of a chain) from the patient index: the Patients the caller may read whose card matches,
+// as hits holding the card, or the resource if this request read it to index it (read
+// names those). releasePatients then reads the rest of the page. Break-glass is refused here: it opens
+// the record of one patient the caller names, never a search over everyone.
+func (g *Gateway) matchPatients(ctx context.Context, s *session, pur string, fs []filter) (_ []hit, read map[string]bool, _ error) {
 	if pur == access.Emergency {
-		return nil, fail(http.StatusForbidden, "forbidden", "a search across patients is refused under the emergency purpose: break-glass opens the record of a patient you name (GET Patient/<id>, or search with patient=<id>)")
+		return nil, nil, fail(http.StatusForbidden, "forbidden", "a search across patients is refused under the emergency purpose: break-glass opens the record of a patient you name (GET Patient/<id>, or search with patient=<id>)")
 	}
 	ms := g.readablePatients(s, pur)
 	var stale []*records.Meta
@@ -126,32 +127,58 @@ func (g *Gateway) findPatients(ctx context.Context, s *session, pur string, fs [
 	}
 	fresh, err := g.readReadable(ctx, s, stale, pur) // indexes them (readRecord)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	released := map[string]hit{}
+	read = map[string]bool{}
+	released := map[string]Object{}
 	for _, h := range fresh {
-		released[h.m.Patient] = h
+		read[h.m.Patient], released[h.m.Patient] = true, h.o
 	}
-	var toRead []*records.Meta
+	var out []hit
 	for _, m := range ms {
-		if _, ok := released[m.Patient]; ok {
+		if o, ok := released[m.Patient]; ok {
+			if matchAll(o, fs) {
+				out = append(out, hit{m, o})
+			}
 			continue
 		}
 		if card, ok := g.patients.get(m.Patient, m.Version); ok && matchAll(card, fs) {
-			toRead = append(toRead, m)
-		}
-	}
-	more, err := g.readReadable(ctx, s, toRead, pur)
-	if err != nil {
-		return nil, err
-	}
-	var out []hit
-	for _, h := range append(fresh, more...) {
-		if matchAll(h.o, fs) { // on what the ledger released
-			out = append(out, h)
+			out = append(out, hit{m, card})
 		}
 	}
 	slices.SortFunc(out, func(a, b hit) int { return strings.Compare(a.m.RecordID, b.m.RecordID) })
+	return out, read, nil
+}
+
+// releasePatients reads the matches of a page that this request has not read yet through
+// the ledger (one audited read each) and keeps those that still match what it released.
+func (g *Gateway) releasePatients(ctx context.Context, s *session, pur string, page []hit, read map[string]bool, fs []filter) ([]hit, error) {
+	var ms []*records.Meta
+	for _, h := range page {
+		if !read[h.m.Patient] {
+			ms = append(ms, h.m)
+		}
+	}
+	hs, err := g.readReadable(ctx, s, ms, pur)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]hit{}
+	for _, h := range hs {
+		byID[h.m.Patient] = h
+	}
+	var out []hit
+	for _, h := range page {
+		if !read[h.m.Patient] {
+			var ok bool
+			if h, ok = byID[h.m.Patient]; !ok {
+				continue // refused by the ledger after all
+			}
+		}
+		if matchAll(h.o, fs) {
+			out = append(out, h)
+		}
+	}
 	return out, nil
 }
 

@@ -579,9 +579,10 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	var hits []hit
+	var fromIndex map[string]bool // hits hold index cards (but these, read): the page is read below
 	switch {
 	case rt == "Patient" && q.patient == "":
-		hits, err = g.findPatients(r.Context(), s, pur, q.filters)
+		hits, fromIndex, err = g.matchPatients(r.Context(), s, pur, q.filters)
 		hits = slices.DeleteFunc(hits, func(h hit) bool { return !updatedMatch(q.updated, h.m) })
 		sortHits(rt, q.sort, hits)
 	case len(q.chains) > 0:
@@ -597,6 +598,12 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	end := min(q.offset+q.count, len(hits))
 	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
+	if fromIndex != nil {
+		if page, err = g.releasePatients(r.Context(), s, pur, page, fromIndex, q.filters); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
 	inc, withheld, err := g.includes(r.Context(), s, pur, page, q.inc, q.rev)
 	if err != nil {
 		writeErr(w, err)
@@ -621,11 +628,11 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 // findChained answers a search whose patient is given by chained parameters
-// (patient.family=...): the patients they match (findPatients: the patient index, within
-// the caller's consent, each matching Patient an audited read), then the search within
-// each of them (and within patient= if it is given too).
+// (patient.family=...): the patients they match (matchPatients: the patient index, within
+// the caller's consent), then the search within each of them (and within patient= if it
+// is given too), whose every candidate is an audited read.
 func (g *Gateway) findChained(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
-	ps, err := g.findPatients(ctx, s, pur, q.chains)
+	ps, _, err := g.matchPatients(ctx, s, pur, q.chains)
 	if err != nil {
 		return nil, err
 	}
