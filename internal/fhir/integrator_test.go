@@ -27,7 +27,7 @@ func TestPatientSearch(t *testing.T) {
 	f.gw.Unlock(other)
 	alexia := f.source(f.files[1])
 	ptok := f.login(PatientKeystoreName(sourceOf(alexia).SourceID), f.im.Passphrase)
-	f.grantCategories(ptok, alexia.patient, other.ID, CatGeneral)
+	grant := f.grantCategories(ptok, alexia.patient, other.ID, CatGeneral)
 	t.Run("patient", func(t *testing.T) { f.testFindPatient(t, other) })
 	t.Run("chain", func(t *testing.T) { f.testChain(t, other) })
 	t.Run("include-iterate", f.testIncludeIterate)
@@ -35,6 +35,26 @@ func TestPatientSearch(t *testing.T) {
 	t.Run("transaction-if-none-exist", f.testTransactionIfNoneExist)
 	t.Run("history", func(t *testing.T) { f.testTypeHistory(t, other) })
 	t.Run("npm-client", f.testNpmIntegrator)
+	t.Run("revoked", func(t *testing.T) { f.testRevokedNotFound(t, other, ptok, grant) })
+}
+
+// testRevokedNotFound: once Alexia revokes the other provider's grant, her Patient, still
+// in the gateway's index, is found by no search of theirs, chained or not, and her
+// records leave their history.
+func (f *fixture) testRevokedNotFound(t *testing.T, other *keys.Keystore, ptok, grant string) {
+	f = f.sub(t)
+	otok := f.token(other)
+	if code, _ := f.do(otok, "GET", "/Patient?family=Senger", nil); code != 200 {
+		t.Fatalf("before the revocation: %d", code)
+	}
+	if code, b := f.do(ptok, "DELETE", "/Consent/"+grant, nil); code != 200 && code != http.StatusNoContent {
+		t.Fatalf("revoke: %d %v", code, b)
+	}
+	for _, q := range []string{"/Patient?family=Senger", "/Patient?gender=female", "/Observation?patient.family=Senger", "/Immunization/_history", "/_history"} {
+		if code, b := f.do(otok, "GET", q, nil); code != 200 || total(b) != 0 || b["entry"] != nil {
+			t.Errorf("%s after the revocation: %d %v", q, code, b)
+		}
+	}
 }
 
 // recordReads counts the audited reads of one record by actor with the outcome.
@@ -159,6 +179,18 @@ func (f *fixture) testFindPatient(t *testing.T, other *keys.Keystore) {
 		if code, _ := f.do(tok, "GET", "/Patient?"+q, nil); code != http.StatusBadRequest {
 			t.Fatalf("Patient?%s: %d", q, code)
 		}
+	}
+	// A new version of a Patient is what is found: the old family name no more.
+	_, pat := f.do(tok, "GET", "/Patient/"+angelic, nil)
+	pat["name"].([]any)[0].(Object)["family"] = "Stone"
+	if code, b := f.do(tok, "PUT", "/Patient/"+angelic, pat); code != 200 {
+		t.Fatalf("rename: %d %v", code, b)
+	}
+	if got := find(tok, "family=Mueller"); got != nil {
+		t.Fatalf("the old name still finds %v", got)
+	}
+	if got := find(tok, "family=Stone"); !slices.Equal(got, []string{angelic}) {
+		t.Fatalf("the new name finds %v", got)
 	}
 	// The names searched for are nowhere in the node's home (state, blocks, logs).
 	for _, name := range []string{"Koepp", "Senger", "Howe", "999-22-1962"} {
