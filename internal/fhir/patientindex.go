@@ -64,6 +64,13 @@ func (x *patientIndex) put(m *records.Meta, o Object) {
 	x.cards[m.Patient] = patientCard{m.Version, card}
 }
 
+// drop forgets a patient (their Patient record was erased).
+func (x *patientIndex) drop(patient string) {
+	x.mu.Lock()
+	delete(x.cards, patient)
+	x.mu.Unlock()
+}
+
 // get is the card of a patient at exactly version v.
 func (x *patientIndex) get(patient string, v uint32) (Object, bool) {
 	x.mu.Lock()
@@ -96,6 +103,7 @@ func (g *Gateway) readablePatients(s *session, pur string) []*records.Meta {
 	var out []*records.Meta
 	for _, id := range ids {
 		if records.Erased(v, id) != nil {
+			g.patients.drop(id) // crypto-shredded: no copy of it stays here either
 			continue
 		}
 		m := records.Version(v, id, records.Head(v, id))
