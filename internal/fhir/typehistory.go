@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -52,21 +53,11 @@ func parseCursor(s string) (historyCursor, error) {
 func historyBefore(a, b *records.Meta) int {
 	switch {
 	case a.Height != b.Height:
-		return -cmpInt(a.Height, b.Height)
+		return -cmp.Compare(a.Height, b.Height)
 	case a.RecordID != b.RecordID:
 		return strings.Compare(a.RecordID, b.RecordID)
 	}
-	return -cmpInt(int64(a.Version), int64(b.Version))
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return -cmp.Compare(a.Version, b.Version)
 }
 
 type historyQuery struct {
@@ -205,11 +196,11 @@ func (g *Gateway) listHistory(w http.ResponseWriter, r *http.Request, s *session
 		}
 		byRecord[m.RecordID] = append(byRecord[m.RecordID], m)
 	}
-	heads2 := make([]*records.Meta, len(order))
+	toRead := make([]*records.Meta, len(order))
 	for i, id := range order {
-		heads2[i] = heads[id]
+		toRead[i] = heads[id]
 	}
-	read, err := g.readHits(r.Context(), s, heads2, pur)
+	read, err := g.readHits(r.Context(), s, toRead, pur)
 	if err != nil {
 		writeErr(w, err)
 		return
