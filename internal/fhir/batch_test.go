@@ -128,8 +128,8 @@ func (f *fixture) testBatch(t *testing.T) {
 
 	// HL7's example transaction, sent as a batch: ten per-entry answers, each refusal with
 	// its reason (Patients are identities here: a named Patient is never written; DELETE is
-	// not offered; ValueSet/$lookup is not served; a Patient search needs the patient), and
-	// nothing written.
+	// not offered; ValueSet/$lookup is not served), a Patient search that finds no "peter"
+	// among the caller's patients, and nothing written.
 	raw, err := os.ReadFile(filepath.Join(dataDir(t, "fhir-r4-examples"), "Bundle-bundle-transaction.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +147,14 @@ func (f *fixture) testBatch(t *testing.T) {
 	if code != 200 || br["type"] != "batch-response" || len(br["entry"].([]any)) != 10 {
 		t.Fatalf("HL7 example as a batch: %d %v", code, br)
 	}
-	for i, want := range []string{"422", "422", "422", "404", "422", "405", "404", "404", "400", "404"} {
+	for i, want := range []string{"422", "422", "422", "404", "422", "405", "404", "404", "200", "404"} {
 		st, _, res, oo := resp(i)
+		if i == 8 { // Patient?name=peter: a patient search, among the patients the caller may read
+			if !strings.HasPrefix(st, "200 ") || res["type"] != "searchset" || total(res) != 0 {
+				t.Errorf("HL7 entry 8: %s %v", st, res)
+			}
+			continue
+		}
 		if !strings.HasPrefix(st, want+" ") || oo["resourceType"] != "OperationOutcome" || res != nil {
 			t.Errorf("HL7 entry %d: %s (want %s) %v", i, st, want, oo)
 		}

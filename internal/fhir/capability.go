@@ -30,18 +30,24 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 			sps = append(sps, Object{"name": n, "type": typ})
 		}
 		ia := []any{Object{"code": "read"}, Object{"code": "vread"}, Object{"code": "update"},
-			Object{"code": "history-instance"}, Object{"code": "create"}, Object{"code": "search-type"}}
+			Object{"code": "history-instance"}, Object{"code": "history-type"}, Object{"code": "create"}, Object{"code": "search-type"}}
 		if rt == "Patient" {
 			// A Patient is stored under the patient's identity id: PUT Patient/<id>.
 			ia = []any{Object{"code": "read"}, Object{"code": "vread"}, Object{"code": "update"},
-				Object{"code": "history-instance"}, Object{"code": "search-type"}}
+				Object{"code": "history-instance"}, Object{"code": "history-type"}, Object{"code": "search-type"}}
 		}
 		res := Object{"conditionalCreate": true, "conditionalUpdate": false, "conditionalDelete": "not-supported", "updateCreate": true,
 			"readHistory": true, "versioning": "versioned-update", "conditionalRead": "not-match", "interaction": ia,
 			"searchParam": sps, "type": rt}
-		doc := "_count (at most 1000) and _offset page; _summary=count|true|data|false and _elements subset the matches (tagged SUBSETTED)"
+		doc := "_count (at most 1000) and _offset page; _include and _revinclude (also :iterate); _summary=count|true|data|false and _elements subset the matches (tagged SUBSETTED)"
 		if _, ok := sortDate(rt); ok {
 			doc = "_sort=date|-date|_lastUpdated|-_lastUpdated; " + doc
+		}
+		if _, ok := refParams[rt]["patient"]; ok {
+			doc += "; chained search on the patient: patient.name, patient.family, patient.given, patient.birthdate, patient.gender, patient.identifier (also subject:Patient.*), answered from the gateway's patient index"
+		}
+		if rt == "Patient" {
+			doc = "Without patient=, a search by identifier, name, family, given (:exact, :contains), birthdate and gender looks among the patients whose Patient the caller may read, from the gateway's in-memory patient index; each match returned is an audited read. " + doc
 		}
 		res["documentation"] = doc
 		if inc := includesOf(rt); len(inc) > 0 {
@@ -71,7 +77,7 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 			"security": Object{"extension": []any{oauthURIs(baseURL(r))}, "cors": false, "service": []any{Object{"coding": []any{Object{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
 				"description": "SMART Backend Services style: POST a client assertion (JWT, alg EdDSA, signed with the identity's Ed25519 key; iss=sub=identity id, aud=token URL, exp<=5 min, unique jti) to " + Prefix + "/auth/token; persons (patients; providers unlocked on this node) log in at " + Prefix + "/auth/login with {keystore, passphrase, otp}: their keystore on this node, its passphrase and the code of the authenticator app enrolled at the web portal; the registrar, auditors and insurers get no person-login token. Send X-Purpose-Of-Use (treatment, payment, operations, research, emergency)."},
 			"resource":    rs,
-			"interaction": []any{Object{"code": "transaction"}, Object{"code": "batch"}},
+			"interaction": []any{Object{"code": "transaction"}, Object{"code": "batch"}, Object{"code": "history-system"}},
 			"compartment": []any{"http://hl7.org/fhir/CompartmentDefinition/patient"}}},
 	}
 	writeResource(w, http.StatusOK, cs)

@@ -67,11 +67,11 @@ func (f *fixture) testConditional(t *testing.T) {
 	if _, two := f.do(tok, "GET", "/Observation?patient="+s.patient+"&identifier=urn:test:lab|cond-1", nil); total(two) != 2 {
 		t.Fatalf("after the refused create: %d matches", total(two))
 	}
-	// In a transaction entry the condition is refused, not ignored: nothing is written.
+	// In a transaction entry two matches fail the transaction: 412, nothing is written.
 	txb := mustMarshal(t, Object{"resourceType": "Bundle", "type": "transaction", "entry": []any{Object{
 		"fullUrl": "urn:uuid:7f1c2b2e-0000-4000-8000-000000000001", "resource": obs,
 		"request": Object{"method": "POST", "url": "Observation", "ifNoneExist": "identifier=urn:test:lab|cond-1"}}}})
-	if code, _, b := f.raw(tok, "POST", "", txb, nil); code != http.StatusBadRequest || !strings.Contains(string(b), "ifNoneExist") {
+	if code, _, b := f.raw(tok, "POST", "", txb, nil); code != http.StatusPreconditionFailed || !strings.Contains(string(b), "ifNoneExist") {
 		t.Fatalf("transaction entry with ifNoneExist: %d %s", code, b)
 	}
 	if _, two := f.do(tok, "GET", "/Observation?patient="+s.patient+"&identifier=urn:test:lab|cond-1", nil); total(two) != 2 {

@@ -46,7 +46,8 @@ type Gateway struct {
 	// the web portal. Person login is refused without it.
 	SignIn *signin.Service
 
-	writeMu sync.Map // identity id -> *sync.Mutex: one writer per signer (sequences)
+	writeMu  sync.Map      // identity id -> *sync.Mutex: one writer per signer (sequences)
+	patients *patientIndex // demographics of the Patients read or written here (memory only)
 }
 
 // New builds a gateway over a node and its API server (used in-process for every audited
@@ -55,7 +56,7 @@ type Gateway struct {
 func New(b Backend, apiServer http.Handler, keyring keys.Dir) *Gateway {
 	c := client.InProcess(apiServer)
 	c.ChainID = b.ChainID()
-	g := &Gateway{b: b, c: c, mux: http.NewServeMux(), Now: time.Now}
+	g := &Gateway{b: b, c: c, mux: http.NewServeMux(), Now: time.Now, patients: newPatientIndex()}
 	g.auth = newAuthenticator(g, keyring)
 	g.routes()
 	return g
@@ -101,6 +102,13 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}", g.authed(g.read))
 	m.HandleFunc("PUT "+Prefix+"/{type}/{id}", g.authed(g.update))
 	m.HandleFunc("DELETE "+Prefix+"/{type}/{id}", g.authed(g.remove))
+	m.HandleFunc("GET "+Prefix+"/_history", g.authed(g.systemHistory))
+	m.HandleFunc("GET "+Prefix+"/{type}/_history", g.authed(g.typeHistory))
+	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		for _, p := range []string{"/_history", "/{type}/_history", "/{type}/{id}/_history"} {
+			m.HandleFunc(method+" "+Prefix+p, historyNotAllowed)
+		}
+	}
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/_history", g.authed(g.history))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/_history/{vid}", g.authed(g.vread))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}/{op}", g.authed(g.instanceOp))

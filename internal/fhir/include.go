@@ -46,17 +46,23 @@ func init() {
 	}
 }
 
-// incl is one _include or _revinclude: Source:param[:Target].
+// incl is one _include or _revinclude: Source:param[:Target]; iterate also applies it to
+// what the includes found (:iterate).
 type incl struct {
 	source, param string
 	p             refParam
+	iterate       bool
 }
 
 // parseIncl checks an _include (rev false) or _revinclude value against the searched type.
-func parseIncl(rt, v string, rev bool) (incl, error) {
+// An :iterate one may start from any type, since it applies to included resources too.
+func parseIncl(rt, v string, rev, iterate bool) (incl, error) {
 	name := "_include"
 	if rev {
 		name = "_revinclude"
+	}
+	if iterate {
+		name += ":iterate"
 	}
 	parts := strings.Split(v, ":")
 	if len(parts) < 2 || len(parts) > 3 {
@@ -68,12 +74,12 @@ func parseIncl(rt, v string, rev bool) (incl, error) {
 		return incl{}, fail(http.StatusBadRequest, "not-supported", "%s=%s: %s:%s is not a reference this server follows (see /metadata)", name, v, parts[0], parts[1])
 	case len(parts) == 3 && parts[2] != p.target:
 		return incl{}, fail(http.StatusBadRequest, "invalid", "%s=%s: %s:%s points to %s", name, v, parts[0], parts[1], p.target)
-	case !rev && parts[0] != rt:
-		return incl{}, fail(http.StatusBadRequest, "invalid", "_include=%s: the source must be the searched type %s", v, rt)
-	case rev && p.target != rt:
-		return incl{}, fail(http.StatusBadRequest, "invalid", "_revinclude=%s: it points to %s, not the searched type %s", v, p.target, rt)
+	case !rev && !iterate && parts[0] != rt:
+		return incl{}, fail(http.StatusBadRequest, "invalid", "_include=%s: the source must be the searched type %s (or use _include:iterate)", v, rt)
+	case rev && !iterate && p.target != rt:
+		return incl{}, fail(http.StatusBadRequest, "invalid", "_revinclude=%s: it points to %s, not the searched type %s (or use _revinclude:iterate)", v, p.target, rt)
 	}
-	return incl{parts[0], parts[1], p}, nil
+	return incl{parts[0], parts[1], p, iterate}, nil
 }
 
 // refsAt are the "Type/id" references a resource holds at path.
@@ -97,34 +103,68 @@ func denied(err error) bool {
 		(errors.As(err, &ce) && ce.Status == http.StatusForbidden)
 }
 
+// maxIncludeRounds bounds the rounds of :iterate (references here are at most
+// Observation -> Encounter -> Patient deep, so this is never reached by a real chart).
+const maxIncludeRounds = 8
+
 // includes reads what the page's _include and _revinclude ask for, each an audited read.
 // An _include names its target: it is read through the ledger, so a target outside the
 // caller's consent is a denial on the ledger and is withheld (counted in withheld). A
 // _revinclude has to look into every record of its source type to find those pointing at
 // the page; it looks only at the records the caller may read, so it records no denials.
-func (g *Gateway) includes(ctx context.Context, s *session, pur, patient string, page []hit, inc, rev []incl) (out []hit, withheld int, err error) {
+// Every include stays within the patient of the resource it starts from. The :iterate ones
+// then apply to what was included, round after round, until nothing new is found.
+func (g *Gateway) includes(ctx context.Context, s *session, pur string, page []hit, inc, rev []incl) (out []hit, withheld int, err error) {
 	if len(page) == 0 {
 		return nil, 0, nil
 	}
-	onPage := map[string]bool{}
 	seen := map[string]bool{} // the page and what is included already
 	for _, h := range page {
-		onPage[h.m.ResourceType+"/"+h.m.RecordID] = true
 		seen[h.m.ResourceType+"/"+h.m.RecordID] = true
 	}
+	var iterInc, iterRev []incl
+	for _, in := range inc {
+		if in.iterate {
+			iterInc = append(iterInc, in)
+		}
+	}
+	for _, in := range rev {
+		if in.iterate {
+			iterRev = append(iterRev, in)
+		}
+	}
+	from := page
+	for round := 0; len(from) > 0 && round < maxIncludeRounds; round++ {
+		if round > 0 {
+			inc, rev = iterInc, iterRev
+		}
+		found, w, err := g.includeRound(ctx, s, pur, from, inc, rev, seen)
+		if err != nil {
+			return nil, 0, err
+		}
+		out, withheld, from = append(out, found...), withheld+w, found
+	}
+	return out, withheld, nil
+}
+
+// includeRound applies inc and rev to the resources in from, skipping what is in seen.
+func (g *Gateway) includeRound(ctx context.Context, s *session, pur string, from []hit, inc, rev []incl, seen map[string]bool) (out []hit, withheld int, err error) {
 	var metas []*records.Meta
 	for _, in := range inc {
-		for _, h := range page {
+		for _, h := range from {
+			if h.m.ResourceType != in.source {
+				continue
+			}
 			for _, ref := range refsAt(h.o, in.p.path) {
 				rt, id, ok := strings.Cut(ref, "/")
 				if !ok || rt != in.p.target || seen[ref] {
 					continue
 				}
-				seen[ref] = true
 				m, err := g.headMeta(rt, id)
-				if err != nil || m.Patient != patient {
+				if err != nil || m.Patient != h.m.Patient {
 					continue // not a record of this patient on the ledger: nothing to include
 				}
+				seen[ref] = true
 				metas = append(metas, m)
 			}
 		}
@@ -141,20 +181,33 @@ func (g *Gateway) includes(ctx context.Context, s *session, pur, patient string,
 		out = append(out, hit{m, vs[0]})
 	}
 	for _, in := range rev {
-		cands, err := g.candidates(ctx, s, func(t string) bool { return t == in.source }, pur, &query{patient: patient})
-		if err != nil {
-			return nil, 0, err
+		pointed := map[string]bool{} // by patient: the Type/id of from that in may point at
+		var patients []string
+		for _, h := range from {
+			if h.m.ResourceType != in.p.target {
+				continue
+			}
+			if !slices.Contains(patients, h.m.Patient) {
+				patients = append(patients, h.m.Patient)
+			}
+			pointed[h.m.Patient+" "+h.m.ResourceType+"/"+h.m.RecordID] = true
 		}
-		cands = slices.DeleteFunc(cands, func(m *records.Meta) bool { return seen[m.ResourceType+"/"+m.RecordID] })
-		hs, err := g.readHits(ctx, s, cands, pur)
-		if err != nil {
-			return nil, 0, err
-		}
-		for _, h := range hs {
-			key := h.m.ResourceType + "/" + h.m.RecordID
-			if !seen[key] && slices.ContainsFunc(refsAt(h.o, in.p.path), func(ref string) bool { return onPage[ref] }) {
-				seen[key] = true
-				out = append(out, h)
+		for _, patient := range patients {
+			cands, err := g.candidates(ctx, s, func(t string) bool { return t == in.source }, pur, &query{patient: patient})
+			if err != nil {
+				return nil, 0, err
+			}
+			cands = slices.DeleteFunc(cands, func(m *records.Meta) bool { return seen[m.ResourceType+"/"+m.RecordID] })
+			hs, err := g.readHits(ctx, s, cands, pur)
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, h := range hs {
+				key := h.m.ResourceType + "/" + h.m.RecordID
+				if !seen[key] && slices.ContainsFunc(refsAt(h.o, in.p.path), func(ref string) bool { return pointed[patient+" "+ref] }) {
+					seen[key] = true
+					out = append(out, h)
+				}
 			}
 		}
 	}

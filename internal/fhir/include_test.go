@@ -107,7 +107,8 @@ func (f *fixture) testInclude(t *testing.T) {
 		heights + "&_include=Observation:performer",
 		heights + "&_include=Encounter:patient",
 		heights + "&_include=Observation:encounter:Patient",
-		heights + "&_include:iterate=Observation:encounter",
+		heights + "&_include:iterate=Observation:performer",
+		heights + "&_revinclude:iterate=Observation:encounter:Patient",
 		heights + "&_include=*",
 		heights + "&_revinclude=Observation:encounter",
 		heights + "&_summary=text",
@@ -184,7 +185,7 @@ func (f *fixture) testCapabilityIncludes(t *testing.T) {
 	for _, i := range rest["interaction"].([]any) {
 		inter = append(inter, i.(Object)["code"].(string))
 	}
-	if !slices.Equal(inter, []string{"transaction", "batch"}) || !reflect.DeepEqual(rest["compartment"], []any{"http://hl7.org/fhir/CompartmentDefinition/patient"}) {
+	if !slices.Equal(inter, []string{"transaction", "batch", "history-system"}) || !reflect.DeepEqual(rest["compartment"], []any{"http://hl7.org/fhir/CompartmentDefinition/patient"}) {
 		t.Fatalf("rest: %v %v", inter, rest["compartment"])
 	}
 	listed := 0

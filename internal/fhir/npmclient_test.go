@@ -18,6 +18,11 @@ const npmClientDir = "testdata/npm-client"
 // runNPMClient installs the pinned client when node_modules is missing (npm ci) and runs
 // the script against the gateway, returning what each step printed.
 func (f *fixture) runNPMClient(t *testing.T, tok, patient string) map[string]json.RawMessage {
+	return f.runNPMScript(t, "client.mjs", "FHIR_TOKEN="+tok, "PATIENT="+patient)
+}
+
+// runNPMScript runs one script of npmClientDir with FHIR_BASE and env set.
+func (f *fixture) runNPMScript(t *testing.T, script string, env ...string) map[string]json.RawMessage {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -30,14 +35,14 @@ func (f *fixture) runNPMClient(t *testing.T, tok, patient string) map[string]jso
 			t.Fatalf("npm ci in %s: %v\n%s", npmClientDir, err, out)
 		}
 	}
-	cmd := exec.Command(node, "client.mjs")
+	cmd := exec.Command(node, script)
 	cmd.Dir = npmClientDir
-	cmd.Env = append(os.Environ(), "FHIR_BASE="+f.base, "FHIR_TOKEN="+tok, "PATIENT="+patient)
+	cmd.Env = append(append(os.Environ(), "FHIR_BASE="+f.base), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node client.mjs: %v\n%s\n%s", err, out, stderr.String())
+		t.Fatalf("node %s: %v\n%s\n%s", script, err, out, stderr.String())
 	}
 	var res map[string]json.RawMessage
 	if err := json.Unmarshal(out, &res); err != nil {

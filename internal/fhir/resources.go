@@ -84,6 +84,9 @@ func (g *Gateway) readRecord(ctx context.Context, s *session, m *records.Meta, p
 		return nil, err
 	}
 	head, err := asResource(res.Meta, res.Plaintext)
+	if err == nil {
+		g.patients.put(res.Meta, head)
+	}
 	if err != nil || !all {
 		return []Object{head}, err
 	}
@@ -303,6 +306,9 @@ func (g *Gateway) lockWriter(id string) func() {
 // write seals and writes resources of one patient as the caller, pipelined, and returns
 // the committed metadata of each.
 func (g *Gateway) write(ctx context.Context, s *session, patient string, es []*Entry) ([]*records.Meta, error) {
+	if len(es) == 0 {
+		return nil, nil
+	}
 	defer g.lockWriter(s.ks.ID)()
 	v := g.b.View()
 	me := identity.Get(v, s.ks.ID)
@@ -465,6 +471,7 @@ func (g *Gateway) store(w http.ResponseWriter, r *http.Request, s *session, pati
 		writeErr(w, err)
 		return
 	}
+	g.patients.put(m, out)
 	written(w, r, status, m, out, true)
 }
 
@@ -525,13 +532,12 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 	for _, e := range es {
 		switch e.Method {
 		case "POST":
-			if e.IfNoneExist != "" {
-				// Refused rather than ignored: ignoring it would write the duplicate it guards against.
-				writeErr(w, fail(http.StatusBadRequest, "not-supported", "request.ifNoneExist in a transaction entry is not supported yet; create the %s alone with POST [base]/%s and an If-None-Exist header", e.Type, e.Type))
-				return
-			}
 			e.ID = newID()
 		case "PUT":
+			if e.IfNoneExist != "" {
+				writeErr(w, fail(http.StatusBadRequest, "invalid", "request.ifNoneExist is for POST entries (a conditional create), not PUT %s", e.URL))
+				return
+			}
 			rt, id, _ := strings.Cut(e.URL, "/")
 			if rt != e.Type || !records.ValidID(id) {
 				writeErr(w, fail(http.StatusBadRequest, "invalid", "a PUT entry's request.url must be %s/<id>, not %q", e.Type, e.URL))
@@ -567,19 +573,63 @@ func (g *Gateway) transaction(w http.ResponseWriter, r *http.Request, s *session
 		writeErr(w, fail(http.StatusUnprocessableEntity, "business-rule", "cannot tell whose records these are: include the Patient (PUT Patient/<identity id>) or reference it"))
 		return
 	}
+	// Conditional creates (request.ifNoneExist): one match is the entry's answer and its id
+	// for the references of the other entries, nothing is written for it; several matches
+	// fail the whole transaction, before anything is written.
+	var pur string
+	var toWrite []*Entry
+	for i, e := range es {
+		if e.Method == "POST" && e.IfNoneExist != "" {
+			if pur == "" {
+				if pur, err = purpose(r); err != nil {
+					writeErr(w, err)
+					return
+				}
+			}
+			hs, err := g.existing(r.Context(), s, e.Type, patient, pur, e.IfNoneExist)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			switch len(hs) {
+			case 0:
+			case 1:
+				e.existing, e.ID = &hs[0], hs[0].m.RecordID
+				continue
+			default:
+				writeErr(w, fail(http.StatusPreconditionFailed, "duplicate", "Bundle.entry[%d].request.ifNoneExist %q matches %d %s resources, so the transaction wrote nothing; make the criteria selective", i, e.IfNoneExist, len(hs), e.Type))
+				return
+			}
+		}
+		toWrite = append(toWrite, e)
+	}
 	refs := RefMap(es)
-	for _, e := range es {
+	for _, e := range toWrite {
 		ResolveReferences(e.Resource, refs)
 	}
-	ms, err := g.write(r.Context(), s, patient, es)
+	wrote, err := g.write(r.Context(), s, patient, toWrite)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
+	ms := make([]*records.Meta, len(es))
+	for i, j := 0, 0; i < len(es); i++ {
+		if es[i].existing != nil {
+			ms[i] = es[i].existing.m
+			continue
+		}
+		ms[i] = wrote[j]
+		if es[i].Type == "Patient" {
+			if o, err := asResource(ms[i], mustStored(es[i])); err == nil {
+				g.patients.put(ms[i], o)
+			}
+		}
+		j++
+	}
 	var entries []any
 	for i, e := range es {
 		status := "201 Created"
-		if ms[i].Version > 1 {
+		if ms[i].Version > 1 || e.existing != nil {
 			status = "200 OK"
 		}
 		entries = append(entries, Object{"fullUrl": fullURL(r, e.Type, e.ID), "response": Object{"status": status,

@@ -17,39 +17,50 @@ import (
 )
 
 // searchParam is a search parameter of a resource type: the element paths it reads (a
-// choice element by its name without [x]). Paths follow the R4 SearchParameter
-// expressions for these types.
+// choice element by its name without [x], a nested element as parent.child). Paths follow
+// the R4 SearchParameter expressions for these types.
 type searchParam struct {
-	kind  string // date or token
+	kind  string // date, token, string or reference
 	paths []string
 }
 
 // params are the search parameters supported besides patient, _id, _lastUpdated, _count,
 // _offset and _sort. "date" is the R4 clinical date where R4 defines one; other types
-// have their own date parameter.
+// have their own date parameter. status, clinical-status, verification-status, category
+// and encounter are the ones US Core asks of a server; _tag (meta.tag) is on every type.
 var params = map[string]map[string]searchParam{
-	"AllergyIntolerance":   {"date": {"date", []string{"recordedDate"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
-	"CarePlan":             {"date": {"date", []string{"period"}}, "category": {"token", []string{"category"}}},
-	"Claim":                {"created": {"date", []string{"created"}}},
-	"Condition":            {"onset-date": {"date", []string{"onset"}}, "recorded-date": {"date", []string{"recordedDate"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
-	"DiagnosticReport":     {"date": {"date", []string{"effective"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
-	"DocumentReference":    {"date": {"date", []string{"date"}}, "category": {"token", []string{"category"}}, "type": {"token", []string{"type"}}},
-	"Encounter":            {"date": {"date", []string{"period"}}, "type": {"token", []string{"type"}}},
-	"ExplanationOfBenefit": {"created": {"date", []string{"created"}}},
-	"Goal":                 {"start-date": {"date", []string{"start"}}, "category": {"token", []string{"category"}}},
-	"ImagingStudy":         {"started": {"date", []string{"started"}}},
-	"Immunization":         {"date": {"date", []string{"occurrence"}}, "vaccine-code": {"token", []string{"vaccineCode"}}},
-	"MedicationRequest":    {"authoredon": {"date", []string{"authoredOn"}}, "code": {"token", []string{"medication"}}, "category": {"token", []string{"category"}}},
-	"Observation":          {"date": {"date", []string{"effective"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
-	"Organization":         {},
-	"Patient":              {"birthdate": {"date", []string{"birthDate"}}},
-	"Practitioner":         {},
-	"Procedure":            {"date": {"date", []string{"performed"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}},
+	"AllergyIntolerance": {"date": {"date", []string{"recordedDate"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}},
+		"clinical-status": {"token", []string{"clinicalStatus"}}, "verification-status": {"token", []string{"verificationStatus"}}},
+	"CarePlan": {"date": {"date", []string{"period"}}, "category": {"token", []string{"category"}}, "status": {"token", []string{"status"}},
+		"encounter": {"reference", []string{"encounter"}}},
+	"Claim": {"created": {"date", []string{"created"}}, "status": {"token", []string{"status"}}},
+	"Condition": {"onset-date": {"date", []string{"onset"}}, "recorded-date": {"date", []string{"recordedDate"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}},
+		"clinical-status": {"token", []string{"clinicalStatus"}}, "verification-status": {"token", []string{"verificationStatus"}}, "encounter": {"reference", []string{"encounter"}}},
+	"DiagnosticReport": {"date": {"date", []string{"effective"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}, "status": {"token", []string{"status"}},
+		"encounter": {"reference", []string{"encounter"}}},
+	"DocumentReference": {"date": {"date", []string{"date"}}, "category": {"token", []string{"category"}}, "type": {"token", []string{"type"}}, "status": {"token", []string{"status"}},
+		"encounter": {"reference", []string{"context.encounter"}}},
+	"Encounter":            {"date": {"date", []string{"period"}}, "type": {"token", []string{"type"}}, "status": {"token", []string{"status"}}, "class": {"token", []string{"class"}}},
+	"ExplanationOfBenefit": {"created": {"date", []string{"created"}}, "status": {"token", []string{"status"}}},
+	"Goal":                 {"start-date": {"date", []string{"start"}}, "category": {"token", []string{"category"}}, "lifecycle-status": {"token", []string{"lifecycleStatus"}}},
+	"ImagingStudy":         {"started": {"date", []string{"started"}}, "status": {"token", []string{"status"}}, "encounter": {"reference", []string{"encounter"}}},
+	"Immunization":         {"date": {"date", []string{"occurrence"}}, "vaccine-code": {"token", []string{"vaccineCode"}}, "status": {"token", []string{"status"}}},
+	"MedicationRequest": {"authoredon": {"date", []string{"authoredOn"}}, "code": {"token", []string{"medication"}}, "category": {"token", []string{"category"}}, "status": {"token", []string{"status"}},
+		"intent": {"token", []string{"intent"}}, "encounter": {"reference", []string{"encounter"}}},
+	"Observation": {"date": {"date", []string{"effective"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}, "status": {"token", []string{"status"}},
+		"encounter": {"reference", []string{"encounter"}}},
+	"Organization": {"name": {"string", []string{"name", "alias"}}},
+	"Patient": {"birthdate": {"date", []string{"birthDate"}}, "gender": {"token", []string{"gender"}},
+		"name": {"string", []string{"name"}}, "family": {"string", []string{"name.family"}}, "given": {"string", []string{"name.given"}}},
+	"Practitioner": {"name": {"string", []string{"name"}}, "family": {"string", []string{"name.family"}}, "given": {"string", []string{"name.given"}}},
+	"Procedure": {"date": {"date", []string{"performed"}}, "code": {"token", []string{"code"}}, "category": {"token", []string{"category"}}, "status": {"token", []string{"status"}},
+		"encounter": {"reference", []string{"encounter"}}},
 }
 
 func init() {
 	for _, rt := range Supported {
 		params[rt]["identifier"] = searchParam{"token", []string{"identifier"}}
+		params[rt]["_tag"] = searchParam{"token", []string{"meta.tag"}}
 	}
 }
 
@@ -85,12 +96,64 @@ type query struct {
 	rev     []incl   // _revinclude
 	summary string   // _summary: "", count, true, data or false
 	elems   []string // _elements
+	chains  []filter // patient.<param> (or subject:Patient.<param>): filters on the Patient
 }
 
 type filter struct {
 	name   string
+	mod    string // modifier: exact or contains (string), the target type (reference)
 	p      searchParam
 	values []string // OR
+}
+
+// parseFilter reads one search parameter of rt (name, or name:modifier) and its value.
+func parseFilter(rt, k, v string) (filter, error) {
+	bad := func(format string, args ...any) error {
+		return fail(http.StatusBadRequest, "invalid", format, args...)
+	}
+	name, mod, _ := strings.Cut(k, ":")
+	p, ok := params[rt][name]
+	if !ok {
+		return filter{}, bad("search parameter %q is not supported for %s (see /metadata)", name, rt)
+	}
+	switch {
+	case mod == "":
+	case p.kind == "string" && (mod == "exact" || mod == "contains"):
+	case p.kind == "reference" && mod == "Encounter":
+	default:
+		return filter{}, bad("%s: the modifier :%s is not supported on a %s parameter", k, mod, p.kind)
+	}
+	f := filter{name: name, mod: mod, p: p, values: strings.Split(v, ",")}
+	for _, x := range f.values {
+		if p.kind == "date" {
+			if _, _, _, err := dateArg(x); err != nil {
+				return filter{}, bad("%s=%s: %v", k, x, err)
+			}
+		} else if x == "" {
+			return filter{}, bad("%s: empty value", k)
+		}
+	}
+	return f, nil
+}
+
+// parseChain reads a chained parameter on the patient (R4 search.html 3.1.1.5.5):
+// patient.family, subject.name, subject:Patient.birthdate. Only chains to the Patient
+// are served: they are answered from the gateway's patient index (see findPatients).
+func parseChain(rt, k, v string) (filter, error) {
+	ref, rest, _ := strings.Cut(k, ".")
+	name, target, _ := strings.Cut(ref, ":")
+	rp, ok := refParams[rt][name]
+	if !ok || rp.target != "Patient" || (target != "" && target != "Patient") {
+		return filter{}, fail(http.StatusBadRequest, "not-supported", "chained parameter %q: only chains through %s's patient reference are served (patient.name, subject:Patient.family, ...)", k, rt)
+	}
+	if strings.Contains(rest, ".") {
+		return filter{}, fail(http.StatusBadRequest, "not-supported", "chained parameter %q: one link only (patient.name)", k)
+	}
+	f, err := parseFilter("Patient", rest, v)
+	if err != nil {
+		return filter{}, fail(http.StatusBadRequest, "invalid", "chained parameter %q: %v", k, err)
+	}
+	return f, nil
 }
 
 func parseQuery(rt string, q url.Values) (*query, error) {
@@ -147,13 +210,14 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 			default:
 				return nil, bad("_sort supports date, -date, _lastUpdated and -_lastUpdated, not %q", s)
 			}
-		case "_include", "_revinclude":
+		case "_include", "_revinclude", "_include:iterate", "_revinclude:iterate":
+			base, iter := strings.CutSuffix(k, ":iterate")
 			for _, v := range vs {
-				in, err := parseIncl(rt, v, k == "_revinclude")
+				in, err := parseIncl(rt, v, base == "_revinclude", iter)
 				if err != nil {
 					return nil, err
 				}
-				if k == "_include" {
+				if base == "_include" {
 					out.inc = append(out.inc, in)
 				} else {
 					out.rev = append(out.rev, in)
@@ -184,20 +248,18 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 				return nil, bad("only JSON is served")
 			}
 		default:
-			p, ok := params[rt][k]
-			if !ok {
-				return nil, bad("search parameter %q is not supported for %s (see /metadata)", k, rt)
-			}
 			for _, v := range vs {
-				f := filter{name: k, p: p, values: strings.Split(v, ",")}
-				for _, x := range f.values {
-					if p.kind == "date" {
-						if _, _, _, err := dateArg(x); err != nil {
-							return nil, bad("%s=%s: %v", k, x, err)
-						}
-					} else if x == "" {
-						return nil, bad("%s: empty token", k)
+				if strings.Contains(k, ".") {
+					f, err := parseChain(rt, k, v)
+					if err != nil {
+						return nil, err
 					}
+					out.chains = append(out.chains, f)
+					continue
+				}
+				f, err := parseFilter(rt, k, v)
+				if err != nil {
+					return nil, err
 				}
 				out.filters = append(out.filters, f)
 			}
@@ -268,8 +330,17 @@ var (
 )
 
 // values collects the JSON values an element path holds; a choice name matches every
-// name[Type].
+// name[Type]; parent.child is each child of each parent.
 func values(o Object, path string) []any {
+	if head, rest, ok := strings.Cut(path, "."); ok {
+		var out []any
+		for _, v := range values(o, head) {
+			if c, ok := v.(Object); ok {
+				out = append(out, values(c, rest)...)
+			}
+		}
+		return out
+	}
 	var out []any
 	for k, v := range o {
 		if k == path || (strings.HasPrefix(k, path) && len(k) > len(path) && k[len(path)] >= 'A' && k[len(path)] <= 'Z') {
@@ -363,14 +434,97 @@ func tokenMatch(vs []any, arg string) bool {
 	return false
 }
 
+// foldString is a string as R4 string search compares it: lower case, the common Latin
+// accents removed, spaces collapsed.
+func foldString(s string) string {
+	return strings.Join(strings.Fields(accents.Replace(strings.ToLower(s))), " ")
+}
+
+var accents = strings.NewReplacer("à", "a", "á", "a", "â", "a", "ã", "a", "ä", "a", "å", "a", "ç", "c", "è", "e", "é", "e", "ê", "e", "ë", "e",
+	"ì", "i", "í", "i", "î", "i", "ï", "i", "ñ", "n", "ò", "o", "ó", "o", "ô", "o", "õ", "o", "ö", "o", "ø", "o", "ù", "u", "ú", "u", "û", "u", "ü", "u", "ý", "y", "ÿ", "y", "ß", "ss")
+
+// stringsOf are the strings a string parameter compares: the value itself, or every part
+// of a HumanName or Address (family, given, prefix, suffix, text, line, city, ...).
+func stringsOf(vs []any) []string {
+	var out []string
+	for _, v := range vs {
+		switch x := v.(type) {
+		case string:
+			out = append(out, x)
+		case []any:
+			out = append(out, stringsOf(x)...)
+		case Object:
+			for k, e := range x {
+				if k != "use" && k != "period" && k != "extension" && k != "id" {
+					out = append(out, stringsOf([]any{e})...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// stringMatch is R4 string search: a part that starts with the argument (case and accent
+// insensitive), :contains anywhere in a part, :exact equal to a part.
+func stringMatch(vs []any, arg, mod string) bool {
+	a := foldString(arg)
+	for _, s := range stringsOf(vs) {
+		switch mod {
+		case "exact":
+			if s == arg {
+				return true
+			}
+		case "contains":
+			if strings.Contains(foldString(s), a) {
+				return true
+			}
+		default:
+			if strings.HasPrefix(foldString(s), a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refMatch matches a reference argument (id, Type/id or an absolute URL ending in
+// Type/id) against References to target.
+func refMatch(vs []any, target, arg string) bool {
+	var want string
+	if parts := strings.Split(arg, "/"); len(parts) >= 2 {
+		want = parts[len(parts)-2] + "/" + parts[len(parts)-1]
+	} else {
+		want = target + "/" + arg
+	}
+	for _, v := range vs {
+		r, _ := v.(Object)
+		ref, _ := r["reference"].(string)
+		if parts := strings.Split(ref, "/"); len(parts) >= 2 && parts[len(parts)-2]+"/"+parts[len(parts)-1] == want {
+			return true
+		}
+	}
+	return false
+}
+
 func (f filter) match(o Object) bool {
 	var vs []any
 	for _, p := range f.p.paths {
 		vs = append(vs, values(o, p)...)
 	}
 	for _, arg := range f.values {
-		if f.p.kind == "token" {
+		switch f.p.kind {
+		case "token":
 			if tokenMatch(vs, arg) {
+				return true
+			}
+			continue
+		case "string":
+			if stringMatch(vs, arg, f.mod) {
+				return true
+			}
+			continue
+		case "reference":
+			if refMatch(vs, "Encounter", arg) {
 				return true
 			}
 			continue
@@ -424,18 +578,33 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 			}
 		}
 	}
-	if q.patient == "" {
-		writeErr(w, fail(http.StatusBadRequest, "required", "search within a patient's records: add patient=<identity id>"))
-		return
+	var hits []hit
+	var fromIndex map[string]bool // hits hold index cards (but these, read): the page is read below
+	switch {
+	case rt == "Patient" && q.patient == "":
+		hits, fromIndex, err = g.matchPatients(r.Context(), s, pur, q.filters)
+		hits = slices.DeleteFunc(hits, func(h hit) bool { return !updatedMatch(q.updated, h.m) })
+		sortHits(rt, q.sort, hits)
+	case len(q.chains) > 0:
+		hits, err = g.findChained(r.Context(), s, rt, pur, q)
+	case q.patient == "":
+		err = fail(http.StatusBadRequest, "required", "search within a patient's records: add patient=<identity id>, or find the patient first (Patient?family=...&birthdate=..., or a chain such as patient.family=)")
+	default:
+		hits, err = g.find(r.Context(), s, rt, pur, q)
 	}
-	hits, err := g.find(r.Context(), s, rt, pur, q)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	end := min(q.offset+q.count, len(hits))
 	page := hits[min(q.offset, len(hits)):max(end, min(q.offset, len(hits)))]
-	inc, withheld, err := g.includes(r.Context(), s, pur, q.patient, page, q.inc, q.rev)
+	if fromIndex != nil {
+		if page, err = g.releasePatients(r.Context(), s, pur, page, fromIndex, q.filters); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	inc, withheld, err := g.includes(r.Context(), s, pur, page, q.inc, q.rev)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -456,6 +625,32 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 		b["entry"] = entries
 	}
 	writeResource(w, http.StatusOK, b)
+}
+
+// findChained answers a search whose patient is given by chained parameters
+// (patient.family=...): the patients they match (matchPatients: the patient index, within
+// the caller's consent), then the search within each of them (and within patient= if it
+// is given too), whose every candidate is an audited read.
+func (g *Gateway) findChained(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
+	ps, _, err := g.matchPatients(ctx, s, pur, q.chains)
+	if err != nil {
+		return nil, err
+	}
+	var out []hit
+	for _, p := range ps {
+		if q.patient != "" && p.m.Patient != q.patient {
+			continue
+		}
+		q2 := *q
+		q2.patient = p.m.Patient
+		hs, err := g.find(ctx, s, rt, pur, &q2)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hs...)
+	}
+	sortHits(rt, q.sort, out)
+	return out, nil
 }
 
 // find reads the candidates from this node's record index (metadata every node holds),
@@ -514,19 +709,7 @@ func (g *Gateway) candidates(ctx context.Context, s *session, typ func(string) b
 		if len(q.ids) > 0 && !slices.Contains(q.ids, m.RecordID) {
 			continue
 		}
-		ok := true
-		t := time.Unix(m.Time, 0)
-		for _, group := range q.updated {
-			matched := false
-			for _, arg := range group {
-				prefix, lo, hi, _ := dateArg(arg)
-				if dateMatch(prefix, lo, hi, t, t.Add(time.Second)) {
-					matched = true
-				}
-			}
-			ok = ok && matched
-		}
-		if ok {
+		if updatedMatch(q.updated, m) {
 			cands = append(cands, m)
 		}
 	}
@@ -536,6 +719,24 @@ func (g *Gateway) candidates(ctx context.Context, s *session, typ func(string) b
 		}
 	}
 	return cands, nil
+}
+
+// updatedMatch applies _lastUpdated (an AND of ORs) to a record version.
+func updatedMatch(updated [][]string, m *records.Meta) bool {
+	t := time.Unix(m.Time, 0)
+	for _, group := range updated {
+		matched := false
+		for _, arg := range group {
+			prefix, lo, hi, _ := dateArg(arg)
+			if dateMatch(prefix, lo, hi, t, t.Add(time.Second)) {
+				matched = true
+			}
+		}
+		if !matched {
+			return false
+		}
+	}
+	return true
 }
 
 // readHits reads and decrypts each record through the ledger: one audited read each,

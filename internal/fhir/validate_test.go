@@ -11,11 +11,17 @@ import (
 // dataDir is the shared test data, beside the repository.
 func dataDir(t testing.TB, sub string) string {
 	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "data", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("test data %s is missing: %v", d, err)
+	// The shared data sits next to the checkout: /work/shared beside /work/main, or one
+	// level further up for a worktree under /work/wt.
+	var err error
+	for _, up := range []string{"../../..", "../../../.."} {
+		d := filepath.Join(up, "shared", "data", sub)
+		if _, err = os.Stat(d); err == nil {
+			return d
+		}
 	}
-	return d
+	t.Fatalf("test data shared/data/%s is missing: %v", sub, err)
+	return ""
 }
 
 // TestValidateRejectsEveryInvalidFile runs the HL7 validator's own failing cases: every
