@@ -15,6 +15,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/decodecache"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -34,6 +35,9 @@ type App struct {
 	chainID string
 	st      *state.Store
 	sigs    *sigCache
+	// decoded holds this App's caches of decoded state values (identities, grants, keys);
+	// the store carries it to every reader the domain packages are given.
+	decoded *decodecache.Set
 	logf    func(format string, args ...any)
 	urgent  *emergency.Pool // emergency transactions admitted, for the next proposal
 	lastBT  atomic.Int64    // time of the last block executed (unix ns; 0: none since start), for CheckTx
@@ -70,8 +74,10 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	decoded := decodecache.NewSet()
+	st.UseDecodeCache(decoded)
 	return &App{
-		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
+		chainID: chainID, st: st, decoded: decoded, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, pendingUse: map[string]admission.Usage{}, budgets: loadBudgets(st), watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}

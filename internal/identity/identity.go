@@ -106,18 +106,15 @@ func Get(r Reader, id string) *Identity {
 	if b == nil {
 		return nil
 	}
-	return decodeCached(b)
-}
-
-// decoded caches identities by their stored bytes: every transaction looks its signer up
-// several times (CheckTx, the block pre-pass, execution, recheck).
-var decoded = decodecache.New(100_000, Decode)
-
-func decodeCached(b []byte) *Identity {
-	i, err := decoded.Get(b)
+	i, err := decodecache.Decode(r, decoded, b)
 	if err != nil {
 		panic(err)
 	}
 	cp := *i // handlers modify what they load; the cached value stays as stored
 	return &cp
 }
+
+// decoded is the kind of cached identities, kept by their stored bytes in the cache the
+// reader carries: every transaction looks its signer up several times (CheckTx, the block
+// pre-pass, execution, recheck).
+var decoded = decodecache.NewKind(100_000, Decode)
