@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/decodecache"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // Role is what an identity may do.
@@ -71,6 +72,15 @@ type Identity struct {
 	RotatedAt    int64  `json:"rotated_at,omitempty"`
 	Deactivated  int64  `json:"deactivated_at,omitempty"`
 	Reason       string `json:"deactivation_reason,omitempty"`
+}
+
+// Signer is what authenticating a signed request needs of the identity; nil if i is nil
+// (not registered).
+func (i *Identity) Signer() *tx.RequestSigner {
+	if i == nil {
+		return nil
+	}
+	return &tx.RequestSigner{ID: i.ID, Active: i.Active, SignKey: i.SignKey}
 }
 
 // Key is the state key of an identity.
