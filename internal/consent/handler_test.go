@@ -113,7 +113,9 @@ func revoke(b RevokeBody) func(Store, identity.Env) *tx.Error {
 // one; anything else is refused and changes nothing.
 func TestPublishKeysVersions(t *testing.T) {
 	w := newWorld(t)
-	k := func(cat string, v uint32) CategoryKey { return CategoryKey{Category: cat, Version: v, EncKey: encKey(t)} }
+	k := func(cat string, v uint32) CategoryKey {
+		return CategoryKey{Category: cat, Version: v, EncKey: encKey(t)}
+	}
 	w.ok(w.pat, publish(k("general", 1), k("hiv", 1)))
 	for _, c := range []struct {
 		name   string
