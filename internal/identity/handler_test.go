@@ -100,7 +100,9 @@ func (b *book) registration(role identity.Role) (*identity.Register, *keys.KeyPa
 }
 
 func register(r *identity.Register) func(identity.Store, identity.Env, string) *tx.Error {
-	return func(st identity.Store, env identity.Env, s string) *tx.Error { return identity.ExecRegister(st, env, s, r) }
+	return func(st identity.Store, env identity.Env, s string) *tx.Error {
+		return identity.ExecRegister(st, env, s, r)
+	}
 }
 
 // TestWhoRegistersWhom: the registrar registers institutions and staff, a provider
@@ -225,7 +227,9 @@ func TestRotation(t *testing.T) {
 	reg, dr, pat := b.put(identity.Registrar, ""), b.put(identity.Provider, "St Mary"), b.put(identity.Patient, "")
 	I := identity.Space
 	next := b.keyPair()
-	pop := func(kp *keys.KeyPair, id string) []byte { return identity.SignPop(kp.Sign, "c", "rotate", id, kp.EncPublic()) }
+	pop := func(kp *keys.KeyPair, id string) []byte {
+		return identity.SignPop(kp.Sign, "c", "rotate", id, kp.EncPublic())
+	}
 	b.expect("a provider rotates a patient's keys", I, identity.CodeUnauthorized, dr, rotate(pat, next, pop(next, pat)))
 	b.expect("an unknown identity", I, identity.CodeNotFound, reg, rotate("0000000000000000000000000000000000000000", next, pop(next, pat)))
 	b.expect("to the current key", I, identity.CodeKeyUnchanged, pat, rotate(pat, b.kp[pat], pop(b.kp[pat], pat)))
