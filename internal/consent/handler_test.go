@@ -1,57 +1,43 @@
 package consent
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
-	"github.com/ehrchain/ehrchain/internal/decodecache"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/state/statetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// world runs the consent handlers over a real state store, one overlay per transaction as
-// the application does; the store carries a decode cache, as the App's does.
+// world is a chain for the consent handlers: pat is the patient; dr a provider, ins an
+// insurer, aud an auditor, reg the registrar, pat2 another patient.
 type world struct {
-	t      *testing.T
-	st     *state.Store
-	height int64
-	ids    map[string]*identity.Identity
-	// pat is the patient; dr a provider, ins an insurer, aud an auditor, reg the registrar,
-	// pat2 another patient.
+	*statetest.Chain
 	pat, dr, ins, aud, reg, pat2 string
 }
 
 func newWorld(t *testing.T) *world {
-	st, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.UseDecodeCache(decodecache.NewSet())
-	w := &world{t: t, st: st, ids: map[string]*identity.Identity{}}
-	mk := func(role identity.Role, org string) string {
-		kp, err := keys.Generate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := &identity.Identity{ID: keys.IDFromSignKey(kp.SignPublic()), Role: role, Organization: org,
-			SignKey: kp.SignPublic(), EncKey: kp.EncPublic(), KeyVersion: 1, Active: true}
-		ov := st.Begin()
-		identity.Put(ov, id)
-		ov.Flush()
-		w.ids[id.ID] = id
-		return id.ID
-	}
-	w.pat, w.dr, w.ins = mk(identity.Patient, ""), mk(identity.Provider, "St Mary"), mk(identity.Insurer, "Acme")
-	w.aud, w.reg, w.pat2 = mk(identity.Auditor, ""), mk(identity.Registrar, ""), mk(identity.Patient, "")
-	return w
+	c := statetest.New(t, time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC))
+	return &world{Chain: c, pat: c.Identity(identity.Patient, "", ""), dr: c.Identity(identity.Provider, "St Mary", ""),
+		ins: c.Identity(identity.Insurer, "Acme", ""), aud: c.Identity(identity.Auditor, "", ""),
+		reg: c.Identity(identity.Registrar, "", ""), pat2: c.Identity(identity.Patient, "", "")}
 }
+
+// refused runs f as signer, wants consent/code, and checks that nothing was written.
+func (w *world) refused(what string, code uint32, signer string, f statetest.Handler) {
+	w.T.Helper()
+	w.Expect(what, Space, code, signer, f)
+}
+
+func (w *world) ok(signer string, f statetest.Handler) { w.T.Helper(); w.Must(signer, f) }
+
+func (w *world) run(signer string, f statetest.Handler) *tx.Error { return w.Run(signer, f) }
+
+func (w *world) id(id string) *identity.Identity { return identity.Get(w.Store, id) }
 
 func encKey(t *testing.T) []byte {
 	kp, err := keys.Generate()
@@ -61,52 +47,18 @@ func encKey(t *testing.T) []byte {
 	return kp.EncPublic()
 }
 
-func (w *world) run(signer string, f func(Store, identity.Env) *tx.Error) *tx.Error {
-	w.height++
-	var h [32]byte
-	rand.Read(h[:])
-	env := identity.Env{ChainID: "c", Height: w.height, Time: time.Date(2026, 1, 1, 0, 0, int(w.height), 0, time.UTC),
-		TxHash: hex.EncodeToString(h[:]), Signer: w.ids[signer]}
-	ov := w.st.Begin()
-	if err := f(ov, env); err != nil {
-		return err
-	}
-	ov.Flush()
-	return nil
-}
-
-func (w *world) ok(signer string, f func(Store, identity.Env) *tx.Error) {
-	w.t.Helper()
-	if err := w.run(signer, f); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-// refused runs f, wants consent/code, and checks that nothing was written.
-func (w *world) refused(what string, code uint32, signer string, f func(Store, identity.Env) *tx.Error) {
-	w.t.Helper()
-	before := w.st.WorkingHash()
-	err := w.run(signer, f)
-	if err == nil || err.Codespace != string(Space) || err.Code != code {
-		w.t.Errorf("%s: want consent/%d, got %v", what, code, err)
-	}
-	if string(w.st.WorkingHash()) != string(before) {
-		w.t.Errorf("%s: a refused transaction changed the state", what)
-	}
-}
-
-func publish(ks ...CategoryKey) func(Store, identity.Env) *tx.Error {
-	return func(s Store, e identity.Env) *tx.Error {
+func publish(ks ...CategoryKey) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error {
 		return ExecPublishKeys(s, e, e.Signer.ID, &PublishKeysBody{Keys: ks})
 	}
 }
 
-func grant(g Grant) func(Store, identity.Env) *tx.Error {
-	return func(s Store, e identity.Env) *tx.Error { return ExecGrant(s, e, e.Signer.ID, &GrantBody{Grant: g}) }
+func grant(g Grant) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error { return ExecGrant(s, e, e.Signer.ID, &GrantBody{Grant: g}) }
 }
 
-func revoke(b RevokeBody) func(Store, identity.Env) *tx.Error {
-	return func(s Store, e identity.Env) *tx.Error { return ExecRevoke(s, e, e.Signer.ID, &b) }
+func revoke(b RevokeBody) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error { return ExecRevoke(s, e, e.Signer.ID, &b) }
 }
 
 // TestPublishKeysVersions: a category's first key is version 1 and each rotation the next
@@ -136,10 +88,10 @@ func TestPublishKeysVersions(t *testing.T) {
 		w.refused(c.name, c.code, c.signer, publish(c.keys...))
 	}
 	w.ok(w.pat, publish(k("general", 2)))
-	if cur := CurrentKey(w.st, w.pat, "general"); cur == nil || cur.Version != 2 {
+	if cur := CurrentKey(w.Store, w.pat, "general"); cur == nil || cur.Version != 2 {
 		t.Fatalf("after rotation the current key is %+v", cur)
 	}
-	if got := Categories(w.st, w.pat); strings.Join(got, ",") != "general,hiv" {
+	if got := Categories(w.Store, w.pat); strings.Join(got, ",") != "general,hiv" {
 		t.Fatalf("categories %v, want publication order general,hiv", got)
 	}
 }
@@ -209,7 +161,7 @@ func TestGrantRules(t *testing.T) {
 			t.Errorf("%s: refused: %v", name, err)
 		}
 	}
-	gs := List(w.st, w.pat)
+	gs := List(w.Store, w.pat)
 	if len(gs) != 5 {
 		t.Fatalf("%d grants stored, want 5", len(gs))
 	}
@@ -237,7 +189,7 @@ func TestRevokeRotatesWhatItShared(t *testing.T) {
 	}
 	w.ok(w.pat, grant(read(w.dr)))
 	w.ok(w.pat, grant(read(w.ins)))
-	gs := List(w.st, w.pat)
+	gs := List(w.Store, w.pat)
 	drG, insG := gs[0].ID, gs[1].ID
 	rot := []CategoryKey{{Category: "general", Version: 2, EncKey: encKey(t)}}
 	for _, c := range []struct {
@@ -257,13 +209,13 @@ func TestRevokeRotatesWhatItShared(t *testing.T) {
 		w.refused(c.name, c.code, c.signer, revoke(c.b))
 	}
 	w.ok(w.pat, revoke(RevokeBody{GrantID: drG, Rotations: rot, Reshares: []Reshare{{GrantID: insG, Share: shareFor(w.ins, 2)}}}))
-	if g := Get(w.st, w.pat, drG); g.RevokedAt == 0 || g.RevokedTime.IsZero() {
+	if g := Get(w.Store, w.pat, drG); g.RevokedAt == 0 || g.RevokedTime.IsZero() {
 		t.Fatalf("revoked grant stored as %+v", g)
 	}
-	if ShareFor(List(w.st, w.pat), w.ins, "general", 2) == nil {
+	if ShareFor(List(w.Store, w.pat), w.ins, "general", 2) == nil {
 		t.Fatal("the grant that keeps access did not get the new key version")
 	}
-	if ShareFor(List(w.st, w.pat), w.dr, "general", 2) != nil {
+	if ShareFor(List(w.Store, w.pat), w.dr, "general", 2) != nil {
 		t.Fatal("the revoked grantee got the new key version")
 	}
 	w.refused("revoking twice", CodeRevoked, w.pat, revoke(RevokeBody{GrantID: drG, Rotations: []CategoryKey{{Category: "general", Version: 3, EncKey: encKey(t)}}}))
@@ -275,9 +227,9 @@ func TestConsentEvents(t *testing.T) {
 	w := newWorld(t)
 	w.ok(w.pat, publish(CategoryKey{Category: "general", Version: 1, EncKey: encKey(t)}))
 	w.ok(w.pat, grant(Grant{Grantee: w.dr, Actions: []string{Write}, Purposes: []string{Treatment, Research}}))
-	id := List(w.st, w.pat)[0].ID
+	id := List(w.Store, w.pat)[0].ID
 	w.ok(w.pat, revoke(RevokeBody{GrantID: id}))
-	v := w.commit()
+	v := w.Commit()
 	want := []struct{ action, grant, subject, purpose string }{
 		{audit.KeysPublish, "", "", ""}, {audit.ConsentGrant, id, w.dr, "treatment,research"}, {audit.ConsentRevoke, id, w.dr, ""},
 	}
@@ -300,30 +252,21 @@ func TestConsentEvents(t *testing.T) {
 	}
 }
 
-// commit commits everything run so far as one block.
-func (w *world) commit() *state.View {
-	w.t.Helper()
-	if _, err := w.st.Commit(w.st.LastCommit().Height + 1); err != nil {
-		w.t.Fatal(err)
-	}
-	return w.st.Committed()
-}
-
 // TestLoadedGrantsAreCopies: a handler that changes a grant it loaded (as revocation and
 // erasure do) changes neither the cached value nor what the next reader sees.
 func TestLoadedGrantsAreCopies(t *testing.T) {
 	w := newWorld(t)
 	w.ok(w.pat, grant(Grant{Grantee: w.dr, Actions: []string{Write}, Purposes: []string{Treatment}}))
-	id := List(w.st, w.pat)[0].ID
-	a := Get(w.st, w.pat, id)
+	id := List(w.Store, w.pat)[0].ID
+	a := Get(w.Store, w.pat, id)
 	a.RevokedAt = 99
 	a.Purposes = append(a.Purposes, Research) // clipped: the append copies
 	a.KeyShares = append(a.KeyShares, KeyShare{Category: "general"})
-	b := Get(w.st, w.pat, id)
+	b := Get(w.Store, w.pat, id)
 	if b.RevokedAt != 0 || len(b.Purposes) != 1 || len(b.KeyShares) != 0 {
 		t.Fatalf("a change to one loaded grant reached the next load: %+v", b)
 	}
-	if c := Get(w.st.Committed(), w.pat, id); c != nil {
+	if c := Get(w.Store.Committed(), w.pat, id); c != nil {
 		t.Fatalf("an uncommitted grant is visible in the committed view: %+v", c)
 	}
 }
@@ -336,7 +279,7 @@ func TestVisible(t *testing.T) {
 	toIns := &Grant{ID: "g3", Grantee: w.ins}
 	toAcme := &Grant{ID: "g4", Organization: "Acme"} // an insurer is never matched by organization
 	gs := []*Grant{toDr, toOrg, toIns, toAcme}
-	inactive := *w.ids[w.aud]
+	inactive := *w.id(w.aud)
 	inactive.Active = false
 	for _, c := range []struct {
 		name string
@@ -344,14 +287,14 @@ func TestVisible(t *testing.T) {
 		ok   bool
 		ids  string
 	}{
-		{"the patient", w.ids[w.pat], true, "g1,g2,g3,g4"},
-		{"an auditor", w.ids[w.aud], true, "g1,g2,g3,g4"},
-		{"a provider: its own and its organization's", w.ids[w.dr], true, "g1,g2"},
-		{"an insurer: its own only", w.ids[w.ins], true, "g3"},
+		{"the patient", w.id(w.pat), true, "g1,g2,g3,g4"},
+		{"an auditor", w.id(w.aud), true, "g1,g2,g3,g4"},
+		{"a provider: its own and its organization's", w.id(w.dr), true, "g1,g2"},
+		{"an insurer: its own only", w.id(w.ins), true, "g3"},
 		{"anonymous", nil, false, ""},
 		{"a deactivated auditor", &inactive, false, ""},
-		{"the registrar", w.ids[w.reg], false, ""},
-		{"another patient", w.ids[w.pat2], false, ""},
+		{"the registrar", w.id(w.reg), false, ""},
+		{"another patient", w.id(w.pat2), false, ""},
 	} {
 		out, ok := Visible(c.who, w.pat, gs)
 		var ids []string

@@ -1,142 +1,78 @@
 package erasure
 
 import (
-	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/consent"
-	"github.com/ehrchain/ehrchain/internal/decodecache"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/state/statetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// chart is one patient's chart over a real state store: provider dr registered patient pat,
-// who has keys for general and hiv; dr wrote r1 and r3 (general) and r2 (hiv) at day 0.
-// aud is an auditor, reg the registrar.
+// chart is one patient's chart: provider dr registered patient pat, who has keys for
+// general and hiv; dr wrote r1 and r3 (general) and r2 (hiv) at day 0. aud is an auditor,
+// reg the registrar. The clock stands still (Step 0): a test moves it.
 type chart struct {
-	t                 *testing.T
-	st                *state.Store
-	height            int64
-	now               time.Time
-	ids               map[string]*identity.Identity
+	*statetest.Chain
 	pat, dr, aud, reg string
 }
 
 var day0 = time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 
 func newChart(t *testing.T) *chart {
-	st, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.UseDecodeCache(decodecache.NewSet())
-	c := &chart{t: t, st: st, now: day0, ids: map[string]*identity.Identity{}}
-	mk := func(role identity.Role, registeredBy string) string {
-		kp, err := keys.Generate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := &identity.Identity{ID: keys.IDFromSignKey(kp.SignPublic()), Role: role, RegisteredBy: registeredBy, Organization: "St Mary",
-			SignKey: kp.SignPublic(), EncKey: kp.EncPublic(), KeyVersion: 1, Active: true}
-		if role == identity.Patient {
-			id.Organization = ""
-		}
-		ov := st.Begin()
-		identity.Put(ov, id)
-		ov.Flush()
-		c.ids[id.ID] = id
-		return id.ID
-	}
-	c.dr, c.aud, c.reg = mk(identity.Provider, ""), mk(identity.Auditor, ""), mk(identity.Registrar, "")
-	c.pat = mk(identity.Patient, c.dr)
+	c := &chart{Chain: statetest.New(t, day0)}
+	c.Step = 0
+	c.dr, c.aud, c.reg = c.Identity(identity.Provider, "St Mary", ""), c.Identity(identity.Auditor, "St Mary", ""), c.Identity(identity.Registrar, "St Mary", "")
+	c.pat = c.Identity(identity.Patient, "", c.dr)
 	var ks []consent.CategoryKey
 	for _, cat := range []string{"general", "hiv"} {
 		kp, _ := keys.Generate()
 		ks = append(ks, consent.CategoryKey{Category: cat, Version: 1, EncKey: kp.EncPublic()})
 	}
-	c.must(c.pat, func(s Store, e identity.Env) *tx.Error {
+	c.Must(c.pat, func(s *state.Tx, e identity.Env) *tx.Error {
 		return consent.ExecPublishKeys(s, e, c.pat, &consent.PublishKeysBody{Keys: ks})
 	})
 	for _, r := range [][2]string{{"r1", "general"}, {"r2", "hiv"}, {"r3", "general"}} {
 		ct := []byte("ciphertext of " + r[0])
 		m := records.Meta{RecordID: r[0], Version: 1, Patient: c.pat, Category: r[1], ResourceType: "Observation", ContentType: "application/fhir+json",
 			Digest: sha256.Sum256(ct), Size: uint64(len(ct)), CategoryVersion: 1, PatientWrap: make([]byte, 1168), AuthorKeyVersion: 1, AuthorWrap: make([]byte, 1168)}
-		c.must(c.dr, func(s Store, e identity.Env) *tx.Error {
+		c.Must(c.dr, func(s *state.Tx, e identity.Env) *tx.Error {
 			return records.ExecPut(s, e, c.dr, &records.PutBody{Meta: m, Ciphertext: ct})
 		})
 	}
 	return c
 }
 
-func (c *chart) run(signer string, f func(Store, identity.Env) *tx.Error) *tx.Error {
-	c.height++
-	var h [32]byte
-	rand.Read(h[:])
-	env := identity.Env{ChainID: "c", Height: c.height, Time: c.now, TxHash: fmt.Sprintf("%x", h), Signer: c.ids[signer]}
-	ov := c.st.Begin()
-	if err := f(ov, env); err != nil {
-		return err
-	}
-	ov.Flush()
-	return nil
+func (c *chart) must(signer string, f statetest.Handler) { c.T.Helper(); c.Must(signer, f) }
+
+// expect runs f as signer and wants erasure/code (0: success); a refusal changes nothing.
+func (c *chart) expect(what string, code uint32, signer string, f statetest.Handler) {
+	c.T.Helper()
+	c.Expect(what, Space, code, signer, f)
 }
 
-func (c *chart) must(signer string, f func(Store, identity.Env) *tx.Error) {
-	c.t.Helper()
-	if err := c.run(signer, f); err != nil {
-		c.t.Fatal(err)
-	}
+func erase(b EraseBody) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error { return ExecErase(s, e, e.Signer.ID, &b) }
 }
 
-// expect runs f and wants code (0: success); a refusal must change nothing.
-func (c *chart) expect(what string, code uint32, signer string, f func(Store, identity.Env) *tx.Error) {
-	c.t.Helper()
-	before := c.st.WorkingHash()
-	err := c.run(signer, f)
-	switch {
-	case code == 0 && err != nil:
-		c.t.Errorf("%s: refused: %v", what, err)
-	case code != 0 && (err == nil || err.Codespace != string(Space) || err.Code != code):
-		c.t.Errorf("%s: want erasure/%d, got %v", what, code, err)
-	case code != 0 && !bytes.Equal(c.st.WorkingHash(), before):
-		c.t.Errorf("%s: a refused transaction changed the state", what)
-	}
-}
-
-func erase(b EraseBody) func(Store, identity.Env) *tx.Error {
-	return func(s Store, e identity.Env) *tx.Error { return ExecErase(s, e, e.Signer.ID, &b) }
-}
-
-func hold(patient, record string) func(Store, identity.Env) *tx.Error {
-	return func(s Store, e identity.Env) *tx.Error {
+func hold(patient, record string) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error {
 		return ExecHold(s, e, e.Signer.ID, &HoldBody{Patient: patient, Record: record, Reason: "litigation"})
 	}
 }
 
-func expire(ids ...string) func(Store, identity.Env) *tx.Error {
-	return func(s Store, e identity.Env) *tx.Error {
+func expire(ids ...string) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error {
 		return ExecExpire(s, e, e.Signer.ID, &ExpireBody{Records: ids})
 	}
 }
 
-// view commits what ran so far as one block and returns the committed state.
-func (c *chart) view() *state.View {
-	c.t.Helper()
-	if _, err := c.st.Commit(c.st.LastCommit().Height + 1); err != nil {
-		c.t.Fatal(err)
-	}
-	return c.st.Committed()
-}
-
-func (c *chart) erased(id string) bool { return records.Erased(c.st, id) != nil }
+func (c *chart) erased(id string) bool { return records.Erased(c.Store, id) != nil }
 
 // TestHoldsBlockErasure: which erasure each kind of hold blocks. An erasure under a hold
 // erases nothing at all; a lifted hold blocks nothing.
@@ -169,10 +105,10 @@ func TestHoldsBlockErasure(t *testing.T) {
 				if rec == "chart" {
 					rec = ""
 				}
-				c.must(c.aud, func(s Store, e identity.Env) *tx.Error { return hold(c.pat, rec)(s, e) })
+				c.must(c.aud, func(s *state.Tx, e identity.Env) *tx.Error { return hold(c.pat, rec)(s, e) })
 				if x.lifted {
-					id := Holds(c.st, c.pat)[0].ID
-					c.must(c.reg, func(s Store, e identity.Env) *tx.Error {
+					id := Holds(c.Store, c.pat)[0].ID
+					c.must(c.reg, func(s *state.Tx, e identity.Env) *tx.Error {
 						return ExecLift(s, e, c.reg, &LiftBody{Patient: c.pat, Hold: id, Reason: "settled"})
 					})
 				}
@@ -202,7 +138,7 @@ func TestErasureRequests(t *testing.T) {
 	c.expect("a category with neither records nor key", CodeNotFound, c.pat, erase(EraseBody{Category: "genetic"}))
 	c.expect("a malformed category", CodeInvalid, c.pat, erase(EraseBody{Category: "Genetic Data"}))
 	c.expect("the category hiv", 0, c.pat, erase(EraseBody{Category: "hiv"}))
-	if consent.CurrentKey(c.st, c.pat, "hiv") != nil {
+	if consent.CurrentKey(c.Store, c.pat, "hiv") != nil {
 		t.Fatal("erasing a category left its key")
 	}
 	c.expect("the category hiv again (no records, no key left)", CodeNotFound, c.pat, erase(EraseBody{Category: "hiv"}))
@@ -217,15 +153,15 @@ func TestHoldRequests(t *testing.T) {
 	c.expect("the patient placing a hold", CodeUnauthorized, c.pat, hold(c.pat, ""))
 	c.expect("a hold on a provider", CodeNotFound, c.aud, hold(c.dr, ""))
 	c.expect("a hold on an unknown record", CodeNotFound, c.aud, hold(c.pat, "r9"))
-	c.expect("a hold without a reason", CodeInvalid, c.aud, func(s Store, e identity.Env) *tx.Error {
+	c.expect("a hold without a reason", CodeInvalid, c.aud, func(s *state.Tx, e identity.Env) *tx.Error {
 		return ExecHold(s, e, c.aud, &HoldBody{Patient: c.pat, Reason: "  "})
 	})
 	c.expect("the registrar holds r1", 0, c.reg, hold(c.pat, "r1"))
 	c.expect("the patient erases r3", 0, c.pat, erase(EraseBody{Record: "r3"}))
 	c.expect("a hold on an erased record", CodeErased, c.aud, hold(c.pat, "r3"))
-	id := Holds(c.st, c.pat)[0].ID
-	lift := func(hold string) func(Store, identity.Env) *tx.Error {
-		return func(s Store, e identity.Env) *tx.Error {
+	id := Holds(c.Store, c.pat)[0].ID
+	lift := func(hold string) statetest.Handler {
+		return func(s *state.Tx, e identity.Env) *tx.Error {
 			return ExecLift(s, e, e.Signer.ID, &LiftBody{Patient: c.pat, Hold: hold, Reason: "settled"})
 		}
 	}
@@ -233,7 +169,7 @@ func TestHoldRequests(t *testing.T) {
 	c.expect("an unknown hold", CodeNotFound, c.aud, lift("h-0000000000000000"))
 	c.expect("an auditor lifts", 0, c.aud, lift(id))
 	c.expect("lifting twice", CodeLifted, c.aud, lift(id))
-	if h := GetHold(c.st, c.pat, id); h.Active() || h.LiftedBy != c.aud || h.PlacedBy != c.reg {
+	if h := GetHold(c.Store, c.pat, id); h.Active() || h.LiftedBy != c.aud || h.PlacedBy != c.reg {
 		t.Fatalf("lifted hold stored as %+v", h)
 	}
 }
@@ -242,8 +178,8 @@ func TestHoldRequests(t *testing.T) {
 // records or none; FindDue lists what may go and, apart, what a hold keeps.
 func TestExpiry(t *testing.T) {
 	c := newChart(t)
-	setPolicy := func(cat string, days int64) func(Store, identity.Env) *tx.Error {
-		return func(s Store, e identity.Env) *tx.Error {
+	setPolicy := func(cat string, days int64) statetest.Handler {
+		return func(s *state.Tx, e identity.Env) *tx.Error {
 			return ExecSetRetention(s, e, e.Signer.ID, &SetRetentionBody{Category: cat, Days: days, Reason: "statute"})
 		}
 	}
@@ -252,13 +188,13 @@ func TestExpiry(t *testing.T) {
 	c.expect("general kept 30 days", 0, c.reg, setPolicy("general", 30))
 	c.expect("an auditor holds r3", 0, c.aud, hold(c.pat, "r3"))
 
-	c.now = day0.Add(30*24*time.Hour - time.Second)
+	c.Time = day0.Add(30*24*time.Hour - time.Second)
 	c.expect("a second before the period ends", CodeNotDue, c.reg, expire("r1"))
-	if due, held := FindDue(c.view(), c.now, "", 0); len(due) != 0 || len(held) != 0 {
+	if due, held := FindDue(c.Commit(), c.Time, "", 0); len(due) != 0 || len(held) != 0 {
 		t.Fatalf("due before the period ended: %v %v", due, held)
 	}
-	c.now = day0.Add(30 * 24 * time.Hour)
-	due, held := FindDue(c.view(), c.now, "", 0)
+	c.Time = day0.Add(30 * 24 * time.Hour)
+	due, held := FindDue(c.Commit(), c.Time, "", 0)
 	if len(due) != 1 || due[0].Record != "r1" || len(held) != 1 || held[0].Record != "r3" || held[0].Hold == "" {
 		t.Fatalf("FindDue at the end of the period: due %+v held %+v", due, held)
 	}
@@ -274,7 +210,7 @@ func TestExpiry(t *testing.T) {
 	}
 	c.expect("the due record", 0, c.reg, expire("r1"))
 	c.expect("an expired record again", CodeErased, c.reg, expire("r1"))
-	if t1 := records.Erased(c.st, "r1"); t1 == nil || t1.By != "retention" {
+	if t1 := records.Erased(c.Store, "r1"); t1 == nil || t1.By != "retention" {
 		t.Fatalf("r1's tombstone: %+v", t1)
 	}
 	// A default policy ("*") governs hiv too.

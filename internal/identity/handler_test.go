@@ -1,85 +1,42 @@
 package identity_test
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/decodecache"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/state/statetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// book runs the identity handlers over a real state store that carries a decode cache, as
-// the App's does: one overlay per transaction, flushed only on success.
-type book struct {
-	t      *testing.T
-	st     *state.Store
-	height int64
-	kp     map[string]*keys.KeyPair
-}
+// book is a chain for the identity handlers.
+type book struct{ *statetest.Chain }
 
-func newBook(t *testing.T) *book {
-	st, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.UseDecodeCache(decodecache.NewSet())
-	return &book{t: t, st: st, kp: map[string]*keys.KeyPair{}}
-}
+func newBook(t *testing.T) *book { return &book{statetest.New(t, time.Unix(1_700_000_000, 0).UTC())} }
 
 func (b *book) keyPair() *keys.KeyPair {
 	kp, err := keys.Generate()
 	if err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 	return kp
 }
 
 // put stores an identity directly (genesis-like), returning its id.
-func (b *book) put(role identity.Role, org string) string {
-	kp := b.keyPair()
-	id := &identity.Identity{ID: keys.IDFromSignKey(kp.SignPublic()), Role: role, Organization: org,
-		SignKey: kp.SignPublic(), EncKey: kp.EncPublic(), KeyVersion: 1, Active: true}
-	ov := b.st.Begin()
-	identity.Put(ov, id)
-	ov.Flush()
-	b.kp[id.ID] = kp
-	return id.ID
-}
+func (b *book) put(role identity.Role, org string) string { return b.Identity(role, org, "") }
 
-// run executes f as signer ("" or an unregistered id: no signer identity).
-func (b *book) run(signer string, f func(identity.Store, identity.Env, string) *tx.Error) *tx.Error {
-	b.height++
-	env := identity.Env{ChainID: "c", Height: b.height, Time: time.Unix(1_700_000_000+b.height, 0).UTC(),
-		TxHash: fmt.Sprintf("%064x", b.height), Signer: identity.Get(b.st, signer)}
-	ov := b.st.Begin()
-	if err := f(ov, env, signer); err != nil {
-		return err
-	}
-	ov.Flush()
-	return nil
-}
+// handler is an identity handler, which also takes the signer's id: a self-registering
+// patient signs before it has an identity.
+type handler = func(identity.Store, identity.Env, string) *tx.Error
 
-// expect runs f as signer and wants space/code (code 0: success). A refusal changes nothing.
-func (b *book) expect(what string, space tx.Codespace, code uint32, signer string, f func(identity.Store, identity.Env, string) *tx.Error) {
-	b.t.Helper()
-	before := b.st.WorkingHash()
-	err := b.run(signer, f)
-	switch {
-	case code == 0 && err != nil:
-		b.t.Errorf("%s: refused: %v", what, err)
-	case code != 0 && (err == nil || err.Codespace != string(space) || err.Code != code):
-		b.t.Errorf("%s: want %s/%d, got %v", what, space, code, err)
-	case code != 0 && !bytes.Equal(b.st.WorkingHash(), before):
-		b.t.Errorf("%s: a refused transaction changed the state", what)
-	}
+// expect runs f as signer (registered or not) and wants space/code (code 0: success).
+func (b *book) expect(what string, space tx.Codespace, code uint32, signer string, f handler) {
+	b.T.Helper()
+	b.Expect(what, space, code, signer, func(st *state.Tx, env identity.Env) *tx.Error { return f(st, env, signer) })
 }
 
 // registration is a valid registration of a new key pair with role, signed for "c".
@@ -99,7 +56,7 @@ func (b *book) registration(role identity.Role) (*identity.Register, *keys.KeyPa
 	return r, kp
 }
 
-func register(r *identity.Register) func(identity.Store, identity.Env, string) *tx.Error {
+func register(r *identity.Register) handler {
 	return func(st identity.Store, env identity.Env, s string) *tx.Error {
 		return identity.ExecRegister(st, env, s, r)
 	}
@@ -142,7 +99,7 @@ func TestWhoRegistersWhom(t *testing.T) {
 	b.expect("a provider registers another patient", I, 0, dr, register(other))
 	b.expect("registering an identity twice", I, identity.CodeExists, dr, register(other))
 
-	got := identity.Get(b.st, r.SubjectID())
+	got := identity.Get(b.Store, r.SubjectID())
 	if got == nil || got.RegisteredBy != r.SubjectID() || got.KeyVersion != 1 || !got.Active || got.Role != identity.Patient {
 		t.Fatalf("self-registered patient stored as %+v", got)
 	}
@@ -187,7 +144,7 @@ func TestRegistrationFields(t *testing.T) {
 	}
 }
 
-func deactivate(id, reason string) func(identity.Store, identity.Env, string) *tx.Error {
+func deactivate(id, reason string) handler {
 	return func(st identity.Store, env identity.Env, s string) *tx.Error {
 		return identity.ExecDeactivate(st, env, s, &identity.Deactivate{ID: id, Reason: reason})
 	}
@@ -208,13 +165,13 @@ func TestDeactivation(t *testing.T) {
 	b.expect("deactivated twice", I, identity.CodeInactive, reg, deactivate(pat, ""))
 	b.expect("the registrar deactivates a provider", I, 0, reg, deactivate(dr, "licence lapsed"))
 	b.expect("another registrar deactivates the first", I, 0, reg2, deactivate(reg, ""))
-	got := identity.Get(b.st, pat)
+	got := identity.Get(b.Store, pat)
 	if got.Active || got.Deactivated == 0 || got.Reason != "moved away" || len(got.SignKey) == 0 {
 		t.Fatalf("deactivated patient stored as %+v", got)
 	}
 }
 
-func rotate(id string, kp *keys.KeyPair, proof []byte) func(identity.Store, identity.Env, string) *tx.Error {
+func rotate(id string, kp *keys.KeyPair, proof []byte) handler {
 	return func(st identity.Store, env identity.Env, s string) *tx.Error {
 		return identity.ExecRotate(st, env, s, &identity.Rotate{ID: id, SignKey: kp.SignPublic(), EncKey: kp.EncPublic(), Proof: proof})
 	}
@@ -232,12 +189,12 @@ func TestRotation(t *testing.T) {
 	}
 	b.expect("a provider rotates a patient's keys", I, identity.CodeUnauthorized, dr, rotate(pat, next, pop(next, pat)))
 	b.expect("an unknown identity", I, identity.CodeNotFound, reg, rotate("0000000000000000000000000000000000000000", next, pop(next, pat)))
-	b.expect("to the current key", I, identity.CodeKeyUnchanged, pat, rotate(pat, b.kp[pat], pop(b.kp[pat], pat)))
+	b.expect("to the current key", I, identity.CodeKeyUnchanged, pat, rotate(pat, b.Keys[pat], pop(b.Keys[pat], pat)))
 	b.expect("without proof", I, identity.CodeProof, pat, rotate(pat, next, nil))
 	b.expect("with a proof for another identity", I, identity.CodeProof, pat, rotate(pat, next, pop(next, dr)))
-	b.expect("with a proof by the old key", I, identity.CodeProof, pat, rotate(pat, next, identity.SignPop(b.kp[pat].Sign, "c", "rotate", pat, next.EncPublic())))
+	b.expect("with a proof by the old key", I, identity.CodeProof, pat, rotate(pat, next, identity.SignPop(b.Keys[pat].Sign, "c", "rotate", pat, next.EncPublic())))
 	b.expect("the patient rotates", I, 0, pat, rotate(pat, next, pop(next, pat)))
-	got := identity.Get(b.st, pat)
+	got := identity.Get(b.Store, pat)
 	if !ed25519.PublicKey(got.SignKey).Equal(next.SignPublic()) || got.KeyVersion != 2 || got.RotatedAt == 0 {
 		t.Fatalf("rotated identity stored as %+v", got)
 	}
@@ -253,12 +210,12 @@ func TestRotation(t *testing.T) {
 func TestLoadedIdentitiesAreCopies(t *testing.T) {
 	b := newBook(t)
 	pat := b.put(identity.Patient, "")
-	a := identity.Get(b.st, pat)
+	a := identity.Get(b.Store, pat)
 	a.Active, a.KeyVersion, a.Reason = false, 9, "changed"
-	if got := identity.Get(b.st, pat); !got.Active || got.KeyVersion != 1 || got.Reason != "" {
+	if got := identity.Get(b.Store, pat); !got.Active || got.KeyVersion != 1 || got.Reason != "" {
 		t.Fatalf("a change to one loaded identity reached the next load: %+v", got)
 	}
-	if identity.Get(b.st, "nobody") != nil {
+	if identity.Get(b.Store, "nobody") != nil {
 		t.Fatal("an unknown id loaded")
 	}
 }

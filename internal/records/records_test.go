@@ -4,87 +4,40 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/consent"
-	"github.com/ehrchain/ehrchain/internal/decodecache"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/state/statetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// chart runs the record handlers over a real state store (with the App's kind of decode
-// cache), one overlay per transaction. Provider dr registered patient pat, who published a
-// general key; dr2 is a provider with no relation to pat.
+// chart is a chain for the record handlers: provider dr registered patient pat, who
+// published a general key; dr2 is a provider with no relation to pat, ins an insurer.
 type chart struct {
-	t                 *testing.T
-	st                *state.Store
-	height            int64
-	ids               map[string]*identity.Identity
-	kp                map[string]*keys.KeyPair
+	*statetest.Chain
 	dr, dr2, pat, ins string
 }
 
 var t0 = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 
 func newChart(t *testing.T) *chart {
-	st, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.UseDecodeCache(decodecache.NewSet())
-	c := &chart{t: t, st: st, ids: map[string]*identity.Identity{}, kp: map[string]*keys.KeyPair{}}
-	mk := func(role identity.Role, org, registeredBy string) string {
-		kp, err := keys.Generate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := &identity.Identity{ID: keys.IDFromSignKey(kp.SignPublic()), Role: role, Organization: org, RegisteredBy: registeredBy,
-			SignKey: kp.SignPublic(), EncKey: kp.EncPublic(), KeyVersion: 1, Active: true}
-		ov := st.Begin()
-		identity.Put(ov, id)
-		ov.Flush()
-		c.ids[id.ID], c.kp[id.ID] = id, kp
-		return id.ID
-	}
-	c.dr, c.dr2, c.ins = mk(identity.Provider, "St Mary", ""), mk(identity.Provider, "City", ""), mk(identity.Insurer, "Acme", "")
-	c.pat = mk(identity.Patient, "", c.dr)
+	c := &chart{Chain: statetest.New(t, t0)}
+	c.dr, c.dr2, c.ins = c.Identity(identity.Provider, "St Mary", ""), c.Identity(identity.Provider, "City", ""), c.Identity(identity.Insurer, "Acme", "")
+	c.pat = c.Identity(identity.Patient, "", c.dr)
 	cat, _ := keys.Generate()
-	c.ok(c.pat, func(s *state.Tx, e identity.Env) *tx.Error {
+	c.Must(c.pat, func(s *state.Tx, e identity.Env) *tx.Error {
 		return consent.ExecPublishKeys(s, e, c.pat, &consent.PublishKeysBody{Keys: []consent.CategoryKey{{Category: "general", Version: 1, EncKey: cat.EncPublic()}}})
 	})
 	return c
 }
 
-func (c *chart) env(signer string) identity.Env {
-	c.height++
-	var h [32]byte
-	rand.Read(h[:])
-	return identity.Env{ChainID: "c", Height: c.height, Time: t0.Add(time.Duration(c.height) * time.Second),
-		TxHash: fmt.Sprintf("%x", h), Signer: c.ids[signer]}
-}
-
-func (c *chart) run(signer string, f func(*state.Tx, identity.Env) *tx.Error) *tx.Error {
-	ov := c.st.Begin()
-	if err := f(ov, c.env(signer)); err != nil {
-		return err
-	}
-	ov.Flush()
-	return nil
-}
-
-func (c *chart) ok(signer string, f func(*state.Tx, identity.Env) *tx.Error) {
-	c.t.Helper()
-	if err := c.run(signer, f); err != nil {
-		c.t.Fatal(err)
-	}
-}
+func (c *chart) ok(signer string, f statetest.Handler) { c.T.Helper(); c.Must(signer, f) }
 
 // put is a valid inline write of version v of record id for the patient.
 func (c *chart) put(id string, v uint32, ct string) *PutBody {
@@ -131,29 +84,22 @@ func TestWriteRules(t *testing.T) {
 		{"a blob small enough to be inline", c.dr, with(func(b *PutBody) { b.Meta.Blob, b.Ciphertext, b.Meta.Size = true, nil, InlineMax }), CodeDigest},
 		{"a blob over the limit", c.dr, with(func(b *PutBody) { b.Meta.Blob, b.Ciphertext, b.Meta.Size = true, nil, MaxBlob+1 }), CodeDigest},
 	} {
-		before := c.st.WorkingHash()
-		err := c.run(x.signer, write(x.b))
-		if err == nil || err.Codespace != string(Space) || err.Code != x.code {
-			t.Errorf("%s: want records/%d, got %v", x.name, x.code, err)
-		}
-		if !bytes.Equal(c.st.WorkingHash(), before) {
-			t.Errorf("%s: a refused write changed the state", x.name)
-		}
+		c.Expect(x.name, Space, x.code, x.signer, write(x.b))
 	}
 	c.ok(c.dr, write(c.put("r1", 2, "amended")))
 	c.ok(c.pat, write(c.put("mine", 1, "the patient's own note")))
 	c.ok(c.dr, write(with(func(b *PutBody) { b.Meta.Blob, b.Ciphertext, b.Meta.Size = true, nil, InlineMax+1 })))
-	if Head(c.st, "r1") != 2 || Head(c.st, "r2") != 1 || Head(c.st, "none") != 0 {
+	if Head(c.Store, "r1") != 2 || Head(c.Store, "r2") != 1 || Head(c.Store, "none") != 0 {
 		t.Fatal("heads after the writes are wrong")
 	}
-	m := Version(c.st, "r1", 2)
-	if m.Author != c.dr || m.Height == 0 || m.Time == 0 || string(Ciphertext(c.st, m.Digest)) != "amended" {
+	m := Version(c.Store, "r1", 2)
+	if m.Author != c.dr || m.Height == 0 || m.Time == 0 || string(Ciphertext(c.Store, m.Digest)) != "amended" {
 		t.Fatalf("version 2 stored as %+v", m)
 	}
-	if Ciphertext(c.st, Version(c.st, "r2", 1).Digest) != nil {
+	if Ciphertext(c.Store, Version(c.Store, "r2", 1).Digest) != nil {
 		t.Fatal("a blob record's ciphertext was stored inline")
 	}
-	if string(Ciphertext(c.st, Version(c.st, "r1", 1).Digest)) != "first" {
+	if string(Ciphertext(c.Store, Version(c.Store, "r1", 1).Digest)) != "first" {
 		t.Fatal("an amendment lost the earlier version's ciphertext")
 	}
 }
@@ -164,10 +110,7 @@ func TestWriteEventsAreCheckable(t *testing.T) {
 	c := newChart(t)
 	c.ok(c.dr, write(c.put("r1", 1, "first")))
 	c.ok(c.dr, write(c.put("r1", 2, "second")))
-	if _, err := c.st.Commit(1); err != nil {
-		t.Fatal(err)
-	}
-	v := c.st.Committed()
+	v := c.Commit()
 	var writes []*audit.Event
 	for i := range v.LogSize() {
 		raw, _ := v.Leaf(i)
@@ -209,17 +152,18 @@ func TestWriteEventsAreCheckable(t *testing.T) {
 // request signs a read request by who, valid for five minutes from the block time next.
 func (c *chart) request(who, record, purpose string) *ReadRequest {
 	q := &ReadRequest{ChainID: "c", Requester: who, Patient: c.pat, Record: record, Purpose: purpose,
-		NotAfter: t0.Add(time.Duration(c.height+1)*time.Second + 5*time.Minute).Unix()}
+		NotAfter: c.Time.Add(5 * time.Minute).Unix()}
 	rand.Read(q.Nonce[:])
-	q.Sign(c.kp[who].Sign)
+	q.Sign(c.Keys[who].Sign)
 	return q
 }
 
 func (c *chart) readBatch(qs ...*ReadRequest) {
-	c.t.Helper()
-	ov := c.st.Begin()
-	ExecReadBatch(ov, c.env(""), "c", &ReadBatch{Requests: qs}, nil, nil)
-	ov.Flush()
+	c.T.Helper()
+	c.Must("", func(s *state.Tx, e identity.Env) *tx.Error {
+		ExecReadBatch(s, e, "c", &ReadBatch{Requests: qs}, nil, nil)
+		return nil
+	})
 }
 
 // TestReadBatchDecidesAndRecords: every authentic request is decided and recorded, allowed
@@ -233,25 +177,19 @@ func TestReadBatchDecidesAndRecords(t *testing.T) {
 	list := c.request(c.pat, "", access.Treatment)
 	otherChain := c.request(c.pat, "r1", access.Treatment)
 	otherChain.ChainID = "d"
-	otherChain.Sign(c.kp[c.pat].Sign)
+	otherChain.Sign(c.Keys[c.pat].Sign)
 	expired := c.request(c.pat, "r1", access.Treatment)
 	expired.NotAfter = t0.Unix()
-	expired.Sign(c.kp[c.pat].Sign)
+	expired.Sign(c.Keys[c.pat].Sign)
 	farAhead := c.request(c.pat, "r1", access.Treatment)
 	farAhead.NotAfter = t0.Add(time.Hour).Unix()
-	farAhead.Sign(c.kp[c.pat].Sign)
+	farAhead.Sign(c.Keys[c.pat].Sign)
 	forged := c.request(c.pat, "r1", access.Treatment)
 	forged.Record = "r2" // altered after signing
 	byStranger := c.request(c.pat, "r1", access.Treatment)
 	byStranger.Requester = "0000000000000000000000000000000000000000"
 
-	events := func() uint64 {
-		t.Helper()
-		if _, err := c.st.Commit(c.st.LastCommit().Height + 1); err != nil {
-			t.Fatal(err)
-		}
-		return c.st.Committed().LogSize()
-	}
+	events := func() uint64 { t.Helper(); return c.Commit().LogSize() }
 	before := events()
 	c.readBatch(allowed, denied, list, otherChain, expired, farAhead, forged, byStranger)
 	if got := events() - before; got != 3 {
@@ -267,17 +205,17 @@ func TestReadBatchDecidesAndRecords(t *testing.T) {
 		{"a provider without a grant", denied, false, access.NoConsent},
 		{"the patient's list", list, true, access.Self},
 	} {
-		o := Result(c.st, x.q.Hash())
-		if o == nil || o.Allowed != x.allowed || o.Rule != string(x.rule) || o.Height != c.height {
+		o := Result(c.Store, x.q.Hash())
+		if o == nil || o.Allowed != x.allowed || o.Rule != string(x.rule) || o.Height != c.Height {
 			t.Errorf("%s: outcome %+v, want allowed=%v rule=%s", x.name, o, x.allowed, x.rule)
 		}
 	}
-	if o := Result(c.st, allowed.Hash()); o.Version != 1 {
+	if o := Result(c.Store, allowed.Hash()); o.Version != 1 {
 		t.Errorf("an allowed read names version %d, want 1", o.Version)
 	}
 	for name, q := range map[string]*ReadRequest{"another chain": otherChain, "expired": expired, "too far ahead": farAhead,
 		"forged": forged, "unknown requester": byStranger} {
-		if Result(c.st, q.Hash()) != nil {
+		if Result(c.Store, q.Hash()) != nil {
 			t.Errorf("%s: a void request has an outcome", name)
 		}
 	}

@@ -11,63 +11,33 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/state/statetest"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// world runs the validator handlers over a real state store, one overlay per transaction.
+// world is a chain with a registrar and a provider, for the validator handlers.
 type world struct {
-	t      *testing.T
-	st     *state.Store
-	height int64
+	*statetest.Chain
+	reg, dr string
 }
-
-var (
-	registrar = &identity.Identity{ID: "reg", Role: identity.Registrar, Active: true}
-	provider  = &identity.Identity{ID: "dr", Role: identity.Provider, Active: true}
-)
 
 func newWorld(t *testing.T) *world {
-	st, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &world{t: t, st: st}
+	c := statetest.New(t, time.Unix(1_700_000_000, 0).UTC())
+	return &world{Chain: c, reg: c.Identity(identity.Registrar, "", ""), dr: c.Identity(identity.Provider, "St Mary", "")}
 }
 
-func (w *world) run(signer *identity.Identity, f func(Store, identity.Env, string) *tx.Error) *tx.Error {
-	w.height++
-	env := identity.Env{ChainID: "c", Height: w.height, Time: time.Unix(1_700_000_000+w.height, 0).UTC(),
-		TxHash: fmt.Sprintf("%064x", w.height), Signer: signer}
-	ov := w.st.Begin()
-	if err := f(ov, env, signer.ID); err != nil {
-		return err
-	}
-	ov.Flush()
-	return nil
+func set(b Set) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error { return ExecSet(s, e, e.Signer.ID, &b) }
 }
 
-func set(b Set) func(Store, identity.Env, string) *tx.Error {
-	return func(s Store, e identity.Env, id string) *tx.Error { return ExecSet(s, e, id, &b) }
+func remove(b Remove) statetest.Handler {
+	return func(s *state.Tx, e identity.Env) *tx.Error { return ExecRemove(s, e, e.Signer.ID, &b) }
 }
 
-func remove(b Remove) func(Store, identity.Env, string) *tx.Error {
-	return func(s Store, e identity.Env, id string) *tx.Error { return ExecRemove(s, e, id, &b) }
-}
-
-// expect runs f and wants code (0: success); a refusal must leave the state as it was.
-func (w *world) expect(what string, code uint32, signer *identity.Identity, f func(Store, identity.Env, string) *tx.Error) {
-	w.t.Helper()
-	before := w.st.WorkingHash()
-	err := w.run(signer, f)
-	switch {
-	case code == 0 && err != nil:
-		w.t.Errorf("%s: refused: %v", what, err)
-	case code != 0 && (err == nil || err.Codespace != string(Space) || err.Code != code):
-		w.t.Errorf("%s: want validator/%d, got %v", what, code, err)
-	case code != 0 && !bytes.Equal(w.st.WorkingHash(), before):
-		w.t.Errorf("%s: a refused transaction changed the state", what)
-	}
+// expect runs f as signer and wants validator/code (0: success).
+func (w *world) expect(what string, code uint32, signer string, f statetest.Handler) {
+	w.T.Helper()
+	w.Expect(what, Space, code, signer, f)
 }
 
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, ed25519.PublicKeySize) }
@@ -76,46 +46,46 @@ func key(b byte) []byte { return bytes.Repeat([]byte{b}, ed25519.PublicKeySize) 
 // the set never becomes empty; an update that changes nothing is refused.
 func TestValidatorSetRules(t *testing.T) {
 	w := newWorld(t)
-	ov := w.st.Begin()
+	ov := w.Store.Begin()
 	PutGenesis(ov, &Validator{Address: Address(key(1)), PubKey: key(1), Power: 10, Institution: "St Mary"})
 	ov.Flush()
 	genesis := Address(key(1))
 	for _, c := range []struct {
 		name   string
-		signer *identity.Identity
-		f      func(Store, identity.Env, string) *tx.Error
+		signer string
+		f      statetest.Handler
 		code   uint32
 	}{
-		{"a provider adding a validator", provider, set(Set{PubKey: key(2), Power: 1, Institution: "City"}), CodeUnauthorized},
-		{"a provider removing one", provider, remove(Remove{Address: genesis}), CodeUnauthorized},
-		{"a consensus key of the wrong size", registrar, set(Set{PubKey: key(2)[:31], Power: 1, Institution: "City"}), CodeInvalid},
-		{"power 0 (that is a removal)", registrar, set(Set{PubKey: key(2), Power: 0, Institution: "City"}), CodeInvalid},
-		{"negative power", registrar, set(Set{PubKey: key(2), Power: -5, Institution: "City"}), CodeInvalid},
-		{"power over the cap", registrar, set(Set{PubKey: key(2), Power: MaxPower + 1, Institution: "City"}), CodeInvalid},
-		{"no institution", registrar, set(Set{PubKey: key(2), Power: 1}), CodeInvalid},
-		{"an institution with a control character", registrar, set(Set{PubKey: key(2), Power: 1, Institution: "City\x00"}), CodeInvalid},
-		{"the same power and institution again", registrar, set(Set{PubKey: key(1), Power: 10, Institution: "St Mary"}), CodeUnchanged},
-		{"removing the last validator", registrar, remove(Remove{Address: genesis}), CodeLastOne},
-		{"removing an unknown address", registrar, remove(Remove{Address: Address(key(9))}), CodeNotFound},
-		{"an address in lower case", registrar, remove(Remove{Address: strings.ToLower(genesis)}), CodeInvalid},
-		{"adding a second validator", registrar, set(Set{PubKey: key(2), Power: 5, Institution: "City"}), 0},
-		{"changing its power", registrar, set(Set{PubKey: key(2), Power: 7, Institution: "City"}), 0},
-		{"removing the genesis validator, now not the last", registrar, remove(Remove{Address: genesis, Reason: "decommissioned"}), 0},
-		{"removing it twice", registrar, remove(Remove{Address: genesis}), CodeNotFound},
-		{"removing the last one left", registrar, remove(Remove{Address: Address(key(2))}), CodeLastOne},
-		{"bringing a removed validator back", registrar, set(Set{PubKey: key(1), Power: 3, Institution: "St Mary"}), 0},
+		{"a provider adding a validator", w.dr, set(Set{PubKey: key(2), Power: 1, Institution: "City"}), CodeUnauthorized},
+		{"a provider removing one", w.dr, remove(Remove{Address: genesis}), CodeUnauthorized},
+		{"a consensus key of the wrong size", w.reg, set(Set{PubKey: key(2)[:31], Power: 1, Institution: "City"}), CodeInvalid},
+		{"power 0 (that is a removal)", w.reg, set(Set{PubKey: key(2), Power: 0, Institution: "City"}), CodeInvalid},
+		{"negative power", w.reg, set(Set{PubKey: key(2), Power: -5, Institution: "City"}), CodeInvalid},
+		{"power over the cap", w.reg, set(Set{PubKey: key(2), Power: MaxPower + 1, Institution: "City"}), CodeInvalid},
+		{"no institution", w.reg, set(Set{PubKey: key(2), Power: 1}), CodeInvalid},
+		{"an institution with a control character", w.reg, set(Set{PubKey: key(2), Power: 1, Institution: "City\x00"}), CodeInvalid},
+		{"the same power and institution again", w.reg, set(Set{PubKey: key(1), Power: 10, Institution: "St Mary"}), CodeUnchanged},
+		{"removing the last validator", w.reg, remove(Remove{Address: genesis}), CodeLastOne},
+		{"removing an unknown address", w.reg, remove(Remove{Address: Address(key(9))}), CodeNotFound},
+		{"an address in lower case", w.reg, remove(Remove{Address: strings.ToLower(genesis)}), CodeInvalid},
+		{"adding a second validator", w.reg, set(Set{PubKey: key(2), Power: 5, Institution: "City"}), 0},
+		{"changing its power", w.reg, set(Set{PubKey: key(2), Power: 7, Institution: "City"}), 0},
+		{"removing the genesis validator, now not the last", w.reg, remove(Remove{Address: genesis, Reason: "decommissioned"}), 0},
+		{"removing it twice", w.reg, remove(Remove{Address: genesis}), CodeNotFound},
+		{"removing the last one left", w.reg, remove(Remove{Address: Address(key(2))}), CodeLastOne},
+		{"bringing a removed validator back", w.reg, set(Set{PubKey: key(1), Power: 3, Institution: "St Mary"}), 0},
 	} {
 		w.expect(c.name, c.code, c.signer, c.f)
 	}
-	if Active(w.st) != 2 {
-		t.Fatalf("%d active validators, want 2", Active(w.st))
+	if Active(w.Store) != 2 {
+		t.Fatalf("%d active validators, want 2", Active(w.Store))
 	}
 	// A validator brought back is a new addition, by the registrar who sent it.
-	v := Get(w.st, genesis)
-	if v.Power != 3 || v.RemovedAt != 0 || v.AddedBy != "reg" || v.AddedAt != w.height {
+	v := Get(w.Store, genesis)
+	if v.Power != 3 || v.RemovedAt != 0 || v.AddedBy != w.reg || v.AddedAt != w.Height {
 		t.Fatalf("the validator brought back is %+v", v)
 	}
-	if Power(w.st, Address(key(2))) != 7 || Power(w.st, Address(key(9))) != 0 {
+	if Power(w.Store, Address(key(2))) != 7 || Power(w.Store, Address(key(9))) != 0 {
 		t.Fatal("powers as stored are wrong")
 	}
 }
@@ -126,23 +96,20 @@ func TestValidatorSetLimit(t *testing.T) {
 	for i := range MaxValidators {
 		k := key(0)
 		k[0], k[1] = byte(i), byte(i>>8)
-		w.expect(fmt.Sprintf("validator %d", i+1), 0, registrar, set(Set{PubKey: k, Power: 1, Institution: "I"}))
+		w.expect(fmt.Sprintf("validator %d", i+1), 0, w.reg, set(Set{PubKey: k, Power: 1, Institution: "I"}))
 	}
-	w.expect("one more than the limit", CodeTooMany, registrar, set(Set{PubKey: key(0xff), Power: 1, Institution: "I"}))
+	w.expect("one more than the limit", CodeTooMany, w.reg, set(Set{PubKey: key(0xff), Power: 1, Institution: "I"}))
 }
 
 // TestValidatorListAndEvents: the list shows active validators first, then removed ones,
 // each by address; every change is an audit event of the registrar naming the validator.
 func TestValidatorListAndEvents(t *testing.T) {
 	w := newWorld(t)
-	w.expect("add a", 0, registrar, set(Set{PubKey: key(1), Power: 1, Institution: "A"}))
-	w.expect("add b", 0, registrar, set(Set{PubKey: key(2), Power: 1, Institution: "B"}))
-	w.expect("add c", 0, registrar, set(Set{PubKey: key(3), Power: 1, Institution: "C"}))
-	w.expect("remove b", 0, registrar, remove(Remove{Address: Address(key(2)), Reason: "left"}))
-	if _, err := w.st.Commit(1); err != nil {
-		t.Fatal(err)
-	}
-	v := w.st.Committed()
+	w.expect("add a", 0, w.reg, set(Set{PubKey: key(1), Power: 1, Institution: "A"}))
+	w.expect("add b", 0, w.reg, set(Set{PubKey: key(2), Power: 1, Institution: "B"}))
+	w.expect("add c", 0, w.reg, set(Set{PubKey: key(3), Power: 1, Institution: "C"}))
+	w.expect("remove b", 0, w.reg, remove(Remove{Address: Address(key(2)), Reason: "left"}))
+	v := w.Commit()
 	var got []string
 	for _, x := range List(v) {
 		got = append(got, fmt.Sprintf("%s:%d", x.Institution, x.Power))
@@ -165,7 +132,7 @@ func TestValidatorListAndEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Action != ActionRemove || ev.Actor != "reg" || ev.ActorRole != string(identity.Registrar) ||
+	if ev.Action != ActionRemove || ev.Actor != w.reg || ev.ActorRole != string(identity.Registrar) ||
 		ev.Subject != Address(key(2)) || ev.Organization != "B" || ev.Reason != "left" {
 		t.Fatalf("removal event %+v", ev)
 	}
