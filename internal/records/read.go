@@ -179,8 +179,9 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 // decideRead asks access.Decide and records its decision, with the rule that decided, as
 // the request's audit event.
 func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest, em EmergencyFacts) (Outcome, *audit.Event) {
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.RecordRead, Outcome: audit.Denied,
-		Actor: who.ID, ActorRole: string(who.Role), Organization: who.Organization, Patient: q.Patient, Record: q.Record, Purpose: q.Purpose}
+	ev := env.Event(who.ID, audit.RecordRead)
+	ev.Outcome = audit.Denied // until the decision allows
+	ev.ActorRole, ev.Organization, ev.Patient, ev.Record, ev.Purpose = string(who.Role), who.Organization, q.Patient, q.Record, q.Purpose
 	f := AccessFacts(st, who, q.Patient, q.Purpose, env.Time, em)
 	action := access.List
 	if q.Record == "" {
