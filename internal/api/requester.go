@@ -26,6 +26,21 @@ func (s *Server) requester(r *http.Request, v View) (*identity.Identity, *tx.Err
 	return identity.Get(v, id), nil
 }
 
+// signedRequester is the identity that signed a query that must be signed, or the error to
+// answer: the signature's own fault (identity.CheckQuery), or 401 with how to sign when the
+// query is unsigned. what (formatted with args) names what the query asks for. Whether the
+// signer is entitled is the caller's rule.
+func (s *Server) signedRequester(r *http.Request, v View, what string, args ...any) (*identity.Identity, *tx.Error) {
+	who, err := s.requester(r, v)
+	if err != nil {
+		return nil, err
+	}
+	if who == nil {
+		return nil, notEntitled(nil, what, args...)
+	}
+	return who, nil
+}
+
 // grantsTo reports whether patient issued a grant that names who.
 func grantsTo(v View, patient string, who *identity.Identity) bool {
 	gs, _ := consent.Visible(who, patient, consent.List(v, patient))

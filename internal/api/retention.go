@@ -28,12 +28,12 @@ func (s *Server) retentionPolicies(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	const what = "the records due for expiry (their ids, patients and categories)"
-	who, terr := s.requester(r, v)
+	who, terr := s.signedRequester(r, v, "%s: sign the query as the registrar or an auditor", what)
 	if terr != nil {
 		writeErr(w, terr)
 		return
 	}
-	if who == nil || (who.Role != identity.Registrar && who.Role != identity.Auditor) {
+	if who.Role != identity.Registrar && who.Role != identity.Auditor {
 		writeErr(w, notEntitled(who, "%s: sign the query as the registrar or an auditor", what))
 		return
 	}

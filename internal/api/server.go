@@ -248,13 +248,9 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 // patients it is entitled to know of (see identity.Sees). An anonymous listing is refused.
 func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
-	who, terr := s.requester(r, v)
+	who, terr := s.signedRequester(r, v, "the list of identities (it shows which patients an institution cares for)")
 	if terr != nil {
 		writeErr(w, terr)
-		return
-	}
-	if who == nil {
-		writeErr(w, notEntitled(nil, "the list of identities (it shows which patients an institution cares for)"))
 		return
 	}
 	var out []*identity.Identity

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/admission"
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/decodecache"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -33,7 +33,10 @@ type App struct {
 
 	chainID string
 	st      *state.Store
-	sigs    *sigCache
+	verify  verifier // every signature check (verifier.go), over the signature cache
+	// decoded holds this App's caches of decoded state values (identities, grants, keys);
+	// the store carries it to every reader the domain packages are given.
+	decoded *decodecache.Set
 	logf    func(format string, args ...any)
 	urgent  *emergency.Pool // emergency transactions admitted, for the next proposal
 	lastBT  atomic.Int64    // time of the last block executed (unix ns; 0: none since start), for CheckTx
@@ -70,8 +73,10 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	decoded := decodecache.NewSet()
+	st.UseDecodeCache(decoded)
 	return &App{
-		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
+		chainID: chainID, st: st, decoded: decoded, verify: verifier{newSigCache(500_000)}, logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, pendingUse: map[string]admission.Usage{}, budgets: loadBudgets(st), watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
@@ -223,11 +228,8 @@ func (a *App) check(raw []byte, recheck bool) *tx.Error {
 		return tx.Space.Err(tx.CodeBadSequence, "sequence %d was already used (next is %d): replayed transaction", d.env.Sequence, committedNext)
 	}
 	// A recheck re-verifies only if the signer's key changed since admission.
-	if !a.sigs.has(d.hash, pub) {
-		if !d.env.Verify(pub) {
-			return tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key")
-		}
-		a.sigs.add(d.hash, pub)
+	if !a.verify.envelope(d, pub) {
+		return tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key")
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -280,14 +282,9 @@ func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
 		if who == nil {
 			return tx.Space.Err(tx.CodeUnknownSigner, "read request %d: requester %s is not registered", i, q.Requester)
 		}
-		h := q.Hash()
-		if a.sigs.has(h, who.SignKey) {
-			continue
-		}
-		if !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature) {
+		if !a.verify.request(q, who.SignKey) {
 			return tx.Space.Err(tx.CodeBadSignature, "read request %d: signature does not verify with the requester's key", i)
 		}
-		a.sigs.add(h, who.SignKey)
 	}
 	return nil
 }
@@ -355,10 +352,8 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 		if kerr != nil {
 			continue
 		}
-		if a.sigs.take(d.hash, pub) {
-			pre[i] = pub
-		} else {
-			pre[i] = pub
+		pre[i] = pub
+		if !a.verify.used(d.hash, pub) {
 			todo = append(todo, i)
 		}
 	}
@@ -375,7 +370,7 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					if !decs[i].d.env.Verify(pre[i]) {
+					if !a.verify.inBlock(decs[i].d, pre[i]) {
 						pre[i] = nil
 					}
 				}
@@ -394,9 +389,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	env := identity.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(), TxHash: hex.EncodeToString(d.hash[:])}
 	if d.r.unsigned {
 		ov := a.st.Begin()
-		records.ExecReadBatch(ov, env, a.chainID, d.body.(*records.ReadBatch), func(_ int, q *records.ReadRequest, pub ed25519.PublicKey) bool {
-			return a.sigs.take(q.Hash(), pub)
-		}, emergency.Facts)
+		records.ExecReadBatch(ov, env, a.chainID, d.body.(*records.ReadBatch), a.verify.usedRequest, emergency.Facts)
 		ov.Flush()
 		return &abci.ExecTxResult{Code: abci.CodeTypeOK}
 	}
@@ -412,7 +405,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 		}
 		return result(tx.Space.Err(tx.CodeBadSequence, "sequence %d is out of order: the signer's next sequence is %d", d.env.Sequence, next))
 	}
-	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !d.env.Verify(pub) {
+	if !(verifiedWith != nil && string(verifiedWith) == string(pub)) && !a.verify.inBlock(d, pub) {
 		return result(tx.Space.Err(tx.CodeBadSignature, "signature does not verify with the signer's current key"))
 	}
 	if err := checkSelfRegistration(a.st, signer); err != nil {
@@ -474,11 +467,7 @@ func (a *App) Preverify(raw []byte, h [32]byte) {
 	if err != nil || d.r.unsigned {
 		return
 	}
-	_, pub, kerr := signerKey(a.checkView(), d)
-	if kerr != nil || a.sigs.has(d.hash, pub) {
-		return
-	}
-	if d.env.Verify(pub) {
-		a.sigs.add(d.hash, pub)
+	if _, pub, kerr := signerKey(a.checkView(), d); kerr == nil {
+		a.verify.envelope(d, pub)
 	}
 }

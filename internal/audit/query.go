@@ -2,7 +2,6 @@ package audit
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strconv"
@@ -197,16 +196,18 @@ func (q *QueryRequest) SignBytes() []byte { return tx.RequestSignBytes(q.encodeU
 func (q *QueryRequest) Encode() []byte { return tx.RequestEncode(q.encodeUnsigned, q.Signature) }
 
 // Hash identifies a query (for replay detection).
-func (q *QueryRequest) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
+func (q *QueryRequest) Hash() [32]byte { return tx.RequestHash(q.encodeUnsigned, q.Signature) }
 
 // Sign fills in the signature.
-func (q *QueryRequest) Sign(key ed25519.PrivateKey) { q.Signature = ed25519.Sign(key, q.SignBytes()) }
+func (q *QueryRequest) Sign(key ed25519.PrivateKey) {
+	q.Signature = tx.RequestSign(key, q.encodeUnsigned)
+}
 
 // DecodeQueryRequest parses the wire form. It accepts exactly one encoding of a request.
 func DecodeQueryRequest(b []byte) (*QueryRequest, error) {
 	r := tx.NewReader(b)
-	if d := r.String("domain", 32); d != queryDomain && r.Err() == nil {
-		return nil, fmt.Errorf("not an audit query (domain %q)", d)
+	if err := r.RequestHead(queryDomain, "an audit query"); err != nil {
+		return nil, err
 	}
 	q := &QueryRequest{}
 	f := &q.Filter
@@ -260,15 +261,15 @@ const (
 // is active, and that q has not expired at now and does not expire more than MaxQueryAge
 // after it. The codes match those of transactions and read requests.
 func (q *QueryRequest) Authenticate(chainID string, who *Requester, now time.Time) *tx.Error {
+	var signer *tx.RequestSigner
+	if who != nil {
+		signer = &tx.RequestSigner{ID: who.ID, Active: who.Active, SignKey: who.SignKey}
+	}
+	signed := tx.SignedRequest{ChainID: q.ChainID, Requester: q.Requester, SignBytes: q.SignBytes(), Signature: q.Signature}
+	if e := tx.AuthenticateRequest(chainID, "query", signed, signer); e != nil {
+		return e
+	}
 	switch {
-	case q.ChainID != chainID:
-		return tx.Space.Err(tx.CodeWrongChain, "the query is signed for chain %q, this is %q", q.ChainID, chainID)
-	case who == nil:
-		return tx.Space.Err(tx.CodeUnknownSigner, "requester %s is not registered", q.Requester)
-	case who.ID != q.Requester || !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature):
-		return tx.Space.Err(tx.CodeBadSignature, "the query's signature does not verify with %s's current key", q.Requester)
-	case !who.Active:
-		return tx.Space.Err(tx.CodeInactive, "requester %s is deactivated", q.Requester)
 	case q.NotAfter < now.Unix():
 		return Space.Err(CodeExpired, "the query expired at %s; sign a new one", time.Unix(q.NotAfter, 0).UTC().Format(time.RFC3339))
 	case q.NotAfter > now.Add(MaxQueryAge).Unix():

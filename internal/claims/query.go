@@ -3,8 +3,6 @@ package claims
 import (
 	"cmp"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -55,16 +53,16 @@ func (q *Query) SignBytes() []byte { return tx.RequestSignBytes(q.encodeUnsigned
 func (q *Query) Encode() []byte { return tx.RequestEncode(q.encodeUnsigned, q.Signature) }
 
 // Hash identifies a query for replay detection.
-func (q *Query) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
+func (q *Query) Hash() [32]byte { return tx.RequestHash(q.encodeUnsigned, q.Signature) }
 
 // Sign fills in the signature.
-func (q *Query) Sign(key ed25519.PrivateKey) { q.Signature = ed25519.Sign(key, q.SignBytes()) }
+func (q *Query) Sign(key ed25519.PrivateKey) { q.Signature = tx.RequestSign(key, q.encodeUnsigned) }
 
 // DecodeQuery parses the wire form, accepting exactly one encoding.
 func DecodeQuery(b []byte) (*Query, error) {
 	r := tx.NewReader(b)
-	if d := r.String("domain", 32); d != queryDomain && r.Err() == nil {
-		return nil, fmt.Errorf("not a claims query (domain %q)", d)
+	if err := r.RequestHead(queryDomain, "a claims query"); err != nil {
+		return nil, err
 	}
 	q := &Query{ChainID: r.String("chain id", tx.MaxChainID), Requester: r.String("requester", 64),
 		Kind: r.String("kind", 16), ID: r.String("id", maxQueryIDSize)}
@@ -78,19 +76,17 @@ func DecodeQuery(b []byte) (*Query, error) {
 // Authenticate checks the query was signed for chainID by who (nil: not registered), an
 // active identity, and is valid at now for at most MaxQueryAge.
 func (q *Query) Authenticate(chainID string, who *identity.Identity, now time.Time) *tx.Error {
-	switch {
-	case q.ChainID != chainID:
-		return tx.Space.Err(tx.CodeWrongChain, "the query is signed for chain %q, this is %q", q.ChainID, chainID)
-	case who == nil:
-		return tx.Space.Err(tx.CodeUnknownSigner, "requester %s is not registered", q.Requester)
-	case who.ID != q.Requester || !ed25519.Verify(who.SignKey, q.SignBytes(), q.Signature):
-		return tx.Space.Err(tx.CodeBadSignature, "the query's signature does not verify with %s's current key", q.Requester)
-	case !who.Active:
-		return tx.Space.Err(tx.CodeInactive, "requester %s is deactivated", q.Requester)
-	case q.NotAfter < now.Unix() || q.NotAfter > now.Add(MaxQueryAge).Unix():
+	if e := tx.AuthenticateRequest(chainID, "query", q.signed(), who.Signer()); e != nil {
+		return e
+	}
+	if !tx.RequestInWindow(q.NotAfter, now, MaxQueryAge) {
 		return Space.Err(CodeInvalid, "the query must expire within %s from now; sign a new one", MaxQueryAge)
 	}
 	return nil
+}
+
+func (q *Query) signed() tx.SignedRequest {
+	return tx.SignedRequest{ChainID: q.ChainID, Requester: q.Requester, SignBytes: q.SignBytes(), Signature: q.Signature}
 }
 
 // View is the committed state a query reads.

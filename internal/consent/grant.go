@@ -95,7 +95,7 @@ func Get(r Reader, patient, id string) *Grant {
 	if b == nil {
 		return nil
 	}
-	g, err := grants.Get(b)
+	g, err := decodecache.Decode(r, grants, b)
 	if err != nil {
 		panic(fmt.Errorf("grant %s is corrupt: %w", id, err))
 	}
@@ -103,10 +103,10 @@ func Get(r Reader, patient, id string) *Grant {
 	return &cp
 }
 
-// grants and grantLists cache decoded values by their stored bytes: every access decision
-// reads all of a patient's grants.
+// grants and grantLists are the kinds of cached grant values, kept by their stored bytes in
+// the cache the reader carries: every access decision reads all of a patient's grants.
 var (
-	grants = decodecache.New(100_000, func(b []byte) (*Grant, error) {
+	grants = decodecache.NewKind(100_000, func(b []byte) (*Grant, error) {
 		var g Grant
 		if err := json.Unmarshal(b, &g); err != nil {
 			return nil, err
@@ -114,7 +114,7 @@ var (
 		g.Actions, g.Purposes, g.Deny, g.KeyShares = slices.Clip(g.Actions), slices.Clip(g.Purposes), slices.Clip(g.Deny), slices.Clip(g.KeyShares)
 		return &g, nil
 	})
-	grantLists = decodecache.New(100_000, func(b []byte) (*[]string, error) {
+	grantLists = decodecache.NewKind(100_000, func(b []byte) (*[]string, error) {
 		var ids []string
 		return &ids, json.Unmarshal(b, &ids)
 	})
@@ -124,7 +124,7 @@ var (
 func List(r Reader, patient string) []*Grant {
 	var ids []string
 	if b := r.Get(listKey(patient)); b != nil {
-		l, err := grantLists.Get(b)
+		l, err := decodecache.Decode(r, grantLists, b)
 		if err != nil {
 			panic(err)
 		}

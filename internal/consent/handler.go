@@ -29,8 +29,9 @@ func requirePatient(env identity.Env, signer string) *tx.Error {
 }
 
 func event(env identity.Env, actor, action, patient string) *audit.Event {
-	return &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action,
-		Outcome: audit.Success, Actor: actor, ActorRole: string(identity.Patient), Patient: patient}
+	ev := env.Event(actor, action)
+	ev.ActorRole, ev.Patient = string(identity.Patient), patient
+	return ev
 }
 
 // ExecPublishKeys stores new or rotated category public keys.

@@ -28,15 +28,16 @@ func CurrentKey(r Reader, patient, category string) *CategoryKey {
 	if b == nil {
 		return nil
 	}
-	k, err := categoryKeys.Get(b)
+	k, err := decodecache.Decode(r, categoryKeys, b)
 	if err != nil {
 		panic(err)
 	}
 	return k
 }
 
-// categoryKeys caches decoded category keys: every record write checks the current one.
-var categoryKeys = decodecache.New(100_000, func(b []byte) (*CategoryKey, error) {
+// categoryKeys is the kind of cached category keys, kept in the cache the reader carries:
+// every record write checks the current one.
+var categoryKeys = decodecache.NewKind(100_000, func(b []byte) (*CategoryKey, error) {
 	var k CategoryKey
 	return &k, json.Unmarshal(b, &k)
 })

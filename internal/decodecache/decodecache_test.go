@@ -41,3 +41,57 @@ func TestErrorsAreNotCached(t *testing.T) {
 		t.Fatalf("a failed decode was remembered: %v %v", v, err)
 	}
 }
+
+// holder is a reader that carries a set, as the state store's readers do.
+type holder struct{ s *Set }
+
+func (h holder) DecodeCache() *Set { return h.s }
+
+func countingKind(calls *int) *Kind[string] {
+	return NewKind(10, func(b []byte) (*string, error) {
+		*calls++
+		s := string(b)
+		return &s, nil
+	})
+}
+
+func TestSetsDoNotShare(t *testing.T) {
+	calls := 0
+	k := countingKind(&calls)
+	one, two := holder{NewSet()}, holder{NewSet()}
+	a, _ := Decode(one, k, []byte("x"))
+	b, _ := Decode(one, k, []byte("x"))
+	if a != b || calls != 1 {
+		t.Fatalf("the same set decoded the same bytes twice (calls=%d)", calls)
+	}
+	c, _ := Decode(two, k, []byte("x"))
+	if c == a || calls != 2 {
+		t.Fatalf("a second set answered from the first set's cache (calls=%d)", calls)
+	}
+}
+
+func TestReaderWithoutSetDecodesEachTime(t *testing.T) {
+	calls := 0
+	k := countingKind(&calls)
+	for _, r := range []any{struct{}{}, holder{nil}} {
+		a, _ := Decode(r, k, []byte("x"))
+		b, _ := Decode(r, k, []byte("x"))
+		if a == b || *a != "x" || *b != "x" {
+			t.Fatalf("a reader without a set (%T) got a shared value", r)
+		}
+	}
+	if calls != 4 {
+		t.Fatalf("calls=%d, want every Decode to decode", calls)
+	}
+}
+
+func TestKindsInOneSetAreApart(t *testing.T) {
+	calls := 0
+	k1, k2 := countingKind(&calls), countingKind(&calls)
+	h := holder{NewSet()}
+	Decode(h, k1, []byte("x"))
+	Decode(h, k2, []byte("x"))
+	if calls != 2 {
+		t.Fatalf("two kinds shared one cache (calls=%d)", calls)
+	}
+}

@@ -23,17 +23,19 @@ const (
 	maxText       = 4096           // reasons, justifications, review notes
 )
 
+// event records a break-glass act with the signer's role (the lane records no organization).
 func event(env identity.Env, action, actor string) *audit.Event {
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action, Outcome: audit.Success, Actor: actor}
+	ev := env.Event(actor, action)
 	if env.Signer != nil {
 		ev.ActorRole = string(env.Signer.Role)
 	}
 	return ev
 }
 
+// requireRole refuses a signer without role; what follows "may".
 func requireRole(env identity.Env, signer string, role identity.Role, what string) *tx.Error {
-	if env.Signer == nil || env.Signer.Role != role {
-		return Space.Err(CodeUnauthorized, "only a %s may %s; the signer %s is not one", role, what, signer)
+	if m := env.MissingRole(signer, role, "may "+what); m != "" {
+		return Space.Err(CodeUnauthorized, "%s", m)
 	}
 	return nil
 }

@@ -156,10 +156,7 @@ func ExecLift(st Store, env identity.Env, signer string, b *LiftBody) *tx.Error 
 }
 
 func event(env identity.Env, signer, action, patient, record, reason string) *audit.Event {
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action, Outcome: audit.Success,
-		Actor: signer, Patient: patient, Record: record, Reason: reason}
-	if env.Signer != nil {
-		ev.ActorRole, ev.Organization = string(env.Signer.Role), env.Signer.Organization
-	}
+	ev := env.SignerEvent(signer, action)
+	ev.Patient, ev.Record, ev.Reason = patient, record, reason
 	return ev
 }

@@ -152,13 +152,12 @@ func ExecRotate(st Store, env Env, signerID string, b *Rotate) *tx.Error {
 	return nil
 }
 
+// event records an identity change; a self-registration (no signer yet) is a patient's.
 func event(env Env, actor, action, subject string) *audit.Event {
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action,
-		Outcome: audit.Success, Actor: actor, Subject: subject}
+	ev := env.Event(actor, action)
+	ev.Subject, ev.ActorRole = subject, string(Patient)
 	if env.Signer != nil {
 		ev.ActorRole = string(env.Signer.Role)
-	} else {
-		ev.ActorRole = string(Patient)
 	}
 	return ev
 }

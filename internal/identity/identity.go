@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/decodecache"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // Role is what an identity may do.
@@ -73,6 +74,15 @@ type Identity struct {
 	Reason       string `json:"deactivation_reason,omitempty"`
 }
 
+// Signer is what authenticating a signed request needs of the identity; nil if i is nil
+// (not registered).
+func (i *Identity) Signer() *tx.RequestSigner {
+	if i == nil {
+		return nil
+	}
+	return &tx.RequestSigner{ID: i.ID, Active: i.Active, SignKey: i.SignKey}
+}
+
 // Key is the state key of an identity.
 func Key(id string) []byte { return []byte("id/" + id) }
 
@@ -106,18 +116,15 @@ func Get(r Reader, id string) *Identity {
 	if b == nil {
 		return nil
 	}
-	return decodeCached(b)
-}
-
-// decoded caches identities by their stored bytes: every transaction looks its signer up
-// several times (CheckTx, the block pre-pass, execution, recheck).
-var decoded = decodecache.New(100_000, Decode)
-
-func decodeCached(b []byte) *Identity {
-	i, err := decoded.Get(b)
+	i, err := decodecache.Decode(r, decoded, b)
 	if err != nil {
 		panic(err)
 	}
 	cp := *i // handlers modify what they load; the cached value stays as stored
 	return &cp
 }
+
+// decoded is the kind of cached identities, kept by their stored bytes in the cache the
+// reader carries: every transaction looks its signer up several times (CheckTx, the block
+// pre-pass, execution, recheck).
+var decoded = decodecache.NewKind(100_000, Decode)

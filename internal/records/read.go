@@ -2,7 +2,6 @@ package records
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -57,17 +56,19 @@ func (q *ReadRequest) SignBytes() []byte { return tx.RequestSignBytes(q.encodeUn
 func (q *ReadRequest) Encode() []byte { return tx.RequestEncode(q.encodeUnsigned, q.Signature) }
 
 // Hash identifies a request (for replay detection and result lookup).
-func (q *ReadRequest) Hash() [32]byte { return sha256.Sum256(q.Encode()) }
+func (q *ReadRequest) Hash() [32]byte { return tx.RequestHash(q.encodeUnsigned, q.Signature) }
 
 // Sign fills in the signature.
-func (q *ReadRequest) Sign(key ed25519.PrivateKey) { q.Signature = ed25519.Sign(key, q.SignBytes()) }
+func (q *ReadRequest) Sign(key ed25519.PrivateKey) {
+	q.Signature = tx.RequestSign(key, q.encodeUnsigned)
+}
 
 // DecodeReadRequest parses the wire form.
 func DecodeReadRequest(b []byte) (*ReadRequest, error) {
 	r := tx.NewReader(b)
 	q := &ReadRequest{}
-	if d := r.String("domain", 32); d != readDomain && r.Err() == nil {
-		return nil, fmt.Errorf("not a read request (domain %q)", d)
+	if err := r.RequestHead(readDomain, "a read request"); err != nil {
+		return nil, err
 	}
 	q.ChainID = r.String("chain id", tx.MaxChainID)
 	q.Requester = r.String("requester", 64)
@@ -157,7 +158,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		if q.ChainID != chainID || st.GetIndex(requestKey(h)) != nil {
 			continue
 		}
-		if q.NotAfter < env.Time.Unix() || q.NotAfter > env.Time.Add(MaxRequestAge).Unix() {
+		if !tx.RequestInWindow(q.NotAfter, env.Time, MaxRequestAge) {
 			continue
 		}
 		who := identity.Get(st, q.Requester)
@@ -178,8 +179,9 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 // decideRead asks access.Decide and records its decision, with the rule that decided, as
 // the request's audit event.
 func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest, em EmergencyFacts) (Outcome, *audit.Event) {
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.RecordRead, Outcome: audit.Denied,
-		Actor: who.ID, ActorRole: string(who.Role), Organization: who.Organization, Patient: q.Patient, Record: q.Record, Purpose: q.Purpose}
+	ev := env.Event(who.ID, audit.RecordRead)
+	ev.Outcome = audit.Denied // until the decision allows
+	ev.ActorRole, ev.Organization, ev.Patient, ev.Record, ev.Purpose = string(who.Role), who.Organization, q.Patient, q.Record, q.Purpose
 	f := AccessFacts(st, who, q.Patient, q.Purpose, env.Time, em)
 	action := access.List
 	if q.Record == "" {

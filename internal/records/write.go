@@ -135,9 +135,9 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 	if m.Version > 1 {
 		action = audit.RecordAmend
 	}
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action, Outcome: audit.Success,
-		Actor: signer, ActorRole: string(author.Role), Organization: author.Organization, Patient: m.Patient,
-		Record: m.RecordID, Version: m.Version, Category: m.Category, ResourceType: m.ResourceType, Digest: MetaDigest(stored)}
+	ev := env.Event(signer, action)
+	ev.ActorRole, ev.Organization, ev.Patient = string(author.Role), author.Organization, m.Patient
+	ev.Record, ev.Version, ev.Category, ev.ResourceType, ev.Digest = m.RecordID, m.Version, m.Category, m.ResourceType, MetaDigest(stored)
 	ev.Reason, ev.Grant, ev.Emergency, ev.Rule = d.Reason, d.Grant, d.Emergency, string(d.Code)
 	if purpose != access.Treatment {
 		ev.Purpose = purpose

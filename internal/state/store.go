@@ -72,6 +72,8 @@ type Store struct {
 	shredDone chan struct{} // closed when the shredder has stopped
 	shredErr  atomic.Pointer[error]
 	shredLog  atomic.Pointer[func(string, ...any)]
+
+	decoded decoded // the owner's decode caches, carried to readers (decodecache.go)
 }
 
 // Open opens (or creates) the state database in dir and recovers to the last complete commit.
@@ -164,7 +166,7 @@ func (s *Store) setCommitted() error {
 
 // viewOf builds the view of commit c; the state map must have saved c's version.
 func (s *Store) viewOf(c Commit) (*View, error) {
-	v := &View{height: c.Height, raw: s.raw, log: s.log, logSize: c.LogSize}
+	v := &View{height: c.Height, raw: s.raw, log: s.log, logSize: c.LogSize, decoded: &s.decoded}
 	if c.Height > 0 {
 		t, err := s.reader.GetImmutable(c.Height)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble"
+
+	"github.com/ehrchain/ehrchain/internal/decodecache"
 )
 
 func openT(t *testing.T, dir string) *Store {
@@ -175,5 +177,35 @@ func TestProof(t *testing.T) {
 	}
 	if err := abs.Verify(c.AppHash, []byte("k/9"), nil); err != nil {
 		t.Fatalf("absence proof: %v", err)
+	}
+}
+
+// TestReadersCarryTheOwnersDecodeCache: the working state, a Tx and a committed View all
+// hand domain packages the set their store's owner gave it, and two stores keep theirs apart.
+func TestReadersCarryTheOwnersDecodeCache(t *testing.T) {
+	a, b := openT(t, t.TempDir()), openT(t, t.TempDir())
+	defer a.Close()
+	defer b.Close()
+	if a.DecodeCache() != nil || a.Committed().DecodeCache() != nil {
+		t.Fatal("a store nobody gave a cache carries one")
+	}
+	ca, cb := decodecache.NewSet(), decodecache.NewSet()
+	a.UseDecodeCache(ca)
+	b.UseDecodeCache(cb)
+	writeBlock(a, 1)
+	if _, err := a.Commit(1); err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]*decodecache.Set{
+		"store": a.DecodeCache(), "tx": a.Begin().DecodeCache(), "view": a.Committed().DecodeCache(),
+		"view taken before the cache was given": b.Committed().DecodeCache(),
+	} {
+		want := ca
+		if name == "view taken before the cache was given" {
+			want = cb
+		}
+		if got != want {
+			t.Errorf("%s carries %p, want %p", name, got, want)
+		}
 	}
 }

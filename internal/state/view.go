@@ -19,6 +19,7 @@ type View struct {
 	raw     *pebble.DB
 	log     *merklelog.Log
 	logSize uint64
+	decoded *decoded // the store's decode caches
 }
 
 // Height of the snapshot.

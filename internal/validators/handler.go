@@ -113,6 +113,7 @@ func PutGenesis(st Store, v *Validator) {
 }
 
 func event(env identity.Env, actor, action, subject string) *audit.Event {
-	return &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action,
-		Outcome: audit.Success, Actor: actor, ActorRole: string(identity.Registrar), Subject: subject}
+	ev := env.Event(actor, action)
+	ev.ActorRole, ev.Subject = string(identity.Registrar), subject
+	return ev
 }
