@@ -2,6 +2,9 @@ package api
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/trials"
@@ -73,9 +76,31 @@ func (s *Server) trialReport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// Cross-trial report pages: ?limit= trials a page (default and maximum below), ?after= the
+// last trial id of the previous page; trials come in id order.
+const (
+	trialsPageDefault = 100
+	trialsPageMax     = 1000
+)
+
 // trialsReport is the regulator's view across all trials: each trial's violations by
-// rule, from the same report GET /v1/trials/{id}/report proves.
+// rule, from the same report GET /v1/trials/{id}/report proves, a page at a time.
 func (s *Server) trialsReport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := trialsPageDefault
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > trialsPageMax {
+			writeErr(w, Space.Err(CodeBadRequest, "limit=%q: give 1 to %d trials a page", l, trialsPageMax))
+			return
+		}
+		limit = n
+	}
+	after := q.Get("after")
+	if after != "" && !trials.ValidID(after) {
+		writeErr(w, Space.Err(CodeBadRequest, "after=%q is not a trial id: give the last id of the previous page", after))
+		return
+	}
 	v := s.b.View()
 	st, err := s.b.Status(r.Context())
 	if err != nil {
@@ -83,15 +108,26 @@ func (s *Server) trialsReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := wire.TrialsReport{Height: v.Height(), BlockTime: st.BlockTime, Trials: []wire.TrialFindings{}}
+	from := trials.Prefix
+	if after != "" {
+		from = append(append(slices.Clip(trials.Prefix), after...), 0) // the first key after the trial's
+	}
 	var ferr error
-	v.Iterate(trials.Prefix, func(k, _ []byte) bool {
-		facts, err := trials.LoadReportFacts(v, strings.TrimPrefix(string(k), string(trials.Prefix)))
+	var last string
+	v.IterateFrom(trials.Prefix, from, func(k, _ []byte) bool {
+		id := strings.TrimPrefix(string(k), string(trials.Prefix))
+		if len(out.Trials) == limit {
+			out.Next = "/v1/trials/report?" + url.Values{"limit": {strconv.Itoa(limit)}, "after": {last}}.Encode()
+			return false
+		}
+		facts, err := trials.LoadReportFacts(v, id)
 		if err != nil {
 			ferr = err
 			return false
 		}
 		if facts != nil {
 			out.Trials = append(out.Trials, wire.FindingsOf(trials.BuildReport(facts, trialActivity(v, facts.Trial), v.Height(), st.BlockTime)))
+			last = id
 		}
 		return true
 	})

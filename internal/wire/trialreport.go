@@ -165,6 +165,7 @@ type TrialsReport struct {
 	Height    int64           `json:"height"`
 	BlockTime time.Time       `json:"block_time"`
 	Trials    []TrialFindings `json:"trials"`
+	Next      string          `json:"next,omitempty"` // the next page's path; empty on the last page
 }
 
 // FindingsOf summarises one report for the cross-trial view.
