@@ -1,13 +1,18 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/tx"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -44,12 +49,29 @@ func trialActivity(v View, t *trials.Trial) trials.Activity {
 }
 
 func (s *Server) trialReport(w http.ResponseWriter, r *http.Request) {
+	var proveTime bool
+	switch q := r.URL.Query().Get("prove_time"); q {
+	case "", "0":
+	case "1":
+		proveTime = true
+	default:
+		writeErr(w, Space.Err(CodeBadRequest, "prove_time=%q: use prove_time=1 for the block headers that prove the block time, or leave it out", q))
+		return
+	}
 	v := s.b.View()
 	// The status after the view: its block time is not before any block the view holds.
 	st, err := s.b.Status(r.Context())
 	if err != nil {
 		writeErr(w, Space.Err(CodeInternal, "status: %v", err))
 		return
+	}
+	var tp *trials.BlockTimeProof
+	if proveTime {
+		var terr *tx.Error
+		if tp, st.BlockTime, terr = s.blockTimeProof(r.Context(), v.Height()); terr != nil {
+			writeErr(w, terr)
+			return
+		}
 	}
 	id := r.PathValue("id")
 	rl := &readLog{View: v, seen: map[string]bool{}}
@@ -63,7 +85,7 @@ func (s *Server) trialReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act := trialActivity(v, facts.Trial)
-	resp := wire.TrialReport{Height: v.Height(), BlockTime: st.BlockTime, Activity: act,
+	resp := wire.TrialReport{Height: v.Height(), BlockTime: st.BlockTime, Activity: act, TimeProof: tp,
 		Report: trials.BuildReport(facts, act, v.Height(), st.BlockTime)}
 	for _, k := range rl.keys {
 		val, p, ok := s.prove(w, v, []byte(k))
@@ -74,6 +96,43 @@ func (s *Server) trialReport(w http.ResponseWriter, r *http.Request) {
 		resp.AppHash = p.AppHash
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// headerSource is the node's block store as the report's time proof reads it.
+type headerSource interface {
+	BlockHeader(height int64) *types.Header
+}
+
+// blockTimeProof returns the headers of blocks h and h+1 and the time of block h. Block
+// h+1 carries the app hash of the state at h, so it is made after the view was taken: the
+// node makes a block at least every second (empty blocks), and this waits for it.
+func (s *Server) blockTimeProof(ctx context.Context, h int64) (*trials.BlockTimeProof, time.Time, *tx.Error) {
+	hs, ok := s.b.(headerSource)
+	if !ok {
+		return nil, time.Time{}, Space.Err(CodeUnavailable, "this node serves no block headers")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		cur, next := hs.BlockHeader(h), hs.BlockHeader(h+1)
+		if cur == nil { // a committed block is stored unless pruned
+			return nil, time.Time{}, Space.Err(CodeUnavailable, "block %d is not stored on this node (pruned)", h)
+		}
+		if next != nil {
+			p, err := trials.NewBlockTimeProof(cur, next)
+			if err != nil {
+				return nil, time.Time{}, Space.Err(CodeInternal, "encode headers: %v", err)
+			}
+			return p, cur.Time, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, time.Time{}, Space.Err(CodeUnavailable, "block %d, which carries the app hash of height %d, was not made in time; ask again", h+1, h)
+		case <-tick.C:
+		}
+	}
 }
 
 // Cross-trial report pages: ?limit= trials a page (default and maximum below), ?after= the

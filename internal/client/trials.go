@@ -73,6 +73,13 @@ func (c *Client) TrialReport(ctx context.Context, id string) (*wire.TrialReport,
 	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/report", nil, &r)
 }
 
+// TrialReportProvenTime is TrialReport with the block headers that prove its block time
+// (TimeProof); the node waits for the next block, which carries the report's app hash.
+func (c *Client) TrialReportProvenTime(ctx context.Context, id string) (*wire.TrialReport, error) {
+	var r wire.TrialReport
+	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/report?prove_time=1", nil, &r)
+}
+
 // TrialsReport fetches the regulator's view across all trials: violations by rule. It
 // follows the pages to the last; Height and BlockTime are the first page's.
 func (c *Client) TrialsReport(ctx context.Context) (*wire.TrialsReport, error) {

@@ -27,6 +27,9 @@ type TrialReport struct {
 	Report    *trials.Report  `json:"report"`
 	Activity  trials.Activity `json:"activity"`
 	Values    []ProvenValue   `json:"values"`
+	// TimeProof (asked for with ?prove_time=1) proves BlockTime: the headers of blocks
+	// Height and Height+1, checked against a trusted hash of block Height+1.
+	TimeProof *trials.BlockTimeProof `json:"time_proof,omitempty"`
 }
 
 // ProvenValue is one state value and its proof.
