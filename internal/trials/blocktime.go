@@ -83,11 +83,15 @@ func (p *BlockTimeProof) Verify(trustedNext []byte, height int64, appHash []byte
 	return nil
 }
 
-// NextHash is the hash of block H+1 as the proof holds it (to compare with a trusted one).
-func (p *BlockTimeProof) NextHash() ([]byte, error) {
+// NextBlock is the hash of block H+1 and the app hash it carries, as the proof holds them:
+// the node's claim until the hash is compared with a trusted one (Verify).
+func (p *BlockTimeProof) NextBlock() (hash, appHash []byte, err error) {
+	if p == nil {
+		return nil, nil, fmt.Errorf("%w: the answer carries no block headers", ErrBlockTime)
+	}
 	next, err := decodeHeader("header of the next block", p.Next)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return next.Hash(), nil
+	return next.Hash(), next.AppHash, nil
 }
