@@ -76,6 +76,7 @@ func TestPortalTrialSponsorAndIRB(t *testing.T) {
 	ib.wantCount(sec+" .protocol-awaiting", 1)
 	ib.wantCount(sec+" .form-awaiting", 1)
 	ib.wantText(sec+" .protocol", "HbA1c change (26 weeks)")
+	ib.shot("irb-awaiting")
 	decide := func(meaning, reason string) {
 		ib.open("/portal/auditor/irb")
 		ib.set(sec+" .decide-meaning", meaning)
@@ -141,6 +142,7 @@ func TestPortalTrialSponsorAndIRB(t *testing.T) {
 		t.Fatal("the sponsor's page names a participant")
 	}
 	sb.wantCount(ssec+" tr.export", 0)
+	sb.shot("sponsor-trials")
 
 	// Export: the file downloaded hashes to the export event now on the ledger.
 	var got struct {
