@@ -220,8 +220,12 @@ func trialReportStory(t *testing.T, cli func(...string) string, run2 func(...str
 	if m == nil {
 		t.Fatalf("trial report --prove-time:\n%s", out)
 	}
-	if out := cli("--node", "127.0.0.1:1", "trial", "verify-report", timed, "--trusted-block-hash", m[1]); !strings.Contains(out, "block time proven") || !strings.Contains(out, "findings recomputed") {
+	timedPage := filepath.Join(dir, "report-timed.html")
+	if out := cli("--node", "127.0.0.1:1", "trial", "verify-report", timed, "--trusted-block-hash", m[1], "--html", timedPage); !strings.Contains(out, "block time proven") || !strings.Contains(out, "findings recomputed") {
 		t.Fatalf("verify-report --trusted-block-hash:\n%s", out)
+	}
+	if b, _ := os.ReadFile(timedPage); !strings.Contains(string(b), "Block time proven") || !strings.Contains(string(b), m[1]) {
+		t.Fatal("the HTML page does not show the proven block time")
 	}
 	if out, err := run2("trial", "verify-report", timed, "--trusted-block-hash", strings.Repeat("00", 32)); err == nil || !strings.Contains(out, "block time not proven") {
 		t.Errorf("verify-report accepted another block hash: %v\n%s", err, out)

@@ -29,8 +29,9 @@ func (o *reportOutputs) flags(c *cobra.Command, withJSON bool) {
 	}
 }
 
-// write writes the verified report in the forms asked for.
-func (o *reportOutputs) write(rep *wire.TrialReport, trusted []byte) error {
+// write writes the verified report in the forms asked for; trustedBlock is the hash of
+// block Height+1 its block time was proven against (nil: not proven).
+func (o *reportOutputs) write(rep *wire.TrialReport, trusted, trustedBlock []byte) error {
 	if o.json != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -42,7 +43,11 @@ func (o *reportOutputs) write(rep *wire.TrialReport, trusted []byte) error {
 	}
 	if o.html != "" {
 		var page bytes.Buffer
-		if err := trials.WriteHTML(&page, rep.Report, fmt.Sprintf("%X", trusted), len(rep.Values)); err != nil {
+		p := trials.HTMLPage{Report: rep.Report, AppHash: fmt.Sprintf("%X", trusted), Values: len(rep.Values)}
+		if trustedBlock != nil {
+			p.BlockHash = fmt.Sprintf("%X", trustedBlock)
+		}
+		if err := trials.WriteHTMLPage(&page, p); err != nil {
 			return err
 		}
 		if err := os.WriteFile(o.html, page.Bytes(), 0o644); err != nil {
@@ -162,7 +167,7 @@ func trialReportCmd(g *globals) *cobra.Command {
 			if err := rep.Verify(trusted); err != nil {
 				return fmt.Errorf("the report of trial %s does not verify against app hash %X: %w", args[0], trusted, err)
 			}
-			if err := out.write(rep, trusted); err != nil {
+			if err := out.write(rep, trusted, trustedBlock); err != nil {
 				return err
 			}
 			printReport(w, rep, trusted)
@@ -184,7 +189,7 @@ func trialReportCmd(g *globals) *cobra.Command {
 		if err := rep.Verify(trusted); err != nil {
 			return fmt.Errorf("the report of trial %s does not verify against app hash %X: %w", args[0], trusted, err)
 		}
-		if err := out.write(rep, trusted); err != nil {
+		if err := out.write(rep, trusted, nil); err != nil {
 			return err
 		}
 		printReport(w, rep, trusted)
@@ -236,7 +241,7 @@ func trialVerifyReportCmd() *cobra.Command {
 		if err := rep.Verify(trusted); err != nil {
 			return fmt.Errorf("report rejected: %w", err)
 		}
-		if err := out.write(&rep, trusted); err != nil {
+		if err := out.write(&rep, trusted, trustedBlock); err != nil {
 			return err
 		}
 		printReport(cmd.OutOrStdout(), &rep, trusted)
