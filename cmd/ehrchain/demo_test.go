@@ -185,10 +185,14 @@ func checkTrialChapter(t *testing.T, out string) {
 		`VIOLATION reported_outcomes missing_primary: results posting 1: pre-specified primary outcome "HbA1c change" is not reported`,
 		`VIOLATION reported_outcomes not_prespecified: results posting 1: outcome "Fasting glucose" was not pre-specified`,
 		"ENFORCED  data_after_withdrawal: 1 of 1 participants withdrew; 2 observations recorded",
+		"VIOLATION results_due overdue: results overdue: due by ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the trial chapter does not print %q:\n%s", want, out)
 		}
+	}
+	if !regexp.MustCompile(`GLU-OLD\s+results due \d{4}-\d\d-\d\d\s+RESULTS OVERDUE`).MatchString(out) {
+		t.Errorf("the regulator's view does not show GLU-OLD overdue:\n%s", out)
 	}
 	if !regexp.MustCompile(`verified: \d+ state values at height \d+ against app hash [0-9A-F]{64}`).MatchString(out) {
 		t.Errorf("the trial report was not verified against an app hash:\n%s", out)

@@ -17,8 +17,11 @@ import (
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-// demoTrial is the id of the demo's trial.
-const demoTrial = "GLU-DEMO"
+// demoTrial is the id of the demo's trial; demoOverdue's results are overdue.
+const (
+	demoTrial   = "GLU-DEMO"
+	demoOverdue = "GLU-OLD"
+)
 
 // playTrialsDemo is the demo's clinical-trial chapter: a sponsor registers a trial with
 // pre-specified outcomes, the IRB (the auditor) approves it and its consent form, the
@@ -52,6 +55,9 @@ func playTrialsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 		return err
 	}
 	fmt.Printf("    primary outcome %q over %s; site St Mary, investigator Dr Alice; IRB: the Compliance Office\n", hba1c.Measure, hba1c.TimeFrame)
+	if err := registerOverdueDemo(ctx, cl, sponsor, irb, p, sign); err != nil {
+		return err
+	}
 
 	step("the IRB approves the protocol and publishes consent form v1")
 	if _, err := cl.Send(ctx, irb, &trials.ApproveBody{Trial: demoTrial, Version: 1, Sign: sign(trials.Approval, "full board review")}); err != nil {
@@ -158,5 +164,66 @@ func playTrialsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 	}
 	fmt.Printf("    verified: %d state values at height %d against app hash %X\n", len(rep.Values), rep.Height, trusted)
 	fmt.Printf("    (as HTML with its timeline: %s trial report %s --html %s.html)\n", demoCLI(g, cl.Base), demoTrial, demoTrial)
+	return showOverdueDemo(ctx, g, cl)
+}
+
+// registerOverdueDemo registers a second trial of the sponsor whose primary completion
+// passed 14 months before the last block: by block time, its results are overdue (FDAAA
+// 801 gives 12 months), and none will be posted.
+func registerOverdueDemo(ctx context.Context, cl *client.Client, sponsor, irb *keys.Keystore, p trials.Protocol, sign func(trials.Meaning, string) trials.Sign) error {
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return err
+	}
+	p.PrimaryCompletion = st.BlockTime.UTC().AddDate(0, -14, 0).Format(time.DateOnly)
+	p.Digest = strings.Repeat("0", 63) + "1"
+	p.ResearchStudy = []byte(`{"resourceType":"ResearchStudy","id":"glu-old","status":"completed","title":"GLU-OLD: an earlier dose-finding study"}`)
+	step("Acme Research also registers trial %s, whose primary completion %s is 14 months before the last block; the IRB approves it; no results are ever posted", demoOverdue, p.PrimaryCompletion)
+	if _, err := cl.Send(ctx, sponsor, &trials.RegisterBody{Trial: demoOverdue, IRB: irb.ID, Protocol: p, Sign: sign(trials.Author, "registration")}); err != nil {
+		return err
+	}
+	_, err = cl.Send(ctx, irb, &trials.ApproveBody{Trial: demoOverdue, Version: 1, Sign: sign(trials.Approval, "full board review")})
+	return err
+}
+
+// showOverdueDemo prints the regulator's cross-trial view (every page of GET
+// /v1/trials/report) and the overdue trial's verified results finding.
+func showOverdueDemo(ctx context.Context, g *globals, cl *client.Client) error {
+	step("the regulator's view across all trials: %s's results are overdue by block time", demoOverdue)
+	all, err := cl.TrialsReport(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range all.Trials {
+		state := "on time"
+		switch {
+		case f.Overdue:
+			state = "RESULTS OVERDUE"
+		case f.Late:
+			state = "results late"
+		}
+		fmt.Printf("    %-9s results due %s  %-15s  %d violation(s)\n", f.ID, f.ResultsDue, state, f.Violations)
+	}
+	var rep *wire.TrialReport
+	trusted, err := trustedAppHash(ctx, cl, "", func() (int64, error) {
+		var err error
+		rep, err = cl.TrialReport(ctx, demoOverdue)
+		if err != nil {
+			return 0, err
+		}
+		return rep.Height, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := rep.Verify(trusted); err != nil {
+		return fmt.Errorf("the report of trial %s does not verify: %w", demoOverdue, err)
+	}
+	for _, f := range rep.Report.Findings {
+		if f.Rule == trials.RuleResultsDue {
+			fmt.Printf("    %-9s %s %s: %s\n", strings.ToUpper(f.Status), f.Rule, f.Kind, f.Detail)
+		}
+	}
+	fmt.Printf("    (the overdue list: %s trial list --overdue)\n", demoCLI(g, cl.Base))
 	return nil
 }

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ehrchain/ehrchain/internal/trials"
 	"github.com/ehrchain/ehrchain/internal/wire"
@@ -208,5 +210,32 @@ func trialReportStory(t *testing.T, cli func(...string) string, run2 func(...str
 	}
 	if out, err := run2("trial", "verify-report", js, "--app-hash", strings.Repeat("00", 32)); err == nil || !strings.Contains(out, "trusted app hash") {
 		t.Errorf("verify-report accepted another app hash: %v\n%s", err, out)
+	}
+
+	// The block time proven by the headers of blocks H and H+1, then offline against the
+	// hash of block H+1; another hash or a changed block time is rejected.
+	timed := filepath.Join(dir, "report-timed.json")
+	out = cli("trial", "report", "GLU-4", "--prove-time", "--json", timed)
+	m := regexp.MustCompile(`block time proven: block \d+ was made at \S+ \(headers of blocks \d+ and \d+; block \d+ hash ([0-9A-F]{64}), the node's`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("trial report --prove-time:\n%s", out)
+	}
+	timedPage := filepath.Join(dir, "report-timed.html")
+	if out := cli("--node", "127.0.0.1:1", "trial", "verify-report", timed, "--trusted-block-hash", m[1], "--html", timedPage); !strings.Contains(out, "block time proven") || !strings.Contains(out, "findings recomputed") {
+		t.Fatalf("verify-report --trusted-block-hash:\n%s", out)
+	}
+	if b, _ := os.ReadFile(timedPage); !strings.Contains(string(b), "Block time proven") || !strings.Contains(string(b), m[1]) {
+		t.Fatal("the HTML page does not show the proven block time")
+	}
+	if out, err := run2("trial", "verify-report", timed, "--trusted-block-hash", strings.Repeat("00", 32)); err == nil || !strings.Contains(out, "block time not proven") {
+		t.Errorf("verify-report accepted another block hash: %v\n%s", err, out)
+	}
+	traw, _ := os.ReadFile(timed)
+	var tr wire.TrialReport
+	json.Unmarshal(traw, &tr)
+	tr.BlockTime = tr.BlockTime.Add(time.Hour)
+	b, _ := json.Marshal(&tr)
+	if out, err := run2("trial", "verify-report", file("later.json", string(b)), "--trusted-block-hash", m[1]); err == nil || !strings.Contains(out, "block time not proven") {
+		t.Errorf("verify-report accepted a changed block time: %v\n%s", err, out)
 	}
 }

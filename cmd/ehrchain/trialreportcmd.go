@@ -29,8 +29,9 @@ func (o *reportOutputs) flags(c *cobra.Command, withJSON bool) {
 	}
 }
 
-// write writes the verified report in the forms asked for.
-func (o *reportOutputs) write(rep *wire.TrialReport, trusted []byte) error {
+// write writes the verified report in the forms asked for; trustedBlock is the hash of
+// block Height+1 its block time was proven against (nil: not proven).
+func (o *reportOutputs) write(rep *wire.TrialReport, trusted, trustedBlock []byte) error {
 	if o.json != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -42,7 +43,11 @@ func (o *reportOutputs) write(rep *wire.TrialReport, trusted []byte) error {
 	}
 	if o.html != "" {
 		var page bytes.Buffer
-		if err := trials.WriteHTML(&page, rep.Report, fmt.Sprintf("%X", trusted), len(rep.Values)); err != nil {
+		p := trials.HTMLPage{Report: rep.Report, AppHash: fmt.Sprintf("%X", trusted), Values: len(rep.Values)}
+		if trustedBlock != nil {
+			p.BlockHash = fmt.Sprintf("%X", trustedBlock)
+		}
+		if err := trials.WriteHTMLPage(&page, p); err != nil {
 			return err
 		}
 		if err := os.WriteFile(o.html, page.Bytes(), 0o644); err != nil {
@@ -78,8 +83,40 @@ func printReport(w io.Writer, rep *wire.TrialReport, trusted []byte) {
 	fmt.Fprintf(w, "verified: %d state values at height %d against app hash %X, findings recomputed\n", len(rep.Values), rep.Height, trusted)
 }
 
+// verifyTime checks a report's block time against the trusted hash of block Height+1 and
+// returns the app hash that block carries, which the report's proofs are then checked with.
+func verifyTime(rep *wire.TrialReport, trustedBlock []byte) ([]byte, error) {
+	_, appHash, err := rep.TimeProof.NextBlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.TimeProof.Verify(trustedBlock, rep.Height, appHash, rep.BlockTime); err != nil {
+		return nil, err
+	}
+	return appHash, nil
+}
+
+// printTime says what the block-time proof proved.
+func printTime(w io.Writer, rep *wire.TrialReport, trustedBlock []byte, claimed bool) {
+	src := "trusted"
+	if claimed {
+		src = "the node's; compare it with a source you trust"
+	}
+	fmt.Fprintf(w, "block time proven: block %d was made at %s (headers of blocks %d and %d; block %d hash %X, %s)\n",
+		rep.Height, rep.BlockTime.UTC().Format(time.RFC3339Nano), rep.Height, rep.Height+1, rep.Height+1, trustedBlock, src)
+}
+
+func hexFlag(name, v string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(v), "0x"))
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("--%s must be 64 hex digits", name)
+	}
+	return b, nil
+}
+
 func trialReportCmd(g *globals) *cobra.Command {
-	var appHash string
+	var appHash, blockHash string
+	var proveTime bool
 	var out reportOutputs
 	c := &cobra.Command{
 		Use:   "report [ID]",
@@ -109,6 +146,34 @@ func trialReportCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		}
+		if proveTime || blockHash != "" {
+			rep, err := cl.TrialReportProvenTime(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			claimed := blockHash == ""
+			var trustedBlock []byte
+			if claimed {
+				if trustedBlock, _, err = rep.TimeProof.NextBlock(); err != nil {
+					return err
+				}
+			} else if trustedBlock, err = hexFlag("trusted-block-hash", blockHash); err != nil {
+				return err
+			}
+			trusted, err := verifyTime(rep, trustedBlock)
+			if err != nil {
+				return fmt.Errorf("the block time of trial %s's report is not proven: %w", args[0], err)
+			}
+			if err := rep.Verify(trusted); err != nil {
+				return fmt.Errorf("the report of trial %s does not verify against app hash %X: %w", args[0], trusted, err)
+			}
+			if err := out.write(rep, trusted, trustedBlock); err != nil {
+				return err
+			}
+			printReport(w, rep, trusted)
+			printTime(w, rep, trustedBlock, claimed)
+			return nil
+		}
 		var rep *wire.TrialReport
 		trusted, err := trustedAppHash(ctx, cl, appHash, func() (int64, error) {
 			var err error
@@ -124,32 +189,35 @@ func trialReportCmd(g *globals) *cobra.Command {
 		if err := rep.Verify(trusted); err != nil {
 			return fmt.Errorf("the report of trial %s does not verify against app hash %X: %w", args[0], trusted, err)
 		}
-		if err := out.write(rep, trusted); err != nil {
+		if err := out.write(rep, trusted, nil); err != nil {
 			return err
 		}
 		printReport(w, rep, trusted)
 		return nil
 	}
 	c.Flags().StringVar(&appHash, "app-hash", "", "the app hash to verify against (hex); default: the node's at the answer's height")
+	c.Flags().BoolVar(&proveTime, "prove-time", false, "ask for the block headers that prove the report's block time (the node waits for the next block)")
+	c.Flags().StringVar(&blockHash, "trusted-block-hash", "", "with --prove-time: the hash of block H+1 (H the report's height) from a source you trust; default: the node's")
 	out.flags(c, true)
 	return c
 }
 
 func trialVerifyReportCmd() *cobra.Command {
-	var appHash string
+	var appHash, blockHash string
 	var out reportOutputs
 	c := &cobra.Command{
-		Use:   "verify-report FILE --app-hash H",
+		Use:   "verify-report FILE --app-hash H | --trusted-block-hash B",
 		Short: "Check a saved transparency report (trial report --json) offline against an app hash you trust",
 		Long: "No node is contacted. Every proof in FILE must verify against --app-hash (the app hash of the report's\n" +
 			"height, from a block header you trust) and every finding must be what the proven values give; prints\n" +
-			"the findings and exits non-zero otherwise. --html and --fhir write the verified report.",
+			"the findings and exits non-zero otherwise. With --trusted-block-hash (the hash of block H+1, for a report\n" +
+			"saved with --prove-time) the block time is proven too and the app hash is the one that block carries.\n" +
+			"--html and --fhir write the verified report.",
 		Args: cobra.ExactArgs(1),
 	}
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		trusted, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(appHash), "0x"))
-		if err != nil || len(trusted) != 32 {
-			return errors.New("--app-hash must be 64 hex digits")
+		if (appHash == "") == (blockHash == "") {
+			return errors.New("give --app-hash or --trusted-block-hash (one of them)")
 		}
 		b, err := os.ReadFile(args[0])
 		if err != nil {
@@ -159,17 +227,31 @@ func trialVerifyReportCmd() *cobra.Command {
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return fmt.Errorf("%s is not a trial report: %w", args[0], err)
 		}
+		var trusted, trustedBlock []byte
+		if blockHash != "" {
+			if trustedBlock, err = hexFlag("trusted-block-hash", blockHash); err != nil {
+				return err
+			}
+			if trusted, err = verifyTime(&rep, trustedBlock); err != nil {
+				return fmt.Errorf("report rejected: %w", err)
+			}
+		} else if trusted, err = hexFlag("app-hash", appHash); err != nil {
+			return err
+		}
 		if err := rep.Verify(trusted); err != nil {
 			return fmt.Errorf("report rejected: %w", err)
 		}
-		if err := out.write(&rep, trusted); err != nil {
+		if err := out.write(&rep, trusted, trustedBlock); err != nil {
 			return err
 		}
 		printReport(cmd.OutOrStdout(), &rep, trusted)
+		if trustedBlock != nil {
+			printTime(cmd.OutOrStdout(), &rep, trustedBlock, false)
+		}
 		return nil
 	}
-	c.Flags().StringVar(&appHash, "app-hash", "", "the app hash of the report's height, from a source you trust (required)")
-	c.MarkFlagRequired("app-hash")
+	c.Flags().StringVar(&appHash, "app-hash", "", "the app hash of the report's height, from a source you trust")
+	c.Flags().StringVar(&blockHash, "trusted-block-hash", "", "the hash of block H+1 from a source you trust (a report saved with --prove-time): proves the block time too")
 	out.flags(c, false)
 	return c
 }

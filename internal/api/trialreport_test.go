@@ -27,6 +27,7 @@ type trialNode struct {
 	c            *client.Client
 	sponsor, irb *keys.Keystore
 	p1, p2       *keys.Keystore
+	r            *nodetest.Running
 }
 
 func newTrialNode(t *testing.T) *trialNode {
@@ -34,7 +35,7 @@ func newTrialNode(t *testing.T) *trialNode {
 	r := nodetest.Start(t, home)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	n := &trialNode{t: t, ctx: ctx, c: r.Client}
+	n := &trialNode{t: t, ctx: ctx, c: r.Client, r: r}
 	chainID, _ := n.c.ChainIDOf(ctx)
 	mk := func(name string, role identity.Role, licence string) *keys.Keystore {
 		ks, err := keys.NewKeystore(name)

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/url"
+	"strconv"
 
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/records"
@@ -72,8 +73,40 @@ func (c *Client) TrialReport(ctx context.Context, id string) (*wire.TrialReport,
 	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/report", nil, &r)
 }
 
-// TrialsReport fetches the regulator's view across all trials: violations by rule.
+// TrialReportProvenTime is TrialReport with the block headers that prove its block time
+// (TimeProof); the node waits for the next block, which carries the report's app hash.
+func (c *Client) TrialReportProvenTime(ctx context.Context, id string) (*wire.TrialReport, error) {
+	var r wire.TrialReport
+	return &r, c.do(ctx, "GET", "/v1/trials/"+url.PathEscape(id)+"/report?prove_time=1", nil, &r)
+}
+
+// TrialsReport fetches the regulator's view across all trials: violations by rule. It
+// follows the pages to the last; Height and BlockTime are the first page's.
 func (c *Client) TrialsReport(ctx context.Context) (*wire.TrialsReport, error) {
+	r, err := c.TrialsReportPage(ctx, 0, "")
+	for err == nil && r.Next != "" {
+		var page wire.TrialsReport
+		if err = c.do(ctx, "GET", r.Next, nil, &page); err == nil {
+			r.Trials, r.Next = append(r.Trials, page.Trials...), page.Next
+		}
+	}
+	return r, err
+}
+
+// TrialsReportPage fetches one page of the cross-trial view: at most limit trials (0: the
+// node's default) after trial id after ("": from the first).
+func (c *Client) TrialsReportPage(ctx context.Context, limit int, after string) (*wire.TrialsReport, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	path := "/v1/trials/report"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
 	var r wire.TrialsReport
-	return &r, c.do(ctx, "GET", "/v1/trials/report", nil, &r)
+	return &r, c.do(ctx, "GET", path, nil, &r)
 }

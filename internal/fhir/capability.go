@@ -68,6 +68,7 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 	rs = append(rs, Object{"type": "AuditEvent", "documentation": "The ledger's audit trail, scoped to the caller (patient: about them; provider: their actions; auditor: all). Page with _count and the next link.",
 		"interaction": []any{Object{"code": "search-type"}},
 		"searchParam": []any{Object{"name": "patient", "type": "reference"}}})
+	rs = append(rs, researchSubjectCapability())
 	cs := Object{
 		"resourceType": "CapabilityStatement", "status": "active", "date": "2026-11-21", "kind": "instance",
 		"fhirVersion": "4.0.1", "format": []any{"json"},

@@ -97,6 +97,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("POST "+Prefix+"/auth/login", g.auth.login)
 	m.HandleFunc("POST "+Prefix, g.authed(g.transaction))
 	m.HandleFunc("POST "+Prefix+"/{$}", g.authed(g.transaction))
+	g.researchSubjectRoutes(m)
 	m.HandleFunc("POST "+Prefix+"/{type}", g.authed(g.create))
 	m.HandleFunc("GET "+Prefix+"/{type}", g.authed(g.search))
 	m.HandleFunc("GET "+Prefix+"/{type}/{id}", g.authed(g.read))

@@ -57,12 +57,17 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/provider/trials/{id}", p.role(identity.Provider, p.providerTrial))
 	m.HandleFunc("POST /portal/provider/trials/{id}/enrolments", p.role(identity.Provider, p.trialEnrol))
 	m.HandleFunc("POST /portal/provider/trials/{id}/observations", p.role(identity.Provider, p.trialObserve))
+	m.HandleFunc("GET /portal/provider/sponsored", p.role(identity.Provider, p.sponsorTrials))
+	m.HandleFunc("POST /portal/provider/sponsored/{id}/exports", p.role(identity.Provider, p.sponsorExport))
 
 	m.HandleFunc("GET /portal/auditor", p.role(identity.Auditor, p.auditorHome))
 	m.HandleFunc("GET /portal/auditor/report", p.role(identity.Auditor, p.report))
 	m.HandleFunc("GET /portal/auditor/emergency", p.role(identity.Auditor, p.auditorEmergencies))
 	m.HandleFunc("GET /portal/auditor/trials", p.role(identity.Auditor, p.auditorTrials))
 	m.HandleFunc("GET /portal/auditor/trials/{id}/report", p.role(identity.Auditor, p.auditorTrialReport))
+	m.HandleFunc("GET /portal/auditor/irb", p.role(identity.Auditor, p.irbPage))
+	m.HandleFunc("POST /portal/auditor/irb/{id}/decisions", p.role(identity.Auditor, p.irbDecide))
+	m.HandleFunc("POST /portal/auditor/irb/{id}/consent-forms", p.role(identity.Auditor, p.irbConsentForm))
 	m.HandleFunc("GET /portal/auditor/emergency/{declaration}", p.role(identity.Auditor, p.auditorEmergency))
 	m.HandleFunc("POST /portal/auditor/emergency/{declaration}/review", p.role(identity.Auditor, p.review))
 
@@ -93,9 +98,9 @@ func navFor(role identity.Role) []navItem {
 	case identity.Patient:
 		return []navItem{{Prefix + "patient", "My records"}, {Prefix + "patient/consents", "Consents"}, {Prefix + "patient/access", "Who saw my data"}, {Prefix + "patient/emergency", "Emergency access"}, {Prefix + "patient/trials", "My trials"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Provider:
-		return []navItem{{Prefix + "provider", "My patients"}, {Prefix + "provider/trials", "My trials"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "provider", "My patients"}, {Prefix + "provider/trials", "My trials"}, {Prefix + "provider/sponsored", "Sponsored trials"}, {Prefix + "security", "Sign-in security"}}
 	case identity.Auditor:
-		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "auditor/emergency", "Emergency accesses"}, {Prefix + "auditor/trials", "Clinical trials"}, {Prefix + "security", "Sign-in security"}}
+		return []navItem{{Prefix + "auditor", "Dashboard"}, {Prefix + "auditor/emergency", "Emergency accesses"}, {Prefix + "auditor/trials", "Clinical trials"}, {Prefix + "auditor/irb", "Ethics review"}, {Prefix + "security", "Sign-in security"}}
 	}
 	return []navItem{{Prefix + "security", "Sign-in security"}}
 }

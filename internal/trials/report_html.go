@@ -17,6 +17,7 @@ var reportTemplate = template.Must(template.New("report.html.tmpl").Funcs(templa
 	"num":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"when": when,
 	"day":  day,
+	"next": func(h int64) int64 { return h + 1 },
 }).ParseFS(templateFS, "templates/report.html.tmpl"))
 
 // Lanes of the timeline chart, top to bottom, and the event kinds drawn in each.
@@ -128,15 +129,24 @@ func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
 // HTMLPage is what the page shows besides the report: how it was verified.
 type HTMLPage struct {
-	Report   *Report
-	AppHash  string // the app hash the proofs were checked against, hex; empty: not verified
-	Values   int    // how many proven state values
-	Timeline timelineChart
+	Report  *Report
+	AppHash string // the app hash the proofs were checked against, hex; empty: not verified
+	Values  int    // how many proven state values
+	// BlockHash is the trusted hash of block Height+1 the block time was proven against
+	// (BlockTimeProof), hex; empty: the block time is the node's.
+	BlockHash string
+	Timeline  timelineChart
 }
 
 // WriteHTML writes the report as a self-contained page (no script, nothing loaded from
 // elsewhere) with its timeline drawn as inline SVG. appHash is the hash the report's
 // proofs verified against ("" if they were not checked), values how many were proven.
 func WriteHTML(w io.Writer, r *Report, appHash string, values int) error {
-	return reportTemplate.ExecuteTemplate(w, "report", HTMLPage{Report: r, AppHash: appHash, Values: values, Timeline: buildTimeline(r)})
+	return WriteHTMLPage(w, HTMLPage{Report: r, AppHash: appHash, Values: values})
+}
+
+// WriteHTMLPage is WriteHTML with every field of the page (a proven block time).
+func WriteHTMLPage(w io.Writer, p HTMLPage) error {
+	p.Timeline = buildTimeline(p.Report)
+	return reportTemplate.ExecuteTemplate(w, "report", p)
 }

@@ -246,3 +246,6 @@ func checkText(field, s string, max int, required bool) *tx.Error {
 	}
 	return nil
 }
+
+// ValidID reports whether id is a well-formed trial id.
+func ValidID(id string) bool { return idRe.MatchString(id) }

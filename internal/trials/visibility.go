@@ -23,3 +23,23 @@ func EnrolmentsVisible(t *Trial, v *Version, who *identity.Identity) (all bool, 
 	}
 	return false, "", false
 }
+
+// SubjectView is what a requester sees of a trial's participants as FHIR ResearchSubjects.
+type SubjectView struct {
+	All bool   // every enrolment of the trial (else only Own's)
+	Own string // a patient's own identity id
+	// Identified: individual references name the participant. The sponsor and the site
+	// investigators see participants by their dataset code only, the IRB and any auditor
+	// (the regulator) and the participant themself by identity.
+	Identified bool
+}
+
+// SubjectsVisible decides a trial's ResearchSubjects for who, from the same rule as
+// EnrolmentsVisible (ok false: none); who sees participants by identity is narrower.
+func SubjectsVisible(t *Trial, v *Version, who *identity.Identity) (SubjectView, bool) {
+	all, own, ok := EnrolmentsVisible(t, v, who)
+	if !ok {
+		return SubjectView{}, false
+	}
+	return SubjectView{All: all, Own: own, Identified: own != "" || who.Role == identity.Auditor}, true
+}

@@ -27,6 +27,9 @@ type TrialReport struct {
 	Report    *trials.Report  `json:"report"`
 	Activity  trials.Activity `json:"activity"`
 	Values    []ProvenValue   `json:"values"`
+	// TimeProof (asked for with ?prove_time=1) proves BlockTime: the headers of blocks
+	// Height and Height+1, checked against a trusted hash of block Height+1.
+	TimeProof *trials.BlockTimeProof `json:"time_proof,omitempty"`
 }
 
 // ProvenValue is one state value and its proof.
@@ -165,6 +168,7 @@ type TrialsReport struct {
 	Height    int64           `json:"height"`
 	BlockTime time.Time       `json:"block_time"`
 	Trials    []TrialFindings `json:"trials"`
+	Next      string          `json:"next,omitempty"` // the next page's path; empty on the last page
 }
 
 // FindingsOf summarises one report for the cross-trial view.
