@@ -142,6 +142,7 @@ var routes = map[tx.Type]route{
 		}),
 	supply.TypeBind:    wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
 	supply.TypeCapture: wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
+
 	interchain.TypeCreate:       wrap("create light client", interchain.DecodeCreate, interchainExec(interchain.ExecCreate)),
 	interchain.TypeUpdate:       wrap("update light client", interchain.DecodeUpdate, interchainExec(interchain.ExecUpdate)),
 	interchain.TypeMisbehaviour: wrap("light client misbehaviour", interchain.DecodeMisbehaviour, interchainExec(interchain.ExecMisbehaviour)),
