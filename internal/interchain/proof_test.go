@@ -16,7 +16,7 @@ type counterparty struct {
 	hash  map[int64][]byte // app hash after block h
 }
 
-func newCounterparty(t *testing.T) *counterparty {
+func newCounterparty(t testing.TB) *counterparty {
 	st, err := state.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func newCounterparty(t *testing.T) *counterparty {
 	return &counterparty{st: st, views: map[int64]*state.View{}, hash: map[int64][]byte{}}
 }
 
-func (c *counterparty) commit(t *testing.T, h int64, kv map[string]string, events ...*audit.Event) {
+func (c *counterparty) commit(t testing.TB, h int64, kv map[string]string, events ...*audit.Event) {
 	for k, v := range kv {
 		c.st.Set([]byte(k), []byte(v))
 	}
