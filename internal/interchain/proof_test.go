@@ -1,6 +1,8 @@
 package interchain_test
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
@@ -26,8 +28,8 @@ func newCounterparty(t testing.TB) *counterparty {
 }
 
 func (c *counterparty) commit(t testing.TB, h int64, kv map[string]string, events ...*audit.Event) {
-	for k, v := range kv {
-		c.st.Set([]byte(k), []byte(v))
+	for _, k := range slices.Sorted(maps.Keys(kv)) { // one insertion order, one tree shape
+		c.st.Set([]byte(k), []byte(kv[k]))
 	}
 	for _, e := range events {
 		c.st.Append(e.Encode())
