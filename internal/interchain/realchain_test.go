@@ -2,6 +2,7 @@ package interchain_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // realChain is what a relayer would take from a real single-node ehrchain network: its
@@ -92,7 +94,10 @@ func TestRealChain(t *testing.T) {
 	wantCode(t, "create from the real header 1", o.create(registrar, create), 0)
 	wantCode(t, "adjacent real header 2", o.update(1, rc.blocks[2]), 0)
 	wantCode(t, "skipping to the real header carrying the proven state", o.update(2, rc.blocks[rc.height+1]), 0)
-	t.Logf("relayed header %d: %d bytes as a light block (1 validator)", rc.height+1, len(encodeLB(t, rc.blocks[rc.height+1])))
+	relayed := &interchain.UpdateBody{ClientID: clientID, TrustedHeight: 2, LightBlock: encodeLB(t, rc.blocks[rc.height+1])}
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	t.Logf("relayed header %d (1 validator): light block %d bytes, signed update transaction %d bytes",
+		rc.height+1, len(relayed.LightBlock), len(tx.Sign(key, [tx.SignerLen]byte{}, ourChain, 0, relayed).Encode()))
 
 	r := o.st.Committed()
 	wantCode(t, "the provider's identity", interchain.VerifyState(r, clientID, rc.proof, rc.key, rc.val), 0)
