@@ -50,7 +50,7 @@ func ExecCreate(st Store, env identity.Env, signer string, b *CreateBody) *tx.Er
 	if err != nil {
 		return err
 	}
-	c := &Client{ID: b.ClientID, ChainID: b.ChainID, TrustNumerator: TrustLevel.Numerator, TrustDenominator: TrustLevel.Denominator,
+	c := &Client{ID: b.ClientID, ChainID: b.ChainID, TrustNumerator: trustLevel1of3.Numerator, TrustDenominator: trustLevel1of3.Denominator,
 		TrustingPeriod: b.TrustingPeriod, MaxClockDrift: b.MaxClockDrift, LatestHeight: lb.Height,
 		CreatedAt: env.Height, CreatedBy: signer}
 	if c.MaxClockDrift == 0 {

@@ -35,3 +35,16 @@ func FuzzUpdate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseLightBlock: any bytes either decode to a complete light block or are refused;
+// none panics.
+func FuzzParseLightBlock(f *testing.F) {
+	f.Add(encodeLBNoT(sign(header(2))))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		lb, err := interchain.ParseLightBlock(raw)
+		if err == nil && (lb.SignedHeader == nil || lb.Header == nil || lb.Commit == nil || lb.ValidatorSet == nil) {
+			t.Fatalf("an incomplete light block decoded: %+v", lb)
+		}
+	})
+}

@@ -12,10 +12,10 @@ import (
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// TrustLevel is the share of the trusted validator power that must sign a header for
+// trustLevel1of3 is the share of the trusted validator power that must sign a header for
 // skipping verification: 1/3, the least that includes one correct validator when fewer
 // than a third are faulty.
-var TrustLevel = light.DefaultTrustLevel
+var trustLevel1of3 = light.DefaultTrustLevel
 
 // Verify is the light client's decision on one header: does lb follow, by CometBFT's light
 // verification, from consensus state cs (whose validator set is trustedVals) at our block
