@@ -57,7 +57,7 @@ func (c *Client) Verify(cs *Consensus, trustedVals *types.ValidatorSet, lb *type
 	case err == nil:
 		return nil
 	case errors.As(err, &notTrusted):
-		return Space.Err(CodeNotTrusted, "header %d: validators trusted at height %d with power %d signed it; %d (over %d/%d of their power) is needed",
+		return Space.Err(CodeNotTrusted, "header %d: validators trusted at height %d with power %d signed it; more than %d (%d/%d of their power) is needed",
 			h.Height, cs.Height, notTrusted.Reason.Got, notTrusted.Reason.Needed, c.TrustNumerator, c.TrustDenominator)
 	case errors.As(err, &expired):
 		return Space.Err(CodeExpired, "header %d: %v", h.Height, err)
