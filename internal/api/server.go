@@ -88,6 +88,7 @@ func New(b Backend) *Server {
 	s.routeSupply()
 	s.routeTrials()
 	s.routeRetention()
+	s.routeInterchain()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -7,6 +7,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
+	"github.com/ehrchain/ehrchain/internal/interchain"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/trials"
@@ -142,6 +143,15 @@ var routes = map[tx.Type]route{
 	supply.TypeBind:    wrap("bind trading partner", supply.DecodeBind, supplyExec(supply.ExecBind)),
 	supply.TypeCapture: wrap("capture EPCIS events", supply.DecodeCapture, supplyExec(supply.ExecCapture)),
 	supply.TypeRelease: wrap("release quarantined items", supply.DecodeRelease, supplyExec(supply.ExecRelease)),
+
+	interchain.TypeCreate:       wrap("create light client", interchain.DecodeCreate, interchainExec(interchain.ExecCreate)),
+	interchain.TypeUpdate:       wrap("update light client", interchain.DecodeUpdate, interchainExec(interchain.ExecUpdate)),
+	interchain.TypeMisbehaviour: wrap("light client misbehaviour", interchain.DecodeMisbehaviour, interchainExec(interchain.ExecMisbehaviour)),
+}
+
+// interchainExec adapts an interchain handler (which takes its own store interface) to a route.
+func interchainExec[B any](f func(interchain.Store, identity.Env, string, B) *tx.Error) func(*state.Tx, identity.Env, string, B) *tx.Error {
+	return func(st *state.Tx, env identity.Env, s string, b B) *tx.Error { return f(st, env, s, b) }
 }
 
 // trialsExec adapts a trials handler (which takes its own store interface) to a route.

@@ -1,0 +1,34 @@
+package interchain
+
+import "github.com/ehrchain/ehrchain/internal/tx"
+
+// Space is the interchain codespace.
+const Space tx.Codespace = "interchain"
+
+// Codes. Append-only.
+const (
+	CodeUnauthorized uint32 = 1  // only the registrar creates a client
+	CodeInvalid      uint32 = 2  // a field, the header or a validator set is malformed or inconsistent
+	CodeExists       uint32 = 3  // the client id is taken, or the header was already verified
+	CodeNotFound     uint32 = 4  // no such client
+	CodeFrozen       uint32 = 5  // the client was frozen by misbehaviour
+	CodeWrongChain   uint32 = 6  // the header is from another chain than the client follows
+	CodeExpired      uint32 = 7  // the trusted header is outside the trusting period (by our block time)
+	CodeNotTrusted   uint32 = 8  // less than the trust level of the trusted validator power signed
+	CodeBadCommit    uint32 = 9  // the commit does not verify: forged, or under 2/3 of the header's validators
+	CodeUnverified   uint32 = 10 // the client never verified a header at that height
+	CodeProof        uint32 = 11 // a cross-chain proof does not verify against the verified app hash
+	CodeNoConflict   uint32 = 12 // a misbehaviour report whose headers do not conflict
+	CodeFuture       uint32 = 13 // the header's time is beyond our block time plus the allowed drift
+)
+
+// The HTTP class of each code (see tx.Class).
+func init() {
+	tx.Classify(Space, tx.Invalid, map[uint32]tx.Class{
+		CodeUnauthorized: tx.Forbidden,
+		CodeNotFound:     tx.NotFound, CodeUnverified: tx.NotFound,
+		CodeExists: tx.Conflict, CodeFrozen: tx.Conflict,
+		CodeExpired: tx.Unprocessable, CodeNotTrusted: tx.Unprocessable, CodeBadCommit: tx.Unprocessable,
+		CodeProof: tx.Unprocessable, CodeNoConflict: tx.Unprocessable, CodeFuture: tx.Unprocessable,
+	})
+}
