@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,7 @@ type App struct {
 	chainID string
 	st      *state.Store
 	sigs    *sigCache
+	memo    *txMemo // transaction hashes, so each is computed once (txmemo.go)
 	logf    func(format string, args ...any)
 	urgent  *emergency.Pool // emergency transactions admitted, for the next proposal
 	lastBT  atomic.Int64    // time of the last block executed (unix ns; 0: none since start), for CheckTx
@@ -71,7 +71,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 		logf = func(string, ...any) {}
 	}
 	return &App{
-		chainID: chainID, st: st, sigs: newSigCache(500_000), logf: logf, urgent: emergency.NewPool(10_000),
+		chainID: chainID, st: st, sigs: newSigCache(500_000), memo: newTxMemo(200_000), logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, pendingUse: map[string]admission.Usage{}, budgets: loadBudgets(st), watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
@@ -189,8 +189,9 @@ func (a *App) checkView() identity.Reader {
 // CheckTx admits a transaction to the mempool. It never writes state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
+		h := a.hashOf(req.Tx)
+		a.memo.forget(req.Tx)                     // not (or no longer) in the mempool
 		if req.Type == abci.CheckTxType_Recheck { // evicted from the mempool
-			h := tx.Hash(req.Tx)
 			a.urgent.Remove(h)
 			a.dropped(h, err)
 		}
@@ -199,8 +200,19 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
+// hashOf is tx.Hash(raw), computed once per node: from the memo when this node met raw
+// before, else computed and remembered.
+func (a *App) hashOf(raw []byte) [32]byte {
+	if h, ok := a.memo.get(raw); ok {
+		return h
+	}
+	h := tx.Hash(raw)
+	a.memo.put(raw, h)
+	return h
+}
+
 func (a *App) check(raw []byte, recheck bool) *tx.Error {
-	d, err := a.decode(raw)
+	d, err := a.decodeHashed(raw, a.hashOf(raw))
 	if err != nil {
 		return err
 	}
@@ -337,15 +349,20 @@ type blockTx struct {
 }
 
 // preverify decodes every transaction and checks the signatures CheckTx did not see, in
-// parallel. It returns, per transaction, the key its signature verified with (nil: not
-// verified). Verification is a pure function, so running it concurrently is deterministic.
+// parallel batches (verifyBlock). It returns, per transaction, the key its signature
+// verified with (nil: not verified). Verification is a pure function, so batching it and
+// running it concurrently is deterministic.
 func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 	view := a.st.Committed()
 	decs := make([]blockTx, len(txs))
 	pre := make([][]byte, len(txs))
 	var todo []int
 	for i, raw := range txs {
-		decs[i].hash = tx.Hash(raw)
+		h, ok := a.memo.take(raw)
+		if !ok {
+			h = tx.Hash(raw)
+		}
+		decs[i].hash = h
 		d, err := a.decodeHashed(raw, decs[i].hash)
 		decs[i].d, decs[i].err = d, err
 		if err != nil || d.r.unsigned {
@@ -362,27 +379,7 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 			todo = append(todo, i)
 		}
 	}
-	if len(todo) > 0 {
-		var wg sync.WaitGroup
-		workers := min(runtime.GOMAXPROCS(0), len(todo))
-		next := make(chan int, len(todo))
-		for _, i := range todo {
-			next <- i
-		}
-		close(next)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					if !decs[i].d.env.Verify(pre[i]) {
-						pre[i] = nil
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	verifyBlock(decs, pre, todo)
 	return decs, pre
 }
 
@@ -467,9 +464,10 @@ func (a *App) VerifyRead(q *records.ReadRequest) *tx.Error {
 
 // Preverify checks a transaction's signature before it is handed to CometBFT, so the
 // expensive check runs on the caller's goroutine instead of under the ABCI connection lock
-// that serializes CheckTx with block execution. It only fills the signature cache; CheckTx
-// still makes every decision.
+// that serializes CheckTx with block execution. It only fills the signature cache and the hash memo (h must be
+// tx.Hash(raw)); CheckTx still makes every decision.
 func (a *App) Preverify(raw []byte, h [32]byte) {
+	a.memo.put(raw, h)
 	d, err := a.decodeHashed(raw, h)
 	if err != nil || d.r.unsigned {
 		return
