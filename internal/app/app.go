@@ -58,6 +58,7 @@ type App struct {
 	fatal     chan error
 
 	snaps   snapshots // state-sync snapshots (snapshots.go)
+	blobs   blobFeed  // the blob references of each committed block (blobrefs.go)
 	pruning Pruning   // history kept (pruning.go)
 }
 
@@ -311,6 +312,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.lastBT.Store(req.Time.UnixNano())
 	a.results = a.results[:0]
 	clear(a.valBefore)
+	a.blobs.cur = BlockBlobs{LogStart: a.st.LastCommit().LogSize}
 	decs, pre := a.preverify(req.Txs)
 	a.forgetUrgent(decs)
 	out := make([]*abci.ExecTxResult, len(req.Txs))
@@ -428,6 +430,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	}
 	putSequence(ov, id, next+1)
 	ov.Flush()
+	a.noteBlobs(d.body)
 	return &abci.ExecTxResult{Code: abci.CodeTypeOK}
 }
 
@@ -443,6 +446,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 	if err != nil {
 		return nil, a.fail(fmt.Errorf("commit block %d: %w", a.height, err))
 	}
+	a.publishBlobs(c.Height, c.LogSize)
 	a.maybeSnapshot(c)
 	retain := a.prune(c)
 	a.mu.Lock()
