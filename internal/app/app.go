@@ -468,8 +468,8 @@ func (a *App) VerifyRead(q *records.ReadRequest) *tx.Error {
 
 // Preverify checks a transaction's signature before it is handed to CometBFT, so the
 // expensive check runs on the caller's goroutine instead of under the ABCI connection lock
-// that serializes CheckTx with block execution. It only fills the signature cache and the hash memo (h must be
-// tx.Hash(raw)); CheckTx still makes every decision.
+// that serializes CheckTx with block execution. It only fills the signature cache and the
+// hash memo (h must be tx.Hash(raw)); CheckTx still makes every decision.
 func (a *App) Preverify(raw []byte, h [32]byte) {
 	a.memo.put(raw, h)
 	d, err := a.decodeHashed(raw, h)

@@ -121,7 +121,17 @@ func (r *replicator) follow() bool {
 				continue // already read from the log
 			}
 			v := r.n.View()
-			if !r.scan(v, b.LogStart) || !r.apply(v, b) {
+			if b.LogEnd > v.LogSize() {
+				return false // not in this view yet: the next run reads it from the log
+			}
+			ok := r.scan(v, b.LogStart)
+			switch {
+			case ok && r.cursor == b.LogStart:
+				ok = r.apply(v, b)
+			case ok: // a scan stopped inside this block: finish it from the log
+				ok = r.scan(v, b.LogEnd)
+			}
+			if !ok {
 				return false // the log has it: the next run reads it from there
 			}
 		default:
@@ -173,10 +183,9 @@ func (r *replicator) referenced(d [32]byte, idx uint64) bool {
 	return true
 }
 
-// scan reads the events from the cursor up to end from the log; it reports whether it
-// reached end.
+// scan reads the events from the cursor up to end (at most v's log size) from the log; it
+// reports whether the cursor reached end.
 func (r *replicator) scan(v *state.View, end uint64) bool {
-	end = min(end, v.LogSize())
 	for ; r.cursor < end; r.cursor++ {
 		leaf, err := v.Leaf(r.cursor)
 		if err != nil {
@@ -200,7 +209,7 @@ func (r *replicator) scan(v *state.View, end uint64) bool {
 			return false
 		}
 	}
-	return r.cursor == end
+	return r.cursor >= end
 }
 
 // erase deletes the blobs of an erased record from this node's store and stops fetching
