@@ -72,7 +72,7 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 		logf = func(string, ...any) {}
 	}
 	return &App{
-		chainID: chainID, st: st, sigs: newSigCache(500_000), memo: newTxMemo(200_000), logf: logf, urgent: emergency.NewPool(10_000),
+		chainID: chainID, st: st, sigs: newSigCache(500_000), memo: newTxMemo(100_000, 64<<20), logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, pendingUse: map[string]admission.Usage{}, budgets: loadBudgets(st), watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}

@@ -12,13 +12,15 @@ import (
 // non-cryptographic hash of the bytes and a hit compares the bytes in full, so what a hit
 // returns is exactly tx.Hash of the bytes given. The memo keeps the caller's slice, not a
 // copy: transaction bytes are never modified once submitted (CometBFT's mempool keeps and
-// gossips the same slice).
+// gossips the same slice). It is bounded in entries and in the bytes it keeps alive (a
+// submission the mempool refuses is never taken out), and forgets everything when full.
 type txMemo struct {
-	mu   sync.Mutex
-	seed maphash.Seed
-	m    map[uint64][]memoEntry
-	n    int
-	max  int
+	mu       sync.Mutex
+	seed     maphash.Seed
+	m        map[uint64][]memoEntry
+	n, bytes int
+	max      int // entries
+	maxBytes int
 }
 
 type memoEntry struct {
@@ -26,8 +28,8 @@ type memoEntry struct {
 	hash [32]byte
 }
 
-func newTxMemo(max int) *txMemo {
-	return &txMemo{seed: maphash.MakeSeed(), m: map[uint64][]memoEntry{}, max: max}
+func newTxMemo(max, maxBytes int) *txMemo {
+	return &txMemo{seed: maphash.MakeSeed(), m: map[uint64][]memoEntry{}, max: max, maxBytes: maxBytes}
 }
 
 // put remembers that raw hashes to h.
@@ -40,12 +42,13 @@ func (c *txMemo) put(raw []byte, h [32]byte) {
 			return
 		}
 	}
-	if c.n >= c.max {
+	if c.n >= c.max || c.bytes+len(raw) > c.maxBytes {
 		clear(c.m) // a miss costs one hash, never a wrong answer
-		c.n = 0
+		c.n, c.bytes = 0, 0
 	}
 	c.m[k] = append(c.m[k], memoEntry{raw: raw, hash: h})
 	c.n++
+	c.bytes += len(raw)
 }
 
 // get returns raw's hash if it is remembered; take also forgets it.
@@ -68,6 +71,7 @@ func (c *txMemo) find(raw []byte, forget bool) ([32]byte, bool) {
 				c.m[k] = append(es[:i:i], es[i+1:]...)
 			}
 			c.n--
+			c.bytes -= len(raw)
 		}
 		return e.hash, true
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestTxMemoAnswersOnlyForTheSameBytes(t *testing.T) {
-	m := newTxMemo(3)
+	m := newTxMemo(3, 1<<20)
 	a, b := []byte("transaction a"), []byte("transaction b")
 	m.put(a, tx.Hash(a))
 	if h, ok := m.get(append([]byte(nil), a...)); !ok || h != tx.Hash(a) {
@@ -37,6 +37,18 @@ func TestTxMemoAnswersOnlyForTheSameBytes(t *testing.T) {
 	}
 	if m.n > m.max {
 		t.Fatalf("%d entries, max %d", m.n, m.max)
+	}
+	big := newTxMemo(100, 10)
+	for i := range 5 {
+		raw := []byte{byte(i), 1, 2, 3}
+		big.put(raw, tx.Hash(raw))
+		if big.bytes > big.maxBytes {
+			t.Fatalf("%d bytes kept, max %d", big.bytes, big.maxBytes)
+		}
+	}
+	big.take([]byte{4, 1, 2, 3})
+	if big.n != 0 || big.bytes != 0 {
+		t.Fatalf("after the last take: %d entries, %d bytes", big.n, big.bytes)
 	}
 }
 
