@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,7 @@ type App struct {
 	chainID string
 	st      *state.Store
 	verify  verifier // every signature check (verifier.go), over the signature cache
+	memo    *txMemo  // transaction hashes, so each is computed once (txmemo.go)
 	// decoded holds this App's caches of decoded state values (identities, grants, keys);
 	// the store carries it to every reader the domain packages are given.
 	decoded *decodecache.Set
@@ -61,6 +61,7 @@ type App struct {
 	fatal     chan error
 
 	snaps   snapshots // state-sync snapshots (snapshots.go)
+	blobs   blobFeed  // the blob references of each committed block (blobrefs.go)
 	pruning Pruning   // history kept (pruning.go)
 }
 
@@ -76,7 +77,8 @@ func New(chainID string, st *state.Store, logf func(string, ...any)) *App {
 	decoded := decodecache.NewSet()
 	st.UseDecodeCache(decoded)
 	return &App{
-		chainID: chainID, st: st, decoded: decoded, verify: verifier{newSigCache(500_000)}, logf: logf, urgent: emergency.NewPool(10_000),
+		chainID: chainID, st: st, decoded: decoded, verify: verifier{newSigCache(500_000)}, memo: newTxMemo(100_000, 64<<20),
+		logf: logf, urgent: emergency.NewPool(10_000),
 		pending: map[string]uint64{}, pendingUse: map[string]admission.Usage{}, budgets: loadBudgets(st), watchers: map[[32]byte][]chan Result{}, valBefore: map[string]int64{},
 		fatal: make(chan error, 1),
 	}
@@ -194,8 +196,9 @@ func (a *App) checkView() identity.Reader {
 // CheckTx admits a transaction to the mempool. It never writes state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	if err := a.check(req.Tx, req.Type == abci.CheckTxType_Recheck); err != nil {
+		h := a.hashOf(req.Tx)
+		a.memo.forget(req.Tx)                     // not (or no longer) in the mempool
 		if req.Type == abci.CheckTxType_Recheck { // evicted from the mempool
-			h := tx.Hash(req.Tx)
 			a.urgent.Remove(h)
 			a.dropped(h, err)
 		}
@@ -204,8 +207,19 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
+// hashOf is tx.Hash(raw), computed once per node: from the memo when this node met raw
+// before, else computed and remembered.
+func (a *App) hashOf(raw []byte) [32]byte {
+	if h, ok := a.memo.get(raw); ok {
+		return h
+	}
+	h := tx.Hash(raw)
+	a.memo.put(raw, h)
+	return h
+}
+
 func (a *App) check(raw []byte, recheck bool) *tx.Error {
-	d, err := a.decode(raw)
+	d, err := a.decodeHashed(raw, a.hashOf(raw))
 	if err != nil {
 		return err
 	}
@@ -296,6 +310,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.lastBT.Store(req.Time.UnixNano())
 	a.results = a.results[:0]
 	clear(a.valBefore)
+	a.blobs.cur = BlockBlobs{LogStart: a.st.LastCommit().LogSize}
 	decs, pre := a.preverify(req.Txs)
 	a.forgetUrgent(decs)
 	out := make([]*abci.ExecTxResult, len(req.Txs))
@@ -334,15 +349,20 @@ type blockTx struct {
 }
 
 // preverify decodes every transaction and checks the signatures CheckTx did not see, in
-// parallel. It returns, per transaction, the key its signature verified with (nil: not
-// verified). Verification is a pure function, so running it concurrently is deterministic.
+// parallel batches (verifyBlock). It returns, per transaction, the key its signature
+// verified with (nil: not verified). Verification is a pure function, so batching it and
+// running it concurrently is deterministic.
 func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 	view := a.st.Committed()
 	decs := make([]blockTx, len(txs))
 	pre := make([][]byte, len(txs))
 	var todo []int
 	for i, raw := range txs {
-		decs[i].hash = tx.Hash(raw)
+		h, ok := a.memo.take(raw)
+		if !ok {
+			h = tx.Hash(raw)
+		}
+		decs[i].hash = h
 		d, err := a.decodeHashed(raw, decs[i].hash)
 		decs[i].d, decs[i].err = d, err
 		if err != nil || d.r.unsigned {
@@ -357,27 +377,7 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 			todo = append(todo, i)
 		}
 	}
-	if len(todo) > 0 {
-		var wg sync.WaitGroup
-		workers := min(runtime.GOMAXPROCS(0), len(todo))
-		next := make(chan int, len(todo))
-		for _, i := range todo {
-			next <- i
-		}
-		close(next)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					if !a.verify.inBlock(decs[i].d, pre[i]) {
-						pre[i] = nil
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	verifyBlock(decs, pre, todo)
 	return decs, pre
 }
 
@@ -424,6 +424,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	}
 	putSequence(ov, id, next+1)
 	ov.Flush()
+	a.noteBlobs(d.body)
 	return &abci.ExecTxResult{Code: abci.CodeTypeOK}
 }
 
@@ -439,6 +440,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 	if err != nil {
 		return nil, a.fail(fmt.Errorf("commit block %d: %w", a.height, err))
 	}
+	a.publishBlobs(c.Height, c.LogSize)
 	a.maybeSnapshot(c)
 	retain := a.prune(c)
 	a.mu.Lock()
@@ -460,9 +462,10 @@ func (a *App) VerifyRead(q *records.ReadRequest) *tx.Error {
 
 // Preverify checks a transaction's signature before it is handed to CometBFT, so the
 // expensive check runs on the caller's goroutine instead of under the ABCI connection lock
-// that serializes CheckTx with block execution. It only fills the signature cache; CheckTx
-// still makes every decision.
+// that serializes CheckTx with block execution. It only fills the signature cache and the
+// hash memo (h must be tx.Hash(raw)); CheckTx still makes every decision.
 func (a *App) Preverify(raw []byte, h [32]byte) {
+	a.memo.put(raw, h)
 	d, err := a.decodeHashed(raw, h)
 	if err != nil || d.r.unsigned {
 		return

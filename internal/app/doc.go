@@ -9,5 +9,7 @@
 //
 // Signature checks dominate the cost of a transaction, so each node verifies a transaction's
 // signature once: CheckTx remembers which key verified which transaction hash, and
-// FinalizeBlock verifies only what it has not seen, in parallel, before executing in order.
+// FinalizeBlock verifies only what it has not seen, in batches, before executing in order.
+// A transaction's hash is likewise computed once per node (txMemo). At each commit the
+// application publishes the block's blob references to the node's blob replicator (OnBlobs).
 package app

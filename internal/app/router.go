@@ -183,10 +183,8 @@ type decoded struct {
 	size int // bytes of the wire transaction, charged to the signer's budget
 }
 
-// decode runs the checks that need no state: size, canonical encoding, chain id, body.
-func (a *App) decode(raw []byte) (*decoded, *tx.Error) { return a.decodeHashed(raw, tx.Hash(raw)) }
-
-// decodeHashed is decode for a caller that already hashed raw.
+// decodeHashed runs the checks that need no state (size, canonical encoding, chain id,
+// body) on raw, whose hash h the caller has (App.hashOf).
 func (a *App) decodeHashed(raw []byte, h [32]byte) (*decoded, *tx.Error) {
 	env, err := tx.Decode(raw)
 	if err != nil {

@@ -14,23 +14,29 @@ import (
 
 	"github.com/cometbft/cometbft/p2p"
 
+	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/blobs"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 )
 
-// replicator fetches the blobs of committed records this node does not hold. It follows the
-// event log: every record.write / record.amend of a blob record names a digest this node must
-// hold. A blob not yet fetched is "unavailable" to reads (503), never served wrong: only bytes
-// hashing to the committed digest are stored. Following the same log, it marks every
-// committed digest referenced and then sweeps uploads no record named within the grace
-// period (the sweep touches only the blob directory, never state).
+// replicator fetches the blobs of committed records this node does not hold. It follows what
+// the application publishes at each commit (app.BlockBlobs: the digests of the blob records a
+// block wrote, and whether it erased any), and reads the event log itself only where nothing
+// was published: after a restart, for what was committed while it was down, and for a block
+// the application could not hand over. In the log, every record.write / record.amend of a
+// blob record names a digest this node must hold. A blob not yet fetched is "unavailable" to
+// reads (503), never served wrong: only bytes hashing to the committed digest are stored.
+// Following the same commits, it marks every committed digest referenced and then sweeps
+// uploads no record named within the grace period (the sweep touches only the blob
+// directory, never state).
 type replicator struct {
 	n      *Node
 	signer blobs.Signer
 	hc     *http.Client
-	cursor uint64 // first event not yet scanned
+	cursor uint64 // first event not yet followed
+	blocks chan app.BlockBlobs
 
 	mu      sync.Mutex
 	missing map[[32]byte]uint64 // digest -> event index that named it
@@ -41,12 +47,17 @@ type replicator struct {
 // replicateEvery is how often the replicator looks for new records and retries fetches.
 const replicateEvery = 500 * time.Millisecond
 
+// blockBacklog is how many committed blocks may wait for the replicator (a fetch can take
+// minutes); beyond it the replicator reads the missed blocks' events from the log.
+const blockBacklog = 4096
+
 func (n *Node) startReplicator(nk *p2p.NodeKey) {
 	r := &replicator{n: n, hc: &http.Client{Timeout: 2 * time.Minute}, missing: map[[32]byte]uint64{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), blocks: make(chan app.BlockBlobs, blockBacklog),
 		signer: blobs.Signer{ChainID: n.Config.ChainID, NodeID: string(nk.ID()), PubKey: nk.PubKey().Bytes(),
 			Sign: nk.PrivKey.Sign}}
 	r.cursor = r.loadCursor()
+	n.App.OnBlobs(r.blocks)
 	n.repl = r
 	go r.run()
 }
@@ -81,7 +92,7 @@ func (r *replicator) run() {
 	defer t.Stop()
 	last := ""
 	for {
-		if r.scan() {
+		if r.follow() {
 			r.sweep()
 		}
 		if err := r.fetchMissing(); err != nil && err.Error() != last {
@@ -99,11 +110,83 @@ func (r *replicator) run() {
 	}
 }
 
-// scan reads the events committed since the last scan; it reports whether it reached the
-// end of the log.
-func (r *replicator) scan() bool {
-	v := r.n.View()
-	for ; r.cursor < v.LogSize(); r.cursor++ {
+// follow takes in the blocks committed since it last ran: those the application published,
+// and from the log those it did not (a gap before a published block, or the log's end beyond
+// the last one). It reports whether it reached the end of the log.
+func (r *replicator) follow() bool {
+	for {
+		select {
+		case b := <-r.blocks:
+			if b.LogEnd <= r.cursor {
+				continue // already read from the log
+			}
+			v := r.n.View()
+			if b.LogEnd > v.LogSize() {
+				return false // not in this view yet: the next run reads it from the log
+			}
+			ok := r.scan(v, b.LogStart)
+			switch {
+			case ok && r.cursor == b.LogStart:
+				ok = r.apply(v, b)
+			case ok: // a scan stopped inside this block: finish it from the log
+				ok = r.scan(v, b.LogEnd)
+			}
+			if !ok {
+				return false // the log has it: the next run reads it from there
+			}
+		default:
+			v := r.n.View()
+			return r.scan(v, v.LogSize())
+		}
+	}
+}
+
+// apply takes in one published block, whose events start at the cursor.
+func (r *replicator) apply(v *state.View, b app.BlockBlobs) bool {
+	for _, d := range b.Written {
+		if !r.referenced(d, b.LogStart) {
+			return false
+		}
+	}
+	if b.Erasing {
+		for i := b.LogStart; i < b.LogEnd; i++ {
+			leaf, err := v.Leaf(i)
+			if err != nil {
+				return false
+			}
+			if ev, err := audit.Decode(leaf); err == nil && (ev.Action == audit.RecordErase || ev.Action == audit.RecordExpire) {
+				if !r.erase(v, ev.Record) {
+					return false
+				}
+			}
+		}
+	}
+	r.cursor = b.LogEnd
+	return true
+}
+
+// referenced marks a committed blob digest, named by the event at index idx or by the
+// block starting there, referenced, and queues its fetch if this node lacks it.
+func (r *replicator) referenced(d [32]byte, idx uint64) bool {
+	if err := r.n.blobs.MarkReferenced(d); err != nil {
+		r.n.logf("blob %x: cannot mark it referenced, replication stops here until it can: %v", d, err)
+		return false
+	}
+	if r.n.blobs.Has(d) {
+		return true
+	}
+	r.mu.Lock()
+	if _, ok := r.missing[d]; !ok {
+		r.missing[d] = idx
+	}
+	r.mu.Unlock()
+	return true
+}
+
+// scan reads the events from the cursor up to end (at most v's log size) from the log; it
+// reports whether the cursor reached end.
+func (r *replicator) scan(v *state.View, end uint64) bool {
+	for ; r.cursor < end; r.cursor++ {
 		leaf, err := v.Leaf(r.cursor)
 		if err != nil {
 			return false
@@ -122,20 +205,11 @@ func (r *replicator) scan() bool {
 		if m == nil || !m.Blob {
 			continue
 		}
-		if err := r.n.blobs.MarkReferenced(m.Digest); err != nil {
-			r.n.logf("blob %x: cannot mark it referenced, scan stops here until it can: %v", m.Digest, err)
+		if !r.referenced(m.Digest, r.cursor) {
 			return false
 		}
-		if r.n.blobs.Has(m.Digest) {
-			continue
-		}
-		r.mu.Lock()
-		if _, ok := r.missing[m.Digest]; !ok {
-			r.missing[m.Digest] = r.cursor
-		}
-		r.mu.Unlock()
 	}
-	return true
+	return r.cursor >= end
 }
 
 // erase deletes the blobs of an erased record from this node's store and stops fetching

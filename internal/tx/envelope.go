@@ -66,11 +66,6 @@ func (e *Envelope) Encode() []byte {
 	return w.Bytes()
 }
 
-// Verify checks the signature against pub.
-func (e *Envelope) Verify(pub ed25519.PublicKey) bool {
-	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, e.SignBytes(), e.Signature)
-}
-
 // Hash is the transaction hash, as CometBFT computes it (SHA-256 of the wire bytes).
 func Hash(raw []byte) [32]byte { return sha256.Sum256(raw) }
 
