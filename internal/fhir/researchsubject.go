@@ -194,17 +194,21 @@ func studyTitle(v *state.View, t *trials.Trial) string {
 	return s.Title
 }
 
-// researchSubjectRoutes serves ResearchSubject read and search; the patterns are more
-// specific than the gateway's {type} routes, so they take precedence.
+// researchSubjectRoutes serves ResearchSubject search and refuses its create; these patterns
+// are more specific than the gateway's {type} routes, so they take precedence. Read, update
+// and delete by id go through the {type}/{id} handlers (isResearchSubject): a pattern of its
+// own, ResearchSubject/{id}, would overlap {type}/_history with neither more specific, which
+// the mux refuses.
 func (g *Gateway) researchSubjectRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+Prefix+"/ResearchSubject", g.authed(g.searchResearchSubjects))
-	m.HandleFunc("GET "+Prefix+"/ResearchSubject/{id}", g.authed(g.readResearchSubject))
-	readOnly := func(w http.ResponseWriter, r *http.Request, _ *session) {
-		writeErr(w, fail(http.StatusMethodNotAllowed, "not-supported", "ResearchSubject is built from the trial ledger and read-only: enrol, re-consent and withdraw with the trial transactions (ehrchain trial enrol|reconsent|withdraw)"))
-	}
-	for _, p := range []string{"POST " + Prefix + "/ResearchSubject", "PUT " + Prefix + "/ResearchSubject/{id}", "DELETE " + Prefix + "/ResearchSubject/{id}"} {
-		m.HandleFunc(p, g.authed(readOnly))
-	}
+	m.HandleFunc("POST "+Prefix+"/ResearchSubject", g.authed(researchSubjectReadOnly))
+}
+
+// isResearchSubject says whether a {type}/{id} request names a ResearchSubject.
+func isResearchSubject(r *http.Request) bool { return r.PathValue("type") == "ResearchSubject" }
+
+func researchSubjectReadOnly(w http.ResponseWriter, _ *http.Request, _ *session) {
+	writeErr(w, fail(http.StatusMethodNotAllowed, "not-supported", "ResearchSubject is built from the trial ledger and read-only: enrol, re-consent and withdraw with the trial transactions (ehrchain trial enrol|reconsent|withdraw)"))
 }
 
 // caller is the session's identity as the ledger holds it now (a deactivation counts).

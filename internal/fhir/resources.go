@@ -137,6 +137,10 @@ func (g *Gateway) decryptVersion(s *session, m *records.Meta) ([]byte, error) {
 }
 
 func (g *Gateway) read(w http.ResponseWriter, r *http.Request, s *session) {
+	if isResearchSubject(r) {
+		g.readResearchSubject(w, r, s)
+		return
+	}
 	rt, id := r.PathValue("type"), r.PathValue("id")
 	if err := validType(rt); err != nil {
 		writeErr(w, err)
@@ -425,6 +429,10 @@ func (g *Gateway) create(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (g *Gateway) update(w http.ResponseWriter, r *http.Request, s *session) {
+	if isResearchSubject(r) {
+		researchSubjectReadOnly(w, r, s)
+		return
+	}
 	rt, id := r.PathValue("type"), r.PathValue("id")
 	if err := validType(rt); err != nil {
 		writeErr(w, err)
@@ -481,6 +489,10 @@ func mustStored(e *Entry) []byte {
 }
 
 func (g *Gateway) remove(w http.ResponseWriter, r *http.Request, s *session) {
+	if isResearchSubject(r) {
+		researchSubjectReadOnly(w, r, s)
+		return
+	}
 	if r.PathValue("type") == "Consent" {
 		g.revokeConsent(w, r, s, r.PathValue("id"))
 		return
