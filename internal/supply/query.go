@@ -308,12 +308,16 @@ type QueryPage struct {
 // visibility, reads only the events all of them hold, and checks each against the whole
 // query (Match: also EQ_action and EQ_readPoint, which have no index).
 func RunQuery(r RangeReader, who *identity.Identity, q *Query, pg Page) QueryPage {
+	return runQuery(r, who, q, pg, MaxQueryScan)
+}
+
+// runQuery is RunQuery reading at most about budget index entries.
+func runQuery(r RangeReader, who *identity.Identity, q *Query, pg Page, budget int) QueryPage {
 	var out QueryPage
 	if who == nil || !who.Active || !identity.TradingPartner(who.Role) {
 		return out
 	}
 	p := q.plan(r, who)
-	budget := MaxQueryScan
 	after := pg.After
 	for {
 		h := p.next(r, after, &budget)
