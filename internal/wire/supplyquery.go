@@ -12,8 +12,8 @@ import (
 // answered event with the proof of its state value at Height. Verify checks it offline.
 type ProvenQueryResponse struct {
 	Height  int64         `json:"height"`
-	AppHash []byte        `json:"app_hash"` // what the node says the state at Height hashes to
-	Events  []ProvenEvent `json:"events"`   // in ledger order
+	AppHash []byte        `json:"app_hash"`       // what the node says the state at Height hashes to
+	Events  []ProvenEvent `json:"events"`         // in ledger order
 	Next    string        `json:"next,omitempty"` // the nextPageToken of the following page; "" on the last
 }
 
