@@ -28,6 +28,11 @@ func (s *Server) traceLot(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeBadRequest, "limit=%q must be 1 to %d", q.Get("limit"), supply.MaxLotPacks))
 		return
 	}
+	after := supply.CanonicalID(q.Get("after"))
+	if q.Get("after") != "" && after == "" {
+		writeErr(w, Space.Err(CodeBadRequest, "after=%q must be the identifier of a pack (the next of the previous page)", q.Get("after")))
+		return
+	}
 	v := s.b.View()
 	who, terr := s.epcisRequester(r, v)
 	if terr != nil {
@@ -38,7 +43,7 @@ func (s *Server) traceLot(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, notEntitled(who, "the packs of a lot: a partner sees those it owned or received, a regulator all"))
 		return
 	}
-	tr := supply.TraceLot(v, who, lot, supply.CanonicalID(q.Get("after")), limit)
+	tr := supply.TraceLot(v, who, lot, after, limit)
 	resp := wire.LotTraceResponse{Lot: lot, Height: v.Height(), Next: tr.Next, Packs: []wire.ProvenPack{}}
 	val, p, ok := s.prove(w, v, supply.ItemKey(lot))
 	if !ok {
