@@ -50,7 +50,13 @@ func (e *ProvenEvent) verify(appHash []byte, height int64) error {
 // (the parameters sent, as supply.ParseQuery reads them). A proof shows what is on the
 // ledger, not that nothing else matched: completeness rests on the node.
 func (r *ProvenQueryResponse) Verify(appHash []byte, params url.Values) error {
-	q, _, err := supply.ParseQuery(params)
+	asked := url.Values{}
+	for k, v := range params {
+		if k != "proof" {
+			asked[k] = v
+		}
+	}
+	q, _, err := supply.ParseQuery(asked)
 	if err != nil {
 		return err
 	}
