@@ -44,8 +44,11 @@ func traceLot(ctx context.Context, out io.Writer, cl *client.Client, who *keys.K
 		} else {
 			if pages == 1 {
 				status := "no lot record (never recalled)"
-				if r := tr.Record.Item; r != nil {
-					status = r.Status + map[bool]string{true: " QUARANTINED"}[r.Quarantined]
+				switch r := tr.Record; {
+				case r == nil:
+					status = "lot record not shown (not in your custody; its recall status is public: epcis verify)"
+				case r.Item != nil:
+					status = r.Item.Status + map[bool]string{true: " QUARANTINED"}[r.Item.Quarantined]
 				}
 				fmt.Fprintf(out, "lot %s: %s\n", tr.Lot, status)
 			}

@@ -14,7 +14,7 @@ import (
 // with its lot, path-escaped): one page of the lot's packs the signer may trace
 // (supply.TraceLot), each with its record, the units it is inside and the latest event
 // of each, proven against the committed app hash, and the lot's own record (or the proof
-// that it has none). after= goes on from the previous page's next; limit= is at most
+// that it has none) when the signer may trace it. after= goes on from the previous page's next; limit= is at most
 // supply.MaxLotPacks.
 func (s *Server) traceLot(w http.ResponseWriter, r *http.Request) {
 	lot := supply.CanonicalID(r.PathValue("lot"))
@@ -45,11 +45,13 @@ func (s *Server) traceLot(w http.ResponseWriter, r *http.Request) {
 	}
 	tr := supply.TraceLot(v, who, lot, after, limit)
 	resp := wire.LotTraceResponse{Lot: lot, Height: v.Height(), Next: tr.Next, Packs: []wire.ProvenPack{}}
-	val, p, ok := s.prove(w, v, supply.ItemKey(lot))
-	if !ok {
-		return
+	if !tr.RecordHidden {
+		val, p, ok := s.prove(w, v, supply.ItemKey(lot))
+		if !ok {
+			return
+		}
+		resp.Record, resp.AppHash = &wire.ProvenItem{Item: tr.Record, Value: val, Proof: p}, p.AppHash
 	}
-	resp.Record, resp.AppHash = wire.ProvenItem{Item: tr.Record, Value: val, Proof: p}, p.AppHash
 	for _, pk := range tr.Packs {
 		var pp wire.ProvenPack
 		for i, it := range append([]*supply.Item{pk.Item}, pk.Within...) {

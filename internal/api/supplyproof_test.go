@@ -137,8 +137,8 @@ func TestEPCISLotTraceOverHTTP(t *testing.T) {
 	if err := tr.Verify(h); err != nil {
 		t.Fatalf("the lot trace does not verify: %v", err)
 	}
-	if tr.Lot != "https://id.gs1.org/01/04012345123456/10/L1" || tr.Record.Item != nil || len(tr.Packs) != 2 || tr.Next != "" {
-		t.Fatalf("lot %s, record %+v, %d packs, next %q", tr.Lot, tr.Record.Item, len(tr.Packs), tr.Next)
+	if tr.Lot != "https://id.gs1.org/01/04012345123456/10/L1" || tr.Record == nil || tr.Record.Item != nil || len(tr.Packs) != 2 || tr.Next != "" {
+		t.Fatalf("lot %s, record %+v, %d packs, next %q", tr.Lot, tr.Record, len(tr.Packs), tr.Next)
 	}
 	p1, p2 := tr.Packs[0], tr.Packs[1]
 	if p1.Item.Item.ID != supply.CanonicalID(item1) || len(p1.Within) != 1 || p1.Within[0].Item.ID != supply.CanonicalID(case1) ||
@@ -175,6 +175,21 @@ func TestEPCISLotTraceOverHTTP(t *testing.T) {
 	if len(first.Packs) != 1 || first.Next != supply.CanonicalID(item1) || len(second.Packs) != 1 ||
 		second.Packs[0].Item.Item.ID != supply.CanonicalID(item2) {
 		t.Fatalf("pages of one: %d packs next %q, then %d", len(first.Packs), first.Next, len(second.Packs))
+	}
+	// Once recalled, the lot has a record: proven to the regulator, left out for Rival
+	// (it names the partners that held the lot; the recall itself is public at verify).
+	ch.capture(ch.acme, `"type":"ObjectEvent","action":"OBSERVE","bizStep":"holding","disposition":"recalled","epcList":[],"quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.L1"}]`)
+	rec, rh := lotTrace(ch.fda, "", 0)
+	if err := rec.Verify(rh); err != nil || rec.Record == nil || rec.Record.Item == nil || rec.Record.Item.Status != supply.StatusRecalled {
+		t.Fatalf("the recalled lot's record: %+v, %v", rec.Record, err)
+	}
+	hidden, hh := lotTrace(ch.rival, "", 0)
+	if err := hidden.Verify(hh); err != nil || hidden.Record != nil {
+		t.Fatalf("Rival is shown the lot's record: %+v, %v", hidden.Record, err)
+	}
+	rec.Record.Item.Custody = append(rec.Record.Item.Custody, ch.rival.ID)
+	if err := rec.Verify(rh); err == nil {
+		t.Fatal("a changed lot record still verifies")
 	}
 	_, err := ch.c.As(ch.reg).LotTrace(ch.ctx, "04012345123456", "L1", "", 0)
 	clientErr(t, "the registrar's lot trace", err, http.StatusForbidden, identity.Space, identity.CodeNotEntitled)

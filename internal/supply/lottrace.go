@@ -21,6 +21,9 @@ type LotPack struct {
 type LotTrace struct {
 	Lot    string // the lot's canonical Digital Link (GTIN and lot number)
 	Record *Item  // the lot's own record (it exists once an event named the lot: a recall), or nil
+	// RecordHidden: the lot has a record, which who may not trace (it names the partners
+	// that held the lot); its recall status is public at GET /epcis/verify.
+	RecordHidden bool
 	Packs  []LotPack
 	Next   string // the last pack's identifier when more may follow: pass it as after
 }
@@ -49,7 +52,12 @@ func LotID(gtin, lotNumber string) string {
 // entries of the lot's index, so a partner that holds few of a large lot's packs pages
 // through it.
 func TraceLot(r RangeReader, who *identity.Identity, lot string, after string, limit int) *LotTrace {
-	t := &LotTrace{Lot: lot, Record: getItem(r, lot)}
+	t := &LotTrace{Lot: lot}
+	if rec := getItem(r, lot); rec != nil && MayTrace(who, rec) {
+		t.Record = rec
+	} else if rec != nil {
+		t.RecordHidden = true
+	}
 	if limit <= 0 || limit > MaxLotPacks {
 		limit = MaxLotPacks
 	}

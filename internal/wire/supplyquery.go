@@ -84,7 +84,7 @@ type LotTraceResponse struct {
 	Lot     string       `json:"lot"` // the lot's canonical Digital Link
 	Height  int64        `json:"height"`
 	AppHash []byte       `json:"app_hash"`
-	Record  ProvenItem   `json:"record"` // the lot's own record; Item and Value null: proven absent
+	Record  *ProvenItem  `json:"record,omitempty"` // the lot's own record (Item and Value null: proven absent); omitted when the caller may not trace it
 	Packs   []ProvenPack `json:"packs"`
 	Next    string       `json:"next,omitempty"` // pass as after= for the next page
 }
@@ -110,19 +110,21 @@ func (p *ProvenPack) Where() *supply.StoredEvent {
 }
 
 // Verify checks a lot trace page offline against the app hash the caller trusts: the
-// lot's record (or its absence) and every pack's record are proven, each pack is of the
+// lot's record (or its absence) when shown and every pack's record are proven, each pack is of the
 // lot, each unit is the proven parent of the one before, and each latest event is the
 // proven last event of its record's history.
 func (t *LotTraceResponse) Verify(appHash []byte) error {
-	if err := t.Record.Proof.Verify(appHash, supply.ItemKey(t.Lot), t.Record.Value); err != nil {
-		return fmt.Errorf("record of lot %s: %w", t.Lot, err)
-	}
-	if (t.Record.Value == nil) != (t.Record.Item == nil) {
-		return errors.New("the shown lot record is not the proven one")
-	}
-	if t.Record.Item != nil {
-		if err := sameJSON(t.Record.Value, t.Record.Item); err != nil {
+	if r := t.Record; r != nil {
+		if err := r.Proof.Verify(appHash, supply.ItemKey(t.Lot), r.Value); err != nil {
 			return fmt.Errorf("record of lot %s: %w", t.Lot, err)
+		}
+		if (r.Value == nil) != (r.Item == nil) {
+			return errors.New("the shown lot record is not the proven one")
+		}
+		if r.Item != nil {
+			if err := sameJSON(r.Value, r.Item); err != nil {
+				return fmt.Errorf("record of lot %s: %w", t.Lot, err)
+			}
 		}
 	}
 	for i := range t.Packs {
