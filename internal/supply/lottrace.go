@@ -24,8 +24,8 @@ type LotTrace struct {
 	// RecordHidden: the lot has a record, which who may not trace (it names the partners
 	// that held the lot); its recall status is public at GET /epcis/verify.
 	RecordHidden bool
-	Packs  []LotPack
-	Next   string // the last pack's identifier when more may follow: pass it as after
+	Packs        []LotPack
+	Next         string // the last pack's identifier when more may follow: pass it as after
 }
 
 // LotID is the canonical identifier of lot lotNumber of a GTIN given as its 14 digits, its
