@@ -1,6 +1,7 @@
 package supply
 
 import (
+	"slices"
 	"time"
 )
 
@@ -25,49 +26,97 @@ type hit struct {
 	seq  uint64
 }
 
-// list is one index list: the entries under prefix, those accept takes (nil: all). It
-// remembers its last answer, which holds for every later point before it.
+// list is one index list: the entries under prefix, those accept takes (nil: all). A
+// scan reads ahead: it keeps the accepted entries it passed (buf, every one in (from,
+// end]), reading more each time it is asked beyond them (1, 2, 4, … up to maxReadAhead),
+// so a list read in order costs few tree iterators and a list asked to leap reads little.
 type list struct {
 	prefix string
 	accept func(v []byte) bool
-	// The last complete answer: the first entry after from is at (none: done).
-	cached   bool
-	from, at uint64
-	done     bool
+	buf    []uint64
+	from   uint64 // buf holds every accepted entry in (from, end]
+	end    uint64
+	done   bool // no entry after end
+	valid  bool
+	ahead  int
 }
 
+const maxReadAhead = 64
+
 func (l *list) next(r RangeReader, after uint64, budget *int) hit {
-	if l.cached && after >= l.from && (l.done || after < l.at) {
+	if l.valid && after >= l.from && (l.done || after < l.end) {
+		i, _ := slices.BinarySearch(l.buf, after+1)
+		if i < len(l.buf) {
+			return hit{kind: hitFound, seq: l.buf[i]}
+		}
 		if l.done {
 			return hit{kind: hitNone}
 		}
-		return hit{kind: hitFound, seq: l.at}
 	}
-	h := hit{kind: hitNone}
+	l.ahead = min(max(1, 2*l.ahead), maxReadAhead)
+	l.buf, l.from, l.end, l.done, l.valid = l.buf[:0], after, after, false, false
+	partial := false
 	r.IterateFrom([]byte(l.prefix), []byte(l.prefix+seqText(after+1)), func(k, v []byte) bool {
 		seq, ok := seqOf(k, l.prefix)
 		if !ok {
 			return true
 		}
 		*budget--
+		l.end = seq
 		if l.accept == nil || l.accept(v) {
-			h = hit{kind: hitFound, seq: seq}
+			l.buf = append(l.buf, seq)
+			return len(l.buf) < l.ahead
+		}
+		if *budget <= 0 && len(l.buf) == 0 { // at least one entry read: the answer moves on
+			partial = true
 			return false
 		}
-		if *budget <= 0 { // at least one entry read: the answer moves on
-			h = hit{kind: hitPartial, seq: seq}
-			return false
-		}
-		return true
+		return *budget > 0
 	})
-	if h.kind != hitPartial {
-		l.cached, l.from, l.at, l.done = true, after, h.seq, h.kind == hitNone
+	if partial {
+		return hit{kind: hitPartial, seq: l.end}
 	}
-	return h
+	l.valid = true
+	if len(l.buf) == 0 {
+		if *budget > 0 || l.end == after {
+			l.done = true
+			return hit{kind: hitNone}
+		}
+		l.valid = false
+		return hit{kind: hitPartial, seq: l.end}
+	}
+	if len(l.buf) < l.ahead && *budget > 0 {
+		l.done = true
+	}
+	return hit{kind: hitFound, seq: l.buf[0]}
+}
+
+// has says whether the list holds seq, by one point read.
+func (l *list) has(r RangeReader, seq uint64, budget *int) bool {
+	*budget--
+	v := r.Get([]byte(l.prefix + seqText(seq)))
+	return v != nil && (l.accept == nil || l.accept(v))
 }
 
 // union is the lists of one parameter's values: an event in any of them.
 type union []*list
+
+// maxProbe is the most lists a union checks by point reads before it seeks.
+const maxProbe = 4
+
+// has says whether some list of the union holds seq, by point reads; false also when
+// the union is too wide to probe.
+func (u union) has(r RangeReader, seq uint64, budget *int) bool {
+	if len(u) > maxProbe {
+		return false
+	}
+	for _, l := range u {
+		if l.has(r, seq, budget) {
+			return true
+		}
+	}
+	return false
+}
 
 func (u union) next(r RangeReader, after uint64, budget *int) hit {
 	best := hit{kind: hitNone}
@@ -98,7 +147,10 @@ func (p plan) next(r RangeReader, after uint64, budget *int) hit {
 	lo := after + 1
 	for {
 		agreed := true
-		for _, u := range p {
+		for i, u := range p {
+			if i > 0 && u.has(r, lo, budget) { // the candidate set by the first: a point read
+				continue
+			}
 			h := u.next(r, lo-1, budget)
 			if h.kind != hitFound {
 				return h
