@@ -28,7 +28,7 @@ type hit struct {
 
 // list is one index list: the entries under prefix, those accept takes (nil: all). A
 // scan reads ahead: it keeps the accepted entries it passed (buf, every one in (from,
-// end]), reading more each time it is asked beyond them (1, 2, 4, … up to maxReadAhead),
+// end]), reading more each time it is asked beyond them (8, 16, … up to maxReadAhead),
 // so a list read in order costs few tree iterators and a list asked to leap reads little.
 type list struct {
 	prefix string
@@ -41,7 +41,7 @@ type list struct {
 	ahead  int
 }
 
-const maxReadAhead = 64
+const minReadAhead, maxReadAhead = 8, 64
 
 func (l *list) next(r RangeReader, after uint64, budget *int) hit {
 	if l.valid && after >= l.from && (l.done || after < l.end) {
@@ -53,7 +53,7 @@ func (l *list) next(r RangeReader, after uint64, budget *int) hit {
 			return hit{kind: hitNone}
 		}
 	}
-	l.ahead = min(max(1, 2*l.ahead), maxReadAhead)
+	l.ahead = min(max(minReadAhead, 2*l.ahead), maxReadAhead)
 	l.buf, l.from, l.end, l.done, l.valid = l.buf[:0], after, after, false, false
 	partial := false
 	r.IterateFrom([]byte(l.prefix), []byte(l.prefix+seqText(after+1)), func(k, v []byte) bool {
