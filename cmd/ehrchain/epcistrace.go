@@ -48,21 +48,28 @@ func trustedAppHash(ctx context.Context, c *client.Client, given string, fetch f
 }
 
 func epcisTraceCmd(g *globals) *cobra.Command {
-	var as, appHash string
+	var as, appHash, lot string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "trace EPC",
-		Short: "Print an item's chain of custody (EPC URI or GS1 Digital Link), each event proven against the app hash",
+		Use:   "trace EPC | trace --lot LOT GTIN",
+		Short: "Print an item's chain of custody (EPC URI or GS1 Digital Link), or a lot's packs, proven against the app hash",
 		Long: "One event a line in ledger order: height, event type and business step, capturer, Event Hash ID,\n" +
 			"and the case or pallet it came through when it is not the item's own. Every record and event is\n" +
 			"verified offline against --app-hash, or else the node's committed app hash at the trace's height.\n" +
-			"The query is signed: partners that owned or received the item and regulators may trace it.",
+			"The query is signed: partners that owned or received the item and regulators may trace it.\n\n" +
+			"With --lot, GTIN (14 digits, its Digital Link or urn:epc:idpat:sgtin:CP.IR.*) and the lot number name a\n" +
+			"lot: one pack a line, every page followed: the pack, its status and owner, the partners in its custody,\n" +
+			"the cases or pallets it is in, and where it was last seen (business step, location, event time). A\n" +
+			"partner is shown the packs it owned or received, a regulator all.",
 		Args: cobra.ExactArgs(1),
 	}
 	c.RunE = g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
 		ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 		defer cancel()
 		cl := g.client()
+		if lot != "" {
+			return traceLot(ctx, cmd.OutOrStdout(), cl, who, args[0], lot, appHash, asJSON)
+		}
 		var tr *wire.TraceResponse
 		trusted, err := trustedAppHash(ctx, cl, appHash, func() (int64, error) {
 			var err error
@@ -100,6 +107,7 @@ func epcisTraceCmd(g *globals) *cobra.Command {
 		return nil
 	})
 	c.Flags().StringVar(&as, "as", "", "your keystore (a partner in the item's custody, or a regulator)")
+	c.Flags().StringVar(&lot, "lot", "", "trace this lot of the GTIN given instead of one item")
 	c.Flags().StringVar(&appHash, "app-hash", "", "the app hash to verify against (hex); default: the node's at the trace's height")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the whole answer with its proofs as JSON")
 	c.MarkFlagRequired("as")

@@ -132,3 +132,51 @@ func TestEpcisTraceSuspectsVerifyCommands(t *testing.T) {
 		t.Fatalf("a second release: %v\n%s", err, out)
 	}
 }
+
+// TestEPCISProofQueryAndLotTraceCommands: a query by EPC pattern with --proof prints the
+// events and what it verified, page by page, and refuses an answer that does not verify;
+// a lot trace lists every pack of the lot the caller may trace, where it is and who held
+// it, proven.
+func TestEPCISProofQueryAndLotTraceCommands(t *testing.T) {
+	home := epcisHome(t)
+	p := startProc(t, home)
+	try, cli := p.commands(t)
+	epcisPartners(cli)
+
+	item, item2, box := "urn:epc:id:sgtin:4012345.012345.1001", "urn:epc:id:sgtin:4012345.012345.1002", "urn:epc:id:sscc:4012345.0000000001"
+	cli("epcis", "capture", "--as", "acme", epcisDocFile(t, 0,
+		`"type":"ObjectEvent","action":"ADD","bizStep":"commissioning","epcList":["`+item+`","`+item2+`"],"ilmd":{"cbvmda:lotNumber":"L1"}`,
+		`"type":"AggregationEvent","action":"ADD","bizStep":"packing","parentID":"`+box+`","childEPCs":["`+item+`"]`,
+		`"type":"ObjectEvent","action":"OBSERVE","bizStep":"shipping","epcList":["`+box+`"],"destinationList":[{"type":"owning_party","destination":"urn:epc:id:pgln:0712345.00000"}]`))
+	cli("epcis", "capture", "--as", "pharmacy", epcisDocFile(t, 10,
+		`"type":"ObjectEvent","action":"OBSERVE","bizStep":"receiving","epcList":["`+box+`"],"bizLocation":{"id":"urn:epc:id:sgln:0712345.00000.0"}`))
+
+	lines := func(out string) []string { return strings.Split(strings.TrimSpace(out), "\n") }
+	got := lines(cli("epcis", "query", "--as", "fda", "--proof", "--perPage", "1", "--epc", "urn:epc:idpat:sgtin:4012345.012345.*"))
+	if len(got) != 3 || !strings.Contains(got[0], "commissioning") || !strings.Contains(got[1], "packing") ||
+		!strings.HasPrefix(got[2], "verified: 2 events in 2 pages") {
+		t.Fatalf("the proven query printed:\n%s", strings.Join(got, "\n"))
+	}
+	if out, err := try("epcis", "query", "--as", "fda", "--proof", "--anyEPC", "urn:epc:idpat:sscc:4012345.*", "--app-hash", strings.Repeat("00", 32)); err == nil || !strings.Contains(out, "does not verify") {
+		t.Fatalf("a proven query against a wrong app hash: %v\n%s", err, out)
+	}
+
+	// The lot: pack 1 in the case at the pharmacy, pack 2 still with Acme.
+	got = lines(cli("epcis", "trace", "--as", "fda", "--lot", "L1", "04012345123456"))
+	pack1, pack2 := supply.CanonicalID(item), supply.CanonicalID(item2)
+	if len(got) != 4 || !strings.HasPrefix(got[0], "lot https://id.gs1.org/01/04012345123456/10/L1: no lot record") ||
+		!strings.HasPrefix(got[1], pack1+" active owner ") || !strings.Contains(got[1], " in "+supply.CanonicalID(box)+" last receiving at urn:epc:id:sgln:0712345.00000.0 ") ||
+		!strings.HasPrefix(got[2], pack2+" active owner ") || strings.Contains(got[2], " in ") ||
+		!strings.HasPrefix(got[3], "verified: 2 packs") {
+		t.Fatalf("the lot trace printed:\n%s", strings.Join(got, "\n"))
+	}
+	if got := lines(cli("epcis", "trace", "--as", "pharmacy", "--lot", "L1", "urn:epc:idpat:sgtin:4012345.012345.*")); len(got) != 3 || !strings.HasPrefix(got[1], pack1) {
+		t.Fatalf("the pharmacy's lot trace:\n%s", strings.Join(got, "\n"))
+	}
+	if got := lines(cli("epcis", "trace", "--as", "rival", "--lot", "L1", "04012345123456")); len(got) != 2 || !strings.HasPrefix(got[1], "verified: 0 packs") {
+		t.Fatalf("Rival's lot trace:\n%s", strings.Join(got, "\n"))
+	}
+	if out, err := try("epcis", "trace", "--as", "fda", "--lot", "L1", "0401234512345"); err == nil || !strings.Contains(out, "name no lot") {
+		t.Fatalf("a lot of a 13-digit GTIN: %v\n%s", err, out)
+	}
+}

@@ -26,6 +26,7 @@ func (s *Server) routeSupply() {
 	s.mux.HandleFunc("GET /epcis/events", s.queryEvents)
 	s.mux.HandleFunc("GET /epcis/events/{hash}", s.epcisEvent)
 	s.mux.HandleFunc("GET /epcis/items/{epc}/trace", s.traceItem)
+	s.mux.HandleFunc("GET /epcis/lots/{lot}/trace", s.traceLot)
 	s.mux.HandleFunc("GET /epcis/suspects", s.suspects)
 	s.mux.HandleFunc("GET /epcis/releases", s.releases)
 	s.mux.HandleFunc("GET /epcis/verify", s.verifyCode)

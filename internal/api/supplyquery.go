@@ -3,9 +3,12 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/supply"
@@ -17,9 +20,18 @@ import (
 // (supply.RunQuery), one page at a time, as an EPCISQueryDocument. The next page is
 // announced as GS1's OpenAPI does, by a Link header with rel="next" whose URL carries the
 // same parameters and a nextPageToken.
+//
+// With proof=true (this node's extension, not GS1's) the page is a
+// wire.ProvenQueryResponse instead: each event with the proof of its state value against
+// the app hash at the answer's height, for the client to check offline.
 func (s *Server) queryEvents(w http.ResponseWriter, r *http.Request) {
 	params := r.URL.Query()
-	q, pg, err := supply.ParseQuery(params)
+	proof, err := proofParam(params)
+	if err != nil {
+		writeErr(w, Space.Err(CodeBadRequest, "%v", err))
+		return
+	}
+	q, pg, err := supply.ParseQuery(withoutProof(params))
 	if err != nil {
 		writeErr(w, Space.Err(CodeBadRequest, "%v", err))
 		return
@@ -35,6 +47,10 @@ func (s *Server) queryEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := supply.RunQuery(v, who, q, pg)
+	if proof {
+		s.provenEvents(w, r, v, page)
+		return
+	}
 	doc := wire.EPCISQueryDocument{Type: "EPCISQueryDocument", SchemaVersion: "2.0",
 		CreationDate: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}
 	doc.EPCISBody.QueryResults.QueryName = "SimpleEventQuery"
@@ -137,4 +153,47 @@ func (c *queryContext) value() []any {
 		out = append(out, c.prefix) // encoding/json writes a map's keys sorted
 	}
 	return out
+}
+
+// proofParam reads the proof parameter: absent or false, a plain EPCISQueryDocument; true,
+// a proven answer.
+func proofParam(params url.Values) (bool, error) {
+	vals, ok := params["proof"]
+	if !ok {
+		return false, nil
+	}
+	if len(vals) != 1 || (vals[0] != "true" && vals[0] != "false") {
+		return false, &supply.QueryError{Param: "proof", Reason: fmt.Sprintf("%q must be true or false", strings.Join(vals, ","))}
+	}
+	return vals[0] == "true", nil
+}
+
+func withoutProof(params url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range params {
+		if k != "proof" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// provenEvents answers a query page with each event's proof (proof=true).
+func (s *Server) provenEvents(w http.ResponseWriter, r *http.Request, v View, page supply.QueryPage) {
+	resp := wire.ProvenQueryResponse{Height: v.Height(), Events: []wire.ProvenEvent{}}
+	for _, ev := range page.Events {
+		val, p, ok := s.prove(w, v, supply.EventKey(supply.Digest(ev.HashID)))
+		if !ok {
+			return
+		}
+		resp.AppHash = p.AppHash
+		resp.Events = append(resp.Events, wire.ProvenEvent{HashID: ev.HashID, Event: ev, Value: val, Proof: p})
+	}
+	if page.Next != 0 {
+		resp.Next = strconv.FormatUint(page.Next, 10)
+		params := r.URL.Query()
+		params.Set("nextPageToken", resp.Next)
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+params.Encode()+`>; rel="next"`)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }

@@ -211,7 +211,7 @@ func TestEPCISQueryOverHTTP(t *testing.T) {
 		"GE_eventTime":    {"GE_eventTime": {"yesterday"}},
 		"perPage":         {"perPage": {"0"}},
 		"nextPageToken":   {"nextPageToken": {"abc"}},
-		"MATCH_epc":       {"MATCH_epc": {"urn:epc:idpat:sgtin:4012345.012345.*"}},
+		"MATCH_epc":       {"MATCH_epc": {"urn:epc:idpat:sgtin:4012345.*.1001"}},
 		"EQ_disposition2": {"EQ_disposition2": {"x"}},
 	} {
 		_, _, err := ch.c.As(ch.fda).QueryEvents(ch.ctx, vals)

@@ -1,6 +1,7 @@
 package supply
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/epcis"
@@ -61,4 +62,17 @@ func (f *facts) lotOf(canon string) string {
 		return ""
 	}
 	return CanonicalID(root + gtin + "/10/" + f.LotNumber)
+}
+
+// commissioned lists the identifiers an event brings into existence as the custody contract
+// commissions them (Decide): an ObjectEvent ADD at commissioning, or a TransformationEvent's
+// outputs. The lot index lists them whatever the contract then decides about each.
+func (f *facts) commissioned() []string {
+	switch {
+	case f.Type == "ObjectEvent" && strings.EqualFold(f.Action, "ADD") && bizStep(f.BizStep) == "commissioning":
+		return append(slices.Clone(f.EPCList), f.QuantityClasses...)
+	case f.Type == "TransformationEvent":
+		return append(slices.Clone(f.OutputEPCs), f.OutputQuantityCls...)
+	}
+	return nil
 }

@@ -14,7 +14,16 @@ import (
 //	epcis/ixl/<canonical location>\x00<seq> (its bizLocation)
 //	epcis/vis/<partner>/<seq>          (the partner may read the event)
 //
-// <seq> is StoredEvent.Seq in 20 decimal digits, so keys sort in ledger order.
+// and, for the other indexed query parameters and the EPC patterns (indexfields.go):
+//
+//	epcis/ixy/<eventType>\x00<seq>, epcis/ixs/<bizStep>\x00<seq>, epcis/ixd/<disposition>\x00<seq>
+//	epcis/ixt/<Y2026|M202601|D20260102>\x00<seq> → the eventTime (UTC, sortable)
+//	epcis/ixp/<ai>/…\x00<seq>          (the scheme, company prefix and class of each EPC)
+//	epcis/lot/<lot>\x00<item>          (an item commissioned into the lot)
+//
+// <seq> is StoredEvent.Seq in 20 decimal digits, so keys sort in ledger order: every
+// index of one value is a list in ledger order, and a query intersects such lists
+// (plan.go).
 const (
 	seqPrefix = "epcis/seq/"
 	epcPrefix = "epcis/ixe/"
@@ -85,6 +94,8 @@ func indexEvent(st Store, seq uint64, digest string, f facts) {
 	if f.BizLocation != "" {
 		st.Set([]byte(locIndex(CanonicalID(f.BizLocation))+seqText(seq)), []byte{1})
 	}
+	indexClasses(st, seq, order, roles)
+	indexFields(st, seq, f)
 }
 
 // grantVisibility indexes a new event (seq) for its capturer and for every partner in the

@@ -17,11 +17,11 @@ import (
 // must match. Identifiers and locations are canonical (CanonicalID).
 type Query struct {
 	EventTypes   []string
-	EPC          []string // MATCH_epc: epcList, childEPCs
-	AnyEPC       []string // MATCH_anyEPC: also parentID, inputEPCList, outputEPCList
-	ParentID     []string
-	InputEPC     []string
-	OutputEPC    []string
+	EPC          []EPCValue // MATCH_epc: epcList, childEPCs
+	AnyEPC       []EPCValue // MATCH_anyEPC: also parentID, inputEPCList, outputEPCList
+	ParentID     []EPCValue
+	InputEPC     []EPCValue
+	OutputEPC    []EPCValue
 	Actions      []string
 	BizSteps     []string // bare CBV words where the value is a CBV term
 	Dispositions []string
@@ -80,12 +80,29 @@ func ParseQuery(params url.Values) (*Query, Page, error) {
 		if len(vals) == 0 {
 			return nil, pg, &QueryError{name, "has no value"}
 		}
+		epcs := func(dst *[]EPCValue) error {
+			for _, v := range vals {
+				e, err := ParseEPCValue(v)
+				if err != nil {
+					return &QueryError{name, err.Error()}
+				}
+				if e.ID == "" && e.Pattern == nil {
+					return &QueryError{name, fmt.Sprintf("%q is neither an EPC URI, an EPC pattern URI nor a GS1 Digital Link", v)}
+				}
+				*dst = append(*dst, e)
+			}
+			return nil
+		}
 		ids := func(dst *[]string) error {
 			for _, v := range vals {
 				if strings.Contains(v, "idpat") || strings.Contains(v, "*") {
-					return &QueryError{name, fmt.Sprintf("%q is an EPC pattern; this node matches exact identifiers (EPC URI or GS1 Digital Link) only", v)}
+					return &QueryError{name, fmt.Sprintf("%q is a pattern; %s takes exact locations (SGLN URI or GS1 Digital Link)", v, name)}
 				}
-				*dst = append(*dst, CanonicalID(v))
+				c := CanonicalID(v)
+				if c == "" {
+					return &QueryError{name, fmt.Sprintf("%q is neither an SGLN URI nor a GS1 Digital Link", v)}
+				}
+				*dst = append(*dst, c)
 			}
 			return nil
 		}
@@ -105,15 +122,15 @@ func ParseQuery(params url.Values) (*Query, Page, error) {
 			}
 			q.EventTypes = vals
 		case "MATCH_epc":
-			err = ids(&q.EPC)
+			err = epcs(&q.EPC)
 		case "MATCH_anyEPC":
-			err = ids(&q.AnyEPC)
+			err = epcs(&q.AnyEPC)
 		case "MATCH_parentID":
-			err = ids(&q.ParentID)
+			err = epcs(&q.ParentID)
 		case "MATCH_inputEPC":
-			err = ids(&q.InputEPC)
+			err = epcs(&q.InputEPC)
 		case "MATCH_outputEPC":
-			err = ids(&q.OutputEPC)
+			err = epcs(&q.OutputEPC)
 		case "EQ_action":
 			for _, v := range vals {
 				if v != "ADD" && v != "OBSERVE" && v != "DELETE" {
@@ -228,10 +245,12 @@ func (m queried) place(k string) string {
 	return CanonicalID(p.ID)
 }
 
-func anyIn(want, have []string) bool {
+func anyIn(want []EPCValue, have []string) bool {
 	for _, w := range want {
-		if slices.Contains(have, w) {
-			return true
+		for _, h := range have {
+			if w.Matches(h) {
+				return true
+			}
 		}
 	}
 	return false
@@ -285,56 +304,79 @@ type QueryPage struct {
 
 // RunQuery answers one page of q for who: a regulator reads every event, a trading
 // partner those indexed as visible to it (grantVisibility), anyone else nothing. It
-// reads one index: the one of a single identifier or location the query names, else the
-// partner's visibility index, else (a regulator) ledger order; the other parameters are
-// checked on each event.
+// intersects the index lists of the parameters given (plan.go) and of the partner's
+// visibility, reads only the events all of them hold, and checks each against the whole
+// query (Match: also EQ_action and EQ_readPoint, which have no index).
 func RunQuery(r RangeReader, who *identity.Identity, q *Query, pg Page) QueryPage {
+	return runQuery(r, who, q, pg, MaxQueryScan)
+}
+
+// runQuery is RunQuery reading at most about budget index entries.
+func runQuery(r RangeReader, who *identity.Identity, q *Query, pg Page, budget int) QueryPage {
 	var out QueryPage
 	if who == nil || !who.Active || !identity.TradingPartner(who.Role) {
 		return out
 	}
-	regulator := who.Role == identity.Regulator
-	prefix, role := seqPrefix, byte(0)
-	switch {
-	case len(q.EPC) == 1:
-		prefix, role = epcIndex(q.EPC[0]), RoleEPC
-	case len(q.AnyEPC) == 1:
-		prefix = epcIndex(q.AnyEPC[0])
-	case len(q.ParentID) == 1:
-		prefix, role = epcIndex(q.ParentID[0]), RoleParent
-	case len(q.InputEPC) == 1:
-		prefix, role = epcIndex(q.InputEPC[0]), RoleInput
-	case len(q.OutputEPC) == 1:
-		prefix, role = epcIndex(q.OutputEPC[0]), RoleOutput
-	case len(q.BizLocations) == 1:
-		prefix = locIndex(q.BizLocations[0])
-	case !regulator:
-		prefix = visIndex(who.ID)
-	}
-	byVisibility := prefix == visIndex(who.ID)
-	scanned := 0
-	r.IterateFrom([]byte(prefix), []byte(prefix+seqText(pg.After+1)), func(k, v []byte) bool {
-		seq, ok := seqOf(k, prefix)
-		if !ok {
-			return true
+	p := q.plan(r, who)
+	after := pg.After
+	for {
+		h := p.next(r, after, &budget)
+		switch {
+		case h.kind == hitNone:
+			return out
+		case h.kind == hitPartial:
+			out.Next = h.seq
+			return out
+		case len(out.Events) == pg.PerPage:
+			out.Next = after
+			return out
 		}
-		if scanned == MaxQueryScan || len(out.Events) == pg.PerPage {
-			out.Next = pg.After
-			return false
-		}
-		scanned++
-		pg.After = seq
-		if role != 0 && (len(v) != 1 || v[0]&role == 0) {
-			return true
-		}
-		if !regulator && !byVisibility && !Visible(r, who.ID, seq) {
-			return true
-		}
-		ev := GetEvent(r, DigestAt(r, seq))
-		if ev != nil && q.Match(ev) {
+		after = h.seq
+		if ev := GetEvent(r, DigestAt(r, h.seq)); ev != nil && q.Match(ev) {
 			out.Events = append(out.Events, ev)
 		}
-		return true
-	})
-	return out
+		if budget <= 0 {
+			out.Next = after
+			return out
+		}
+	}
+}
+
+// plan is the index lists that answer q for who.
+func (q *Query) plan(r RangeReader, who *identity.Identity) plan {
+	var p plan
+	add := func(u union) { p = append(p, u) }
+	for _, m := range []struct {
+		vals []EPCValue
+		role byte
+	}{{q.EPC, RoleEPC}, {q.AnyEPC, 0}, {q.ParentID, RoleParent}, {q.InputEPC, RoleInput}, {q.OutputEPC, RoleOutput}} {
+		if len(m.vals) > 0 {
+			add(epcUnion(m.vals, m.role))
+		}
+	}
+	if len(q.BizLocations) > 0 {
+		var u union
+		for _, l := range q.BizLocations {
+			u = append(u, &list{prefix: locIndex(l)})
+		}
+		add(u)
+	}
+	for _, f := range []struct {
+		prefix string
+		vals   []string
+	}{{typePrefix, q.EventTypes}, {stepPrefix, q.BizSteps}, {dispPrefix, q.Dispositions}} {
+		if len(f.vals) > 0 {
+			add(fieldUnion(f.prefix, f.vals))
+		}
+	}
+	if !q.From.IsZero() || !q.To.IsZero() {
+		add(timeUnion(r, q.From, q.To))
+	}
+	if who.Role != identity.Regulator {
+		add(union{{prefix: visIndex(who.ID)}})
+	}
+	if len(p) == 0 { // a regulator asking for everything: ledger order
+		add(union{{prefix: seqPrefix}})
+	}
+	return p
 }

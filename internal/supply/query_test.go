@@ -15,7 +15,7 @@ func TestParseQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(q.EventTypes) != 2 || q.BizSteps[0] != "shipping" || q.BizSteps[1] != "receiving" || q.EPC[0] != "https://id.gs1.org/01/04012345123456/21/1001" {
+	if len(q.EventTypes) != 2 || q.BizSteps[0] != "shipping" || q.BizSteps[1] != "receiving" || q.EPC[0].ID != "https://id.gs1.org/01/04012345123456/21/1001" {
 		t.Fatalf("parsed %+v", q)
 	}
 	if q.From.UTC().Format("15:04") != "02:04" || pg.PerPage != 5 || pg.After != 12 {
