@@ -7,6 +7,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/supply"
+	"github.com/ehrchain/ehrchain/internal/tx"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -20,15 +21,9 @@ const (
 // a regulator sees all of them, a trading partner those that involve it (it captured the
 // event, or owned or was to receive an item it names). Paged by after=SEQ and limit=N.
 func (s *Server) suspects(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	after, err := strconv.ParseUint(cmp.Or(q.Get("after"), "0"), 10, 64)
-	if err != nil {
-		writeErr(w, Space.Err(CodeBadRequest, "after=%q must be the sequence number of a suspect event (the next of the previous page)", q.Get("after")))
-		return
-	}
-	limit, err := strconv.Atoi(cmp.Or(q.Get("limit"), strconv.Itoa(defaultSuspectPage)))
-	if err != nil || limit < 1 || limit > maxSuspectPage {
-		writeErr(w, Space.Err(CodeBadRequest, "limit=%q must be 1 to %d", q.Get("limit"), maxSuspectPage))
+	after, limit, perr := seqPage(r, "a suspect event")
+	if perr != nil {
+		writeErr(w, perr)
 		return
 	}
 	v := s.b.View()
@@ -67,15 +62,9 @@ func (s *Server) suspects(w http.ResponseWriter, r *http.Request) {
 // them, a trading partner those naming an item in its custody. Paged by after=SEQ and
 // limit=N, like the suspects.
 func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	after, err := strconv.ParseUint(cmp.Or(q.Get("after"), "0"), 10, 64)
-	if err != nil {
-		writeErr(w, Space.Err(CodeBadRequest, "after=%q must be the sequence number of a release (the next of the previous page)", q.Get("after")))
-		return
-	}
-	limit, err := strconv.Atoi(cmp.Or(q.Get("limit"), strconv.Itoa(defaultSuspectPage)))
-	if err != nil || limit < 1 || limit > maxSuspectPage {
-		writeErr(w, Space.Err(CodeBadRequest, "limit=%q must be 1 to %d", q.Get("limit"), maxSuspectPage))
+	after, limit, perr := seqPage(r, "a release")
+	if perr != nil {
+		writeErr(w, perr)
 		return
 	}
 	v := s.b.View()
@@ -97,4 +86,20 @@ func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
 		resp.Next = strconv.FormatUint(next, 10)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// seqPage reads a page of a sequence-numbered listing: after=SEQ (the previous page's
+// next, 0 for the first) and limit=N (1 to maxSuspectPage). what names the listed thing in
+// the error ("a release").
+func seqPage(r *http.Request, what string) (after uint64, limit int, _ *tx.Error) {
+	q := r.URL.Query()
+	after, err := strconv.ParseUint(cmp.Or(q.Get("after"), "0"), 10, 64)
+	if err != nil {
+		return 0, 0, Space.Err(CodeBadRequest, "after=%q must be the sequence number of %s (the next of the previous page)", q.Get("after"), what)
+	}
+	limit, err = strconv.Atoi(cmp.Or(q.Get("limit"), strconv.Itoa(defaultSuspectPage)))
+	if err != nil || limit < 1 || limit > maxSuspectPage {
+		return 0, 0, Space.Err(CodeBadRequest, "limit=%q must be 1 to %d", q.Get("limit"), maxSuspectPage)
+	}
+	return after, limit, nil
 }
