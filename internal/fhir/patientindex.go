@@ -193,24 +193,7 @@ func (g *Gateway) releasePatients(ctx context.Context, s *session, pur string, p
 // readReadable is readHits that leaves out a record the ledger refused after all (a grant
 // revoked since the pre-decision): the refusal is on the ledger, the record stays unread.
 func (g *Gateway) readReadable(ctx context.Context, s *session, ms []*records.Meta, pur string) ([]hit, error) {
-	hits := make([]hit, len(ms))
-	errs := make([]error, len(ms))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, readWorkers)
-	for i, m := range ms {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			vs, err := g.readRecord(ctx, s, m, pur, false)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			hits[i] = hit{m, vs[0]}
-		}()
-	}
-	wg.Wait()
+	hits, errs := g.readEach(ctx, s, ms, pur)
 	var out []hit
 	for i, err := range errs {
 		switch {

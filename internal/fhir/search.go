@@ -742,11 +742,23 @@ func updatedMatch(updated [][]string, m *records.Meta) bool {
 // readHits reads and decrypts each record through the ledger: one audited read each,
 // batched by the node into blocks.
 func (g *Gateway) readHits(ctx context.Context, s *session, cands []*records.Meta, pur string) ([]hit, error) {
-	hits := make([]hit, len(cands))
-	errs := make([]error, len(cands))
+	hits, errs := g.readEach(ctx, s, cands, pur)
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return hits, nil
+}
+
+// readEach reads the records in parallel (readWorkers at a time), each hit or error at its
+// record's index.
+func (g *Gateway) readEach(ctx context.Context, s *session, ms []*records.Meta, pur string) ([]hit, []error) {
+	hits := make([]hit, len(ms))
+	errs := make([]error, len(ms))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, readWorkers)
-	for i, m := range cands {
+	for i, m := range ms {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -760,12 +772,7 @@ func (g *Gateway) readHits(ctx context.Context, s *session, cands []*records.Met
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return hits, nil
+	return hits, errs
 }
 
 func sortHits(rt, by string, hs []hit) {
