@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/trials/timeproof"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -86,11 +87,11 @@ func printReport(w io.Writer, rep *wire.TrialReport, trusted []byte) {
 // verifyTime checks a report's block time against the trusted hash of block Height+1 and
 // returns the app hash that block carries, which the report's proofs are then checked with.
 func verifyTime(rep *wire.TrialReport, trustedBlock []byte) ([]byte, error) {
-	_, appHash, err := rep.TimeProof.NextBlock()
+	_, appHash, err := timeproof.NextBlock(rep.TimeProof)
 	if err != nil {
 		return nil, err
 	}
-	if err := rep.TimeProof.Verify(trustedBlock, rep.Height, appHash, rep.BlockTime); err != nil {
+	if err := timeproof.Verify(rep.TimeProof, trustedBlock, rep.Height, appHash, rep.BlockTime); err != nil {
 		return nil, err
 	}
 	return appHash, nil
@@ -154,7 +155,7 @@ func trialReportCmd(g *globals) *cobra.Command {
 			claimed := blockHash == ""
 			var trustedBlock []byte
 			if claimed {
-				if trustedBlock, _, err = rep.TimeProof.NextBlock(); err != nil {
+				if trustedBlock, _, err = timeproof.NextBlock(rep.TimeProof); err != nil {
 					return err
 				}
 			} else if trustedBlock, err = hexFlag("trusted-block-hash", blockHash); err != nil {

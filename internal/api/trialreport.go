@@ -12,6 +12,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/trials/timeproof"
 	"github.com/ehrchain/ehrchain/internal/tx"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
@@ -121,7 +122,7 @@ func (s *Server) blockTimeProof(ctx context.Context, h int64) (*trials.BlockTime
 			return nil, time.Time{}, Space.Err(CodeUnavailable, "block %d is not stored on this node (pruned)", h)
 		}
 		if next != nil {
-			p, err := trials.NewBlockTimeProof(cur, next)
+			p, err := timeproof.New(cur, next)
 			if err != nil {
 				return nil, time.Time{}, Space.Err(CodeInternal, "encode headers: %v", err)
 			}

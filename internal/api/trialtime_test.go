@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/trials/timeproof"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -31,7 +31,7 @@ func TestTrialReportProvenTime(t *testing.T) {
 		t.Fatalf("block %d is not stored", rep.Height+1)
 	}
 	trusted := next.Hash()
-	if err := rep.TimeProof.Verify(trusted, rep.Height, next.AppHash, rep.BlockTime); err != nil {
+	if err := timeproof.Verify(rep.TimeProof, trusted, rep.Height, next.AppHash, rep.BlockTime); err != nil {
 		t.Fatalf("the block time does not verify: %v", err)
 	}
 	if err := rep.Verify(next.AppHash); err != nil {
@@ -42,7 +42,7 @@ func TestTrialReportProvenTime(t *testing.T) {
 	}
 
 	older := n.r.Node.BlockHeader(rep.Height - 1)
-	otherProof, err := trials.NewBlockTimeProof(older, n.r.Node.BlockHeader(rep.Height))
+	otherProof, err := timeproof.New(older, n.r.Node.BlockHeader(rep.Height))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,38 +52,38 @@ func TestTrialReportProvenTime(t *testing.T) {
 	}{
 		{"a flipped byte in the header", func(r *wire.TrialReport, tr []byte) error {
 			r.TimeProof.Header[len(r.TimeProof.Header)/2] ^= 1
-			return r.TimeProof.Verify(tr, r.Height, next.AppHash, r.BlockTime)
+			return timeproof.Verify(r.TimeProof, tr, r.Height, next.AppHash, r.BlockTime)
 		}},
 		{"a flipped byte in the next header", func(r *wire.TrialReport, tr []byte) error {
 			r.TimeProof.Next[len(r.TimeProof.Next)/2] ^= 1
-			return r.TimeProof.Verify(tr, r.Height, next.AppHash, r.BlockTime)
+			return timeproof.Verify(r.TimeProof, tr, r.Height, next.AppHash, r.BlockTime)
 		}},
 		{"a block time a second later", func(r *wire.TrialReport, tr []byte) error {
-			return r.TimeProof.Verify(tr, r.Height, next.AppHash, r.BlockTime.Add(time.Second))
+			return timeproof.Verify(r.TimeProof, tr, r.Height, next.AppHash, r.BlockTime.Add(time.Second))
 		}},
 		{"another trusted hash", func(r *wire.TrialReport, tr []byte) error {
 			tr[0] ^= 1
-			return r.TimeProof.Verify(tr, r.Height, next.AppHash, r.BlockTime)
+			return timeproof.Verify(r.TimeProof, tr, r.Height, next.AppHash, r.BlockTime)
 		}},
 		{"another app hash", func(r *wire.TrialReport, tr []byte) error {
 			a := append([]byte(nil), next.AppHash...)
 			a[0] ^= 1
-			return r.TimeProof.Verify(tr, r.Height, a, r.BlockTime)
+			return timeproof.Verify(r.TimeProof, tr, r.Height, a, r.BlockTime)
 		}},
 		{"the headers of the blocks before", func(r *wire.TrialReport, tr []byte) error {
-			return otherProof.Verify(tr, r.Height, next.AppHash, r.BlockTime)
+			return timeproof.Verify(otherProof, tr, r.Height, next.AppHash, r.BlockTime)
 		}},
 		{"a report claiming another height", func(r *wire.TrialReport, tr []byte) error {
-			return r.TimeProof.Verify(tr, r.Height-1, next.AppHash, r.BlockTime)
+			return timeproof.Verify(r.TimeProof, tr, r.Height-1, next.AppHash, r.BlockTime)
 		}},
 		{"no headers", func(r *wire.TrialReport, tr []byte) error {
 			r.TimeProof = nil
-			return r.TimeProof.Verify(tr, r.Height, next.AppHash, r.BlockTime)
+			return timeproof.Verify(r.TimeProof, tr, r.Height, next.AppHash, r.BlockTime)
 		}},
 	} {
 		bad := clone(t, rep)
 		err := c.do(bad, append([]byte(nil), trusted...))
-		if !errors.Is(err, trials.ErrBlockTime) {
+		if !errors.Is(err, timeproof.ErrBlockTime) {
 			t.Errorf("%s: %v", c.name, err)
 		} else {
 			t.Logf("%s: %v", c.name, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/txsig"
 )
 
 // Micro-benchmarks of the per-transaction costs behind `ehrchain bench`. Each signs its
@@ -59,7 +60,7 @@ func BenchmarkDecodeVerify(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		env, err := tx.Decode(raw)
-		if err != nil || !env.Verify(pub) {
+		if err != nil || !txsig.Verify(env, pub) {
 			b.Fatal("transaction does not verify")
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/txsig"
 )
 
 // verifier is the one door for signatures: every check of a transaction's or a read
@@ -15,7 +16,7 @@ type verifier struct{ cache *sigCache }
 // envelope reports whether d's signature verifies with pub, checking it at most once per
 // key outside consensus.
 func (v verifier) envelope(d *decoded, pub ed25519.PublicKey) bool {
-	return v.check(d.hash, pub, func() bool { return d.env.Verify(pub) })
+	return v.check(d.hash, pub, func() bool { return txsig.Verify(d.env, pub) })
 }
 
 // request is envelope for a read request.
@@ -36,7 +37,7 @@ func (v verifier) check(h [32]byte, pub ed25519.PublicKey, verify func() bool) b
 
 // inBlock verifies d's signature inside a block and remembers nothing: a block checks each
 // signature it did not find verified before (used) itself, once.
-func (v verifier) inBlock(d *decoded, pub ed25519.PublicKey) bool { return d.env.Verify(pub) }
+func (v verifier) inBlock(d *decoded, pub ed25519.PublicKey) bool { return txsig.Verify(d.env, pub) }
 
 // used reports whether the signature of the transaction or request with hash h was
 // verified with pub before the block, and forgets it: the block's own check is skipped

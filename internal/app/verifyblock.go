@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/txsig"
 )
 
 // batchSize is the fewest signatures worth a batch of their own: a block's signatures are
@@ -14,7 +15,7 @@ import (
 const batchSize = 64
 
 // verifyBlock checks the signatures of the block's transactions listed in todo against
-// keys[i], in one batch per processor (tx.VerifyBatch, whose result for each transaction
+// keys[i], in one batch per processor (txsig.VerifyBatch, whose result for each transaction
 // is exactly what verifying it alone gives); it sets keys[i] to nil for each that does not
 // verify. Each result is a pure function of the transaction and key, so the split is free.
 func verifyBlock(decs []blockTx, keys [][]byte, todo []int) {
@@ -33,7 +34,7 @@ func verifyBlock(decs []blockTx, keys [][]byte, todo []int) {
 			for k, i := range part {
 				envs[k], pubs[k] = decs[i].d.env, keys[i]
 			}
-			for k, ok := range tx.VerifyBatch(envs, pubs) {
+			for k, ok := range txsig.VerifyBatch(envs, pubs) {
 				if !ok {
 					keys[part[k]] = nil
 				}

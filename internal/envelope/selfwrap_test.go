@@ -39,7 +39,9 @@ func TestWrapToSelf(t *testing.T) {
 		"no key":         func() ([]byte, error) { return envelope.UnwrapKeyFromSelf(nil, w, testAAD) },
 		"truncated":      func() ([]byte, error) { return envelope.UnwrapKeyFromSelf(priv, w[:len(w)-1], testAAD) },
 		"extended":       func() ([]byte, error) { return envelope.UnwrapKeyFromSelf(priv, append(bytes.Clone(w), 0), testAAD) },
-		"an HPKE wrap":   func() ([]byte, error) { return envelope.UnwrapKeyFromSelf(priv, make([]byte, envelope.WrappedKeySize), testAAD) },
+		"an HPKE wrap": func() ([]byte, error) {
+			return envelope.UnwrapKeyFromSelf(priv, make([]byte, envelope.WrappedKeySize), testAAD)
+		},
 	} {
 		if got, err := try(); !errors.Is(err, envelope.ErrUnwrap) || got != nil {
 			t.Errorf("%s: got %v", name, err)

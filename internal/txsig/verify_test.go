@@ -1,36 +1,37 @@
-package tx
+package txsig
 
 import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/hex"
+	"github.com/ehrchain/ehrchain/internal/tx"
 	"testing"
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
 	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
 )
 
-func signedMany(t testing.TB, n int) ([]*Envelope, []ed25519.PublicKey) {
-	envs := make([]*Envelope, n)
+func signedMany(t testing.TB, n int) ([]*tx.Envelope, []ed25519.PublicKey) {
+	envs := make([]*tx.Envelope, n)
 	keys := make([]ed25519.PublicKey, n)
 	for i := range envs {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
-		envs[i] = Sign(priv, [SignerLen]byte{byte(i)}, "chain-a", uint64(i), testBody{make([]byte, 100+i)})
+		envs[i] = tx.Sign(priv, [tx.SignerLen]byte{byte(i)}, "chain-a", uint64(i), testBody{make([]byte, 100+i)})
 		keys[i] = pub
 	}
 	return envs, keys
 }
 
 // agree checks that VerifyBatch gives, for each entry, what Verify gives alone.
-func agree(t *testing.T, envs []*Envelope, keys []ed25519.PublicKey) []bool {
+func agree(t *testing.T, envs []*tx.Envelope, keys []ed25519.PublicKey) []bool {
 	t.Helper()
 	got := VerifyBatch(envs, keys)
 	for i := range envs {
-		if want := envs[i].Verify(keys[i]); got[i] != want {
+		if want := Verify(envs[i], keys[i]); got[i] != want {
 			t.Fatalf("entry %d: batch says %v, alone %v", i, got[i], want)
 		}
 	}
@@ -51,18 +52,18 @@ func TestVerifyBatchAllValid(t *testing.T) {
 // One bad entry among many: only it fails, whatever is wrong with it and wherever it is.
 func TestVerifyBatchFindsTheBadOne(t *testing.T) {
 	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
-	spoil := map[string]func(e *Envelope, k *ed25519.PublicKey){
-		"flipped signature bit": func(e *Envelope, _ *ed25519.PublicKey) {
+	spoil := map[string]func(e *tx.Envelope, k *ed25519.PublicKey){
+		"flipped signature bit": func(e *tx.Envelope, _ *ed25519.PublicKey) {
 			e.Signature = append([]byte(nil), e.Signature...)
 			e.Signature[10] ^= 1
 		},
-		"changed body": func(e *Envelope, _ *ed25519.PublicKey) { e.Body = append(append([]byte(nil), e.Body...), 0) },
-		"another key":  func(_ *Envelope, k *ed25519.PublicKey) { *k = otherPub },
-		"short key":    func(_ *Envelope, k *ed25519.PublicKey) { *k = (*k)[:31] },
-		"short signature": func(e *Envelope, _ *ed25519.PublicKey) {
+		"changed body": func(e *tx.Envelope, _ *ed25519.PublicKey) { e.Body = append(append([]byte(nil), e.Body...), 0) },
+		"another key":  func(_ *tx.Envelope, k *ed25519.PublicKey) { *k = otherPub },
+		"short key":    func(_ *tx.Envelope, k *ed25519.PublicKey) { *k = (*k)[:31] },
+		"short signature": func(e *tx.Envelope, _ *ed25519.PublicKey) {
 			e.Signature = e.Signature[:63]
 		},
-		"S not reduced": func(e *Envelope, _ *ed25519.PublicKey) {
+		"S not reduced": func(e *tx.Envelope, _ *ed25519.PublicKey) {
 			// S + L verifies under a lax check; the canonical one refuses it.
 			e.Signature = append([]byte(nil), e.Signature...)
 			addL(e.Signature[32:])
@@ -109,7 +110,7 @@ func TestVerifyBatchSmallOrderComponent(t *testing.T) {
 }
 
 // torsionSigned signs an envelope with R = [r]B + T, T the point of order 2.
-func torsionSigned(t *testing.T) (*Envelope, ed25519.PublicKey) {
+func torsionSigned(t *testing.T) (*tx.Envelope, ed25519.PublicKey) {
 	var a, r scalar.Scalar
 	if _, err := a.SetRandom(rand.Reader); err != nil {
 		t.Fatal(err)
@@ -133,7 +134,7 @@ func torsionSigned(t *testing.T) (*Envelope, ed25519.PublicKey) {
 	Ac.SetEdwardsPoint(&A)
 	Rc.SetEdwardsPoint(&R)
 	pub := ed25519.PublicKey(Ac[:])
-	e := &Envelope{ChainID: "chain-a", Sequence: 1, BodyType: 42, Body: []byte("torsion")}
+	e := &tx.Envelope{ChainID: "chain-a", Sequence: 1, BodyType: 42, Body: []byte("torsion")}
 	h := sha512.New()
 	h.Write(Rc[:])
 	h.Write(pub)
@@ -157,8 +158,14 @@ func torsionSigned(t *testing.T) (*Envelope, ed25519.PublicKey) {
 func TestVerifyAcceptsWhatTheStandardLibraryAccepts(t *testing.T) {
 	envs, keys := signedMany(t, 20)
 	for i, e := range envs {
-		if !ed25519.Verify(keys[i], e.SignBytes(), e.Signature) || !e.Verify(keys[i]) {
+		if !ed25519.Verify(keys[i], e.SignBytes(), e.Signature) || !Verify(e, keys[i]) {
 			t.Fatalf("entry %d: standard library and Verify disagree on a standard signature", i)
 		}
 	}
 }
+
+// testBody is a transaction body of opaque bytes.
+type testBody struct{ b []byte }
+
+func (testBody) Type() tx.Type         { return 42 }
+func (t testBody) Encode(w *tx.Writer) { w.PutBytes(t.b) }

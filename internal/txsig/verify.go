@@ -1,7 +1,10 @@
-package tx
+// Package txsig checks transaction signatures on the node side. It lives apart from tx,
+// which clients import to sign, so that a client builds without CometBFT.
+package txsig
 
 import (
 	"crypto/ed25519"
+	"github.com/ehrchain/ehrchain/internal/tx"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 )
@@ -14,7 +17,7 @@ import (
 // small cache, so a signer's key is decompressed once.
 
 // Verify checks the signature against pub.
-func (e *Envelope) Verify(pub ed25519.PublicKey) bool {
+func Verify(e *tx.Envelope, pub ed25519.PublicKey) bool {
 	return len(pub) == ed25519.PublicKeySize && len(e.Signature) == ed25519.SignatureSize &&
 		cmted25519.PubKey(pub).VerifySignature(e.SignBytes(), e.Signature)
 }
@@ -24,16 +27,16 @@ func (e *Envelope) Verify(pub ed25519.PublicKey) bool {
 const minBatch = 4
 
 // VerifyBatch checks envs[i]'s signature against keys[i] for every i and returns, for each,
-// exactly what envs[i].Verify(keys[i]) returns. The batch equation uses random coefficients:
+// exactly what Verify(envs[i], keys[i]) returns. The batch equation uses random coefficients:
 // valid signatures always satisfy it, and a batch holding an invalid one satisfies it only
 // with negligible probability (2^-128); when it fails, every signature of the batch is
 // checked on its own to find the bad ones. The result is therefore a pure function of the
 // inputs, as consensus requires.
-func VerifyBatch(envs []*Envelope, keys []ed25519.PublicKey) []bool {
+func VerifyBatch(envs []*tx.Envelope, keys []ed25519.PublicKey) []bool {
 	ok := make([]bool, len(envs))
 	if len(envs) < minBatch {
 		for i, e := range envs {
-			ok[i] = e.Verify(keys[i])
+			ok[i] = Verify(e, keys[i])
 		}
 		return ok
 	}
@@ -58,7 +61,7 @@ func VerifyBatch(envs []*Envelope, keys []ed25519.PublicKey) []bool {
 		return ok
 	}
 	for _, i := range added {
-		ok[i] = envs[i].Verify(keys[i])
+		ok[i] = Verify(envs[i], keys[i])
 	}
 	return ok
 }

@@ -1,4 +1,4 @@
-package tx
+package txsig
 
 import (
 	"crypto/ed25519"
@@ -18,7 +18,7 @@ func BenchmarkVerify(b *testing.B) {
 	})
 	b.Run("single", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			envs[i%len(envs)].Verify(keys[i%len(envs)])
+			Verify(envs[i%len(envs)], keys[i%len(envs)])
 		}
 	})
 	for _, n := range []int{4, 16, 64, 128} {
