@@ -9,8 +9,8 @@ import (
 // their bytes: an erased record's inline ciphertext travelled in a block) back only when it
 // compacts the files that hold them, which a store that only grows at its head seldom does.
 // The compactor compacts the block store each time pruning has moved its base up by
-// keep_blocks since the last compaction, and then trims the consensus WAL (waltrim.go). It
-// runs on this node only, outside consensus.
+// keep_blocks since the last compaction; it also trims the consensus WAL (waltrim.go) each
+// time the chain has grown by keep_blocks. It runs on this node only, outside consensus.
 type compactor struct {
 	n          *Node
 	every      int64 // blocks of base advance between compactions
@@ -36,12 +36,18 @@ func (k *compactor) run() {
 	defer close(k.done)
 	t := time.NewTicker(compactCheck)
 	defer t.Stop()
-	last := k.n.BlockBase()
+	last, trimmed := k.n.BlockBase(), k.n.cmt.BlockStore().Height()
 	for {
 		select {
 		case <-k.stop:
 			return
 		case <-t.C:
+		}
+		// The WAL needs only the current height, so it is trimmed as the tip moves, not as
+		// pruning does (which waits for snapshots).
+		if h := k.n.cmt.BlockStore().Height(); h-trimmed >= k.every {
+			k.wal.trim()
+			trimmed = h
 		}
 		base := k.n.BlockBase()
 		if base-last < k.every {
@@ -58,7 +64,6 @@ func (k *compactor) run() {
 		}
 		k.n.logf("block store compacted after pruning below height %d (%s)", base, time.Since(start).Round(time.Millisecond))
 		last = base
-		k.wal.trim()
 	}
 }
 

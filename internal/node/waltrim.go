@@ -13,10 +13,10 @@ import (
 // transaction, with an inline ciphertext, stays in it after pruning has removed its block
 // and an erasure has shredded the record. Crash recovery needs only the WAL from the last
 // committed height's #ENDHEIGHT marker on, but CometBFT rotates the WAL at 10 MB and keeps
-// up to 1 GB of it, limits an embedder cannot set. So on a pruning node, each time the
-// compactor runs, the trimmer rotates the WAL and deletes every rotated file but the newest
-// (which holds the markers of the heights since the previous rotation): a block's bytes
-// leave the WAL two compactor runs after it was committed.
+// up to 1 GB of it, limits an embedder cannot set. So on a pruning node, each time the chain
+// has grown by keep_blocks, the trimmer rotates the WAL and deletes every rotated file but
+// the newest (which holds the markers of the heights since the previous rotation): a block's
+// bytes leave the WAL about 2 × keep_blocks blocks after it was committed.
 //
 // CometBFT keeps the WAL private to its consensus state; walGroup reaches its file group by
 // reflection, and TestWALTrimmerReachesTheGroup fails if a CometBFT upgrade moves it (the
