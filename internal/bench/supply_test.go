@@ -4,41 +4,21 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/epcis"
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
-
-// sharedData finds ../shared/data/<rel> from the repository, wherever it is checked out.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatalf("../shared/data/%s not found above the package", rel)
-		}
-		dir = up
-	}
-}
 
 // TestSupplyDocumentsConformToSchema: each kind of document the workload captures is an
 // EPCIS 2.0 document GS1's schema accepts, of EventsPerDoc events with distinct Event
 // Hash IDs.
 func TestSupplyDocumentsConformToSchema(t *testing.T) {
-	schema, err := os.ReadFile(sharedData(t, "epcis-2.0/schema/EPCIS-JSON-Schema.json"))
+	schema, err := os.ReadFile(nodetest.SharedData(t, "epcis-2.0/schema/EPCIS-JSON-Schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/boombuler/barcode/qr"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 	"github.com/ehrchain/ehrchain/internal/recalltest"
 	"github.com/ehrchain/ehrchain/internal/supply"
 )
@@ -32,7 +31,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	e := startEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := e.node.Server.ConfigureEPCIS(sharedData(t, "epcis-2.0/schema/EPCIS-JSON-Schema.json")); err != nil {
+	if err := e.node.Server.ConfigureEPCIS(nodetest.SharedData(t, "epcis-2.0/schema/EPCIS-JSON-Schema.json")); err != nil {
 		t.Fatal(err)
 	}
 	s := recalltest.Build(t, ctx, e.cl, e.reg, recalltest.Options{AffectedName: "ada", ClearName: "cy"})
@@ -140,27 +139,6 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	b.act(chromedp.Navigate(link))
 	wantVerdict(t, b, supply.AnswerGenuine, "Genuine")
 	b.noProblems()
-}
-
-// sharedData finds ../shared/data/<rel> above the package, wherever the repository is
-// checked out.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatalf("../shared/data/%s not found above the package", rel)
-		}
-		dir = up
-	}
 }
 
 func wantVerdict(t *testing.T, b *browser, answer, title string) {
