@@ -140,20 +140,9 @@ func playTrialsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 	}
 
 	step("anyone fetches the trial's transparency report and verifies it offline against the node's app hash")
-	var rep *wire.TrialReport
-	trusted, err := trustedAppHash(ctx, cl, "", func() (int64, error) {
-		var err error
-		rep, err = cl.TrialReport(ctx, demoTrial)
-		if err != nil {
-			return 0, err
-		}
-		return rep.Height, nil
-	})
+	rep, trusted, err := verifiedTrialReport(ctx, cl, demoTrial)
 	if err != nil {
 		return err
-	}
-	if err := rep.Verify(trusted); err != nil {
-		return fmt.Errorf("the report of trial %s does not verify: %w", demoTrial, err)
 	}
 	for _, f := range rep.Report.Findings {
 		kind := ""
@@ -204,20 +193,9 @@ func showOverdueDemo(ctx context.Context, g *globals, cl *client.Client) error {
 		}
 		fmt.Printf("    %-9s results due %s  %-15s  %d violation(s)\n", f.ID, f.ResultsDue, state, f.Violations)
 	}
-	var rep *wire.TrialReport
-	trusted, err := trustedAppHash(ctx, cl, "", func() (int64, error) {
-		var err error
-		rep, err = cl.TrialReport(ctx, demoOverdue)
-		if err != nil {
-			return 0, err
-		}
-		return rep.Height, nil
-	})
+	rep, _, err := verifiedTrialReport(ctx, cl, demoOverdue)
 	if err != nil {
 		return err
-	}
-	if err := rep.Verify(trusted); err != nil {
-		return fmt.Errorf("the report of trial %s does not verify: %w", demoOverdue, err)
 	}
 	for _, f := range rep.Report.Findings {
 		if f.Rule == trials.RuleResultsDue {
@@ -226,4 +204,25 @@ func showOverdueDemo(ctx context.Context, g *globals, cl *client.Client) error {
 	}
 	fmt.Printf("    (the overdue list: %s trial list --overdue)\n", demoCLI(g, cl.Base))
 	return nil
+}
+
+// verifiedTrialReport fetches a trial's transparency report and verifies it offline against
+// the node's app hash at the report's height, which it returns too.
+func verifiedTrialReport(ctx context.Context, cl *client.Client, id string) (*wire.TrialReport, []byte, error) {
+	var rep *wire.TrialReport
+	trusted, err := trustedAppHash(ctx, cl, "", func() (int64, error) {
+		var err error
+		rep, err = cl.TrialReport(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		return rep.Height, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := rep.Verify(trusted); err != nil {
+		return nil, nil, fmt.Errorf("the report of trial %s does not verify: %w", id, err)
+	}
+	return rep, trusted, nil
 }

@@ -61,6 +61,13 @@ func (c *Client) Trace(ctx context.Context, epc string) (*wire.TraceResponse, er
 // a trading partner those that involve it. Pass the answer's Next as after for the next
 // page.
 func (c *Client) Suspects(ctx context.Context, after uint64, limit int) (*wire.SuspectsResponse, error) {
+	var r wire.SuspectsResponse
+	return &r, c.do(ctx, "GET", seqPagePath("/epcis/suspects", after, limit), nil, &r)
+}
+
+// seqPagePath is path with the after= and limit= of a sequence-numbered listing (0: the
+// node's default).
+func seqPagePath(path string, after uint64, limit int) string {
 	q := url.Values{}
 	if after > 0 {
 		q.Set("after", strconv.FormatUint(after, 10))
@@ -68,12 +75,10 @@ func (c *Client) Suspects(ctx context.Context, after uint64, limit int) (*wire.S
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	path := "/epcis/suspects"
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var r wire.SuspectsResponse
-	return &r, c.do(ctx, "GET", path, nil, &r)
+	return path
 }
 
 // VerifyCode asks whether the pack a GS1 Digital Link URI or DataMatrix element string
