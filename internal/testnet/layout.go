@@ -51,6 +51,9 @@ type Options struct {
 	KDF           keys.KDFParams
 	LogLevel      string
 	Params        app.Params // the chain's genesis rules (benchmarks enable the no-op)
+	// Registrar is the registrar's keystore; nil makes a new one. A multi-chain testnet
+	// gives every chain the same registrar.
+	Registrar *keys.Keystore
 }
 
 // BasePorts lays node i out at P+10i (API), P+10i+1 (p2p) and P+10i+2 (RPC).
@@ -112,15 +115,18 @@ func Init(o Options) (*Manifest, error) {
 	if len(o.Passphrase) == 0 {
 		return nil, errors.New("a passphrase for the registrar keystore is required")
 	}
-	if _, err := os.Stat(manifestPath(o.Dir)); err == nil {
-		return nil, fmt.Errorf("%s already holds a testnet; remove it or use another --out", o.Dir)
+	if err := refuseExisting(o.Dir); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	ks, err := keys.NewKeystore(Registrar)
-	if err != nil {
-		return nil, err
+	ks := o.Registrar
+	if ks == nil {
+		var err error
+		if ks, err = keys.NewKeystore(Registrar); err != nil {
+			return nil, err
+		}
 	}
 	enc, err := keys.Encrypt(ks, o.Passphrase, o.KDF)
 	if err != nil {
