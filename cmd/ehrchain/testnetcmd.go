@@ -34,17 +34,32 @@ func testnetInitCmd(g *globals) *cobra.Command {
 	var o testnet.Options
 	var base int
 	var insts string
+	var mc multiFlags
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create N validator homes, a shared genesis and persistent peers in --out",
-		Args:  cobra.NoArgs,
+		Long: `init lays out one chain of --validators nodes, or, with --chains or --shards, several
+chains (EHR shards and a supply sidechain), each a testnet of its own in DIR/NAME, plus
+DIR/network.json, the network description clients route patients with (--network).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Dir == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
+			specs, err := mc.specs(cmd)
+			if err != nil {
+				return err
+			}
+			if specs != nil && (cmd.Flags().Changed("validators") || cmd.Flags().Changed("chain-id") || insts != "") {
+				return fmt.Errorf("--validators, --chain-id and --institutions lay out one chain: with --chains or --shards give the validators per chain (ehr-a:3) and --network")
+			}
 			pass, err := g.passphrase("the testnet registrar keystore", true)
 			if err != nil {
 				return err
+			}
+			if specs != nil {
+				return initChains(testnet.ChainOptions{Dir: o.Dir, Network: mc.network, Chains: specs, Ports: testnet.ChainPorts(base),
+					BlockMS: o.BlockMS, MaxBlockBytes: o.MaxBlockBytes, Passphrase: pass, KDF: keys.DefaultKDF, LogLevel: o.LogLevel})
 			}
 			o.Passphrase, o.KDF, o.Ports = pass, keys.DefaultKDF, testnet.BasePorts(base)
 			if insts != "" {
@@ -71,12 +86,14 @@ func testnetInitCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.BlockMS, "block-ms", 0, "pause after each commit, in ms (default the node's 200)")
 	f.StringVar(&o.LogLevel, "log-level", "", "nodes' log level (default info)")
 	f.Int64Var(&o.MaxBlockBytes, "max-block-bytes", testnet.DefaultMaxBlockBytes, "largest block, in bytes (a record write is about 4 KiB)")
+	mc.bind(c)
 	return c
 }
 
 func testnetStartCmd() *cobra.Command {
 	var dir string
 	var which []int
+	var chains []string
 	var wait time.Duration
 	c := &cobra.Command{
 		Use:   "start",
@@ -86,6 +103,12 @@ func testnetStartCmd() *cobra.Command {
 			bin, err := os.Executable()
 			if err != nil {
 				return err
+			}
+			if dir, err = chainDir(dir, chains, which); err != nil {
+				return err
+			}
+			if testnet.IsMultiChain(dir) {
+				return startChains(cmd, dir, bin, chains, wait)
 			}
 			pids, err := testnet.Start(dir, bin, which)
 			if err != nil {
@@ -121,6 +144,7 @@ func testnetStartCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
 	c.Flags().IntSliceVar(&which, "node", nil, "start only these nodes (index; repeatable)")
 	c.Flags().DurationVar(&wait, "wait", 30*time.Second, "wait until every started node serves (0: do not wait)")
+	chainFlag(c, &chains)
 	c.MarkFlagRequired("dir")
 	return c
 }
@@ -128,13 +152,23 @@ func testnetStartCmd() *cobra.Command {
 func testnetStopCmd() *cobra.Command {
 	var dir string
 	var which []int
+	var chains []string
 	var kill bool
 	c := &cobra.Command{
 		Use:   "stop",
 		Short: "Stop the testnet's nodes (or --node I); --kill sends SIGKILL to simulate a crash",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := testnet.Stop(dir, which, kill, 20*time.Second); err != nil {
+			dir, err := chainDir(dir, chains, which)
+			if err != nil {
+				return err
+			}
+			if testnet.IsMultiChain(dir) {
+				err = testnet.StopChains(dir, chains, kill, 20*time.Second)
+			} else {
+				err = testnet.Stop(dir, which, kill, 20*time.Second)
+			}
+			if err != nil {
 				return err
 			}
 			fmt.Println("stopped")
@@ -144,18 +178,34 @@ func testnetStopCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
 	c.Flags().IntSliceVar(&which, "node", nil, "stop only these nodes (index; repeatable)")
 	c.Flags().BoolVar(&kill, "kill", false, "SIGKILL instead of a clean stop")
+	chainFlag(c, &chains)
 	c.MarkFlagRequired("dir")
 	return c
 }
 
 func testnetStatusCmd() *cobra.Command {
 	var dir string
+	var chains []string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Each node's process, height, app hash and voting power",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := chainDir(dir, chains, nil)
+			if err != nil {
+				return err
+			}
+			if testnet.IsMultiChain(dir) {
+				cs, err := testnet.ChainsStatus(cmd.Context(), dir, chains)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cs)
+				}
+				return printChainsStatus(cs)
+			}
 			sts, err := testnet.Status(cmd.Context(), dir)
 			if err != nil {
 				return err
@@ -168,6 +218,7 @@ func testnetStatusCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	chainFlag(c, &chains)
 	c.MarkFlagRequired("dir")
 	return c
 }
