@@ -64,6 +64,14 @@ that long ago (24h).`,
 				return err
 			}
 			cl := g.client()
+			if g.network != "" {
+				if f.Patient == "" {
+					return fmt.Errorf("--network routes a query about one patient (--patient) to their home shard; without a patient, ask each chain with --node")
+				}
+				if cl, err = g.patientClient(cmd.Context(), f.Patient); err != nil {
+					return err
+				}
+			}
 			var out *wire.AuditQueryResponse
 			if all {
 				err = cl.AuditQueryAll(cmd.Context(), who, f, func(p *wire.AuditQueryResponse) error {

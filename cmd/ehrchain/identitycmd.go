@@ -69,10 +69,7 @@ func identityRegCmd(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl := g.client()
-			chainID, err := cl.ChainIDOf(cmd.Context())
-			if err != nil {
-				return err
-			}
+			var err error
 			var body *identity.Register
 			var subjectKS *keys.Keystore
 			switch {
@@ -85,11 +82,21 @@ func identityRegCmd(g *globals) *cobra.Command {
 				if err := json.Unmarshal(b, body); err != nil {
 					return fmt.Errorf("request file %s: %w", request, err)
 				}
+				if cl, err = g.registrationClient(cmd.Context(), body.Role, body.SubjectID()); err != nil {
+					return err
+				}
 			case keyName != "":
 				if subjectKS, err = g.unlock(keyName); err != nil {
 					return err
 				}
 				role, err := identity.ParseRole(rf.role)
+				if err != nil {
+					return err
+				}
+				if cl, err = g.registrationClient(cmd.Context(), role, subjectKS.ID); err != nil {
+					return err
+				}
+				chainID, err := cl.ChainIDOf(cmd.Context())
 				if err != nil {
 					return err
 				}

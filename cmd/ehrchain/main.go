@@ -31,6 +31,7 @@ type globals struct {
 	nodeURL        string
 	passphraseFile string
 	insecure       bool
+	network        string // a network description: patient-scoped commands go to the home shard
 }
 
 func defaultHome() string {
@@ -57,6 +58,7 @@ func rootCmd() *cobra.Command {
 	pf.StringVar(&g.nodeURL, "node", "", "API address of the node to talk to (default: the API address in --home's config, else http://127.0.0.1:8080)")
 	pf.StringVar(&g.passphraseFile, "passphrase-file", "", "file holding the keystore passphrase (else env EHRCHAIN_PASSPHRASE, else a prompt)")
 	pf.BoolVar(&g.insecure, "insecure", false, "accept the node's TLS certificate without checking it (self-signed test setups only)")
+	pf.StringVar(&g.network, "network", "", "network description file (docs/SCALING.md): record, consent, audit and patient registration go to the patient's home shard")
 	root.AddCommand(initCmd(g), startCmd(g), statusCmd(g), keysCmd(g), identityCmd(g), recordCmd(g), consentCmd(g), demoCmd(g), benchCmd(g), auditCmd(g), verifyCmd(g))
 	root.AddCommand(planCmd(g), coverageCmd(g), claimCmd(g), priorAuthCmd(g))
 	root.AddCommand(portalCmd(g))

@@ -23,13 +23,25 @@ import (
 )
 
 func initCmd(g *globals) *cobra.Command {
-	var chainID, name string
+	var chainID, name, profile string
 	var open bool
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a single-validator chain and its registrar in --home",
-		Args:  cobra.NoArgs,
+		Long: `init creates a single-validator chain. --profile supply makes it a supply-chain
+sidechain of a sharded network: its chain id defaults to ` + supplyChainID + `; the chain runs the
+same application (the profile names the chain, it does not restrict the transactions).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch profile {
+			case "ehr":
+			case "supply":
+				if !cmd.Flags().Changed("chain-id") {
+					chainID = supplyChainID
+				}
+			default:
+				return fmt.Errorf("--profile %q: want ehr or supply", profile)
+			}
 			pass, err := g.passphrase("the new registrar keystore", true)
 			if err != nil {
 				return err
@@ -46,9 +58,13 @@ func initCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&chainID, "chain-id", node.DefaultChainID, "chain id")
 	c.Flags().StringVar(&name, "name", "registrar", "keystore name of the registrar")
+	c.Flags().StringVar(&profile, "profile", "ehr", "ehr (an EHR chain or shard) or supply (the supply-chain sidechain)")
 	c.Flags().BoolVar(&open, "open-registration", false, "let patients register themselves (all of them together within the genesis budgets' open pool); by default a provider registers each patient")
 	return c
 }
+
+// supplyChainID is the default chain id of a node made with init --profile supply.
+const supplyChainID = "ehrchain-supply-1"
 
 func startCmd(g *globals) *cobra.Command {
 	var o node.Overrides

@@ -40,7 +40,11 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := g.client().PutRecord(cmd.Context(), author, client.NewRecord{ID: id, Patient: pid, Category: category,
+			cl, err := g.patientClient(cmd.Context(), pid)
+			if err != nil {
+				return err
+			}
+			m, err := cl.PutRecord(cmd.Context(), author, client.NewRecord{ID: id, Patient: pid, Category: category,
 				ResourceType: rtype, ContentType: ctype, Plaintext: data})
 			if err != nil {
 				return err
@@ -73,7 +77,11 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := g.client().ReadRecord(cmd.Context(), who, pid, args[0], purpose)
+			cl, err := g.patientClient(cmd.Context(), pid)
+			if err != nil {
+				return err
+			}
+			r, err := cl.ReadRecord(cmd.Context(), who, pid, args[0], purpose)
 			if err != nil {
 				return err
 			}
@@ -96,7 +104,11 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := g.client().ListRecords(cmd.Context(), who, pid, purpose)
+			cl, err := g.patientClient(cmd.Context(), pid)
+			if err != nil {
+				return err
+			}
+			ms, err := cl.ListRecords(cmd.Context(), who, pid, purpose)
 			if err != nil {
 				return err
 			}
@@ -114,7 +126,11 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := g.client().History(cmd.Context(), who, pid, args[0], purpose)
+			cl, err := g.patientClient(cmd.Context(), pid)
+			if err != nil {
+				return err
+			}
+			ms, err := cl.History(cmd.Context(), who, pid, args[0], purpose)
 			if err != nil {
 				return err
 			}
@@ -187,7 +203,11 @@ func consentCmd(g *globals) *cobra.Command {
 			if denyCats != "" || denyTypes != "" {
 				gr.Deny = []consent.Deny{{Scope: consent.Scope{Categories: splitList(denyCats), ResourceTypes: splitList(denyTypes)}}}
 			}
-			id, err := g.client().Grant(cmd.Context(), p, gr)
+			cl, err := g.patientClient(cmd.Context(), p.ID)
+			if err != nil {
+				return err
+			}
+			id, err := cl.Grant(cmd.Context(), p, gr)
 			if err != nil {
 				return err
 			}
@@ -217,7 +237,11 @@ func consentCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := g.client().Revoke(cmd.Context(), p, args[0]); err != nil {
+			cl, err := g.patientClient(cmd.Context(), p.ID)
+			if err != nil {
+				return err
+			}
+			if err := cl.Revoke(cmd.Context(), p, args[0]); err != nil {
 				return err
 			}
 			if err := g.save(p, true); err != nil {
@@ -225,7 +249,7 @@ func consentCmd(g *globals) *cobra.Command {
 			}
 			fmt.Println("revoked", args[0])
 			// Break-glass must reach records written under the rotated keys too.
-			if cats, err := g.client().ReEscrow(cmd.Context(), p); err != nil {
+			if cats, err := cl.ReEscrow(cmd.Context(), p); err != nil {
 				return fmt.Errorf("revoked, but escrowing the new keys for emergencies failed (run `ehrchain emergency escrow`): %w", err)
 			} else if len(cats) > 0 {
 				fmt.Println("escrowed the new keys for emergencies:", strings.Join(cats, ", "))
@@ -251,7 +275,11 @@ func consentCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("grants are answered only to a signed query: give --as NAME, a keystore of the patient, a grantee or an auditor: %w", err)
 			}
-			gs, err := g.client().As(who).Grants(cmd.Context(), pid)
+			cl, err := g.patientClient(cmd.Context(), pid)
+			if err != nil {
+				return err
+			}
+			gs, err := cl.As(who).Grants(cmd.Context(), pid)
 			if err != nil {
 				return err
 			}
@@ -286,7 +314,11 @@ func consentCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := g.client().PublishCategories(cmd.Context(), p, splitList(pcats))
+			cl, err := g.patientClient(cmd.Context(), p.ID)
+			if err != nil {
+				return err
+			}
+			n, err := cl.PublishCategories(cmd.Context(), p, splitList(pcats))
 			if err != nil {
 				return err
 			}
