@@ -13,14 +13,14 @@ const domain = "ehrchain/shard-directory/v1"
 
 // score is shard name's weight for a patient in rendezvous (highest random weight) hashing.
 func score(name, patient string) uint64 {
-	h := sha256.New()
-	h.Write([]byte(domain))
-	h.Write([]byte{0})
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write([]byte(patient))
-	var sum [sha256.Size]byte
-	return binary.BigEndian.Uint64(h.Sum(sum[:0])[:8])
+	var buf [128]byte
+	b := append(buf[:0], domain...)
+	b = append(b, 0)
+	b = append(b, name...)
+	b = append(b, 0)
+	b = append(b, patient...)
+	sum := sha256.Sum256(b)
+	return binary.BigEndian.Uint64(sum[:8])
 }
 
 // HomeOf is the directory function: the name of patient's home shard among shards, by

@@ -122,3 +122,18 @@ func TestNetworkHome(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHomeOf(b *testing.B) {
+	for _, n := range []int{2, 16, 256} {
+		shards := make([]string, n)
+		for i := range shards {
+			shards[i] = fmt.Sprintf("ehr-%d", i)
+		}
+		b.Run(fmt.Sprint(n, "shards"), func(b *testing.B) {
+			p := id(7)
+			for b.Loop() {
+				HomeOf(p, shards)
+			}
+		})
+	}
+}
