@@ -250,6 +250,9 @@ func testnetAddNodeCmd() *cobra.Command {
 		Short: "Lay out a node for a joining institution (a full node until `validator add`)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if testnet.IsMultiChain(dir) {
+				return fmt.Errorf("%s holds several chains: add a node to one with --dir %s/NAME and --base-port BASE+100c (chain c of its layout)", dir, dir)
+			}
 			n, err := testnet.AddNode(dir, inst, testnet.BasePorts(base))
 			if err != nil {
 				return err
