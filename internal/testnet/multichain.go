@@ -254,6 +254,27 @@ func InitChains(o ChainOptions) (*Layout, *shard.Network, error) {
 	if len(o.Passphrase) == 0 {
 		return nil, nil, errors.New("a passphrase for the registrar keystore is required")
 	}
+	if strings.TrimSpace(o.Network) != o.Network || strings.ContainsAny(o.Network, " \t\n/") {
+		return nil, nil, fmt.Errorf("network name %q: chain ids are NETWORK-NAME, so no spaces or slashes", o.Network)
+	}
+	seen, shards := map[string]bool{}, 0
+	for _, c := range o.Chains {
+		switch {
+		case !shard.ValidName(c.Name):
+			return nil, nil, fmt.Errorf("chain name %q: want 1 to 32 of a-z, 0-9 and -", c.Name)
+		case seen[c.Name]:
+			return nil, nil, fmt.Errorf("chain %s is named twice", c.Name)
+		case c.Validators < 1 || c.Validators > MaxChainValidators:
+			return nil, nil, fmt.Errorf("chain %s: %d validators, want 1 to %d", c.Name, c.Validators, MaxChainValidators)
+		}
+		seen[c.Name] = true
+		if c.Kind() == KindShard {
+			shards++
+		}
+	}
+	if shards == 0 {
+		return nil, nil, errors.New("no EHR shard among the chains")
+	}
 	if err := refuseExisting(o.Dir); err != nil {
 		return nil, nil, err
 	}
@@ -267,9 +288,6 @@ func InitChains(o ChainOptions) (*Layout, *shard.Network, error) {
 	l := &Layout{Network: o.Network}
 	n := &shard.Network{Name: o.Network}
 	for c, spec := range o.Chains {
-		if spec.Validators > MaxChainValidators {
-			return nil, nil, fmt.Errorf("chain %s: %d validators, at most %d", spec.Name, spec.Validators, MaxChainValidators)
-		}
 		lc := LayoutChain{Name: spec.Name, Kind: spec.Kind(), ChainID: o.Network + "-" + spec.Name, Dir: spec.Name}
 		m, err := Init(Options{Dir: filepath.Join(o.Dir, lc.Dir), Validators: spec.Validators, ChainID: lc.ChainID,
 			Ports:   func(i int) (int, int, int) { return o.Ports(c, i) },

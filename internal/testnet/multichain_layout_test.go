@@ -153,6 +153,27 @@ func TestChainsLayout(t *testing.T) {
 	if _, err := Init(Options{Dir: dir, Validators: 1, Passphrase: passphrase, KDF: keys.TestKDF}); err == nil || !strings.Contains(err.Error(), "multi-chain") {
 		t.Fatalf("a single-chain init over a multi-chain testnet: %v", err)
 	}
+	// Bad specs are refused before anything is written.
+	for _, c := range []struct {
+		name    string
+		network string
+		chains  []ChainSpec
+	}{
+		{"bad chain name", "n", []ChainSpec{{"EHR", 1}}},
+		{"a name twice", "n", []ChainSpec{{"ehr-a", 1}, {"ehr-a", 1}}},
+		{"no validators", "n", []ChainSpec{{"ehr-a", 0}}},
+		{"too many validators", "n", []ChainSpec{{"ehr-a", MaxChainValidators + 1}}},
+		{"only a sidechain", "n", []ChainSpec{{"supply", 1}}},
+		{"network name with a space", "my net", []ChainSpec{{"ehr-a", 1}}},
+	} {
+		out := filepath.Join(t.TempDir(), "net")
+		if _, _, err := InitChains(ChainOptions{Dir: out, Network: c.network, Chains: c.chains, Passphrase: passphrase, KDF: keys.TestKDF}); err == nil {
+			t.Errorf("%s: laid out", c.name)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: refused, but %s was created", c.name, out)
+		}
+	}
 	single := t.TempDir()
 	if _, err := Init(Options{Dir: single, Validators: 1, Ports: BasePorts(33900), Passphrase: passphrase, KDF: keys.TestKDF}); err != nil {
 		t.Fatal(err)
