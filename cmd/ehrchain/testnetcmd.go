@@ -24,7 +24,11 @@ func testnetCmd(g *globals) *cobra.Command {
 (a registrar and N validators, each run by an institution), and runs the nodes as separate
 processes with logs in DIR/nodeI/node.log and pids in DIR/nodeI/node.pid. Each node can also
 be run by hand: ehrchain start --home DIR/nodeI. The registrar keystore is in every home's
-keys directory, so client commands work with --home DIR/nodeI.`,
+keys directory, so client commands work with --home DIR/nodeI.
+
+With init --chains (or --shards) it lays out several chains, each such a testnet in
+DIR/NAME, and DIR/network.json for client commands' --network; start, stop and status then
+act on every chain or on --chain NAME.`,
 	}
 	c.AddCommand(testnetInitCmd(g), testnetStartCmd(), testnetStopCmd(), testnetStatusCmd(), testnetAddNodeCmd())
 	return c
