@@ -118,7 +118,9 @@ func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
 		return err
 	}
 	who := &identity.Identity{ID: "relayer", Role: identity.Provider, Active: true}
-	if terr := l.exec(who, func(s interchain.Store, env identity.Env) *tx.Error { return interchain.ExecUpdate(s, env, who.ID, body) }); terr != nil {
+	if terr := l.exec(who, func(s interchain.Store, env identity.Env) *tx.Error {
+		return interchain.ExecUpdate(s, env, who.ID, body)
+	}); terr != nil {
 		l.refused = append(l.refused, fmt.Sprintf("%d from %d: %d", body.TrustedHeight, b.TrustedHeight, terr.Code))
 		return terr
 	}
