@@ -1,6 +1,7 @@
 package relay_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,12 +77,12 @@ func TestRelayBetweenTwoRealChains(t *testing.T) {
 	castB := nodetest.RegisterCast(t, ctx, b.Client, regB)
 
 	src := relay.Node{C: b.Client}
-	create, hash, err := relay.CreateBody(ctx, src, "chain-b", 0, 24*time.Hour, 0)
+	create, first, err := relay.CreateBody(ctx, src, "chain-b", 0, 24*time.Hour, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if create.ChainID != "chain-b" || len(hash) != 32 {
-		t.Fatalf("create body of chain %q, header hash %X", create.ChainID, hash)
+	if create.ChainID != "chain-b" || first.ChainID != "chain-b" || first.Height < 1 {
+		t.Fatalf("create body of chain %q from block %d of %q", create.ChainID, first.Height, first.ChainID)
 	}
 	if _, err := a.Client.Send(ctx, castA.Provider, create); !refused(err, interchain.CodeUnauthorized) {
 		t.Fatalf("a provider created a light client: %v", err)
@@ -105,6 +106,9 @@ func TestRelayBetweenTwoRealChains(t *testing.T) {
 	res, err := r.RelayTo(ctx, h+1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if start.Client.LatestHeight != first.Height || !bytes.Equal(start.Latest.HeaderHash, first.Hash()) {
+		t.Fatalf("client starts at %d (%X), created from block %d (%X)", start.Client.LatestHeight, start.Latest.HeaderHash, first.Height, first.Hash())
 	}
 	if res.From != start.Client.LatestHeight || res.To != h+1 || len(res.Relayed) != 1 {
 		t.Fatalf("relayed %+v, want header %d from %d", res, h+1, start.Client.LatestHeight)
