@@ -34,6 +34,7 @@ var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 type sliding struct {
 	blocks  map[int64]*types.LightBlock
 	newest  int64
+	base    int64 // blocks below it are pruned
 	fetched []int64
 }
 
@@ -54,7 +55,7 @@ func (s *sliding) LightBlock(_ context.Context, h int64) (*types.LightBlock, err
 	}
 	s.fetched = append(s.fetched, h)
 	lb, ok := s.blocks[h]
-	if !ok {
+	if !ok || h < s.base {
 		return nil, fmt.Errorf("no block %d", h)
 	}
 	return lb, nil
@@ -103,12 +104,12 @@ func (l *ledger) exec(who *identity.Identity, fn func(interchain.Store, identity
 	return err
 }
 
-func (l *ledger) Client(_ context.Context, id string) (*interchain.Client, error) {
-	c := interchain.GetClient(l.st.Committed(), id)
-	if c == nil {
-		return nil, interchain.Space.Err(interchain.CodeNotFound, "no light client %s", id)
+func (l *ledger) Client(_ context.Context, id string) (*interchain.ClientInfo, error) {
+	info, err := interchain.Info(l.st.Committed(), l.height, id)
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	return info, nil
 }
 
 func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
@@ -121,11 +122,13 @@ func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
 	if terr := l.exec(who, func(s interchain.Store, env identity.Env) *tx.Error {
 		return interchain.ExecUpdate(s, env, who.ID, body)
 	}); terr != nil {
-		l.refused = append(l.refused, fmt.Sprintf("%d from %d: %d", body.TrustedHeight, b.TrustedHeight, terr.Code))
+		l.refused = append(l.refused, fmt.Sprintf("from %d: %d", b.TrustedHeight, terr.Code))
 		return terr
 	}
 	return nil
 }
+
+func (l *ledger) latest() int64 { return interchain.GetClient(l.st.Committed(), clientID).LatestHeight }
 
 func jsonOf(b tx.Body) ([]byte, error) {
 	w := &tx.Writer{}
@@ -136,33 +139,69 @@ func jsonOf(b tx.Body) ([]byte, error) {
 // TestBisectAcrossChangingValidators: the newest header is too far from the trusted one
 // for its validators; the relayer relays pivots half-way, as CometBFT's light client
 // bisects, and the client ends at the newest height, every step verified by the ledger.
+// When the source still serves the trusted block, the relayer counts the trusted power
+// itself and submits only headers that verify; when it was pruned, the ledger's refusals
+// (code 8) pick the same pivots.
 func TestBisectAcrossChangingValidators(t *testing.T) {
-	src := newSliding(16)
+	for _, tc := range []struct {
+		name    string
+		base    int64
+		refused int
+	}{
+		{"trusted block served", 1, 0},
+		{"trusted block pruned", 2, 3}, // 1→16, 1→8, 1→4 refused, 1→2 verifies; from block 2 on the relayer counts
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSliding(16)
+			l := newLedger(t, src.blocks[1])
+			src.base = tc.base
+			r := &relay.Relayer{Source: src, Target: l, ClientID: clientID, Logf: t.Logf}
+			res, err := r.Once(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []int64{2, 4, 6, 8, 10, 12, 14, 16}; !slices.Equal(res.Relayed, want) || res.From != 1 || res.To != 16 {
+				t.Fatalf("relayed %v (%d to %d), want %v (1 to 16)", res.Relayed, res.From, res.To, want)
+			}
+			if res.Refused != len(l.refused) {
+				t.Fatalf("the relayer counts %d refusals, the ledger refused %v", res.Refused, l.refused)
+			}
+			if len(l.refused) != tc.refused {
+				t.Fatalf("the ledger refused %v, want %d refusals", l.refused, tc.refused)
+			}
+			if c := l.latest(); c != 16 {
+				t.Fatalf("client at %d", c)
+			}
+			for _, h := range res.Relayed {
+				if interchain.GetConsensus(l.st.Committed(), clientID, h) == nil {
+					t.Fatalf("header %d reported relayed but not verified", h)
+				}
+			}
+			// Nothing newer: a second round submits nothing.
+			before := l.height
+			if res, err := r.Once(context.Background()); err != nil || len(res.Relayed) != 0 || l.height != before {
+				t.Fatalf("second round: %+v, %v, %d blocks", res, err, l.height-before)
+			}
+		})
+	}
+}
+
+// TestRelayStopsOnAnotherFork: a source whose block at the client's trusted height is not
+// the block the client verified is on another fork (or is another network's node of the
+// same chain id); the relayer submits nothing from it.
+func TestRelayStopsOnAnotherFork(t *testing.T) {
+	src := newSliding(4)
 	l := newLedger(t, src.blocks[1])
-	r := &relay.Relayer{Source: src, Target: l, ClientID: clientID, Logf: t.Logf}
-	res, err := r.Once(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []int64{2, 4, 6, 8, 10, 12, 14, 16}; !slices.Equal(res.Relayed, want) || res.From != 1 || res.To != 16 {
-		t.Fatalf("relayed %v (%d to %d), want %v (1 to 16)", res.Relayed, res.From, res.To, want)
-	}
-	if len(l.refused) == 0 {
-		t.Fatal("no header was refused: the chain does not exercise bisection")
-	}
-	c, _ := l.Client(context.Background(), clientID)
-	if c.LatestHeight != 16 {
-		t.Fatalf("client at %d", c.LatestHeight)
-	}
-	for _, h := range res.Relayed {
-		if interchain.GetConsensus(l.st.Committed(), clientID, h) == nil {
-			t.Fatalf("header %d reported relayed but not verified", h)
-		}
-	}
-	// Nothing newer: a second round submits nothing.
+	fork := newSliding(4)
+	fork.blocks[1] = interchaintest.Sign(interchaintest.Header{ChainID: chainB, Height: 1, Time: t0.Add(time.Minute), AppHash: []byte("fork"),
+		Vals: interchaintest.NewSet("pool", 8, 10).Take(0, 4), Next: interchaintest.NewSet("pool", 8, 10).Take(1, 5)})
 	before := l.height
-	if res, err := r.Once(context.Background()); err != nil || len(res.Relayed) != 0 || l.height != before {
-		t.Fatalf("second round: %+v, %v, %d blocks", res, err, l.height-before)
+	_, err := (&relay.Relayer{Source: fork, Target: l, ClientID: clientID}).Once(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "another fork") {
+		t.Fatalf("want a refusal to relay from another fork, got %v", err)
+	}
+	if l.height != before {
+		t.Fatal("a header from another fork was submitted")
 	}
 }
 
@@ -185,8 +224,8 @@ func TestBisectStopsAtABrokenLink(t *testing.T) {
 	if res.To != 3 {
 		t.Fatalf("client should keep the headers before the break, at 3; result %+v", res)
 	}
-	if c, _ := l.Client(context.Background(), clientID); c.LatestHeight != 3 {
-		t.Fatalf("client at %d, want 3", c.LatestHeight)
+	if c := l.latest(); c != 3 {
+		t.Fatalf("client at %d, want 3", c)
 	}
 }
 

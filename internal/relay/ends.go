@@ -21,8 +21,8 @@ type Source interface {
 
 // Target is the chain keeping the light client.
 type Target interface {
-	// Client is the light client id as last committed.
-	Client(ctx context.Context, id string) (*interchain.Client, error)
+	// Client is the light client id as last committed, with its latest verified header.
+	Client(ctx context.Context, id string) (*interchain.ClientInfo, error)
 	// Update submits one header and waits for its block; a refusal is a *tx.Error.
 	Update(ctx context.Context, b *interchain.UpdateBody) error
 }
@@ -55,15 +55,21 @@ type Chain struct {
 }
 
 // Client implements Target.
-func (c Chain) Client(ctx context.Context, id string) (*interchain.Client, error) {
+func (c Chain) Client(ctx context.Context, id string) (*interchain.ClientInfo, error) {
 	r, err := c.C.InterchainClient(ctx, id)
 	if err != nil {
 		return nil, coded(err)
 	}
 	w := r.Client
-	return &interchain.Client{ID: w.ID, ChainID: w.ChainID, TrustNumerator: w.TrustNumerator, TrustDenominator: w.TrustDenominator,
-		TrustingPeriod: w.TrustingPeriod, MaxClockDrift: w.MaxClockDrift, LatestHeight: w.LatestHeight, CreatedAt: w.CreatedAt,
-		CreatedBy: w.CreatedBy, Frozen: w.Frozen, FrozenAt: w.FrozenAt, FrozenHeight: w.FrozenHeight}, nil
+	info := &interchain.ClientInfo{Height: r.Height, Client: &interchain.Client{ID: w.ID, ChainID: w.ChainID,
+		TrustNumerator: w.TrustNumerator, TrustDenominator: w.TrustDenominator, TrustingPeriod: w.TrustingPeriod,
+		MaxClockDrift: w.MaxClockDrift, LatestHeight: w.LatestHeight, CreatedAt: w.CreatedAt, CreatedBy: w.CreatedBy,
+		Frozen: w.Frozen, FrozenAt: w.FrozenAt, FrozenHeight: w.FrozenHeight}}
+	if l := r.Latest; l != nil {
+		info.Latest = &interchain.Consensus{Height: l.Height, Time: l.Time, HeaderHash: l.HeaderHash, AppHash: l.AppHash,
+			ValidatorsHash: l.ValidatorsHash, NextValsHash: l.NextValsHash, VerifiedAt: l.VerifiedAt}
+	}
+	return info, nil
 }
 
 // Update implements Target.
