@@ -113,8 +113,7 @@ func (l *ledger) Client(_ context.Context, id string) (*interchain.ClientInfo, e
 }
 
 func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
-	raw, _ := jsonOf(b)
-	body, err := interchain.DecodeUpdate(raw)
+	body, err := interchain.DecodeUpdate(bodyBytes(b))
 	if err != nil {
 		return err
 	}
@@ -130,10 +129,11 @@ func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
 
 func (l *ledger) latest() int64 { return interchain.GetClient(l.st.Committed(), clientID).LatestHeight }
 
-func jsonOf(b tx.Body) ([]byte, error) {
+// bodyBytes is b as a transaction carries it, so the ledger decodes what a node would.
+func bodyBytes(b tx.Body) []byte {
 	w := &tx.Writer{}
 	b.Encode(w)
-	return w.Bytes(), nil
+	return w.Bytes()
 }
 
 // TestBisectAcrossChangingValidators: the newest header is too far from the trusted one
