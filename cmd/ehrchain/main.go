@@ -68,5 +68,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(backupCmd(g), restoreCmd(g), holdCmd(g), retentionCmd(g))
 	root.AddCommand(epcisCmd(g))
 	root.AddCommand(trialCmd(g))
+	root.AddCommand(relayCmd(g), interchainCmd(g))
 	return root
 }

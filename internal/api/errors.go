@@ -64,6 +64,6 @@ func HTTPStatus(e *tx.Error) int { return httpStatus(e) }
 func init() {
 	tx.Classify(Space, tx.Internal, map[uint32]tx.Class{
 		CodeBadRequest: tx.Invalid, CodeNotFound: tx.NotFound, CodeUnavailable: tx.Unavailable,
-		CodeTimeout: tx.Timeout, CodeForbidden: tx.Forbidden, CodeBusy: tx.Unavailable,
+		CodeTimeout: tx.Timeout, CodeForbidden: tx.Forbidden, CodeBusy: tx.Unavailable, wire.CodePruned: tx.Gone,
 	})
 }

@@ -14,4 +14,5 @@ const (
 	CodeInternal    uint32 = 5
 	CodeForbidden   uint32 = 6 // the caller may not use this endpoint
 	CodeBusy        uint32 = 7 // the connection was refused: too many open (answered 429 or 503 by the listener)
+	CodePruned      uint32 = 8 // the block asked for was pruned from this node (410)
 )
