@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	abci "github.com/cometbft/cometbft/abci/types"
 	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/store"
 	"github.com/cometbft/cometbft/types"
@@ -112,7 +112,10 @@ func (c *appChain) expect(what string, ks *keys.Keystore, body tx.Body, space tx
 	}
 }
 
-func (c *appChain) ok(what string, ks *keys.Keystore, body tx.Body) { c.t.Helper(); c.expect(what, ks, body, "", 0) }
+func (c *appChain) ok(what string, ks *keys.Keystore, body tx.Body) {
+	c.t.Helper()
+	c.expect(what, ks, body, "", 0)
+}
 
 func (c *appChain) refused(what string, ks *keys.Keystore, body tx.Body, code uint32) {
 	c.t.Helper()
