@@ -51,6 +51,7 @@ func (f *regFlags) bind(c *cobra.Command) {
 func identityCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "identity", Short: "Register, inspect, deactivate and re-key identities on the ledger"}
 	c.AddCommand(identityRegCmd(g), identityReqCmd(g), identityShowCmd(g), identityListCmd(g), identityDeactCmd(g), identityRotCmd(g))
+	c.AddCommand(identityRecogniseCmds(g)...)
 	return c
 }
 

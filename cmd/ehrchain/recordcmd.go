@@ -142,6 +142,7 @@ func recordCmd(g *globals) *cobra.Command {
 	c.AddCommand(hist)
 	c.AddCommand(eraseCmd(g))
 	c.AddCommand(recordRecallCmds(g)...)
+	c.AddCommand(recordCiteCmds(g)...)
 	return c
 }
 

@@ -90,6 +90,7 @@ func New(b Backend) *Server {
 	s.routeRetention()
 	s.routeInterchain()
 	s.routeLightBlocks()
+	s.routeCitations()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, Space.Err(CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -147,6 +147,18 @@ var routes = map[tx.Type]route{
 	interchain.TypeCreate:       wrap("create light client", interchain.DecodeCreate, interchainExec(interchain.ExecCreate)),
 	interchain.TypeUpdate:       wrap("update light client", interchain.DecodeUpdate, interchainExec(interchain.ExecUpdate)),
 	interchain.TypeMisbehaviour: wrap("light client misbehaviour", interchain.DecodeMisbehaviour, interchainExec(interchain.ExecMisbehaviour)),
+	interchain.TypeCite: wrap("cite a supply-chain dispense", interchain.DecodeCite,
+		func(st *state.Tx, env identity.Env, s string, b *interchain.CiteBody) *tx.Error {
+			return interchain.ExecCite(st, env, s, b)
+		}),
+	interchain.TypeRecognise: wrap("recognise another shard's provider", interchain.DecodeRecognise,
+		func(st *state.Tx, env identity.Env, s string, b *interchain.RecogniseBody) *tx.Error {
+			return interchain.ExecRecognise(st, env, s, b)
+		}),
+	interchain.TypeAdmit: wrap("admit a home of providers", interchain.DecodeAdmit,
+		func(st *state.Tx, env identity.Env, s string, b *interchain.AdmitBody) *tx.Error {
+			return interchain.ExecAdmit(st, env, s, b)
+		}),
 }
 
 // interchainExec adapts an interchain handler (which takes its own store interface) to a route.

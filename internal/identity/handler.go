@@ -132,6 +132,9 @@ func ExecRotate(st Store, env Env, signerID string, b *Rotate) *tx.Error {
 	if !target.Active {
 		return Space.Err(CodeInactive, "identity %s is deactivated; its keys cannot be rotated", b.ID)
 	}
+	if target.Home != nil {
+		return Space.Err(CodeUnauthorized, "identity %s is registered on chain %s and its keys follow that chain's: rotate them there and recognise it here again", b.ID, target.Home.ChainID)
+	}
 	if len(b.SignKey) != ed25519.PublicKeySize {
 		return Space.Err(CodeInvalid, "sign key is %d bytes, want %d", len(b.SignKey), ed25519.PublicKeySize)
 	}

@@ -72,6 +72,18 @@ type Identity struct {
 	RotatedAt    int64  `json:"rotated_at,omitempty"`
 	Deactivated  int64  `json:"deactivated_at,omitempty"`
 	Reason       string `json:"deactivation_reason,omitempty"`
+	// Home is set for an identity registered on another chain and recognised here by a
+	// proof of its entry there (internal/interchain): its keys and status follow that
+	// chain's, so it cannot rotate them here. nil for every identity registered here.
+	Home *Home `json:"home,omitempty"`
+}
+
+// Home is where a recognised (foreign) identity is registered, and how far its entry
+// there is proven.
+type Home struct {
+	ChainID  string `json:"chain_id"`
+	Client   string `json:"client"`    // our light client of that chain
+	ProvenAt int64  `json:"proven_at"` // the home chain's height the entry was proven at
 }
 
 // Signer is what authenticating a signed request needs of the identity; nil if i is nil

@@ -20,6 +20,14 @@ const (
 	CodeProof        uint32 = 11 // a cross-chain proof does not verify against the verified app hash
 	CodeNoConflict   uint32 = 12 // a misbehaviour report whose headers do not conflict
 	CodeFuture       uint32 = 13 // the header's time is beyond our block time plus the allowed drift
+	CodeNotDispense  uint32 = 14 // the proven supply event is not a dispense of the cited pack
+	CodeNoRecord     uint32 = 15 // the cited record does not exist, or is not a MedicationDispense
+	CodeNotAuthor    uint32 = 16 // the cited record is not the signer's
+	CodeWrongRole    uint32 = 17 // the proven identity is not a provider
+	CodeKeyConflict  uint32 = 18 // the id is registered on this chain itself, with other keys or as its own
+	CodeStale        uint32 = 19 // the proof is not newer than the one the recognition already holds
+	CodeNotAdmitted  uint32 = 20 // the registrar has not admitted the client's chain as a home of providers
+	CodeRevoked      uint32 = 21 // the provider is deactivated (on its home chain or here)
 )
 
 // The HTTP class of each code (see tx.Class).
@@ -30,5 +38,8 @@ func init() {
 		CodeExists: tx.Conflict, CodeFrozen: tx.Conflict,
 		CodeExpired: tx.Unprocessable, CodeNotTrusted: tx.Unprocessable, CodeBadCommit: tx.Unprocessable,
 		CodeProof: tx.Unprocessable, CodeNoConflict: tx.Unprocessable, CodeFuture: tx.Unprocessable,
+		CodeNotDispense: tx.Unprocessable, CodeNoRecord: tx.NotFound, CodeNotAuthor: tx.Forbidden,
+		CodeWrongRole: tx.Unprocessable, CodeKeyConflict: tx.Conflict, CodeStale: tx.Conflict,
+		CodeNotAdmitted: tx.Forbidden, CodeRevoked: tx.Conflict,
 	})
 }
