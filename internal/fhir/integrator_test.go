@@ -671,6 +671,20 @@ func (f *fixture) testNpmIntegrator(t *testing.T) {
 	if it.Matches != 2 || len(it.Included) < 2 || it.Included[len(it.Included)-1] != "Patient" || slices.Index(it.Included, "Patient") != len(it.Included)-1 {
 		t.Fatalf("_include:iterate through the client: %+v", it)
 	}
+	hs := step[struct {
+		Total int
+		IDs   []string
+	}](t, res, "has")
+	if hs.Total != 1 || !slices.Equal(hs.IDs, []string{abdul}) {
+		t.Fatalf("_has through the client: %+v", hs)
+	}
+	wc := step[struct {
+		Matches  int
+		Included []string
+	}](t, res, "wildcard")
+	if wc.Matches != 1 || !slices.Equal(wc.Included, []string{"Encounter", "Patient"}) {
+		t.Fatalf("_include=* through the client: %+v", wc)
+	}
 	h := step[struct {
 		Type    string
 		Total   int
