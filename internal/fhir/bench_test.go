@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	ehrnode "github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
@@ -277,4 +280,71 @@ func send(req *http.Request) (int, error) {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, nil
+}
+
+// BenchmarkGranteeScan is the metadata work a cross-patient request does before it reads
+// anything: the Patient resources the caller may read (patient search, matchPatients) and
+// the versions of the records it may read (system _history), on a node holding the 40
+// Synthea patients (8,138 records). "granted-1" is a provider of another organization
+// granted one patient's general records; "author-40" is the importing provider, author of
+// every record.
+//
+//	go test -run '^$' -bench GranteeScan ./internal/fhir
+func BenchmarkGranteeScan(b *testing.B) {
+	files := syntheaFiles(b)
+	home, reg := nodetest.Init(b)
+	r := nodetest.Start(b, home)
+	ctx := context.Background()
+	cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
+	im := &Importer{Client: r.Client, Provider: cast.Provider, Keys: keys.Dir{Path: filepath.Join(b.TempDir(), "keys")},
+		Passphrase: []byte("bench"), KDF: keys.TestKDF, Journal: filepath.Join(b.TempDir(), "journal")}
+	st, err := im.Import(ctx, files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	other, err := keys.NewKeystore("dr-other")
+	if err != nil {
+		b.Fatal(err)
+	}
+	chainID, _ := r.Client.ChainIDOf(ctx)
+	if _, err := r.Client.Send(ctx, reg, client.RegistrationFor(chainID, other, identity.Provider, "Dr Other", "City Clinic", "MD-9")); err != nil {
+		b.Fatal(err)
+	}
+	f := &fixture{t: b, r: r, cast: cast, im: im, st: st, base: r.Client.Base + Prefix, files: files}
+	s := f.source(files[0])
+	data, err := im.Keys.Load(PatientKeystoreName(sourceOf(s).SourceID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pks, err := keys.Decrypt(data, im.Passphrase)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.Client.Grant(ctx, pks, consent.Grant{Grantee: other.ID, Scope: consent.Scope{Categories: []string{CatGeneral}},
+		Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}}); err != nil {
+		b.Fatal(err)
+	}
+	g := Mount(r.Server, r.Node, im.Keys)
+	v := r.Node.View()
+	for _, c := range []struct {
+		name     string
+		ks       *keys.Keystore
+		patients int
+	}{{"granted-1", other, 1}, {"author-40", cast.Provider, 40}} {
+		sess := &session{ks: c.ks, who: identity.Get(v, c.ks.ID)}
+		b.Run("patient-search/"+c.name, func(b *testing.B) {
+			for b.Loop() {
+				if n := len(g.readablePatients(sess, consent.Treatment)); n != c.patients {
+					b.Fatalf("%d readable patients, want %d", n, c.patients)
+				}
+			}
+		})
+		b.Run("system-history/"+c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, vs := g.historyVersions(sess, consent.Treatment, IsSupported, time.Time{}); len(vs) == 0 {
+					b.Fatal("no versions")
+				}
+			}
+		})
+	}
 }
