@@ -235,16 +235,12 @@ func (g *Gateway) listHistory(w http.ResponseWriter, r *http.Request, s *session
 
 // historyVersions lists, on this node's record index, the versions since since (zero: all)
 // of the records of the types typ accepts that the caller may read, newest first, with the
-// head version of each record listed.
+// head version of each record listed. It looks at the patients of the reader index only.
 func (g *Gateway) historyVersions(s *session, pur string, typ func(string) bool, since time.Time) (map[string]*records.Meta, []*records.Meta) {
 	v := g.b.View()
-	patients := []string{s.who.ID}
-	if s.who.Role != identity.Patient {
-		patients = g.patientIdentities()
-	}
 	heads := map[string]*records.Meta{}
 	var versions []*records.Meta
-	for _, p := range patients {
+	for _, p := range g.readerPatients(v, s) {
 		f := records.AccessFacts(v, s.who, p, pur, g.Now(), emergency.Facts)
 		for _, id := range records.PatientRecords(v, p) {
 			head := records.Version(v, id, records.Head(v, id))
