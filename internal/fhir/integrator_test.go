@@ -37,6 +37,7 @@ func TestPatientSearch(t *testing.T) {
 	t.Run("npm-client", f.testNpmIntegrator)
 	t.Run("has", func(t *testing.T) { f.testHas(t, other) })
 	t.Run("chain-links", f.testChainLinks)
+	t.Run("reader-index", f.testReaderIndex)
 	t.Run("revoked", func(t *testing.T) { f.testRevokedNotFound(t, other, ptok, grant) })
 }
 
