@@ -38,7 +38,7 @@ func BenchmarkImportSynthea(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		home, reg := nodetest.Init(b)
+		home, reg := benchHome(b)
 		r := nodetest.Start(b, home)
 		ctx := context.Background()
 		cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
@@ -172,17 +172,7 @@ func BenchmarkFHIRLatency(b *testing.B) {
 	files := syntheaFiles(b)[:4]
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		home, reg := nodetest.Init(b)
-		if ms, err := strconv.Atoi(os.Getenv("BENCH_BLOCK_MS")); err == nil {
-			cfg, err := ehrnode.LoadConfig(home)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cfg.BlockMS = ms
-			if err := cfg.Save(ehrnode.Paths{Home: home}.Config()); err != nil {
-				b.Fatal(err)
-			}
-		}
+		home, reg := benchHome(b)
 		r := nodetest.Start(b, home)
 		ctx := context.Background()
 		cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
@@ -269,6 +259,23 @@ func BenchmarkFHIRLatency(b *testing.B) {
 		r.Stop()
 		b.StartTimer()
 	}
+}
+
+// benchHome is a fresh single-node home with the default configuration, or with the block
+// interval BENCH_BLOCK_MS (ms) if set, to compare intervals.
+func benchHome(b *testing.B) (string, *keys.Keystore) {
+	home, reg := nodetest.Init(b)
+	if ms, err := strconv.Atoi(os.Getenv("BENCH_BLOCK_MS")); err == nil {
+		cfg, err := ehrnode.LoadConfig(home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.BlockMS = ms
+		if err := cfg.Save(ehrnode.Paths{Home: home}.Config()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return home, reg
 }
 
 // send does the request, drains the body and returns the status.
