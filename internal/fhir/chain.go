@@ -134,10 +134,9 @@ func (g *Gateway) newResolver(s *session, pur string) *resolver {
 func (x *resolver) resolve(ctx context.Context, want [][2]string) error {
 	v := x.g.b.View()
 	var ms []*records.Meta
-	var keys []string
 	for _, w := range want {
 		key := w[0] + " " + w[1]
-		if _, done := x.got[key]; done || slices.Contains(keys, key) {
+		if _, done := x.got[key]; done {
 			continue
 		}
 		x.got[key] = nil
@@ -155,7 +154,6 @@ func (x *resolver) resolve(ctx context.Context, want [][2]string) error {
 			continue // outside the caller's consent: never read, never a match
 		}
 		ms = append(ms, m)
-		keys = append(keys, key)
 	}
 	hs, err := x.g.readReadable(ctx, x.s, ms, x.pur)
 	if err != nil {
