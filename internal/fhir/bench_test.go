@@ -161,11 +161,11 @@ func cpuTime() time.Duration {
 // read (one audited read), a search within a patient (an audited read per candidate, run
 // in parallel, so one block), a patient search (the patient index, then one audited read)
 // and a create (one write transaction); it reports p50 and p99 of each and the p50 ratio to
-// status. BENCH_ROUNDS sets the rounds (default 100).
+// status. BENCH_ROUNDS sets the rounds (default 60).
 //
 //	go test -run '^$' -bench FHIRLatency -benchtime 1x ./internal/fhir
 func BenchmarkFHIRLatency(b *testing.B) {
-	rounds := 100
+	rounds := 60
 	if n, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
