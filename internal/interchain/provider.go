@@ -114,9 +114,6 @@ func ExecRecognise(st LogStore, env identity.Env, signer string, b *RecogniseBod
 	if err != nil {
 		return err
 	}
-	if !Admitted(st, c.ID) {
-		return Space.Err(CodeNotAdmitted, "the registrar has not admitted chain %s (client %s) as a home of providers", c.ChainID, c.ID)
-	}
 	if _, ok := tx.ParseSigner(b.Identity); !ok {
 		return Space.Err(CodeInvalid, "identity %q is not a 40-hex identity id", b.Identity)
 	}
@@ -143,6 +140,12 @@ func ExecRecognise(st LogStore, env identity.Env, signer string, b *RecogniseBod
 		return Space.Err(CodeInvalid, "the proven entry's encryption key: %v", kerr)
 	}
 	here := identity.Get(st, home.ID)
+	// A withdrawn admission stops new recognitions and refreshes, but not the news that the
+	// home chain deactivated a provider recognised earlier.
+	revoking := !home.Active && here != nil && here.Home != nil
+	if !revoking && !Admitted(st, c.ID) {
+		return Space.Err(CodeNotAdmitted, "the registrar has not admitted chain %s (client %s) as a home of providers", c.ChainID, c.ID)
+	}
 	if err := recognisable(here, home, c, b.Proof.Height); err != nil {
 		return err
 	}

@@ -124,8 +124,11 @@ func TestRecogniseProviderFromAnotherShard(t *testing.T) {
 		Proof: identity.SignPop(next.Sign, b.chainID, "rotate", dr.ID, next.EncPublic())}
 	b.expect("the recognised provider rotates its keys on B", dr, rotate, identity.Space, identity.CodeUnauthorized)
 
-	// A deactivated it; the proof of that deactivates it on B, and the older proof of its
-	// active entry cannot bring it back.
+	// A deactivated it; the proof of that deactivates it on B, even after B's registrar
+	// withdrew the admission of A, and the older proof of its active entry cannot bring it
+	// back.
+	b.ok("the registrar withdraws the admission of shard A", b.reg, &interchain.AdmitBody{ClientID: "shard-a", Admit: false})
+	b.refused("an active entry through the withdrawn client", pat, recognition("shard-a", dr.ID, src.providerAt1), interchain.CodeNotAdmitted)
 	b.ok("recognise A's deactivation", relayer, recognition("shard-a", dr.ID, src.providerAt2))
 	if got := b.identity(dr.ID); got.Active || got.Deactivated == 0 || got.Home.ProvenAt != src.h2 {
 		t.Fatalf("after A's deactivation: %+v", got)
@@ -133,6 +136,7 @@ func TestRecogniseProviderFromAnotherShard(t *testing.T) {
 	if out := b.read(dr, pat.ID, "note-1"); out != nil && out.Allowed {
 		t.Fatalf("read by the provider A deactivated: %+v", out)
 	}
+	b.ok("the registrar admits shard A again", b.reg, &interchain.AdmitBody{ClientID: "shard-a", Admit: true})
 	b.refused("the proof from before the deactivation", pat, recognition("shard-a", dr.ID, src.providerAt1), interchain.CodeStale)
 	b.expect("a transaction signed by it", dr, &interchain.AdmitBody{ClientID: "shard-a"}, tx.Space, tx.CodeInactive)
 	b.replay()
