@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -107,6 +108,24 @@ func TestCrossChainTxsThroughTheApp(t *testing.T) {
 	h.mustOK(h.sign(c.provider, cite))
 	if got := interchain.Citations(h.st.Committed(), "disp-1"); len(got) != 1 || got[0].EPC != supply.CanonicalID(pack) {
 		t.Fatalf("citations: %+v", got)
+	}
+
+	// Shard A rotates the provider's keys; the proof of its newer entry (state 2, in header
+	// 3) moves B to the new keys, and the older proof is stale.
+	next := newKS(t, "dr-remote-next")
+	rotated := (&identity.Identity{ID: remote.ID, Role: identity.Provider, Name: "Dr Remote", Organization: "Shard A Clinic", Licence: "MD-9",
+		SignKey: next.Keys.SignPublic(), EncKey: next.Keys.EncPublic(), KeyVersion: 2, Active: true, RegisteredBy: "a-registrar", RegisteredAt: 1, RotatedAt: 2}).Encode()
+	a.Set(identity.Key(remote.ID), rotated)
+	cm2, err := a.Commit(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustOK(h.sign(c.provider, &interchain.UpdateBody{ClientID: "shard-a", TrustedHeight: 2, LightBlock: lightBlock(t, counterpartyHeader(vals, 3, string(cm2.AppHash)))}))
+	wantCode(t, "the entry before the rotation again", h.one(c.auditor, recognise), interchain.Space, interchain.CodeStale)
+	h.mustOK(h.sign(c.auditor, &interchain.RecogniseBody{ClientID: "shard-a", Identity: remote.ID, Entry: rotated, Proof: prove(identity.Key(remote.ID))}))
+	got := h.identity(remote.ID)
+	if !bytes.Equal(got.SignKey, next.Keys.SignPublic()) || got.KeyVersion != 2 || got.RotatedAt == 0 || got.Home.ProvenAt != 2 || !got.Active {
+		t.Fatalf("after the rotation on A: %+v", got)
 	}
 	replayTwice(t, h)
 }
