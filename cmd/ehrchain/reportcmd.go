@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/wire"
@@ -88,14 +89,14 @@ type reportOptions struct {
 	compliance bool   // ... or the compliance report
 	from, to   time.Time
 	format     string
-	rules      audit.Rules
+	rules      auditreport.Rules
 	now        time.Time
 }
 
 func newReportCmd(g *globals, open openSource) *cobra.Command {
 	var as, patient, from, to, format, out, hours, zone string
 	var compliance bool
-	rules := audit.DefaultRules()
+	rules := auditreport.DefaultRules()
 	c := &cobra.Command{
 		Use:   "report",
 		Short: "Write an accounting of disclosures for a patient, or a compliance report, as JSON, CSV, HTML or a FHIR Bundle",
@@ -201,7 +202,7 @@ func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Wri
 		// still explains what happened in it. So fetch from the start of the log.
 	} else {
 		if from.IsZero() {
-			from = to.AddDate(-audit.DisclosurePeriod, 0, 0)
+			from = to.AddDate(-auditreport.DisclosurePeriod, 0, 0)
 		}
 		fetchFrom = from
 	}
@@ -224,12 +225,12 @@ func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Wri
 	}
 	var r report
 	if o.compliance {
-		c := audit.ComplianceReport(events, from, to, o.rules)
+		c := auditreport.ComplianceReport(events, from, to, o.rules)
 		c.Generated = o.now
 		c.SetNames(names)
 		r = c
 	} else {
-		a := audit.AccountingOfDisclosures(events, o.patient, from, to)
+		a := auditreport.AccountingOfDisclosures(events, o.patient, from, to)
 		a.Generated = o.now
 		a.SetNames(names)
 		r = a

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 )
@@ -77,7 +78,7 @@ func TestReportCommandDisclosures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a audit.Accounting
+	var a auditreport.Accounting
 	if err := json.Unmarshal([]byte(out), &a); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -120,7 +121,7 @@ func TestReportCommandCompliance(t *testing.T) {
 		}
 		switch format {
 		case "json":
-			var c audit.Compliance
+			var c auditreport.Compliance
 			if err := json.Unmarshal([]byte(out), &c); err != nil || c.Events != 3 || c.TimeZone != "Europe/Paris" || c.Rules.WorkStart != 8 {
 				t.Fatalf("json: %v %+v", err, c)
 			}
@@ -129,7 +130,7 @@ func TestReportCommandCompliance(t *testing.T) {
 				t.Fatalf("html: %.200s", out)
 			}
 		case "fhir":
-			var b audit.Bundle
+			var b auditreport.Bundle
 			if err := json.Unmarshal([]byte(out), &b); err != nil || b.Type != "collection" || len(b.Entry) != 3 {
 				t.Fatalf("fhir: %v %+v", err, b)
 			}
@@ -187,10 +188,10 @@ func TestReportEventsFromANode(t *testing.T) {
 	}
 	src := &apiEvents{c: n.Client, who: pat, patient: pat.ID}
 	var out bytes.Buffer
-	if err := writeReport(ctx, src, reportOptions{patient: pat.ID, format: "json", rules: audit.DefaultRules(), now: time.Now()}, &out); err != nil {
+	if err := writeReport(ctx, src, reportOptions{patient: pat.ID, format: "json", rules: auditreport.DefaultRules(), now: time.Now()}, &out); err != nil {
 		t.Fatal(err)
 	}
-	var a audit.Accounting
+	var a auditreport.Accounting
 	if err := json.Unmarshal(out.Bytes(), &a); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/signin"
 	"github.com/ehrchain/ehrchain/internal/wire"
@@ -33,13 +34,13 @@ func (p *Portal) allEvents(ctx context.Context, who *keys.Keystore, f audit.Filt
 }
 
 type anomalyView struct {
-	audit.Anomaly
+	auditreport.Anomaly
 	ActorName string
 	Events    []*audit.Event
 }
 
 type auditorView struct {
-	C         *audit.Compliance
+	C         *auditreport.Compliance
 	Activity  template.HTML
 	ByAction  template.HTML
 	Anomalies []anomalyView
@@ -60,7 +61,7 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	names := p.names(ctx, s.ks)
-	c := audit.ComplianceReport(evs, now.Add(-dashboardPeriod), now.Add(time.Minute), audit.DefaultRules())
+	c := auditreport.ComplianceReport(evs, now.Add(-dashboardPeriod), now.Add(time.Minute), auditreport.DefaultRules())
 	c.SetNames(names)
 	v := auditorView{C: c, Names: names}
 	v.Activity = barChart("chart-activity", "Ledger events over time", []string{"allowed", "denied"}, activityBars(c.PeriodEvents()))
@@ -131,12 +132,12 @@ func (p *Portal) report(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	var rep report
 	if kind == "compliance" {
-		c := audit.ComplianceReport(evs, to.Add(-dashboardPeriod), to, audit.DefaultRules())
+		c := auditreport.ComplianceReport(evs, to.Add(-dashboardPeriod), to, auditreport.DefaultRules())
 		c.Generated = now
 		c.SetNames(names)
 		rep = c
 	} else {
-		a := audit.AccountingOfDisclosures(evs, patient, time.Time{}, to)
+		a := auditreport.AccountingOfDisclosures(evs, patient, time.Time{}, to)
 		a.Generated = now
 		a.SetNames(names)
 		rep = a
