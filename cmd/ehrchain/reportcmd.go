@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,9 +79,6 @@ func auditReportCmd(g *globals) *cobra.Command {
 	})
 }
 
-// reportFormats are the output formats of `audit report`.
-var reportFormats = []string{"json", "csv", "html", "fhir"}
-
 // reportOptions is what one `audit report` run asks for.
 type reportOptions struct {
 	patient    string // disclosures of this patient (an identity id) ...
@@ -104,10 +100,11 @@ func newReportCmd(g *globals, open openSource) *cobra.Command {
 
   --patient ID|NAME   an accounting of disclosures: every read or list of the patient's
                       records by someone other than the patient that the ledger allowed
-                      (date, recipient, what, purpose, grant). Default period: six years.
+                      (date, recipient, what, purpose, grant). Default and longest
+                      period: six years.
   --compliance        activity volumes (by action, outcome, day and actor), anomalies with
                       the events that triggered them, grants issued and revoked, identities
-                      added and removed. Default period: 30 days.
+                      added and removed. Default period: 30 days; at most a year.
 
 The events are fetched with a signed audit query as --as: an auditor may report on anyone,
 a patient on their own disclosures. Formats: json, csv (disclosures, or the compliance
@@ -122,8 +119,8 @@ includes that whole day.`,
 			if (patient == "") == !compliance {
 				return fmt.Errorf("give either --patient (accounting of disclosures) or --compliance")
 			}
-			if !slices.Contains(reportFormats, format) {
-				return fmt.Errorf("--format %q: use one of %s", format, strings.Join(reportFormats, ", "))
+			if !auditreport.ValidFormat(format) {
+				return fmt.Errorf("--format %q: use one of %s", format, strings.Join(auditreport.Formats, ", "))
 			}
 			var err error
 			if o.from, err = parseReportTime("--from", from, false); err != nil {
@@ -172,7 +169,7 @@ includes that whole day.`,
 	fl.StringVar(&as, "as", "", "your keystore (signs the audit queries): an auditor, or the patient for their own disclosures")
 	fl.StringVar(&patient, "patient", "", "accounting of disclosures for this patient (id or keystore name)")
 	fl.BoolVar(&compliance, "compliance", false, "system-wide compliance report")
-	fl.StringVar(&from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance)")
+	fl.StringVar(&from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance; at most six years and one year)")
 	fl.StringVar(&to, "to", "", "end of the period, excluded (default: now)")
 	fl.StringVar(&format, "format", "json", "json, csv, html or fhir")
 	fl.StringVarP(&out, "out", "o", "", "write the report to this file (default stdout)")
@@ -186,30 +183,19 @@ includes that whole day.`,
 	return c
 }
 
-// writeReport fetches the events and writes the report o asks for.
+// writeReport fetches the events and writes the report o asks for, over the period the
+// report policy (auditreport.ResolvePeriod) gives.
 func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Writer) error {
-	to := o.to
-	if to.IsZero() {
-		to = o.now
-	}
-	from := o.from
-	var fetchFrom time.Time
+	kind := auditreport.KindDisclosures
 	if o.compliance {
-		if from.IsZero() {
-			from = to.AddDate(0, 0, -30)
-		}
-		// Anomaly rules look back past the period: a deactivation or a key rotation before it
-		// still explains what happened in it. So fetch from the start of the log.
-	} else {
-		if from.IsZero() {
-			from = to.AddDate(-auditreport.DisclosurePeriod, 0, 0)
-		}
-		fetchFrom = from
+		kind = auditreport.KindCompliance
 	}
-	if from.After(to) {
-		return fmt.Errorf("--from %s is after --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	per, err := auditreport.ResolvePeriod(kind, o.from, o.to, o.now)
+	if err != nil {
+		return err
 	}
-	events, err := src.Events(ctx, fetchFrom, to)
+	from, to := per.From, per.To
+	events, err := src.Events(ctx, per.FetchFrom, to)
 	if err != nil {
 		return err
 	}
@@ -217,13 +203,7 @@ func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Wri
 	if ns, ok := src.(nameSource); ok {
 		names = ns.Names(ctx)
 	}
-	type report interface {
-		WriteJSON(io.Writer) error
-		WriteCSV(io.Writer) error
-		WriteHTML(io.Writer) error
-		WriteFHIR(io.Writer) error
-	}
-	var r report
+	var r auditreport.Report
 	if o.compliance {
 		c := auditreport.ComplianceReport(events, from, to, o.rules)
 		c.Generated = o.now
@@ -235,34 +215,16 @@ func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Wri
 		a.SetNames(names)
 		r = a
 	}
-	switch o.format {
-	case "csv":
-		return r.WriteCSV(w)
-	case "html":
-		return r.WriteHTML(w)
-	case "fhir":
-		return r.WriteFHIR(w)
-	default:
-		return r.WriteJSON(w)
-	}
+	return auditreport.Write(w, r, o.format)
 }
 
-// parseReportTime reads an RFC 3339 time or a date (UTC); a date that ends a period
-// includes that whole day. "" is no bound.
+// parseReportTime reads the bound of a report period given to flag.
 func parseReportTime(flag, s string, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+	t, err := auditreport.ParseBound(s, end)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %w", flag, err)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		if end {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%s %q: give an RFC 3339 time (2026-01-31T09:00:00Z) or a date (2026-01-31)", flag, s)
+	return t, nil
 }
 
 // parseHours reads working hours "START-END".

@@ -161,6 +161,32 @@ func TestReportCommandRejects(t *testing.T) {
 	}
 }
 
+// TestReportCommandPeriodBound: a period longer than the report policy allows is refused
+// with the policy's message before any event is fetched; the longest one is accepted.
+func TestReportCommandPeriodBound(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // error text; "" accepted
+	}{
+		{[]string{"--patient", repPatient, "--from", "2019-12-31", "--to", "2025-12-31"}, "an accounting of disclosures covers at most 6 years"},
+		{[]string{"--compliance", "--from", "2024-12-31", "--to", "2025-12-31"}, "a compliance report covers at most 1 year"},
+		{[]string{"--compliance", "--from", "2026-02-01", "--to", "2026-01-01"}, "after its end"},
+		{[]string{"--patient", repPatient, "--from", "2020-01-01", "--to", "2025-12-31"}, ""},
+		{[]string{"--compliance", "--from", "2025-01-01", "--to", "2025-12-31"}, ""},
+	} {
+		src := &fixedEvents{evs: reportEvents()}
+		_, err := runReport(t, src, append([]string{"--as", "aud"}, c.args...)...)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.args, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q: error %v, want %q", c.args, err, c.want)
+		case c.want != "" && !src.to.IsZero():
+			t.Errorf("%q: events fetched for a refused period", c.args)
+		}
+	}
+}
+
 // TestReportEventsFromANode: the report's event source fetches every page of the node's
 // signed audit query API, as an auditor, and a patient's own disclosures as the patient.
 func TestReportEventsFromANode(t *testing.T) {

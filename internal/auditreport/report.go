@@ -11,10 +11,6 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 )
 
-// DisclosurePeriod is how far back an accounting of disclosures reaches by default (HIPAA,
-// 45 CFR 164.528: six years before the request).
-const DisclosurePeriod = 6 // years
-
 // Recipient is who received a disclosure.
 type Recipient struct {
 	ID           string `json:"id"`
