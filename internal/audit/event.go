@@ -65,6 +65,11 @@ const (
 	// Drug supply chain (internal/supply).
 	PartnerBind  = "partner.bind"  // the registrar bound company prefixes or GLNs to a trading partner
 	EPCISCapture = "epcis.capture" // a trading partner captured an EPCIS document
+	EPCISRelease = "epcis.release" // a regulator released quarantined items
+
+	// Validator set changes (internal/validators).
+	ValidatorSet    = "validator.set"
+	ValidatorRemove = "validator.remove"
 )
 
 // Event is one audit log entry.
