@@ -90,9 +90,8 @@ type reportOptions struct {
 }
 
 func newReportCmd(g *globals, open openSource) *cobra.Command {
-	var as, patient, from, to, format, out, hours, zone string
-	var compliance bool
-	rules := auditreport.DefaultRules()
+	f := reportFlags{rules: auditreport.DefaultRules()}
+	rules := &f.rules
 	c := &cobra.Command{
 		Use:   "report",
 		Short: "Write an accounting of disclosures for a patient, or a compliance report, as JSON, CSV, HTML or a FHIR Bundle",
@@ -115,72 +114,94 @@ Times: RFC 3339 (2026-01-31T09:00:00Z) or a date (2026-01-31, UTC). A date given
 includes that whole day.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := reportOptions{compliance: compliance, format: format, rules: rules, now: time.Now().UTC()}
-			if (patient == "") == !compliance {
-				return fmt.Errorf("give either --patient (accounting of disclosures) or --compliance")
-			}
-			if !auditreport.ValidFormat(format) {
-				return fmt.Errorf("--format %q: use one of %s", format, strings.Join(auditreport.Formats, ", "))
-			}
-			var err error
-			if o.from, err = parseReportTime("--from", from, false); err != nil {
-				return err
-			}
-			if o.to, err = parseReportTime("--to", to, true); err != nil {
-				return err
-			}
-			if o.rules.WorkStart, o.rules.WorkEnd, err = parseHours(hours); err != nil {
-				return err
-			}
-			if o.rules.Location, err = time.LoadLocation(zone); err != nil {
-				return fmt.Errorf("--time-zone %q: %w", zone, err)
-			}
-			if err := o.rules.Validate(); err != nil {
-				return err
-			}
-			if patient != "" {
-				if o.patient, err = g.resolveID(patient); err != nil {
-					return err
-				}
-			}
-			src, err := open(as, o.patient)
+			o, err := f.options(g)
 			if err != nil {
 				return err
 			}
-			if out == "" || out == "-" {
-				return writeReport(cmd.Context(), src, o, cmd.OutOrStdout())
-			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // audit metadata: not for everyone
+			src, err := open(f.as, o.patient)
 			if err != nil {
 				return err
 			}
-			if err := writeReport(cmd.Context(), src, o, f); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
-			return nil
+			return writeReportTo(cmd, src, o, f.out)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&as, "as", "", "your keystore (signs the audit queries): an auditor, or the patient for their own disclosures")
-	fl.StringVar(&patient, "patient", "", "accounting of disclosures for this patient (id or keystore name)")
-	fl.BoolVar(&compliance, "compliance", false, "system-wide compliance report")
-	fl.StringVar(&from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance; at most six years and one year)")
-	fl.StringVar(&to, "to", "", "end of the period, excluded (default: now)")
-	fl.StringVar(&format, "format", "json", "json, csv, html or fhir")
-	fl.StringVarP(&out, "out", "o", "", "write the report to this file (default stdout)")
+	fl.StringVar(&f.as, "as", "", "your keystore (signs the audit queries): an auditor, or the patient for their own disclosures")
+	fl.StringVar(&f.patient, "patient", "", "accounting of disclosures for this patient (id or keystore name)")
+	fl.BoolVar(&f.compliance, "compliance", false, "system-wide compliance report")
+	fl.StringVar(&f.from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance; at most six years and one year)")
+	fl.StringVar(&f.to, "to", "", "end of the period, excluded (default: now)")
+	fl.StringVar(&f.format, "format", "json", "json, csv, html or fhir")
+	fl.StringVarP(&f.out, "out", "o", "", "write the report to this file (default stdout)")
 	fl.IntVar(&rules.RepeatedDenials, "repeated-denials", rules.RepeatedDenials, "anomaly: this many denials of one actor ...")
 	fl.DurationVar(&rules.DenialWindow, "denial-window", rules.DenialWindow, "... within this window")
 	fl.IntVar(&rules.ManyPatients, "many-patients", rules.ManyPatients, "anomaly: this many distinct patients touched by one actor ...")
 	fl.DurationVar(&rules.PatientWindow, "patient-window", rules.PatientWindow, "... within this window")
-	fl.StringVar(&hours, "work-hours", fmt.Sprintf("%d-%d", rules.WorkStart, rules.WorkEnd), "working hours START-END (local hours; 22-6 wraps midnight; 0-0 disables the rule)")
-	fl.StringVar(&zone, "time-zone", "UTC", "time zone of working hours and of days in the compliance report (IANA name, e.g. Europe/Paris)")
+	fl.StringVar(&f.hours, "work-hours", fmt.Sprintf("%d-%d", rules.WorkStart, rules.WorkEnd), "working hours START-END (local hours; 22-6 wraps midnight; 0-0 disables the rule)")
+	fl.StringVar(&f.zone, "time-zone", "UTC", "time zone of working hours and of days in the compliance report (IANA name, e.g. Europe/Paris)")
 	c.MarkFlagRequired("as")
 	return c
+}
+
+// reportFlags are the flags of `audit report` as given.
+type reportFlags struct {
+	as, patient, from, to, format, out, hours, zone string
+	compliance                                      bool
+	rules                                           auditreport.Rules
+}
+
+// options checks the flags and turns them into what the report asks for.
+func (f *reportFlags) options(g *globals) (reportOptions, error) {
+	o := reportOptions{compliance: f.compliance, format: f.format, rules: f.rules, now: time.Now().UTC()}
+	if (f.patient == "") == !f.compliance {
+		return o, fmt.Errorf("give either --patient (accounting of disclosures) or --compliance")
+	}
+	if !auditreport.ValidFormat(f.format) {
+		return o, fmt.Errorf("--format %q: use one of %s", f.format, strings.Join(auditreport.Formats, ", "))
+	}
+	var err error
+	if o.from, err = parseReportTime("--from", f.from, false); err != nil {
+		return o, err
+	}
+	if o.to, err = parseReportTime("--to", f.to, true); err != nil {
+		return o, err
+	}
+	if o.rules.WorkStart, o.rules.WorkEnd, err = parseHours(f.hours); err != nil {
+		return o, err
+	}
+	if o.rules.Location, err = time.LoadLocation(f.zone); err != nil {
+		return o, fmt.Errorf("--time-zone %q: %w", f.zone, err)
+	}
+	if err := o.rules.Validate(); err != nil {
+		return o, err
+	}
+	if f.patient != "" {
+		if o.patient, err = g.resolveID(f.patient); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// writeReportTo writes the report to stdout, or to the file out (readable by its owner
+// only: audit metadata is not for everyone).
+func writeReportTo(cmd *cobra.Command, src eventSource, o reportOptions, out string) error {
+	if out == "" || out == "-" {
+		return writeReport(cmd.Context(), src, o, cmd.OutOrStdout())
+	}
+	file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(cmd.Context(), src, o, file); err != nil {
+		file.Close()
+		return err
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+	return nil
 }
 
 // writeReport fetches the events and writes the report o asks for, over the period the
