@@ -16,6 +16,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/trials"
 	"github.com/ehrchain/ehrchain/internal/trials/timeproof"
+	"github.com/ehrchain/ehrchain/internal/trials/trialpage"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -44,11 +45,11 @@ func (o *reportOutputs) write(rep *wire.TrialReport, trusted, trustedBlock []byt
 	}
 	if o.html != "" {
 		var page bytes.Buffer
-		p := trials.HTMLPage{Report: rep.Report, AppHash: fmt.Sprintf("%X", trusted), Values: len(rep.Values)}
+		p := trialpage.HTMLPage{Report: rep.Report, AppHash: fmt.Sprintf("%X", trusted), Values: len(rep.Values)}
 		if trustedBlock != nil {
 			p.BlockHash = fmt.Sprintf("%X", trustedBlock)
 		}
-		if err := trials.WriteHTMLPage(&page, p); err != nil {
+		if err := trialpage.WriteHTMLPage(&page, p); err != nil {
 			return err
 		}
 		if err := os.WriteFile(o.html, page.Bytes(), 0o644); err != nil {

@@ -11,21 +11,16 @@ import (
 
 // TestHandlersDoNotImportReports: the domain handlers write audit events, so they import
 // this package; they must not pull in what an auditor does with the events (reports,
-// anomaly rules, the HTML template engine). The check asks the go tool for the packages'
-// full dependency lists, as a reviewer would.
+// anomaly rules, the HTML template engine) or the trial report's page, and neither may the
+// wire bodies clients share. The check asks the go tool for the packages' full dependency
+// lists, as a reviewer would.
 func TestHandlersDoNotImportReports(t *testing.T) {
 	const mod = "github.com/ehrchain/ehrchain/internal/"
 	handlers := []string{"audit", "identity", "consent", "records", "claims", "emergency", "erasure",
 		"supply", "trials", "validators", "access", "tx", "wire"}
-	// trials renders its own transparency page (trials/report_html.go), and wire carries
-	// trial reports: they hold a template engine, but not the audit reports.
-	templates := map[string]bool{"trials": true, "wire": true}
+	forbidden := []string{mod + "auditreport", mod + "trials/trialpage", "html/template", "text/template"}
 	for _, p := range handlers {
 		deps := goListDeps(t, "../"+p)
-		forbidden := []string{mod + "auditreport"}
-		if !templates[p] {
-			forbidden = append(forbidden, "html/template", "text/template")
-		}
 		for _, f := range forbidden {
 			if slices.Contains(deps, f) {
 				t.Errorf("internal/%s depends on %s", p, f)
