@@ -15,11 +15,11 @@ import (
 	"github.com/ehrchain/ehrchain/internal/keys"
 )
 
-// playClaimsDemo is the demo's insurance chapter: an insurer publishes a plan and enrolls
+// playClaims is the demo's insurance chapter: an insurer publishes a plan and enrolls
 // the patient, who consents to payment; Dr Alice records a Synthea Encounter and bills the
 // Synthea Claim for it; the contract adjudicates it at commit; the insurer pays.
-func playClaimsDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte, dataDir, chainID string, reg, alice, pat *keys.Keystore) error {
-	ins, _, err := demoKeystore(g, pass, "insurer")
+func playClaims(ctx context.Context, g *Env, cl *client.Client, pass []byte, dataDir, chainID string, reg, alice, pat *keys.Keystore) error {
+	ins, _, err := keystore(g, pass, "insurer")
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func playClaimsDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte,
 		ResourceTypes: []string{claims.ClaimResourceType}}, Actions: []string{consent.Read}, Purposes: []string{consent.Payment}}); err != nil {
 		return err
 	}
-	if err := saveDemo(g, pat, pass); err != nil {
+	if err := saveKeystore(g, pat, pass); err != nil {
 		return err
 	}
 	g.step("Dr Alice records the Encounter and bills its Claim (%s); the contract adjudicates it at commit", source)

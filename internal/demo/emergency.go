@@ -12,13 +12,13 @@ import (
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
-// demoEmergency is the demo's break-glass act: two institutions' custodians, the patient's
+// playEmergency is the demo's break-glass act: two institutions' custodians, the patient's
 // escrow and opt-out, an ER physician denied, declaring, reading once both custodians
 // released, justifying; the auditor reviews.
-func demoEmergency(ctx context.Context, g *Env, cl *client.Client, pass []byte, chainID string, reg, pat, aud *keys.Keystore, m *records.Meta) error {
+func playEmergency(ctx context.Context, g *Env, cl *client.Client, pass []byte, chainID string, reg, pat, aud *keys.Keystore, m *records.Meta) error {
 	var ks [3]*keys.Keystore
 	for i, name := range []string{"escrow-st-mary", "escrow-city-clinic", "dr-carter"} {
-		k, _, err := demoKeystore(g, pass, name)
+		k, _, err := keystore(g, pass, name)
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func Import(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 		g.step("no Synthea bundles in %s: skipping the FHIR import", dataDir)
 		return nil
 	}
-	alice, _, err := demoKeystore(g, pass, "dr-alice")
+	alice, _, err := keystore(g, pass, "dr-alice")
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func demoSensitive(ctx context.Context, g *Env, cl *client.Client, pass []byte, 
 		if err != nil {
 			return err
 		}
-		bob, _, err := demoKeystore(g, pass, "dr-bob")
+		bob, _, err := keystore(g, pass, "dr-bob")
 		if err != nil {
 			return err
 		}

@@ -43,8 +43,8 @@ type Env struct {
 
 func (g *Env) step(format string, args ...any) { fmt.Fprintf(g.Out, "==> "+format+"\n", args...) }
 
-// demoKeystore loads a demo identity's keystore, or creates it.
-func demoKeystore(g *Env, pass []byte, name string) (*keys.Keystore, bool, error) {
+// keystore loads a demo identity's keystore, or creates it.
+func keystore(g *Env, pass []byte, name string) (*keys.Keystore, bool, error) {
 	if data, err := g.Keys.Load(name); err == nil {
 		ks, err := keys.Decrypt(data, pass)
 		return ks, false, err
@@ -70,14 +70,14 @@ func Play(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	reg, _, err := demoKeystore(g, pass, "registrar")
+	reg, _, err := keystore(g, pass, "registrar")
 	if err != nil {
 		return err
 	}
 	cast := map[string]*keys.Keystore{}
 	fresh := false
 	for _, name := range []string{"dr-alice", "dr-bob", "patient", "auditor"} {
-		ks, created, err := demoKeystore(g, pass, name)
+		ks, created, err := keystore(g, pass, name)
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func Play(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 	if _, err := cl.PublishCategories(ctx, pat, consent.DefaultCategories); err != nil {
 		return err
 	}
-	if err := saveDemo(g, pat, pass); err != nil {
+	if err := saveKeystore(g, pat, pass); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Out, "    patient %s, categories %s\n", pat.ID, strings.Join(consent.DefaultCategories, ", "))
@@ -147,7 +147,7 @@ func Play(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 	if err := cl.Revoke(ctx, pat, gid); err != nil {
 		return err
 	}
-	if err := saveDemo(g, pat, pass); err != nil {
+	if err := saveKeystore(g, pat, pass); err != nil {
 		return err
 	}
 	if _, err := cl.ReadRecord(ctx, bob, pat.ID, m.RecordID, consent.Treatment); err == nil {
@@ -161,16 +161,16 @@ func Play(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 		return err
 	}
 	fmt.Fprintf(g.Out, "    Dr Alice's next record %s is wrapped for key version %d, which Dr Bob never received\n", m2.RecordID, m2.CategoryVersion)
-	if err := demoEmergency(ctx, g, cl, pass, chainID, reg, pat, aud, m2); err != nil {
+	if err := playEmergency(ctx, g, cl, pass, chainID, reg, pat, aud, m2); err != nil {
 		return err
 	}
-	if err := playClaimsDemo(ctx, g, cl, pass, dataDir, chainID, reg, alice, pat); err != nil {
+	if err := playClaims(ctx, g, cl, pass, dataDir, chainID, reg, alice, pat); err != nil {
 		return err
 	}
-	if err := playTrialsDemo(ctx, g, cl, pass, chainID, reg, alice, pat, aud); err != nil {
+	if err := playTrials(ctx, g, cl, pass, chainID, reg, alice, pat, aud); err != nil {
 		return err
 	}
-	if err := playSupplyDemo(ctx, g, cl, pass, dataDir, chainID, reg); err != nil {
+	if err := playSupply(ctx, g, cl, pass, dataDir, chainID, reg); err != nil {
 		return err
 	}
 	st, err := cl.Status(ctx)
@@ -182,7 +182,7 @@ func Play(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 	return nil
 }
 
-func saveDemo(g *Env, ks *keys.Keystore, pass []byte) error {
+func saveKeystore(g *Env, ks *keys.Keystore, pass []byte) error {
 	data, err := keys.Encrypt(ks, pass, keys.DefaultKDF)
 	if err != nil {
 		return err

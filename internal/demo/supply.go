@@ -70,12 +70,12 @@ const (
 
 func demoSGTIN(serial string) string { return "urn:epc:id:sgtin:4012345.012345." + serial }
 
-// playSupplyDemo is the demo's drug-traceability chapter: trading partners bound by the
+// playSupply is the demo's drug-traceability chapter: trading partners bound by the
 // registrar, a pack's way from the factory to a patient in EPCIS 2.0 events, a counterfeit
 // carrying a cloned serial caught as a suspect-product event, a lot recall, and packs
 // verified against the node's app hash. Without GS1's schema the node refuses capture, so
 // the chapter says how to enable it and is skipped.
-func playSupplyDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte, dataDir, chainID string, reg *keys.Keystore) error {
+func playSupply(ctx context.Context, g *Env, cl *client.Client, pass []byte, dataDir, chainID string, reg *keys.Keystore) error {
 	if Schema(dataDir) == "" {
 		g.step("drug traceability: skipped; it needs GS1's EPCIS 2.0 schema at %s (or set epcis_schema in the node's config)",
 			filepath.Join(filepath.Dir(dataDir), "epcis-2.0", "schema", "EPCIS-JSON-Schema.json"))
@@ -83,7 +83,7 @@ func playSupplyDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte,
 	}
 	var ks [3]*keys.Keystore
 	for i, name := range []string{"acme-pharma", "corner-pharmacy", "drug-agency"} {
-		k, _, err := demoKeystore(g, pass, name)
+		k, _, err := keystore(g, pass, name)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func TestSupplySkipped(t *testing.T) {
 		t.Fatalf("enabling EPCIS without a schema touched the config: %v", err)
 	}
 	var out bytes.Buffer
-	if err := playSupplyDemo(context.Background(), &Env{Out: &out}, nil, nil, data, "", nil); err != nil {
+	if err := playSupply(context.Background(), &Env{Out: &out}, nil, nil, data, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "drug traceability: skipped") {

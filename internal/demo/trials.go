@@ -23,14 +23,14 @@ const (
 	demoOverdue = "GLU-OLD"
 )
 
-// playTrialsDemo is the demo's clinical-trial chapter: a sponsor registers a trial with
+// playTrials is the demo's clinical-trial chapter: a sponsor registers a trial with
 // pre-specified outcomes, the IRB (the auditor) approves it and its consent form, the
 // patient consents and is enrolled by Dr Alice, a new consent form stops recording until
 // re-consent, withdrawal stops it for good, the sponsor exports the dataset and posts
 // results with a switched primary outcome, and the transparency report, verified against
 // the node's app hash, shows it.
-func playTrialsDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte, chainID string, reg, alice, pat, irb *keys.Keystore) error {
-	sponsor, _, err := demoKeystore(g, pass, "acme-research")
+func playTrials(ctx context.Context, g *Env, cl *client.Client, pass []byte, chainID string, reg, alice, pat, irb *keys.Keystore) error {
+	sponsor, _, err := keystore(g, pass, "acme-research")
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func playTrialsDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte,
 		return err
 	}
 	fmt.Fprintf(g.Out, "    primary outcome %q over %s; site St Mary, investigator Dr Alice; IRB: the Compliance Office\n", hba1c.Measure, hba1c.TimeFrame)
-	if err := registerOverdueDemo(ctx, g, cl, sponsor, irb, p, sign); err != nil {
+	if err := registerOverdue(ctx, g, cl, sponsor, irb, p, sign); err != nil {
 		return err
 	}
 
@@ -153,13 +153,13 @@ func playTrialsDemo(ctx context.Context, g *Env, cl *client.Client, pass []byte,
 	}
 	fmt.Fprintf(g.Out, "    verified: %d state values at height %d against app hash %X\n", len(rep.Values), rep.Height, trusted)
 	fmt.Fprintf(g.Out, "    (as HTML with its timeline: %s trial report %s --html %s.html)\n", g.CLI(cl.Base), demoTrial, demoTrial)
-	return showOverdueDemo(ctx, g, cl)
+	return showOverdue(ctx, g, cl)
 }
 
-// registerOverdueDemo registers a second trial of the sponsor whose primary completion
+// registerOverdue registers a second trial of the sponsor whose primary completion
 // passed 14 months before the last block: by block time, its results are overdue (FDAAA
 // 801 gives 12 months), and none will be posted.
-func registerOverdueDemo(ctx context.Context, g *Env, cl *client.Client, sponsor, irb *keys.Keystore, p trials.Protocol, sign func(trials.Meaning, string) trials.Sign) error {
+func registerOverdue(ctx context.Context, g *Env, cl *client.Client, sponsor, irb *keys.Keystore, p trials.Protocol, sign func(trials.Meaning, string) trials.Sign) error {
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err
@@ -175,9 +175,9 @@ func registerOverdueDemo(ctx context.Context, g *Env, cl *client.Client, sponsor
 	return err
 }
 
-// showOverdueDemo prints the regulator's cross-trial view (every page of GET
+// showOverdue prints the regulator's cross-trial view (every page of GET
 // /v1/trials/report) and the overdue trial's verified results finding.
-func showOverdueDemo(ctx context.Context, g *Env, cl *client.Client) error {
+func showOverdue(ctx context.Context, g *Env, cl *client.Client) error {
 	g.step("the regulator's view across all trials: %s's results are overdue by block time", demoOverdue)
 	all, err := cl.TrialsReport(ctx)
 	if err != nil {
