@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/client"
+	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -72,20 +75,7 @@ that long ago (24h).`,
 					return err
 				}
 			}
-			var out *wire.AuditQueryResponse
-			if all {
-				err = cl.AuditQueryAll(cmd.Context(), who, f, func(p *wire.AuditQueryResponse) error {
-					if out == nil {
-						out = p
-					} else {
-						out.Height, out.LogSize, out.Events = p.Height, p.LogSize, append(out.Events, p.Events...)
-					}
-					out.Next = p.Next
-					return nil
-				})
-			} else {
-				out, err = cl.AuditQuery(cmd.Context(), who, f)
-			}
+			out, err := auditPages(cmd.Context(), cl, who, f, all)
 			if err != nil {
 				return err
 			}
@@ -94,17 +84,7 @@ that long ago (24h).`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
-			names := map[string]string{}
-			if ids, err := cl.As(who).Identities(cmd.Context(), ""); err == nil {
-				for _, i := range ids {
-					names[i.ID] = i.Name
-				}
-			}
-			printEvents(out.Events, names)
-			fmt.Fprintf(os.Stderr, "shown: %d (height %d, %d events in the log)\n", len(out.Events), out.Height, out.LogSize)
-			if out.Next != "" {
-				fmt.Fprintf(os.Stderr, "more: add --cursor %s, or --all\n", out.Next)
-			}
+			printAuditAnswer(cmd.Context(), cl, who, out)
 			return nil
 		},
 	}
@@ -123,6 +103,41 @@ that long ago (24h).`,
 	fl.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	c.MarkFlagRequired("as")
 	return c
+}
+
+// auditPages is one page of the answer to f, or with all every page to the end of the log
+// in one answer.
+func auditPages(ctx context.Context, cl *client.Client, who *keys.Keystore, f audit.Filter, all bool) (*wire.AuditQueryResponse, error) {
+	if !all {
+		return cl.AuditQuery(ctx, who, f)
+	}
+	var out *wire.AuditQueryResponse
+	err := cl.AuditQueryAll(ctx, who, f, func(p *wire.AuditQueryResponse) error {
+		if out == nil {
+			out = p
+		} else {
+			out.Height, out.LogSize, out.Events = p.Height, p.LogSize, append(out.Events, p.Events...)
+		}
+		out.Next = p.Next
+		return nil
+	})
+	return out, err
+}
+
+// printAuditAnswer prints the events with the names of the identities they involve, and
+// on stderr how many there were and how to go on.
+func printAuditAnswer(ctx context.Context, cl *client.Client, who *keys.Keystore, out *wire.AuditQueryResponse) {
+	names := map[string]string{}
+	if ids, err := cl.As(who).Identities(ctx, ""); err == nil {
+		for _, i := range ids {
+			names[i.ID] = i.Name
+		}
+	}
+	printEvents(out.Events, names)
+	fmt.Fprintf(os.Stderr, "shown: %d (height %d, %d events in the log)\n", len(out.Events), out.Height, out.LogSize)
+	if out.Next != "" {
+		fmt.Fprintf(os.Stderr, "more: add --cursor %s, or --all\n", out.Next)
+	}
 }
 
 // parseWhen reads an RFC 3339 time, a date, or a duration ago; "" is unbounded.

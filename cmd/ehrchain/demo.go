@@ -2,23 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/client"
-	"github.com/ehrchain/ehrchain/internal/consent"
+	"github.com/ehrchain/ehrchain/internal/demo"
 	"github.com/ehrchain/ehrchain/internal/fhir"
-	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
-	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // demoPassphrase protects the demo's keystores when no passphrase is given. It is printed:
@@ -52,15 +46,16 @@ func demoCmd(g *globals) *cobra.Command {
 			} else {
 				fmt.Printf("reusing the demo chain in %s\n", dir)
 			}
-			if err := demoEnableEPCIS(dir, data); err != nil {
+			if err := demo.EnableEPCIS(dir, data); err != nil {
 				return err
 			}
 			stop := make(chan error, 1)
 			ready := func(n *node.Node, addr string) {
 				go func() {
-					err := playDemo(g, client.New(addr), pass, data)
+					env := demoEnv(g)
+					err := demo.Play(env, client.New(addr), pass, data)
 					if err == nil {
-						err = demoImport(g, client.New(addr), pass, data)
+						err = demo.Import(env, client.New(addr), pass, data)
 					}
 					if err != nil {
 						fmt.Fprintf(os.Stderr, "demo failed: %v\n", err)
@@ -92,6 +87,25 @@ func demoCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// demoEnv wires the story (internal/demo) to this command line: the keyring, printed
+// hints, the FHIR import with its progress bar, proofs against the node's app hash.
+func demoEnv(g *globals) *demo.Env {
+	return &demo.Env{Keys: g.keyring(), Home: g.home, Out: os.Stdout,
+		CLI: func(base string) string { return demoCLI(g, base) },
+		Import: func(ctx context.Context, cl *client.Client, prov *keys.Keystore, pass []byte, files []string) (*fhir.ImportStats, error) {
+			return runImport(ctx, cl, g.keyring(), prov, pass, keys.DefaultKDF, files, "", g.home, 0, false)
+		},
+		AppHashAt: func(ctx context.Context, cl *client.Client, fetch func() (int64, error)) ([]byte, error) {
+			return trustedAppHash(ctx, cl, "", fetch)
+		},
+		UnlockFHIR: func(ks *keys.Keystore) {
+			if fhirGateway != nil {
+				fhirGateway.Unlock(ks)
+			}
+		},
+	}
+}
+
 // printPortal tells how to sign in to the web portal as the demo identities.
 func printPortal(addr, host string, pass []byte) {
 	scheme, hostport, _ := strings.Cut(addr, "://")
@@ -108,180 +122,6 @@ func printPortal(addr, host string, pass []byte) {
 	fmt.Printf("    curl -d '{\"keystore\":\"patient\",\"passphrase\":\"%s\",\"otp\":\"CODE\"}' %s%s/auth/login\n", pass, addr, fhir.Prefix)
 	fmt.Println("  The patient is alerted to Dr Carter's emergency access at sign-in (Emergency access page);")
 	fmt.Println("  the auditor reviews break-glass under Emergency accesses.")
-}
-
-// demoKeystore loads a demo identity's keystore, or creates it.
-func demoKeystore(g *globals, pass []byte, name string) (*keys.Keystore, bool, error) {
-	if data, err := g.keyring().Load(name); err == nil {
-		ks, err := keys.Decrypt(data, pass)
-		return ks, false, err
-	}
-	ks, err := keys.NewKeystore(name)
-	if err != nil {
-		return nil, false, err
-	}
-	data, err := keys.Encrypt(ks, pass, keys.DefaultKDF)
-	if err != nil {
-		return nil, false, err
-	}
-	return ks, true, g.keyring().Save(name, data)
-}
-
-func step(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
-
-func playDemo(g *globals, cl *client.Client, pass []byte, dataDir string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	chainID, err := cl.ChainIDOf(ctx)
-	if err != nil {
-		return err
-	}
-	reg, _, err := demoKeystore(g, pass, "registrar")
-	if err != nil {
-		return err
-	}
-	cast := map[string]*keys.Keystore{}
-	fresh := false
-	for _, name := range []string{"dr-alice", "dr-bob", "patient", "auditor"} {
-		ks, created, err := demoKeystore(g, pass, name)
-		if err != nil {
-			return err
-		}
-		cast[name] = ks
-		fresh = fresh || created
-	}
-	if _, err := cl.Identity(ctx, cast["patient"].ID, false); err == nil && !fresh {
-		step("the demo identities already exist on this chain; skipping the story")
-		return nil
-	}
-	alice, bob, pat, aud := cast["dr-alice"], cast["dr-bob"], cast["patient"], cast["auditor"]
-	send := func(signer *keys.Keystore, b tx.Body) error { _, err := cl.Send(ctx, signer, b); return err }
-
-	step("the registrar registers St Mary Hospital's Dr Alice, City Clinic's Dr Bob, and an auditor")
-	for _, r := range []struct {
-		ks        *keys.Keystore
-		role      identity.Role
-		name, org string
-		licence   string
-	}{{alice, identity.Provider, "Dr Alice", "St Mary Hospital", "MD-1001"}, {bob, identity.Provider, "Dr Bob", "City Clinic", "MD-2002"},
-		{aud, identity.Auditor, "Compliance Office", "", ""}} {
-		if err := send(reg, client.RegistrationFor(chainID, r.ks, r.role, r.name, r.org, r.licence)); err != nil {
-			return err
-		}
-		fmt.Printf("    %-9s %-18s %s\n", r.role, r.name, r.ks.ID)
-	}
-	step("Dr Alice registers her patient, who publishes one encryption key per record category")
-	if err := send(alice, client.RegistrationFor(chainID, pat, identity.Patient, "Demo Patient", "", "")); err != nil {
-		return err
-	}
-	if _, err := cl.PublishCategories(ctx, pat, consent.DefaultCategories); err != nil {
-		return err
-	}
-	if err := saveDemo(g, pat, pass); err != nil {
-		return err
-	}
-	fmt.Printf("    patient %s, categories %s\n", pat.ID, strings.Join(consent.DefaultCategories, ", "))
-
-	obs, source := demoObservation(dataDir)
-	step("Dr Alice writes an Observation (%s), encrypted on her side: AES-256-GCM + ML-KEM-768/X25519 key wraps", source)
-	m, err := cl.PutRecord(ctx, alice, client.NewRecord{Patient: pat.ID, Category: "general", ResourceType: "Observation",
-		ContentType: "application/fhir+json", Plaintext: obs})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("    record %s v%d: %d plaintext bytes -> %d ciphertext bytes, committed at height %d\n", m.RecordID, m.Version, len(obs), m.Size, m.Height)
-
-	step("Dr Bob asks to read it for treatment")
-	if _, err := cl.ReadRecord(ctx, bob, pat.ID, m.RecordID, consent.Treatment); err == nil {
-		return errors.New("Dr Bob read the record without consent")
-	} else {
-		fmt.Printf("    denied, and the denial is on the ledger: %v\n", err)
-	}
-	step("the patient grants Dr Bob read access to 'general' records for treatment, for 30 days")
-	gid, err := cl.Grant(ctx, pat, consent.Grant{Grantee: bob.ID, Scope: consent.Scope{Categories: []string{"general"}},
-		Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}, Expiry: time.Now().Add(30 * 24 * time.Hour)})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("    grant %s\n", gid)
-	r, err := cl.ReadRecord(ctx, bob, pat.ID, m.RecordID, consent.Treatment)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("    Dr Bob decrypts it (access event %d, %s): %s...\n", r.Outcome.Event, r.Outcome.Reason, strings.Join(strings.Fields(string(r.Plaintext[:min(90, len(r.Plaintext))])), " "))
-	step("the patient revokes the grant; the 'general' key is rotated")
-	if err := cl.Revoke(ctx, pat, gid); err != nil {
-		return err
-	}
-	if err := saveDemo(g, pat, pass); err != nil {
-		return err
-	}
-	if _, err := cl.ReadRecord(ctx, bob, pat.ID, m.RecordID, consent.Treatment); err == nil {
-		return errors.New("Dr Bob still reads after revocation")
-	} else {
-		fmt.Printf("    Dr Bob is denied again: %v\n", err)
-	}
-	m2, err := cl.PutRecord(ctx, alice, client.NewRecord{Patient: pat.ID, Category: "general", ResourceType: "Observation",
-		ContentType: "application/fhir+json", Plaintext: obs})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("    Dr Alice's next record %s is wrapped for key version %d, which Dr Bob never received\n", m2.RecordID, m2.CategoryVersion)
-	if err := demoEmergency(ctx, g, cl, pass, chainID, reg, pat, aud, m2); err != nil {
-		return err
-	}
-	if err := playClaimsDemo(ctx, g, cl, pass, dataDir, chainID, reg, alice, pat); err != nil {
-		return err
-	}
-	if err := playTrialsDemo(ctx, g, cl, pass, chainID, reg, alice, pat, aud); err != nil {
-		return err
-	}
-	if err := playSupplyDemo(ctx, g, cl, pass, dataDir, chainID, reg); err != nil {
-		return err
-	}
-	st, err := cl.Status(ctx)
-	if err != nil {
-		return err
-	}
-	step("the ledger now holds %d audit events at height %d (app hash %s...)", st.LogSize, st.Height, st.AppHash[:16])
-	fmt.Printf("    demo identities (keystores in %s, passphrase %q): dr-alice, dr-bob, patient, auditor, registrar, dr-carter, escrow-st-mary, escrow-city-clinic, insurer, acme-research, acme-pharma, corner-pharmacy, drug-agency\n", g.keyring().Path, string(pass))
-	return nil
-}
-
-func saveDemo(g *globals, ks *keys.Keystore, pass []byte) error {
-	data, err := keys.Encrypt(ks, pass, keys.DefaultKDF)
-	if err != nil {
-		return err
-	}
-	return g.keyring().Replace(ks.Name, data)
-}
-
-// demoObservation takes the first Observation of the first Synthea bundle, or a built-in one.
-func demoObservation(dir string) ([]byte, string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var bundle struct {
-			Entry []struct {
-				Resource json.RawMessage `json:"resource"`
-			} `json:"entry"`
-		}
-		if json.Unmarshal(b, &bundle) != nil {
-			continue
-		}
-		for _, e := range bundle.Entry {
-			var r struct {
-				ResourceType string `json:"resourceType"`
-			}
-			if json.Unmarshal(e.Resource, &r) == nil && r.ResourceType == "Observation" {
-				return e.Resource, "from Synthea bundle " + filepath.Base(f)
-			}
-		}
-	}
-	return []byte(`{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},"valueQuantity":{"value":72,"unit":"/min"}}`), "built-in example"
 }
 
 // self is how to run this binary again, as the user started it: `go run ./cmd/ehrchain`

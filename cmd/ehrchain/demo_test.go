@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/demo"
 )
 
 // syncBuffer collects a process's output while the test reads it.
@@ -220,7 +221,7 @@ func checkTrialChapter(t *testing.T, out string) {
 // as printed.
 func checkSupplyChapter(t *testing.T, out string) {
 	t.Helper()
-	if demoSchema(filepath.Join("..", "..", "..", "shared", "data", "synthea-r4")) == "" {
+	if demo.Schema(filepath.Join("..", "..", "..", "shared", "data", "synthea-r4")) == "" {
 		t.Log("no EPCIS schema in ../shared/data: the drug-traceability chapter is skipped")
 		return
 	}
@@ -243,21 +244,5 @@ func checkSupplyChapter(t *testing.T, out string) {
 	b, err := c.CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(b), "recalled: ") || !strings.Contains(string(b), "against app hash") {
 		t.Fatalf("printed epcis verify: %v\n%s\n%s", err, m[1], b)
-	}
-}
-
-// TestDemoSupplySkipped: without GS1's schema beside the data the chapter is skipped and
-// the node's config is left as it was.
-func TestDemoSupplySkipped(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "synthea-r4")
-	if demoSchema(data) != "" {
-		t.Fatal("a schema found where there is none")
-	}
-	home := t.TempDir()
-	if err := demoEnableEPCIS(home, data); err != nil {
-		t.Fatalf("enabling EPCIS without a schema touched the config: %v", err)
-	}
-	if err := playSupplyDemo(context.Background(), nil, nil, nil, data, "", nil); err != nil {
-		t.Fatal(err)
 	}
 }

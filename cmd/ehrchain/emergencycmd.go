@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/keys"
@@ -287,7 +288,7 @@ func emergencyReportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			acc, denied := audit.EmergencyAccesses(evs, src.Names(cmd.Context()))
+			acc, denied := auditreport.EmergencyAccesses(evs, src.Names(cmd.Context()))
 			return printEmergencies(acc, denied)
 		}),
 	}
@@ -295,7 +296,7 @@ func emergencyReportCmd(g *globals) *cobra.Command {
 	return report
 }
 
-func printEmergencies(acc []audit.EmergencyAccess, denied []*audit.Event) error {
+func printEmergencies(acc []auditreport.EmergencyAccess, denied []*audit.Event) error {
 	fmt.Printf("%d emergency access(es), %d denied break-glass attempt(s)\n", len(acc), len(denied))
 	for _, a := range acc {
 		fmt.Printf("\n%s  %s  by %s (%s, %s) for %s (%s)\n  reason: %s\n  categories: %s; %d share(s) released by %v; %d read(s), %d urgent write(s)\n  status: %s",

@@ -48,7 +48,13 @@ func (g *globals) save(ks *keys.Keystore, replace bool) error {
 
 func keysCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "keys", Short: "Manage passphrase-encrypted keystores in --home/keys"}
-	c.AddCommand(&cobra.Command{
+	c.AddCommand(keysAddCmd(g), keysListCmd(g), keysShowCmd(g), keysExportCmd(g), keysImportCmd(g))
+	return c
+}
+
+// keysAddCmd is `keys add`.
+func keysAddCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "add NAME", Short: "Generate a new identity's keys (Ed25519 + ML-KEM-768/X25519)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ks, err := keys.NewKeystore(args[0])
@@ -61,8 +67,12 @@ func keysCmd(g *globals) *cobra.Command {
 			fmt.Printf("%s\t%s\n", ks.Name, ks.ID)
 			return nil
 		},
-	})
-	c.AddCommand(&cobra.Command{
+	}
+}
+
+// keysListCmd is `keys list`.
+func keysListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "list", Short: "List keystores", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			names, err := g.keyring().List()
@@ -83,7 +93,11 @@ func keysCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		},
-	})
+	}
+}
+
+// keysShowCmd is `keys show`.
+func keysShowCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	show := &cobra.Command{
 		Use: "show NAME", Short: "Show a keystore's identity id and public keys (no passphrase needed)", Args: cobra.ExactArgs(1),
@@ -105,7 +119,11 @@ func keysCmd(g *globals) *cobra.Command {
 		},
 	}
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.AddCommand(show)
+	return show
+}
+
+// keysExportCmd is `keys export`.
+func keysExportCmd(g *globals) *cobra.Command {
 	var out string
 	export := &cobra.Command{
 		Use: "export NAME", Short: "Write a keystore (still encrypted) to a file, after checking its passphrase", Args: cobra.ExactArgs(1),
@@ -128,7 +146,11 @@ func keysCmd(g *globals) *cobra.Command {
 		},
 	}
 	export.Flags().StringVar(&out, "out", "", "output file (refuses to overwrite; default stdout)")
-	c.AddCommand(export)
+	return export
+}
+
+// keysImportCmd is `keys import`.
+func keysImportCmd(g *globals) *cobra.Command {
 	var name string
 	imp := &cobra.Command{
 		Use: "import FILE", Short: "Import an exported keystore after checking its passphrase", Args: cobra.ExactArgs(1),
@@ -159,8 +181,7 @@ func keysCmd(g *globals) *cobra.Command {
 		},
 	}
 	imp.Flags().StringVar(&name, "name", "", "store under this name instead of the one in the file")
-	c.AddCommand(imp)
-	return c
+	return imp
 }
 
 // acting is the RunE of a command that signs as the keystore named by *as: it unlocks the

@@ -17,7 +17,15 @@ import (
 
 func recordCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "record", Short: "Write and read encrypted patient records (every read is audited on the ledger)"}
-	var as, patient, category, rtype, ctype, id, out, purpose string
+	c.AddCommand(recordPutCmd(g), recordGetCmd(g), recordListCmd(g), recordHistoryCmd(g), eraseCmd(g))
+	c.AddCommand(recordRecallCmds(g)...)
+	c.AddCommand(recordCiteCmds(g)...)
+	return c
+}
+
+// recordPutCmd is `record put`.
+func recordPutCmd(g *globals) *cobra.Command {
+	var as, patient, category, rtype, ctype, id string
 	put := &cobra.Command{
 		Use: "put FILE", Short: "Encrypt a FHIR JSON resource (or any file with --content-type) and write it for a patient", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,17 +71,26 @@ func recordCmd(g *globals) *cobra.Command {
 	put.Flags().StringVar(&rtype, "type", "", "resource type (default: the FHIR resourceType, or Binary)")
 	put.Flags().StringVar(&ctype, "content-type", "", "content type for non-FHIR files")
 	put.Flags().StringVar(&id, "id", "", "record id (default: new; an existing id writes an amendment)")
-	c.AddCommand(put)
+	return put
+}
 
-	readFlags := func(cc *cobra.Command) {
-		cc.Flags().StringVar(&as, "as", "", "your keystore")
-		cc.Flags().StringVar(&patient, "patient", "", "patient id or keystore name")
-		cc.Flags().StringVar(&purpose, "purpose", consent.Treatment, "purpose of use: "+strings.Join(consent.Purposes, ", "))
-	}
+// readFlags are the flags of an audited read: who asks, about which patient, why.
+type readFlags struct{ as, patient, purpose string }
+
+func (f *readFlags) add(cc *cobra.Command) {
+	cc.Flags().StringVar(&f.as, "as", "", "your keystore")
+	cc.Flags().StringVar(&f.patient, "patient", "", "patient id or keystore name")
+	cc.Flags().StringVar(&f.purpose, "purpose", consent.Treatment, "purpose of use: "+strings.Join(consent.Purposes, ", "))
+}
+
+// recordGetCmd is `record get`.
+func recordGetCmd(g *globals) *cobra.Command {
+	var f readFlags
+	var out string
 	get := &cobra.Command{
 		Use: "get RECORD", Short: "Read and decrypt a record (the access is recorded before anything is released)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			who, pid, err := g.unlockFor(as, patient)
+			who, pid, err := g.unlockFor(f.as, f.patient)
 			if err != nil {
 				return err
 			}
@@ -81,7 +98,7 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := cl.ReadRecord(cmd.Context(), who, pid, args[0], purpose)
+			r, err := cl.ReadRecord(cmd.Context(), who, pid, args[0], f.purpose)
 			if err != nil {
 				return err
 			}
@@ -93,14 +110,18 @@ func recordCmd(g *globals) *cobra.Command {
 			return os.WriteFile(out, r.Plaintext, 0o600)
 		},
 	}
-	readFlags(get)
+	f.add(get)
 	get.Flags().StringVar(&out, "out", "", "write the plaintext here (default stdout)")
-	c.AddCommand(get)
+	return get
+}
 
+// recordListCmd is `record list`.
+func recordListCmd(g *globals) *cobra.Command {
+	var f readFlags
 	list := &cobra.Command{
 		Use: "list", Short: "List the records of a patient you may read", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			who, pid, err := g.unlockFor(as, patient)
+			who, pid, err := g.unlockFor(f.as, f.patient)
 			if err != nil {
 				return err
 			}
@@ -108,7 +129,7 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := cl.ListRecords(cmd.Context(), who, pid, purpose)
+			ms, err := cl.ListRecords(cmd.Context(), who, pid, f.purpose)
 			if err != nil {
 				return err
 			}
@@ -116,13 +137,17 @@ func recordCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	readFlags(list)
-	c.AddCommand(list)
+	f.add(list)
+	return list
+}
 
+// recordHistoryCmd is `record history`.
+func recordHistoryCmd(g *globals) *cobra.Command {
+	var f readFlags
 	hist := &cobra.Command{
 		Use: "history RECORD", Short: "Show every version of a record", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			who, pid, err := g.unlockFor(as, patient)
+			who, pid, err := g.unlockFor(f.as, f.patient)
 			if err != nil {
 				return err
 			}
@@ -130,7 +155,7 @@ func recordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := cl.History(cmd.Context(), who, pid, args[0], purpose)
+			ms, err := cl.History(cmd.Context(), who, pid, args[0], f.purpose)
 			if err != nil {
 				return err
 			}
@@ -138,12 +163,8 @@ func recordCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	readFlags(hist)
-	c.AddCommand(hist)
-	c.AddCommand(eraseCmd(g))
-	c.AddCommand(recordRecallCmds(g)...)
-	c.AddCommand(recordCiteCmds(g)...)
-	return c
+	f.add(hist)
+	return hist
 }
 
 // unlockFor unlocks the caller's keystore and resolves the patient (an id or a keystore
@@ -179,6 +200,12 @@ func splitList(s string) []string {
 
 func consentCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "consent", Short: "Grant, revoke and list access to a patient's records"}
+	c.AddCommand(consentGrantCmd(g), consentRevokeCmd(g), consentListCmd(g), consentKeysCmd(g))
+	return c
+}
+
+// consentGrantCmd is `consent grant`.
+func consentGrantCmd(g *globals) *cobra.Command {
 	var as, to, org, cats, types, recs, actions, purposes, expires, denyCats, denyTypes string
 	grant := &cobra.Command{
 		Use: "grant", Short: "Grant a provider (or an organization) access to your records", Args: cobra.NoArgs,
@@ -228,8 +255,11 @@ func consentCmd(g *globals) *cobra.Command {
 	f.StringVar(&expires, "expires", "", "expiry: a duration from now (720h) or an RFC 3339 time (default: none)")
 	f.StringVar(&denyCats, "deny-categories", "", "deny provision: exclude these categories")
 	f.StringVar(&denyTypes, "deny-types", "", "deny provision: exclude these resource types")
-	c.AddCommand(grant)
+	return grant
+}
 
+// consentRevokeCmd is `consent revoke`.
+func consentRevokeCmd(g *globals) *cobra.Command {
 	var ras string
 	revoke := &cobra.Command{
 		Use: "revoke GRANT", Short: "Revoke a grant; rotates the category keys it shared", Args: cobra.ExactArgs(1),
@@ -259,8 +289,11 @@ func consentCmd(g *globals) *cobra.Command {
 		},
 	}
 	revoke.Flags().StringVar(&ras, "as", "", "your (patient) keystore")
-	c.AddCommand(revoke)
+	return revoke
+}
 
+// consentListCmd is `consent list`.
+func consentListCmd(g *globals) *cobra.Command {
 	var lp, las string
 	list := &cobra.Command{
 		Use: "list", Short: "List a patient's grants (all, for the patient or an auditor; a grantee sees those to it)", Args: cobra.NoArgs,
@@ -305,8 +338,11 @@ func consentCmd(g *globals) *cobra.Command {
 	}
 	list.Flags().StringVar(&lp, "patient", "", "patient id or keystore name")
 	list.Flags().StringVar(&las, "as", "", "keystore that signs the query (default: --patient's)")
-	c.AddCommand(list)
+	return list
+}
 
+// consentKeysCmd is `consent keys`.
+func consentKeysCmd(g *globals) *cobra.Command {
 	var pas, pcats string
 	publish := &cobra.Command{
 		Use: "keys", Short: "Publish category keys for your records (done for the default categories at registration)", Args: cobra.NoArgs,
@@ -334,6 +370,5 @@ func consentCmd(g *globals) *cobra.Command {
 	}
 	publish.Flags().StringVar(&pas, "as", "", "your (patient) keystore")
 	publish.Flags().StringVar(&pcats, "categories", strings.Join(consent.DefaultCategories, ","), "categories")
-	c.AddCommand(publish)
-	return c
+	return publish
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/wire"
@@ -79,23 +79,19 @@ func auditReportCmd(g *globals) *cobra.Command {
 	})
 }
 
-// reportFormats are the output formats of `audit report`.
-var reportFormats = []string{"json", "csv", "html", "fhir"}
-
 // reportOptions is what one `audit report` run asks for.
 type reportOptions struct {
 	patient    string // disclosures of this patient (an identity id) ...
 	compliance bool   // ... or the compliance report
 	from, to   time.Time
 	format     string
-	rules      audit.Rules
+	rules      auditreport.Rules
 	now        time.Time
 }
 
 func newReportCmd(g *globals, open openSource) *cobra.Command {
-	var as, patient, from, to, format, out, hours, zone string
-	var compliance bool
-	rules := audit.DefaultRules()
+	f := reportFlags{rules: auditreport.DefaultRules()}
+	rules := &f.rules
 	c := &cobra.Command{
 		Use:   "report",
 		Short: "Write an accounting of disclosures for a patient, or a compliance report, as JSON, CSV, HTML or a FHIR Bundle",
@@ -103,10 +99,11 @@ func newReportCmd(g *globals, open openSource) *cobra.Command {
 
   --patient ID|NAME   an accounting of disclosures: every read or list of the patient's
                       records by someone other than the patient that the ledger allowed
-                      (date, recipient, what, purpose, grant). Default period: six years.
+                      (date, recipient, what, purpose, grant). Default and longest
+                      period: six years.
   --compliance        activity volumes (by action, outcome, day and actor), anomalies with
                       the events that triggered them, grants issued and revoked, identities
-                      added and removed. Default period: 30 days.
+                      added and removed. Default period: 30 days; at most a year.
 
 The events are fetched with a signed audit query as --as: an auditor may report on anyone,
 a patient on their own disclosures. Formats: json, csv (disclosures, or the compliance
@@ -117,98 +114,109 @@ Times: RFC 3339 (2026-01-31T09:00:00Z) or a date (2026-01-31, UTC). A date given
 includes that whole day.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := reportOptions{compliance: compliance, format: format, rules: rules, now: time.Now().UTC()}
-			if (patient == "") == !compliance {
-				return fmt.Errorf("give either --patient (accounting of disclosures) or --compliance")
-			}
-			if !slices.Contains(reportFormats, format) {
-				return fmt.Errorf("--format %q: use one of %s", format, strings.Join(reportFormats, ", "))
-			}
-			var err error
-			if o.from, err = parseReportTime("--from", from, false); err != nil {
-				return err
-			}
-			if o.to, err = parseReportTime("--to", to, true); err != nil {
-				return err
-			}
-			if o.rules.WorkStart, o.rules.WorkEnd, err = parseHours(hours); err != nil {
-				return err
-			}
-			if o.rules.Location, err = time.LoadLocation(zone); err != nil {
-				return fmt.Errorf("--time-zone %q: %w", zone, err)
-			}
-			if err := o.rules.Validate(); err != nil {
-				return err
-			}
-			if patient != "" {
-				if o.patient, err = g.resolveID(patient); err != nil {
-					return err
-				}
-			}
-			src, err := open(as, o.patient)
+			o, err := f.options(g)
 			if err != nil {
 				return err
 			}
-			if out == "" || out == "-" {
-				return writeReport(cmd.Context(), src, o, cmd.OutOrStdout())
-			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // audit metadata: not for everyone
+			src, err := open(f.as, o.patient)
 			if err != nil {
 				return err
 			}
-			if err := writeReport(cmd.Context(), src, o, f); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
-			return nil
+			return writeReportTo(cmd, src, o, f.out)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&as, "as", "", "your keystore (signs the audit queries): an auditor, or the patient for their own disclosures")
-	fl.StringVar(&patient, "patient", "", "accounting of disclosures for this patient (id or keystore name)")
-	fl.BoolVar(&compliance, "compliance", false, "system-wide compliance report")
-	fl.StringVar(&from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance)")
-	fl.StringVar(&to, "to", "", "end of the period, excluded (default: now)")
-	fl.StringVar(&format, "format", "json", "json, csv, html or fhir")
-	fl.StringVarP(&out, "out", "o", "", "write the report to this file (default stdout)")
+	fl.StringVar(&f.as, "as", "", "your keystore (signs the audit queries): an auditor, or the patient for their own disclosures")
+	fl.StringVar(&f.patient, "patient", "", "accounting of disclosures for this patient (id or keystore name)")
+	fl.BoolVar(&f.compliance, "compliance", false, "system-wide compliance report")
+	fl.StringVar(&f.from, "from", "", "start of the period (default: six years before --to for disclosures, 30 days for compliance; at most six years and one year)")
+	fl.StringVar(&f.to, "to", "", "end of the period, excluded (default: now)")
+	fl.StringVar(&f.format, "format", "json", "json, csv, html or fhir")
+	fl.StringVarP(&f.out, "out", "o", "", "write the report to this file (default stdout)")
 	fl.IntVar(&rules.RepeatedDenials, "repeated-denials", rules.RepeatedDenials, "anomaly: this many denials of one actor ...")
 	fl.DurationVar(&rules.DenialWindow, "denial-window", rules.DenialWindow, "... within this window")
 	fl.IntVar(&rules.ManyPatients, "many-patients", rules.ManyPatients, "anomaly: this many distinct patients touched by one actor ...")
 	fl.DurationVar(&rules.PatientWindow, "patient-window", rules.PatientWindow, "... within this window")
-	fl.StringVar(&hours, "work-hours", fmt.Sprintf("%d-%d", rules.WorkStart, rules.WorkEnd), "working hours START-END (local hours; 22-6 wraps midnight; 0-0 disables the rule)")
-	fl.StringVar(&zone, "time-zone", "UTC", "time zone of working hours and of days in the compliance report (IANA name, e.g. Europe/Paris)")
+	fl.StringVar(&f.hours, "work-hours", fmt.Sprintf("%d-%d", rules.WorkStart, rules.WorkEnd), "working hours START-END (local hours; 22-6 wraps midnight; 0-0 disables the rule)")
+	fl.StringVar(&f.zone, "time-zone", "UTC", "time zone of working hours and of days in the compliance report (IANA name, e.g. Europe/Paris)")
 	c.MarkFlagRequired("as")
 	return c
 }
 
-// writeReport fetches the events and writes the report o asks for.
+// reportFlags are the flags of `audit report` as given.
+type reportFlags struct {
+	as, patient, from, to, format, out, hours, zone string
+	compliance                                      bool
+	rules                                           auditreport.Rules
+}
+
+// options checks the flags and turns them into what the report asks for.
+func (f *reportFlags) options(g *globals) (reportOptions, error) {
+	o := reportOptions{compliance: f.compliance, format: f.format, rules: f.rules, now: time.Now().UTC()}
+	if (f.patient == "") == !f.compliance {
+		return o, fmt.Errorf("give either --patient (accounting of disclosures) or --compliance")
+	}
+	if !auditreport.ValidFormat(f.format) {
+		return o, fmt.Errorf("--format %q: use one of %s", f.format, strings.Join(auditreport.Formats, ", "))
+	}
+	var err error
+	if o.from, err = parseReportTime("--from", f.from, false); err != nil {
+		return o, err
+	}
+	if o.to, err = parseReportTime("--to", f.to, true); err != nil {
+		return o, err
+	}
+	if o.rules.WorkStart, o.rules.WorkEnd, err = parseHours(f.hours); err != nil {
+		return o, err
+	}
+	if o.rules.Location, err = time.LoadLocation(f.zone); err != nil {
+		return o, fmt.Errorf("--time-zone %q: %w", f.zone, err)
+	}
+	if err := o.rules.Validate(); err != nil {
+		return o, err
+	}
+	if f.patient != "" {
+		if o.patient, err = g.resolveID(f.patient); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// writeReportTo writes the report to stdout, or to the file out (readable by its owner
+// only: audit metadata is not for everyone).
+func writeReportTo(cmd *cobra.Command, src eventSource, o reportOptions, out string) error {
+	if out == "" || out == "-" {
+		return writeReport(cmd.Context(), src, o, cmd.OutOrStdout())
+	}
+	file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(cmd.Context(), src, o, file); err != nil {
+		file.Close()
+		return err
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+	return nil
+}
+
+// writeReport fetches the events and writes the report o asks for, over the period the
+// report policy (auditreport.ResolvePeriod) gives.
 func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Writer) error {
-	to := o.to
-	if to.IsZero() {
-		to = o.now
-	}
-	from := o.from
-	var fetchFrom time.Time
+	kind := auditreport.KindDisclosures
 	if o.compliance {
-		if from.IsZero() {
-			from = to.AddDate(0, 0, -30)
-		}
-		// Anomaly rules look back past the period: a deactivation or a key rotation before it
-		// still explains what happened in it. So fetch from the start of the log.
-	} else {
-		if from.IsZero() {
-			from = to.AddDate(-audit.DisclosurePeriod, 0, 0)
-		}
-		fetchFrom = from
+		kind = auditreport.KindCompliance
 	}
-	if from.After(to) {
-		return fmt.Errorf("--from %s is after --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	per, err := auditreport.ResolvePeriod(kind, o.from, o.to, o.now)
+	if err != nil {
+		return err
 	}
-	events, err := src.Events(ctx, fetchFrom, to)
+	from, to := per.From, per.To
+	events, err := src.Events(ctx, per.FetchFrom, to)
 	if err != nil {
 		return err
 	}
@@ -216,52 +224,28 @@ func writeReport(ctx context.Context, src eventSource, o reportOptions, w io.Wri
 	if ns, ok := src.(nameSource); ok {
 		names = ns.Names(ctx)
 	}
-	type report interface {
-		WriteJSON(io.Writer) error
-		WriteCSV(io.Writer) error
-		WriteHTML(io.Writer) error
-		WriteFHIR(io.Writer) error
-	}
-	var r report
+	var r auditreport.Report
 	if o.compliance {
-		c := audit.ComplianceReport(events, from, to, o.rules)
+		c := auditreport.ComplianceReport(events, from, to, o.rules)
 		c.Generated = o.now
 		c.SetNames(names)
 		r = c
 	} else {
-		a := audit.AccountingOfDisclosures(events, o.patient, from, to)
+		a := auditreport.AccountingOfDisclosures(events, o.patient, from, to)
 		a.Generated = o.now
 		a.SetNames(names)
 		r = a
 	}
-	switch o.format {
-	case "csv":
-		return r.WriteCSV(w)
-	case "html":
-		return r.WriteHTML(w)
-	case "fhir":
-		return r.WriteFHIR(w)
-	default:
-		return r.WriteJSON(w)
-	}
+	return auditreport.Write(w, r, o.format)
 }
 
-// parseReportTime reads an RFC 3339 time or a date (UTC); a date that ends a period
-// includes that whole day. "" is no bound.
+// parseReportTime reads the bound of a report period given to flag.
 func parseReportTime(flag, s string, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+	t, err := auditreport.ParseBound(s, end)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %w", flag, err)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		if end {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%s %q: give an RFC 3339 time (2026-01-31T09:00:00Z) or a date (2026-01-31)", flag, s)
+	return t, nil
 }
 
 // parseHours reads working hours "START-END".

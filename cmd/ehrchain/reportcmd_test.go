@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 )
@@ -77,7 +78,7 @@ func TestReportCommandDisclosures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a audit.Accounting
+	var a auditreport.Accounting
 	if err := json.Unmarshal([]byte(out), &a); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -120,7 +121,7 @@ func TestReportCommandCompliance(t *testing.T) {
 		}
 		switch format {
 		case "json":
-			var c audit.Compliance
+			var c auditreport.Compliance
 			if err := json.Unmarshal([]byte(out), &c); err != nil || c.Events != 3 || c.TimeZone != "Europe/Paris" || c.Rules.WorkStart != 8 {
 				t.Fatalf("json: %v %+v", err, c)
 			}
@@ -129,7 +130,7 @@ func TestReportCommandCompliance(t *testing.T) {
 				t.Fatalf("html: %.200s", out)
 			}
 		case "fhir":
-			var b audit.Bundle
+			var b auditreport.Bundle
 			if err := json.Unmarshal([]byte(out), &b); err != nil || b.Type != "collection" || len(b.Entry) != 3 {
 				t.Fatalf("fhir: %v %+v", err, b)
 			}
@@ -156,6 +157,32 @@ func TestReportCommandRejects(t *testing.T) {
 	} {
 		if _, err := runReport(t, src, args...); err == nil {
 			t.Errorf("%q accepted", args)
+		}
+	}
+}
+
+// TestReportCommandPeriodBound: a period longer than the report policy allows is refused
+// with the policy's message before any event is fetched; the longest one is accepted.
+func TestReportCommandPeriodBound(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // error text; "" accepted
+	}{
+		{[]string{"--patient", repPatient, "--from", "2019-12-31", "--to", "2025-12-31"}, "an accounting of disclosures covers at most 6 years"},
+		{[]string{"--compliance", "--from", "2024-12-31", "--to", "2025-12-31"}, "a compliance report covers at most 1 year"},
+		{[]string{"--compliance", "--from", "2026-02-01", "--to", "2026-01-01"}, "after its end"},
+		{[]string{"--patient", repPatient, "--from", "2020-01-01", "--to", "2025-12-31"}, ""},
+		{[]string{"--compliance", "--from", "2025-01-01", "--to", "2025-12-31"}, ""},
+	} {
+		src := &fixedEvents{evs: reportEvents()}
+		_, err := runReport(t, src, append([]string{"--as", "aud"}, c.args...)...)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.args, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q: error %v, want %q", c.args, err, c.want)
+		case c.want != "" && !src.to.IsZero():
+			t.Errorf("%q: events fetched for a refused period", c.args)
 		}
 	}
 }
@@ -187,10 +214,10 @@ func TestReportEventsFromANode(t *testing.T) {
 	}
 	src := &apiEvents{c: n.Client, who: pat, patient: pat.ID}
 	var out bytes.Buffer
-	if err := writeReport(ctx, src, reportOptions{patient: pat.ID, format: "json", rules: audit.DefaultRules(), now: time.Now()}, &out); err != nil {
+	if err := writeReport(ctx, src, reportOptions{patient: pat.ID, format: "json", rules: auditreport.DefaultRules(), now: time.Now()}, &out); err != nil {
 		t.Fatal(err)
 	}
-	var a audit.Accounting
+	var a auditreport.Accounting
 	if err := json.Unmarshal(out.Bytes(), &a); err != nil {
 		t.Fatal(err)
 	}

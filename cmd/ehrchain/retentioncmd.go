@@ -15,6 +15,12 @@ import (
 // retentionCmd sets retention periods and expires the records whose period has ended.
 func retentionCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "retention", Short: "Retention periods per category (registrar) and the expiry of records whose period ended (docs/OPERATIONS.md, \"Retention\")"}
+	c.AddCommand(retentionSetCmd(g), retentionListCmd(g), retentionDueCmd(g), retentionApplyCmd(g))
+	return c
+}
+
+// retentionSetCmd is `retention set`.
+func retentionSetCmd(g *globals) *cobra.Command {
 	var as, reason string
 	set := &cobra.Command{
 		Use:   "set CATEGORY DAYS --as REGISTRAR --reason TEXT",
@@ -38,9 +44,12 @@ func retentionCmd(g *globals) *cobra.Command {
 	}
 	set.Flags().StringVar(&as, "as", "", "the registrar's keystore")
 	set.Flags().StringVar(&reason, "reason", "", "why (the statute or policy it follows); required")
-	c.AddCommand(set)
+	return set
+}
 
-	c.AddCommand(&cobra.Command{
+// retentionListCmd is `retention list`.
+func retentionListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "list", Short: "The retention periods in force", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := g.client().RetentionPolicies(cmd.Context())
@@ -55,8 +64,11 @@ func retentionCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		},
-	})
+	}
+}
 
+// retentionDueCmd is `retention due`.
+func retentionDueCmd(g *globals) *cobra.Command {
 	var das, after string
 	var limit int
 	due := &cobra.Command{
@@ -82,8 +94,11 @@ func retentionCmd(g *globals) *cobra.Command {
 	due.Flags().StringVar(&das, "as", "", "a registrar or auditor keystore (the list names records and patients)")
 	due.Flags().IntVar(&limit, "limit", 1000, "list at most this many")
 	due.Flags().StringVar(&after, "after", "", "start after this record id (the next page)")
-	c.AddCommand(due)
+	return due
+}
 
+// retentionApplyCmd is `retention apply`.
+func retentionApplyCmd(g *globals) *cobra.Command {
 	var aas string
 	apply := &cobra.Command{
 		Use:   "apply --as REGISTRAR",
@@ -101,6 +116,5 @@ func retentionCmd(g *globals) *cobra.Command {
 		}),
 	}
 	apply.Flags().StringVar(&aas, "as", "", "the registrar's keystore")
-	c.AddCommand(apply)
-	return c
+	return apply
 }

@@ -14,8 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/trials"
 	"github.com/ehrchain/ehrchain/internal/trials/timeproof"
+	"github.com/ehrchain/ehrchain/internal/trials/trialpage"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -44,11 +46,11 @@ func (o *reportOutputs) write(rep *wire.TrialReport, trusted, trustedBlock []byt
 	}
 	if o.html != "" {
 		var page bytes.Buffer
-		p := trials.HTMLPage{Report: rep.Report, AppHash: fmt.Sprintf("%X", trusted), Values: len(rep.Values)}
+		p := trialpage.HTMLPage{Report: rep.Report, AppHash: fmt.Sprintf("%X", trusted), Values: len(rep.Values)}
 		if trustedBlock != nil {
 			p.BlockHash = fmt.Sprintf("%X", trustedBlock)
 		}
-		if err := trials.WriteHTMLPage(&page, p); err != nil {
+		if err := trialpage.WriteHTMLPage(&page, p); err != nil {
 			return err
 		}
 		if err := os.WriteFile(o.html, page.Bytes(), 0o644); err != nil {
@@ -136,16 +138,7 @@ func trialReportCmd(g *globals) *cobra.Command {
 		cl := g.client()
 		w := cmd.OutOrStdout()
 		if len(args) == 0 {
-			all, err := cl.TrialsReport(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "%d trials at height %d, block time %s\n", len(all.Trials), all.Height, all.BlockTime.UTC().Format(time.RFC3339))
-			for _, t := range all.Trials {
-				fmt.Fprintf(w, "%s  %q  enrolled=%d violations=%d overdue=%v late=%v outcome_switches=%d discrepancies=%d deadline_moved=%d unmatched_datasets=%d\n",
-					t.ID, t.Title, t.Enrolled, t.Violations, t.Overdue, t.Late, t.OutcomeSwitches, t.Discrepancies, t.DeadlineMoved, t.UnmatchedData)
-			}
-			return nil
+			return printTrialsReport(ctx, cl, w)
 		}
 		if proveTime || blockHash != "" {
 			rep, err := cl.TrialReportProvenTime(ctx, args[0])
@@ -201,6 +194,21 @@ func trialReportCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&blockHash, "trusted-block-hash", "", "with --prove-time: the hash of block H+1 (H the report's height) from a source you trust; default: the node's")
 	out.flags(c, true)
 	return c
+}
+
+// printTrialsReport prints the regulator's view: one line per trial with its violations by
+// rule.
+func printTrialsReport(ctx context.Context, cl *client.Client, w io.Writer) error {
+	all, err := cl.TrialsReport(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d trials at height %d, block time %s\n", len(all.Trials), all.Height, all.BlockTime.UTC().Format(time.RFC3339))
+	for _, t := range all.Trials {
+		fmt.Fprintf(w, "%s  %q  enrolled=%d violations=%d overdue=%v late=%v outcome_switches=%d discrepancies=%d deadline_moved=%d unmatched_datasets=%d\n",
+			t.ID, t.Title, t.Enrolled, t.Violations, t.Overdue, t.Late, t.OutcomeSwitches, t.Discrepancies, t.DeadlineMoved, t.UnmatchedData)
+	}
+	return nil
 }
 
 func trialVerifyReportCmd() *cobra.Command {

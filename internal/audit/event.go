@@ -1,8 +1,9 @@
-// Package audit defines the events every state change and every access leaves on the
-// ledger's append-only log, and what an auditor does with them: role-checked queries over
-// an index kept outside consensus, anomaly rules, and reports (accounting of disclosures,
-// compliance) as JSON, CSV, HTML and FHIR AuditEvent bundles. Events name who did what to
-// whom and why; they never hold clinical content.
+// Package audit is the vocabulary of the ledger's append-only log: the events every state
+// change and every access leaves there (actions, outcomes, their leaf encoding), and the
+// signed, role-checked queries that read them back over an index kept outside consensus.
+// Events name who did what to whom and why; they never hold clinical content. Every domain
+// handler imports it, so it stays small: what an auditor makes of the events (reports,
+// anomaly rules, HTML and FHIR exports) lives in internal/auditreport.
 package audit
 
 import (
@@ -64,6 +65,11 @@ const (
 	// Drug supply chain (internal/supply).
 	PartnerBind  = "partner.bind"  // the registrar bound company prefixes or GLNs to a trading partner
 	EPCISCapture = "epcis.capture" // a trading partner captured an EPCIS document
+	EPCISRelease = "epcis.release" // a regulator released quarantined items
+
+	// Validator set changes (internal/validators).
+	ValidatorSet    = "validator.set"
+	ValidatorRemove = "validator.remove"
 )
 
 // Event is one audit log entry.

@@ -32,7 +32,8 @@ var KnownActions = []string{IdentityRegister, IdentityDeactivate, IdentityRotate
 	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview,
 	RecordErase, KeysErase, HoldPlace, HoldLift, RetentionSet, RecordExpire,
 	TrialRegister, TrialIRB, TrialAmend, TrialEnrol, TrialResults,
-	TrialConsentForm, TrialReconsent, TrialWithdraw, TrialRecord, TrialExport}
+	TrialConsentForm, TrialReconsent, TrialWithdraw, TrialRecord, TrialExport,
+	PartnerBind, EPCISCapture, EPCISRelease, ValidatorSet, ValidatorRemove}
 
 // Filter selects events. Empty fields match everything; the fields set must all match.
 type Filter struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/identity"
 )
 
@@ -38,7 +39,7 @@ func (g *Gateway) searchAudit(w http.ResponseWriter, r *http.Request, s *session
 	}
 	entries := make([]any, 0, len(page.Events))
 	for _, e := range page.Events {
-		ae := audit.FHIRAuditEvent(e, names)
+		ae := auditreport.FHIRAuditEvent(e, names)
 		b, err := json.Marshal(ae)
 		if err != nil {
 			writeErr(w, err)

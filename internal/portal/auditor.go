@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/signin"
 	"github.com/ehrchain/ehrchain/internal/wire"
@@ -18,8 +18,9 @@ import (
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
-// dashboardPeriod is what the auditor dashboard covers.
-const dashboardPeriod = 30 * 24 * time.Hour
+// reportSlack is how far past the portal's clock a period without an end reaches, so
+// events of a block whose time is a little ahead of this node's clock are not left out.
+const reportSlack = time.Minute
 
 // allEvents fetches every event before to with signed audit queries (an auditor sees all).
 func (p *Portal) allEvents(ctx context.Context, who *keys.Keystore, f audit.Filter) ([]*audit.Event, error) {
@@ -33,13 +34,13 @@ func (p *Portal) allEvents(ctx context.Context, who *keys.Keystore, f audit.Filt
 }
 
 type anomalyView struct {
-	audit.Anomaly
+	auditreport.Anomaly
 	ActorName string
 	Events    []*audit.Event
 }
 
 type auditorView struct {
-	C         *audit.Compliance
+	C         *auditreport.Compliance
 	Activity  template.HTML
 	ByAction  template.HTML
 	Anomalies []anomalyView
@@ -54,13 +55,19 @@ type auditorView struct {
 func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	now := time.Now().UTC()
-	evs, err := p.allEvents(ctx, s.ks, audit.Filter{})
+	// The dashboard is the default compliance report: the last 30 days.
+	per, err := auditreport.ResolvePeriod(auditreport.KindCompliance, time.Time{}, now.Add(reportSlack), now)
+	if err != nil {
+		p.fail(w, r, s, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	evs, err := p.allEvents(ctx, s.ks, audit.Filter{From: per.FetchFrom, To: per.To})
 	if err != nil {
 		p.fail(w, r, s, http.StatusBadGateway, "Cannot query the audit trail: %s", errText(err))
 		return
 	}
 	names := p.names(ctx, s.ks)
-	c := audit.ComplianceReport(evs, now.Add(-dashboardPeriod), now.Add(time.Minute), audit.DefaultRules())
+	c := auditreport.ComplianceReport(evs, per.From, per.To, auditreport.DefaultRules())
 	c.SetNames(names)
 	v := auditorView{C: c, Names: names}
 	v.Activity = barChart("chart-activity", "Ledger events over time", []string{"allowed", "denied"}, activityBars(c.PeriodEvents()))
@@ -99,22 +106,41 @@ func (p *Portal) auditorHome(w http.ResponseWriter, r *http.Request, s *session)
 	p.render(w, r, http.StatusOK, "auditor", s, pageData{Title: "Audit dashboard", Data: v})
 }
 
-// report writes a compliance report (the last 30 days) or a patient's accounting of
-// disclosures (six years) in one of the auditor issue's formats, as a download.
+// report writes a compliance report or a patient's accounting of disclosures in one of
+// the report formats, as a download. The period (from, to: RFC 3339 times or dates; empty
+// for the defaults, 30 days and six years) follows the same policy as `ehrchain audit
+// report`: a longer one is refused with a message saying where it may start.
 func (p *Portal) report(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
-	format, kind, patient := q.Get("format"), q.Get("kind"), q.Get("patient")
+	format, kind, patient := q.Get("format"), auditreport.Kind(q.Get("kind")), q.Get("patient")
 	ext := map[string]string{"json": "json", "csv": "csv", "html": "html", "fhir": "fhir.json"}[format]
 	ctype := map[string]string{"json": "application/json", "csv": "text/csv", "html": "text/html; charset=utf-8", "fhir": "application/fhir+json"}[format]
-	if ext == "" || (kind != "compliance" && kind != "disclosures") || (kind == "disclosures" && !keys.ValidID(patient)) {
+	if ext == "" || (kind != auditreport.KindCompliance && kind != auditreport.KindDisclosures) || (kind == auditreport.KindDisclosures && !keys.ValidID(patient)) {
 		p.fail(w, r, s, http.StatusBadRequest, "Ask for kind=compliance, or kind=disclosures with a patient id, and format json, csv, html or fhir.")
 		return
 	}
-	ctx := r.Context()
 	now := time.Now().UTC()
-	to := now.Add(time.Minute)
-	var f audit.Filter
-	if kind == "disclosures" {
+	from, err := auditreport.ParseBound(q.Get("from"), false)
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadRequest, "From %v.", err)
+		return
+	}
+	to, err := auditreport.ParseBound(q.Get("to"), true)
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadRequest, "To %v.", err)
+		return
+	}
+	if to.IsZero() {
+		to = now.Add(reportSlack)
+	}
+	per, err := auditreport.ResolvePeriod(kind, from, to, now)
+	if err != nil {
+		p.fail(w, r, s, http.StatusBadRequest, "Cannot write this report: %v.", err)
+		return
+	}
+	ctx := r.Context()
+	f := audit.Filter{From: per.FetchFrom, To: per.To}
+	if kind == auditreport.KindDisclosures {
 		f.Patient = patient
 	}
 	evs, err := p.allEvents(ctx, s.ks, f)
@@ -123,39 +149,22 @@ func (p *Portal) report(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	names := p.names(ctx, s.ks)
-	type report interface {
-		WriteJSON(io.Writer) error
-		WriteCSV(io.Writer) error
-		WriteHTML(io.Writer) error
-		WriteFHIR(io.Writer) error
-	}
-	var rep report
-	if kind == "compliance" {
-		c := audit.ComplianceReport(evs, to.Add(-dashboardPeriod), to, audit.DefaultRules())
+	var rep auditreport.Report
+	if kind == auditreport.KindCompliance {
+		c := auditreport.ComplianceReport(evs, per.From, per.To, auditreport.DefaultRules())
 		c.Generated = now
 		c.SetNames(names)
 		rep = c
 	} else {
-		a := audit.AccountingOfDisclosures(evs, patient, time.Time{}, to)
+		a := auditreport.AccountingOfDisclosures(evs, patient, per.From, per.To)
 		a.Generated = now
 		a.SetNames(names)
 		rep = a
 	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", kind+"-"+now.Format("20060102-150405")+"."+ext))
-	var werr error
-	switch format {
-	case "csv":
-		werr = rep.WriteCSV(w)
-	case "html":
-		werr = rep.WriteHTML(w)
-	case "fhir":
-		werr = rep.WriteFHIR(w)
-	default:
-		werr = rep.WriteJSON(w)
-	}
-	if werr != nil {
-		p.cfg.Logf("portal: write report: %v", werr)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", string(kind)+"-"+now.Format("20060102-150405")+"."+ext))
+	if err := auditreport.Write(w, rep, format); err != nil {
+		p.cfg.Logf("portal: write report: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/signin"
@@ -22,7 +23,7 @@ type declView struct {
 	PatientName  string
 	ReviewerName string
 	Active       bool   // the window is open at the last block's time
-	State        string // audit.AwaitingJustification, AwaitingReview or Reviewed
+	State        string // auditreport.AwaitingJustification, AwaitingReview or Reviewed
 	Released     []releasedCat
 	Accesses     []*audit.Event // reads, lists and urgent writes under it, newest first
 	Reads        int            // allowed record reads among them
@@ -38,11 +39,11 @@ type releasedCat struct {
 func declState(d *emergency.Declaration) string {
 	switch {
 	case d.Review != nil:
-		return audit.Reviewed
+		return auditreport.Reviewed
 	case d.Justification != nil:
-		return audit.AwaitingReview
+		return auditreport.AwaitingReview
 	}
-	return audit.AwaitingJustification
+	return auditreport.AwaitingJustification
 }
 
 // declViews joins declarations with the record events that name them, newest declaration

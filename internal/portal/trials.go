@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/trials"
+	"github.com/ehrchain/ehrchain/internal/trials/trialpage"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
@@ -72,7 +73,7 @@ func (p *Portal) auditorTrialReport(w http.ResponseWriter, r *http.Request, s *s
 	var b bytes.Buffer
 	switch format {
 	case "html":
-		err = trials.WriteHTML(&b, rep.Report, fmt.Sprintf("%X", h), len(rep.Values))
+		err = trialpage.WriteHTML(&b, rep.Report, fmt.Sprintf("%X", h), len(rep.Values))
 	case "fhir":
 		var raw []byte
 		raw, err = trials.FHIRBundle(rep.Report)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/emergency"
@@ -238,24 +239,26 @@ func TestEmergencyBreakGlassStory(t *testing.T) {
 
 	t.Log("The auditor's report lists the emergency access, its use and its review.")
 	evs := s.ledgerEvents()
-	acc, denied := audit.EmergencyAccesses(evs, nil)
+	acc, denied := auditreport.EmergencyAccesses(evs, nil)
 	if len(acc) != 1 {
 		t.Fatalf("%d emergency accesses, want 1", len(acc))
 	}
 	a := acc[0]
-	if a.Declaration != decl || a.Provider != s.er.ID || a.Status != audit.Reviewed || !strings.HasPrefix(a.Verdict, emergency.Appropriate) ||
+	if a.Declaration != decl || a.Provider != s.er.ID || a.Status != auditreport.Reviewed || !strings.HasPrefix(a.Verdict, emergency.Appropriate) ||
 		a.Writes != 1 || a.Reads < 4 || a.Releases != 8 || len(a.Custodians) != 3 || a.Justification == "" {
 		t.Fatalf("emergency access %+v", a)
 	}
 	if !slices.ContainsFunc(denied, deniedBG) {
 		t.Fatal("the denied break-glass attempt is not in the report")
 	}
-	c := audit.ComplianceReport(evs, time.Time{}, time.Time{}, audit.DefaultRules())
+	c := auditreport.ComplianceReport(evs, time.Time{}, time.Time{}, auditreport.DefaultRules())
 	if len(c.Emergencies) != 1 || len(c.BreakGlassDenied) == 0 {
 		t.Fatalf("compliance report: %d emergencies, %d denied break-glass", len(c.Emergencies), len(c.BreakGlassDenied))
 	}
-	ae := audit.FHIRAuditEvent(evs[a.Event], nil)
-	if !slices.ContainsFunc(ae.Subtype, func(c audit.Coding) bool { return c.Code == "110127" && c.Display == "Emergency Override Started" }) ||
+	ae := auditreport.FHIRAuditEvent(evs[a.Event], nil)
+	if !slices.ContainsFunc(ae.Subtype, func(c auditreport.Coding) bool {
+		return c.Code == "110127" && c.Display == "Emergency Override Started"
+	}) ||
 		len(ae.PurposeOfEvent) != 1 || ae.PurposeOfEvent[0].Coding[0].Code != "ETREAT" {
 		t.Fatalf("declaration as FHIR: subtype %+v purpose %+v", ae.Subtype, ae.PurposeOfEvent)
 	}

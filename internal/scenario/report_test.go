@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -135,7 +136,7 @@ func TestAccountingOfDisclosuresListsExactlyTheReads(t *testing.T) {
 	}
 
 	events := s.ledgerEvents()
-	acct := audit.AccountingOfDisclosures(events, s.patient.ID, time.Time{}, time.Time{})
+	acct := auditreport.AccountingOfDisclosures(events, s.patient.ID, time.Time{}, time.Time{})
 	var got []uint64
 	for _, d := range acct.Disclosures {
 		got = append(got, d.Event)
@@ -150,7 +151,7 @@ func TestAccountingOfDisclosuresListsExactlyTheReads(t *testing.T) {
 		}
 		switch {
 		case i == 0:
-			if d.Recipient != (audit.Recipient{ID: s.a.ID, Role: "provider", Organization: "St Mary"}) || d.Grant != "" || d.Basis != "the author of the record" || d.Record != recs[0].RecordID {
+			if d.Recipient != (auditreport.Recipient{ID: s.a.ID, Role: "provider", Organization: "St Mary"}) || d.Grant != "" || d.Basis != "the author of the record" || d.Record != recs[0].RecordID {
 				t.Fatalf("A's read-back: %+v", d)
 			}
 		case d.Action == audit.RecordList:
@@ -158,7 +159,7 @@ func TestAccountingOfDisclosuresListsExactlyTheReads(t *testing.T) {
 				t.Fatalf("B's list: %+v", d)
 			}
 		default:
-			if d.Recipient != (audit.Recipient{ID: s.b.ID, Role: "provider", Organization: "City Clinic"}) || d.Grant != grant ||
+			if d.Recipient != (auditreport.Recipient{ID: s.b.ID, Role: "provider", Organization: "City Clinic"}) || d.Grant != grant ||
 				d.Version != 1 || d.Category != "general" || d.ResourceType != "Observation" {
 				t.Fatalf("B's read: %+v", d)
 			}
@@ -168,7 +169,7 @@ func TestAccountingOfDisclosuresListsExactlyTheReads(t *testing.T) {
 	// The same disclosures as a FHIR Bundle of AuditEvents.
 	var buf bytes.Buffer
 	s.must(acct.WriteFHIR(&buf))
-	var bundle audit.Bundle
+	var bundle auditreport.Bundle
 	s.must(json.Unmarshal(buf.Bytes(), &bundle))
 	if bundle.Type != "collection" || len(bundle.Entry) != len(want) || bundle.Entry[1].Resource.Subtype[0].Code != "read" ||
 		bundle.Entry[1].Resource.PurposeOfEvent[0].Coding[0].Code != "TREAT" {
@@ -177,20 +178,20 @@ func TestAccountingOfDisclosuresListsExactlyTheReads(t *testing.T) {
 
 	// The anomaly rules recognise the ledger's own decision texts.
 	found := map[string][]uint64{}
-	for _, a := range audit.Detect(events, audit.DefaultRules()) {
+	for _, a := range auditreport.Detect(events, auditreport.DefaultRules()) {
 		if a.Actor == s.b.ID {
 			found[a.Rule] = append(found[a.Rule], a.Events...)
 		}
 	}
-	if len(found[audit.RulePurposeNotGranted]) != 1 || len(found[audit.RuleAfterDeactivation]) != 2 || len(found[audit.RuleDenied]) != 4 {
+	if len(found[auditreport.RulePurposeNotGranted]) != 1 || len(found[auditreport.RuleAfterDeactivation]) != 2 || len(found[auditreport.RuleDenied]) != 4 {
 		t.Fatalf("anomalies of B: %v", found)
 	}
-	if e := events[found[audit.RuleAfterDeactivation][0]]; e.Action != audit.IdentityDeactivate || e.Subject != s.b.ID {
+	if e := events[found[auditreport.RuleAfterDeactivation][0]]; e.Action != audit.IdentityDeactivate || e.Subject != s.b.ID {
 		t.Fatalf("after-deactivation cites %+v first, want B's deactivation", e)
 	}
 
 	// The compliance report over the whole story.
-	c := audit.ComplianceReport(events, time.Time{}, time.Time{}, audit.DefaultRules())
+	c := auditreport.ComplianceReport(events, time.Time{}, time.Time{}, auditreport.DefaultRules())
 	if c.Events != len(events) || len(c.GrantsIssued) != 1 || len(c.GrantsRevoked) != 1 || len(c.IdentitiesRemoved) != 1 ||
 		c.IdentitiesRemoved[0].ID != s.b.ID || c.IdentitiesRemoved[0].Role != "provider" || len(c.IdentitiesAdded) != 5 {
 		t.Fatalf("compliance report: %d events, %d/%d grants, %d/%d identities", c.Events, len(c.GrantsIssued), len(c.GrantsRevoked),

@@ -192,9 +192,9 @@ func ExecCapture(st Store, env identity.Env, signer string, b *CaptureBody) *tx.
 	}
 	st.Set(CaptureKey(env.TxHash), encode(&c))
 	sum := sha256.Sum256(b.Document)
-	st.Append((&audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.EPCISCapture,
-		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Organization: env.Signer.Organization,
-		Digest: hex.EncodeToString(sum[:]), Reason: captureSummary(len(events), fresh, declared, suspects)}).Encode())
+	ev := env.SignerEvent(signer, audit.EPCISCapture)
+	ev.Digest, ev.Reason = hex.EncodeToString(sum[:]), captureSummary(len(events), fresh, declared, suspects)
+	st.Append(ev.Encode())
 	return nil
 }
 

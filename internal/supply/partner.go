@@ -114,10 +114,10 @@ func ExecBind(st Store, env identity.Env, signer string, b *BindBody) *tx.Error 
 	slices.Sort(p.GLNs)
 	p.BoundAt = env.Height
 	st.Set(PartnerKey(p.ID), encode(p))
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: audit.PartnerBind,
-		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Subject: b.Partner,
-		Organization: target.Organization,
-		Reason:       "prefixes " + strings.Join(b.Prefixes, ",") + "; GLNs " + strings.Join(b.GLNs, ",")}
+	// The event names the partner's organization, not the registrar's.
+	ev := env.SignerEvent(signer, audit.PartnerBind)
+	ev.Subject, ev.Organization = b.Partner, target.Organization
+	ev.Reason = "prefixes " + strings.Join(b.Prefixes, ",") + "; GLNs " + strings.Join(b.GLNs, ",")
 	st.Append(ev.Encode())
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // ActionRelease is the audit action of a release from quarantine.
-const ActionRelease = "epcis.release"
+const ActionRelease = audit.EPCISRelease
 
 // Release limits.
 const (
@@ -111,9 +111,9 @@ func ExecRelease(st Store, env identity.Env, signer string, b *ReleaseBody) *tx.
 	}
 	st.Set(ReleaseKey(n), encode(rel))
 	st.Set(releaseCountKey, fmt.Append(nil, n))
-	st.Append((&audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: ActionRelease,
-		Outcome: audit.Success, Actor: signer, ActorRole: string(env.Signer.Role), Organization: env.Signer.Organization,
-		Reason: fmt.Sprintf("%d items released: %s", len(rel.Items), reason)}).Encode())
+	ev := env.SignerEvent(signer, ActionRelease)
+	ev.Reason = fmt.Sprintf("%d items released: %s", len(rel.Items), reason)
+	st.Append(ev.Encode())
 	return nil
 }
 

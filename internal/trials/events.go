@@ -21,12 +21,10 @@ const (
 	ActionExport      = audit.TrialExport
 )
 
+// event is the audit event of an act on trial: the signer's, for research.
 func event(env identity.Env, actor, action, trial string) *audit.Event {
-	ev := &audit.Event{Height: env.Height, Time: env.Time, Tx: env.TxHash, Action: action,
-		Outcome: audit.Success, Actor: actor, Subject: trial, Purpose: "research"}
-	if env.Signer != nil {
-		ev.ActorRole, ev.Organization = string(env.Signer.Role), env.Signer.Organization
-	}
+	ev := env.SignerEvent(actor, action)
+	ev.Subject, ev.Purpose = trial, "research"
 	return ev
 }
 

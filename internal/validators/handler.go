@@ -11,8 +11,8 @@ import (
 
 // Audit actions of validator set changes.
 const (
-	ActionSet    = "validator.set"
-	ActionRemove = "validator.remove"
+	ActionSet    = audit.ValidatorSet
+	ActionRemove = audit.ValidatorRemove
 )
 
 // Store is the state the handlers write.

@@ -1,4 +1,4 @@
-package audit
+package auditreport
 
 import (
 	"cmp"
@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// DisclosurePeriod is how far back an accounting of disclosures reaches by default (HIPAA,
-// 45 CFR 164.528: six years before the request).
-const DisclosurePeriod = 6 // years
+	"github.com/ehrchain/ehrchain/internal/audit"
+)
 
 // Recipient is who received a disclosure.
 type Recipient struct {
@@ -52,12 +50,12 @@ type Accounting struct {
 	Disclosures []Disclosure      `json:"disclosures"`
 	Names       map[string]string `json:"-"` // display names of identities, if known
 
-	events []*Event // the disclosure events, for the FHIR export
+	events []*audit.Event // the disclosure events, for the FHIR export
 }
 
 // reportPeriod resolves a report period: a zero to means up to and including the last event, a
 // zero from means six years before to.
-func reportPeriod(events []*Event, from, to time.Time) (time.Time, time.Time) {
+func reportPeriod(events []*audit.Event, from, to time.Time) (time.Time, time.Time) {
 	if to.IsZero() {
 		for _, e := range events {
 			if t := e.Time.Add(time.Nanosecond); t.After(to) {
@@ -74,9 +72,9 @@ func reportPeriod(events []*Event, from, to time.Time) (time.Time, time.Time) {
 func inReportPeriod(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
 
 // inLogOrder returns the events in log order.
-func inLogOrder(events []*Event) []*Event {
+func inLogOrder(events []*audit.Event) []*audit.Event {
 	evs := slices.Clone(events)
-	slices.SortStableFunc(evs, func(a, b *Event) int { return cmp.Compare(a.Index, b.Index) })
+	slices.SortStableFunc(evs, func(a, b *audit.Event) int { return cmp.Compare(a.Index, b.Index) })
 	return evs
 }
 
@@ -84,11 +82,11 @@ func inLogOrder(events []*Event) []*Event {
 // records by someone other than the patient whose block time falls in [from, to). Denied
 // attempts disclose nothing and are not listed. A zero from means six years before to; a
 // zero to means through the last event.
-func AccountingOfDisclosures(events []*Event, patient string, from, to time.Time) *Accounting {
+func AccountingOfDisclosures(events []*audit.Event, patient string, from, to time.Time) *Accounting {
 	from, to = reportPeriod(events, from, to)
 	a := &Accounting{Patient: patient, From: from, To: to, Disclosures: []Disclosure{}}
 	for _, e := range inLogOrder(events) {
-		if e.Patient != patient || e.Outcome != Success || (e.Action != RecordRead && e.Action != RecordList) ||
+		if e.Patient != patient || e.Outcome != audit.Success || (e.Action != audit.RecordRead && e.Action != audit.RecordList) ||
 			e.Actor == patient || !inReportPeriod(e.Time, from, to) {
 			continue
 		}
@@ -174,16 +172,16 @@ type Compliance struct {
 	PerDay            []Day             `json:"per_day"`
 	ByActor           []ActorActivity   `json:"by_actor"`
 	Anomalies         []Anomaly         `json:"anomalies"`
-	AnomalyEvents     []*Event          `json:"anomaly_events"` // every event an anomaly cites, in log order
+	AnomalyEvents     []*audit.Event    `json:"anomaly_events"` // every event an anomaly cites, in log order
 	GrantsIssued      []GrantChange     `json:"grants_issued"`
 	GrantsRevoked     []GrantChange     `json:"grants_revoked"`
 	IdentitiesAdded   []IdentityChange  `json:"identities_added"`
 	IdentitiesRemoved []IdentityChange  `json:"identities_removed"`
 	Emergencies       []EmergencyAccess `json:"emergencies"`        // break-glass declarations and their reviews
-	BreakGlassDenied  []*Event          `json:"break_glass_denied"` // emergency reads no declaration allowed
+	BreakGlassDenied  []*audit.Event    `json:"break_glass_denied"` // emergency reads no declaration allowed
 	Names             map[string]string `json:"-"`
 
-	events []*Event // the period's events, for the CSV event table and the FHIR export
+	events []*audit.Event // the period's events, for the CSV event table and the FHIR export
 }
 
 // RulesConfig is Rules as written into a report.
@@ -197,34 +195,34 @@ type RulesConfig struct {
 }
 
 // actionOrder is the order in which volumes by action are listed.
-var actionOrder = []string{IdentityRegister, IdentityDeactivate, IdentityRotate, KeysPublish, ConsentGrant,
-	ConsentRevoke, RecordWrite, RecordAmend, RecordRead, RecordList, PlanPublish, CoverageEnroll, CoverageEnd,
-	ClaimSubmit, ClaimAdjudicate, ClaimPay, ClaimAppeal, ClaimAppealDecide, PriorAuthRequest, PriorAuthDecide,
-	EmergencyCustodian, EmergencyEscrow, EmergencyOptOut, EmergencyDeclare, EmergencyRelease, EmergencyJustify, EmergencyReview}
+var actionOrder = []string{audit.IdentityRegister, audit.IdentityDeactivate, audit.IdentityRotate, audit.KeysPublish, audit.ConsentGrant,
+	audit.ConsentRevoke, audit.RecordWrite, audit.RecordAmend, audit.RecordRead, audit.RecordList, audit.PlanPublish, audit.CoverageEnroll, audit.CoverageEnd,
+	audit.ClaimSubmit, audit.ClaimAdjudicate, audit.ClaimPay, audit.ClaimAppeal, audit.ClaimAppealDecide, audit.PriorAuthRequest, audit.PriorAuthDecide,
+	audit.EmergencyCustodian, audit.EmergencyEscrow, audit.EmergencyOptOut, audit.EmergencyDeclare, audit.EmergencyRelease, audit.EmergencyJustify, audit.EmergencyReview}
 
 // ComplianceReport summarises the events whose block time falls in [from, to) (a zero to:
 // through the last event; a zero from: six years before to). Anomalies are detected over
 // every event before to, so that an earlier deactivation or rotation still counts, and kept
 // if their last triggering event falls in the period.
-func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance {
+func ComplianceReport(events []*audit.Event, from, to time.Time, r Rules) *Compliance {
 	from, to = reportPeriod(events, from, to)
 	loc := r.loc()
 	c := &Compliance{From: from, To: to, TimeZone: loc.String(), Rules: RulesConfig{
 		RepeatedDenials: r.RepeatedDenials, DenialWindow: r.DenialWindow.String(), ManyPatients: r.ManyPatients,
 		PatientWindow: r.PatientWindow.String(), WorkStart: r.WorkStart, WorkEnd: r.WorkEnd},
 		ByAction: []Count{}, ByOutcome: []Count{}, PerDay: []Day{}, ByActor: []ActorActivity{}, Anomalies: []Anomaly{},
-		AnomalyEvents: []*Event{}, GrantsIssued: []GrantChange{}, GrantsRevoked: []GrantChange{},
+		AnomalyEvents: []*audit.Event{}, GrantsIssued: []GrantChange{}, GrantsRevoked: []GrantChange{},
 		IdentitiesAdded: []IdentityChange{}, IdentitiesRemoved: []IdentityChange{}}
 
 	all := inLogOrder(events)
-	var before []*Event
+	var before []*audit.Event
 	roles := map[string][2]string{} // identity -> role, organization, from its registration
 	for _, e := range all {
 		if !e.Time.Before(to) {
 			continue
 		}
 		before = append(before, e)
-		if e.Action == IdentityRegister && e.Outcome == Success {
+		if e.Action == audit.IdentityRegister && e.Outcome == audit.Success {
 			roles[e.Subject] = [2]string{e.Reason, e.Organization}
 		}
 		if inReportPeriod(e.Time, from, to) {
@@ -256,7 +254,7 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 			act.Organization = e.Organization
 		}
 		act.Total++
-		if e.Outcome == Denied {
+		if e.Outcome == audit.Denied {
 			days[d].Denied++
 			act.Denied++
 		} else {
@@ -267,16 +265,16 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 			patients[e.Actor][e.Patient] = true
 		}
 		switch e.Action {
-		case ConsentGrant:
+		case audit.ConsentGrant:
 			c.GrantsIssued = append(c.GrantsIssued, GrantChange{Event: e.Index, Time: e.Time.UTC(), Patient: e.Patient,
 				Grant: e.Grant, Grantee: e.Subject, Organization: e.Organization, Actions: e.Reason, Purposes: e.Purpose, Categories: e.Category})
-		case ConsentRevoke:
+		case audit.ConsentRevoke:
 			c.GrantsRevoked = append(c.GrantsRevoked, GrantChange{Event: e.Index, Time: e.Time.UTC(), Patient: e.Patient,
 				Grant: e.Grant, Grantee: e.Subject, Organization: e.Organization, Categories: e.Category})
-		case IdentityRegister:
+		case audit.IdentityRegister:
 			c.IdentitiesAdded = append(c.IdentitiesAdded, IdentityChange{Event: e.Index, Time: e.Time.UTC(), ID: e.Subject,
 				Role: e.Reason, Organization: e.Organization, By: e.Actor})
-		case IdentityDeactivate:
+		case audit.IdentityDeactivate:
 			ro := roles[e.Subject]
 			c.IdentitiesRemoved = append(c.IdentitiesRemoved, IdentityChange{Event: e.Index, Time: e.Time.UTC(), ID: e.Subject,
 				Role: ro[0], Organization: ro[1], By: e.Actor, Reason: e.Reason})
@@ -293,7 +291,7 @@ func ComplianceReport(events []*Event, from, to time.Time, r Rules) *Compliance 
 	for _, a := range reportKeys(byAction) { // actions this code does not know yet
 		c.ByAction = append(c.ByAction, Count{a, byAction[a]})
 	}
-	for _, o := range []string{Success, Denied} {
+	for _, o := range []string{audit.Success, audit.Denied} {
 		if byOutcome[o] > 0 {
 			c.ByOutcome = append(c.ByOutcome, Count{o, byOutcome[o]})
 			delete(byOutcome, o)
@@ -357,9 +355,9 @@ func (c *Compliance) SetNames(names map[string]string) {
 
 // Event looks up an event of the report by log index (the period's events and the ones its
 // anomalies cite).
-func (c *Compliance) Event(index uint64) *Event {
-	for _, evs := range [][]*Event{c.AnomalyEvents, c.events} {
-		if i, ok := slices.BinarySearchFunc(evs, index, func(e *Event, x uint64) int { return cmp.Compare(e.Index, x) }); ok {
+func (c *Compliance) Event(index uint64) *audit.Event {
+	for _, evs := range [][]*audit.Event{c.AnomalyEvents, c.events} {
+		if i, ok := slices.BinarySearchFunc(evs, index, func(e *audit.Event, x uint64) int { return cmp.Compare(e.Index, x) }); ok {
 			return evs[i]
 		}
 	}
@@ -367,10 +365,10 @@ func (c *Compliance) Event(index uint64) *Event {
 }
 
 // PeriodEvents are the events of the report's period in log order.
-func (c *Compliance) PeriodEvents() []*Event { return c.events }
+func (c *Compliance) PeriodEvents() []*audit.Event { return c.events }
 
 // DisclosureEvents are the events behind the accounting's disclosures, in log order.
-func (a *Accounting) DisclosureEvents() []*Event { return a.events }
+func (a *Accounting) DisclosureEvents() []*audit.Event { return a.events }
 
 func reportKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

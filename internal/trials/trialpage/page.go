@@ -1,4 +1,7 @@
-package trials
+// Package trialpage draws a trial's transparency report as one self-contained HTML page
+// with its timeline, apart from trials so that the contract and the clients that carry
+// reports need no template engine.
+package trialpage
 
 import (
 	"cmp"
@@ -8,6 +11,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/trials"
 )
 
 //go:embed templates/report.html.tmpl
@@ -80,7 +85,7 @@ type chartRule struct {
 	Class string
 }
 
-func buildTimeline(r *Report) timelineChart {
+func buildTimeline(r *trials.Report) timelineChart {
 	const left, right, top, laneH = 110.0, 24.0, 18.0, 34.0
 	c := timelineChart{W: 900, LabelX: left - 8}
 	c.H = top + laneH*float64(len(lanes)) + 30
@@ -127,9 +132,11 @@ func buildTimeline(r *Report) timelineChart {
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
 // HTMLPage is what the page shows besides the report: how it was verified.
 type HTMLPage struct {
-	Report  *Report
+	Report  *trials.Report
 	AppHash string // the app hash the proofs were checked against, hex; empty: not verified
 	Values  int    // how many proven state values
 	// BlockHash is the trusted hash of block Height+1 the block time was proven against
@@ -141,7 +148,7 @@ type HTMLPage struct {
 // WriteHTML writes the report as a self-contained page (no script, nothing loaded from
 // elsewhere) with its timeline drawn as inline SVG. appHash is the hash the report's
 // proofs verified against ("" if they were not checked), values how many were proven.
-func WriteHTML(w io.Writer, r *Report, appHash string, values int) error {
+func WriteHTML(w io.Writer, r *trials.Report, appHash string, values int) error {
 	return WriteHTMLPage(w, HTMLPage{Report: r, AppHash: appHash, Values: values})
 }
 

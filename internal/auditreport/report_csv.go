@@ -1,4 +1,4 @@
-package audit
+package auditreport
 
 import (
 	"encoding/csv"

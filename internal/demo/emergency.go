@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -12,20 +12,20 @@ import (
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
-// demoEmergency is the demo's break-glass act: two institutions' custodians, the patient's
+// playEmergency is the demo's break-glass act: two institutions' custodians, the patient's
 // escrow and opt-out, an ER physician denied, declaring, reading once both custodians
 // released, justifying; the auditor reviews.
-func demoEmergency(ctx context.Context, g *globals, cl *client.Client, pass []byte, chainID string, reg, pat, aud *keys.Keystore, m *records.Meta) error {
+func playEmergency(ctx context.Context, g *Env, cl *client.Client, pass []byte, chainID string, reg, pat, aud *keys.Keystore, m *records.Meta) error {
 	var ks [3]*keys.Keystore
 	for i, name := range []string{"escrow-st-mary", "escrow-city-clinic", "dr-carter"} {
-		k, _, err := demoKeystore(g, pass, name)
+		k, _, err := keystore(g, pass, name)
 		if err != nil {
 			return err
 		}
 		ks[i] = k
 	}
 	esc1, esc2, er := ks[0], ks[1], ks[2]
-	step("break-glass: the registrar enrols the escrow custodians of St Mary Hospital and City Clinic, and County General's ER physician Dr Carter")
+	g.step("break-glass: the registrar enrols the escrow custodians of St Mary Hospital and City Clinic, and County General's ER physician Dr Carter")
 	for _, r := range []struct {
 		k         *keys.Keystore
 		name, org string
@@ -42,36 +42,36 @@ func demoEmergency(ctx context.Context, g *globals, cl *client.Client, pass []by
 			return err
 		}
 	}
-	step("the patient escrows the 'general' key 2-of-2 with the custodians and opts 'hiv' and 'mental-health' out of break-glass")
+	g.step("the patient escrows the 'general' key 2-of-2 with the custodians and opts 'hiv' and 'mental-health' out of break-glass")
 	if err := cl.Escrow(ctx, pat, []string{"general"}, 2, nil); err != nil {
 		return err
 	}
 	if err := cl.OptOut(ctx, pat, []string{"hiv", "mental-health"}, false); err != nil {
 		return err
 	}
-	step("the patient arrives unconscious; Dr Carter asks to read record %s for emergency treatment", m.RecordID)
+	g.step("the patient arrives unconscious; Dr Carter asks to read record %s for emergency treatment", m.RecordID)
 	if _, err := cl.EmergencyRead(ctx, er, pat.ID, m.RecordID); !errors.Is(err, client.ErrDenied) {
 		return fmt.Errorf("a break-glass read without a declaration was not denied: %v", err)
 	} else {
-		fmt.Printf("    denied, and recorded: %v\n", err)
+		fmt.Fprintf(g.Out, "    denied, and recorded: %v\n", err)
 	}
 	decl, err := cl.Declare(ctx, er, emergency.DeclareBody{Patient: pat.ID, Reason: "unconscious after a road accident; allergies and medication unknown"})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    Dr Carter declares emergency %s (purpose ETREAT, 4 hours of block time); the patient sees it on the ledger\n", decl)
+	fmt.Fprintf(g.Out, "    Dr Carter declares emergency %s (purpose ETREAT, 4 hours of block time); the patient sees it on the ledger\n", decl)
 	for _, c := range []*keys.Keystore{esc1, esc2} {
 		n, err := cl.ReleaseShares(ctx, c)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("    custodian %s releases %d key share(s), sealed to Dr Carter only\n", c.Name, n)
+		fmt.Fprintf(g.Out, "    custodian %s releases %d key share(s), sealed to Dr Carter only\n", c.Name, n)
 	}
 	r, err := cl.EmergencyRead(ctx, er, pat.ID, m.RecordID)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    Dr Carter rebuilds the key from 2 shares and decrypts it (access event %d: %s)\n", r.Outcome.Event, r.Outcome.Reason)
+	fmt.Fprintf(g.Out, "    Dr Carter rebuilds the key from 2 shares and decrypts it (access event %d: %s)\n", r.Outcome.Event, r.Outcome.Reason)
 	if err := cl.Justify(ctx, er, decl, "GCS 6 on arrival; needed current medication before anaesthesia"); err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func demoEmergency(ctx context.Context, g *globals, cl *client.Client, pass []by
 		return err
 	}
 	d := pe.Declarations[len(pe.Declarations)-1]
-	fmt.Printf("    justified at height %d, reviewed %q by the auditor; shares released: %d; still emergency-visible: %v (opted out: %v)\n",
+	fmt.Fprintf(g.Out, "    justified at height %d, reviewed %q by the auditor; shares released: %d; still emergency-visible: %v (opted out: %v)\n",
 		d.Justification.Height, d.Review.Verdict, len(d.Releases), pe.Visible, pe.OptedOut)
 	return nil
 }

@@ -1,4 +1,4 @@
-package audit_test
+package auditreport_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/browsertest"
 	"github.com/ehrchain/ehrchain/internal/consent"
 )
@@ -91,10 +92,10 @@ func TestHTMLReportRendersInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := audit.ComplianceReport(l.evs, time.Time{}, time.Time{}, audit.DefaultRules())
+	c := auditreport.ComplianceReport(l.evs, time.Time{}, time.Time{}, auditreport.DefaultRules())
 	c.SetNames(map[string]string{drA: "Dr A", drB: "Dr B", pat: "Pat"})
 	write(comp, func(f *os.File) error { return c.WriteHTML(f) })
-	a := audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
+	a := auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
 	write(acct, func(f *os.File) error { return a.WriteHTML(f) })
 
 	b := newBrowser(t)

@@ -1,8 +1,10 @@
-package audit
+package auditreport
 
 import (
 	"slices"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
 )
 
 // EmergencyAccess is one break-glass declaration as the auditor reviews it: who declared
@@ -41,41 +43,41 @@ const (
 // EmergencyAccesses lists every emergency declaration among events, oldest first, with
 // what followed it; and every break-glass attempt that was denied (an emergency-purpose
 // read no declaration allowed).
-func EmergencyAccesses(events []*Event, names map[string]string) ([]EmergencyAccess, []*Event) {
+func EmergencyAccesses(events []*audit.Event, names map[string]string) ([]EmergencyAccess, []*audit.Event) {
 	out := []EmergencyAccess{}
-	denied := []*Event{}
+	denied := []*audit.Event{}
 	at := map[string]int{}
 	for _, e := range inLogOrder(events) {
-		if e.Action == EmergencyDeclare && e.Outcome == Success {
+		if e.Action == audit.EmergencyDeclare && e.Outcome == audit.Success {
 			at[e.Emergency] = len(out)
 			out = append(out, EmergencyAccess{Declaration: e.Emergency, Event: e.Index, Time: e.Time.UTC(), Provider: e.Actor,
 				ProviderName: names[e.Actor], Organization: e.Organization, Patient: e.Patient, PatientName: names[e.Patient],
 				Reason: e.Reason, Categories: e.Category, Custodians: []string{}, Status: AwaitingJustification})
 			continue
 		}
-		if (e.Action == RecordRead || e.Action == RecordList) && e.Purpose == "emergency" && e.Outcome == Denied {
+		if (e.Action == audit.RecordRead || e.Action == audit.RecordList) && e.Purpose == "emergency" && e.Outcome == audit.Denied {
 			denied = append(denied, e)
 			continue
 		}
 		i, ok := at[e.Emergency]
-		if e.Emergency == "" || !ok || e.Outcome != Success {
+		if e.Emergency == "" || !ok || e.Outcome != audit.Success {
 			continue
 		}
 		a := &out[i]
 		t := e.Time.UTC()
 		switch e.Action {
-		case EmergencyRelease:
+		case audit.EmergencyRelease:
 			a.Releases++
 			if !slices.Contains(a.Custodians, e.Organization) {
 				a.Custodians = append(a.Custodians, e.Organization)
 			}
-		case RecordRead, RecordList:
+		case audit.RecordRead, audit.RecordList:
 			a.Reads++
-		case RecordWrite, RecordAmend:
+		case audit.RecordWrite, audit.RecordAmend:
 			a.Writes++
-		case EmergencyJustify:
+		case audit.EmergencyJustify:
 			a.Justification, a.JustifiedAt, a.Status = e.Reason, &t, AwaitingReview
-		case EmergencyReview:
+		case audit.EmergencyReview:
 			a.Verdict, a.Reviewer, a.ReviewedAt, a.Status = e.Reason, e.Actor, &t, Reviewed
 		}
 	}

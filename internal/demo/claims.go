@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -15,16 +15,16 @@ import (
 	"github.com/ehrchain/ehrchain/internal/keys"
 )
 
-// playClaimsDemo is the demo's insurance chapter: an insurer publishes a plan and enrolls
+// playClaims is the demo's insurance chapter: an insurer publishes a plan and enrolls
 // the patient, who consents to payment; Dr Alice records a Synthea Encounter and bills the
 // Synthea Claim for it; the contract adjudicates it at commit; the insurer pays.
-func playClaimsDemo(ctx context.Context, g *globals, cl *client.Client, pass []byte, dataDir, chainID string, reg, alice, pat *keys.Keystore) error {
-	ins, _, err := demoKeystore(g, pass, "insurer")
+func playClaims(ctx context.Context, g *Env, cl *client.Client, pass []byte, dataDir, chainID string, reg, alice, pat *keys.Keystore) error {
+	ins, _, err := keystore(g, pass, "insurer")
 	if err != nil {
 		return err
 	}
 	enc, fc, source := demoClaim(dataDir)
-	step("the registrar registers an insurer, which publishes its plan (20 %% coinsurance on everything) and enrolls the patient")
+	g.step("the registrar registers an insurer, which publishes its plan (20 %% coinsurance on everything) and enrolls the patient")
 	if _, err := cl.Send(ctx, reg, client.RegistrationFor(chainID, ins, identity.Insurer, "Acme Health", "Acme Health", "")); err != nil {
 		return err
 	}
@@ -35,15 +35,15 @@ func playClaimsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 	if err := cl.Enroll(ctx, ins, claims.EnrollBody{Patient: pat.ID, Plan: "basic", MemberID: "DEMO-1", Start: "1900-01-01"}); err != nil {
 		return err
 	}
-	step("the patient lets the insurer receive claims about 'general' records, for payment only")
+	g.step("the patient lets the insurer receive claims about 'general' records, for payment only")
 	if _, err := cl.Grant(ctx, pat, consent.Grant{Grantee: ins.ID, Scope: consent.Scope{Categories: []string{"general"},
 		ResourceTypes: []string{claims.ClaimResourceType}}, Actions: []string{consent.Read}, Purposes: []string{consent.Payment}}); err != nil {
 		return err
 	}
-	if err := saveDemo(g, pat, pass); err != nil {
+	if err := saveKeystore(g, pat, pass); err != nil {
 		return err
 	}
-	step("Dr Alice records the Encounter and bills its Claim (%s); the contract adjudicates it at commit", source)
+	g.step("Dr Alice records the Encounter and bills its Claim (%s); the contract adjudicates it at commit", source)
 	m, err := cl.PutRecord(ctx, alice, client.NewRecord{Patient: pat.ID, Category: "general", ResourceType: "Encounter",
 		ContentType: "application/fhir+json", Plaintext: enc})
 	if err != nil {
@@ -54,10 +54,10 @@ func playClaimsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 		return err
 	}
 	for _, l := range c.Lines {
-		fmt.Printf("    line %d %-42.42s charged %9s  %-8s insurer %9s  patient %9s\n", l.Seq, l.Display, claims.FormatCents(l.Charge),
+		fmt.Fprintf(g.Out, "    line %d %-42.42s charged %9s  %-8s insurer %9s  patient %9s\n", l.Seq, l.Display, claims.FormatCents(l.Charge),
 			l.Outcome, claims.FormatCents(l.Payer), claims.FormatCents(l.PatientShare()))
 	}
-	fmt.Printf("    claim %s: %s owed by the insurer, %s by the patient\n", c.ID, claims.FormatCents(c.Payable), claims.FormatCents(c.PatientShare))
+	fmt.Fprintf(g.Out, "    claim %s: %s owed by the insurer, %s by the patient\n", c.ID, claims.FormatCents(c.Payable), claims.FormatCents(c.PatientShare))
 	if err := cl.RecordPayment(ctx, ins, c.ID, c.Payable, "DEMO-EFT-1"); err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func playClaimsDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    the insurer records its payment; the patient sees the claim as %s (%s claim status %s --as patient --format eob)\n", got.Status, demoCLI(g, cl.Base), c.ID)
+	fmt.Fprintf(g.Out, "    the insurer records its payment; the patient sees the claim as %s (%s claim status %s --as patient --format eob)\n", got.Status, g.CLI(cl.Base), c.ID)
 	return nil
 }
 

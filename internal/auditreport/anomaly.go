@@ -1,4 +1,4 @@
-package audit
+package auditreport
 
 import (
 	"cmp"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
 )
 
 // Anomaly rules work on the ledger's audit events only, so they see what reached the ledger:
@@ -30,8 +32,8 @@ const (
 	RuleEmergencyAccess   = "emergency-access"
 )
 
-// Texts the rules recognise in events. audit sits below consent and records (they import
-// it), so these are copies; anomaly_test.go checks them against the real decisions.
+// Texts the rules recognise in events. Reports read events only and import no domain
+// package, so these are copies; anomaly_test.go checks them against the real decisions.
 const (
 	emergencyPurpose       = "emergency"                     // consent.Emergency
 	purposeNotPermittedTxt = " does not permit the purpose " // access.Decide: `grant G does not permit the purpose "P"`
@@ -126,9 +128,9 @@ type Anomaly struct {
 // then first event index, then rule. It is a pure function of its inputs. Events should carry
 // their log Index (as read from the log) and come from one log; they are examined in index
 // order.
-func Detect(events []*Event, r Rules) []Anomaly {
+func Detect(events []*audit.Event, r Rules) []Anomaly {
 	evs := slices.Clone(events)
-	slices.SortStableFunc(evs, func(a, b *Event) int { return cmp.Compare(a.Index, b.Index) })
+	slices.SortStableFunc(evs, func(a, b *audit.Event) int { return cmp.Compare(a.Index, b.Index) })
 	var out []Anomaly
 	out = append(out, detectDenied(evs)...)
 	out = append(out, detectRepeatedDenials(evs, r)...)
@@ -150,15 +152,15 @@ func Detect(events []*Event, r Rules) []Anomaly {
 }
 
 // isRecordAccess is an event in which an actor touched a patient's records.
-func isRecordAccess(e *Event) bool {
+func isRecordAccess(e *audit.Event) bool {
 	switch e.Action {
-	case RecordRead, RecordList, RecordWrite, RecordAmend:
+	case audit.RecordRead, audit.RecordList, audit.RecordWrite, audit.RecordAmend:
 		return true
 	}
 	return false
 }
 
-func newAnomaly(rule, sev, actor, patient, summary string, evs []*Event) Anomaly {
+func newAnomaly(rule, sev, actor, patient, summary string, evs []*audit.Event) Anomaly {
 	a := Anomaly{Rule: rule, Severity: sev, Actor: actor, Patient: patient, Summary: summary,
 		First: evs[0].Time.UTC(), Last: evs[0].Time.UTC()}
 	for _, e := range evs {
@@ -173,7 +175,7 @@ func newAnomaly(rule, sev, actor, patient, summary string, evs []*Event) Anomaly
 }
 
 // describeAccess names what an access event touched, for summaries.
-func describeAccess(e *Event) string {
+func describeAccess(e *audit.Event) string {
 	s := e.Action
 	if e.Record != "" {
 		s += " of record " + e.Record
@@ -187,18 +189,18 @@ func describeAccess(e *Event) string {
 	return s
 }
 
-func detectDenied(evs []*Event) []Anomaly {
+func detectDenied(evs []*audit.Event) []Anomaly {
 	var out []Anomaly
 	for _, e := range evs {
-		if e.Outcome == Denied {
+		if e.Outcome == audit.Denied {
 			out = append(out, newAnomaly(RuleDenied, SeverityLow, e.Actor, e.Patient,
-				fmt.Sprintf("%s denied %s: %s", actorLabel(e), describeAccess(e), e.Reason), []*Event{e}))
+				fmt.Sprintf("%s denied %s: %s", actorLabel(e), describeAccess(e), e.Reason), []*audit.Event{e}))
 		}
 	}
 	return out
 }
 
-func actorLabel(e *Event) string {
+func actorLabel(e *audit.Event) string {
 	if e.ActorRole == "" {
 		return e.Actor
 	}
@@ -206,8 +208,8 @@ func actorLabel(e *Event) string {
 }
 
 // groupByActor groups events by actor, keeping index order; actors come out sorted.
-func groupByActor(evs []*Event, keep func(*Event) bool) ([]string, map[string][]*Event) {
-	m := map[string][]*Event{}
+func groupByActor(evs []*audit.Event, keep func(*audit.Event) bool) ([]string, map[string][]*audit.Event) {
+	m := map[string][]*audit.Event{}
 	for _, e := range evs {
 		if keep(e) {
 			m[e.Actor] = append(m[e.Actor], e)
@@ -224,10 +226,10 @@ func groupByActor(evs []*Event, keep func(*Event) bool) ([]string, map[string][]
 // burstsOf finds, in one actor's time-ordered events, the maximal runs in which some window of
 // at most width holds at least threshold distinct keys. Overlapping windows that reach the
 // threshold merge into one burst.
-func burstsOf(evs []*Event, width time.Duration, threshold int, key func(*Event) string) [][]*Event {
+func burstsOf(evs []*audit.Event, width time.Duration, threshold int, key func(*audit.Event) string) [][]*audit.Event {
 	evs = slices.Clone(evs)
-	slices.SortStableFunc(evs, func(a, b *Event) int { return a.Time.Compare(b.Time) })
-	var out [][]*Event
+	slices.SortStableFunc(evs, func(a, b *audit.Event) int { return a.Time.Compare(b.Time) })
+	var out [][]*audit.Event
 	counts := map[string]int{}
 	start, burstFrom, burstTo := 0, -1, -1
 	for j, e := range evs {
@@ -257,14 +259,14 @@ func burstsOf(evs []*Event, width time.Duration, threshold int, key func(*Event)
 	return out
 }
 
-func detectRepeatedDenials(evs []*Event, r Rules) []Anomaly {
+func detectRepeatedDenials(evs []*audit.Event, r Rules) []Anomaly {
 	if r.RepeatedDenials < 1 || r.DenialWindow <= 0 {
 		return nil
 	}
-	actors, m := groupByActor(evs, func(e *Event) bool { return e.Outcome == Denied })
+	actors, m := groupByActor(evs, func(e *audit.Event) bool { return e.Outcome == audit.Denied })
 	var out []Anomaly
 	for _, a := range actors {
-		each := func(e *Event) string { return fmt.Sprintf("%p", e) } // every denial counts once
+		each := func(e *audit.Event) string { return fmt.Sprintf("%p", e) } // every denial counts once
 		for _, b := range burstsOf(m[a], r.DenialWindow, r.RepeatedDenials, each) {
 			out = append(out, newAnomaly(RuleRepeatedDenials, SeverityHigh, a, commonPatient(b),
 				fmt.Sprintf("%s was denied %d times within %s (threshold %d in %s)", actorLabel(b[0]), len(b),
@@ -275,7 +277,7 @@ func detectRepeatedDenials(evs []*Event, r Rules) []Anomaly {
 }
 
 // commonPatient is the patient all events share, or "".
-func commonPatient(evs []*Event) string {
+func commonPatient(evs []*audit.Event) string {
 	p := evs[0].Patient
 	for _, e := range evs[1:] {
 		if e.Patient != p {
@@ -285,14 +287,14 @@ func commonPatient(evs []*Event) string {
 	return p
 }
 
-func detectManyPatients(evs []*Event, r Rules) []Anomaly {
+func detectManyPatients(evs []*audit.Event, r Rules) []Anomaly {
 	if r.ManyPatients < 1 || r.PatientWindow <= 0 {
 		return nil
 	}
-	actors, m := groupByActor(evs, func(e *Event) bool { return isRecordAccess(e) && e.Patient != "" && e.Patient != e.Actor })
+	actors, m := groupByActor(evs, func(e *audit.Event) bool { return isRecordAccess(e) && e.Patient != "" && e.Patient != e.Actor })
 	var out []Anomaly
 	for _, a := range actors {
-		for _, b := range burstsOf(m[a], r.PatientWindow, r.ManyPatients, func(e *Event) string { return e.Patient }) {
+		for _, b := range burstsOf(m[a], r.PatientWindow, r.ManyPatients, func(e *audit.Event) string { return e.Patient }) {
 			distinct := map[string]bool{}
 			for _, e := range b {
 				distinct[e.Patient] = true
@@ -310,22 +312,22 @@ func purposeNotPermitted(reason string) bool {
 	return strings.HasPrefix(reason, "grant ") && strings.Contains(reason, purposeNotPermittedTxt)
 }
 
-func detectPurpose(evs []*Event) []Anomaly {
+func detectPurpose(evs []*audit.Event) []Anomaly {
 	var out []Anomaly
 	for _, e := range evs {
-		if e.Outcome == Denied && (e.Action == RecordRead || e.Action == RecordList) && purposeNotPermitted(e.Reason) {
+		if e.Outcome == audit.Denied && (e.Action == audit.RecordRead || e.Action == audit.RecordList) && purposeNotPermitted(e.Reason) {
 			out = append(out, newAnomaly(RulePurposeNotGranted, SeverityMedium, e.Actor, e.Patient,
-				fmt.Sprintf("%s asked to read record %s of patient %s for %s: %s", actorLabel(e), e.Record, e.Patient, e.Purpose, e.Reason), []*Event{e}))
+				fmt.Sprintf("%s asked to read record %s of patient %s for %s: %s", actorLabel(e), e.Record, e.Patient, e.Purpose, e.Reason), []*audit.Event{e}))
 		}
 	}
 	return out
 }
 
-func detectAfterDeactivation(evs []*Event) []Anomaly {
-	deactivated := map[string]*Event{} // identity -> its deactivation event
+func detectAfterDeactivation(evs []*audit.Event) []Anomaly {
+	deactivated := map[string]*audit.Event{} // identity -> its deactivation event
 	var out []Anomaly
 	for _, e := range evs {
-		if e.Action == IdentityDeactivate && e.Outcome == Success && e.Subject != "" {
+		if e.Action == audit.IdentityDeactivate && e.Outcome == audit.Success && e.Subject != "" {
 			if _, seen := deactivated[e.Subject]; !seen {
 				deactivated[e.Subject] = e
 			}
@@ -338,10 +340,10 @@ func detectAfterDeactivation(evs []*Event) []Anomaly {
 		if d == nil && !strings.HasPrefix(e.Reason, deactivatedTxt) {
 			continue
 		}
-		trig := []*Event{e}
+		trig := []*audit.Event{e}
 		when := "after it was deactivated"
 		if d != nil {
-			trig = []*Event{d, e}
+			trig = []*audit.Event{d, e}
 			when = fmt.Sprintf("after it was deactivated at height %d (event %d)", d.Height, d.Index)
 		} else if i := strings.Index(e.Reason, "at height "); i >= 0 {
 			when = "after it was deactivated " + e.Reason[i:]
@@ -352,15 +354,15 @@ func detectAfterDeactivation(evs []*Event) []Anomaly {
 	return out
 }
 
-func detectAfterRotation(evs []*Event) []Anomaly {
+func detectAfterRotation(evs []*audit.Event) []Anomaly {
 	type episode struct {
-		rotation *Event
-		after    []*Event
+		rotation *audit.Event
+		after    []*audit.Event
 	}
 	var eps []*episode
 	current := map[string]*episode{} // identity -> its latest rotation
 	for _, e := range evs {
-		if e.Action == IdentityRotate && e.Outcome == Success && e.Subject != "" {
+		if e.Action == audit.IdentityRotate && e.Outcome == audit.Success && e.Subject != "" {
 			ep := &episode{rotation: e}
 			eps = append(eps, ep)
 			current[e.Subject] = ep
@@ -380,7 +382,7 @@ func detectAfterRotation(evs []*Event) []Anomaly {
 		rot := ep.rotation
 		sev, denied := SeverityLow, 0
 		for _, e := range ep.after {
-			if e.Outcome == Denied {
+			if e.Outcome == audit.Denied {
 				denied++
 			}
 		}
@@ -393,7 +395,7 @@ func detectAfterRotation(evs []*Event) []Anomaly {
 		}
 		out = append(out, newAnomaly(RuleAfterRotation, sev, rot.Subject, commonPatient(ep.after),
 			fmt.Sprintf("identity %s acted %d times (%d denied) after its keys were rotated %s at height %d; attempts with the old key never reach the ledger",
-				rot.Subject, len(ep.after), denied, by, rot.Height), append([]*Event{rot}, ep.after...)))
+				rot.Subject, len(ep.after), denied, by, rot.Height), append([]*audit.Event{rot}, ep.after...)))
 	}
 	return out
 }
@@ -410,9 +412,9 @@ func (r Rules) outsideHours(t time.Time) bool {
 	return h < r.WorkStart && h >= r.WorkEnd // a night shift: working hours wrap midnight
 }
 
-func detectOutsideHours(evs []*Event, r Rules) []Anomaly {
+func detectOutsideHours(evs []*audit.Event, r Rules) []Anomaly {
 	type key struct{ actor, day string }
-	groups := map[key][]*Event{}
+	groups := map[key][]*audit.Event{}
 	var keys []key
 	for _, e := range evs {
 		if !isRecordAccess(e) || e.Actor == e.Patient || !r.outsideHours(e.Time) {
@@ -434,16 +436,16 @@ func detectOutsideHours(evs []*Event, r Rules) []Anomaly {
 	return out
 }
 
-func detectEmergency(evs []*Event) []Anomaly {
+func detectEmergency(evs []*audit.Event) []Anomaly {
 	var out []Anomaly
 	for _, e := range evs {
 		if isRecordAccess(e) && e.Purpose == emergencyPurpose {
 			out = append(out, newAnomaly(RuleEmergencyAccess, SeverityMedium, e.Actor, e.Patient,
-				fmt.Sprintf("%s: %s %s (%s)", actorLabel(e), describeAccess(e), e.Outcome, e.Reason), []*Event{e}))
+				fmt.Sprintf("%s: %s %s (%s)", actorLabel(e), describeAccess(e), e.Outcome, e.Reason), []*audit.Event{e}))
 		}
-		if e.Action == EmergencyDeclare && e.Outcome == Success {
+		if e.Action == audit.EmergencyDeclare && e.Outcome == audit.Success {
 			out = append(out, newAnomaly(RuleEmergencyAccess, SeverityMedium, e.Actor, e.Patient,
-				fmt.Sprintf("%s: declared emergency %s (%s)", actorLabel(e), e.Emergency, e.Reason), []*Event{e}))
+				fmt.Sprintf("%s: declared emergency %s (%s)", actorLabel(e), e.Emergency, e.Reason), []*audit.Event{e}))
 		}
 	}
 	return out

@@ -1,31 +1,33 @@
-package audit
+package auditreport
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
 )
 
 func TestEmergencyAccessesFollowTheDeclaration(t *testing.T) {
 	at := time.Date(2026, 4, 1, 3, 0, 0, 0, time.UTC)
-	ev := func(i uint64, action, outcome, actor, decl, reason string) *Event {
-		return &Event{Index: i, Height: int64(i + 1), Time: at.Add(time.Duration(i) * time.Minute), Action: action, Outcome: outcome,
+	ev := func(i uint64, action, outcome, actor, decl, reason string) *audit.Event {
+		return &audit.Event{Index: i, Height: int64(i + 1), Time: at.Add(time.Duration(i) * time.Minute), Action: action, Outcome: outcome,
 			Actor: actor, Patient: "pat", Purpose: "emergency", Emergency: decl, Reason: reason, Organization: "Inst " + actor}
 	}
-	events := []*Event{
-		ev(0, RecordRead, Denied, "er", "", "break-glass denied: no emergency declaration"),
-		ev(1, EmergencyDeclare, Success, "er", "e-1", "unconscious"),
-		ev(2, EmergencyRelease, Success, "c1", "e-1", ""),
-		ev(3, EmergencyRelease, Success, "c2", "e-1", ""),
-		ev(4, RecordRead, Success, "er", "e-1", "break-glass"),
-		ev(5, RecordRead, Success, "er", "e-1", "break-glass"),
-		ev(6, RecordWrite, Success, "er", "e-1", ""),
-		ev(7, EmergencyRelease, Denied, "c3", "e-1", ""), // not counted: not a success
-		ev(8, EmergencyDeclare, Success, "er2", "e-2", "cardiac arrest"),
-		ev(9, EmergencyJustify, Success, "er", "e-1", "GCS 6"),
-		ev(10, EmergencyReview, Success, "aud", "e-1", "appropriate"),
-		ev(11, RecordRead, Success, "er", "e-9", ""), // names no known declaration
+	events := []*audit.Event{
+		ev(0, audit.RecordRead, audit.Denied, "er", "", "break-glass denied: no emergency declaration"),
+		ev(1, audit.EmergencyDeclare, audit.Success, "er", "e-1", "unconscious"),
+		ev(2, audit.EmergencyRelease, audit.Success, "c1", "e-1", ""),
+		ev(3, audit.EmergencyRelease, audit.Success, "c2", "e-1", ""),
+		ev(4, audit.RecordRead, audit.Success, "er", "e-1", "break-glass"),
+		ev(5, audit.RecordRead, audit.Success, "er", "e-1", "break-glass"),
+		ev(6, audit.RecordWrite, audit.Success, "er", "e-1", ""),
+		ev(7, audit.EmergencyRelease, audit.Denied, "c3", "e-1", ""), // not counted: not a success
+		ev(8, audit.EmergencyDeclare, audit.Success, "er2", "e-2", "cardiac arrest"),
+		ev(9, audit.EmergencyJustify, audit.Success, "er", "e-1", "GCS 6"),
+		ev(10, audit.EmergencyReview, audit.Success, "aud", "e-1", "appropriate"),
+		ev(11, audit.RecordRead, audit.Success, "er", "e-9", ""), // names no known declaration
 	}
 	acc, denied := EmergencyAccesses(events, map[string]string{"er": "Dr ER"})
 	if len(acc) != 2 || len(denied) != 1 || denied[0].Index != 0 {

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -16,24 +16,24 @@ import (
 	"github.com/ehrchain/ehrchain/internal/keys"
 )
 
-// demoImport imports the Synthea patients as Dr Alice, so the demo holds real records,
+// Import imports the Synthea patients as Dr Alice, so the demo holds real records,
 // and lets the FHIR gateway act for her. A second run imports nothing twice.
-func demoImport(g *globals, cl *client.Client, pass []byte, dataDir string) error {
+func Import(g *Env, cl *client.Client, pass []byte, dataDir string) error {
 	files, err := fhir.Files([]string{dataDir})
 	if err != nil || len(files) == 0 {
-		step("no Synthea bundles in %s: skipping the FHIR import", dataDir)
+		g.step("no Synthea bundles in %s: skipping the FHIR import", dataDir)
 		return nil
 	}
-	alice, _, err := demoKeystore(g, pass, "dr-alice")
+	alice, _, err := keystore(g, pass, "dr-alice")
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	step("Dr Alice imports %d Synthea patients (FHIR R4 transaction Bundles): one encrypted record per resource", len(files))
-	st, err := runImport(ctx, cl, g.keyring(), alice, pass, keys.DefaultKDF, files, "", g.home, 0, false)
+	g.step("Dr Alice imports %d Synthea patients (FHIR R4 transaction Bundles): one encrypted record per resource", len(files))
+	st, err := g.Import(ctx, cl, alice, pass, files)
 	if st != nil {
-		fmt.Printf("    %s\n", st.Summary())
+		fmt.Fprintf(g.Out, "    %s\n", st.Summary())
 	}
 	if err != nil {
 		return err
@@ -43,13 +43,13 @@ func demoImport(g *globals, cl *client.Client, pass []byte, dataDir string) erro
 			return err
 		}
 	}
-	if fhirGateway != nil {
-		fhirGateway.Unlock(alice)
+	if g.UnlockFHIR != nil {
+		g.UnlockFHIR(alice)
 	}
-	fmt.Printf("    FHIR R4 at %s%s; for example, as Dr Alice:\n", cl.Base, fhir.Prefix)
-	fmt.Printf("      TOKEN=$(EHRCHAIN_PASSPHRASE=%s %s fhir token --as dr-alice)   # the bearer token the gateway gives for Dr Alice's signed assertion\n", pass, demoCLI(g, cl.Base))
+	fmt.Fprintf(g.Out, "    FHIR R4 at %s%s; for example, as Dr Alice:\n", cl.Base, fhir.Prefix)
+	fmt.Fprintf(g.Out, "      TOKEN=$(EHRCHAIN_PASSPHRASE=%s %s fhir token --as dr-alice)   # the bearer token the gateway gives for Dr Alice's signed assertion\n", pass, g.CLI(cl.Base))
 	if srcs := slices.Sorted(maps.Keys(st.PatientIDs)); len(srcs) > 0 {
-		fmt.Printf("      curl -H \"Authorization: Bearer $TOKEN\" '%s%s/Observation?patient=%s&code=8302-2&_sort=date'   # %s\n",
+		fmt.Fprintf(g.Out, "      curl -H \"Authorization: Bearer $TOKEN\" '%s%s/Observation?patient=%s&code=8302-2&_sort=date'   # %s\n",
 			cl.Base, fhir.Prefix, st.PatientIDs[srcs[0]], srcs[0])
 	}
 	return nil
@@ -58,7 +58,7 @@ func demoImport(g *globals, cl *client.Client, pass []byte, dataDir string) erro
 // demoSensitive shows the sensitivity policy on the first imported patient with a
 // mental-health record: the patient grants Dr Bob "general", and he reads a general
 // encounter but not the mental-health record.
-func demoSensitive(ctx context.Context, g *globals, cl *client.Client, pass []byte, files []string, st *fhir.ImportStats) error {
+func demoSensitive(ctx context.Context, g *Env, cl *client.Client, pass []byte, files []string, st *fhir.ImportStats) error {
 	for _, file := range files {
 		raw, err := os.ReadFile(file)
 		if err != nil {
@@ -90,7 +90,7 @@ func demoSensitive(ctx context.Context, g *globals, cl *client.Client, pass []by
 			continue
 		}
 		pid := st.PatientIDs[p.SourceID]
-		data, err := g.keyring().Load(fhir.PatientKeystoreName(p.SourceID))
+		data, err := g.Keys.Load(fhir.PatientKeystoreName(p.SourceID))
 		if err != nil {
 			return err
 		}
@@ -98,11 +98,11 @@ func demoSensitive(ctx context.Context, g *globals, cl *client.Client, pass []by
 		if err != nil {
 			return err
 		}
-		bob, _, err := demoKeystore(g, pass, "dr-bob")
+		bob, _, err := keystore(g, pass, "dr-bob")
 		if err != nil {
 			return err
 		}
-		step("sensitive categories: the import put %s's %s in %s; the patient grants Dr Bob only 'general'",
+		g.step("sensitive categories: the import put %s's %s in %s; the patient grants Dr Bob only 'general'",
 			filepath.Base(file), psy.Type, why)
 		if _, err := cl.Grant(ctx, pat, consent.Grant{Grantee: bob.ID, Scope: consent.Scope{Categories: []string{fhir.CatGeneral}},
 			Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}, Expiry: time.Now().Add(30 * 24 * time.Hour)}); err != nil {
@@ -111,11 +111,11 @@ func demoSensitive(ctx context.Context, g *globals, cl *client.Client, pass []by
 		if _, err := cl.ReadRecord(ctx, bob, pid, fhir.ImportID(pid, gen.Type, gen.SourceID), consent.Treatment); err != nil {
 			return fmt.Errorf("Dr Bob cannot read a general encounter under a general grant: %w", err)
 		}
-		fmt.Printf("    Dr Bob reads a general Encounter of this patient\n")
+		fmt.Fprintf(g.Out, "    Dr Bob reads a general Encounter of this patient\n")
 		if _, err := cl.ReadRecord(ctx, bob, pid, fhir.ImportID(pid, psy.Type, psy.SourceID), consent.Treatment); err == nil {
 			return errors.New("Dr Bob read a mental-health record under a general grant")
 		} else {
-			fmt.Printf("    the %s is denied, and the denial is on the ledger: %v\n", psy.Type, err)
+			fmt.Fprintf(g.Out, "    the %s is denied, and the denial is on the ledger: %v\n", psy.Type, err)
 		}
 		return nil
 	}

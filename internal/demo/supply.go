@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-// demoSchema is GS1's EPCIS 2.0 JSON Schema beside the demo's Synthea data
+// Schema is GS1's EPCIS 2.0 JSON Schema beside the demo's Synthea data
 // (../shared/data/epcis-2.0), as an absolute path, or "" when it is absent.
-func demoSchema(dataDir string) string {
+func Schema(dataDir string) string {
 	p, err := filepath.Abs(filepath.Join(filepath.Dir(dataDir), "epcis-2.0", "schema", "EPCIS-JSON-Schema.json"))
 	if err != nil {
 		return ""
@@ -30,10 +30,10 @@ func demoSchema(dataDir string) string {
 	return p
 }
 
-// demoEnableEPCIS points the demo node's epcis_schema at the schema when it is present and
+// EnableEPCIS points the demo node's epcis_schema at the schema when it is present and
 // the config names none, so that the node accepts EPCIS capture.
-func demoEnableEPCIS(home, dataDir string) error {
-	schema := demoSchema(dataDir)
+func EnableEPCIS(home, dataDir string) error {
+	schema := Schema(dataDir)
 	if schema == "" {
 		return nil
 	}
@@ -70,27 +70,27 @@ const (
 
 func demoSGTIN(serial string) string { return "urn:epc:id:sgtin:4012345.012345." + serial }
 
-// playSupplyDemo is the demo's drug-traceability chapter: trading partners bound by the
+// playSupply is the demo's drug-traceability chapter: trading partners bound by the
 // registrar, a pack's way from the factory to a patient in EPCIS 2.0 events, a counterfeit
 // carrying a cloned serial caught as a suspect-product event, a lot recall, and packs
 // verified against the node's app hash. Without GS1's schema the node refuses capture, so
 // the chapter says how to enable it and is skipped.
-func playSupplyDemo(ctx context.Context, g *globals, cl *client.Client, pass []byte, dataDir, chainID string, reg *keys.Keystore) error {
-	if demoSchema(dataDir) == "" {
-		step("drug traceability: skipped; it needs GS1's EPCIS 2.0 schema at %s (or set epcis_schema in the node's config)",
+func playSupply(ctx context.Context, g *Env, cl *client.Client, pass []byte, dataDir, chainID string, reg *keys.Keystore) error {
+	if Schema(dataDir) == "" {
+		g.step("drug traceability: skipped; it needs GS1's EPCIS 2.0 schema at %s (or set epcis_schema in the node's config)",
 			filepath.Join(filepath.Dir(dataDir), "epcis-2.0", "schema", "EPCIS-JSON-Schema.json"))
 		return nil
 	}
 	var ks [3]*keys.Keystore
 	for i, name := range []string{"acme-pharma", "corner-pharmacy", "drug-agency"} {
-		k, _, err := demoKeystore(g, pass, name)
+		k, _, err := keystore(g, pass, name)
 		if err != nil {
 			return err
 		}
 		ks[i] = k
 	}
 	acme, pharmacy, agency := ks[0], ks[1], ks[2]
-	step("drug traceability: the registrar registers Acme Pharma (manufacturer), Corner Pharmacy (dispenser) and the Drug Agency (regulator), and binds their GS1 prefix and locations")
+	g.step("drug traceability: the registrar registers Acme Pharma (manufacturer), Corner Pharmacy (dispenser) and the Drug Agency (regulator), and binds their GS1 prefix and locations")
 	for _, r := range []struct {
 		k    *keys.Keystore
 		role identity.Role
@@ -126,7 +126,7 @@ func playSupplyDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 	item1, item2, item3 := demoSGTIN("1001"), demoSGTIN("1002"), demoSGTIN("2001")
 	case1 := "urn:epc:id:sscc:4012345.0000000001"
 
-	step("Acme commissions packs 1001 and 1002 of lot L1 and 2001 of lot L2, packs them in a case and ships it to Corner Pharmacy")
+	g.step("Acme commissions packs 1001 and 1002 of lot L1 and 2001 of lot L2, packs them in a case and ships it to Corner Pharmacy")
 	if _, err := capture(acme,
 		`"type":"ObjectEvent","action":"ADD","bizStep":"commissioning","disposition":"active","epcList":[`+epcs(item1, item2)+`],"ilmd":{"cbvmda:lotNumber":"L1","cbvmda:itemExpirationDate":"`+demoExpiry+`"}`,
 		`"type":"ObjectEvent","action":"ADD","bizStep":"commissioning","disposition":"active","epcList":[`+epcs(item3)+`],"ilmd":{"cbvmda:lotNumber":"L2","cbvmda:itemExpirationDate":"`+demoExpiry+`"}`,
@@ -134,12 +134,12 @@ func playSupplyDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 		`"type":"ObjectEvent","action":"OBSERVE","bizStep":"shipping","disposition":"in_transit","epcList":[`+epcs(case1)+`],"destinationList":[{"type":"owning_party","destination":"`+demoPharmacy+`"}]`); err != nil {
 		return err
 	}
-	step("Corner Pharmacy receives and unpacks the case, and dispenses pack 1001 to a patient")
+	g.step("Corner Pharmacy receives and unpacks the case, and dispenses pack 1001 to a patient")
 	if _, err := capture(pharmacy, observe("receiving", case1),
 		`"type":"AggregationEvent","action":"DELETE","bizStep":"unpacking","parentID":"`+case1+`","childEPCs":[]`, observe("dispensing", item1)); err != nil {
 		return err
 	}
-	step("a counterfeit pack carrying the cloned serial 1001 reaches the pharmacy counter and is scanned out again")
+	g.step("a counterfeit pack carrying the cloned serial 1001 reaches the pharmacy counter and is scanned out again")
 	res, err := capture(pharmacy, observe("dispensing", item1))
 	if err != nil {
 		return err
@@ -156,13 +156,13 @@ func playSupplyDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 		return fmt.Errorf("the second dispense of serial 1001 raised no suspect-product event")
 	}
 	s := sus.Suspects[len(sus.Suspects)-1]
-	fmt.Printf("    suspect-product event %d: %s: %s; quarantined: %s; the Drug Agency sees it\n", s.Seq, s.Reason, s.Detail, strings.Join(s.Items, ", "))
+	fmt.Fprintf(g.Out, "    suspect-product event %d: %s: %s; quarantined: %s; the Drug Agency sees it\n", s.Seq, s.Reason, s.Detail, strings.Join(s.Items, ", "))
 
-	step("Acme recalls lot L2")
+	g.step("Acme recalls lot L2")
 	if _, err := capture(acme, `"type":"ObjectEvent","action":"OBSERVE","bizStep":"holding","disposition":"recalled","epcList":[],"quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.L2"}]`); err != nil {
 		return err
 	}
-	step("the pharmacist scans two packs; each answer is verified against the node's app hash")
+	g.step("the pharmacist scans two packs; each answer is verified against the node's app hash")
 	exp := strings.ReplaceAll(demoExpiry, "-", "")[2:]
 	for _, serial := range []string{"1002", "2001"} {
 		lot := "L1"
@@ -171,7 +171,7 @@ func playSupplyDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 		}
 		code := "(01)" + demoGTIN + "(21)" + serial + "(10)" + lot + "(17)" + exp
 		var v *wire.VerifyResponse
-		trusted, err := trustedAppHash(ctx, cl, "", func() (int64, error) {
+		trusted, err := g.AppHashAt(ctx, cl, func() (int64, error) {
 			var err error
 			v, err = cl.VerifyCode(ctx, code)
 			if err != nil {
@@ -185,8 +185,8 @@ func playSupplyDemo(ctx context.Context, g *globals, cl *client.Client, pass []b
 		if err := v.Verify(trusted); err != nil {
 			return fmt.Errorf("the answer for %s does not verify: %w", code, err)
 		}
-		fmt.Printf("    %s -> %s: %s (proofs verified at height %d)\n", code, v.Verdict.Answer, v.Verdict.Detail, v.Height)
+		fmt.Fprintf(g.Out, "    %s -> %s: %s (proofs verified at height %d)\n", code, v.Verdict.Answer, v.Verdict.Detail, v.Height)
 	}
-	fmt.Printf("    (the same from the CLI: %s epcis verify '(01)%s(21)2001(10)L2(17)%s')\n", demoCLI(g, cl.Base), demoGTIN, exp)
+	fmt.Fprintf(g.Out, "    (the same from the CLI: %s epcis verify '(01)%s(21)2001(10)L2(17)%s')\n", g.CLI(cl.Base), demoGTIN, exp)
 	return nil
 }

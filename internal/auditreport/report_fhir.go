@@ -1,4 +1,4 @@
-package audit
+package auditreport
 
 import (
 	"crypto/sha256"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
 )
 
 // Code systems of the FHIR R4 AuditEvent export.
@@ -159,12 +161,12 @@ func fhirRestful(code string) Coding { return Coding{SystemRestful, code, code} 
 
 // FHIRAuditEvent converts one ledger event to a FHIR R4 AuditEvent. names (optional) gives
 // display names of identities.
-func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
+func FHIRAuditEvent(e *audit.Event, names map[string]string) *AuditEvent {
 	ae := &AuditEvent{ResourceType: "AuditEvent", ID: "ehrchain-event-" + strconv.FormatUint(e.Index, 10),
 		Recorded: e.Time.UTC().Format(time.RFC3339Nano), Outcome: fhirOutcomeOK, OutcomeDesc: e.Reason,
 		Source: AuditSource{Site: "ehrchain", Observer: Reference{Display: "ehrchain ledger audit log",
 			Identifier: &Identifier{System: SystemEvent, Value: strconv.FormatUint(e.Index, 10)}}, Type: []Coding{fhirSourceAppServer}}}
-	if e.Outcome == Denied {
+	if e.Outcome == audit.Denied {
 		ae.Outcome = fhirOutcomeMinor
 	}
 	requestor := AuditAgent{Type: fhirAgentHuman, Requestor: true, Name: names[e.Actor],
@@ -172,7 +174,7 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 	if e.ActorRole != "" {
 		requestor.Role = []CodeableConcept{{Text: e.ActorRole}}
 	}
-	if e.Grant != "" && (e.Action == RecordRead || e.Action == RecordList) {
+	if e.Grant != "" && (e.Action == audit.RecordRead || e.Action == audit.RecordList) {
 		requestor.Policy = []string{SystemGrant + ":" + e.Grant}
 	}
 	ae.Agent = []AuditAgent{requestor}
@@ -180,7 +182,7 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 		requestor.Policy = append(requestor.Policy, SystemEmergency+":"+e.Emergency)
 		ae.Agent[0] = requestor
 	}
-	if e.Action == RecordRead || e.Action == RecordList || e.Action == RecordWrite || e.Action == RecordAmend || e.Emergency != "" {
+	if e.Action == audit.RecordRead || e.Action == audit.RecordList || e.Action == audit.RecordWrite || e.Action == audit.RecordAmend || e.Emergency != "" {
 		if p, ok := fhirPurposeCodes[e.Purpose]; ok {
 			ae.PurposeOfEvent = []CodeableConcept{{Coding: []Coding{p}}}
 		} else if e.Purpose != "" {
@@ -216,7 +218,7 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 		ent := AuditEntity{What: &Reference{Identifier: &Identifier{System: SystemGrant, Value: e.Grant}},
 			Type: &Coding{SystemResources, "Consent", "Consent"}, Role: fhirRoleSecurityResource}
 		for _, d := range [][2]string{{"actions", e.Reason}, {"purposes", e.Purpose}, {"categories", e.Category}, {"organization", e.Organization}} {
-			if d[1] != "" && !(e.Action == ConsentRevoke && d[0] == "actions") {
+			if d[1] != "" && !(e.Action == audit.ConsentRevoke && d[0] == "actions") {
 				ent.Detail = append(ent.Detail, AuditDetail{Type: d[0], ValueString: d[1]})
 			}
 		}
@@ -224,45 +226,45 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 	}
 
 	switch e.Action {
-	case RecordRead:
+	case audit.RecordRead:
 		ae.Type, ae.Subtype, ae.Action = fhirTypePatientRecord, []Coding{fhirRestful("read")}, "R"
 		patient()
 		record(fhirLifecycleAccess)
-	case RecordList:
+	case audit.RecordList:
 		ae.Type, ae.Subtype, ae.Action = fhirTypePatientRecord, []Coding{fhirRestful("search")}, "E"
 		patient()
 		ae.Entity = append(ae.Entity, AuditEntity{Type: fhirEntitySystemObject, Role: fhirRoleQuery, Description: "list of the patient's records"})
-	case RecordWrite:
+	case audit.RecordWrite:
 		ae.Type, ae.Subtype, ae.Action = fhirTypePatientRecord, []Coding{fhirRestful("create")}, "C"
 		patient()
 		record(fhirLifecycleCreate)
-	case RecordAmend:
+	case audit.RecordAmend:
 		ae.Type, ae.Subtype, ae.Action = fhirTypePatientRecord, []Coding{fhirRestful("update")}, "U"
 		patient()
 		record(fhirLifecycleAmend)
-	case IdentityRegister, IdentityDeactivate, IdentityRotate:
+	case audit.IdentityRegister, audit.IdentityDeactivate, audit.IdentityRotate:
 		ae.Type, ae.Subtype = fhirTypeSecurityAlert, []Coding{fhirSubUserAttributes}
-		ae.Action = map[string]string{IdentityRegister: "C", IdentityDeactivate: "D", IdentityRotate: "U"}[e.Action]
+		ae.Action = map[string]string{audit.IdentityRegister: "C", audit.IdentityDeactivate: "D", audit.IdentityRotate: "U"}[e.Action]
 		subject()
-	case KeysPublish:
+	case audit.KeysPublish:
 		ae.Type, ae.Subtype, ae.Action = fhirTypeSecurityAlert, []Coding{fhirSubObjectAttributes}, "C"
 		patient()
-	case ConsentGrant, ConsentRevoke:
+	case audit.ConsentGrant, audit.ConsentRevoke:
 		ae.Type, ae.Subtype, ae.Action = fhirTypeSecurityAlert, []Coding{fhirSubObjectAttributes}, "C"
-		if e.Action == ConsentRevoke {
+		if e.Action == audit.ConsentRevoke {
 			ae.Action = "U" // a revoked consent stays on the ledger, inactive
 		}
 		patient()
 		grant()
 		subject()
-	case EmergencyDeclare:
+	case audit.EmergencyDeclare:
 		ae.Type, ae.Action = fhirTypeSecurityAlert, "E"
 		patient()
 	default:
 		ae.Type, ae.Action = Coding{SystemDICOM, "110100", "Application Activity"}, "E"
 		patient()
 	}
-	if e.Emergency != "" && e.Outcome == Success && (e.Action == EmergencyDeclare || isRecordAccess(e)) {
+	if e.Emergency != "" && e.Outcome == audit.Success && (e.Action == audit.EmergencyDeclare || isRecordAccess(e)) {
 		// Every break-glass use is loud: the declaration and each access made under it.
 		ae.Subtype = append(ae.Subtype, fhirSubEmergencyOverride)
 	}
@@ -271,9 +273,9 @@ func FHIRAuditEvent(e *Event, names map[string]string) *AuditEvent {
 }
 
 // fhirActorOrg is the actor's own organization when the event carries it.
-func fhirActorOrg(e *Event) string {
+func fhirActorOrg(e *audit.Event) string {
 	switch e.Action {
-	case RecordRead, RecordList, RecordWrite, RecordAmend:
+	case audit.RecordRead, audit.RecordList, audit.RecordWrite, audit.RecordAmend:
 		return e.Organization
 	}
 	return ""
@@ -281,7 +283,7 @@ func fhirActorOrg(e *Event) string {
 
 // FHIRBundle wraps events as a FHIR R4 Bundle (type collection) of AuditEvent resources.
 // generated is the bundle's timestamp (zero: none); the rest is a pure function of events.
-func FHIRBundle(events []*Event, names map[string]string, id string, generated time.Time) *Bundle {
+func FHIRBundle(events []*audit.Event, names map[string]string, id string, generated time.Time) *Bundle {
 	b := &Bundle{ResourceType: "Bundle", ID: id, Type: "collection", Entry: []BundleEntry{}}
 	if !generated.IsZero() {
 		b.Timestamp = generated.UTC().Format(time.RFC3339Nano)
@@ -294,7 +296,7 @@ func FHIRBundle(events []*Event, names map[string]string, id string, generated t
 
 // fhirEventUUID is a stable urn:uuid for an event (a name-based UUID over its log index and
 // transaction), so exporting twice gives the same full URLs.
-func fhirEventUUID(e *Event) string {
+func fhirEventUUID(e *audit.Event) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "ehrchain/event/%d/%s/%d", e.Index, e.Tx, e.Height))
 	h[6] = h[6]&0x0f | 0x50 // version 5 layout (name-based)
 	h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant

@@ -1,4 +1,4 @@
-package audit
+package auditreport
 
 import (
 	"embed"
@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/audit"
 )
 
 //go:embed templates/report.html.tmpl
@@ -219,7 +221,7 @@ type htmlAnomaly struct {
 	ActorName   string
 	Colour      string
 	Explanation string
-	Triggers    []*Event
+	Triggers    []*audit.Event
 }
 
 type htmlRule struct {
@@ -250,7 +252,7 @@ func (c *Compliance) WriteHTML(w io.Writer) error {
 		AnomalyChart: anomalyChart(c.Anomalies), Success: colourSuccess, Fail: colourDenied,
 		Name: func(id string) string { return displayName(c.Names, id) }}
 	for _, o := range c.ByOutcome {
-		if o.Key == Denied {
+		if o.Key == audit.Denied {
 			v.Denied = o.Count
 		}
 	}

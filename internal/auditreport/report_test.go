@@ -1,4 +1,4 @@
-package audit_test
+package auditreport_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/consent"
 )
 
@@ -45,7 +46,7 @@ func clinicLog() *ledger {
 
 func TestAccountingOfDisclosures(t *testing.T) {
 	l := clinicLog()
-	a := audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, t0.AddDate(0, 1, 0))
+	a := auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, t0.AddDate(0, 1, 0))
 	var got []uint64
 	for _, d := range a.Disclosures {
 		got = append(got, d.Event)
@@ -56,7 +57,7 @@ func TestAccountingOfDisclosures(t *testing.T) {
 		t.Fatalf("disclosures %v, want %v", got, want)
 	}
 	d := a.Disclosures[1]
-	if d.Recipient != (audit.Recipient{ID: drB, Role: "provider", Organization: "City Clinic"}) || d.Record != "r-1" || d.Version != 2 ||
+	if d.Recipient != (auditreport.Recipient{ID: drB, Role: "provider", Organization: "City Clinic"}) || d.Record != "r-1" || d.Version != 2 ||
 		d.Category != "general" || d.ResourceType != "Observation" || d.Purpose != consent.Treatment || d.Grant != "g-1" || !d.Time.Equal(t0.AddDate(0, 0, 2)) {
 		t.Fatalf("disclosure %+v", d)
 	}
@@ -74,32 +75,32 @@ func TestAccountingPeriod(t *testing.T) {
 	l.add(to.AddDate(-7, 0, 0), allowed(drA, pat, "old"))  // beyond six years
 	l.add(to.AddDate(-5, 0, 0), allowed(drA, pat, "kept")) // within
 	l.add(to, allowed(drA, pat, "at-end"))                 // the end is excluded
-	a := audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, to)
+	a := auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, to)
 	if len(a.Disclosures) != 1 || a.Disclosures[0].Record != "kept" {
 		t.Fatalf("disclosures %+v", a.Disclosures)
 	}
 	// No end: through the last event.
-	a = audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
+	a = auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
 	if len(a.Disclosures) != 2 || a.Disclosures[1].Record != "at-end" {
 		t.Fatalf("open-ended: %+v", a.Disclosures)
 	}
 	// An explicit start.
-	a = audit.AccountingOfDisclosures(l.evs, pat, to.AddDate(-1, 0, 0), to.Add(time.Second))
+	a = auditreport.AccountingOfDisclosures(l.evs, pat, to.AddDate(-1, 0, 0), to.Add(time.Second))
 	if len(a.Disclosures) != 1 || a.Disclosures[0].Record != "at-end" {
 		t.Fatalf("last year: %+v", a.Disclosures)
 	}
-	if a := audit.AccountingOfDisclosures(nil, pat, time.Time{}, to); a.Disclosures == nil || len(a.Disclosures) != 0 {
+	if a := auditreport.AccountingOfDisclosures(nil, pat, time.Time{}, to); a.Disclosures == nil || len(a.Disclosures) != 0 {
 		t.Fatalf("no events: %+v", a)
 	}
 }
 
 func TestComplianceReport(t *testing.T) {
 	l := clinicLog()
-	c := audit.ComplianceReport(l.evs, t0.Add(-time.Hour), t0.AddDate(0, 0, 7), audit.DefaultRules())
+	c := auditreport.ComplianceReport(l.evs, t0.Add(-time.Hour), t0.AddDate(0, 0, 7), auditreport.DefaultRules())
 	if c.Events != len(l.evs) {
 		t.Fatalf("%d events, want %d", c.Events, len(l.evs))
 	}
-	counts := func(cs []audit.Count) map[string]int {
+	counts := func(cs []auditreport.Count) map[string]int {
 		m := map[string]int{}
 		for _, c := range cs {
 			m[c.Key] = c.Count
@@ -113,7 +114,7 @@ func TestComplianceReport(t *testing.T) {
 		t.Fatalf("by action %+v", c.ByAction)
 	}
 	// Three days, the quiet one included.
-	if len(c.PerDay) != 3 || c.PerDay[1] != (audit.Day{Date: "2025-03-05"}) || c.PerDay[0].Success != 8 || c.PerDay[0].Denied != 1 ||
+	if len(c.PerDay) != 3 || c.PerDay[1] != (auditreport.Day{Date: "2025-03-05"}) || c.PerDay[0].Success != 8 || c.PerDay[0].Denied != 1 ||
 		c.PerDay[2].Success != 5 || c.PerDay[2].Denied != 1 {
 		t.Fatalf("per day %+v", c.PerDay)
 	}
@@ -137,12 +138,12 @@ func TestComplianceReport(t *testing.T) {
 			}
 		}
 	}
-	if rules[audit.RuleDenied] != 2 || rules[audit.RulePurposeNotGranted] != 1 {
+	if rules[auditreport.RuleDenied] != 2 || rules[auditreport.RulePurposeNotGranted] != 1 {
 		t.Fatalf("anomalies %v", rules)
 	}
 
 	// A period that excludes the first day keeps only what happened after it.
-	c = audit.ComplianceReport(l.evs, t0.AddDate(0, 0, 1), t0.AddDate(0, 0, 7), audit.DefaultRules())
+	c = auditreport.ComplianceReport(l.evs, t0.AddDate(0, 0, 1), t0.AddDate(0, 0, 7), auditreport.DefaultRules())
 	if c.Events != 6 || len(c.IdentitiesAdded) != 0 || len(c.GrantsIssued) != 0 || len(c.GrantsRevoked) != 1 || len(c.PerDay) != 1 {
 		t.Fatalf("later period: %d events, %+v", c.Events, c)
 	}
@@ -156,11 +157,11 @@ func TestComplianceReport(t *testing.T) {
 func TestReportsJSON(t *testing.T) {
 	l := clinicLog()
 	var buf bytes.Buffer
-	c := audit.ComplianceReport(l.evs, time.Time{}, time.Time{}, audit.DefaultRules())
+	c := auditreport.ComplianceReport(l.evs, time.Time{}, time.Time{}, auditreport.DefaultRules())
 	if err := c.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var back audit.Compliance
+	var back auditreport.Compliance
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
@@ -173,11 +174,11 @@ func TestReportsJSON(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	a := audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
+	a := auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
 	if err := a.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var ab audit.Accounting
+	var ab auditreport.Accounting
 	if err := json.Unmarshal(buf.Bytes(), &ab); err != nil || len(ab.Disclosures) != 3 || ab.Disclosures[1].Recipient.Organization != "City Clinic" {
 		t.Fatalf("accounting JSON: %v %+v", err, ab)
 	}
@@ -186,7 +187,7 @@ func TestReportsJSON(t *testing.T) {
 func TestReportsCSV(t *testing.T) {
 	l := clinicLog()
 	var buf bytes.Buffer
-	a := audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
+	a := auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{})
 	if err := a.WriteCSV(&buf); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestReportsCSV(t *testing.T) {
 	}
 
 	buf.Reset()
-	c := audit.ComplianceReport(l.evs, time.Time{}, time.Time{}, audit.DefaultRules())
+	c := auditreport.ComplianceReport(l.evs, time.Time{}, time.Time{}, auditreport.DefaultRules())
 	if err := c.WriteCSV(&buf); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestReportsCSV(t *testing.T) {
 		t.Fatalf("organization cell %q", got)
 	}
 	// The wrong-purpose denial is flagged in its row.
-	if got := rows[13][19]; !strings.Contains(got, audit.RuleDenied) || !strings.Contains(got, audit.RulePurposeNotGranted) {
+	if got := rows[13][19]; !strings.Contains(got, auditreport.RuleDenied) || !strings.Contains(got, auditreport.RulePurposeNotGranted) {
 		t.Fatalf("anomalies cell of event 12: %q", got)
 	}
 }
@@ -225,10 +226,10 @@ func TestReportsHTMLSelfContained(t *testing.T) {
 	l.evs[1].Organization = `<script>alert(1)</script>`
 	for name, write := range map[string]func(*bytes.Buffer) error{
 		"compliance": func(b *bytes.Buffer) error {
-			return audit.ComplianceReport(l.evs, time.Time{}, time.Time{}, audit.DefaultRules()).WriteHTML(b)
+			return auditreport.ComplianceReport(l.evs, time.Time{}, time.Time{}, auditreport.DefaultRules()).WriteHTML(b)
 		},
 		"accounting": func(b *bytes.Buffer) error {
-			return audit.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{}).WriteHTML(b)
+			return auditreport.AccountingOfDisclosures(l.evs, pat, time.Time{}, time.Time{}).WriteHTML(b)
 		},
 	} {
 		var buf bytes.Buffer
@@ -255,10 +256,10 @@ func TestReportsHTMLSelfContained(t *testing.T) {
 func TestFHIRBundle(t *testing.T) {
 	l := clinicLog()
 	var buf bytes.Buffer
-	if err := audit.ComplianceReport(l.evs, time.Time{}, time.Time{}, audit.DefaultRules()).WriteFHIR(&buf); err != nil {
+	if err := auditreport.ComplianceReport(l.evs, time.Time{}, time.Time{}, auditreport.DefaultRules()).WriteFHIR(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var b audit.Bundle
+	var b auditreport.Bundle
 	if err := json.Unmarshal(buf.Bytes(), &b); err != nil {
 		t.Fatal(err)
 	}
@@ -275,12 +276,12 @@ func TestFHIRBundle(t *testing.T) {
 			t.Fatalf("AuditEvent lacks a required element: %+v", e.Resource)
 		}
 	}
-	byID := func(i int) *audit.AuditEvent { return b.Entry[i].Resource }
+	byID := func(i int) *auditreport.AuditEvent { return b.Entry[i].Resource }
 
 	rd := byID(9) // B's allowed read under g-1
-	if rd.Type.System != audit.SystemDICOM || rd.Type.Code != "110110" || rd.Subtype[0].System != audit.SystemRestful ||
+	if rd.Type.System != auditreport.SystemDICOM || rd.Type.Code != "110110" || rd.Subtype[0].System != auditreport.SystemRestful ||
 		rd.Subtype[0].Code != "read" || rd.Action != "R" || rd.Outcome != "0" ||
-		rd.PurposeOfEvent[0].Coding[0] != (audit.Coding{System: audit.SystemActReason, Code: "TREAT", Display: "treatment"}) ||
+		rd.PurposeOfEvent[0].Coding[0] != (auditreport.Coding{System: auditreport.SystemActReason, Code: "TREAT", Display: "treatment"}) ||
 		rd.Agent[0].Who.Identifier.Value != drB || !slices.Equal(rd.Agent[0].Policy, []string{"urn:ehrchain:grant:g-1"}) {
 		t.Fatalf("read: %+v", rd)
 	}
@@ -305,7 +306,7 @@ func TestFHIRBundle(t *testing.T) {
 	}
 	var emerg ledger
 	emerg.add(t0, read(drA, pat, "r-1", consent.Emergency, audit.Success, "allowed by grant g-2"))
-	if p := audit.FHIRAuditEvent(emerg.evs[0], nil).PurposeOfEvent[0].Coding[0]; p.Code != "ETREAT" {
+	if p := auditreport.FHIRAuditEvent(emerg.evs[0], nil).PurposeOfEvent[0].Coding[0]; p.Code != "ETREAT" {
 		t.Fatalf("emergency purpose coded %+v", p)
 	}
 

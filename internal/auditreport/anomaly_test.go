@@ -1,4 +1,4 @@
-package audit_test
+package auditreport_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/audit"
+	"github.com/ehrchain/ehrchain/internal/auditreport"
 	"github.com/ehrchain/ehrchain/internal/consent"
 )
 
@@ -61,8 +62,8 @@ func denied(actor, patient, record string) audit.Event {
 }
 
 // only returns the findings of one rule.
-func only(as []audit.Anomaly, rule string) []audit.Anomaly {
-	var out []audit.Anomaly
+func only(as []auditreport.Anomaly, rule string) []auditreport.Anomaly {
+	var out []auditreport.Anomaly
 	for _, a := range as {
 		if a.Rule == rule {
 			out = append(out, a)
@@ -71,18 +72,18 @@ func only(as []audit.Anomaly, rule string) []audit.Anomaly {
 	return out
 }
 
-func detect(l *ledger, r audit.Rules, rule string) []audit.Anomaly {
-	return only(audit.Detect(l.evs, r), rule)
+func detect(l *ledger, r auditreport.Rules, rule string) []auditreport.Anomaly {
+	return only(auditreport.Detect(l.evs, r), rule)
 }
 
-func wantFindings(t *testing.T, got []audit.Anomaly, n int) {
+func wantFindings(t *testing.T, got []auditreport.Anomaly, n int) {
 	t.Helper()
 	if len(got) != n {
 		t.Fatalf("%d findings, want %d: %+v", len(got), n, got)
 	}
 }
 
-func wantEvents(t *testing.T, a audit.Anomaly, idx ...uint64) {
+func wantEvents(t *testing.T, a auditreport.Anomaly, idx ...uint64) {
 	t.Helper()
 	if !slices.Equal(a.Events, idx) {
 		t.Fatalf("%s cites events %v, want %v", a.Rule, a.Events, idx)
@@ -93,10 +94,10 @@ func TestDeniedAccess(t *testing.T) {
 	var l ledger
 	l.add(t0, allowed(drA, pat, "r-1"))
 	d := l.add(t0.Add(time.Minute), denied(drB, pat, "r-1"))
-	got := detect(&l, audit.DefaultRules(), audit.RuleDenied)
+	got := detect(&l, auditreport.DefaultRules(), auditreport.RuleDenied)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], d.Index)
-	if got[0].Actor != drB || got[0].Patient != pat || got[0].Severity != audit.SeverityLow || !got[0].First.Equal(d.Time) {
+	if got[0].Actor != drB || got[0].Patient != pat || got[0].Severity != auditreport.SeverityLow || !got[0].First.Equal(d.Time) {
 		t.Fatalf("finding %+v", got[0])
 	}
 }
@@ -105,22 +106,22 @@ func TestDeniedAccessNotRaisedForAllowed(t *testing.T) {
 	var l ledger
 	l.add(t0, allowed(drA, pat, "r-1"))
 	l.add(t0, allowed(pat, pat, "r-1"))
-	wantFindings(t, audit.Detect(l.evs, audit.DefaultRules()), 0)
+	wantFindings(t, auditreport.Detect(l.evs, auditreport.DefaultRules()), 0)
 }
 
 func TestRepeatedDenials(t *testing.T) {
 	var l ledger
-	r := audit.DefaultRules() // 3 within 10 minutes
+	r := auditreport.DefaultRules() // 3 within 10 minutes
 	l.add(t0, denied(drB, pat, "r-1"))
 	l.add(t0.Add(4*time.Minute), denied(drB, pat, "r-2"))
 	l.add(t0.Add(5*time.Minute), allowed(drA, pat, "r-1"))
 	l.add(t0.Add(9*time.Minute), denied(drB, pat, "r-3"))
 	l.add(t0.Add(12*time.Minute), denied(drB, pat, "r-4")) // overlaps the first burst: merged
 	l.add(t0.Add(3*time.Hour), denied(drB, pat, "r-5"))    // far later, alone
-	got := detect(&l, r, audit.RuleRepeatedDenials)
+	got := detect(&l, r, auditreport.RuleRepeatedDenials)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], 0, 1, 3, 4)
-	if got[0].Actor != drB || got[0].Severity != audit.SeverityHigh || got[0].Patient != pat {
+	if got[0].Actor != drB || got[0].Severity != auditreport.SeverityHigh || got[0].Patient != pat {
 		t.Fatalf("finding %+v", got[0])
 	}
 	if !got[0].First.Equal(t0) || !got[0].Last.Equal(t0.Add(12*time.Minute)) {
@@ -129,32 +130,32 @@ func TestRepeatedDenials(t *testing.T) {
 }
 
 func TestRepeatedDenialsNotRaised(t *testing.T) {
-	r := audit.DefaultRules()
+	r := auditreport.DefaultRules()
 	t.Run("spread out", func(t *testing.T) {
 		var l ledger
 		for i := range 5 {
 			l.add(t0.Add(time.Duration(i)*11*time.Minute), denied(drB, pat, "r-1"))
 		}
-		wantFindings(t, detect(&l, r, audit.RuleRepeatedDenials), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleRepeatedDenials), 0)
 	})
 	t.Run("different actors", func(t *testing.T) {
 		var l ledger
 		l.add(t0, denied(drA, pat, "r-1"))
 		l.add(t0.Add(time.Minute), denied(drB, pat, "r-1"))
 		l.add(t0.Add(2*time.Minute), denied(auditor, pat, "r-1"))
-		wantFindings(t, detect(&l, r, audit.RuleRepeatedDenials), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleRepeatedDenials), 0)
 	})
 	t.Run("below threshold", func(t *testing.T) {
 		var l ledger
 		l.add(t0, denied(drB, pat, "r-1"))
 		l.add(t0.Add(time.Minute), denied(drB, pat, "r-1"))
 		l.add(t0.Add(2*time.Minute), allowed(drB, pat, "r-1"))
-		wantFindings(t, detect(&l, r, audit.RuleRepeatedDenials), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleRepeatedDenials), 0)
 	})
 }
 
-func manyPatientRules() audit.Rules {
-	r := audit.DefaultRules()
+func manyPatientRules() auditreport.Rules {
+	r := auditreport.DefaultRules()
 	r.ManyPatients, r.PatientWindow = 5, time.Hour
 	return r
 }
@@ -165,7 +166,7 @@ func TestManyPatients(t *testing.T) {
 		l.add(t0.Add(time.Duration(i)*10*time.Minute), allowed(drA, fmt.Sprintf("p%039d", i), "r"))
 	}
 	l.add(t0.Add(45*time.Minute), denied(drA, fmt.Sprintf("p%039d", 9), "r")) // denied attempts count too
-	got := detect(&l, manyPatientRules(), audit.RuleManyPatients)
+	got := detect(&l, manyPatientRules(), auditreport.RuleManyPatients)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], 0, 1, 2, 3, 4, 5)
 	if got[0].Actor != drA || got[0].Patient != "" {
@@ -180,14 +181,14 @@ func TestManyPatientsNotRaised(t *testing.T) {
 		for i := range 10 {
 			l.add(t0.Add(time.Duration(i)*20*time.Minute), allowed(drA, fmt.Sprintf("p%039d", i), "r"))
 		}
-		wantFindings(t, detect(&l, r, audit.RuleManyPatients), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleManyPatients), 0)
 	})
 	t.Run("one patient often", func(t *testing.T) {
 		var l ledger
 		for i := range 20 {
 			l.add(t0.Add(time.Duration(i)*time.Minute), allowed(drA, pat, fmt.Sprintf("r-%d", i)))
 		}
-		wantFindings(t, detect(&l, r, audit.RuleManyPatients), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleManyPatients), 0)
 	})
 	t.Run("patients reading their own", func(t *testing.T) {
 		var l ledger
@@ -195,7 +196,7 @@ func TestManyPatientsNotRaised(t *testing.T) {
 			p := fmt.Sprintf("p%039d", i)
 			l.add(t0.Add(time.Duration(i)*time.Minute), allowed(p, p, "r"))
 		}
-		wantFindings(t, detect(&l, r, audit.RuleManyPatients), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleManyPatients), 0)
 	})
 	t.Run("consents are not touches", func(t *testing.T) {
 		var l ledger
@@ -203,7 +204,7 @@ func TestManyPatientsNotRaised(t *testing.T) {
 			p := fmt.Sprintf("p%039d", i)
 			l.add(t0.Add(time.Duration(i)*time.Minute), audit.Event{Action: audit.ConsentGrant, Actor: p, ActorRole: "patient", Patient: p, Subject: drA, Grant: "g"})
 		}
-		wantFindings(t, detect(&l, r, audit.RuleManyPatients), 0)
+		wantFindings(t, detect(&l, r, auditreport.RuleManyPatients), 0)
 	})
 }
 
@@ -223,10 +224,10 @@ func wrongPurpose(t *testing.T) string {
 func TestPurposeNotGranted(t *testing.T) {
 	var l ledger
 	e := l.add(t0, read(drB, pat, "r-1", consent.Research, audit.Denied, wrongPurpose(t)))
-	got := detect(&l, audit.DefaultRules(), audit.RulePurposeNotGranted)
+	got := detect(&l, auditreport.DefaultRules(), auditreport.RulePurposeNotGranted)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], e.Index)
-	if got[0].Actor != drB || got[0].Patient != pat || got[0].Severity != audit.SeverityMedium {
+	if got[0].Actor != drB || got[0].Patient != pat || got[0].Severity != auditreport.SeverityMedium {
 		t.Fatalf("finding %+v", got[0])
 	}
 }
@@ -237,7 +238,7 @@ func TestPurposeNotGrantedNotRaised(t *testing.T) {
 	l.add(t0, read(drB, pat, "r-1", consent.Treatment, audit.Denied, "grant g-1 does not cover this record's category or type"))
 	l.add(t0, read(drB, pat, "r-1", consent.Treatment, audit.Denied, "grant g-1 was revoked at height 9"))
 	l.add(t0, read(drB, pat, "r-1", consent.Research, audit.Success, "allowed by grant g-2"))
-	wantFindings(t, detect(&l, audit.DefaultRules(), audit.RulePurposeNotGranted), 0)
+	wantFindings(t, detect(&l, auditreport.DefaultRules(), auditreport.RulePurposeNotGranted), 0)
 }
 
 func TestAfterDeactivation(t *testing.T) {
@@ -245,15 +246,15 @@ func TestAfterDeactivation(t *testing.T) {
 	l.add(t0, allowed(drA, pat, "r-1"))
 	d := l.add(t0.Add(time.Minute), audit.Event{Action: audit.IdentityDeactivate, Actor: reg, ActorRole: "registrar", Subject: drA, Reason: "left"})
 	late := l.add(t0.Add(2*time.Minute), read(drA, pat, "r-1", consent.Treatment, audit.Denied, fmt.Sprintf("requester was deactivated at height %d", d.Height)))
-	got := detect(&l, audit.DefaultRules(), audit.RuleAfterDeactivation)
+	got := detect(&l, auditreport.DefaultRules(), auditreport.RuleAfterDeactivation)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], d.Index, late.Index)
-	if got[0].Actor != drA || got[0].Severity != audit.SeverityHigh {
+	if got[0].Actor != drA || got[0].Severity != auditreport.SeverityHigh {
 		t.Fatalf("finding %+v", got[0])
 	}
 
 	// The deactivation itself may lie before the events examined: the denial reason says it.
-	got = only(audit.Detect(l.evs[2:], audit.DefaultRules()), audit.RuleAfterDeactivation)
+	got = only(auditreport.Detect(l.evs[2:], auditreport.DefaultRules()), auditreport.RuleAfterDeactivation)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], late.Index)
 }
@@ -265,7 +266,7 @@ func TestAfterDeactivationNotRaised(t *testing.T) {
 	l.add(t0.Add(2*time.Minute), allowed(drB, pat2, "r-2"))                                                                   // someone else
 	l.add(t0.Add(3*time.Minute), audit.Event{Action: audit.IdentityDeactivate, Actor: reg, ActorRole: "registrar", Subject: drA})
 	l.add(t0.Add(4*time.Minute), audit.Event{Action: audit.IdentityDeactivate, Actor: reg, ActorRole: "registrar", Subject: drB})
-	wantFindings(t, detect(&l, audit.DefaultRules(), audit.RuleAfterDeactivation), 0)
+	wantFindings(t, detect(&l, auditreport.DefaultRules(), auditreport.RuleAfterDeactivation), 0)
 }
 
 func TestAfterKeyRotation(t *testing.T) {
@@ -273,20 +274,20 @@ func TestAfterKeyRotation(t *testing.T) {
 	l.add(t0, allowed(drA, pat, "r-1"))
 	rot := l.add(t0.Add(time.Minute), audit.Event{Action: audit.IdentityRotate, Actor: drA, ActorRole: "provider", Subject: drA})
 	after := l.add(t0.Add(2*time.Minute), allowed(drA, pat, "r-1"))
-	got := detect(&l, audit.DefaultRules(), audit.RuleAfterRotation)
+	got := detect(&l, auditreport.DefaultRules(), auditreport.RuleAfterRotation)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], rot.Index, after.Index)
-	if got[0].Actor != drA || got[0].Severity != audit.SeverityLow {
+	if got[0].Actor != drA || got[0].Severity != auditreport.SeverityLow {
 		t.Fatalf("finding %+v", got[0])
 	}
 
 	// Rotated by the registrar, then a denial: worth a closer look.
 	rot2 := l.add(t0.Add(3*time.Minute), audit.Event{Action: audit.IdentityRotate, Actor: reg, ActorRole: "registrar", Subject: drB})
 	den := l.add(t0.Add(4*time.Minute), denied(drB, pat, "r-1"))
-	got = detect(&l, audit.DefaultRules(), audit.RuleAfterRotation)
+	got = detect(&l, auditreport.DefaultRules(), auditreport.RuleAfterRotation)
 	wantFindings(t, got, 2)
 	wantEvents(t, got[1], rot2.Index, den.Index)
-	if got[1].Actor != drB || got[1].Severity != audit.SeverityMedium {
+	if got[1].Actor != drB || got[1].Severity != auditreport.SeverityMedium {
 		t.Fatalf("finding %+v", got[1])
 	}
 }
@@ -296,7 +297,7 @@ func TestAfterKeyRotationNotRaised(t *testing.T) {
 	l.add(t0, allowed(drA, pat, "r-1"))                                                                                    // before the rotation
 	l.add(t0.Add(time.Minute), audit.Event{Action: audit.IdentityRotate, Actor: drA, ActorRole: "provider", Subject: drA}) // nothing after
 	l.add(t0.Add(2*time.Minute), allowed(drB, pat, "r-1"))                                                                 // someone else
-	wantFindings(t, detect(&l, audit.DefaultRules(), audit.RuleAfterRotation), 0)
+	wantFindings(t, detect(&l, auditreport.DefaultRules(), auditreport.RuleAfterRotation), 0)
 }
 
 func TestOutsideWorkingHours(t *testing.T) {
@@ -308,7 +309,7 @@ func TestOutsideWorkingHours(t *testing.T) {
 	c := l.add(night.Add(20*time.Hour), allowed(drA, pat, "r-1"))  // 22:30: the same day, after hours
 	d := l.add(night.Add(24*time.Hour), allowed(drA, pat, "r-1"))  // the next day
 	e := l.add(night.Add(20*time.Hour), allowed(drB, pat2, "r-3")) // another actor
-	got := detect(&l, audit.DefaultRules(), audit.RuleOutsideHours)
+	got := detect(&l, auditreport.DefaultRules(), auditreport.RuleOutsideHours)
 	wantFindings(t, got, 3) // per actor and day
 	wantEvents(t, got[0], a.Index, b.Index, c.Index)
 	wantEvents(t, got[1], e.Index)
@@ -321,16 +322,16 @@ func TestOutsideWorkingHours(t *testing.T) {
 	var edges ledger
 	edges.add(time.Date(2025, 3, 4, 19, 0, 0, 0, time.UTC), allowed(drA, pat, "r-1"))
 	edges.add(time.Date(2025, 3, 5, 6, 59, 59, 0, time.UTC), allowed(drA, pat, "r-1"))
-	got = detect(&edges, audit.DefaultRules(), audit.RuleOutsideHours)
+	got = detect(&edges, auditreport.DefaultRules(), auditreport.RuleOutsideHours)
 	wantFindings(t, got, 2)
 
 	// Night shift: working hours 22:00-06:00 wrap midnight.
-	r := audit.DefaultRules()
+	r := auditreport.DefaultRules()
 	r.WorkStart, r.WorkEnd = 22, 6
 	var n ledger
 	n.add(night, allowed(drA, pat, "r-1"))
 	noon := n.add(night.Add(10*time.Hour), allowed(drA, pat, "r-1"))
-	got = detect(&n, r, audit.RuleOutsideHours)
+	got = detect(&n, r, auditreport.RuleOutsideHours)
 	wantFindings(t, got, 1)
 	wantEvents(t, got[0], noon.Index)
 }
@@ -343,32 +344,32 @@ func TestOutsideWorkingHoursNotRaised(t *testing.T) {
 	l.add(time.Date(2025, 3, 4, 18, 59, 59, 0, time.UTC), allowed(drA, pat, "r-1"))                       // last second
 	l.add(night, allowed(pat, pat, "r-1"))                                                                // a patient reading their own
 	l.add(night, audit.Event{Action: audit.ConsentGrant, Actor: pat, ActorRole: "patient", Patient: pat}) // not a record access
-	wantFindings(t, detect(&l, audit.DefaultRules(), audit.RuleOutsideHours), 0)
+	wantFindings(t, detect(&l, auditreport.DefaultRules(), auditreport.RuleOutsideHours), 0)
 
 	// 02:30 UTC is 11:30 in Tokyo.
-	r := audit.DefaultRules()
+	r := auditreport.DefaultRules()
 	r.Location = time.FixedZone("JST", 9*3600)
 	var tk ledger
 	tk.add(night, allowed(drA, pat, "r-1"))
-	wantFindings(t, detect(&tk, r, audit.RuleOutsideHours), 0)
+	wantFindings(t, detect(&tk, r, auditreport.RuleOutsideHours), 0)
 
 	// Equal start and end hours switch the rule off.
-	r = audit.DefaultRules()
+	r = auditreport.DefaultRules()
 	r.WorkStart, r.WorkEnd = 0, 0
 	var off ledger
 	off.add(night, allowed(drA, pat, "r-1"))
-	wantFindings(t, detect(&off, r, audit.RuleOutsideHours), 0)
+	wantFindings(t, detect(&off, r, auditreport.RuleOutsideHours), 0)
 }
 
 func TestEmergencyAccess(t *testing.T) {
 	var l ledger
 	a := l.add(t0, read(drB, pat, "r-1", consent.Emergency, audit.Success, "allowed by grant g-9"))
 	b := l.add(t0.Add(time.Minute), read(drA, pat, "r-1", consent.Emergency, audit.Denied, "no consent covers this access"))
-	got := detect(&l, audit.DefaultRules(), audit.RuleEmergencyAccess)
+	got := detect(&l, auditreport.DefaultRules(), auditreport.RuleEmergencyAccess)
 	wantFindings(t, got, 2)
 	wantEvents(t, got[0], a.Index)
 	wantEvents(t, got[1], b.Index)
-	if got[0].Severity != audit.SeverityMedium || got[0].Actor != drB || got[0].Patient != pat {
+	if got[0].Severity != auditreport.SeverityMedium || got[0].Actor != drB || got[0].Patient != pat {
 		t.Fatalf("finding %+v", got[0])
 	}
 }
@@ -379,7 +380,7 @@ func TestEmergencyAccessNotRaised(t *testing.T) {
 	// A grant that names the emergency purpose is not itself an emergency access.
 	l.add(t0, audit.Event{Action: audit.ConsentGrant, Actor: pat, ActorRole: "patient", Patient: pat, Subject: drB,
 		Purpose: "treatment,emergency", Grant: "g-9", Reason: "read"})
-	wantFindings(t, detect(&l, audit.DefaultRules(), audit.RuleEmergencyAccess), 0)
+	wantFindings(t, detect(&l, auditreport.DefaultRules(), auditreport.RuleEmergencyAccess), 0)
 }
 
 // TestDetectIsDeterministic: the same events in any order give the same findings, ordered
@@ -391,12 +392,12 @@ func TestDetectIsDeterministic(t *testing.T) {
 	for i := range 6 {
 		l.add(night.Add(time.Duration(i)*time.Minute), read(drB, fmt.Sprintf("p%039d", i), "r", consent.Emergency, audit.Denied, wrongPurpose(t)))
 	}
-	want := audit.Detect(l.evs, r)
+	want := auditreport.Detect(l.evs, r)
 	rules := map[string]bool{}
 	for _, a := range want {
 		rules[a.Rule] = true
 	}
-	for _, rule := range []string{audit.RuleDenied, audit.RuleRepeatedDenials, audit.RuleManyPatients, audit.RulePurposeNotGranted, audit.RuleOutsideHours, audit.RuleEmergencyAccess} {
+	for _, rule := range []string{auditreport.RuleDenied, auditreport.RuleRepeatedDenials, auditreport.RuleManyPatients, auditreport.RulePurposeNotGranted, auditreport.RuleOutsideHours, auditreport.RuleEmergencyAccess} {
 		if !rules[rule] {
 			t.Errorf("no %s finding", rule)
 		}
@@ -409,24 +410,24 @@ func TestDetectIsDeterministic(t *testing.T) {
 	rev := slices.Clone(l.evs)
 	slices.Reverse(rev)
 	for range 3 {
-		if got := audit.Detect(rev, r); !reflect.DeepEqual(got, want) {
+		if got := auditreport.Detect(rev, r); !reflect.DeepEqual(got, want) {
 			t.Fatalf("findings depend on the input order:\n%+v\nwant\n%+v", got, want)
 		}
 	}
 }
 
 func TestRulesValidate(t *testing.T) {
-	if err := audit.DefaultRules().Validate(); err != nil {
+	if err := auditreport.DefaultRules().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []func(*audit.Rules){
-		func(r *audit.Rules) { r.RepeatedDenials = 1 },
-		func(r *audit.Rules) { r.DenialWindow = 0 },
-		func(r *audit.Rules) { r.ManyPatients = 0 },
-		func(r *audit.Rules) { r.PatientWindow = -time.Second },
-		func(r *audit.Rules) { r.WorkEnd = 25 },
+	for _, bad := range []func(*auditreport.Rules){
+		func(r *auditreport.Rules) { r.RepeatedDenials = 1 },
+		func(r *auditreport.Rules) { r.DenialWindow = 0 },
+		func(r *auditreport.Rules) { r.ManyPatients = 0 },
+		func(r *auditreport.Rules) { r.PatientWindow = -time.Second },
+		func(r *auditreport.Rules) { r.WorkEnd = 25 },
 	} {
-		r := audit.DefaultRules()
+		r := auditreport.DefaultRules()
 		bad(&r)
 		if r.Validate() == nil {
 			t.Errorf("%+v accepted", r)
