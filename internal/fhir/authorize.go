@@ -61,9 +61,9 @@ func (g *Gateway) authorizeRoutes(m *http.ServeMux) {
 // checkAuthorize validates an authorization request: the client and its redirect URI
 // first (an error before they are known is a page), then the rest (an error redirects).
 func checkAuthorize(q url.Values, apps *Apps, base string) (*pendingAuth, *authError) {
-	for _, k := range []string{"response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge", "code_challenge_method"} {
+	for _, k := range []string{"client_id", "redirect_uri"} {
 		if len(q[k]) > 1 {
-			return nil, &authError{"invalid_request", k + " is repeated", q.Get("client_id") != "" && len(q["redirect_uri"]) == 1 && k != "client_id"}
+			return nil, &authError{"invalid_request", k + " is repeated", false}
 		}
 	}
 	app := apps.Get(q.Get("client_id"))
@@ -76,6 +76,11 @@ func checkAuthorize(q url.Values, apps *Apps, base string) (*pendingAuth, *authE
 	}
 	p := &pendingAuth{app: app, redirect: ru, state: q.Get("state"), scope: q.Get("scope"), challenge: q.Get("code_challenge")}
 	back := func(code, msg string) (*pendingAuth, *authError) { return p, &authError{code, msg, true} }
+	for _, k := range []string{"response_type", "scope", "state", "aud", "code_challenge", "code_challenge_method"} {
+		if len(q[k]) > 1 {
+			return back("invalid_request", k+" is repeated")
+		}
+	}
 	switch {
 	case q.Get("response_type") != "code":
 		return back("unsupported_response_type", "response_type must be code")
@@ -233,9 +238,11 @@ func (a *authenticator) authorizeSignIn(w http.ResponseWriter, r *http.Request) 
 	grant := grantScopes(p.scope, who, p.app.ClientID)
 	if grant == nil {
 		wipe(ks)
-		if a.take(id, true) != nil {
-			redirectError(w, r, p, "invalid_scope", "none of the requested scopes can be granted to a "+string(who.Role)+" (patient/ scopes are for patients; a provider asks for user/ scopes)")
+		if a.take(id, true) == nil {
+			errorPage(w, http.StatusBadRequest, "This sign-in page has expired or was already used.")
+			return
 		}
+		redirectError(w, r, p, "invalid_scope", "none of the requested scopes can be granted to a "+string(who.Role)+" (patient/ scopes are for patients; a provider asks for user/ scopes)")
 		return
 	}
 	a.mu.Lock()

@@ -263,6 +263,12 @@ func TestSMARTAuthorizeRefusals(t *testing.T) {
 		{"redirect with a longer path", spoil("redirect_uri", e.redirect+"/x"), "is not registered"},
 		{"redirect with a query added", spoil("redirect_uri", e.redirect+"?x=1"), "is not registered"},
 		{"no redirect", spoil("redirect_uri", ""), "is not registered"},
+		{"two redirects", func() url.Values {
+			q := spoil("state", "st-123")
+			q.Add("redirect_uri", "http://127.0.0.1:9/evil")
+			return q
+		}(), "redirect_uri is repeated"},
+		{"two clients", func() url.Values { q := spoil("state", "st-123"); q.Add("client_id", "someone-else"); return q }(), "client_id is repeated"},
 	}
 	for _, c := range pages {
 		a := e.send("GET", "/auth/authorize", c.q)
@@ -282,6 +288,7 @@ func TestSMARTAuthorizeRefusals(t *testing.T) {
 		{"aud of another server", spoil("aud", "https://fhir.example.org/r4"), "invalid_request", "aud must be this FHIR server's base URL"},
 		{"no aud", spoil("aud", ""), "invalid_request", "aud must be"},
 		{"no state", spoil("state", ""), "invalid_request", "state is required"},
+		{"two challenges", func() url.Values { q := spoil("state", "st-123"); q.Add("code_challenge", challenge); return q }(), "invalid_request", "code_challenge is repeated"},
 		{"implicit grant", spoil("response_type", "token"), "unsupported_response_type", "response_type must be code"},
 		{"only identity scopes", spoil("scope", "openid fhirUser launch/patient"), "invalid_scope", "names no resource scope"},
 		{"write scope only", spoil("scope", "patient/Observation.write"), "invalid_scope", "names no resource scope"},
