@@ -242,6 +242,36 @@ func (e *smartEnv) smartToken(name, scope string) smartTokenResponse {
 // person could grant.
 func TestSMARTAuthorizeRefusals(t *testing.T) {
 	e := startSMARTEnv(t, "http://127.0.0.1:9/app/index.html")
+	base := e.fhir.URL + Prefix
+
+	// Discovery, without a token: the authorization endpoint, PKCE S256 only, the grant
+	// types and the capabilities of the standalone launch; the CapabilityStatement names the
+	// same endpoints.
+	_, _, b := e.fhirDo("", "GET", "/.well-known/smart-configuration", nil)
+	var sc struct {
+		AuthorizationEndpoint string   `json:"authorization_endpoint"`
+		TokenEndpoint         string   `json:"token_endpoint"`
+		Methods               []string `json:"code_challenge_methods_supported"`
+		Grants                []string `json:"grant_types_supported"`
+		Capabilities          []string `json:"capabilities"`
+		Scopes                []string `json:"scopes_supported"`
+	}
+	if err := json.Unmarshal(b, &sc); err != nil {
+		t.Fatal(err)
+	}
+	if sc.AuthorizationEndpoint != base+"/auth/authorize" || sc.TokenEndpoint != base+"/auth/token" || !slices.Equal(sc.Methods, []string{"S256"}) ||
+		!slices.Contains(sc.Grants, "authorization_code") || !slices.Contains(sc.Scopes, "patient/Observation.rs") {
+		t.Fatalf("smart-configuration: %s", b)
+	}
+	for _, c := range []string{"launch-standalone", "client-public", "context-standalone-patient", "permission-v1", "permission-v2"} {
+		if !slices.Contains(sc.Capabilities, c) {
+			t.Errorf("smart-configuration without capability %s", c)
+		}
+	}
+	if _, _, b := e.fhirDo("", "GET", "/metadata", nil); !strings.Contains(string(b), `{"url":"authorize","valueUri":"`+base+`/auth/authorize"}`) {
+		t.Fatalf("CapabilityStatement without the authorize endpoint in oauth-uris")
+	}
+
 	_, challenge := pkce()
 	spoil := func(k, v string) url.Values {
 		q := e.authzQuery("launch/patient patient/Observation.rs", challenge)
@@ -490,6 +520,10 @@ func TestSMARTScopes(t *testing.T) {
 		{"chained search", obsOnly, "GET", "/Observation?patient.family=Other", want{403, "chained search"}},
 		{"wildcard: Condition", all.AccessToken, "GET", "/Condition", want{200, rec["drCondition"]}},
 		{"wildcard: own Patient", all.AccessToken, "GET", "/Patient/" + e.pat, want{200, `"family":"Pat"`}},
+		{"wildcard: Patient search", all.AccessToken, "GET", "/Patient", want{200, `"id":"` + e.pat + `"`}},
+		{"type history of the patient's own", obsOnly, "GET", "/Observation/_history", want{200, rec["patObs"]}},
+		{"instance history", obsOnly, "GET", "/" + rec["drObs"] + "/_history", want{200, `"value":64`}},
+		{"instance history, other patient", obsOnly, "GET", "/" + rec["otherObs"] + "/_history", outside},
 		{"wildcard: $everything", all.AccessToken, "GET", "/Patient/" + e.pat + "/$everything", want{200, rec["drCondition"]}},
 		{"provider: own record", drUser.AccessToken, "GET", "/" + rec["drObs"], ok},
 		{"provider: Condition outside the scopes", drUser.AccessToken, "GET", "/" + rec["drCondition"], want{403, "do not allow reading Condition"}},
@@ -538,6 +572,28 @@ func TestSMARTScopes(t *testing.T) {
 	}
 	if len(page.Events) != 0 {
 		t.Fatalf("the patient's scope refusals reached the ledger: %+v", page.Events[0])
+	}
+
+	// CORS: the registered app's origin gets its preflight and its headers; another origin
+	// gets none.
+	for _, c := range []struct {
+		origin string
+		want   bool
+	}{{"http://127.0.0.1:9", true}, {"https://evil.example", false}, {"http://127.0.0.1:10", false}} {
+		req, _ := http.NewRequest("OPTIONS", e.fhir.URL+Prefix+"/Observation", nil)
+		req.Header.Set("Origin", c.origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "authorization")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin") == c.origin && resp.StatusCode == http.StatusNoContent &&
+			strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+		if got != c.want || (!c.want && resp.Header.Get("Access-Control-Allow-Origin") != "") {
+			t.Errorf("preflight from %s: %d, allow-origin %q", c.origin, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
 	}
 
 	// A SMART token is for the gateway and its scopes only: the node's API, which takes the
