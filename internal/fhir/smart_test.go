@@ -540,6 +540,20 @@ func TestSMARTScopes(t *testing.T) {
 		}
 	}
 
+	// Break-glass is not for apps, even the provider's own, even for a type in scope.
+	req, _ := http.NewRequest("GET", e.fhir.URL+Prefix+"/"+rec["patObs"], nil)
+	req.Header.Set("Authorization", "Bearer "+drUser.AccessToken)
+	req.Header.Set("X-Purpose-Of-Use", "emergency")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "not open to SMART app tokens") {
+			t.Fatalf("emergency purpose with a SMART token: %d %s", resp.StatusCode, b)
+		}
+	}
+
 	// The search of the Observation token found the patient's two Observations and not the
 	// other patient's.
 	_, _, b := e.fhirDo(obsOnly, "GET", "/Observation", nil)

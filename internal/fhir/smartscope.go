@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 )
 
@@ -15,7 +16,8 @@ import (
 // r and s; writes, granular query scopes and system/ scopes are not granted. patient/
 // scopes are granted to a patient only, whose own chart is the compartment; a provider
 // asks for user/ scopes (there is no patient picker). Consent, AuditEvent and
-// ResearchSubject are outside SMART scopes: the wildcard covers the clinical types.
+// ResearchSubject are outside SMART scopes: the wildcard covers the clinical types. The
+// emergency purpose (break-glass) is refused to SMART tokens.
 
 // scopeRule is one granted resource scope.
 type scopeRule struct {
@@ -204,6 +206,10 @@ func verb(search, wild bool) string {
 // launch patient's compartment. A search without a patient gets the launch patient; a read
 // must be of a record of the launch patient. It runs before any ledger read.
 func (gw *Gateway) allowScope(r *http.Request, g *smartGrant) error {
+	if r.Header.Get("X-Purpose-Of-Use") == consent.Emergency {
+		// Break-glass widens access beyond consent; an app's token only ever narrows it.
+		return fail(http.StatusForbidden, "forbidden", "the emergency purpose (break-glass) is not open to SMART app tokens: use the portal or a person login")
+	}
 	a := scopeAccess{method: r.Method, typ: r.PathValue("type"), id: r.PathValue("id"), op: r.PathValue("op"), query: r.URL.Query()}
 	d := g.decide(a)
 	if !d.allowed {
