@@ -49,14 +49,20 @@ func unlockForFHIR(g *globals) error {
 }
 
 // mountFHIR serves the FHIR R4 gateway under /fhir/r4 on the node's API, with the
-// home's sensitivity policy and the node's sign-in state for person login.
+// home's sensitivity policy, its register of SMART apps and the node's sign-in state for
+// person login.
 func mountFHIR(srv *api.Server, n *node.Node, home string, si *signin.Service) error {
 	pol, err := sensitivityPolicy(home)
 	if err != nil {
 		return err
 	}
+	apps, err := fhir.LoadApps(filepath.Join(home, "config", fhir.AppsFile))
+	if err != nil {
+		return err
+	}
 	fhirGateway = fhir.Mount(srv, n, keys.Dir{Path: filepath.Join(home, "keys")})
 	fhirGateway.Policy = pol
+	fhirGateway.Apps = apps
 	fhirGateway.SignIn = si
 	for _, ks := range fhirUnlocked {
 		fhirGateway.Unlock(ks)

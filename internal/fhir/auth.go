@@ -49,7 +49,8 @@ type session struct {
 	ks      *keys.Keystore
 	who     *identity.Identity
 	expires time.Time
-	pass    []byte // login sessions: to save the keystore after a key rotation
+	pass    []byte      // login sessions: to save the keystore after a key rotation
+	grant   *smartGrant // SMART app tokens: the scopes that narrow what the session may do
 }
 
 type authenticator struct {
@@ -60,11 +61,14 @@ type authenticator struct {
 	unlocked map[string]*keys.Keystore
 	sessions map[string]*session
 	jtis     map[string]time.Time
+	pending  map[string]*pendingAuth // SMART authorization requests, by their page's id
+	codes    map[string]*authCode    // SMART authorization codes
 }
 
 func newAuthenticator(g *Gateway, keyring keys.Dir) *authenticator {
 	return &authenticator{g: g, keyring: keyring, logins: make(chan struct{}, 2), unlocked: map[string]*keys.Keystore{},
-		sessions: map[string]*session{}, jtis: map[string]time.Time{}}
+		sessions: map[string]*session{}, jtis: map[string]time.Time{},
+		pending: map[string]*pendingAuth{}, codes: map[string]*authCode{}}
 }
 
 func (a *authenticator) unlock(ks *keys.Keystore) {
@@ -104,8 +108,13 @@ func (a *authenticator) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "form body: %v", err)
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials, not %q", gt)
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "client_credentials":
+	case "authorization_code":
+		a.exchangeCode(w, r)
+		return
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials or authorization_code, not %q", gt)
 		return
 	}
 	if at := r.PostForm.Get("client_assertion_type"); at != AssertionType {
@@ -122,22 +131,29 @@ func (a *authenticator) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *authenticator) issue(w http.ResponseWriter, ks *keys.Keystore, who *identity.Identity, expires time.Time, pass []byte) {
-	var b [32]byte
-	rand.Read(b[:])
-	tok := base64.RawURLEncoding.EncodeToString(b[:])
 	a.mu.Lock()
 	now := a.g.Now()
-	for t, s := range a.sessions {
-		if now.After(s.expires) {
-			delete(a.sessions, t)
-		}
-	}
-	a.sessions[tok] = &session{ks: ks, who: who, expires: expires, pass: pass}
+	tok := a.openLocked(&session{ks: ks, who: who, expires: expires, pass: pass}, now)
 	a.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(tokenResponse{AccessToken: tok, TokenType: "bearer",
 		ExpiresIn: int(expires.Sub(now).Seconds()), Scope: scopeOf(who), Identity: who.ID})
+}
+
+// openLocked stores a new session under a fresh random token (a.mu held), dropping the
+// expired ones.
+func (a *authenticator) openLocked(s *session, now time.Time) string {
+	var b [32]byte
+	rand.Read(b[:])
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	for t, s := range a.sessions {
+		if now.After(s.expires) {
+			delete(a.sessions, t)
+		}
+	}
+	a.sessions[tok] = s
+	return tok
 }
 
 func scopeOf(who *identity.Identity) string {
@@ -264,13 +280,16 @@ func loginStatus(r signin.Reason) (int, string) {
 	return http.StatusForbidden, "access_denied"
 }
 
-// login is the person login. The sign-in policy is judged from what is known before the
-// passphrase; only a lockout is told before the passphrase is proven. Then the passphrase,
-// then the policy's other refusals, then the TOTP code. Every outcome is logged; a success
-// that cannot be logged issues no token.
+// refusal is a sign-in refused, with its HTTP status and OAuth error code.
+type refusal struct {
+	status int
+	code   string
+	msg    string
+}
+
+// login is the person login: passphrase and TOTP code in one JSON request.
 func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
-	si := a.g.SignIn
-	if a.keyring.Path == "" || si == nil {
+	if a.keyring.Path == "" || a.g.SignIn == nil {
 		oauthError(w, http.StatusNotFound, "invalid_request", "person login is not enabled on this node")
 		return
 	}
@@ -279,9 +298,26 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "body must be JSON {keystore, passphrase, otp}: %v", err)
 		return
 	}
-	if req.Keystore == "" || req.Passphrase == "" {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "keystore and passphrase are required, and otp (the code of your authenticator app)")
+	ks, who, rf := a.signIn(r, req)
+	if rf != nil {
+		oauthError(w, rf.status, rf.code, "%s", rf.msg)
 		return
+	}
+	a.issue(w, ks, who, a.g.Now().Add(loginLife), []byte(req.Passphrase))
+}
+
+// signIn is a person's sign-in at the gateway (the JSON login and the SMART authorization
+// page). The sign-in policy is judged from what is known before the passphrase; only a
+// lockout is told before the passphrase is proven. Then the passphrase, then the policy's
+// other refusals, then the TOTP code. Every outcome is logged; a success that cannot be
+// logged is refused.
+func (a *authenticator) signIn(r *http.Request, req loginRequest) (*keys.Keystore, *identity.Identity, *refusal) {
+	si := a.g.SignIn
+	if a.keyring.Path == "" || si == nil {
+		return nil, nil, &refusal{http.StatusNotFound, "invalid_request", "person sign-in is not enabled on this node"}
+	}
+	if req.Keystore == "" || req.Passphrase == "" {
+		return nil, nil, &refusal{http.StatusBadRequest, "invalid_request", "keystore and passphrase are required, and otp (the code of your authenticator app)"}
 	}
 	now := a.g.Now()
 	remote := clientAddr(r)
@@ -290,19 +326,17 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 		ev.Time, ev.Event, ev.Reason = now.UTC(), event, reason
 		return si.Record(ev)
 	}
-	refuse := func(event, reason string, status int, code, format string, args ...any) {
+	refuse := func(event, reason string, status int, code, format string, args ...any) *refusal {
 		if err := record(event, reason); err != nil {
-			oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "%v", signin.ErrNotRecorded)
-			return
+			return &refusal{http.StatusServiceUnavailable, "temporarily_unavailable", signin.ErrNotRecorded.Error()}
 		}
-		oauthError(w, status, code, format, args...)
+		return &refusal{status, code, fmt.Sprintf(format, args...)}
 	}
-	fail := func(reason, format string, args ...any) {
+	fail := func(reason, format string, args ...any) *refusal {
 		if err := si.Fail(ev.ID, req.Keystore, remote, now); err != nil {
-			refuse(signin.EvSignInFailed, reason+" (not counted: "+err.Error()+")", http.StatusServiceUnavailable, "temporarily_unavailable", "the failed login could not be recorded: tell the node operator")
-			return
+			return refuse(signin.EvSignInFailed, reason+" (not counted: "+err.Error()+")", http.StatusServiceUnavailable, "temporarily_unavailable", "the failed login could not be recorded: tell the node operator")
 		}
-		refuse(signin.EvSignInFailed, reason, http.StatusUnauthorized, "invalid_grant", format, args...)
+		return refuse(signin.EvSignInFailed, reason, http.StatusUnauthorized, "invalid_grant", format, args...)
 	}
 
 	facts := signin.Facts{Entry: signin.Gateway, Now: now}
@@ -325,15 +359,14 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 	facts.Identity, facts.Remote = si.Failures(ev.ID, req.Keystore, remote)
 	d := signin.Decide(facts, si.Limits())
 	if d.Reason == signin.Locked {
-		refuse(signin.EvLocked, "too many failed sign-ins", http.StatusTooManyRequests, "access_denied", "%s", d.Message())
-		return
+		return nil, nil, refuse(signin.EvLocked, "too many failed sign-ins", http.StatusTooManyRequests, "access_denied", "%s", d.Message())
 	}
 
 	select {
 	case a.logins <- struct{}{}:
 		defer func() { <-a.logins }()
 	case <-r.Context().Done():
-		return
+		return nil, nil, &refusal{http.StatusServiceUnavailable, "temporarily_unavailable", "the request ended before the sign-in"}
 	}
 	var ks *keys.Keystore
 	if ev.ID != "" {
@@ -346,8 +379,7 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("the keystore's public part names another identity")
 	}
 	if err != nil {
-		fail("wrong passphrase or unknown keystore", "wrong keystore name or passphrase")
-		return
+		return nil, nil, fail("wrong passphrase or unknown keystore", "wrong keystore name or passphrase")
 	}
 	keep := false
 	defer func() {
@@ -360,15 +392,13 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !d.Allowed {
 		status, code := loginStatus(d.Reason)
-		refuse(signin.EvSignInRefused, d.Reason.String(), status, code, "keystore %s: %s", req.Keystore, d.Message())
-		return
+		return nil, nil, refuse(signin.EvSignInRefused, d.Reason.String(), status, code, "keystore %s: %s", req.Keystore, d.Message())
 	}
 
 	ev.Method = "passphrase+totp"
 	otp := strings.TrimSpace(req.OTP)
 	if otp == "" {
-		fail("no second factor sent", "a second factor is required: send the current 6-digit code of your authenticator app as otp")
-		return
+		return nil, nil, fail("no second factor sent", "a second factor is required: send the current 6-digit code of your authenticator app as otp")
 	}
 	if err := si.Factors().Update(ev.ID, func(f *signin.Factors) error {
 		if f.TOTPSecret == "" {
@@ -381,16 +411,14 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 		f.TOTPLastStep = step
 		return nil
 	}); err != nil {
-		fail("second factor: "+err.Error(), "second factor: %v", err)
-		return
+		return nil, nil, fail("second factor: "+err.Error(), "second factor: %v", err)
 	}
 	if err := record(signin.EvSignIn, ""); err != nil {
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "%v", signin.ErrNotRecorded)
-		return
+		return nil, nil, &refusal{http.StatusServiceUnavailable, "temporarily_unavailable", signin.ErrNotRecorded.Error()}
 	}
 	si.Succeed(ev.ID) // if the reset cannot be written the run stays: stricter, never looser
 	keep = true
-	a.issue(w, ks, who, now.Add(loginLife), []byte(req.Passphrase))
+	return ks, who, nil
 }
 
 // wipe overwrites a refused login's private keys rather than leave them to the collector.
@@ -433,6 +461,13 @@ func (g *Gateway) authed(h func(http.ResponseWriter, *http.Request, *session)) h
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ehrchain", error="invalid_token"`)
 			writeOutcome(w, http.StatusUnauthorized, NewOutcome("error", "expired", "", "the bearer token is unknown or expired"))
 			return
+		}
+		if s.grant != nil {
+			if err := g.allowScope(r, s.grant); err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="ehrchain", error="insufficient_scope"`)
+				writeErr(w, err)
+				return
+			}
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)), s)
 	}

@@ -152,7 +152,7 @@ func (f *fixture) testConditional(t *testing.T) {
 		if err := json.Unmarshal(b, &sc); err != nil || h.Get("Content-Type") != "application/json" {
 			t.Fatalf("smart-configuration: %d %q %s", code, h.Get("Content-Type"), b)
 		}
-		if code != http.StatusOK || sc["token_endpoint"] != f.base+"/auth/token" || sc["authorization_endpoint"] != nil {
+		if code != http.StatusOK || sc["token_endpoint"] != f.base+"/auth/token" || sc["authorization_endpoint"] != f.base+"/auth/authorize" {
 			t.Fatalf("smart-configuration (token %v): %d %v", who != "", code, sc)
 		}
 	}

@@ -45,6 +45,9 @@ type Gateway struct {
 	// SignIn is the node's sign-in state (second factors, lockouts, sign-in log), shared with
 	// the web portal. Person login is refused without it.
 	SignIn *signin.Service
+	// Apps are the SMART apps registered with this gateway (HOME/config/fhir-apps.json);
+	// nil knows none.
+	Apps *Apps
 
 	writeMu  sync.Map      // identity id -> *sync.Mutex: one writer per signer (sequences)
 	patients *patientIndex // demographics of the Patients read or written here (memory only)
@@ -78,7 +81,7 @@ func (g *Gateway) Keystore(token string) *keys.Keystore {
 	g.auth.mu.Lock()
 	defer g.auth.mu.Unlock()
 	s := g.auth.sessions[token]
-	if s == nil || g.Now().After(s.expires) {
+	if s == nil || s.grant != nil || g.Now().After(s.expires) { // a SMART app's token is for its scopes only
 		return nil
 	}
 	return s.ks
@@ -88,7 +91,12 @@ func (g *Gateway) Keystore(token string) *keys.Keystore {
 // unlocked when the node starts). Callers still authenticate for every session.
 func (g *Gateway) Unlock(ks *keys.Keystore) { g.auth.unlock(ks) }
 
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { negotiate(g.mux).ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.cors(w, r) {
+		return
+	}
+	negotiate(g.mux).ServeHTTP(w, r)
+}
 
 func (g *Gateway) routes() {
 	m := g.mux
@@ -96,6 +104,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET "+Prefix+"/.well-known/smart-configuration", g.smartConfig)
 	m.HandleFunc("POST "+Prefix+"/auth/token", g.auth.token)
 	m.HandleFunc("POST "+Prefix+"/auth/login", g.auth.login)
+	g.authorizeRoutes(m)
 	m.HandleFunc("POST "+Prefix, g.authed(g.transaction))
 	m.HandleFunc("POST "+Prefix+"/{$}", g.authed(g.transaction))
 	g.researchSubjectRoutes(m)

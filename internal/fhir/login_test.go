@@ -53,6 +53,8 @@ type loginEnv struct {
 	fhir  *httptest.Server
 	web   *httptest.Server
 	pt    *portal.Portal
+	gw    *Gateway
+	apps  *Apps // the SMART apps the gateway knows (smart_test.go)
 }
 
 const loginPass = "login test passphrase"
@@ -96,7 +98,7 @@ func (e *loginEnv) open() {
 		t.Fatal(err)
 	}
 	gw := New(e.r.Node, e.r.Server, keys.Dir{Path: ehrnode.Paths{Home: e.home}.Keys()})
-	gw.Now, gw.SignIn = e.clock.Now, si
+	gw.Now, gw.SignIn, gw.Apps, e.gw = e.clock.Now, si, e.apps, gw
 	gw.Unlock(e.ids["dr"])
 	mux := http.NewServeMux()
 	mux.Handle(Prefix+"/", gw)
