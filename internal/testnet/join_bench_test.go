@@ -83,7 +83,7 @@ func BenchmarkJoin(b *testing.B) {
 		size := dirSize(nw.m.HomeOf(nw.dir, i))
 		if stateSync {
 			if log, err := os.ReadFile(nw.m.LogPath(nw.dir, i)); err == nil {
-				b.Logf("state sync phases: %s", stateSyncPhases(string(log)))
+				b.Logf("state sync phases: %s", stateSyncPhases(string(log), start, start.Add(took)))
 			}
 		}
 		nw.kill(i)
@@ -122,12 +122,12 @@ func dirSize(dir string) int64 {
 }
 
 // stateSyncPhases times the steps of a state-sync join from CometBFT's log lines in a node's
-// log: from the first line to the start of discovery, discovery and the light client's check
-// until the app is offered a snapshot, the chunks' fetch and apply, the app's verification,
-// and the block sync from the snapshot to the tip is what remains of the total.
-func stateSyncPhases(log string) string {
+// log: from the process start to its first line, to the start of discovery, discovery and
+// the light client's check until the app is offered a snapshot, the chunks' fetch and
+// apply, the app's verification, and the block sync from the snapshot to the tip (end).
+func stateSyncPhases(log string, start, end time.Time) string {
 	marks := []struct{ name, msg string }{
-		{"start", ""}, {"discovering", "Discovering snapshots"}, {"offered", "Offering snapshot to ABCI app"},
+		{"first line", ""}, {"discovering", "Discovering snapshots"}, {"offered", "Offering snapshot to ABCI app"},
 		{"first chunk applied", "Applied snapshot chunk"}, {"restored", "Snapshot restored"},
 	}
 	at := make([]time.Time, len(marks))
@@ -147,12 +147,18 @@ func stateSyncPhases(log string) string {
 		}
 	}
 	var out []string
-	for k := 1; k < len(marks); k++ {
-		if at[k].IsZero() || at[k-1].IsZero() {
+	prev := start
+	for k := range marks {
+		if at[k].IsZero() || prev.IsZero() {
 			out = append(out, marks[k].name+" ?")
+			prev = at[k]
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s +%s", marks[k].name, at[k].Sub(at[k-1]).Round(100*time.Millisecond)))
+		out = append(out, fmt.Sprintf("%s +%s", marks[k].name, at[k].Sub(prev).Round(100*time.Millisecond)))
+		prev = at[k]
+	}
+	if !prev.IsZero() {
+		out = append(out, fmt.Sprintf("tip +%s", end.Sub(prev).Round(100*time.Millisecond)))
 	}
 	if !lastChunk.IsZero() && !at[3].IsZero() {
 		out = append(out, fmt.Sprintf("(chunks applied over %s)", lastChunk.Sub(at[3]).Round(100*time.Millisecond)))
