@@ -74,7 +74,7 @@ func loadHistory(tb testing.TB, ctx context.Context, nw *network, n int) (int64,
 		if err != nil {
 			tb.Fatal(err)
 		}
-		c := nw.client(k)
+		c := nw.client(0) // the registrar's sequence, as one node sees it
 		reg := client.RegistrationFor(nw.m.ChainID, prov, identity.Provider, fmt.Sprintf("Dr %d", k), fmt.Sprintf("Hospital %d", k), fmt.Sprintf("MD-%d", k))
 		if _, err := c.Send(ctx, nw.reg, reg); err != nil {
 			tb.Fatal(err)
