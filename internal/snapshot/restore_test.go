@@ -65,7 +65,12 @@ func chunksOf(t *testing.T, d *Dir, info Info) [][]byte {
 
 func session(t *testing.T, info Info, trusted []byte) (*Session, *state.Store) {
 	t.Helper()
-	st, err := state.Open(t.TempDir())
+	return sessionIn(t, t.TempDir(), info, trusted)
+}
+
+func sessionIn(t *testing.T, dir string, info Info, trusted []byte) (*Session, *state.Store) {
+	t.Helper()
+	st, err := state.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +95,8 @@ func (r restorer) Finish(trusted []byte) error {
 }
 
 // TestRestoreCompressedChunks: chunks are stored compressed (smaller than the stream bytes
-// they carry) and a new store restored from them reaches the source's app hash and index.
+// they carry) and a new store restored from them reaches the source's app hash and index,
+// and still holds them when reopened.
 func TestRestoreCompressedChunks(t *testing.T) {
 	d, info, appHash := source(t, 4<<10)
 	cs := chunksOf(t, d, info)
@@ -102,7 +108,8 @@ func TestRestoreCompressedChunks(t *testing.T) {
 			t.Fatalf("chunk %d: %d bytes decoding to %d (%v), want a compressed 4 KiB", i, len(c), n, err)
 		}
 	}
-	s, st := session(t, info, appHash)
+	dir := t.TempDir()
+	s, st := sessionIn(t, dir, info, appHash)
 	for i, c := range cs {
 		v, err := s.Apply(uint32(i), c)
 		if want := map[bool]Verdict{false: Accepted, true: Restored}[i == len(cs)-1]; v != want || err != nil {
@@ -114,6 +121,18 @@ func TestRestoreCompressedChunks(t *testing.T) {
 	}
 	if got := st.GetIndex([]byte("ix/key/1/0007")); string(got) != "key/1/0007" {
 		t.Fatalf("index entry after the restore: %q", got)
+	}
+	st.Close()
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if c := st.LastCommit(); c.Height != 2 || !bytes.Equal(c.AppHash, appHash) {
+		t.Fatalf("reopened at height %d app hash %X", c.Height, c.AppHash)
+	}
+	if got := st.GetIndex([]byte("ix/key/2/0199")); string(got) != "key/2/0199" {
+		t.Fatalf("index entry after reopening: %q", got)
 	}
 }
 
