@@ -83,18 +83,12 @@ func (s *Store) BeginRestore(height int64) (*Restore, error) {
 	if err := s.raw.Set(restoringKey, []byte{1}, pebble.Sync); err != nil {
 		return nil, err
 	}
-	index, err := newIndexIngester(s.raw)
-	if err != nil {
-		s.wipe()
-		return nil, err
-	}
 	imp, err := s.tree.Import(height)
 	if err != nil {
-		index.close()
 		s.wipe()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	return &Restore{s: s, height: height, imp: imp, index: index}, nil
+	return &Restore{s: s, height: height, imp: imp, index: newIndexIngester(s.raw)}, nil
 }
 
 // Write feeds the next bytes of the stream. An error means the stream is not a valid

@@ -19,8 +19,8 @@ const ingestFileBytes = 64 << 20
 // order, straight into table files and ingests them into the database one file at a time.
 // Written through batches they would pass the write-ahead log, the memtable, a flush and
 // compactions; ingested they land in the bottom level as they are, with the same Bloom
-// filters as the store's own tables. Only one file is on disk outside the database at a
-// time, in a temporary directory.
+// filters as the store's own tables. Only the file being built is on disk outside the
+// database, in a temporary directory that exists only while it does.
 type indexIngester struct {
 	db    *pebble.DB
 	dir   string
@@ -31,21 +31,22 @@ type indexIngester struct {
 	files int
 }
 
-func newIndexIngester(db *pebble.DB) (*indexIngester, error) {
-	dir, err := os.MkdirTemp("", "ehrchain-restore-")
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
+func newIndexIngester(db *pebble.DB) *indexIngester {
 	o := (&pebble.Options{Levels: []pebble.LevelOptions{{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}}}).EnsureDefaults()
-	return &indexIngester{db: db, dir: dir, opts: o.MakeWriterOptions(6, db.FormatMajorVersion().MaxTableFormat())}, nil
+	return &indexIngester{db: db, opts: o.MakeWriterOptions(6, db.FormatMajorVersion().MaxTableFormat())}
 }
 
 // set adds the next entry (its key above every earlier one).
 func (x *indexIngester) set(key, value []byte) error {
 	if x.w == nil {
-		x.path = filepath.Join(x.dir, fmt.Sprintf("%06d.sst", x.files))
+		dir, err := os.MkdirTemp("", "ehrchain-restore-")
+		if err != nil {
+			return fmt.Errorf("restore index: %w", err)
+		}
+		x.dir, x.path = dir, filepath.Join(dir, fmt.Sprintf("%06d.sst", x.files))
 		f, err := vfs.Default.Create(x.path)
 		if err != nil {
+			os.RemoveAll(dir)
 			return fmt.Errorf("restore index: %w", err)
 		}
 		x.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), x.opts)
@@ -70,18 +71,22 @@ func (x *indexIngester) flush() error {
 	if err == nil {
 		err = x.db.Ingest([]string{x.path})
 	}
-	os.Remove(x.path)
+	os.RemoveAll(x.dir)
+	x.dir = ""
 	if err != nil {
 		return fmt.Errorf("restore index: ingest: %w", err)
 	}
 	return nil
 }
 
-// close drops the file being written and the temporary directory.
+// close drops the file being written, if any, and its temporary directory.
 func (x *indexIngester) close() {
 	if x.w != nil {
 		x.w.Close()
 		x.w = nil
 	}
-	os.RemoveAll(x.dir)
+	if x.dir != "" {
+		os.RemoveAll(x.dir)
+		x.dir = ""
+	}
 }
