@@ -198,7 +198,7 @@ func TestStateSyncRefusesWrongSnapshots(t *testing.T) {
 		s    *abci.Snapshot
 		want abci.ResponseOfferSnapshot_Result
 	}{
-		"other format":         {bad(func(x *abci.Snapshot) { x.Format = 2 }), abci.ResponseOfferSnapshot_REJECT_FORMAT},
+		"other format":         {bad(func(x *abci.Snapshot) { x.Format = snapshot.Format + 1 }), abci.ResponseOfferSnapshot_REJECT_FORMAT},
 		"hash not of metadata": {bad(func(x *abci.Snapshot) { x.Hash[0] ^= 1 }), abci.ResponseOfferSnapshot_REJECT},
 		"chunk count":          {bad(func(x *abci.Snapshot) { x.Chunks++ }), abci.ResponseOfferSnapshot_REJECT},
 		"no snapshot":          {nil, abci.ResponseOfferSnapshot_REJECT},

@@ -1,12 +1,15 @@
 // Package snapshot keeps a node's state-sync snapshots on disk and checks the chunks a
 // joining node receives.
 //
-// A snapshot is the state stream of one committed height (state.Export) cut into chunks of a
-// fixed size. Its metadata lists every chunk's SHA-256 and its hash is the SHA-256 of the
-// metadata, so nodes at the same height, which write the same stream, offer the same
-// snapshot and serve interchangeable chunks; a chunk changed in flight no longer matches the
-// metadata and is fetched again from another peer. Whether the snapshot as a whole is the
-// chain's state is decided after the last chunk, by the app hash the light client verified.
+// A snapshot is the state stream of one committed height (state.Export) cut into pieces of a
+// fixed size, each compressed on its own (Snappy's block format) into one chunk: event JSON,
+// tx results and signed read requests shrink by about 40 %, ciphertext not at all, and
+// decoding costs far less than moving the bytes. Its metadata lists every chunk's SHA-256
+// (of the compressed bytes, as they travel) and its hash is the SHA-256 of the metadata, so
+// nodes at the same height, which write the same stream, offer the same snapshot and serve
+// interchangeable chunks; a chunk changed in flight no longer matches the metadata and is
+// fetched again from another peer. Whether the snapshot as a whole is the chain's state is
+// decided after the last chunk, by the app hash the light client verified.
 //
 // Snapshots are node-local files under HOME/app/snapshots, written in the background and
 // never part of consensus.
@@ -24,14 +27,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/golang/snappy"
 )
 
-// Format is the snapshot format this node writes and restores.
-const Format = 1
+// Format is the snapshot format this node writes and restores: 2, Snappy-compressed chunks
+// (format 1 chunks were the stream's bytes as they are).
+const Format = 2
 
-// DefaultChunkSize is the size of every chunk but the last: well under CometBFT's 16 MB
-// chunk message, large enough that 10^5 records take a few hundred chunks.
+// DefaultChunkSize is the stream bytes in every chunk but the last, before compression:
+// well under CometBFT's 16 MB chunk message, large enough that 10^5 records take a hundred
+// or so chunks.
 const DefaultChunkSize = 4 << 20
+
+// MaxChunkSize bounds the stream bytes one chunk may decode to, so a chunk that hashes right
+// (its snapshot's metadata lies) cannot make a joining node allocate without limit.
+const MaxChunkSize = 16 << 20
 
 // Info describes one snapshot, as CometBFT's ListSnapshots carries it.
 type Info struct {
@@ -59,6 +70,9 @@ func Open(path string, keep, chunkSize int) (*Dir, error) {
 	}
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunkSize
+	}
+	if chunkSize > MaxChunkSize {
+		return nil, fmt.Errorf("snapshot chunk size %d exceeds %d", chunkSize, MaxChunkSize)
 	}
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, err
@@ -174,11 +188,13 @@ func (d *Dir) Chunk(height uint64, format, index uint32) ([]byte, error) {
 	return b, err
 }
 
-// chunkWriter cuts a stream into chunk files of size bytes and hashes each.
+// chunkWriter cuts a stream into pieces of size bytes and writes each compressed as a chunk
+// file, hashing what it writes.
 type chunkWriter struct {
 	dir    string
 	size   int
 	buf    []byte
+	enc    []byte // the compressed chunk, reused
 	hashes [][32]byte
 }
 
@@ -199,10 +215,11 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 
 func (w *chunkWriter) flush() error {
 	i := uint32(len(w.hashes))
-	if err := os.WriteFile(filepath.Join(w.dir, chunkName(i)), w.buf, 0o600); err != nil {
+	w.enc = snappy.Encode(w.enc[:cap(w.enc)], w.buf)
+	if err := os.WriteFile(filepath.Join(w.dir, chunkName(i)), w.enc, 0o600); err != nil {
 		return err
 	}
-	w.hashes = append(w.hashes, sha256.Sum256(w.buf))
+	w.hashes = append(w.hashes, sha256.Sum256(w.enc))
 	w.buf = w.buf[:0]
 	return nil
 }

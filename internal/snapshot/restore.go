@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+
+	"github.com/golang/snappy"
 )
 
 // metadataVersion is the first byte of the metadata; the chunk hashes follow.
@@ -69,6 +71,7 @@ type Session struct {
 	r       Restorer
 	next    uint32
 	done    bool
+	raw     []byte // the last decoded chunk, its buffer reused
 }
 
 // NewSession checks an offered snapshot and starts restoring it with r. trusted is the app
@@ -107,7 +110,12 @@ func (s *Session) Apply(index uint32, chunk []byte) (Verdict, error) {
 	if h := sha256.Sum256(chunk); h != s.hashes[index] {
 		return Refetch, fmt.Errorf("chunk %d of the snapshot of height %d hashes to %X, its metadata says %X", index, s.Info.Height, h, s.hashes[index])
 	}
-	if err := s.r.Write(chunk); err != nil {
+	raw, err := decodeChunk(chunk, s.raw)
+	if err != nil {
+		return s.reject(fmt.Errorf("chunk %d of the snapshot of height %d: %w", index, s.Info.Height, err))
+	}
+	s.raw = raw
+	if err := s.r.Write(raw); err != nil {
 		return s.reject(err)
 	}
 	s.next++
@@ -119,6 +127,23 @@ func (s *Session) Apply(index uint32, chunk []byte) (Verdict, error) {
 	}
 	s.done = true
 	return Restored, nil
+}
+
+// decodeChunk decompresses a chunk into dst's buffer. A chunk that does not decode, or
+// decodes to more than MaxChunkSize, is not part of any snapshot this node writes.
+func decodeChunk(chunk, dst []byte) ([]byte, error) {
+	n, err := snappy.DecodedLen(chunk)
+	if err != nil {
+		return nil, fmt.Errorf("it does not decompress: %w", err)
+	}
+	if n > MaxChunkSize {
+		return nil, fmt.Errorf("it decompresses to %d bytes, over the %d-byte limit", n, MaxChunkSize)
+	}
+	out, err := snappy.Decode(dst[:cap(dst)], chunk)
+	if err != nil {
+		return nil, fmt.Errorf("it does not decompress: %w", err)
+	}
+	return out, nil
 }
 
 // Abort undoes a restore that will not be finished.

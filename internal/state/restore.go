@@ -34,7 +34,7 @@ type Restore struct {
 	commit  *Commit
 
 	logBytes int
-	index    *pebble.Batch
+	index    *indexIngester // restore_ingest.go
 }
 
 // subtree is a built part of the imported map: its height and its first key.
@@ -67,8 +67,9 @@ func (r *Restore) checkShape(it streamItem) error {
 	return nil
 }
 
-// flush thresholds while restoring: the log and the index are written in batches of about
-// this many bytes, so memory stays bounded whatever the state's size.
+// flush threshold while restoring: the log is written in batches of about this many bytes
+// (the index in ingested files, restore_ingest.go), so memory stays bounded whatever the
+// state's size.
 const restoreBatchBytes = 16 << 20
 
 // BeginRestore starts restoring height into the store, which must hold nothing committed.
@@ -87,7 +88,7 @@ func (s *Store) BeginRestore(height int64) (*Restore, error) {
 		s.wipe()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	return &Restore{s: s, height: height, imp: imp, index: s.raw.NewBatch()}, nil
+	return &Restore{s: s, height: height, imp: imp, index: newIndexIngester(s.raw)}, nil
 }
 
 // Write feeds the next bytes of the stream. An error means the stream is not a valid
@@ -176,13 +177,8 @@ func (r *Restore) apply(it streamItem) error {
 			return fmt.Errorf("%w: index keys out of order", ErrStream)
 		}
 		r.lastKey = bytes.Clone(it.key)
-		if err := r.index.Set(indexKey(it.key), it.value, nil); err != nil {
+		if err := r.index.set(indexKey(it.key), it.value); err != nil {
 			return err
-		}
-		if r.index.Len() >= restoreBatchBytes {
-			if err := r.flushIndex(); err != nil {
-				return err
-			}
 		}
 	case tagCommit:
 		var c Commit
@@ -211,14 +207,7 @@ func (r *Restore) flushLog() error {
 	return nil
 }
 
-func (r *Restore) flushIndex() error {
-	if err := r.index.Commit(pebble.NoSync); err != nil {
-		return err
-	}
-	r.index.Close()
-	r.index = r.s.raw.NewBatch()
-	return nil
-}
+func (r *Restore) flushIndex() error { return r.index.flush() }
 
 // Finish checks the restored state against trusted, the app hash of the height as the
 // chain's validators signed it, and commits it. On an error the restore must be aborted.
@@ -258,7 +247,7 @@ func (r *Restore) Finish(trusted []byte) (Commit, error) {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return Commit{}, fmt.Errorf("commit restored height %d: %w", r.height, err)
 	}
-	r.index.Close()
+	r.index.close()
 	if err := s.reload(); err != nil {
 		return Commit{}, err
 	}
@@ -272,7 +261,7 @@ func (r *Restore) Abort() error {
 		r.imp = nil
 	}
 	if r.index != nil {
-		r.index.Close()
+		r.index.close()
 	}
 	return r.s.wipe()
 }

@@ -17,12 +17,14 @@ import (
 )
 
 // BenchmarkJoin measures, on one chain of two validators holding EHR_JOIN_RECORDS records
-// (default 2,000; ~1 KiB each, a patient per 1,000 records, loaded in signed batches), how
-// long a new node takes to reach the validators' height and what it stores, joining first
-// by state sync (snapshot offers collected for 5 s, CometBFT's minimum) and then by block
-// sync from genesis. It runs once whatever b.N is:
+// (default 2,000; ~1 KiB each, 250 per patient) written in the history loadHistory models
+// (three audited reads and a fifth of a grant and revoke per record, about 150
+// transactions a block, quiet periods), how long a new node takes to reach the
+// validators' height and what it stores, joining first by state sync (snapshot offers
+// collected for 5 s, CometBFT's minimum) and then by block sync from genesis. It runs once
+// whatever b.N is:
 //
-//	EHR_JOIN_RECORDS=100000 go test -run '^$' -bench BenchmarkJoin -benchtime 1x -timeout 60m ./internal/testnet/
+//	EHR_JOIN_RECORDS=100000 go test -run '^$' -bench BenchmarkJoin -benchtime 1x -timeout 90m ./internal/testnet/
 func BenchmarkJoin(b *testing.B) {
 	n := 2000
 	if v, err := strconv.Atoi(os.Getenv("EHR_JOIN_RECORDS")); err == nil && v > 0 {
@@ -39,14 +41,16 @@ func BenchmarkJoin(b *testing.B) {
 			c.Save(p.Config())
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Minute)
 	defer cancel()
 	nw.ctx = ctx
 
 	loadStart := time.Now()
-	last := loadRecords(b, ctx, nw, n)
-	b.Logf("loaded %d records up to height %d in %s", n, last, time.Since(loadStart).Round(time.Second))
-	fmt.Fprintf(os.Stderr, "loaded %d records up to height %d in %s\n", n, last, time.Since(loadStart).Round(time.Second))
+	last, hist := loadHistory(b, ctx, nw, n)
+	loaded := fmt.Sprintf("loaded %d records (%d reads in %d batches, %d grants, %d revokes: %d transactions) up to height %d in %s",
+		hist.writes, hist.reads, hist.readBatches, hist.grants, hist.revokes, hist.txs(), last, time.Since(loadStart).Round(time.Second))
+	b.Log(loaded)
+	fmt.Fprintln(os.Stderr, loaded)
 	waitFor(b, 10*time.Minute, "a snapshot covering the records", func() bool {
 		return snapshotAt(nw.m.HomeOf(nw.dir, 0)) >= last && snapshotAt(nw.m.HomeOf(nw.dir, 1)) >= last
 	})
@@ -79,7 +83,7 @@ func BenchmarkJoin(b *testing.B) {
 		size := dirSize(nw.m.HomeOf(nw.dir, i))
 		if stateSync {
 			if log, err := os.ReadFile(nw.m.LogPath(nw.dir, i)); err == nil {
-				b.Logf("state sync phases: %s", stateSyncPhases(string(log)))
+				b.Logf("state sync phases: %s", stateSyncPhases(string(log), start, start.Add(took)))
 			}
 		}
 		nw.kill(i)
@@ -87,7 +91,14 @@ func BenchmarkJoin(b *testing.B) {
 	}
 	ssTime, ssBytes := join(true)
 	bsTime, bsBytes := join(false)
-	snap := dirSize(filepath.Join(nw.m.HomeOf(nw.dir, 0), "app", "snapshots", strconv.FormatInt(snapshotAt(nw.m.HomeOf(nw.dir, 0)), 10)))
+	snapDir := filepath.Join(nw.m.HomeOf(nw.dir, 0), "app", "snapshots", strconv.FormatInt(snapshotAt(nw.m.HomeOf(nw.dir, 0)), 10))
+	snap := dirSize(snapDir)
+	if keep := os.Getenv("EHR_JOIN_KEEP_SNAPSHOT"); keep != "" {
+		// For profiling a restore offline: the snapshot the joiner restored, copied out.
+		if err := os.CopyFS(keep, os.DirFS(snapDir)); err != nil {
+			b.Error(err)
+		}
+	}
 	b.Logf("records %d, chain height %d, snapshot %d bytes", n, last, snap)
 	b.Logf("state sync: %s to the tip, home %d bytes", ssTime.Round(100*time.Millisecond), ssBytes)
 	b.Logf("block sync: %s to the tip, home %d bytes", bsTime.Round(100*time.Millisecond), bsBytes)
@@ -111,12 +122,12 @@ func dirSize(dir string) int64 {
 }
 
 // stateSyncPhases times the steps of a state-sync join from CometBFT's log lines in a node's
-// log: from the first line to the start of discovery, discovery and the light client's check
-// until the app is offered a snapshot, the chunks' fetch and apply, the app's verification,
-// and the block sync from the snapshot to the tip is what remains of the total.
-func stateSyncPhases(log string) string {
+// log: from the process start to its first line, to the start of discovery, discovery and
+// the light client's check until the app is offered a snapshot, the chunks' fetch and
+// apply, the app's verification, and the block sync from the snapshot to the tip (end).
+func stateSyncPhases(log string, start, end time.Time) string {
 	marks := []struct{ name, msg string }{
-		{"start", ""}, {"discovering", "Discovering snapshots"}, {"offered", "Offering snapshot to ABCI app"},
+		{"first line", ""}, {"discovering", "Discovering snapshots"}, {"offered", "Offering snapshot to ABCI app"},
 		{"first chunk applied", "Applied snapshot chunk"}, {"restored", "Snapshot restored"},
 	}
 	at := make([]time.Time, len(marks))
@@ -136,12 +147,18 @@ func stateSyncPhases(log string) string {
 		}
 	}
 	var out []string
-	for k := 1; k < len(marks); k++ {
-		if at[k].IsZero() || at[k-1].IsZero() {
+	prev := start
+	for k := range marks {
+		if at[k].IsZero() || prev.IsZero() {
 			out = append(out, marks[k].name+" ?")
+			prev = at[k]
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s +%s", marks[k].name, at[k].Sub(at[k-1]).Round(100*time.Millisecond)))
+		out = append(out, fmt.Sprintf("%s +%s", marks[k].name, at[k].Sub(prev).Round(100*time.Millisecond)))
+		prev = at[k]
+	}
+	if !prev.IsZero() {
+		out = append(out, fmt.Sprintf("tip +%s", end.Sub(prev).Round(100*time.Millisecond)))
 	}
 	if !lastChunk.IsZero() && !at[3].IsZero() {
 		out = append(out, fmt.Sprintf("(chunks applied over %s)", lastChunk.Sub(at[3]).Round(100*time.Millisecond)))

@@ -1,0 +1,92 @@
+package state
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/sstable"
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// ingestFileBytes is about how much index data one ingested file holds.
+const ingestFileBytes = 64 << 20
+
+// indexIngester writes a restore's index entries, which the stream delivers in ascending key
+// order, straight into table files and ingests them into the database one file at a time.
+// Written through batches they would pass the write-ahead log, the memtable, a flush and
+// compactions; ingested they land in the bottom level as they are, with the same Bloom
+// filters as the store's own tables. Only the file being built is on disk outside the
+// database, in a temporary directory that exists only while it does.
+type indexIngester struct {
+	db    *pebble.DB
+	dir   string
+	opts  sstable.WriterOptions
+	w     *sstable.Writer
+	path  string
+	bytes int
+	files int
+}
+
+func newIndexIngester(db *pebble.DB) *indexIngester {
+	o := (&pebble.Options{Levels: []pebble.LevelOptions{{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}}}).EnsureDefaults()
+	return &indexIngester{db: db, opts: o.MakeWriterOptions(6, db.FormatMajorVersion().MaxTableFormat())}
+}
+
+// set adds the next entry (its key above every earlier one).
+func (x *indexIngester) set(key, value []byte) error {
+	if x.w == nil {
+		dir, err := os.MkdirTemp("", "ehrchain-restore-")
+		if err != nil {
+			return fmt.Errorf("restore index: %w", err)
+		}
+		x.dir, x.path = dir, filepath.Join(dir, fmt.Sprintf("%06d.sst", x.files))
+		f, err := vfs.Default.Create(x.path)
+		if err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("restore index: %w", err)
+		}
+		x.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), x.opts)
+		x.files++
+	}
+	if err := x.w.Set(key, value); err != nil {
+		return fmt.Errorf("restore index: %w", err)
+	}
+	if x.bytes += len(key) + len(value); x.bytes >= ingestFileBytes {
+		return x.flush()
+	}
+	return nil
+}
+
+// flush ingests the file being written, if any.
+func (x *indexIngester) flush() error {
+	if x.w == nil {
+		return nil
+	}
+	err := x.w.Close()
+	x.w, x.bytes = nil, 0
+	if err == nil {
+		err = x.db.Ingest([]string{x.path})
+	}
+	os.RemoveAll(x.dir)
+	x.dir = ""
+	if err != nil {
+		return fmt.Errorf("restore index: ingest: %w", err)
+	}
+	return nil
+}
+
+// close drops the file being written, if any, and its temporary directory.
+func (x *indexIngester) close() {
+	if x.w != nil {
+		x.w.Close()
+		x.w = nil
+	}
+	if x.dir != "" {
+		os.RemoveAll(x.dir)
+		x.dir = ""
+	}
+}
