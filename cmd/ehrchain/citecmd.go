@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/client"
-	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/keys"
 )
 
@@ -124,7 +124,7 @@ func identityRecogniseCmds(g *globals) []*cobra.Command {
 	admit := &cobra.Command{
 		Use: "admit-home CLIENT", Short: "Admit the chain a light client follows as a home of providers (the registrar)", Args: cobra.ExactArgs(1),
 		RunE: g.acting(&aAs, func(cmd *cobra.Command, who *keys.Keystore, args []string) error {
-			res, err := g.client().Send(cmd.Context(), who, &interchain.AdmitBody{ClientID: args[0], Admit: !withdraw})
+			res, err := g.client().Send(cmd.Context(), who, &crosstx.AdmitBody{ClientID: args[0], Admit: !withdraw})
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
@@ -36,14 +37,14 @@ func (s *Server) recordCitations(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, notEntitled(who, "record %s's citations: sign as its patient, its author, the registrar or an auditor", id))
 		return
 	}
-	ans := interchain.CitationsAnswer{Height: v.Height(), Record: id, Citations: []interchain.ProvenCitation{}}
+	ans := crosstx.CitationsAnswer{Height: v.Height(), Record: id, Citations: []crosstx.ProvenCitation{}}
 	for _, c := range interchain.Citations(v, id) {
-		val, p, ok := s.prove(w, v, interchain.CitationKey(id, c.Digest))
+		val, p, ok := s.prove(w, v, crosstx.CitationKey(id, c.Digest))
 		if !ok {
 			return
 		}
 		ans.AppHash = p.AppHash
-		ans.Citations = append(ans.Citations, interchain.ProvenCitation{Citation: c, Value: val, Proof: interchain.StateProof(*p)})
+		ans.Citations = append(ans.Citations, crosstx.ProvenCitation{Citation: c, Value: val, Proof: *p})
 	}
 	writeJSON(w, http.StatusOK, ans)
 }

@@ -13,11 +13,13 @@ import (
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/interchain/interchaintest"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/supply"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // TestRecordCitationsEndpoint: on a real node, a pharmacist cites from its
@@ -76,11 +78,11 @@ func TestRecordCitationsEndpoint(t *testing.T) {
 		t.Fatalf("relay header 2: %+v, %v", res, err)
 	}
 	m, err := c.PutRecord(ctx, cast.Provider, client.NewRecord{ID: "disp-1", Patient: cast.Patient.ID, Category: "general",
-		ResourceType: interchain.DispenseResourceType, ContentType: "application/fhir+json", Plaintext: []byte(`{"resourceType":"MedicationDispense"}`)})
+		ResourceType: crosstx.DispenseResourceType, ContentType: "application/fhir+json", Plaintext: []byte(`{"resourceType":"MedicationDispense"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := &interchain.CiteBody{Record: m.RecordID, ClientID: "supply", Digest: digest, EPC: item, Event: ev, Proof: (*interchain.StateProof)(p)}
+	body := &crosstx.CiteBody{Record: m.RecordID, ClientID: "supply", Digest: digest, EPC: item, Event: ev, Proof: (*wire.Proof)(p)}
 	if res, err := c.CiteDispense(ctx, cast.Provider, body); err != nil || res.Code != 0 {
 		t.Fatalf("cite: %+v, %v", res, err)
 	}
@@ -113,7 +115,7 @@ func TestRecordCitationsEndpoint(t *testing.T) {
 	}
 
 	// The patient's answer, checked against the app hash of its height.
-	var ans *interchain.CitationsAnswer
+	var ans *crosstx.CitationsAnswer
 	var appHash []byte
 	for ctx.Err() == nil {
 		if ans, err = c.As(cast.Patient).Citations(ctx, "disp-1"); err != nil {
@@ -142,7 +144,7 @@ func TestRecordCitationsEndpoint(t *testing.T) {
 		t.Fatalf("the answer does not verify: %v", err)
 	}
 	flippedProof := *ans
-	flippedProof.Citations = []interchain.ProvenCitation{ans.Citations[0]}
+	flippedProof.Citations = []crosstx.ProvenCitation{ans.Citations[0]}
 	flippedProof.Citations[0].Proof.Map = bytes.Clone(ans.Citations[0].Proof.Map)
 	flippedProof.Citations[0].Proof.Map[len(flippedProof.Citations[0].Proof.Map)/2] ^= 1
 	if flippedProof.Verify(appHash) == nil {
@@ -151,7 +153,7 @@ func TestRecordCitationsEndpoint(t *testing.T) {
 	changed := *ans
 	cc := *ans.Citations[0].Citation
 	cc.EPC = "urn:epc:id:sgtin:4012345.012345.1002"
-	changed.Citations = []interchain.ProvenCitation{{Citation: &cc, Value: ans.Citations[0].Value, Proof: ans.Citations[0].Proof}}
+	changed.Citations = []crosstx.ProvenCitation{{Citation: &cc, Value: ans.Citations[0].Value, Proof: ans.Citations[0].Proof}}
 	if changed.Verify(appHash) == nil {
 		t.Fatal("a changed citation verifies")
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,11 +13,13 @@ import (
 	"github.com/ehrchain/ehrchain/internal/envelope"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/interchain/interchaintest"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // rawBody is a body of type typ whose JSON is whatever the test gives.
@@ -57,23 +60,23 @@ func TestCrossChainTxsThroughTheApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prove := func(key []byte) *interchain.StateProof {
+	prove := func(key []byte) *wire.Proof {
 		p, err := a.Committed().Prove(key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return (*interchain.StateProof)(p)
+		return (*wire.Proof)(p)
 	}
 	vals := interchaintest.NewSet("shard-a", 4, 10)
 	h.mustOK(h.sign(h.reg, &interchain.CreateBody{ClientID: "shard-a", ChainID: "supply-1", TrustingPeriod: 7 * 24 * time.Hour,
 		LightBlock: lightBlock(t, counterpartyHeader(vals, 1, "state 0"))}))
 	h.mustOK(h.sign(c.provider, &interchain.UpdateBody{ClientID: "shard-a", TrustedHeight: 1, LightBlock: lightBlock(t, counterpartyHeader(vals, 2, string(cm.AppHash)))}))
 
-	recognise := &interchain.RecogniseBody{ClientID: "shard-a", Identity: remote.ID, Entry: entry, Proof: prove(identity.Key(remote.ID))}
+	recognise := &crosstx.RecogniseBody{ClientID: "shard-a", Identity: remote.ID, Entry: entry, Proof: prove(identity.Key(remote.ID))}
 	wantCode(t, "recognition before admission", h.one(c.patient, recognise), interchain.Space, interchain.CodeNotAdmitted)
-	wantCode(t, "admission by a provider", h.one(c.provider, &interchain.AdmitBody{ClientID: "shard-a", Admit: true}), interchain.Space, interchain.CodeUnauthorized)
-	h.mustOK(h.sign(h.reg, &interchain.AdmitBody{ClientID: "shard-a", Admit: true}))
-	wantCode(t, "a recognition that is not JSON", h.one(c.patient, rawBody{interchain.TypeRecognise, []byte("{not json")}), tx.Space, tx.CodeMalformed)
+	wantCode(t, "admission by a provider", h.one(c.provider, &crosstx.AdmitBody{ClientID: "shard-a", Admit: true}), interchain.Space, interchain.CodeUnauthorized)
+	h.mustOK(h.sign(h.reg, &crosstx.AdmitBody{ClientID: "shard-a", Admit: true}))
+	wantCode(t, "a recognition that is not JSON", h.one(c.patient, rawBody{crosstx.TypeRecognise, []byte("{not json")}), tx.Space, tx.CodeMalformed)
 	h.mustOK(h.sign(c.patient, recognise))
 	if got := h.identity(remote.ID); got == nil || got.Home == nil || got.Home.ProvenAt != 1 {
 		t.Fatalf("recognised provider: %+v", got)
@@ -93,7 +96,7 @@ func TestCrossChainTxsThroughTheApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := records.Meta{RecordID: "disp-1", Version: 1, Patient: c.patient.ID, Category: "general", ResourceType: interchain.DispenseResourceType,
+	m := records.Meta{RecordID: "disp-1", Version: 1, Patient: c.patient.ID, Category: "general", ResourceType: crosstx.DispenseResourceType,
 		ContentType: "application/fhir+json", Digest: sha256.Sum256(ct), Size: uint64(len(ct)), CategoryVersion: ck.Version, AuthorKeyVersion: 1}
 	if m.PatientWrap, err = envelope.WrapKey(ck.EncKey, dk, aad); err != nil {
 		t.Fatal(err)
@@ -102,11 +105,29 @@ func TestCrossChainTxsThroughTheApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.mustOK(h.sign(c.provider, &records.PutBody{Meta: m, Ciphertext: ct}))
-	cite := &interchain.CiteBody{Record: "disp-1", ClientID: "shard-a", Digest: digest, EPC: pack, Event: event, Proof: prove(supply.EventKey(digest))}
+	cite := &crosstx.CiteBody{Record: "disp-1", ClientID: "shard-a", Digest: digest, EPC: pack, Event: event, Proof: prove(supply.EventKey(digest))}
 	wantCode(t, "a citation by the recognised provider of a record it did not write", h.one(remote, cite), interchain.Space, interchain.CodeNotAuthor)
 	h.mustOK(h.sign(c.provider, cite))
 	if got := interchain.Citations(h.st.Committed(), "disp-1"); len(got) != 1 || got[0].EPC != supply.CanonicalID(pack) {
 		t.Fatalf("citations: %+v", got)
+	}
+
+	// Shard A rotates the provider's keys; the proof of its newer entry (state 2, in header
+	// 3) moves B to the new keys, and the older proof is stale.
+	next := newKS(t, "dr-remote-next")
+	rotated := (&identity.Identity{ID: remote.ID, Role: identity.Provider, Name: "Dr Remote", Organization: "Shard A Clinic", Licence: "MD-9",
+		SignKey: next.Keys.SignPublic(), EncKey: next.Keys.EncPublic(), KeyVersion: 2, Active: true, RegisteredBy: "a-registrar", RegisteredAt: 1, RotatedAt: 2}).Encode()
+	a.Set(identity.Key(remote.ID), rotated)
+	cm2, err := a.Commit(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustOK(h.sign(c.provider, &interchain.UpdateBody{ClientID: "shard-a", TrustedHeight: 2, LightBlock: lightBlock(t, counterpartyHeader(vals, 3, string(cm2.AppHash)))}))
+	wantCode(t, "the entry before the rotation again", h.one(c.auditor, recognise), interchain.Space, interchain.CodeStale)
+	h.mustOK(h.sign(c.auditor, &crosstx.RecogniseBody{ClientID: "shard-a", Identity: remote.ID, Entry: rotated, Proof: prove(identity.Key(remote.ID))}))
+	got := h.identity(remote.ID)
+	if !bytes.Equal(got.SignKey, next.Keys.SignPublic()) || got.KeyVersion != 2 || got.RotatedAt == 0 || got.Home.ProvenAt != 2 || !got.Active {
+		t.Fatalf("after the rotation on A: %+v", got)
 	}
 	replayTwice(t, h)
 }

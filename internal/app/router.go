@@ -8,6 +8,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/emergency"
 	"github.com/ehrchain/ehrchain/internal/erasure"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/trials"
@@ -147,16 +148,16 @@ var routes = map[tx.Type]route{
 	interchain.TypeCreate:       wrap("create light client", interchain.DecodeCreate, interchainExec(interchain.ExecCreate)),
 	interchain.TypeUpdate:       wrap("update light client", interchain.DecodeUpdate, interchainExec(interchain.ExecUpdate)),
 	interchain.TypeMisbehaviour: wrap("light client misbehaviour", interchain.DecodeMisbehaviour, interchainExec(interchain.ExecMisbehaviour)),
-	interchain.TypeCite: wrap("cite a supply-chain dispense", interchain.DecodeCite,
-		func(st *state.Tx, env identity.Env, s string, b *interchain.CiteBody) *tx.Error {
+	crosstx.TypeCite: wrap("cite a supply-chain dispense", crosstx.DecodeCite,
+		func(st *state.Tx, env identity.Env, s string, b *crosstx.CiteBody) *tx.Error {
 			return interchain.ExecCite(st, env, s, b)
 		}),
-	interchain.TypeRecognise: wrap("recognise another shard's provider", interchain.DecodeRecognise,
-		func(st *state.Tx, env identity.Env, s string, b *interchain.RecogniseBody) *tx.Error {
+	crosstx.TypeRecognise: wrap("recognise another shard's provider", crosstx.DecodeRecognise,
+		func(st *state.Tx, env identity.Env, s string, b *crosstx.RecogniseBody) *tx.Error {
 			return interchain.ExecRecognise(st, env, s, b)
 		}),
-	interchain.TypeAdmit: wrap("admit a home of providers", interchain.DecodeAdmit,
-		func(st *state.Tx, env identity.Env, s string, b *interchain.AdmitBody) *tx.Error {
+	crosstx.TypeAdmit: wrap("admit a home of providers", crosstx.DecodeAdmit,
+		func(st *state.Tx, env identity.Env, s string, b *crosstx.AdmitBody) *tx.Error {
 			return interchain.ExecAdmit(st, env, s, b)
 		}),
 }

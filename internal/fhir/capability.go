@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 )
@@ -39,12 +40,15 @@ func (g *Gateway) metadata(w http.ResponseWriter, r *http.Request) {
 		res := Object{"conditionalCreate": true, "conditionalUpdate": false, "conditionalDelete": "not-supported", "updateCreate": true,
 			"readHistory": true, "versioning": "versioned-update", "conditionalRead": "not-match", "interaction": ia,
 			"searchParam": sps, "type": rt}
-		doc := "_count (at most 1000) and _offset page; _include and _revinclude (also :iterate); _summary=count|true|data|false and _elements subset the matches (tagged SUBSETTED)"
+		doc := "_count (at most 1000) and _offset page; _include and _revinclude (also :iterate, and * for every reference parameter); _has:Type:reference:parameter (one level); _summary=count|true|data|false and _elements subset the matches (tagged SUBSETTED)"
 		if _, ok := sortDate(rt); ok {
 			doc = "_sort=date|-date|_lastUpdated|-_lastUpdated; " + doc
 		}
 		if _, ok := refParams[rt]["patient"]; ok {
 			doc += "; chained search on the patient: patient.name, patient.family, patient.given, patient.birthdate, patient.gender, patient.identifier (also subject:Patient.*), answered from the gateway's patient index"
+		}
+		if rt == "Encounter" || slices.ContainsFunc(slices.Collect(maps.Values(refParams[rt])), func(p refParam) bool { return p.target == "Encounter" }) {
+			doc += "; chains through the references listed as searchInclude, within the patient (encounter.status, encounter.service-provider.name, service-provider.name, participant.family), each link an audited read"
 		}
 		if rt == "Patient" {
 			doc = "Without patient=, a search by identifier, name, family, given (:exact, :contains), birthdate and gender looks among the patients whose Patient the caller may read, from the gateway's in-memory patient index; each match returned is an audited read. " + doc
@@ -91,6 +95,9 @@ func includesOf(rt string) []any {
 		out = append(out, rt+":"+p, rt+":"+p+":"+rp.target)
 	}
 	slices.Sort(out)
+	if len(out) > 0 {
+		out = append(out, "*")
+	}
 	return anys(out)
 }
 
@@ -105,6 +112,9 @@ func revIncludesOf(rt string) []any {
 		}
 	}
 	slices.Sort(out)
+	if len(out) > 0 {
+		out = append(out, "*")
+	}
 	return anys(out)
 }
 

@@ -48,6 +48,7 @@ type Gateway struct {
 
 	writeMu  sync.Map      // identity id -> *sync.Mutex: one writer per signer (sequences)
 	patients *patientIndex // demographics of the Patients read or written here (memory only)
+	readers  readerIndex   // who may read whose records, from the audit log (readerindex.go)
 }
 
 // New builds a gateway over a node and its API server (used in-process for every audited

@@ -3,6 +3,7 @@ package fhir
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,17 +12,19 @@ import (
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
-// refParam is a reference search parameter that _include and _revinclude follow: the
-// element holding the Reference and the type it points to. Only references to records of
-// the same patient are followed (the patient, and encounters), so every included resource
-// is found on the patient's record index.
+// refParam is a reference search parameter that _include, _revinclude, chains and _has
+// follow: the element holding the Reference and the type it points to. Only references to
+// records of the same patient are followed (the patient, encounters, and an encounter's
+// service provider and participants, which Synthea and the gateway store as records of the
+// patient), so every resource reached is found on the patient's record index.
 type refParam struct {
 	path, target string
 }
 
 // refParams are the reference parameters by source type (R4 SearchParameter
 // expressions): patient (and subject where the path is subject) to the Patient, encounter
-// to the Encounter.
+// to the Encounter, and Encounter's service-provider (Organization) and participant
+// (Practitioner).
 var refParams = map[string]map[string]refParam{}
 
 func init() {
@@ -42,6 +45,10 @@ func init() {
 		if slices.Contains(encounter, rt) {
 			ps["encounter"] = refParam{"encounter", "Encounter"}
 		}
+		if rt == "Encounter" {
+			ps["service-provider"] = refParam{"serviceProvider", "Organization"}
+			ps["participant"] = refParam{"participant.individual", "Practitioner"}
+		}
 		refParams[rt] = ps
 	}
 }
@@ -56,7 +63,9 @@ type incl struct {
 
 // parseIncl checks an _include (rev false) or _revinclude value against the searched type.
 // An :iterate one may start from any type, since it applies to included resources too.
-func parseIncl(rt, v string, rev, iterate bool) (incl, error) {
+// The value * is every reference parameter: of the searched type for _include, pointing to
+// it for _revinclude, of (or to) any type with :iterate.
+func parseIncl(rt, v string, rev, iterate bool) ([]incl, error) {
 	name := "_include"
 	if rev {
 		name = "_revinclude"
@@ -64,22 +73,46 @@ func parseIncl(rt, v string, rev, iterate bool) (incl, error) {
 	if iterate {
 		name += ":iterate"
 	}
+	if v == "*" {
+		return wildcard(rt, rev, iterate), nil
+	}
 	parts := strings.Split(v, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return incl{}, fail(http.StatusBadRequest, "invalid", "%s=%s: use Type:parameter[:TargetType]", name, v)
+		return nil, fail(http.StatusBadRequest, "invalid", "%s=%s: use Type:parameter[:TargetType], or *", name, v)
 	}
 	p, ok := refParams[parts[0]][parts[1]]
 	switch {
 	case !ok:
-		return incl{}, fail(http.StatusBadRequest, "not-supported", "%s=%s: %s:%s is not a reference this server follows (see /metadata)", name, v, parts[0], parts[1])
+		return nil, fail(http.StatusBadRequest, "not-supported", "%s=%s: %s:%s is not a reference this server follows (see /metadata)", name, v, parts[0], parts[1])
 	case len(parts) == 3 && parts[2] != p.target:
-		return incl{}, fail(http.StatusBadRequest, "invalid", "%s=%s: %s:%s points to %s", name, v, parts[0], parts[1], p.target)
+		return nil, fail(http.StatusBadRequest, "invalid", "%s=%s: %s:%s points to %s", name, v, parts[0], parts[1], p.target)
 	case !rev && !iterate && parts[0] != rt:
-		return incl{}, fail(http.StatusBadRequest, "invalid", "_include=%s: the source must be the searched type %s (or use _include:iterate)", v, rt)
+		return nil, fail(http.StatusBadRequest, "invalid", "_include=%s: the source must be the searched type %s (or use _include:iterate)", v, rt)
 	case rev && !iterate && p.target != rt:
-		return incl{}, fail(http.StatusBadRequest, "invalid", "_revinclude=%s: it points to %s, not the searched type %s (or use _revinclude:iterate)", v, p.target, rt)
+		return nil, fail(http.StatusBadRequest, "invalid", "_revinclude=%s: it points to %s, not the searched type %s (or use _revinclude:iterate)", v, p.target, rt)
 	}
-	return incl{parts[0], parts[1], p, iterate}, nil
+	return []incl{{parts[0], parts[1], p, iterate}}, nil
+}
+
+// wildcard is what _include=* (rev false) or _revinclude=* stands for, in a stable order.
+func wildcard(rt string, rev, iterate bool) []incl {
+	var out []incl
+	for _, src := range Supported {
+		if !iterate && !rev && src != rt {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(refParams[src])) {
+			p := refParams[src][name]
+			if rev && !iterate && p.target != rt {
+				continue
+			}
+			if slices.ContainsFunc(out, func(in incl) bool { return in.source == src && in.p == p }) {
+				continue // subject and patient: the same element
+			}
+			out = append(out, incl{src, name, p, iterate})
+		}
+	}
+	return out
 }
 
 // refsAt are the "Type/id" references a resource holds at path.

@@ -109,7 +109,7 @@ func (f *fixture) testInclude(t *testing.T) {
 		heights + "&_include=Observation:encounter:Patient",
 		heights + "&_include:iterate=Observation:performer",
 		heights + "&_revinclude:iterate=Observation:encounter:Patient",
-		heights + "&_include=*",
+		heights + "&_include=Observation:*",
 		heights + "&_revinclude=Observation:encounter",
 		heights + "&_summary=text",
 		heights + "&_elements=nosuch",
@@ -240,14 +240,18 @@ func (f *fixture) checkIncludeConsent(t *testing.T, s *source, tok, grantee stri
 		if target == "" || cat[encID] == CatGeneral {
 			continue
 		}
-		deniedBefore := deniedReads(t, f, grantee, encID)
-		code, b := f.do(tok, "GET", "/"+e.Type+"?patient="+s.patient+"&_id="+e.ID+"&_include="+e.Type+":encounter", nil)
-		m := modes(t, b)
-		if code != 200 || !slices.Equal(m["match"], []string{e.Type + "/" + e.ID}) || len(m["include"]) != 0 || len(m["outcome"]) != 1 {
-			t.Fatalf("include of a %s encounter under a general grant: %d %v", cat[encID], code, m)
-		}
-		if deniedReads(t, f, grantee, encID) != deniedBefore+1 {
-			t.Fatalf("the withheld include of %s is not audited as a denial", target)
+		// _include=* follows the patient reference too: the Patient is included, the
+		// encounter withheld.
+		for inc, want := range map[string][]string{e.Type + ":encounter": nil, "*": {"Patient/" + s.patient}} {
+			deniedBefore := deniedReads(t, f, grantee, encID)
+			code, b := f.do(tok, "GET", "/"+e.Type+"?patient="+s.patient+"&_id="+e.ID+"&_include="+inc, nil)
+			m := modes(t, b)
+			if code != 200 || !slices.Equal(m["match"], []string{e.Type + "/" + e.ID}) || !slices.Equal(m["include"], want) || len(m["outcome"]) != 1 {
+				t.Fatalf("_include=%s of a %s encounter under a general grant: %d %v", inc, cat[encID], code, m)
+			}
+			if deniedReads(t, f, grantee, encID) != deniedBefore+1 {
+				t.Fatalf("the withheld include of %s (_include=%s) is not audited as a denial", target, inc)
+			}
 		}
 		return
 	}

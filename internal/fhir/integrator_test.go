@@ -35,6 +35,9 @@ func TestPatientSearch(t *testing.T) {
 	t.Run("transaction-if-none-exist", f.testTransactionIfNoneExist)
 	t.Run("history", func(t *testing.T) { f.testTypeHistory(t, other) })
 	t.Run("npm-client", f.testNpmIntegrator)
+	t.Run("has", func(t *testing.T) { f.testHas(t, other) })
+	t.Run("chain-links", f.testChainLinks)
+	t.Run("reader-index", f.testReaderIndex)
 	t.Run("revoked", func(t *testing.T) { f.testRevokedNotFound(t, other, ptok, grant) })
 }
 
@@ -258,7 +261,7 @@ func (f *fixture) testChain(t *testing.T, other *keys.Keystore) {
 	if code, b := f.do(otok, "GET", "/Observation?patient.gender=female&"+heights+"&_count=1000", nil); code != 200 || !slices.Equal(ids(t, b), direct(otok, alexia)) {
 		t.Fatalf("chain for the other provider: %d %v, want %v", code, ids(t, b), direct(otok, alexia))
 	}
-	for _, q := range []string{"encounter.status=finished", "patient.organization.name=x", "patient:Practitioner.name=x", "patient.nosuch=x", "performer.name=x"} {
+	for _, q := range []string{"encounter.nosuch=finished", "patient.organization.name=x", "patient:Practitioner.name=x", "patient.nosuch=x", "performer.name=x"} {
 		if code, _ := f.do(tok, "GET", "/Observation?"+q, nil); code != http.StatusBadRequest {
 			t.Fatalf("Observation?%s: %d", q, code)
 		}
@@ -668,6 +671,20 @@ func (f *fixture) testNpmIntegrator(t *testing.T) {
 	}](t, res, "iterate")
 	if it.Matches != 2 || len(it.Included) < 2 || it.Included[len(it.Included)-1] != "Patient" || slices.Index(it.Included, "Patient") != len(it.Included)-1 {
 		t.Fatalf("_include:iterate through the client: %+v", it)
+	}
+	hs := step[struct {
+		Total int
+		IDs   []string
+	}](t, res, "has")
+	if hs.Total != 1 || !slices.Equal(hs.IDs, []string{abdul}) {
+		t.Fatalf("_has through the client: %+v", hs)
+	}
+	wc := step[struct {
+		Matches  int
+		Included []string
+	}](t, res, "wildcard")
+	if wc.Matches != 1 || !slices.Equal(wc.Included, []string{"Encounter", "Patient"}) {
+		t.Fatalf("_include=* through the client: %+v", wc)
 	}
 	h := step[struct {
 		Type    string

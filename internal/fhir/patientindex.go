@@ -9,7 +9,6 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/access"
 	"github.com/ehrchain/ehrchain/internal/emergency"
-	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
@@ -93,15 +92,12 @@ func matchAll(o Object, fs []filter) bool {
 }
 
 // readablePatients are the head versions of the Patient resources the caller may read for
-// the purpose, by the consent on this node's state (the ledger decides each read again).
+// the purpose, by the consent on this node's state (the ledger decides each read again),
+// among the patients of the reader index.
 func (g *Gateway) readablePatients(s *session, pur string) []*records.Meta {
 	v := g.b.View()
-	ids := []string{s.who.ID}
-	if s.who.Role != identity.Patient {
-		ids = g.patientIdentities()
-	}
 	var out []*records.Meta
-	for _, id := range ids {
+	for _, id := range g.readerPatients(v, s) {
 		if records.Erased(v, id) != nil {
 			g.patients.drop(id) // crypto-shredded: no copy of it stays here either
 			continue

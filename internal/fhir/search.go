@@ -97,6 +97,8 @@ type query struct {
 	summary string   // _summary: "", count, true, data or false
 	elems   []string // _elements
 	chains  []filter // patient.<param> (or subject:Patient.<param>): filters on the Patient
+	links   []chain  // other chains, followed within the patient (chain.go)
+	has     []has    // _has:Source:param:filter (chain.go)
 }
 
 type filter struct {
@@ -132,26 +134,6 @@ func parseFilter(rt, k, v string) (filter, error) {
 		} else if x == "" {
 			return filter{}, bad("%s: empty value", k)
 		}
-	}
-	return f, nil
-}
-
-// parseChain reads a chained parameter on the patient (R4 search.html 3.1.1.5.5):
-// patient.family, subject.name, subject:Patient.birthdate. Only chains to the Patient
-// are served: they are answered from the gateway's patient index (see findPatients).
-func parseChain(rt, k, v string) (filter, error) {
-	ref, rest, _ := strings.Cut(k, ".")
-	name, target, _ := strings.Cut(ref, ":")
-	rp, ok := refParams[rt][name]
-	if !ok || rp.target != "Patient" || (target != "" && target != "Patient") {
-		return filter{}, fail(http.StatusBadRequest, "not-supported", "chained parameter %q: only chains through %s's patient reference are served (patient.name, subject:Patient.family, ...)", k, rt)
-	}
-	if strings.Contains(rest, ".") {
-		return filter{}, fail(http.StatusBadRequest, "not-supported", "chained parameter %q: one link only (patient.name)", k)
-	}
-	f, err := parseFilter("Patient", rest, v)
-	if err != nil {
-		return filter{}, fail(http.StatusBadRequest, "invalid", "chained parameter %q: %v", k, err)
 	}
 	return f, nil
 }
@@ -218,9 +200,9 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 					return nil, err
 				}
 				if base == "_include" {
-					out.inc = append(out.inc, in)
+					out.inc = append(out.inc, in...)
 				} else {
-					out.rev = append(out.rev, in)
+					out.rev = append(out.rev, in...)
 				}
 			}
 		case "_summary":
@@ -249,12 +231,24 @@ func parseQuery(rt string, q url.Values) (*query, error) {
 			}
 		default:
 			for _, v := range vs {
-				if strings.Contains(k, ".") {
-					f, err := parseChain(rt, k, v)
+				if strings.HasPrefix(k, "_has:") {
+					h, err := parseHas(rt, k, v)
 					if err != nil {
 						return nil, err
 					}
-					out.chains = append(out.chains, f)
+					out.has = append(out.has, h)
+					continue
+				}
+				if strings.Contains(k, ".") {
+					f, c, err := parseChain(rt, k, v)
+					if err != nil {
+						return nil, err
+					}
+					if f != nil {
+						out.chains = append(out.chains, *f)
+					} else {
+						out.links = append(out.links, *c)
+					}
 					continue
 				}
 				f, err := parseFilter(rt, k, v)
@@ -584,6 +578,9 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 	case rt == "Patient" && q.patient == "":
 		hits, fromIndex, err = g.matchPatients(r.Context(), s, pur, q.filters)
 		hits = slices.DeleteFunc(hits, func(h hit) bool { return !updatedMatch(q.updated, h.m) })
+		if err == nil {
+			hits, err = g.narrow(r.Context(), s, pur, hits, q)
+		}
 		sortHits(rt, q.sort, hits)
 	case len(q.chains) > 0:
 		hits, err = g.findChained(r.Context(), s, rt, pur, q)
@@ -680,6 +677,9 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 		if keep {
 			out = append(out, h)
 		}
+	}
+	if out, err = g.narrow(ctx, s, pur, out, q); err != nil {
+		return nil, err
 	}
 	sortHits(rt, q.sort, out)
 	return out, nil

@@ -3,6 +3,7 @@ package fhir
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -74,9 +75,29 @@ func TestSearchPatientMatching(t *testing.T) {
 			t.Errorf("patient.%s: %v, match %v", c.q, err, c.match)
 		}
 	}
-	for _, k := range []string{"encounter.status", "patient.organization.name", "subject:Group.name", "performer.name", "patient.nickname"} {
+	for _, k := range []string{"encounter.nosuch", "patient.organization.name", "subject:Group.name", "performer.name", "patient.nickname",
+		"encounter.service-provider.nosuch", "encounter:Patient.name", "encounter.service-provider.name.x", "encounter.patient.organization.name"} {
 		if _, err := parseQuery("Observation", url.Values{k: {"x"}}); err == nil {
 			t.Errorf("chain %s accepted", k)
+		}
+	}
+	// Chains through other references are followed within the patient, link by link.
+	for k, want := range map[string][]string{
+		"encounter.status":                       {"Encounter"},
+		"encounter.service-provider.name":        {"Encounter", "Organization"},
+		"encounter:Encounter.participant.family": {"Encounter", "Practitioner"},
+		"encounter.patient.family":               {"Encounter", "Patient"},
+	} {
+		q, err := parseQuery("Observation", url.Values{k: {"x"}})
+		if err != nil || len(q.chains) != 0 || len(q.links) != 1 {
+			t.Fatalf("%s: %v %+v", k, err, q)
+		}
+		var got []string
+		for _, l := range q.links[0].links {
+			got = append(got, l.target)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s follows %v, want %v", k, got, want)
 		}
 	}
 }

@@ -127,6 +127,7 @@ func TestSensitiveCategories(t *testing.T) {
 	}
 	// An _include of a sensitive encounter is withheld, and the denial audited.
 	f.checkIncludeConsent(t, s, tok, other.ID, want)
+	f.checkSensitiveReverse(t, s, tok, other.ID, want, false)
 	// Searching for the sensitive codes finds nothing.
 	for _, q := range []string{"/Encounter?type=79094001", "/Condition?code=http://snomed.info/sct|5602001", "/MedicationRequest?code=328670"} {
 		if code, b := f.do(tok, "GET", q+"&patient="+s.patient, nil); code != http.StatusOK || total(b) != 0 {
@@ -163,6 +164,7 @@ func TestSensitiveCategories(t *testing.T) {
 	// A mental-health grant opens the mental-health records, not the substance-use ones.
 	f.grantCategories(ptok, s.patient, other.ID, CatMentalHealth)
 	visible(CatGeneral, CatMentalHealth)
+	f.checkSensitiveReverse(t, s, tok, other.ID, want, true)
 	if code, b := f.do(tok, "GET", "/Encounter?type=79094001&patient="+s.patient, nil); code != http.StatusOK || total(b) == 0 {
 		t.Fatalf("the psychiatric encounters are not found under a mental-health grant: %d %d", code, total(b))
 	}

@@ -150,33 +150,7 @@ func (g *Gateway) listHistory(w http.ResponseWriter, r *http.Request, s *session
 		writeErr(w, fail(http.StatusForbidden, "forbidden", "a history across patients is refused under the emergency purpose: break-glass opens the record of a patient you name (GET [base]/Type/id/_history)"))
 		return
 	}
-	v := g.b.View()
-	patients := []string{s.who.ID}
-	if s.who.Role != identity.Patient {
-		patients = g.patientIdentities()
-	}
-	heads := map[string]*records.Meta{}
-	var versions []*records.Meta
-	for _, p := range patients {
-		f := records.AccessFacts(v, s.who, p, pur, g.Now(), emergency.Facts)
-		for _, id := range records.PatientRecords(v, p) {
-			head := records.Version(v, id, records.Head(v, id))
-			if head == nil || !typ(head.ResourceType) || head.ContentType != ContentType || records.Erased(v, id) != nil || !records.Readable(f, head, pur) {
-				continue
-			}
-			heads[id] = head
-			for _, m := range records.History(v, id) {
-				if !q.since.IsZero() && time.Unix(m.Time, 0).Before(q.since) {
-					continue
-				}
-				if m.Version != head.Version && !canOpen(v, s, m) {
-					continue
-				}
-				versions = append(versions, m)
-			}
-		}
-	}
-	slices.SortFunc(versions, historyBefore)
+	heads, versions := g.historyVersions(s, pur, typ, q.since)
 	total := len(versions)
 	if q.cursor != nil {
 		c := &records.Meta{Height: q.cursor.height, RecordID: q.cursor.id, Version: q.cursor.version}
@@ -257,6 +231,36 @@ func (g *Gateway) listHistory(w http.ResponseWriter, r *http.Request, s *session
 		b["entry"] = entries
 	}
 	writeResource(w, http.StatusOK, b)
+}
+
+// historyVersions lists, on this node's record index, the versions since since (zero: all)
+// of the records of the types typ accepts that the caller may read, newest first, with the
+// head version of each record listed. It looks at the patients of the reader index only.
+func (g *Gateway) historyVersions(s *session, pur string, typ func(string) bool, since time.Time) (map[string]*records.Meta, []*records.Meta) {
+	v := g.b.View()
+	heads := map[string]*records.Meta{}
+	var versions []*records.Meta
+	for _, p := range g.readerPatients(v, s) {
+		f := records.AccessFacts(v, s.who, p, pur, g.Now(), emergency.Facts)
+		for _, id := range records.PatientRecords(v, p) {
+			head := records.Version(v, id, records.Head(v, id))
+			if head == nil || !typ(head.ResourceType) || head.ContentType != ContentType || records.Erased(v, id) != nil || !records.Readable(f, head, pur) {
+				continue
+			}
+			heads[id] = head
+			for _, m := range records.History(v, id) {
+				if !since.IsZero() && time.Unix(m.Time, 0).Before(since) {
+					continue
+				}
+				if m.Version != head.Version && !canOpen(v, s, m) {
+					continue
+				}
+				versions = append(versions, m)
+			}
+		}
+	}
+	slices.SortFunc(versions, historyBefore)
+	return heads, versions
 }
 
 // patientIdentities are the ids of every registered patient.

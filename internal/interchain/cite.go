@@ -8,72 +8,17 @@ import (
 	"strings"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/records"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
-
-// TypeCite cites, from a record on this chain, a dispense proven on the supply chain.
-const TypeCite tx.Type = 103
-
-// DispenseResourceType is the FHIR resource a pharmacy writes for each pack it hands over
-// (client.DispenseResourceType); only such a record cites a dispense.
-const DispenseResourceType = "MedicationDispense"
 
 // CiteStore is the state a citation reads and writes: the record index as well.
 type CiteStore interface {
 	LogStore
 	GetIndex(key []byte) []byte
 }
-
-// CiteBody cites, from the signer's MedicationDispense record Record, the dispense of pack
-// EPC that the supply chain ClientID follows committed: Event is the value under
-// supply.EventKey(Digest) in that chain's state, Proof its proof.
-type CiteBody struct {
-	Record   string      `json:"record"`
-	ClientID string      `json:"client_id"`
-	Digest   string      `json:"digest"` // hex SHA-256 of the event's hash id (supply.Digest)
-	EPC      string      `json:"epc"`    // the pack, in any GS1 spelling the event may use
-	Event    []byte      `json:"event"`
-	Proof    *StateProof `json:"proof"`
-}
-
-// Type implements tx.Body.
-func (*CiteBody) Type() tx.Type { return TypeCite }
-
-// Encode implements tx.Body.
-func (b *CiteBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
-
-// DecodeCite parses a citation.
-func DecodeCite(raw []byte) (*CiteBody, error) {
-	return tx.ReadJSON[CiteBody](raw, "dispense citation", maxBody)
-}
-
-// Citation is what this chain keeps of a cited dispense: which record, which supply chain
-// event, proven at which of that chain's heights.
-type Citation struct {
-	Record     string `json:"record"`
-	Version    uint32 `json:"version"` // the record's version when cited
-	ChainID    string `json:"chain_id"`
-	Client     string `json:"client"`
-	Height     int64  `json:"height"` // the supply chain's height the event is proven at
-	Digest     string `json:"digest"`
-	HashID     string `json:"hash_id"`
-	EPC        string `json:"epc"` // canonical (GS1 Digital Link)
-	BizStep    string `json:"biz_step"`
-	CapturedBy string `json:"captured_by"` // the trading partner that captured the event there
-	CitedBy    string `json:"cited_by"`
-	CitedAt    int64  `json:"cited_at"` // our height
-	Tx         string `json:"tx"`
-}
-
-// CitationKey is the state key of record's citation of event digest.
-func CitationKey(record, digest string) []byte {
-	return []byte("interchain/cite/" + record + "/" + digest)
-}
-
-// CitationPrefix is the key prefix of a record's citations.
-func CitationPrefix(record string) []byte { return []byte("interchain/cite/" + record + "/") }
 
 // citedKey marks an event of a chain as cited, by which record: one dispense, one record.
 func citedKey(chainID, digest string) []byte {
@@ -83,7 +28,7 @@ func citedKey(chainID, digest string) []byte {
 // ExecCite checks that the signer wrote Record, a MedicationDispense, that the supply
 // chain committed Event under its key (VerifyState), and that the event dispenses EPC;
 // then it stores the citation and audits it. An event is cited by one record only.
-func ExecCite(st CiteStore, env identity.Env, signer string, b *CiteBody) *tx.Error {
+func ExecCite(st CiteStore, env identity.Env, signer string, b *crosstx.CiteBody) *tx.Error {
 	if env.Signer == nil || env.Signer.Role != identity.Provider {
 		return Space.Err(CodeNotAuthor, "only the dispensing provider cites a dispense from its record; the signer %s is not a provider", signer)
 	}
@@ -104,8 +49,8 @@ func ExecCite(st CiteStore, env identity.Env, signer string, b *CiteBody) *tx.Er
 	switch {
 	case m == nil:
 		return Space.Err(CodeNoRecord, "record %s does not exist on this chain", b.Record)
-	case m.ResourceType != DispenseResourceType:
-		return Space.Err(CodeNoRecord, "record %s is a %s; only a %s cites a dispense", b.Record, m.ResourceType, DispenseResourceType)
+	case m.ResourceType != crosstx.DispenseResourceType:
+		return Space.Err(CodeNoRecord, "record %s is a %s; only a %s cites a dispense", b.Record, m.ResourceType, crosstx.DispenseResourceType)
 	case m.Author != signer:
 		return Space.Err(CodeNotAuthor, "record %s was written by %s; only its author cites from it", b.Record, m.Author)
 	}
@@ -113,7 +58,7 @@ func ExecCite(st CiteStore, env identity.Env, signer string, b *CiteBody) *tx.Er
 	if err != nil {
 		return err
 	}
-	if err := VerifyState(st, c.ID, b.Proof, supply.EventKey(b.Digest), b.Event); err != nil {
+	if err := VerifyState(st, c.ID, (*StateProof)(b.Proof), supply.EventKey(b.Digest), b.Event); err != nil {
 		return err
 	}
 	var ev supply.StoredEvent
@@ -130,10 +75,10 @@ func ExecCite(st CiteStore, env identity.Env, signer string, b *CiteBody) *tx.Er
 	if by := st.Get(citedKey(c.ChainID, b.Digest)); by != nil {
 		return Space.Err(CodeExists, "the dispense %s of chain %s is already cited by record %s", ev.HashID, c.ChainID, by)
 	}
-	cit := &Citation{Record: b.Record, Version: m.Version, ChainID: c.ChainID, Client: c.ID, Height: b.Proof.Height,
+	cit := &crosstx.Citation{Record: b.Record, Version: m.Version, ChainID: c.ChainID, Client: c.ID, Height: b.Proof.Height,
 		Digest: b.Digest, HashID: ev.HashID, EPC: epc, BizStep: step, CapturedBy: ev.CapturedBy,
 		CitedBy: signer, CitedAt: env.Height, Tx: env.TxHash}
-	st.Set(CitationKey(b.Record, b.Digest), encode(cit))
+	st.Set(crosstx.CitationKey(b.Record, b.Digest), cit.Encode())
 	st.Set(citedKey(c.ChainID, b.Digest), []byte(b.Record))
 	aev := env.SignerEvent(signer, ActionCite)
 	aev.Patient, aev.Record, aev.Version, aev.Category, aev.ResourceType = m.Patient, m.RecordID, m.Version, m.Category, m.ResourceType
@@ -185,12 +130,4 @@ func cbvWord(s, vocab string) string {
 		}
 	}
 	return s
-}
-
-func decodeCitation(v []byte) *Citation {
-	var c Citation
-	if err := json.Unmarshal(v, &c); err != nil {
-		panic(fmt.Errorf("interchain citation is corrupt: %w", err))
-	}
-	return &c
 }

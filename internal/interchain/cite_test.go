@@ -8,11 +8,13 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/supply"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-func citation(record, client, digest, epc string, p proven) *interchain.CiteBody {
-	return &interchain.CiteBody{Record: record, ClientID: client, Digest: digest, EPC: epc, Event: p.value, Proof: p.proof}
+func citation(record, client, digest, epc string, p proven) *crosstx.CiteBody {
+	return &crosstx.CiteBody{Record: record, ClientID: client, Digest: digest, EPC: epc, Event: p.value, Proof: (*wire.Proof)(p.proof)}
 }
 
 // TestCiteSupplyChainDispense: the supply chain runs as its own real network; a pharmacy
@@ -31,17 +33,17 @@ func TestCiteSupplyChainDispense(t *testing.T) {
 	pat, ck := e.patient("pat")
 	e.grant(pat, pharm.ID)
 	e.grant(pat, other.ID)
-	e.write(pharm, pat.ID, ck, "disp-1", interchain.DispenseResourceType)
+	e.write(pharm, pat.ID, ck, "disp-1", crosstx.DispenseResourceType)
 	e.write(pharm, pat.ID, ck, "obs-1", "Observation")
-	e.write(other, pat.ID, ck, "disp-2", interchain.DispenseResourceType)
+	e.write(other, pat.ID, ck, "disp-2", crosstx.DispenseResourceType)
 
 	d, item := src.dispenseDigest, src.item1
-	cite := func(record, client string, p proven) *interchain.CiteBody {
+	cite := func(record, client string, p proven) *crosstx.CiteBody {
 		return citation(record, client, d, item, p)
 	}
 	for _, c := range []struct {
 		what string
-		body *interchain.CiteBody
+		body *crosstx.CiteBody
 		code uint32
 	}{
 		{"an unknown client", cite("disp-1", "nowhere", src.dispense), interchain.CodeNotFound},
@@ -90,7 +92,7 @@ func TestCiteSupplyChainDispense(t *testing.T) {
 	if ev := e.lastEvent(); ev.Action != interchain.ActionCite || ev.Actor != pharm.ID || ev.Record != "disp-1" || ev.Patient != pat.ID || ev.Digest != d {
 		t.Fatalf("citation audit event: %+v", ev)
 	}
-	e.write(pharm, pat.ID, ck, "disp-3", interchain.DispenseResourceType)
+	e.write(pharm, pat.ID, ck, "disp-3", crosstx.DispenseResourceType)
 	e.refused("the same dispense from another record", pharm, cite("disp-3", "supply", src.dispense), interchain.CodeExists)
 	e.refused("the same dispense again", pharm, cite("disp-1", "supply", src.dispense), interchain.CodeExists)
 	e.replay()

@@ -6,14 +6,9 @@ import (
 	"fmt"
 
 	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/tx"
-)
-
-// Body types for providers of another shard.
-const (
-	TypeRecognise tx.Type = 104 // anyone proves a provider's entry on its home shard: recognised here
-	TypeAdmit     tx.Type = 105 // the registrar admits (or withdraws) a client's chain as a home of providers
 )
 
 // Audit actions of this package.
@@ -27,46 +22,6 @@ const (
 type LogStore interface {
 	Store
 	Append(leaf []byte) uint64
-}
-
-// AdmitBody admits the chain client ClientID follows as a home of providers (Admit false
-// withdraws it): a light client proves what another chain's state says, and admission is
-// this chain's registrar deciding that what the other chain's registrar registered as a
-// provider is a provider here too. A supply chain's client proves events, not clinicians.
-type AdmitBody struct {
-	ClientID string `json:"client_id"`
-	Admit    bool   `json:"admit"`
-}
-
-// RecogniseBody proves the identity entry of provider Identity in the state of the chain
-// ClientID follows: Entry is the value under identity.Key(Identity) there.
-type RecogniseBody struct {
-	ClientID string      `json:"client_id"`
-	Identity string      `json:"identity"`
-	Entry    []byte      `json:"entry"`
-	Proof    *StateProof `json:"proof"`
-}
-
-// Type implements tx.Body.
-func (*AdmitBody) Type() tx.Type { return TypeAdmit }
-
-// Type implements tx.Body.
-func (*RecogniseBody) Type() tx.Type { return TypeRecognise }
-
-// Encode implements tx.Body.
-func (b *AdmitBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
-
-// Encode implements tx.Body.
-func (b *RecogniseBody) Encode(w *tx.Writer) { tx.PutJSON(w, b) }
-
-// DecodeAdmit parses an admission.
-func DecodeAdmit(raw []byte) (*AdmitBody, error) {
-	return tx.ReadJSON[AdmitBody](raw, "home admission", maxBody)
-}
-
-// DecodeRecognise parses a recognition.
-func DecodeRecognise(raw []byte) (*RecogniseBody, error) {
-	return tx.ReadJSON[RecogniseBody](raw, "provider recognition", maxBody)
 }
 
 // Admission is the registrar's decision on a client as a home of providers.
@@ -88,7 +43,7 @@ func Admitted(r tx.Getter, id string) bool {
 }
 
 // ExecAdmit records the registrar's admission or withdrawal of a client's chain.
-func ExecAdmit(st LogStore, env identity.Env, signer string, b *AdmitBody) *tx.Error {
+func ExecAdmit(st LogStore, env identity.Env, signer string, b *crosstx.AdmitBody) *tx.Error {
 	if env.Signer == nil || env.Signer.Role != identity.Registrar {
 		return Space.Err(CodeUnauthorized, "only the registrar admits another chain's providers")
 	}
@@ -109,13 +64,10 @@ func ExecAdmit(st LogStore, env identity.Env, signer string, b *AdmitBody) *tx.E
 // proof refreshes the entry (a key rotation on the home chain), and a proof that the home
 // chain deactivated it deactivates it here; an older or equal proof changes nothing, so a
 // proof from before a revocation cannot bring the provider back.
-func ExecRecognise(st LogStore, env identity.Env, signer string, b *RecogniseBody) *tx.Error {
+func ExecRecognise(st LogStore, env identity.Env, signer string, b *crosstx.RecogniseBody) *tx.Error {
 	c, err := liveClient(st, b.ClientID)
 	if err != nil {
 		return err
-	}
-	if !Admitted(st, c.ID) {
-		return Space.Err(CodeNotAdmitted, "the registrar has not admitted chain %s (client %s) as a home of providers", c.ChainID, c.ID)
 	}
 	if _, ok := tx.ParseSigner(b.Identity); !ok {
 		return Space.Err(CodeInvalid, "identity %q is not a 40-hex identity id", b.Identity)
@@ -123,7 +75,7 @@ func ExecRecognise(st LogStore, env identity.Env, signer string, b *RecogniseBod
 	if b.Entry == nil {
 		return Space.Err(CodeInvalid, "a recognition carries the provider's identity entry")
 	}
-	if err := VerifyState(st, c.ID, b.Proof, identity.Key(b.Identity), b.Entry); err != nil {
+	if err := VerifyState(st, c.ID, (*StateProof)(b.Proof), identity.Key(b.Identity), b.Entry); err != nil {
 		return err
 	}
 	home, derr := identity.Decode(b.Entry)
@@ -143,6 +95,12 @@ func ExecRecognise(st LogStore, env identity.Env, signer string, b *RecogniseBod
 		return Space.Err(CodeInvalid, "the proven entry's encryption key: %v", kerr)
 	}
 	here := identity.Get(st, home.ID)
+	// A withdrawn admission stops new recognitions and refreshes, but not the news that the
+	// home chain deactivated a provider recognised earlier.
+	revoking := !home.Active && here != nil && here.Home != nil
+	if !revoking && !Admitted(st, c.ID) {
+		return Space.Err(CodeNotAdmitted, "the registrar has not admitted chain %s (client %s) as a home of providers", c.ChainID, c.ID)
+	}
 	if err := recognisable(here, home, c, b.Proof.Height); err != nil {
 		return err
 	}

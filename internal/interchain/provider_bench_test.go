@@ -9,9 +9,11 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // BenchmarkCrossChainTx is the work of a recognition (tx 104) and of a citation's proof
@@ -47,7 +49,7 @@ func BenchmarkCrossChainTx(b *testing.B) {
 		b.Fatal(err)
 	}
 	if err := o.run(registrar, func(st interchain.Store, env identity.Env) *tx.Error {
-		return interchain.ExecAdmit(st.(interchain.LogStore), env, registrar.ID, &interchain.AdmitBody{ClientID: clientID, Admit: true})
+		return interchain.ExecAdmit(st.(interchain.LogStore), env, registrar.ID, &crosstx.AdmitBody{ClientID: clientID, Admit: true})
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func BenchmarkCrossChainTx(b *testing.B) {
 		return (*interchain.StateProof)(p)
 	}
 	id := ids[4242]
-	rb := &interchain.RecogniseBody{ClientID: clientID, Identity: id, Entry: []byte(kv[string(identity.Key(id))]), Proof: prove(string(identity.Key(id)))}
+	rb := &crosstx.RecogniseBody{ClientID: clientID, Identity: id, Entry: []byte(kv[string(identity.Key(id))]), Proof: (*wire.Proof)(prove(string(identity.Key(id))))}
 	env := identity.Env{ChainID: ourChain, Height: o.height + 1, Time: o.now, TxHash: "00", Signer: relayer}
 	b.Run("recognise", func(b *testing.B) {
 		cpu := startCPU()
@@ -92,7 +94,7 @@ func BenchmarkCrossChainTx(b *testing.B) {
 		}
 		cpu.report(b)
 		b.ReportMetric(float64(len(p.Map)), "proof-bytes")
-		cb := &interchain.CiteBody{Record: "disp-1", ClientID: clientID, Digest: d, EPC: "urn:epc:id:sgtin:4012345.012345.4242", Event: val, Proof: p}
+		cb := &crosstx.CiteBody{Record: "disp-1", ClientID: clientID, Digest: d, EPC: "urn:epc:id:sgtin:4012345.012345.4242", Event: val, Proof: (*wire.Proof)(p)}
 		b.ReportMetric(float64(len(tx.Sign(kp.Sign, [tx.SignerLen]byte{}, ourChain, 0, cb).Encode())), "tx-bytes")
 	})
 }

@@ -8,12 +8,14 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
-func recognition(client, id string, p proven) *interchain.RecogniseBody {
-	return &interchain.RecogniseBody{ClientID: client, Identity: id, Entry: p.value, Proof: p.proof}
+func recognition(client, id string, p proven) *crosstx.RecogniseBody {
+	return &crosstx.RecogniseBody{ClientID: client, Identity: id, Entry: p.value, Proof: (*wire.Proof)(p.proof)}
 }
 
 // flipped is p with one byte of its ICS-23 proof changed.
@@ -69,10 +71,10 @@ func TestRecogniseProviderFromAnotherShard(t *testing.T) {
 
 	// Anyone may submit a recognition: here the patient does.
 	b.refused("a client the registrar has not admitted as a home of providers", pat, recognition("supply", dr.ID, src.providerAt1), interchain.CodeNotAdmitted)
-	b.refused("admission by an auditor", relayer, &interchain.AdmitBody{ClientID: "shard-a", Admit: true}, interchain.CodeUnauthorized)
-	b.refused("admission of an unknown client", b.reg, &interchain.AdmitBody{ClientID: "nowhere", Admit: true}, interchain.CodeNotFound)
-	b.ok("the registrar admits shard A", b.reg, &interchain.AdmitBody{ClientID: "shard-a", Admit: true})
-	b.ok("and the frozen client", b.reg, &interchain.AdmitBody{ClientID: "frozen", Admit: true})
+	b.refused("admission by an auditor", relayer, &crosstx.AdmitBody{ClientID: "shard-a", Admit: true}, interchain.CodeUnauthorized)
+	b.refused("admission of an unknown client", b.reg, &crosstx.AdmitBody{ClientID: "nowhere", Admit: true}, interchain.CodeNotFound)
+	b.ok("the registrar admits shard A", b.reg, &crosstx.AdmitBody{ClientID: "shard-a", Admit: true})
+	b.ok("and the frozen client", b.reg, &crosstx.AdmitBody{ClientID: "frozen", Admit: true})
 	b.refused("a frozen client", pat, recognition("frozen", dr.ID, src.providerAt1), interchain.CodeFrozen)
 	b.refused("an unknown client", pat, recognition("nowhere", dr.ID, src.providerAt1), interchain.CodeNotFound)
 	b.refused("a proof with a flipped byte", pat, recognition("shard-a", dr.ID, flipped(src.providerAt1)), interchain.CodeProof)
@@ -124,8 +126,11 @@ func TestRecogniseProviderFromAnotherShard(t *testing.T) {
 		Proof: identity.SignPop(next.Sign, b.chainID, "rotate", dr.ID, next.EncPublic())}
 	b.expect("the recognised provider rotates its keys on B", dr, rotate, identity.Space, identity.CodeUnauthorized)
 
-	// A deactivated it; the proof of that deactivates it on B, and the older proof of its
-	// active entry cannot bring it back.
+	// A deactivated it; the proof of that deactivates it on B, even after B's registrar
+	// withdrew the admission of A, and the older proof of its active entry cannot bring it
+	// back.
+	b.ok("the registrar withdraws the admission of shard A", b.reg, &crosstx.AdmitBody{ClientID: "shard-a", Admit: false})
+	b.refused("an active entry through the withdrawn client", pat, recognition("shard-a", dr.ID, src.providerAt1), interchain.CodeNotAdmitted)
 	b.ok("recognise A's deactivation", relayer, recognition("shard-a", dr.ID, src.providerAt2))
 	if got := b.identity(dr.ID); got.Active || got.Deactivated == 0 || got.Home.ProvenAt != src.h2 {
 		t.Fatalf("after A's deactivation: %+v", got)
@@ -133,8 +138,9 @@ func TestRecogniseProviderFromAnotherShard(t *testing.T) {
 	if out := b.read(dr, pat.ID, "note-1"); out != nil && out.Allowed {
 		t.Fatalf("read by the provider A deactivated: %+v", out)
 	}
+	b.ok("the registrar admits shard A again", b.reg, &crosstx.AdmitBody{ClientID: "shard-a", Admit: true})
 	b.refused("the proof from before the deactivation", pat, recognition("shard-a", dr.ID, src.providerAt1), interchain.CodeStale)
-	b.expect("a transaction signed by it", dr, &interchain.AdmitBody{ClientID: "shard-a"}, tx.Space, tx.CodeInactive)
+	b.expect("a transaction signed by it", dr, &crosstx.AdmitBody{ClientID: "shard-a"}, tx.Space, tx.CodeInactive)
 	b.replay()
 }
 
@@ -146,7 +152,7 @@ func TestRecognitionNeverReplacesALocalIdentity(t *testing.T) {
 	dr := src.provider
 	c := newAppChain(t, "ehr-c", src.blocks[src.h2+1].Time.Add(time.Minute))
 	c.follow("shard-a", src.chainID, c.reg, src.blocks[1], src.blocks[src.h1+1])
-	c.ok("admit shard A", c.reg, &interchain.AdmitBody{ClientID: "shard-a", Admit: true})
+	c.ok("admit shard A", c.reg, &crosstx.AdmitBody{ClientID: "shard-a", Admit: true})
 	c.register(dr, identity.Provider, "St Mary", "MD-1")
 	c.refused("the id registered here with the same keys", c.reg, recognition("shard-a", dr.ID, src.providerAt1), interchain.CodeKeyConflict)
 	next, err := keys.Generate()

@@ -1,6 +1,6 @@
 // Finds a patient and walks histories with fhir-kit-client, as an integrator would: a
 // patient search by family name and birth date, a chained search paged to the end, an
-// _include:iterate, and a type history paged to the end. FHIR_BASE, FHIR_TOKEN, FAMILY and
+// _include:iterate, a reverse chain (_has), an _include=*, and a type history paged to the end. FHIR_BASE, FHIR_TOKEN, FAMILY and
 // BIRTHDATE come from the environment; the results are printed as one JSON object.
 import { Client } from 'fhir-kit-client';
 
@@ -26,6 +26,15 @@ const it = await client.search({ resourceType: 'Observation', searchParams: { pa
 out.iterate = {
   matches: (it.entry ?? []).filter((e) => e.search?.mode === 'match').length,
   included: (it.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource.resourceType).sort(),
+};
+
+const has = await client.search({ resourceType: 'Patient', searchParams: { '_has:Observation:subject:code': 'http://loinc.org|8302-2', family } });
+out.has = { total: has.total, ids: (has.entry ?? []).map((e) => e.resource.id) };
+
+const star = await client.search({ resourceType: 'Observation', searchParams: { patient, code: 'http://loinc.org|8302-2', _count: '1', _include: '*' } });
+out.wildcard = {
+  matches: (star.entry ?? []).filter((e) => e.search?.mode === 'match').length,
+  included: (star.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource.resourceType).sort(),
 };
 
 let hist = await client.history({ resourceType: 'Encounter' });
