@@ -211,8 +211,8 @@ type RelayerProc struct {
 }
 
 // StartRelayers sets up and starts the relayers of the layout that have an end among the
-// named chains (all when none) and whose two chains both have node 0 running; a relayer
-// already running is left alone. Each is `binary relay ... --every every`, in its own
+// named chains (all when none), just started, and whose other end has node 0 running; a
+// relayer already running is left alone. Each is `binary relay ... --every every`, in its own
 // session, signing with its keystore unlocked by pass (given to it in its environment).
 func StartRelayers(ctx context.Context, dir, binary string, names []string, pass []byte, every time.Duration) ([]RelayerProc, error) {
 	return startRelayers(ctx, dir, binary, names, pass, every, false)
@@ -233,7 +233,7 @@ func startRelayers(ctx context.Context, dir, binary string, names []string, pass
 	}
 	var out []RelayerProc
 	for _, r := range l.Relayers {
-		if !touches(r, names) || !l.bothRunning(dir, r) {
+		if !touches(r, names) || !l.endsUp(dir, r, names) {
 			continue
 		}
 		if pid := relayerPID(dir, r); pid != 0 {
@@ -252,8 +252,13 @@ func startRelayers(ctx context.Context, dir, binary string, names []string, pass
 	return out, nil
 }
 
-func (l *Layout) bothRunning(dir string, r shard.Relayer) bool {
+// endsUp reports whether both chains of r are up or being started (named, or all when
+// none are): SetupRelayer then waits for them to serve.
+func (l *Layout) endsUp(dir string, r shard.Relayer, names []string) bool {
 	for _, name := range []string{r.On, r.Follows} {
+		if len(names) == 0 || slices.Contains(names, name) {
+			continue
+		}
 		d, err := l.ChainDir(dir, name)
 		if err != nil || !Running(filepath.Join(d, "node0")) {
 			return false

@@ -18,6 +18,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/interchain"
+	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/shard"
@@ -196,7 +197,8 @@ func TestMultiChainStory(t *testing.T) {
 			pat = ks
 		}
 	}
-	if got, err := r.RegisterPatient(ctx, reg, pat); err != nil || got.Name != "ehr-b" {
+	// The physician, recognised on B, registers her there as a local provider would.
+	if got, err := r.RegisterPatient(ctx, dr, pat); err != nil || got.Name != "ehr-b" {
 		t.Fatalf("register the patient: %v, on %s", err, got.Name)
 	}
 	if knows(t, ctx, a, pat.ID) {
@@ -293,7 +295,7 @@ func TestMultiChainStory(t *testing.T) {
 	if _, err := a.CiteDispense(ctx, lee, cite); err != nil {
 		t.Fatalf("cite the dispense on ehr-a: %v", err)
 	}
-	var cits interchain.CitationsAnswer
+	var cits crosstx.CitationsAnswer
 	if err := json.Unmarshal([]byte(run(api["ehr-a"], "record", "citations", m[1], "--as", "ada")), &cits); err != nil {
 		t.Fatal(err)
 	}
