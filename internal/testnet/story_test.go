@@ -148,7 +148,7 @@ func TestMultiChainStory(t *testing.T) {
 			st, err := chain[from].Status(ctx)
 			return err == nil && st.Height > height
 		})
-		run(api[on], "relay", "--from", api[from], "--client", from, "--as", Registrar, "--height", strconv.FormatInt(height, 10))
+		t.Logf("relay --height %d to %s: %s", height, on, strings.TrimSpace(run(api[on], "relay", "--from", api[from], "--client", from, "--as", Registrar, "--height", strconv.FormatInt(height, 10))))
 		cs, err := chain[on].InterchainClientBelow(ctx, from, height+1)
 		if err != nil || cs.Below == nil || cs.Below.Height != height {
 			t.Fatalf("%s's client of %s after relaying header %d: %+v, %v", on, from, height, cs, err)
