@@ -110,10 +110,16 @@ func TestMultiChainStory(t *testing.T) {
 	if err != nil || strings.Count(out, "relayer pid") != 4 || !strings.Contains(out, "client ehr-b    of ehr-b    relayer pid") {
 		t.Fatalf("testnet status: %v\n%s", err, out)
 	}
-	// A second start finds the clients and the relayers running and starts nothing.
-	again, err := StartRelayersAttached(ctx, dir, binary, nil, passphrase, time.Second)
-	if err != nil || len(again) != 4 || again[0].PID != procs[0].PID {
-		t.Fatalf("a second start: %+v, %v (first %+v)", again, err, procs)
+	// `testnet start` again finds the chains, the clients and the relayers running and
+	// starts nothing.
+	out, err = cli(t, "testnet", "start", "--dir", dir)
+	if err != nil {
+		t.Fatalf("testnet start again: %v\n%s", err, out)
+	}
+	for _, p := range procs {
+		if want := fmt.Sprintf("relayer of client %s on %s (follows %s): pid %d", p.Client, p.On, p.Follows, p.PID); !strings.Contains(out, want) {
+			t.Fatalf("testnet start again does not show %q:\n%s", want, out)
+		}
 	}
 
 	// Keystores: the network's registrar, a physician and a pharmacist of shard A, the
