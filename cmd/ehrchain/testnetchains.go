@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -137,6 +138,35 @@ func printChainsStatus(cs []testnet.ChainStatus) error {
 			fmt.Print("  ")
 			printStatus([]testnet.NodeStatus{s})
 		}
+		for _, r := range c.Relayers {
+			proc := "relayer stopped"
+			if r.Running {
+				proc = fmt.Sprintf("relayer pid %d", r.PID)
+			}
+			switch {
+			case r.Error != "":
+				fmt.Printf("  client %-8s of %-8s %s; %s\n", r.Client, r.Follows, proc, r.Error)
+			case r.Frozen:
+				fmt.Printf("  client %-8s of %-8s %s; FROZEN at %s height %d\n", r.Client, r.Follows, proc, r.Follows, r.Latest)
+			default:
+				fmt.Printf("  client %-8s of %-8s %s; verified to %s height %d\n", r.Client, r.Follows, proc, r.Follows, r.Latest)
+			}
+		}
+	}
+	return nil
+}
+
+// startRelayers creates the light clients of the relayers of the started chains (on first
+// start) and runs a relayer process for each whose two chains run.
+func startRelayers(cmd *cobra.Command, dir, bin string, chains []string, pass []byte, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), max(wait, time.Minute))
+	defer cancel()
+	procs, err := testnet.StartRelayers(ctx, dir, bin, chains, pass, testnet.RelayEvery)
+	for _, p := range procs {
+		fmt.Printf("relayer of client %s on %s (follows %s): pid %d, log %s/relayers/%s/%s.log\n", p.Client, p.On, p.Follows, p.PID, dir, p.On, p.Client)
+	}
+	if err != nil {
+		return fmt.Errorf("relayers: %w (the chains run; start again to retry, or --relayers=false)", err)
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ With init --chains (or --shards) it lays out several chains, each such a testnet
 DIR/NAME, and DIR/network.json for client commands' --network; start, stop and status then
 act on every chain or on --chain NAME.`,
 	}
-	c.AddCommand(testnetInitCmd(g), testnetStartCmd(), testnetStopCmd(), testnetStatusCmd(), testnetAddNodeCmd())
+	c.AddCommand(testnetInitCmd(g), testnetStartCmd(g), testnetStopCmd(), testnetStatusCmd(), testnetAddNodeCmd())
 	return c
 }
 
@@ -94,14 +94,15 @@ DIR/network.json, the network description clients route patients with (--network
 	return c
 }
 
-func testnetStartCmd() *cobra.Command {
+func testnetStartCmd(g *globals) *cobra.Command {
 	var dir string
 	var which []int
 	var chains []string
 	var wait time.Duration
+	var relayers bool
 	c := &cobra.Command{
 		Use:   "start",
-		Short: "Start the testnet's nodes (or --node I) as background processes",
+		Short: "Start the testnet's nodes (or --node I) as background processes; on several chains, their relayers too",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bin, err := os.Executable()
@@ -112,7 +113,22 @@ func testnetStartCmd() *cobra.Command {
 				return err
 			}
 			if testnet.IsMultiChain(dir) {
-				return startChains(cmd, dir, bin, chains, wait)
+				var pass []byte
+				if relayers {
+					if pass, err = g.passphrase("the testnet keystores (registrar and relayers)", false); err != nil {
+						return err
+					}
+				}
+				if err := startChains(cmd, dir, bin, chains, wait); err != nil {
+					return err
+				}
+				if !relayers {
+					return nil
+				}
+				return startRelayers(cmd, dir, bin, chains, pass, wait)
+			}
+			if cmd.Flags().Changed("relayers") {
+				return fmt.Errorf("--relayers: %s is a single-chain testnet", dir)
 			}
 			pids, err := testnet.Start(dir, bin, which)
 			if err != nil {
@@ -148,6 +164,7 @@ func testnetStartCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "dir", "", "testnet directory")
 	c.Flags().IntSliceVar(&which, "node", nil, "start only these nodes (index; repeatable)")
 	c.Flags().DurationVar(&wait, "wait", 30*time.Second, "wait until every started node serves (0: do not wait)")
+	c.Flags().BoolVar(&relayers, "relayers", true, "on several chains: create the light clients of chains.json's relayers (first start) and run a relayer process for each")
 	chainFlag(c, &chains)
 	c.MarkFlagRequired("dir")
 	return c
@@ -160,7 +177,7 @@ func testnetStopCmd() *cobra.Command {
 	var kill bool
 	c := &cobra.Command{
 		Use:   "stop",
-		Short: "Stop the testnet's nodes (or --node I); --kill sends SIGKILL to simulate a crash",
+		Short: "Stop the testnet's nodes (or --node I), and the relayers of the chains stopped; --kill sends SIGKILL to simulate a crash",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := chainDir(dir, chains, which)
@@ -193,7 +210,7 @@ func testnetStatusCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Each node's process, height, app hash and voting power",
+		Short: "Each node's process, height, app hash and voting power; on several chains, each relayer's process and light client height",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := chainDir(dir, chains, nil)

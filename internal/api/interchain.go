@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/ehrchain/ehrchain/internal/interchain"
 	"github.com/ehrchain/ehrchain/internal/tx"
@@ -15,10 +16,23 @@ func (s *Server) routeInterchain() {
 }
 
 // interchainClient answers a light client of another chain and its latest verified header
-// to anyone: which chains this one follows, and how far, is a rule of the network.
+// to anyone: which chains this one follows, and how far, is a rule of the network. With
+// ?below=H it adds the highest header verified below the counterparty's height H, which a
+// relayer filling in header H verifies from.
 func (s *Server) interchainClient(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
-	info, err := interchain.Info(v, v.Height(), r.PathValue("id"))
+	var info *interchain.ClientInfo
+	var err *tx.Error
+	if q := r.URL.Query().Get("below"); q != "" {
+		h, perr := strconv.ParseInt(q, 10, 64)
+		if perr != nil || h < 1 {
+			writeErr(w, Space.Err(CodeBadRequest, "below=%q must be a height of the other chain (1 or above)", q))
+			return
+		}
+		info, err = interchain.InfoBelow(v, v.Height(), r.PathValue("id"), h)
+	} else {
+		info, err = interchain.Info(v, v.Height(), r.PathValue("id"))
+	}
 	if err != nil {
 		writeErr(w, err)
 		return

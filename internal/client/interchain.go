@@ -25,6 +25,13 @@ func (c *Client) InterchainClient(ctx context.Context, id string) (*wire.Interch
 	return &r, c.do(ctx, "GET", "/v1/interchain/clients/"+url.PathEscape(id), nil, &r)
 }
 
+// InterchainClientBelow is InterchainClient with the highest header the client verified
+// below the other chain's height h (Below, nil if none): where a header h is filled in from.
+func (c *Client) InterchainClientBelow(ctx context.Context, id string, h int64) (*wire.InterchainClient, error) {
+	var r wire.InterchainClient
+	return &r, c.do(ctx, "GET", "/v1/interchain/clients/"+url.PathEscape(id)+"?below="+strconv.FormatInt(h, 10), nil, &r)
+}
+
 // CheckInterchain asks the node whether a proof of the other chain's state verifies
 // against its light client id, as a transaction citing it would be checked.
 func (c *Client) CheckInterchain(ctx context.Context, id string, q *wire.InterchainCheck) (*wire.InterchainChecked, error) {

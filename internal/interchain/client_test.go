@@ -101,7 +101,7 @@ func TestUpdateVerifies(t *testing.T) {
 		}
 	}
 	wantCode(t, "header 21 again", o.update(20, sign(h21)), interchain.CodeExists)
-	wantCode(t, "header 15, below the latest", o.update(10, sign(header(15))), interchain.CodeInvalid)
+	wantCode(t, "header 15, below the latest, from above it", o.update(21, sign(header(15))), interchain.CodeInvalid)
 }
 
 // TestUpdateRefusals tries to get a header past the light client in every way the client

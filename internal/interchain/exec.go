@@ -67,9 +67,13 @@ func ExecCreate(st Store, env identity.Env, signer string, b *CreateBody) *tx.Er
 }
 
 // ExecUpdate verifies a relayed header from the consensus state at b.TrustedHeight and
-// stores its consensus state. A header that verifies but differs from the one already
-// verified at its height is itself proof of misbehaviour: the client is frozen (and the
-// transaction succeeds, so the freeze is committed).
+// stores its consensus state. The header may be below the client's latest height (a
+// fill-in): a proof of the counterparty's state at h is checked against header h+1, which
+// a relayer following the newest block may have skipped. A fill-in verifies forward, like
+// any header, from a verified height below it; the latest height stays the highest. A
+// header that verifies but differs from the one already verified at its height is itself
+// proof of misbehaviour: the client is frozen (and the transaction succeeds, so the freeze
+// is committed).
 func ExecUpdate(st Store, env identity.Env, _ string, b *UpdateBody) *tx.Error {
 	c, err := liveClient(st, b.ClientID)
 	if err != nil {
@@ -83,8 +87,8 @@ func ExecUpdate(st Store, env identity.Env, _ string, b *UpdateBody) *tx.Error {
 	switch {
 	case prev != nil && bytes.Equal(prev.HeaderHash, lb.Hash()):
 		return Space.Err(CodeExists, "header %d of %s was verified at our height %d", lb.Height, c.ChainID, prev.VerifiedAt)
-	case prev == nil && lb.Height <= c.LatestHeight:
-		return Space.Err(CodeInvalid, "client %s verifies headers above its latest height %d; header %d is not", c.ID, c.LatestHeight, lb.Height)
+	case b.TrustedHeight >= lb.Height:
+		return Space.Err(CodeInvalid, "header %d verifies forward from a lower verified height, not from %d", lb.Height, b.TrustedHeight)
 	}
 	if err := verifyFrom(st, c, b.TrustedHeight, lb, env.Time); err != nil {
 		return err
@@ -96,8 +100,10 @@ func ExecUpdate(st Store, env identity.Env, _ string, b *UpdateBody) *tx.Error {
 	if err := storeConsensus(st, c.ID, lb, env.Height); err != nil {
 		return Space.Err(CodeInvalid, "validator set does not encode: %v", err)
 	}
-	c.LatestHeight = lb.Height
-	st.Set(ClientKey(c.ID), encode(c))
+	if lb.Height > c.LatestHeight {
+		c.LatestHeight = lb.Height
+		st.Set(ClientKey(c.ID), encode(c))
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package interchain
 
 import (
+	"bytes"
+
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
@@ -10,6 +12,56 @@ type ClientInfo struct {
 	Height int64      `json:"height"` // our height the answer is read at
 	Client *Client    `json:"client"`
 	Latest *Consensus `json:"latest"`
+	// Below, when asked for, is the highest verified consensus state below a counterparty
+	// height: where a relayer fills in a header from (nil: none below it).
+	Below *Consensus `json:"below,omitempty"`
+}
+
+// Ranger is committed state read in key order (state.View).
+type Ranger interface {
+	tx.Getter
+	IterateFrom(prefix, from []byte, fn func(key, value []byte) bool)
+}
+
+// InfoBelow is Info with the highest consensus state verified below counterparty height h.
+func InfoBelow(r Ranger, height int64, id string, h int64) (*ClientInfo, *tx.Error) {
+	if h < 1 {
+		return nil, Space.Err(CodeInvalid, "below must be a counterparty height of 1 or more, got %d", h)
+	}
+	info, err := Info(r, height, id)
+	if err != nil {
+		return nil, err
+	}
+	info.Below = Below(r, id, h)
+	return info, nil
+}
+
+// Below is the client's highest verified consensus state below counterparty height h, or
+// nil. Heights are zero-padded in ConsensusKey, so key order is height order; the scan
+// gallops down from h (h-1, h-2, h-4, ...) and reads at most about twice the gap between
+// h and the answer, not every state the client kept.
+func Below(r Ranger, id string, h int64) *Consensus {
+	prefix := ConsensusKey(id, 0)
+	prefix = prefix[:len(prefix)-20]
+	end := ConsensusKey(id, h)
+	for step := int64(1); step > 0; step *= 2 {
+		from := max(h-step, 0)
+		var last []byte
+		r.IterateFrom(prefix, ConsensusKey(id, from), func(k, _ []byte) bool {
+			if bytes.Compare(k, end) >= 0 {
+				return false
+			}
+			last = bytes.Clone(k)
+			return true
+		})
+		if last != nil {
+			return tx.LoadJSON[Consensus](r, last, "interchain")
+		}
+		if from == 0 {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Info reads a client and its latest consensus state.

@@ -112,6 +112,10 @@ func (l *ledger) Client(_ context.Context, id string) (*interchain.ClientInfo, e
 	return info, nil
 }
 
+func (l *ledger) Below(_ context.Context, id string, h int64) (*interchain.Consensus, error) {
+	return interchain.Below(l.st.Committed(), id, h), nil
+}
+
 func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
 	body, err := interchain.DecodeUpdate(bodyBytes(b))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/interchain"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/tx"
+	"github.com/ehrchain/ehrchain/internal/wire"
 )
 
 // Source is the counterparty chain whose headers are relayed.
@@ -23,6 +24,9 @@ type Source interface {
 type Target interface {
 	// Client is the light client id as last committed, with its latest verified header.
 	Client(ctx context.Context, id string) (*interchain.ClientInfo, error)
+	// Below is the client's highest verified header below the counterparty's height h, as
+	// last committed (nil: none).
+	Below(ctx context.Context, id string, h int64) (*interchain.Consensus, error)
 	// Update submits one header and waits for its block; a refusal is a *tx.Error.
 	Update(ctx context.Context, b *interchain.UpdateBody) error
 }
@@ -65,11 +69,25 @@ func (c Chain) Client(ctx context.Context, id string) (*interchain.ClientInfo, e
 		TrustNumerator: w.TrustNumerator, TrustDenominator: w.TrustDenominator, TrustingPeriod: w.TrustingPeriod,
 		MaxClockDrift: w.MaxClockDrift, LatestHeight: w.LatestHeight, CreatedAt: w.CreatedAt, CreatedBy: w.CreatedBy,
 		Frozen: w.Frozen, FrozenAt: w.FrozenAt, FrozenHeight: w.FrozenHeight}}
-	if l := r.Latest; l != nil {
-		info.Latest = &interchain.Consensus{Height: l.Height, Time: l.Time, HeaderHash: l.HeaderHash, AppHash: l.AppHash,
-			ValidatorsHash: l.ValidatorsHash, NextValsHash: l.NextValsHash, VerifiedAt: l.VerifiedAt}
-	}
+	info.Latest, info.Below = consensus(r.Latest), consensus(r.Below)
 	return info, nil
+}
+
+// Below implements Target.
+func (c Chain) Below(ctx context.Context, id string, h int64) (*interchain.Consensus, error) {
+	r, err := c.C.InterchainClientBelow(ctx, id, h)
+	if err != nil {
+		return nil, coded(err)
+	}
+	return consensus(r.Below), nil
+}
+
+func consensus(l *wire.LightClientHeader) *interchain.Consensus {
+	if l == nil {
+		return nil
+	}
+	return &interchain.Consensus{Height: l.Height, Time: l.Time, HeaderHash: l.HeaderHash, AppHash: l.AppHash,
+		ValidatorsHash: l.ValidatorsHash, NextValsHash: l.NextValsHash, VerifiedAt: l.VerifiedAt}
 }
 
 // Update implements Target.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -161,6 +162,37 @@ func TestRelayBetweenTwoRealChains(t *testing.T) {
 	}
 	if ok, err := a.Client.CheckInterchain(ctx, "chain-b", check); err != nil || ok.HeaderBy != h+1 {
 		t.Fatalf("the earlier proof after more headers: %+v, %v", ok, err)
+	}
+
+	// A proof at h2 whose header h2+1 the client skipped: relaying h2+1 fills it in below
+	// the client's latest height, and the proof checks.
+	pb2, err := b.Client.As(castB.Provider).Identity(ctx, castB.Provider.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := pb2.Proof.Height
+	waitFor(t, ctx, "chain B to make block h2+3", func() bool { return b.Node.Height() >= h2+3 })
+	if res, err := r.Once(ctx); err != nil || res.To <= h2+1 {
+		t.Fatalf("relay B's newest past %d: %+v, %v", h2+1, res, err)
+	}
+	check2 := &wire.InterchainCheck{Key: identity.Key(castB.Provider.ID), Value: pb2.Value, Proof: pb2.Proof}
+	if _, err := a.Client.CheckInterchain(ctx, "chain-b", check2); !refused(err, interchain.CodeUnverified) {
+		t.Fatalf("a proof at %d with header %d skipped: %v", h2, h2+1, err)
+	}
+	below, err := a.Client.InterchainClientBelow(ctx, "chain-b", h2+1)
+	if err != nil || below.Below == nil || below.Below.Height >= h2+1 || below.Client.LatestHeight <= h2+1 {
+		t.Fatalf("below %d: %+v, %v", h2+1, below, err)
+	}
+	var ce *client.Error
+	if _, err := a.Client.InterchainClientBelow(ctx, "chain-b", 0); !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || ce.Code != wire.CodeBadRequest {
+		t.Fatalf("below=0: %v, want HTTP 400 code %d", err, wire.CodeBadRequest)
+	}
+	fill, err := r.RelayTo(ctx, h2+1)
+	if err != nil || !slices.Equal(fill.Relayed, []int64{h2 + 1}) || fill.To != below.Client.LatestHeight {
+		t.Fatalf("fill-in of %d: %+v, %v", h2+1, fill, err)
+	}
+	if ok, err := a.Client.CheckInterchain(ctx, "chain-b", check2); err != nil || ok.ProvenAt != h2 || ok.HeaderBy != h2+1 {
+		t.Fatalf("the proof at %d after the fill-in: %+v, %v", h2, ok, err)
 	}
 }
 

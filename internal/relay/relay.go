@@ -25,7 +25,7 @@ type Relayer struct {
 // Result is what one round relayed.
 type Result struct {
 	From    int64   // the client's latest verified height before the round
-	To      int64   // after it
+	To      int64   // after it (a fill-in below the latest leaves it)
 	Relayed []int64 // the heights submitted and verified, in order (pivots first)
 	Refused int     // updates the target chain refused as beyond the trust level (bisected around)
 }
@@ -36,7 +36,8 @@ func (r *Relayer) Once(ctx context.Context) (*Result, error) { return r.RelayTo(
 
 // RelayTo relays the source's header of height (0: the newest): a proof of the source's
 // state at height h is checked against header h+1, so whoever holds such a proof relays
-// h+1 before citing it.
+// h+1 before citing it. A height below the client's latest is filled in, verified from the
+// highest header the client verified below it; one the client holds already is left alone.
 func (r *Relayer) RelayTo(ctx context.Context, height int64) (*Result, error) {
 	info, err := r.Target.Client(ctx, r.ClientID)
 	if err != nil {
@@ -48,8 +49,11 @@ func (r *Relayer) RelayTo(ctx context.Context, height int64) (*Result, error) {
 			c.ID, c.FrozenAt, c.ChainID, c.FrozenHeight)
 	}
 	res := &Result{From: c.LatestHeight, To: c.LatestHeight}
+	if height < 0 {
+		return res, fmt.Errorf("height must be 0 (the newest) or above, got %d", height)
+	}
 	if height != 0 && height <= c.LatestHeight {
-		return res, nil
+		return res, r.fillIn(ctx, res, c, height)
 	}
 	lb, err := r.Source.LightBlock(ctx, height)
 	if err != nil {
@@ -61,12 +65,45 @@ func (r *Relayer) RelayTo(ctx context.Context, height int64) (*Result, error) {
 	if lb.Height <= c.LatestHeight {
 		return res, nil
 	}
-	a, err := r.anchorOf(ctx, info)
+	a, err := r.anchorAt(ctx, c, info.Latest, c.LatestHeight)
 	if err != nil {
 		return res, err
 	}
-	err = r.bisect(ctx, res, a, lb, cmtmath.Fraction{Numerator: c.TrustNumerator, Denominator: c.TrustDenominator})
+	err = r.bisect(ctx, res, a, lb, trustOf(c))
 	return res, err
+}
+
+// fillIn relays header height, below the client's latest, from the highest header the
+// client verified below it. A relayer following the newest block skips heights, and a
+// proof of the source's state at h needs header h+1 in particular.
+func (r *Relayer) fillIn(ctx context.Context, res *Result, c *interchain.Client, height int64) error {
+	below, err := r.Target.Below(ctx, c.ID, height+1)
+	if err != nil {
+		return fmt.Errorf("light client %s below height %d: %w", c.ID, height+1, err)
+	}
+	switch {
+	case below == nil:
+		return interchain.Space.Err(interchain.CodeUnverified, "light client %s verified no header below %d to verify it from (it was created above it)", c.ID, height)
+	case below.Height == height:
+		return nil // verified already
+	}
+	lb, err := r.Source.LightBlock(ctx, height)
+	if err != nil {
+		return fmt.Errorf("the source's block %d: %w", height, err)
+	}
+	if lb.ChainID != c.ChainID {
+		return fmt.Errorf("the source serves chain %q; client %s follows %q", lb.ChainID, c.ID, c.ChainID)
+	}
+	a, err := r.anchorAt(ctx, c, below, below.Height)
+	if err != nil {
+		return err
+	}
+	r.logf("filling in header %d of %s below client %s's latest %d, from %d", height, c.ChainID, c.ID, c.LatestHeight, below.Height)
+	return r.bisect(ctx, res, a, lb, trustOf(c))
+}
+
+func trustOf(c *interchain.Client) cmtmath.Fraction {
+	return cmtmath.Fraction{Numerator: c.TrustNumerator, Denominator: c.TrustDenominator}
 }
 
 // anchor is the client's newest verified header as the relayer knows it: its height and,
@@ -77,19 +114,20 @@ type anchor struct {
 	lb     *types.LightBlock // nil: not served (pruned); the target chain's refusals guide
 }
 
-// anchorOf is the anchor of the client's latest header. A source whose block at that
-// height is another block than the one the client verified is on another fork (or is
-// another chain's node): the relayer stops rather than feed a client from it.
-func (r *Relayer) anchorOf(ctx context.Context, info *interchain.ClientInfo) (anchor, error) {
-	a := anchor{height: info.Client.LatestHeight}
+// anchorAt is the anchor of the client's verified header of height (cs, nil if unknown).
+// A source whose block at that height is another block than the one the client verified
+// is on another fork (or is another chain's node): the relayer stops rather than feed a
+// client from it.
+func (r *Relayer) anchorAt(ctx context.Context, c *interchain.Client, cs *interchain.Consensus, height int64) (anchor, error) {
+	a := anchor{height: height}
 	lb, err := r.Source.LightBlock(ctx, a.height)
 	if err != nil {
 		r.logf("the source does not serve the trusted block %d (%v): bisecting by the target chain's refusals", a.height, err)
 		return a, nil
 	}
-	if info.Latest != nil && !bytes.Equal(lb.Hash(), info.Latest.HeaderHash) {
+	if cs != nil && !bytes.Equal(lb.Hash(), cs.HeaderHash) {
 		return a, fmt.Errorf("the source's block %d is %X, but client %s verified %X: the source is on another fork or another chain; relaying stopped",
-			a.height, lb.Hash(), info.Client.ID, info.Latest.HeaderHash)
+			a.height, lb.Hash(), c.ID, cs.HeaderHash)
 	}
 	a.lb = lb
 	return a, nil
@@ -157,7 +195,7 @@ func (r *Relayer) bisect(ctx context.Context, res *Result, a anchor, target *typ
 			return fmt.Errorf("relaying header %d from %d: %w", lb.Height, a.height, err)
 		}
 		a = anchor{height: lb.Height, lb: lb}
-		res.To = lb.Height
+		res.To = max(res.To, lb.Height)
 		pending = pending[:len(pending)-1]
 	}
 	return nil

@@ -309,6 +309,9 @@ func InitChains(o ChainOptions) (*Layout, *shard.Network, error) {
 	}
 	l.Relayers = RelayersFor(l.Chains)
 	n.Relayers = l.Relayers
+	if err := initRelayerKeys(o.Dir, l.Relayers, o.Passphrase, o.KDF); err != nil {
+		return nil, nil, err
+	}
 	if err := n.Save(NetworkPath(o.Dir)); err != nil {
 		return nil, nil, err
 	}
@@ -345,8 +348,8 @@ func startChains(dir, binary string, names []string, attached bool) (map[string]
 	return out, nil
 }
 
-// StopChains stops every node of the named chains (all when none) as Stop does; it tries
-// every chain and reports every failure.
+// StopChains stops every node of the named chains (all when none) as Stop does, after the
+// relayers with an end among them; it tries every chain and reports every failure.
 func StopChains(dir string, names []string, kill bool, grace time.Duration) error {
 	l, err := LoadLayout(dir)
 	if err != nil {
@@ -357,6 +360,9 @@ func StopChains(dir string, names []string, kill bool, grace time.Duration) erro
 		return err
 	}
 	var errs []error
+	if err := StopRelayers(dir, names, grace); err != nil {
+		errs = append(errs, err)
+	}
 	for _, c := range chains {
 		if err := Stop(filepath.Join(dir, c.Dir), nil, kill, grace); err != nil {
 			errs = append(errs, fmt.Errorf("chain %s: %w", c.Name, err))
@@ -371,6 +377,8 @@ type ChainStatus struct {
 	Kind    string       `json:"kind"`
 	ChainID string       `json:"chain_id"`
 	Nodes   []NodeStatus `json:"nodes"`
+	// Relayers are the light clients this chain keeps, each with its relayer process.
+	Relayers []RelayerStatus `json:"relayers,omitempty"`
 }
 
 // ChainsStatus is Status for each named chain (all when none).
@@ -389,7 +397,11 @@ func ChainsStatus(ctx context.Context, dir string, names []string) ([]ChainStatu
 		if err != nil {
 			return out, fmt.Errorf("chain %s: %w", c.Name, err)
 		}
-		out = append(out, ChainStatus{Name: c.Name, Kind: c.Kind, ChainID: c.ChainID, Nodes: sts})
+		cs := ChainStatus{Name: c.Name, Kind: c.Kind, ChainID: c.ChainID, Nodes: sts}
+		if len(sts) > 0 && sts[0].Running {
+			cs.Relayers = relayersStatus(ctx, dir, l, c.Name, "http://"+sts[0].API)
+		}
+		out = append(out, cs)
 	}
 	return out, nil
 }

@@ -140,6 +140,22 @@ func TestChainsLayout(t *testing.T) {
 	if !slices.Equal(l.Relayers, wantRel) || !slices.Equal(n.Relayers, wantRel) || !slices.Equal(loaded.Relayers, wantRel) {
 		t.Fatalf("relayers %v", l.Relayers)
 	}
+	// Each relayer has a keystore of its own beside its chain, under the testnet passphrase.
+	ids := map[string]bool{}
+	for _, r := range wantRel {
+		data, err := keys.Dir{Path: filepath.Join(dir, "relayers", r.On, "keys")}.Load(RelayerKey(r.Client))
+		if err != nil {
+			t.Fatalf("relayer keystore of %s on %s: %v", r.Client, r.On, err)
+		}
+		ks, err := keys.Decrypt(data, passphrase)
+		if err != nil {
+			t.Fatalf("relayer keystore of %s on %s: %v", r.Client, r.On, err)
+		}
+		if ids[ks.ID] {
+			t.Fatalf("relayer keystore of %s on %s shares id %s with another relayer", r.Client, r.On, ks.ID)
+		}
+		ids[ks.ID] = true
+	}
 	if again, err := LoadLayout(dir); err != nil || len(again.Chains) != 3 || !IsMultiChain(dir) {
 		t.Fatalf("LoadLayout: %v", err)
 	}

@@ -28,6 +28,7 @@ type InterchainClient struct {
 	Height int64              `json:"height"` // our height the answer is read at
 	Client LightClient        `json:"client"`
 	Latest *LightClientHeader `json:"latest"`
+	Below  *LightClientHeader `json:"below,omitempty"` // with ?below=H: the highest header verified below H
 }
 
 // LightClient is interchain.Client.
