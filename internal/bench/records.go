@@ -161,7 +161,7 @@ func (c *cast) writes(counts []int, first []uint64) ([][][]byte, [][]string, err
 				return err
 			}
 			ids[i] = append(ids[i], body.Meta.RecordID)
-			streams[i] = append(streams[i], c.sign(c.providers[i], seq+uint64(k), body))
+			streams[i] = append(streams[i], c.sign(c.providers[i], seq+uint64(k), body.Wire()))
 		}
 		return nil
 	})
