@@ -37,7 +37,7 @@ func Head(r IndexReader, id string) uint32 {
 
 // Version loads one stored record version, or nil.
 func Version(r IndexReader, id string, v uint32) *Meta {
-	b := getValue(r, versionKey(id, v))
+	b := storedMeta(r, id, v)
 	if b == nil {
 		return nil
 	}
@@ -90,8 +90,9 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 		}
 		return Space.Err(CodeVersion, "record %s is at version %d: an amendment must be version %d, got %d (records are never overwritten)", m.RecordID, want-1, want, m.Version)
 	}
+	var prev *Meta
 	if m.Version > 1 {
-		if prev := Version(st, m.RecordID, m.Version-1); prev.Patient != m.Patient {
+		if prev = Version(st, m.RecordID, m.Version-1); prev.Patient != m.Patient {
 			return Space.Err(CodeInvalid, "record %s belongs to another patient", m.RecordID)
 		}
 	}
@@ -125,12 +126,6 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 	}
 	m.Author, m.Height, m.Time = signer, env.Height, env.Time.Unix()
 	stored := m.Encode()
-	putValue(st, versionKey(m.RecordID, m.Version), stored)
-	st.PutIndex(headKey(m.RecordID), binary.BigEndian.AppendUint32(nil, m.Version))
-	st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
-	if !m.Blob {
-		putValue(st, cipherKey(m.Digest), b.Ciphertext)
-	}
 	action := audit.RecordWrite
 	if m.Version > 1 {
 		action = audit.RecordAmend
@@ -142,8 +137,28 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 	if purpose != access.Treatment {
 		ev.Purpose = purpose
 	}
-	st.Append(ev.Encode())
+	storeVersion(st, &m, prev, stored, b.Ciphertext, st.Append(ev.Encode()))
 	return nil
+}
+
+// storeVersion writes the index entries of version m (values.go): its record entry under
+// li, the log index of its write's event, and the keys that lead to it. prev is the version
+// it amends, nil for a new record.
+func storeVersion(st Store, m, prev *Meta, stored, ct []byte, li uint64) {
+	if m.Blob {
+		ct = nil
+	}
+	st.PutIndex(recordValueKey(li), recordEntry(stored, ct))
+	if h, hli, ok := headEntry(st, m.RecordID); ok && prev != nil && h == prev.Version {
+		st.PutIndex(versionKey(m.RecordID, h), pointer(hli, partMeta)) // no longer the head
+	}
+	st.PutIndex(headKey(m.RecordID), headValue(m.Version, li))
+	if prev == nil || prev.Category != m.Category {
+		st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
+	}
+	if !m.Blob {
+		st.PutIndex(cipherKey(m.Digest), pointer(li, partCiphertext))
+	}
 }
 
 // IndexIterator lists derived index entries.
