@@ -24,7 +24,7 @@ type Handler = func(st *state.Tx, env identity.Env) *tx.Error
 type Chain struct {
 	T      testing.TB
 	Store  *state.Store
-	Dir    string // the store's directory
+	Dir    string    // the store's directory
 	Height int64     // of the last transaction run
 	Time   time.Time // block time of the next transaction
 	Step   time.Duration
