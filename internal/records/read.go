@@ -190,8 +190,8 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 		action = access.Read
 		if t := Erased(st, q.Record); t != nil {
 			f.Record = t.facts()
-		} else if head := Head(st, q.Record); head != 0 {
-			f.Record = RecordFacts(Version(st, q.Record, head))
+		} else if m, head := Latest(st, q.Record); head != 0 {
+			f.Record = RecordFacts(m)
 			if f.Record != nil && f.Record.Patient == q.Patient {
 				ev.Version, ev.Category, ev.ResourceType = head, f.Record.Category, f.Record.ResourceType
 			}

@@ -57,6 +57,9 @@ func TestValuesAppendInKeyOrder(t *testing.T) {
 	for h := int64(1); h <= 3; h++ {
 		for i := range 4 {
 			id := fmt.Sprintf("r-%d-%d", h, i)
+			if m, h := Latest(st, id); m == nil || m.Version != h || h != Head(st, id) {
+				t.Fatalf("%s: the latest version is %v at head %d", id, m, h)
+			}
 			for v := uint32(1); v <= Head(st, id); v++ {
 				m := Version(st, id, v)
 				if m == nil || m.Version != v {
@@ -94,6 +97,9 @@ func TestEarlierLayoutReads(t *testing.T) {
 	if got := Version(c.Store, "old", 1); got == nil || !bytes.Equal(got.Encode(), stored) {
 		t.Fatal("a version in the earlier layout is not read")
 	}
+	if got, h := Latest(c.Store, "old"); h != 1 || got == nil || !bytes.Equal(got.Encode(), stored) {
+		t.Fatal("the head of a record in the earlier layout is not read")
+	}
 	if got := Ciphertext(c.Store, m.Digest); string(got) != "old ciphertext" {
 		t.Fatalf("a ciphertext in the earlier layout reads %q", got)
 	}
@@ -107,6 +113,9 @@ func TestEarlierLayoutReads(t *testing.T) {
 		if c.Store.GetIndex(k) != nil {
 			t.Fatalf("erasure left %q", k)
 		}
+	}
+	if got, h := Latest(c.Store, "old"); got != nil || h != 2 {
+		t.Fatalf("after erasure the head is version %d with metadata %v, want 2 and none", h, got)
 	}
 	if Version(c.Store, "old", 2) != nil || Head(c.Store, "old") != 2 {
 		t.Fatal("erasure left the new version readable or moved the head")

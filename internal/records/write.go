@@ -48,6 +48,29 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 	return m
 }
 
+// Latest loads the head version of a record and its number, or nil and 0 if there is none
+// (or it was erased), reading the head entry once.
+func Latest(r IndexReader, id string) (*Meta, uint32) {
+	h, li, ok := headEntry(r, id)
+	if h == 0 {
+		return nil, 0
+	}
+	var b []byte
+	if ok {
+		b = entryPart(r, li, partMeta)
+	} else {
+		b = getValue(r, versionKey(id, h))
+	}
+	if b == nil {
+		return nil, h
+	}
+	m, err := DecodeMeta(b)
+	if err != nil {
+		panic(err)
+	}
+	return m, h
+}
+
 // Ciphertext loads an inline ciphertext, or nil.
 func Ciphertext(r IndexReader, d [32]byte) []byte { return getValue(r, cipherKey(d)) }
 
@@ -149,8 +172,10 @@ func storeVersion(st Store, m, prev *Meta, stored, ct []byte, li uint64) {
 		ct = nil
 	}
 	st.PutIndex(recordValueKey(li), recordEntry(stored, ct))
-	if h, hli, ok := headEntry(st, m.RecordID); ok && prev != nil && h == prev.Version {
-		st.PutIndex(versionKey(m.RecordID, h), pointer(hli, partMeta)) // no longer the head
+	if prev != nil {
+		if h, hli, ok := headEntry(st, m.RecordID); ok && h == prev.Version {
+			st.PutIndex(versionKey(m.RecordID, h), pointer(hli, partMeta)) // no longer the head
+		}
 	}
 	st.PutIndex(headKey(m.RecordID), headValue(m.Version, li))
 	if prev == nil || prev.Category != m.Category {
