@@ -1,8 +1,6 @@
 package records
 
 import (
-	"crypto/sha256"
-
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -35,8 +33,9 @@ func (b *InlinePutBody) Encode(w *tx.Writer) {
 	w.PutBytes(b.Ciphertext)
 }
 
-// DecodePutInline parses an inline write into the PutBody it stands for, with the digest
-// and size computed from the ciphertext.
+// DecodePutInline parses an inline write into the PutBody it stands for. Its size is the
+// ciphertext's; its digest is left for ExecPut to compute, once, when the write executes (a
+// transaction is decoded at admission, at every recheck and in its block).
 func DecodePutInline(raw []byte) (*PutBody, error) {
 	r := tx.NewReader(raw)
 	b := &PutBody{}
@@ -55,7 +54,7 @@ func DecodePutInline(raw []byte) (*PutBody, error) {
 	if err := r.Done(); err != nil {
 		return nil, err
 	}
-	m.Digest, m.Size = sha256.Sum256(b.Ciphertext), uint64(len(b.Ciphertext))
+	m.Size, b.derived = uint64(len(b.Ciphertext)), true
 	return b, nil
 }
 

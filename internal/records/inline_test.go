@@ -66,6 +66,10 @@ func TestInlinePutIsTheSameWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got.Meta.Digest != ([32]byte{}) || !got.derived {
+		t.Fatal("the inline body's digest is ExecPut's to compute")
+	}
+	got.Meta.Digest = sha256.Sum256(got.Ciphertext)
 	if !samePut(got, want) {
 		t.Fatalf("inline body decodes to %+v, want %+v", got.Meta, want.Meta)
 	}
@@ -92,11 +96,12 @@ func TestInlinePutDigestIsTheCiphertexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Meta.Digest == b.Meta.Digest || got.Meta.Digest != sha256.Sum256(got.Ciphertext) {
-		t.Fatal("the decoded digest is not the SHA-256 of the decoded ciphertext")
-	}
 	c.ok(c.dr, write(got))
-	if m := Version(c.Store, "r1", 1); m == nil || m.Digest != got.Meta.Digest || !bytes.Equal(Ciphertext(c.Store, m.Digest), got.Ciphertext) {
+	m := Version(c.Store, "r1", 1)
+	if m == nil || m.Digest == b.Meta.Digest || m.Digest != sha256.Sum256(got.Ciphertext) || got.Meta.Digest != m.Digest {
+		t.Fatal("the stored digest is not the SHA-256 of the ciphertext the transaction carried")
+	}
+	if !bytes.Equal(Ciphertext(c.Store, m.Digest), got.Ciphertext) {
 		t.Fatal("the inline write did not store its ciphertext under its digest")
 	}
 }

@@ -143,7 +143,9 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 		if uint64(len(b.Ciphertext)) != m.Size || m.Size == 0 {
 			return Space.Err(CodeDigest, "ciphertext is %d bytes but the record declares %d", len(b.Ciphertext), m.Size)
 		}
-		if sha256.Sum256(b.Ciphertext) != m.Digest {
+		if d := sha256.Sum256(b.Ciphertext); b.derived {
+			m.Digest, b.Meta.Digest = d, d
+		} else if d != m.Digest {
 			return Space.Err(CodeDigest, "ciphertext does not match its declared SHA-256 digest")
 		}
 	}
