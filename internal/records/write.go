@@ -100,14 +100,15 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 		return Space.Err(CodeNoPatient, "%s is not an active registered patient", m.Patient)
 	}
 	author := env.Signer
-	d := DecideWrite(st, author, &m, purpose, env.Time, em)
+	head := Head(st, m.RecordID)
+	d := decideWrite(st, author, &m, purpose, env.Time, em, head != 0)
 	if d.Code == access.Erased {
 		return Space.Err(CodeErased, "record %s: %s", m.RecordID, d.Reason)
 	}
 	if !d.Allowed {
 		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
 	}
-	if want := Head(st, m.RecordID) + 1; m.Version != want {
+	if want := head + 1; m.Version != want {
 		if want == 1 {
 			return Space.Err(CodeVersion, "record %s does not exist: a new record is version 1, got %d", m.RecordID, m.Version)
 		}
