@@ -281,11 +281,14 @@ func (r *runner) readLoop(ctx context.Context, t *tally, w *workload, next <-cha
 			continue
 		}
 		v := r.n.View()
-		m := records.Version(v, q.Record, out.Version)
-		ct := records.Ciphertext(v, m.Digest)
-		share := consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
-		if ct == nil || share == nil {
+		m, ct := records.VersionAndCiphertext(v, q.Record, out.Version)
+		if m == nil || ct == nil {
 			t.reject("released nothing to decrypt")
+			continue
+		}
+		share := consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
+		if share == nil {
+			t.reject("released no key share")
 			continue
 		}
 		pt, err := w.open(q.Requester, m, ct, share)

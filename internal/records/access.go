@@ -51,12 +51,13 @@ func DecideWrite(r consent.Reader, author *identity.Identity, m *Meta, purpose s
 	return decideWrite(r, author, m, purpose, at, em, true)
 }
 
-// decideWrite is DecideWrite; exists is false when the record has no head, so no
-// tombstone either (an erased record keeps its head), and the tombstone is not looked up.
-func decideWrite(r consent.Reader, author *identity.Identity, m *Meta, purpose string, at time.Time, em EmergencyFacts, exists bool) access.Decision {
+// decideWrite is DecideWrite; mayBeErased is false when the record cannot have a tombstone
+// (it has no head, or its head entry points at a record entry: values.go), which is then
+// not looked up.
+func decideWrite(r consent.Reader, author *identity.Identity, m *Meta, purpose string, at time.Time, em EmergencyFacts, mayBeErased bool) access.Decision {
 	f := AccessFacts(r, author, m.Patient, purpose, at, em)
 	f.Record = &access.Record{ID: m.RecordID, Patient: m.Patient, Author: author.ID, Category: m.Category, ResourceType: m.ResourceType}
-	if !exists {
+	if !mayBeErased {
 		return access.Decide(f, access.Request{Action: access.Write, Purpose: purpose})
 	}
 	if t := Erased(indexed(r), m.RecordID); t != nil {

@@ -121,7 +121,6 @@ func Erase(st EraseStore, id string, t Tombstone) *Tombstone {
 			Blob: m.Blob, Size: m.Size})
 		if h, li, ok := headEntry(st, id); ok && h == v {
 			st.DeleteIndex(recordValueKey(li))
-			st.PutIndex(headKey(id), binary.BigEndian.AppendUint32(nil, v)) // the head stays, pointing at nothing
 		} else {
 			deleteValue(st, versionKey(id, v))
 		}
@@ -130,6 +129,11 @@ func Erase(st EraseStore, id string, t Tombstone) *Tombstone {
 		} else {
 			deleteValue(st, cipherKey(m.Digest))
 		}
+	}
+	if _, _, ok := headEntry(st, id); ok {
+		// The head stays, pointing at nothing: a head entry that points at a record entry
+		// means the record is not erased (values.go), and readers skip the tombstone lookup.
+		st.PutIndex(headKey(id), binary.BigEndian.AppendUint32(nil, head))
 	}
 	st.DeleteIndex(patientKey(t.Patient, id))
 	st.PutIndex(tombKey(id), t.Encode())

@@ -46,17 +46,23 @@ func recordEntry(meta, ct []byte) []byte {
 	return append(append(b, meta...), ct...)
 }
 
-// entryPart reads one part of the record entry of log index li, or nil.
-func entryPart(r IndexReader, li uint64, part byte) []byte {
-	e := r.GetIndex(recordValueKey(li))
+// splitEntry splits a record entry into its metadata and ciphertext; nil, nil if it is not
+// one.
+func splitEntry(e []byte) (meta, ct []byte) {
 	n, k := binary.Uvarint(e)
 	if k <= 0 || uint64(len(e)-k) < n {
-		return nil
+		return nil, nil
 	}
-	if part == partMeta {
-		return e[k : k+int(n)]
+	return e[k : k+int(n)], e[k+int(n):]
+}
+
+// entryPart reads one part of the record entry of log index li, or nil.
+func entryPart(r IndexReader, li uint64, part byte) []byte {
+	meta, ct := splitEntry(r.GetIndex(recordValueKey(li)))
+	if part == partMeta || meta == nil {
+		return meta
 	}
-	return e[k+int(n):]
+	return ct
 }
 
 // valueKey is a value's key in the earlier layout.
@@ -75,7 +81,8 @@ func getValue(r IndexReader, lookup []byte) []byte {
 }
 
 // headEntry reads a record's head: its version (0 if none) and, if the head entry points
-// at a record entry, that entry's log index.
+// at a record entry, that entry's log index (ok). Erase leaves a head without one, so a
+// record whose head has one is not erased.
 func headEntry(r IndexReader, id string) (v uint32, li uint64, ok bool) {
 	b := r.GetIndex(headKey(id))
 	if len(b) < 4 {

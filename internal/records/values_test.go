@@ -74,6 +74,15 @@ func TestValuesAppendInKeyOrder(t *testing.T) {
 	if Version(st, "never-written", 1) != nil || Ciphertext(st, [32]byte{1}) != nil {
 		t.Fatal("a record never written was found")
 	}
+	// An erased record's head no longer points at an entry: readers that see a live head
+	// entry skip the tombstone lookup, so erasure must not leave one.
+	c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error { Erase(s, "r-1-0", Tombstone{By: c.dr}); return nil })
+	if h, _, ok := headEntry(st, "r-1-0"); ok || h != 2 {
+		t.Fatalf("after erasure the head is version %d, pointing at an entry: %v", h, ok)
+	}
+	if m, h, live := latest(st, "r-1-0"); m != nil || h != 2 || live || Erased(st, "r-1-0") == nil {
+		t.Fatal("an erased record reads as live")
+	}
 }
 
 // TestEarlierLayoutReads: a record stored as writes did before record entries (values under
@@ -119,5 +128,22 @@ func TestEarlierLayoutReads(t *testing.T) {
 	}
 	if Version(c.Store, "old", 2) != nil || Head(c.Store, "old") != 2 {
 		t.Fatal("erasure left the new version readable or moved the head")
+	}
+}
+
+// TestVersionAndCiphertext: a version and its ciphertext read together are the ones read
+// apart, for the head (one entry), an older version and a record in the earlier layout.
+func TestVersionAndCiphertext(t *testing.T) {
+	c := newChart(t)
+	c.ok(c.dr, write(c.put("r", 1, "one")))
+	c.ok(c.dr, write(c.put("r", 2, "two")))
+	for v, want := range map[uint32]string{1: "one", 2: "two"} {
+		m, ct := VersionAndCiphertext(c.Store, "r", v)
+		if m == nil || m.Version != v || string(ct) != want || !bytes.Equal(m.Encode(), Version(c.Store, "r", v).Encode()) {
+			t.Fatalf("version %d read with its ciphertext: %v %q", v, m, ct)
+		}
+	}
+	if m, ct := VersionAndCiphertext(c.Store, "r", 3); m != nil || ct != nil {
+		t.Fatal("a version never written was found")
 	}
 }

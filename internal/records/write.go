@@ -51,9 +51,16 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 // Latest loads the head version of a record and its number, or nil and 0 if there is none
 // (or it was erased), reading the head entry once.
 func Latest(r IndexReader, id string) (*Meta, uint32) {
+	m, h, _ := latest(r, id)
+	return m, h
+}
+
+// latest is Latest, and whether the head entry shows the record is not erased (live);
+// otherwise only its tombstone tells.
+func latest(r IndexReader, id string) (_ *Meta, _ uint32, live bool) {
 	h, li, ok := headEntry(r, id)
 	if h == 0 {
-		return nil, 0
+		return nil, 0, false
 	}
 	var b []byte
 	if ok {
@@ -62,13 +69,38 @@ func Latest(r IndexReader, id string) (*Meta, uint32) {
 		b = getValue(r, versionKey(id, h))
 	}
 	if b == nil {
-		return nil, h
+		return nil, h, false
 	}
 	m, err := DecodeMeta(b)
 	if err != nil {
 		panic(err)
 	}
-	return m, h
+	return m, h, ok
+}
+
+// VersionAndCiphertext loads a stored version and its inline ciphertext (nil for a blob
+// record), what an allowed read releases; the head version's come from one entry.
+func VersionAndCiphertext(r IndexReader, id string, v uint32) (*Meta, []byte) {
+	if h, li, ok := headEntry(r, id); ok && h == v {
+		e := r.GetIndex(recordValueKey(li))
+		meta, ct := splitEntry(e)
+		if meta == nil {
+			return nil, nil
+		}
+		m, err := DecodeMeta(meta)
+		if err != nil {
+			panic(err)
+		}
+		if m.Blob {
+			ct = nil
+		}
+		return m, ct
+	}
+	m := Version(r, id, v)
+	if m == nil || m.Blob {
+		return m, nil
+	}
+	return m, Ciphertext(r, m.Digest)
 }
 
 // Ciphertext loads an inline ciphertext, or nil.
@@ -100,8 +132,8 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 		return Space.Err(CodeNoPatient, "%s is not an active registered patient", m.Patient)
 	}
 	author := env.Signer
-	head := Head(st, m.RecordID)
-	d := decideWrite(st, author, &m, purpose, env.Time, em, head != 0)
+	head, _, live := headEntry(st, m.RecordID)
+	d := decideWrite(st, author, &m, purpose, env.Time, em, head != 0 && !live)
 	if d.Code == access.Erased {
 		return Space.Err(CodeErased, "record %s: %s", m.RecordID, d.Reason)
 	}
