@@ -48,8 +48,8 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 	return m
 }
 
-// Latest loads the head version of a record and its number, or nil and 0 if there is none
-// (or it was erased), reading the head entry once.
+// Latest loads the head version of a record and its number, reading the head entry once:
+// nil and 0 if there is none, nil and the head's number if it was erased.
 func Latest(r IndexReader, id string) (*Meta, uint32) {
 	m, h, _ := latest(r, id)
 	return m, h
