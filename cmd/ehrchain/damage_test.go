@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -199,7 +198,7 @@ func wantRefusal(t *testing.T, out, store string, height int64) {
 
 func TestStartRefusesDamagedHome(t *testing.T) {
 	s := theDamageStory(t)
-	versionKey := bin.BigEndian.AppendUint32([]byte("ir/"+s.record+"/"), 1)
+	headKey := []byte("irh/" + s.record) // version 1 is the head: its entry's log index follows the version
 	for _, tc := range []struct {
 		name   string
 		damage func(t *testing.T, home string)
@@ -264,13 +263,13 @@ func TestStartRefusesDamagedHome(t *testing.T) {
 			editApp(t, home, leaf, func(v []byte) { v[len(v)-5] ^= 0x04 })
 		}, "state database", 0},
 		{"edited record metadata", func(t *testing.T, home string) {
-			var ptr []byte
-			editApp(t, home, versionKey, func(v []byte) { ptr = bytes.Clone(v) })
-			if len(ptr) != 8 {
-				t.Fatalf("version pointer %x", ptr)
+			var head []byte
+			editApp(t, home, headKey, func(v []byte) { head = bytes.Clone(v) })
+			if len(head) != 12 {
+				t.Fatalf("head entry %x", head)
 			}
-			// The stored metadata: change the resource type the patient is shown.
-			editApp(t, home, append([]byte("irv/"), ptr...), func(v []byte) {
+			// The stored metadata, in the record's entry: change the resource type the patient is shown.
+			editApp(t, home, append([]byte("irw/"), head[4:]...), func(v []byte) {
 				i := bytes.Index(v, []byte("Observation"))
 				copy(v[i:], "Medication!")
 			})

@@ -69,6 +69,10 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
 			return records.ExecPut(st, env, s, b)
 		}),
+	records.TypePutInline: wrap("write record", records.DecodePutInline,
+		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
+			return records.ExecPut(st, env, s, b)
+		}),
 	validators.TypeSet: wrap("set validator", validators.DecodeSet,
 		func(st *state.Tx, env identity.Env, s string, b *validators.Set) *tx.Error {
 			return validators.ExecSet(st, env, s, b)

@@ -73,7 +73,7 @@ func prepareClaims(chainID string, reg *keys.Keystore, regSeq uint64, txs, actor
 				return err
 			}
 			body.Meta.ResourceType = "Encounter"
-			encounters[i] = append(encounters[i], sign(provs[i], uint64(k+1), body))
+			encounters[i] = append(encounters[i], sign(provs[i], uint64(k+1), body.Wire()))
 			claim := &claims.SubmitBody{Patient: pats[i].ID, Insurer: ins.ID, ServiceDate: "2025-03-01",
 				Encounter: claims.EncounterRef{Record: body.Meta.RecordID, Version: 1, Digest: hex.EncodeToString(body.Meta.Digest[:])},
 				Lines: []claims.LineInput{

@@ -161,7 +161,7 @@ func (c *cast) writes(counts []int, first []uint64) ([][][]byte, [][]string, err
 				return err
 			}
 			ids[i] = append(ids[i], body.Meta.RecordID)
-			streams[i] = append(streams[i], c.sign(c.providers[i], seq+uint64(k), body))
+			streams[i] = append(streams[i], c.sign(c.providers[i], seq+uint64(k), body.Wire()))
 		}
 		return nil
 	})
@@ -281,11 +281,14 @@ func (r *runner) readLoop(ctx context.Context, t *tally, w *workload, next <-cha
 			continue
 		}
 		v := r.n.View()
-		m := records.Version(v, q.Record, out.Version)
-		ct := records.Ciphertext(v, m.Digest)
-		share := consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
-		if ct == nil || share == nil {
+		m, ct := records.VersionAndCiphertext(v, q.Record, out.Version)
+		if m == nil || ct == nil {
 			t.reject("released nothing to decrypt")
+			continue
+		}
+		share := consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
+		if share == nil {
+			t.reject("released no key share")
 			continue
 		}
 		pt, err := w.open(q.Requester, m, ct, share)

@@ -178,7 +178,7 @@ func sampleSize(baseline, chainID string) (int, error) {
 		return 0, err
 	}
 	signer, _ := tx.ParseSigner(ks[0].ID)
-	return len(tx.Sign(ks[0].Keys.Sign, signer, chainID, 1, body).Encode()), nil
+	return len(tx.Sign(ks[0].Keys.Sign, signer, chainID, 1, body.Wire()).Encode()), nil
 }
 
 // prepareRegister builds txs self-registrations of new patients: each is signed by the key

@@ -83,7 +83,7 @@ func (c *Client) PutRecord(ctx context.Context, author *keys.Keystore, r NewReco
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Send(ctx, author, body)
+	res, err := c.Send(ctx, author, body.Wire())
 	if err != nil {
 		return nil, err
 	}

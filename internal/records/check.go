@@ -42,7 +42,7 @@ func CheckWritten(get func(key []byte) []byte, ev *audit.Event) error {
 	if t := Erased(r, ev.Record); t != nil {
 		return checkErased(r, t, ev, bad)
 	}
-	stored := getValue(r, versionKey(ev.Record, ev.Version))
+	stored := storedMeta(r, ev.Record, ev.Version)
 	if stored == nil {
 		return bad("its stored metadata is missing")
 	}
@@ -69,7 +69,7 @@ func CheckWritten(get func(key []byte) []byte, ev *audit.Event) error {
 	if head < ev.Version {
 		return bad("the record's head pointer says version %d", head)
 	}
-	if getValue(r, versionKey(ev.Record, head)) == nil {
+	if storedMeta(r, ev.Record, head) == nil {
 		return bad("the record's head pointer names version %d, which is not stored", head)
 	}
 	// An amendment may change the category: the list holds the newest version's.
@@ -97,7 +97,7 @@ func checkErased(r IndexReader, t *Tombstone, ev *audit.Event, bad func(string, 
 		return bad("the tombstone's metadata digest %s is not the audit event's digest %s", v.MetaDigest, ev.Digest)
 	case t.Patient != ev.Patient:
 		return bad("the tombstone names another patient than the write's audit event")
-	case getValue(r, versionKey(ev.Record, ev.Version)) != nil:
+	case storedMeta(r, ev.Record, ev.Version) != nil:
 		return bad("the record is erased but its metadata (with its wrapped keys) is still stored")
 	}
 	return nil

@@ -115,26 +115,40 @@ func Erase(st EraseStore, id string, t Tombstone) *Tombstone {
 			continue
 		}
 		t.Patient = m.Patient
-		stored := getValue(st, versionKey(id, v))
+		stored := storedMeta(st, id, v)
 		t.Versions = append(t.Versions, ErasedVersion{Version: v, Category: m.Category, ResourceType: m.ResourceType,
 			Author: m.Author, Height: m.Height, MetaDigest: MetaDigest(stored), Digest: hex.EncodeToString(m.Digest[:]),
 			Blob: m.Blob, Size: m.Size})
-		deleteValue(st, versionKey(id, v))
+		if h, li, ok := headEntry(st, id); ok && h == v {
+			st.DeleteIndex(recordValueKey(li))
+		} else {
+			deleteValue(st, versionKey(id, v))
+		}
 		if m.Blob {
 			st.PutIndex(blobGoneKey(m.Digest), []byte(id))
 		} else {
 			deleteValue(st, cipherKey(m.Digest))
 		}
 	}
+	if _, _, ok := headEntry(st, id); ok {
+		// The head stays, pointing at nothing: a head entry that points at a record entry
+		// means the record is not erased (values.go), and readers skip the tombstone lookup.
+		st.PutIndex(headKey(id), binary.BigEndian.AppendUint32(nil, head))
+	}
 	st.DeleteIndex(patientKey(t.Patient, id))
 	st.PutIndex(tombKey(id), t.Encode())
 	return &t
 }
 
-// deleteValue removes the value lookup points at, and the pointer.
+// deleteValue removes the value lookup points at (in either layout), and the pointer. A
+// record entry holds both of a version's values: deleting it through either pointer
+// removes both.
 func deleteValue(st EraseStore, lookup []byte) {
-	if p := st.GetIndex(lookup); len(p) == 8 {
+	switch p := st.GetIndex(lookup); len(p) {
+	case 8:
 		st.DeleteIndex(valueKey(binary.BigEndian.Uint64(p)))
+	case 9:
+		st.DeleteIndex(recordValueKey(binary.BigEndian.Uint64(p)))
 	}
 	st.DeleteIndex(lookup)
 }

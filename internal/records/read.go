@@ -188,10 +188,15 @@ func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadReque
 		ev.Action = audit.RecordList
 	} else {
 		action = access.Read
-		if t := Erased(st, q.Record); t != nil {
+		m, head, live := latest(st, q.Record)
+		var t *Tombstone
+		if head != 0 && !live { // a live head entry means no tombstone
+			t = Erased(st, q.Record)
+		}
+		if t != nil {
 			f.Record = t.facts()
-		} else if head := Head(st, q.Record); head != 0 {
-			f.Record = RecordFacts(Version(st, q.Record, head))
+		} else if head != 0 {
+			f.Record = RecordFacts(m)
 			if f.Record != nil && f.Record.Patient == q.Patient {
 				ev.Version, ev.Category, ev.ResourceType = head, f.Record.Category, f.Record.ResourceType
 			}

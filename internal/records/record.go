@@ -58,6 +58,7 @@ type Meta struct {
 type PutBody struct {
 	Meta       Meta
 	Ciphertext []byte
+	derived    bool // decoded from TypePutInline: the digest is the ciphertext's, computed by ExecPut
 }
 
 // Type implements tx.Body.

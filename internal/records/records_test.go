@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -131,12 +132,16 @@ func TestWriteEventsAreCheckable(t *testing.T) {
 			t.Fatalf("an untouched write does not check: %v", err)
 		}
 	}
-	// Tamper with version 1's stored metadata: its author is rewritten.
+	// Tamper with version 1's stored metadata (in its record entry): its author is rewritten.
 	get := func(key []byte) []byte {
 		b := v.GetIndex(key)
-		if m, err := DecodeMeta(b); err == nil && m.RecordID == "r1" && m.Version == 1 {
+		if !bytes.HasPrefix(key, []byte("rw/")) {
+			return b
+		}
+		n, k := binary.Uvarint(b)
+		if m, err := DecodeMeta(b[k : k+int(n)]); err == nil && m.RecordID == "r1" && m.Version == 1 {
 			m.Author = c.dr2
-			return m.Encode()
+			return recordEntry(m.Encode(), b[k+int(n):])
 		}
 		return b
 	}

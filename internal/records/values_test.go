@@ -6,57 +6,144 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ehrchain/ehrchain/internal/decodecache"
+	"github.com/ehrchain/ehrchain/internal/identity"
 	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
-// TestValuesAppendInKeyOrder: large values written by successive transactions, in one
-// block and across blocks and a restart, land under increasing keys and are found again
-// through their lookup keys.
+// TestValuesAppendInKeyOrder: the record entries written by successive writes, in one
+// block and across blocks and a restart, land under increasing keys (their events' log
+// indexes), and the head, version and digest lookups find them again.
 func TestValuesAppendInKeyOrder(t *testing.T) {
-	dir := t.TempDir()
+	c := newChart(t)
+	var keys [][]byte
+	cts := map[string]string{}
+	write := func(id string, v uint32) {
+		ct := fmt.Sprintf("ciphertext of %s v%d", id, v)
+		c.ok(c.dr, write(c.put(id, v, ct)))
+		_, li, ok := headEntry(c.Store, id)
+		if !ok {
+			t.Fatalf("%s: the head does not point at a record entry", id)
+		}
+		keys = append(keys, recordValueKey(li))
+		cts[fmt.Sprint(id, v)] = ct
+	}
+	for h := int64(1); h <= 3; h++ {
+		for i := range 4 {
+			write(fmt.Sprintf("r-%d-%d", h, i), 1)
+		}
+		write(fmt.Sprintf("r-%d-0", h), 2) // an amendment
+		if _, err := c.Store.Commit(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := c.Dir
+	c.Store.Close()
 	st, err := state.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]byte{}
-	var seqs []uint64
-	write := func(lookup string) {
-		tx := st.Begin()
-		v := bytes.Repeat([]byte(lookup), 100)
-		putValue(tx, []byte(lookup), v)
-		tx.Flush()
-		want[lookup] = v
-		seqs = append(seqs, binary.BigEndian.Uint64(st.GetIndex([]byte(lookup))))
+	defer st.Close()
+	st.UseDecodeCache(decodecache.NewSet())
+	c.Store = st
+	write("r-after-restart", 1)
+
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i], keys[i-1]) <= 0 {
+			t.Fatalf("record entry %d stored under %x after %x: entries must append in key order", i, keys[i], keys[i-1])
+		}
 	}
 	for h := int64(1); h <= 3; h++ {
 		for i := range 4 {
-			write(fmt.Sprintf("ct/%d-%d", h, i))
-		}
-		if _, err := st.Commit(h); err != nil {
-			t.Fatal(err)
+			id := fmt.Sprintf("r-%d-%d", h, i)
+			if m, h := Latest(st, id); m == nil || m.Version != h || h != Head(st, id) {
+				t.Fatalf("%s: the latest version is %v at head %d", id, m, h)
+			}
+			for v := uint32(1); v <= Head(st, id); v++ {
+				m := Version(st, id, v)
+				if m == nil || m.Version != v {
+					t.Fatalf("%s version %d not found", id, v)
+				}
+				if got := Ciphertext(st, m.Digest); string(got) != cts[fmt.Sprint(id, v)] {
+					t.Fatalf("%s version %d: ciphertext %q", id, v, got)
+				}
+			}
 		}
 	}
-	st.Close()
-	if st, err = state.Open(dir); err != nil {
-		t.Fatal(err)
+	if Version(st, "never-written", 1) != nil || Ciphertext(st, [32]byte{1}) != nil {
+		t.Fatal("a record never written was found")
 	}
-	defer st.Close()
-	write("ct/after-restart")
+	// An erased record's head no longer points at an entry: readers that see a live head
+	// entry skip the tombstone lookup, so erasure must not leave one.
+	c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error { Erase(s, "r-1-0", Tombstone{By: c.dr}); return nil })
+	if h, _, ok := headEntry(st, "r-1-0"); ok || h != 2 {
+		t.Fatalf("after erasure the head is version %d, pointing at an entry: %v", h, ok)
+	}
+	if m, h, live := latest(st, "r-1-0"); m != nil || h != 2 || live || Erased(st, "r-1-0") == nil {
+		t.Fatal("an erased record reads as live")
+	}
+}
 
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] != seqs[i-1]+1 {
-			t.Fatalf("value %d stored at sequence %d after %d: values must append in key order", i, seqs[i], seqs[i-1])
+// TestEarlierLayoutReads: a record stored as writes did before record entries (values under
+// a counter, 8-byte pointers, a 4-byte head) is read, amended and erased as before.
+func TestEarlierLayoutReads(t *testing.T) {
+	c := newChart(t)
+	b := c.put("old", 1, "old ciphertext")
+	m := b.Meta
+	m.Author, m.Height = c.dr, 1
+	stored := m.Encode()
+	c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error {
+		s.PutIndex(valueKey(7), stored)
+		s.PutIndex(versionKey("old", 1), binary.BigEndian.AppendUint64(nil, 7))
+		s.PutIndex(valueKey(8), b.Ciphertext)
+		s.PutIndex(cipherKey(m.Digest), binary.BigEndian.AppendUint64(nil, 8))
+		s.PutIndex(headKey("old"), binary.BigEndian.AppendUint32(nil, 1))
+		s.PutIndex(patientKey(c.pat, "old"), []byte("general"))
+		s.PutIndex([]byte("rn"), binary.BigEndian.AppendUint64(nil, 9))
+		return nil
+	})
+	if got := Version(c.Store, "old", 1); got == nil || !bytes.Equal(got.Encode(), stored) {
+		t.Fatal("a version in the earlier layout is not read")
+	}
+	if got, h := Latest(c.Store, "old"); h != 1 || got == nil || !bytes.Equal(got.Encode(), stored) {
+		t.Fatal("the head of a record in the earlier layout is not read")
+	}
+	if got := Ciphertext(c.Store, m.Digest); string(got) != "old ciphertext" {
+		t.Fatalf("a ciphertext in the earlier layout reads %q", got)
+	}
+	c.ok(c.dr, write(c.put("old", 2, "amended")))
+	if v1, v2 := Version(c.Store, "old", 1), Version(c.Store, "old", 2); v1 == nil || v2 == nil || Head(c.Store, "old") != 2 ||
+		string(Ciphertext(c.Store, v2.Digest)) != "amended" {
+		t.Fatal("amending a record in the earlier layout lost a version")
+	}
+	c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error { Erase(s, "old", Tombstone{By: c.dr}); return nil })
+	for _, k := range [][]byte{valueKey(7), valueKey(8), versionKey("old", 1), cipherKey(m.Digest)} {
+		if c.Store.GetIndex(k) != nil {
+			t.Fatalf("erasure left %q", k)
 		}
 	}
-	for lookup, v := range want {
-		if got := getValue(st, []byte(lookup)); !bytes.Equal(got, v) {
-			t.Fatalf("%s read back %d bytes, want the %d written", lookup, len(got), len(v))
+	if got, h := Latest(c.Store, "old"); got != nil || h != 2 {
+		t.Fatalf("after erasure the head is version %d with metadata %v, want 2 and none", h, got)
+	}
+	if Version(c.Store, "old", 2) != nil || Head(c.Store, "old") != 2 {
+		t.Fatal("erasure left the new version readable or moved the head")
+	}
+}
+
+// TestVersionAndCiphertext: a version and its ciphertext read together are the ones read
+// apart, for the head (one entry), an older version and a record in the earlier layout.
+func TestVersionAndCiphertext(t *testing.T) {
+	c := newChart(t)
+	c.ok(c.dr, write(c.put("r", 1, "one")))
+	c.ok(c.dr, write(c.put("r", 2, "two")))
+	for v, want := range map[uint32]string{1: "one", 2: "two"} {
+		m, ct := VersionAndCiphertext(c.Store, "r", v)
+		if m == nil || m.Version != v || string(ct) != want || !bytes.Equal(m.Encode(), Version(c.Store, "r", v).Encode()) {
+			t.Fatalf("version %d read with its ciphertext: %v %q", v, m, ct)
 		}
 	}
-	if got := getValue(st, []byte("ct/never-written")); got != nil {
-		t.Fatalf("a lookup key never written returned %d bytes", len(got))
-	}
-	if v := st.Committed(); getValue(v, []byte("ct/3-3")) == nil {
-		t.Fatal("the committed view does not find a value written before the restart")
+	if m, ct := VersionAndCiphertext(c.Store, "r", 3); m != nil || ct != nil {
+		t.Fatal("a version never written was found")
 	}
 }

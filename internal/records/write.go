@@ -37,7 +37,7 @@ func Head(r IndexReader, id string) uint32 {
 
 // Version loads one stored record version, or nil.
 func Version(r IndexReader, id string, v uint32) *Meta {
-	b := getValue(r, versionKey(id, v))
+	b := storedMeta(r, id, v)
 	if b == nil {
 		return nil
 	}
@@ -46,6 +46,61 @@ func Version(r IndexReader, id string, v uint32) *Meta {
 		panic(err)
 	}
 	return m
+}
+
+// Latest loads the head version of a record and its number, reading the head entry once:
+// nil and 0 if there is none, nil and the head's number if it was erased.
+func Latest(r IndexReader, id string) (*Meta, uint32) {
+	m, h, _ := latest(r, id)
+	return m, h
+}
+
+// latest is Latest, and whether the head entry shows the record is not erased (live);
+// otherwise only its tombstone tells.
+func latest(r IndexReader, id string) (_ *Meta, _ uint32, live bool) {
+	h, li, ok := headEntry(r, id)
+	if h == 0 {
+		return nil, 0, false
+	}
+	var b []byte
+	if ok {
+		b = entryPart(r, li, partMeta)
+	} else {
+		b = getValue(r, versionKey(id, h))
+	}
+	if b == nil {
+		return nil, h, false
+	}
+	m, err := DecodeMeta(b)
+	if err != nil {
+		panic(err)
+	}
+	return m, h, ok
+}
+
+// VersionAndCiphertext loads a stored version and its inline ciphertext (nil for a blob
+// record), what an allowed read releases; the head version's come from one entry.
+func VersionAndCiphertext(r IndexReader, id string, v uint32) (*Meta, []byte) {
+	if h, li, ok := headEntry(r, id); ok && h == v {
+		e := r.GetIndex(recordValueKey(li))
+		meta, ct := splitEntry(e)
+		if meta == nil {
+			return nil, nil
+		}
+		m, err := DecodeMeta(meta)
+		if err != nil {
+			panic(err)
+		}
+		if m.Blob {
+			ct = nil
+		}
+		return m, ct
+	}
+	m := Version(r, id, v)
+	if m == nil || m.Blob {
+		return m, nil
+	}
+	return m, Ciphertext(r, m.Digest)
 }
 
 // Ciphertext loads an inline ciphertext, or nil.
@@ -77,21 +132,23 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 		return Space.Err(CodeNoPatient, "%s is not an active registered patient", m.Patient)
 	}
 	author := env.Signer
-	d := DecideWrite(st, author, &m, purpose, env.Time, em)
+	head, _, live := headEntry(st, m.RecordID)
+	d := decideWrite(st, author, &m, purpose, env.Time, em, head != 0 && !live)
 	if d.Code == access.Erased {
 		return Space.Err(CodeErased, "record %s: %s", m.RecordID, d.Reason)
 	}
 	if !d.Allowed {
 		return Space.Err(CodeUnauthorized, "%s may not write this record for patient %s: %s", signer, m.Patient, d.Reason)
 	}
-	if want := Head(st, m.RecordID) + 1; m.Version != want {
+	if want := head + 1; m.Version != want {
 		if want == 1 {
 			return Space.Err(CodeVersion, "record %s does not exist: a new record is version 1, got %d", m.RecordID, m.Version)
 		}
 		return Space.Err(CodeVersion, "record %s is at version %d: an amendment must be version %d, got %d (records are never overwritten)", m.RecordID, want-1, want, m.Version)
 	}
+	var prev *Meta
 	if m.Version > 1 {
-		if prev := Version(st, m.RecordID, m.Version-1); prev.Patient != m.Patient {
+		if prev = Version(st, m.RecordID, m.Version-1); prev.Patient != m.Patient {
 			return Space.Err(CodeInvalid, "record %s belongs to another patient", m.RecordID)
 		}
 	}
@@ -119,18 +176,14 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 		if uint64(len(b.Ciphertext)) != m.Size || m.Size == 0 {
 			return Space.Err(CodeDigest, "ciphertext is %d bytes but the record declares %d", len(b.Ciphertext), m.Size)
 		}
-		if sha256.Sum256(b.Ciphertext) != m.Digest {
+		if d := sha256.Sum256(b.Ciphertext); b.derived {
+			m.Digest, b.Meta.Digest = d, d
+		} else if d != m.Digest {
 			return Space.Err(CodeDigest, "ciphertext does not match its declared SHA-256 digest")
 		}
 	}
 	m.Author, m.Height, m.Time = signer, env.Height, env.Time.Unix()
 	stored := m.Encode()
-	putValue(st, versionKey(m.RecordID, m.Version), stored)
-	st.PutIndex(headKey(m.RecordID), binary.BigEndian.AppendUint32(nil, m.Version))
-	st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
-	if !m.Blob {
-		putValue(st, cipherKey(m.Digest), b.Ciphertext)
-	}
 	action := audit.RecordWrite
 	if m.Version > 1 {
 		action = audit.RecordAmend
@@ -142,8 +195,30 @@ func ExecPutFor(st Store, env identity.Env, signer string, b *PutBody, purpose s
 	if purpose != access.Treatment {
 		ev.Purpose = purpose
 	}
-	st.Append(ev.Encode())
+	storeVersion(st, &m, prev, stored, b.Ciphertext, st.Append(ev.Encode()))
 	return nil
+}
+
+// storeVersion writes the index entries of version m (values.go): its record entry under
+// li, the log index of its write's event, and the keys that lead to it. prev is the version
+// it amends, nil for a new record.
+func storeVersion(st Store, m, prev *Meta, stored, ct []byte, li uint64) {
+	if m.Blob {
+		ct = nil
+	}
+	st.PutIndex(recordValueKey(li), recordEntry(stored, ct))
+	if prev != nil {
+		if h, hli, ok := headEntry(st, m.RecordID); ok && h == prev.Version {
+			st.PutIndex(versionKey(m.RecordID, h), pointer(hli, partMeta)) // no longer the head
+		}
+	}
+	st.PutIndex(headKey(m.RecordID), headValue(m.Version, li))
+	if prev == nil || prev.Category != m.Category {
+		st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
+	}
+	if !m.Blob {
+		st.PutIndex(cipherKey(m.Digest), pointer(li, partCiphertext))
+	}
 }
 
 // IndexIterator lists derived index entries.

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"errors"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
 	idb "github.com/cosmos/iavl/db"
@@ -15,6 +16,7 @@ type treeDB struct {
 	db     *pebble.DB
 	r      pebble.Reader
 	prefix []byte
+	writes *atomic.Int64 // keys written through its batches, if set (the writer's tree)
 }
 
 func (t treeDB) reader() pebble.Reader {
@@ -118,6 +120,9 @@ func (b *treeBatch) Delete(k []byte) error {
 func (b *treeBatch) commit(o *pebble.WriteOptions) error {
 	if b.b == nil {
 		return errClosedBatch
+	}
+	if b.t.writes != nil {
+		b.t.writes.Add(int64(b.b.Count()))
 	}
 	err := b.b.Commit(o)
 	b.Close()

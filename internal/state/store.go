@@ -74,6 +74,9 @@ type Store struct {
 	shredLog  atomic.Pointer[func(string, ...any)]
 
 	decoded decoded // the owner's decode caches, carried to readers (decodecache.go)
+
+	treeWrites atomic.Int64 // keys the state map's batches wrote (writes.go)
+	lastWrites Writes       // what the last Commit wrote
 }
 
 // Open opens (or creates) the state database in dir and recovers to the last complete commit.
@@ -119,7 +122,7 @@ func (s *Store) load() error {
 	s.mu.Lock()
 	s.last = last
 	s.mu.Unlock()
-	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
+	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix, writes: &s.treeWrites}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
 	s.reader = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 200_000, true, iavl.NewNopLogger())
 	latest, err := s.tree.GetLatestVersion()
 	if err != nil {
@@ -279,6 +282,7 @@ func (s *Store) Commit(height int64) (Commit, error) {
 		return Commit{}, fmt.Errorf("state map saved version %d for block %d", version, height)
 	}
 	c := Commit{Height: height, AppHash: appHash, LogSize: s.log.StagedSize()}
+	w := Writes{Tree: int(s.treeWrites.Swap(0)), Index: int(s.block.Count())}
 	// The view is built before the batch commits so that it is published right after: the
 	// index (read from the database as last committed) and the view's state map then
 	// disagree for no longer than a pointer swap.
@@ -289,6 +293,7 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	if err := s.log.Commit(s.block); err != nil {
 		return Commit{}, err
 	}
+	w.Log = int(s.block.Count()) - w.Index
 	if err := s.stageShred(height); err != nil {
 		return Commit{}, err
 	}
@@ -303,7 +308,7 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	s.block.Close()
 	s.block = s.raw.NewIndexedBatch()
 	s.mu.Lock()
-	s.last, s.committed = c, next
+	s.last, s.committed, s.lastWrites = c, next, w
 	s.mu.Unlock()
 	s.wakeShredder()
 	return c, nil

@@ -24,6 +24,7 @@ type Handler = func(st *state.Tx, env identity.Env) *tx.Error
 type Chain struct {
 	T      testing.TB
 	Store  *state.Store
+	Dir    string    // the store's directory
 	Height int64     // of the last transaction run
 	Time   time.Time // block time of the next transaction
 	Step   time.Duration
@@ -33,13 +34,14 @@ type Chain struct {
 // New opens a store in a temporary directory; transactions run at start, then Step (one
 // second) apart.
 func New(t testing.TB, start time.Time) *Chain {
-	st, err := state.Open(t.TempDir())
+	dir := t.TempDir()
+	st, err := state.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	st.UseDecodeCache(decodecache.NewSet())
-	return &Chain{T: t, Store: st, Time: start, Step: time.Second, Keys: map[string]*keys.KeyPair{}}
+	return &Chain{T: t, Store: st, Dir: dir, Time: start, Step: time.Second, Keys: map[string]*keys.KeyPair{}}
 }
 
 // Identity stores an active identity with fresh keys (as genesis would) and returns its id.
