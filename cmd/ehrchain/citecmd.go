@@ -1,23 +1,42 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/relay"
 )
 
-// otherNode is a client of another chain's node (the supply chain, a home shard), with the
-// same TLS setting as --node.
-func (g *globals) otherNode(addr string) *client.Client {
-	c := client.New(addr)
-	if g.insecure {
-		c.Insecure()
+// relayProven makes this chain's light client clientID verify the header that carries the
+// app hash of a proof of the other chain's state at height h: header h+1, which the other
+// chain may not have made yet when the proof is taken. It waits for that block (the
+// other chain makes one at least every second) and relays it, signed by signer; a header
+// a relayer already brought is not relayed again.
+func (g *globals) relayProven(ctx context.Context, src *client.Client, signer *keys.Keystore, clientID string, h int64) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		st, err := src.Status(ctx)
+		if err == nil && st.Height > h {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the other chain made no block after height %d (%v): relay its header %d with `ehrchain relay --height %d` and try again", h, err, h+1, h+1)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return c
+	r := &relay.Relayer{Source: relay.Node{C: src}, Target: relay.Chain{C: g.client(), Signer: signer}, ClientID: clientID}
+	if _, err := r.RelayTo(ctx, h+1); err != nil {
+		return fmt.Errorf("relaying the other chain's header %d, which the proof needs: %w", h+1, err)
+	}
+	return nil
 }
 
 // recordCiteCmds are `record cite` (a pharmacist cites, from its MedicationDispense record,
@@ -29,15 +48,15 @@ func recordCiteCmds(g *globals) []*cobra.Command {
 		Short: "Cite from your MedicationDispense record the supply chain's dispensing event of the pack, with its proof",
 		Long: "Asks the supply chain's node (--supply-node) for the dispensing event --event of pack --epc with the proof of\n" +
 			"its state value, and submits the citation to this chain, which checks the proof against the header its light\n" +
-			"client --client verified. The proof is of the supply chain's latest state: if the client has not yet verified\n" +
-			"the header after it, relay that header first and cite again.",
+			"client --client verified. The proof is of the supply chain's latest state; the header after it, which carries\n" +
+			"that state's app hash, is relayed first (signed by --as) unless a relayer already brought it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			author, err := g.unlock(as)
 			if err != nil {
 				return err
 			}
-			sc := g.otherNode(supplyNode)
+			sc := g.peer(supplyNode)
 			if supplyAs != "" {
 				qs, err := g.unlock(supplyAs)
 				if err != nil {
@@ -49,6 +68,9 @@ func recordCiteCmds(g *globals) []*cobra.Command {
 			}
 			body, err := sc.DispenseProof(cmd.Context(), args[0], clientID, epc, event)
 			if err != nil {
+				return err
+			}
+			if err := g.relayProven(cmd.Context(), g.peer(supplyNode), author, clientID, body.Proof.Height); err != nil {
 				return err
 			}
 			res, err := g.client().CiteDispense(cmd.Context(), author, body)
@@ -101,8 +123,12 @@ func identityRecogniseCmds(g *globals) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			body, err := g.otherNode(homeNode).ProviderProof(cmd.Context(), clientID, id)
+			home := g.peer(homeNode)
+			body, err := home.ProviderProof(cmd.Context(), clientID, id)
 			if err != nil {
+				return err
+			}
+			if err := g.relayProven(cmd.Context(), home, who, clientID, body.Proof.Height); err != nil {
 				return err
 			}
 			res, err := g.client().Recognise(cmd.Context(), who, body)

@@ -187,8 +187,10 @@ func TestMultiChainStory(t *testing.T) {
 	if out := run(api["ehr-b"], "identity", "admit-home", "ehr-a", "--as", Registrar); !strings.Contains(out, "admitted as a home of providers: true") {
 		t.Fatalf("admit-home: %s", out)
 	}
-	if _, err := b.Recognise(ctx, reg, rec); err != nil {
-		t.Fatalf("recognise the physician on ehr-b: %v", err)
+	// Admitted, the recognition goes through the CLI, which takes a fresh proof from shard A
+	// and relays the header after it itself.
+	if out := run(api["ehr-b"], "identity", "recognise", dr.ID, "--as", Registrar, "--client", "ehr-a", "--home-node", api["ehr-a"]); !strings.Contains(out, "recognised "+dr.ID) {
+		t.Fatalf("identity recognise: %s", out)
 	}
 	onB, err := b.Identity(ctx, dr.ID, false)
 	if err != nil || onB.Identity.Role != identity.Provider || onB.Identity.Home == nil || onB.Identity.Home.ChainID != "story-ehr-a" {
@@ -313,6 +315,13 @@ func TestMultiChainStory(t *testing.T) {
 	}
 	if _, err := a.CiteDispense(ctx, lee, cite); !refusedWith(err, interchain.CodeExists) {
 		t.Fatalf("the same dispense cited twice: %v", err)
+	}
+	// Through the CLI, which takes a newer proof and relays the header it needs, the same
+	// dispense is refused for what it is, not for an unverified height.
+	out, err = cli(t, "--home", h, "--node", api["ehr-a"], "record", "cite", m[1], "--as", "lee", "--supply-node", api["supply"],
+		"--supply-as", "pharmacy", "--epc", pack, "--event", hashID)
+	if err == nil || !strings.Contains(out, "interchain/3") {
+		t.Fatalf("record cite of a dispense already cited: %v\n%s", err, out)
 	}
 
 	// Shard B stops (its relayers with it); shard A serves its own patients, and keeps
