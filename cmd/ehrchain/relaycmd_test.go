@@ -28,7 +28,11 @@ func TestRelayCommands(t *testing.T) {
 	cli("keys", "add", "rl")
 	cli("identity", "register", "--as", "registrar", "--key", "rl", "--role", "provider", "--org", "St Mary", "--licence", "MD-1")
 
-	lb, err := client.New(b.api).LightBlock(ctx, 2)
+	// Chain B has made block 2 and the one after it (whose commit signs block 2), and a
+	// block beyond the client's start for `relay --once` to find.
+	bc := client.New(b.api)
+	waitFor(t, func() bool { st, err := bc.Status(ctx); return err == nil && st.Height >= 3 }, "chain B to reach height 3")
+	lb, err := bc.LightBlock(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
