@@ -23,8 +23,10 @@ import (
 )
 
 // shardBase is the fixed port base of the sharded-network test (its chains take
-// shardBase and shardBase+100): `testnet init` lays chains out from a base port.
-const shardBase = 33400
+// shardBase and shardBase+100): `testnet init` lays chains out from a base port. It is
+// below Linux's ephemeral range (32768-60999), so no port another test binds with :0 or
+// dials out from can hold it.
+const shardBase = 29400
 
 // cli runs the ehrchain binary with the test passphrase and returns its output.
 func cli(t *testing.T, args ...string) (string, error) {
@@ -60,7 +62,7 @@ func knows(t *testing.T, ctx context.Context, c *client.Client, id string) bool 
 func TestShardedNetwork(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "net")
 	if out, err := cli(t, "testnet", "init", "--chains", "ehr-a:1,ehr-b:1", "--network", "story", "--out", dir,
-		"--base-port", "33400", "--block-ms", "100"); err != nil {
+		"--base-port", strconv.Itoa(shardBase), "--block-ms", "100"); err != nil {
 		t.Fatalf("testnet init: %v\n%s", err, out)
 	}
 	l, err := LoadLayout(dir)
@@ -87,7 +89,7 @@ func TestShardedNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(n.Shards) != 2 || n.Shards[0].API[0] != "http://127.0.0.1:33400" || n.Shards[1].API[0] != "http://127.0.0.1:33500" {
+	if len(n.Shards) != 2 || n.Shards[0].API[0] != "http://127.0.0.1:29400" || n.Shards[1].API[0] != "http://127.0.0.1:29500" {
 		t.Fatalf("network description %+v", n.Shards)
 	}
 	r := client.NewRouter(n)

@@ -24,9 +24,10 @@ import (
 	"github.com/ehrchain/ehrchain/internal/shard"
 )
 
-// storyBase is the port base of the multi-chain story: its chains take 34000, 34100 and
-// 34200 (and +1, +2).
-const storyBase = 34000
+// storyBase is the port base of the multi-chain story: its chains take 29000, 29100 and
+// 29200 (and +1, +2), below Linux's ephemeral range (32768-60999), so no port another test
+// binds with :0 or dials out from can hold them.
+const storyBase = 29000
 
 // TestMultiChainStory is "Beyond one chain" on real processes: three chains laid out by
 // `testnet init --chains`, started with their four relayers. A provider of shard A is
