@@ -173,7 +173,8 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	m := records.Version(v, q.Record, out.Version)
+	// The head version's metadata and ciphertext come from one index entry.
+	m, ct := records.VersionAndCiphertext(v, q.Record, out.Version)
 	if m == nil {
 		// Allowed at its block, erased by a later one: nothing is released.
 		writeErr(w, records.Space.Err(records.CodeErased, "record %s was erased after this read was recorded (event %d)", q.Record, out.Event))
@@ -193,7 +194,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Ciphertext = b
 	} else {
-		resp.Ciphertext = records.Ciphertext(v, m.Digest)
+		resp.Ciphertext = ct
 	}
 	if q.Requester != m.Patient && q.Requester != m.Author {
 		resp.Share = consent.ShareFor(consent.List(v, m.Patient), q.Requester, m.Category, m.CategoryVersion)
