@@ -12,12 +12,9 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
-	"github.com/ehrchain/ehrchain/internal/interchain"
 	"github.com/ehrchain/ehrchain/internal/interchain/crosstx"
-	"github.com/ehrchain/ehrchain/internal/interchain/interchaintest"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
-	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/supply"
 	"github.com/ehrchain/ehrchain/internal/wire"
 )
@@ -45,38 +42,7 @@ func TestRecordCitationsEndpoint(t *testing.T) {
 	digest := supply.Digest(hashID)
 	ev, _ := json.Marshal(&supply.StoredEvent{HashID: hashID, Type: "ObjectEvent", CapturedBy: "pharmacy", Height: 1, Seq: 1,
 		Event: []byte(`{"type":"ObjectEvent","action":"OBSERVE","bizStep":"dispensing","epcList":["` + item + `"]}`)})
-	b, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	b.Set(supply.EventKey(digest), ev)
-	cm, err := b.Commit(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := b.Committed().Prove(supply.EventKey(digest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := interchaintest.NewSet("supply", 4, 10)
-	start := time.Now().Add(-time.Minute) // the node's block time follows the wall clock
-	lb := func(h int64, appHash []byte) []byte {
-		raw, err := interchain.EncodeLightBlock(interchaintest.Sign(interchaintest.Header{ChainID: "supply-1", Height: h,
-			Time: start.Add(time.Duration(h) * time.Second), AppHash: appHash, Vals: vals}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
-	res, err := c.Send(ctx, reg, &interchain.CreateBody{ClientID: "supply", ChainID: "supply-1", TrustingPeriod: 24 * time.Hour, LightBlock: lb(1, []byte("genesis"))})
-	if err != nil || res.Code != 0 {
-		t.Fatalf("create client: %+v, %v", res, err)
-	}
-	res, err = c.Send(ctx, cast.Provider, &interchain.UpdateBody{ClientID: "supply", TrustedHeight: 1, LightBlock: lb(2, cm.AppHash)})
-	if err != nil || res.Code != 0 {
-		t.Fatalf("relay header 2: %+v, %v", res, err)
-	}
+	_, p := followSupply(t, ctx, c, reg, cast.Provider, supply.EventKey(digest), ev)
 	m, err := c.PutRecord(ctx, cast.Provider, client.NewRecord{ID: "disp-1", Patient: cast.Patient.ID, Category: "general",
 		ResourceType: crosstx.DispenseResourceType, ContentType: "application/fhir+json", Plaintext: []byte(`{"resourceType":"MedicationDispense"}`)})
 	if err != nil {

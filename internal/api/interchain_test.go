@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/interchain"
-	"github.com/ehrchain/ehrchain/internal/interchain/interchaintest"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
-	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
@@ -27,38 +25,7 @@ func TestInterchainEndpoints(t *testing.T) {
 	c := r.Client
 	cast := nodetest.RegisterCast(t, ctx, c, reg)
 
-	b, err := state.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	b.Set([]byte("supply/event/e1"), []byte("dispensed"))
-	cm, err := b.Commit(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := b.Committed().Prove([]byte("supply/event/e1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := interchaintest.NewSet("supply", 4, 10)
-	start := time.Now().Add(-time.Minute) // the node's block time follows the wall clock
-	lb := func(h int64, appHash []byte) []byte {
-		raw, err := interchain.EncodeLightBlock(interchaintest.Sign(interchaintest.Header{ChainID: "supply-1", Height: h,
-			Time: start.Add(time.Duration(h) * time.Second), AppHash: appHash, Vals: vals}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
-	res, err := c.Send(ctx, reg, &interchain.CreateBody{ClientID: "supply", ChainID: "supply-1", TrustingPeriod: 24 * time.Hour, LightBlock: lb(1, []byte("genesis"))})
-	if err != nil || res.Code != 0 {
-		t.Fatalf("create client: %+v, %v", res, err)
-	}
-	res, err = c.Send(ctx, cast.Provider, &interchain.UpdateBody{ClientID: "supply", TrustedHeight: 1, LightBlock: lb(2, cm.AppHash)})
-	if err != nil || res.Code != 0 {
-		t.Fatalf("relay header 2: %+v, %v", res, err)
-	}
+	appHash, p := followSupply(t, ctx, c, reg, cast.Provider, []byte("supply/event/e1"), []byte("dispensed"))
 
 	call := func(method, path string, body any) (int, []byte) {
 		t.Helper()
@@ -75,7 +42,7 @@ func TestInterchainEndpoints(t *testing.T) {
 	}
 	status, out := call("GET", "/v1/interchain/clients/supply", nil)
 	var info interchain.ClientInfo
-	if err := json.Unmarshal(out, &info); status != http.StatusOK || err != nil || info.Client.LatestHeight != 2 || !bytes.Equal(info.Latest.AppHash, cm.AppHash) {
+	if err := json.Unmarshal(out, &info); status != http.StatusOK || err != nil || info.Client.LatestHeight != 2 || !bytes.Equal(info.Latest.AppHash, appHash) {
 		t.Fatalf("client: HTTP %d %s", status, out)
 	}
 	good := (*interchain.StateProof)(p)
