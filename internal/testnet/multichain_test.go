@@ -60,26 +60,7 @@ func knows(t *testing.T, ctx context.Context, c *client.Client, id string) bool 
 // with --network routes the same way and refuses a --node of the wrong shard, and when one
 // shard stops the other keeps serving its own patients.
 func TestShardedNetwork(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "net")
-	if out, err := cli(t, "testnet", "init", "--chains", "ehr-a:1,ehr-b:1", "--network", "story", "--out", dir,
-		"--base-port", strconv.Itoa(shardBase), "--block-ms", "100"); err != nil {
-		t.Fatalf("testnet init: %v\n%s", err, out)
-	}
-	l, err := LoadLayout(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := StopChains(dir, nil, true, 5*time.Second); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		if t.Failed() {
-			for _, c := range l.Chains {
-				b, _ := os.ReadFile(filepath.Join(dir, c.Dir, "node0", logFile))
-				t.Logf("--- %s log (tail) ---\n%s", c.Name, tail(string(b), 3000))
-			}
-		}
-	})
+	dir, _ := initChains(t, "ehr-a:1,ehr-b:1", shardBase)
 	if _, err := StartChainsAttached(dir, binary, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -280,4 +261,38 @@ func TestShardedNetwork(t *testing.T) {
 	if sts, err := ChainsStatus(ctx, dir, nil); err != nil || !sts[0].Nodes[0].Running || sts[1].Nodes[0].Running {
 		t.Fatalf("status with ehr-b stopped: %+v %v", sts, err)
 	}
+}
+
+// initChains lays out `testnet init --chains chains` (network "story", 100 ms blocks) from
+// port base in a temporary directory, and stops every chain and relayer it runs when the
+// test ends, printing the tails of their logs if the test failed.
+func initChains(t *testing.T, chains string, base int) (string, *Layout) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "net")
+	if out, err := cli(t, "testnet", "init", "--chains", chains, "--network", "story", "--out", dir,
+		"--base-port", strconv.Itoa(base), "--block-ms", "100"); err != nil {
+		t.Fatalf("testnet init: %v\n%s", err, out)
+	}
+	l, err := LoadLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := StopChains(dir, nil, true, 5*time.Second); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		if !t.Failed() {
+			return
+		}
+		for _, c := range l.Chains {
+			b, _ := os.ReadFile(filepath.Join(dir, c.Dir, "node0", logFile))
+			t.Logf("--- %s log (tail) ---\n%s", c.Name, tail(string(b), 3000))
+		}
+		for _, r := range l.Relayers {
+			if b, err := os.ReadFile(relayerFile(dir, r, ".log")); err == nil {
+				t.Logf("--- relayer of %s on %s (tail) ---\n%s", r.Client, r.On, tail(string(b), 1500))
+			}
+		}
+	})
+	return dir, l
 }

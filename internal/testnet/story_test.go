@@ -37,30 +37,7 @@ const storyBase = 29000
 // pharmacist of shard A cites that dispense from her MedicationDispense record with a
 // proof A verifies; and with shard B stopped, shard A serves its own patients.
 func TestMultiChainStory(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "net")
-	if out, err := cli(t, "testnet", "init", "--chains", "ehr-a:1,ehr-b:1,supply:1", "--network", "story", "--out", dir,
-		"--base-port", strconv.Itoa(storyBase), "--block-ms", "100"); err != nil {
-		t.Fatalf("testnet init: %v\n%s", err, out)
-	}
-	l, err := LoadLayout(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := StopChains(dir, nil, true, 5*time.Second); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		if t.Failed() {
-			for _, c := range l.Chains {
-				b, _ := os.ReadFile(filepath.Join(dir, c.Dir, "node0", logFile))
-				t.Logf("--- %s log (tail) ---\n%s", c.Name, tail(string(b), 2000))
-			}
-			for _, r := range l.Relayers {
-				b, _ := os.ReadFile(relayerFile(dir, r, ".log"))
-				t.Logf("--- relayer of %s on %s (tail) ---\n%s", r.Client, r.On, tail(string(b), 1500))
-			}
-		}
-	})
+	dir, l := initChains(t, "ehr-a:1,ehr-b:1,supply:1", storyBase)
 	enableEPCIS(t, filepath.Join(dir, "supply", "node0"))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
