@@ -86,28 +86,8 @@ func loadHistory(tb testing.TB, ctx context.Context, nw *network, n int) (int64,
 		nodes[k] = &histNode{k: k, prov: prov, ident: r.Identity}
 	}
 	np := (n + histPerPatient - 1) / histPerPatient
-	pats := make([]*loadPatient, np)
+	pats := newLoadPatients(tb, ctx, nw, np)
 	var wg sync.WaitGroup
-	errs := make(chan error, np)
-	for i := range pats {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p, err := newLoadPatient(ctx, nw, i%2)
-			pats[i] = p
-			if err != nil {
-				errs <- err
-			}
-		}()
-		if i%16 == 15 {
-			wg.Wait()
-		}
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		tb.Fatal(err)
-	}
 	for _, p := range pats {
 		nodes[p.node].pats = append(nodes[p.node].pats, p)
 	}

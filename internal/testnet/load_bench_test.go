@@ -39,28 +39,8 @@ type loadPatient struct {
 func loadRecords(tb testing.TB, ctx context.Context, nw *network, n int) int64 {
 	tb.Helper()
 	np := (n + loadPerPatient - 1) / loadPerPatient
-	pats := make([]*loadPatient, np)
+	pats := newLoadPatients(tb, ctx, nw, np)
 	var wg sync.WaitGroup
-	errs := make(chan error, np)
-	for i := range pats {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p, err := newLoadPatient(ctx, nw, i%2)
-			pats[i] = p
-			if err != nil {
-				errs <- err
-			}
-		}()
-		if i%16 == 15 {
-			wg.Wait()
-		}
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		tb.Fatal(err)
-	}
 	for k := range 2 {
 		wg.Add(1)
 		go func() {
@@ -182,4 +162,32 @@ func sendRecords(ctx context.Context, nw *network, k int, pats []*loadPatient, n
 		}
 	}
 	return flush()
+}
+
+// newLoadPatients registers np patients, alternately on nodes 0 and 1, sixteen at a time.
+func newLoadPatients(tb testing.TB, ctx context.Context, nw *network, np int) []*loadPatient {
+	tb.Helper()
+	pats := make([]*loadPatient, np)
+	var wg sync.WaitGroup
+	errs := make(chan error, np)
+	for i := range pats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := newLoadPatient(ctx, nw, i%2)
+			pats[i] = p
+			if err != nil {
+				errs <- err
+			}
+		}()
+		if i%16 == 15 {
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		tb.Fatal(err)
+	}
+	return pats
 }
