@@ -42,8 +42,7 @@ func BenchmarkImportSynthea(b *testing.B) {
 		r := nodetest.Start(b, home)
 		ctx := context.Background()
 		cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
-		im := &Importer{Client: r.Client, Provider: cast.Provider, Keys: keys.Dir{Path: filepath.Join(b.TempDir(), "keys")},
-			Passphrase: []byte("bench"), KDF: keys.TestKDF, Journal: filepath.Join(b.TempDir(), "journal")}
+		im := benchImporter(b, r.Client, cast.Provider)
 		b.StartTimer()
 		cpu0 := cpuTime()
 		st, err := im.Import(ctx, files)
@@ -176,8 +175,7 @@ func BenchmarkFHIRLatency(b *testing.B) {
 		r := nodetest.Start(b, home)
 		ctx := context.Background()
 		cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
-		im := &Importer{Client: r.Client, Provider: cast.Provider, Keys: keys.Dir{Path: filepath.Join(b.TempDir(), "keys")},
-			Passphrase: []byte("bench"), KDF: keys.TestKDF, Journal: filepath.Join(b.TempDir(), "journal")}
+		im := benchImporter(b, r.Client, cast.Provider)
 		st, err := im.Import(ctx, files)
 		if err != nil {
 			b.Fatal(err)
@@ -304,8 +302,7 @@ func BenchmarkGranteeScan(b *testing.B) {
 	r := nodetest.Start(b, home)
 	ctx := context.Background()
 	cast := nodetest.RegisterCast(b, ctx, r.Client, reg)
-	im := &Importer{Client: r.Client, Provider: cast.Provider, Keys: keys.Dir{Path: filepath.Join(b.TempDir(), "keys")},
-		Passphrase: []byte("bench"), KDF: keys.TestKDF, Journal: filepath.Join(b.TempDir(), "journal")}
+	im := benchImporter(b, r.Client, cast.Provider)
 	st, err := im.Import(ctx, files)
 	if err != nil {
 		b.Fatal(err)
@@ -359,4 +356,11 @@ func BenchmarkGranteeScan(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchImporter is an importer for provider over c, with its patients' keystores (at test
+// KDF cost) and its journal in temporary directories.
+func benchImporter(b *testing.B, c *client.Client, provider *keys.Keystore) *Importer {
+	return &Importer{Client: c, Provider: provider, Keys: keys.Dir{Path: filepath.Join(b.TempDir(), "keys")},
+		Passphrase: []byte("bench"), KDF: keys.TestKDF, Journal: filepath.Join(b.TempDir(), "journal")}
 }
