@@ -56,7 +56,8 @@ func recordCiteCmds(g *globals) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			sc := g.peer(supplyNode)
+			supplyChain := g.peer(supplyNode)
+			sc := supplyChain
 			if supplyAs != "" {
 				qs, err := g.unlock(supplyAs)
 				if err != nil {
@@ -70,7 +71,7 @@ func recordCiteCmds(g *globals) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := g.relayProven(cmd.Context(), g.peer(supplyNode), author, clientID, body.Proof.Height); err != nil {
+			if err := g.relayProven(cmd.Context(), supplyChain, author, clientID, body.Proof.Height); err != nil {
 				return err
 			}
 			res, err := g.client().CiteDispense(cmd.Context(), author, body)
