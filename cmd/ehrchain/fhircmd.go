@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/fhir"
 	"github.com/ehrchain/ehrchain/internal/keys"
 	"github.com/ehrchain/ehrchain/internal/node"
+	"github.com/ehrchain/ehrchain/internal/shard"
 	"github.com/ehrchain/ehrchain/internal/signin"
 )
 
@@ -49,8 +51,9 @@ func unlockForFHIR(g *globals) error {
 }
 
 // mountFHIR serves the FHIR R4 gateway under /fhir/r4 on the node's API, with the
-// home's sensitivity policy, its register of SMART apps and the node's sign-in state for
-// person login.
+// home's sensitivity policy, its register of SMART apps, the node's sign-in state for
+// person login and, when HOME/config/network.json describes the shards the node's chain
+// is one of, routing by patient to their home shard.
 func mountFHIR(srv *api.Server, n *node.Node, home string, si *signin.Service) error {
 	pol, err := sensitivityPolicy(home)
 	if err != nil {
@@ -60,7 +63,19 @@ func mountFHIR(srv *api.Server, n *node.Node, home string, si *signin.Service) e
 	if err != nil {
 		return err
 	}
+	var shards *fhir.Shards
+	p := node.Paths{Home: home}.Network()
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		net, err := shard.Load(p)
+		if err != nil {
+			return err
+		}
+		if shards, err = fhir.NewShards(net, n.ChainID()); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
 	fhirGateway = fhir.Mount(srv, n, keys.Dir{Path: filepath.Join(home, "keys")})
+	fhirGateway.Shards = shards
 	fhirGateway.Policy = pol
 	fhirGateway.Apps = apps
 	fhirGateway.SignIn = si

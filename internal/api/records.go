@@ -24,6 +24,7 @@ func (s *Server) routeRecords() {
 	s.mux.HandleFunc("GET /v1/patients/{id}/grants", s.patientGrants)
 	s.mux.HandleFunc("PUT /v1/blobs/{digest}", s.putBlob)
 	s.mux.HandleFunc("POST /v1/read", s.read)
+	s.mux.HandleFunc("GET /v1/records/{id}", s.recordLocation)
 }
 
 func (s *Server) patientKeys(w http.ResponseWriter, r *http.Request) {

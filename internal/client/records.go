@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -481,3 +482,10 @@ func (c *Client) Revoke(ctx context.Context, patient *keys.Keystore, grantID str
 }
 
 type rawBody []byte
+
+// RecordLocation asks whose record id is, signed as who (a provider, an auditor, the
+// registrar or its patient): no content, and no audit event (the read itself is one).
+func (c *Client) RecordLocation(ctx context.Context, who *keys.Keystore, id string) (*wire.RecordLocation, error) {
+	var loc wire.RecordLocation
+	return &loc, c.As(who).do(ctx, "GET", "/v1/records/"+url.PathEscape(id), nil, &loc)
+}

@@ -48,6 +48,9 @@ type Gateway struct {
 	// Apps are the SMART apps registered with this gateway (HOME/config/fhir-apps.json);
 	// nil knows none.
 	Apps *Apps
+	// Shards is the network of EHR shards this node's chain is one of; nil serves this
+	// chain's patients only (shards.go).
+	Shards *Shards
 
 	writeMu  sync.Map      // identity id -> *sync.Mutex: one writer per signer (sequences)
 	patients *patientIndex // demographics of the Patients read or written here (memory only)

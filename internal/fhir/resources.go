@@ -160,11 +160,18 @@ func (g *Gateway) read(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	m, err := g.headMeta(rt, id)
-	if err != nil {
-		writeErr(w, err)
-		return
+	var o Object
+	if he := (*httpError)(nil); errors.As(err, &he) && he.status == http.StatusNotFound {
+		if am, ao, handled, aerr := g.readAway(r.Context(), s, rt, id, pur); handled {
+			m, o, err = am, ao, aerr
+		}
 	}
-	vs, err := g.readRecord(r.Context(), s, m, pur, false)
+	if err == nil && o == nil {
+		var vs []Object
+		if vs, err = g.readRecord(r.Context(), s, m, pur, false); err == nil {
+			o = vs[0]
+		}
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -174,7 +181,7 @@ func (g *Gateway) read(w http.ResponseWriter, r *http.Request, s *session) {
 		w.WriteHeader(http.StatusNotModified) // after the audited read: consent still decides
 		return
 	}
-	writeResource(w, http.StatusOK, vs[0])
+	writeResource(w, http.StatusOK, o)
 }
 
 func (g *Gateway) vread(w http.ResponseWriter, r *http.Request, s *session) {
@@ -268,7 +275,7 @@ func (g *Gateway) patientOf(r *http.Request, s *session, o Object) (string, erro
 			id = strings.TrimPrefix(r.URL.Query().Get("patient"), "Patient/")
 		}
 		if id != "" {
-			return g.checkPatient(id)
+			return g.checkPatient(r.Context(), id)
 		}
 		if s.who.Role == identity.Patient {
 			return s.who.ID, nil
@@ -276,12 +283,12 @@ func (g *Gateway) patientOf(r *http.Request, s *session, o Object) (string, erro
 		return "", fail(http.StatusUnprocessableEntity, "business-rule", "a Patient resource is stored under the patient's identity id: PUT %s/Patient/<identity id>, or have the patient post it", Prefix)
 	}
 	if p := r.URL.Query().Get("patient"); p != "" {
-		return g.checkPatient(strings.TrimPrefix(p, "Patient/"))
+		return g.checkPatient(r.Context(), strings.TrimPrefix(p, "Patient/"))
 	}
 	for _, f := range []string{"patient", "subject", "beneficiary"} {
 		if ref, ok := o[f].(Object); ok {
 			if s, _ := ref["reference"].(string); strings.HasPrefix(s, "Patient/") {
-				return g.checkPatient(strings.TrimPrefix(s, "Patient/"))
+				return g.checkPatient(r.Context(), strings.TrimPrefix(s, "Patient/"))
 			}
 		}
 	}
@@ -291,8 +298,16 @@ func (g *Gateway) patientOf(r *http.Request, s *session, o Object) (string, erro
 	return "", fail(http.StatusUnprocessableEntity, "business-rule", "cannot tell whose record this is: reference Patient/<identity id> as patient or subject, or add ?patient=<identity id>")
 }
 
-func (g *Gateway) checkPatient(id string) (string, error) {
+func (g *Gateway) checkPatient(ctx context.Context, id string) (string, error) {
 	who := identity.Get(g.b.View(), id)
+	if who == nil {
+		if c, err := g.away(ctx, id); err != nil || c != nil {
+			if err != nil {
+				return "", err
+			}
+			return g.checkPatientAway(ctx, c, id)
+		}
+	}
 	if who == nil || who.Role != identity.Patient {
 		return "", fail(http.StatusUnprocessableEntity, "business-rule", "Patient/%s is not a registered patient identity", id)
 	}
@@ -312,6 +327,12 @@ func (g *Gateway) lockWriter(id string) func() {
 func (g *Gateway) write(ctx context.Context, s *session, patient string, es []*Entry) ([]*records.Meta, error) {
 	if len(es) == 0 {
 		return nil, nil
+	}
+	if c, err := g.away(ctx, patient); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		return g.writeAway(ctx, s, c, patient, es)
 	}
 	defer g.lockWriter(s.ks.ID)()
 	v := g.b.View()
@@ -460,11 +481,7 @@ func (g *Gateway) update(w http.ResponseWriter, r *http.Request, s *session) {
 		writeErr(w, err)
 		return
 	}
-	status := http.StatusOK
-	if records.Head(g.b.View(), id) == 0 {
-		status = http.StatusCreated // update as create, with the client's id
-	}
-	g.store(w, r, s, patient, &Entry{Resource: o, Type: rt, ID: id, IfMatch: r.Header.Get("If-Match")}, status)
+	g.store(w, r, s, patient, &Entry{Resource: o, Type: rt, ID: id, IfMatch: r.Header.Get("If-Match")}, http.StatusOK)
 }
 
 func (g *Gateway) store(w http.ResponseWriter, r *http.Request, s *session, patient string, e *Entry, status int) {
@@ -474,6 +491,9 @@ func (g *Gateway) store(w http.ResponseWriter, r *http.Request, s *session, pati
 		return
 	}
 	m := ms[0]
+	if m.Version == 1 {
+		status = http.StatusCreated // a create, or an update as create with the client's id
+	}
 	out, err := asResource(m, mustStored(e))
 	if err != nil {
 		writeErr(w, err)

@@ -569,6 +569,8 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 		case len(q.ids) > 0:
 			if m, err := g.headMeta(rt, q.ids[0]); err == nil {
 				q.patient = m.Patient
+			} else if c, _ := g.away(r.Context(), q.ids[0]); rt == "Patient" && c != nil {
+				q.patient = q.ids[0] // a patient of another shard, found at home
 			}
 		}
 	}
@@ -657,6 +659,12 @@ func (g *Gateway) findChained(ctx context.Context, s *session, rt, pur string, q
 // node into blocks) and filters on content. A caller who may read none of the patient's
 // records gets the ledger's audited denial of a list access.
 func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
+	if c, err := g.away(ctx, q.patient); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		return g.findAway(ctx, s, c, rt, pur, q)
+	}
 	cands, err := g.candidates(ctx, s, func(t string) bool { return t == rt }, pur, q)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/keys"
+	"github.com/ehrchain/ehrchain/internal/node"
 	"github.com/ehrchain/ehrchain/internal/shard"
 )
 
@@ -287,6 +288,7 @@ func InitChains(o ChainOptions) (*Layout, *shard.Network, error) {
 	}
 	l := &Layout{Network: o.Network}
 	n := &shard.Network{Name: o.Network}
+	var shardHomes []string
 	for c, spec := range o.Chains {
 		lc := LayoutChain{Name: spec.Name, Kind: spec.Kind(), ChainID: o.Network + "-" + spec.Name, Dir: spec.Name}
 		m, err := Init(Options{Dir: filepath.Join(o.Dir, lc.Dir), Validators: spec.Validators, ChainID: lc.ChainID,
@@ -302,6 +304,9 @@ func InitChains(o ChainOptions) (*Layout, *shard.Network, error) {
 		}
 		if lc.Kind == KindShard {
 			n.Shards = append(n.Shards, ch)
+			for i := range m.Nodes {
+				shardHomes = append(shardHomes, m.HomeOf(filepath.Join(o.Dir, lc.Dir), i))
+			}
 		} else {
 			n.Sidechains = append(n.Sidechains, shard.Sidechain{Chain: ch, Kind: lc.Kind})
 		}
@@ -314,6 +319,11 @@ func InitChains(o ChainOptions) (*Layout, *shard.Network, error) {
 	}
 	if err := n.Save(NetworkPath(o.Dir)); err != nil {
 		return nil, nil, err
+	}
+	for _, h := range shardHomes { // each shard's FHIR gateway routes by patient
+		if err := n.Save(node.Paths{Home: h}.Network()); err != nil {
+			return nil, nil, err
+		}
 	}
 	return l, n, l.save(o.Dir)
 }

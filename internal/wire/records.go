@@ -26,3 +26,16 @@ type ReadResponse struct {
 	Share      *consent.KeyShare `json:"share,omitempty"` // the category key, wrapped for the requester
 	Records    []*records.Meta   `json:"records,omitempty"`
 }
+
+// RecordLocation says whose record an id is and what it holds, without its content: what
+// a gateway of another shard needs to send a read of the record to its patient's home.
+type RecordLocation struct {
+	Record       string `json:"record"`
+	Patient      string `json:"patient"`
+	ResourceType string `json:"resourceType,omitempty"`
+	ContentType  string `json:"contentType,omitempty"`
+	Category     string `json:"category,omitempty"`
+	Version      uint32 `json:"version"`
+	Time         int64  `json:"time,omitempty"`   // block time of the head version, unix seconds
+	Erased       bool   `json:"erased,omitempty"` // erased by its patient: only the tombstone remains
+}

@@ -39,6 +39,12 @@ func Init(t testing.TB) (string, *keys.Keystore) {
 // InitWith is Init for a chain created with params.
 func InitWith(t testing.TB, params app.Params) (string, *keys.Keystore) {
 	t.Helper()
+	return InitChain(t, "test-chain", params)
+}
+
+// InitChain is InitWith for a chain of its own id (one of several in a test).
+func InitChain(t testing.TB, chainID string, params app.Params) (string, *keys.Keystore) {
+	t.Helper()
 	// Not t.TempDir: CometBFT may still flush a file (the address book) while it stops,
 	// which makes TempDir's strict cleanup fail the test. Remove it after the node stopped.
 	home, err := os.MkdirTemp("", "ehrchain-test-")
@@ -50,7 +56,7 @@ func InitWith(t testing.TB, params app.Params) (string, *keys.Keystore) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	if _, err := node.Init(node.InitOptions{Home: home, ChainID: "test-chain", Passphrase: Passphrase, KDF: keys.TestKDF, Params: params}); err != nil {
+	if _, err := node.Init(node.InitOptions{Home: home, ChainID: chainID, Passphrase: Passphrase, KDF: keys.TestKDF, Params: params}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := keys.Dir{Path: node.Paths{Home: home}.Keys()}.Load("registrar")
