@@ -34,13 +34,13 @@ type Reported struct {
 	ClientID, ChainID string
 	Height            int64  // the counterparty height with two headers
 	Trusted           int64  // the verified height both were checked from
-	A, B              []byte // the two block hashes: the client's (or the source's) and the other
-	Other             string // where B came from: "the source" or "witness N"
+	A, B              []byte // the two block hashes
+	Of, Other         string // whose A and B are: "the client", "the source", "witness N"
 }
 
 func (e *Reported) Error() string {
-	return fmt.Sprintf("light client %s is frozen: %s header %d %X and %s's header %d %X conflict, both signed by enough of the validators the client trusted at %d; misbehaviour reported (tx 102), relaying stopped",
-		e.ClientID, e.ChainID, e.Height, e.A, e.Other, e.Height, e.B, e.Trusted)
+	return fmt.Sprintf("light client %s is frozen: %s header %d is %X from %s and %X from %s, both signed by enough of the validators the client trusted at %d; misbehaviour reported (tx 102), relaying stopped",
+		e.ClientID, e.ChainID, e.Height, e.A, e.Of, e.B, e.Other, e.Trusted)
 }
 
 func (r *Relayer) keep(lb *types.LightBlock) {
@@ -77,7 +77,7 @@ func (r *Relayer) forked(ctx context.Context, c *interchain.Client, cs *intercha
 		r.logf("%s; no misbehaviour reported: %s", stop, why)
 		return fmt.Errorf("%s; no misbehaviour reported: %s", stop, why)
 	}
-	return r.report(ctx, c, body, "the source")
+	return r.report(ctx, c, body, "the client", "the source")
 }
 
 // forkReport is the report of lb against the client's verified header cs, or why there is
@@ -185,11 +185,11 @@ func evidence(c *interchain.Client, trusted *interchain.Consensus, vals *types.V
 }
 
 // report submits body and ends relaying: with *Reported once the client is frozen.
-func (r *Relayer) report(ctx context.Context, c *interchain.Client, body *interchain.MisbehaviourBody, other string) error {
+func (r *Relayer) report(ctx context.Context, c *interchain.Client, body *interchain.MisbehaviourBody, of, other string) error {
 	a, _ := interchain.ParseLightBlock(body.A.LightBlock)
 	b, _ := interchain.ParseLightBlock(body.B.LightBlock)
-	rep := &Reported{ClientID: c.ID, ChainID: c.ChainID, Height: a.Height, Trusted: body.A.TrustedHeight, A: a.Hash(), B: b.Hash(), Other: other}
-	r.logf("%s header %d: %X (client %s) conflicts with %X (%s); reporting misbehaviour", c.ChainID, rep.Height, rep.A, c.ID, rep.B, other)
+	rep := &Reported{ClientID: c.ID, ChainID: c.ChainID, Height: a.Height, Trusted: body.A.TrustedHeight, A: a.Hash(), B: b.Hash(), Of: of, Other: other}
+	r.logf("%s header %d is %X from %s and %X from %s: reporting misbehaviour to client %s", c.ChainID, rep.Height, rep.A, of, rep.B, other, c.ID)
 	if err := r.Target.Misbehaviour(ctx, body); err != nil {
 		if code(err) == interchain.CodeFrozen {
 			r.logf("light client %s was frozen before our report: %v", c.ID, err)
@@ -230,7 +230,7 @@ func (r *Relayer) crossCheck(ctx context.Context, c *interchain.Client, a anchor
 			r.logf("witness %d's block %d is %X, the source's %X; no misbehaviour reported: %v", i, lb.Height, wlb.Hash(), lb.Hash(), err)
 			continue
 		}
-		return r.report(ctx, c, body, fmt.Sprintf("witness %d", i))
+		return r.report(ctx, c, body, "the source", fmt.Sprintf("witness %d", i))
 	}
 	return nil
 }
