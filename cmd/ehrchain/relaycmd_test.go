@@ -16,7 +16,7 @@ import (
 )
 
 // TestRelayCommands: on two chains run as processes, A's registrar creates a light client
-// of B from B's block 2 only when its hash is the one expected; a provider relays once,
+// of B from B's block 2 only when its hash is the one expected; a provider relays once
 // (cross-checked with a witness), then as a loop until interrupted, and `interchain show`
 // follows.
 func TestRelayCommands(t *testing.T) {
