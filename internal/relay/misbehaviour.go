@@ -74,7 +74,6 @@ func (r *Relayer) forked(ctx context.Context, c *interchain.Client, cs *intercha
 		cs.Height, lb.Hash(), c.ID, cs.HeaderHash)
 	body, why := r.forkReport(ctx, c, cs, lb)
 	if body == nil {
-		r.logf("%s; no misbehaviour reported: %s", stop, why)
 		return fmt.Errorf("%s; no misbehaviour reported: %s", stop, why)
 	}
 	return r.report(ctx, c, body, "the client", "the source")
