@@ -10,6 +10,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/interchain"
 	"github.com/ehrchain/ehrchain/internal/node/nodetest"
 	"github.com/ehrchain/ehrchain/internal/relay"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // TestReportForkOfARealChain: chain A keeps three light clients of chain B, each relayed a
@@ -86,6 +87,19 @@ func TestReportForkOfARealChain(t *testing.T) {
 	if c := info("b1"); !c.Frozen || c.FrozenHeight != h1 {
 		t.Fatalf("b1 after the report: %+v", c)
 	}
+	wa, err := b.Client.LightBlock(ctx, h1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb, err := b2.Client.LightBlock(ctx, h1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := tx.ParseSigner(castA.Provider.ID)
+	signed := tx.Sign(castA.Provider.Keys.Sign, signer, "test-chain", 0, &interchain.MisbehaviourBody{ClientID: "b1",
+		A: interchain.Evidence{TrustedHeight: rep.Trusted, LightBlock: wa.LightBlock}, B: interchain.Evidence{TrustedHeight: rep.Trusted, LightBlock: wb.LightBlock}}).Encode()
+	t.Logf("misbehaviour report (1 validator): light blocks %d and %d bytes, signed transaction %d bytes", len(wa.LightBlock), len(wb.LightBlock), len(signed))
+
 	next, err := b.Client.LightBlock(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
