@@ -18,11 +18,12 @@ import (
 // relayCmd keeps a light client of another chain up with that chain's headers.
 func relayCmd(g *globals) *cobra.Command {
 	var from, to, id, as string
+	var witnesses []string
 	var height int64
 	var once bool
 	var every time.Duration
 	c := &cobra.Command{
-		Use:   "relay --from B_API --client ID --as IDENTITY [--to A_API]",
+		Use:   "relay --from B_API --client ID --as IDENTITY [--to A_API] [--witness B2_API]...",
 		Short: "Relay chain B's signed headers to this chain's light client ID of B, signed by IDENTITY (any registered identity; docs/OPERATIONS.md, \"Relaying\")",
 		Args:  cobra.NoArgs,
 		RunE: g.acting(&as, func(cmd *cobra.Command, who *keys.Keystore, _ []string) error {
@@ -35,6 +36,9 @@ func relayCmd(g *globals) *cobra.Command {
 			}
 			lg := log.New(os.Stderr, "relay ", log.LstdFlags)
 			r := &relay.Relayer{Source: relay.Node{C: g.peer(from)}, Target: relay.Chain{C: target, Signer: who}, ClientID: id, Logf: lg.Printf}
+			for _, w := range witnesses {
+				r.Witnesses = append(r.Witnesses, relay.Node{C: g.peer(w)})
+			}
 			if once || height != 0 {
 				res, err := r.RelayTo(cmd.Context(), height)
 				if err != nil {
@@ -60,6 +64,7 @@ func relayCmd(g *globals) *cobra.Command {
 	f.StringVar(&as, "as", "", "the keystore that signs the updates")
 	f.BoolVar(&once, "once", false, "relay B's newest header once and exit")
 	f.Int64Var(&height, "height", 0, "relay B's header of this height once and exit (a proof of B's state at height h needs header h+1)")
+	f.StringArrayVar(&witnesses, "witness", nil, "API address of another node of chain B (repeatable): each header is checked against it first, and a conflicting header that verifies too is reported as misbehaviour, freezing the client")
 	f.DurationVar(&every, "every", 5*time.Second, "how often to look for a newer header")
 	return c
 }

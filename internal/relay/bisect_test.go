@@ -69,6 +69,7 @@ type ledger struct {
 	height  int64
 	now     time.Time
 	refused []string
+	reports int // misbehaviour reports accepted
 }
 
 func newLedger(t testing.TB, first *types.LightBlock) *ledger {
@@ -128,6 +129,22 @@ func (l *ledger) Update(_ context.Context, b *interchain.UpdateBody) error {
 		l.refused = append(l.refused, fmt.Sprintf("from %d: %d", b.TrustedHeight, terr.Code))
 		return terr
 	}
+	return nil
+}
+
+func (l *ledger) Misbehaviour(_ context.Context, b *interchain.MisbehaviourBody) error {
+	body, err := interchain.DecodeMisbehaviour(bodyBytes(b))
+	if err != nil {
+		return err
+	}
+	who := &identity.Identity{ID: "relayer", Role: identity.Provider, Active: true}
+	if terr := l.exec(who, func(s interchain.Store, env identity.Env) *tx.Error {
+		return interchain.ExecMisbehaviour(s, env, who.ID, body)
+	}); terr != nil {
+		l.refused = append(l.refused, fmt.Sprintf("misbehaviour: %d", terr.Code))
+		return terr
+	}
+	l.reports++
 	return nil
 }
 

@@ -29,6 +29,9 @@ type Target interface {
 	Below(ctx context.Context, id string, h int64) (*interchain.Consensus, error)
 	// Update submits one header and waits for its block; a refusal is a *tx.Error.
 	Update(ctx context.Context, b *interchain.UpdateBody) error
+	// Misbehaviour submits a report of two conflicting headers (tx 102) and waits for its
+	// block; a refusal is a *tx.Error.
+	Misbehaviour(ctx context.Context, b *interchain.MisbehaviourBody) error
 }
 
 // Node is a Source reading a node's GET /v1/lightblocks.
@@ -92,6 +95,12 @@ func consensus(l *wire.LightClientHeader) *interchain.Consensus {
 
 // Update implements Target.
 func (c Chain) Update(ctx context.Context, b *interchain.UpdateBody) error {
+	_, err := c.C.Send(ctx, c.Signer, b)
+	return coded(err)
+}
+
+// Misbehaviour implements Target.
+func (c Chain) Misbehaviour(ctx context.Context, b *interchain.MisbehaviourBody) error {
 	_, err := c.C.Send(ctx, c.Signer, b)
 	return coded(err)
 }

@@ -18,8 +18,19 @@ type Relayer struct {
 	Source   Source
 	Target   Target
 	ClientID string
+	// Witnesses, if any, are other nodes of the source's chain: each header relayed is
+	// compared with theirs first, and a conflicting one that verifies as well is reported as
+	// misbehaviour; they also serve the client's own header for a report when the relayer
+	// did not keep it (see Reported).
+	Witnesses []Source
 	// Logf, if set, is told of each header relayed and each step of a bisection.
 	Logf func(format string, args ...any)
+	// Now is the target chain's time as near as the relayer knows it, against which a
+	// report is checked before it is sent, as the target checks it at its block time (nil:
+	// the wall clock).
+	Now func() time.Time
+
+	kept map[int64]*types.LightBlock // light blocks the client verified, by height (see keep)
 }
 
 // Result is what one round relayed.
@@ -69,7 +80,7 @@ func (r *Relayer) RelayTo(ctx context.Context, height int64) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	err = r.bisect(ctx, res, a, lb, trustOf(c))
+	err = r.bisect(ctx, res, c, a, lb)
 	return res, err
 }
 
@@ -99,7 +110,7 @@ func (r *Relayer) fillIn(ctx context.Context, res *Result, c *interchain.Client,
 		return err
 	}
 	r.logf("filling in header %d of %s below client %s's latest %d, from %d", height, c.ChainID, c.ID, c.LatestHeight, below.Height)
-	return r.bisect(ctx, res, a, lb, trustOf(c))
+	return r.bisect(ctx, res, c, a, lb)
 }
 
 func trustOf(c *interchain.Client) cmtmath.Fraction {
@@ -117,7 +128,8 @@ type anchor struct {
 // anchorAt is the anchor of the client's verified header of height (cs, nil if unknown).
 // A source whose block at that height is another block than the one the client verified
 // is on another fork (or is another chain's node): the relayer stops rather than feed a
-// client from it.
+// client from it, and reports the conflict as misbehaviour when its block is signed well
+// enough for the target to accept the report (see forked).
 func (r *Relayer) anchorAt(ctx context.Context, c *interchain.Client, cs *interchain.Consensus, height int64) (anchor, error) {
 	a := anchor{height: height}
 	lb, err := r.Source.LightBlock(ctx, a.height)
@@ -126,8 +138,10 @@ func (r *Relayer) anchorAt(ctx context.Context, c *interchain.Client, cs *interc
 		return a, nil
 	}
 	if cs != nil && !bytes.Equal(lb.Hash(), cs.HeaderHash) {
-		return a, fmt.Errorf("the source's block %d is %X, but client %s verified %X: the source is on another fork or another chain; relaying stopped",
-			a.height, lb.Hash(), c.ID, cs.HeaderHash)
+		return a, r.forked(ctx, c, cs, lb)
+	}
+	if cs != nil {
+		r.keep(lb)
 	}
 	a.lb = lb
 	return a, nil
@@ -152,8 +166,10 @@ func reachable(a anchor, lb *types.LightBlock, trust cmtmath.Fraction) bool {
 // half-way between first and tries again from there, as CometBFT's light client does;
 // each step trusts the last header verified. The relayer's own count of the trusted
 // power picks the pivots; a refusal by the target chain (code 8) does too, when the
-// relayer could not count.
-func (r *Relayer) bisect(ctx context.Context, res *Result, a anchor, target *types.LightBlock, trust cmtmath.Fraction) error {
+// relayer could not count. With witnesses, each header is cross-checked with theirs
+// before it is submitted (crossCheck).
+func (r *Relayer) bisect(ctx context.Context, res *Result, c *interchain.Client, a anchor, target *types.LightBlock) error {
+	trust := trustOf(c)
 	pending := []*types.LightBlock{target}
 	for len(pending) > 0 {
 		lb := pending[len(pending)-1]
@@ -161,6 +177,9 @@ func (r *Relayer) bisect(ctx context.Context, res *Result, a anchor, target *typ
 		if !reachable(a, lb, trust) {
 			err = interchain.Space.Err(interchain.CodeNotTrusted, "the validators of header %d hold under %d/%d of header %d's signed power", a.height, trust.Numerator, trust.Denominator, lb.Height)
 		} else {
+			if xerr := r.crossCheck(ctx, c, a, lb); xerr != nil {
+				return xerr
+			}
 			raw, eerr := interchain.EncodeLightBlock(lb)
 			if eerr != nil {
 				return fmt.Errorf("header %d: %w", lb.Height, eerr)
@@ -194,6 +213,7 @@ func (r *Relayer) bisect(ctx context.Context, res *Result, a anchor, target *typ
 		default:
 			return fmt.Errorf("relaying header %d from %d: %w", lb.Height, a.height, err)
 		}
+		r.keep(lb)
 		a = anchor{height: lb.Height, lb: lb}
 		res.To = max(res.To, lb.Height)
 		pending = pending[:len(pending)-1]
@@ -203,7 +223,8 @@ func (r *Relayer) bisect(ctx context.Context, res *Result, a anchor, target *typ
 
 // Run relays the source's newest header every poll until ctx is done. A failed round is
 // logged and retried at the next poll (a node may be down, a block not made yet); a
-// client that is frozen, gone or expired ends the run, since no later round can succeed.
+// client that is frozen (by the relayer's own report, or before), gone or expired ends
+// the run, since no later round can succeed.
 func (r *Relayer) Run(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
 		return fmt.Errorf("poll interval must be above 0, got %s", every)
@@ -228,8 +249,12 @@ func (r *Relayer) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// fatal: the client cannot take headers from any later round either.
+// fatal: the client cannot take headers from any later round either (a report made
+// froze it).
 func fatal(err error) bool {
+	if reported(err) {
+		return true
+	}
 	switch code(err) {
 	case interchain.CodeFrozen, interchain.CodeNotFound, interchain.CodeWrongChain, interchain.CodeExpired:
 		return true
