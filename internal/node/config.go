@@ -103,12 +103,12 @@ func DefaultConfig(chainID string) Config {
 // Paths of a home directory.
 type Paths struct{ Home string }
 
-func (p Paths) Config() string     { return filepath.Join(p.Home, "config", "ehrchain.json") }
-func (p Paths) Genesis() string    { return filepath.Join(p.Home, "config", "genesis.json") }
+func (p Paths) Config() string  { return filepath.Join(p.Home, "config", "ehrchain.json") }
+func (p Paths) Genesis() string { return filepath.Join(p.Home, "config", "genesis.json") }
 
 // Network is the description of the network of shards the node's chain is one of, when it
 // is (internal/shard): its FHIR gateway then routes a patient of another shard there.
-func (p Paths) Network() string { return filepath.Join(p.Home, "config", "network.json") }
+func (p Paths) Network() string    { return filepath.Join(p.Home, "config", "network.json") }
 func (p Paths) NodeKey() string    { return filepath.Join(p.Home, "config", "node_key.json") }
 func (p Paths) PrivValKey() string { return filepath.Join(p.Home, "config", "priv_validator_key.json") }
 func (p Paths) PrivValState() string {
