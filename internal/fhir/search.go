@@ -762,6 +762,18 @@ func (g *Gateway) readHits(ctx context.Context, s *session, cands []*records.Met
 // readEach reads the records in parallel (readWorkers at a time), each hit or error at its
 // record's index.
 func (g *Gateway) readEach(ctx context.Context, s *session, ms []*records.Meta, pur string) ([]hit, []error) {
+	return readParallel(ms, func(m *records.Meta) (hit, error) {
+		vs, err := g.readRecord(ctx, s, m, pur, false)
+		if err != nil {
+			return hit{}, err
+		}
+		return hit{m, vs[0]}, nil
+	})
+}
+
+// readParallel calls read for each record, readWorkers at a time (each an audited read the
+// node batches into blocks), each hit or error at its record's index.
+func readParallel(ms []*records.Meta, read func(*records.Meta) (hit, error)) ([]hit, []error) {
 	hits := make([]hit, len(ms))
 	errs := make([]error, len(ms))
 	var wg sync.WaitGroup
@@ -771,12 +783,7 @@ func (g *Gateway) readEach(ctx context.Context, s *session, ms []*records.Meta, 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			vs, err := g.readRecord(ctx, s, m, pur, false)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			hits[i] = hit{m, vs[0]}
+			hits[i], errs[i] = read(m)
 		}()
 	}
 	wg.Wait()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 
 	"github.com/ehrchain/ehrchain/internal/client"
 	"github.com/ehrchain/ehrchain/internal/identity"
@@ -155,24 +154,14 @@ func (g *Gateway) findAway(ctx context.Context, s *session, c *client.Client, rt
 			cands = append(cands, m)
 		}
 	}
-	hits := make([]hit, len(cands))
-	errs := make([]error, len(cands))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, readWorkers)
-	for i, m := range cands {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			res, err := c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, pur)
-			if err == nil {
-				hits[i].m = res.Meta
-				hits[i].o, err = asResource(res.Meta, res.Plaintext)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
+	hits, errs := readParallel(cands, func(m *records.Meta) (hit, error) {
+		res, err := c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, pur)
+		if err != nil {
+			return hit{}, err
+		}
+		o, err := asResource(res.Meta, res.Plaintext)
+		return hit{res.Meta, o}, err
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, g.unreachable(q.patient, err)
 	}
