@@ -87,8 +87,10 @@ func (g *Gateway) locateAway(ctx context.Context, s *session, id string) (*clien
 		switch {
 		case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
 			continue
+		case ce != nil:
+			return nil, nil, err // there, but not for this caller (403), or refused
 		case err != nil:
-			g.Shards.Router.Forget(ch.Name)
+			g.Shards.Router.Forget(ch.Name) // its records are not found until it answers
 			continue
 		}
 		if home, err := g.Shards.Net.Home(loc.Patient); err != nil || home.Name != ch.Name {

@@ -47,15 +47,20 @@ func TestGatewayRoutesToTheHomeShard(t *testing.T) {
 	}
 	// The physician is a provider of A. B knows her too (on a real network by recognising
 	// her entry proven on A, tx 104: internal/interchain and the multi-chain story test).
-	dr := newKS()
-	for _, s := range []struct {
-		c   *client.Client
-		reg *keys.Keystore
-	}{{ra.Client, regA}, {rb.Client, regB}} {
-		if _, err := s.c.Send(ctx, s.reg, client.RegistrationFor(s.c.ChainID, dr, identity.Provider, "Dr Ames", "St Mary", "MD-1")); err != nil {
-			t.Fatal(err)
+	provider := func(name, licence string) *keys.Keystore {
+		t.Helper()
+		ks := newKS()
+		for _, s := range []struct {
+			c   *client.Client
+			reg *keys.Keystore
+		}{{ra.Client, regA}, {rb.Client, regB}} {
+			if _, err := s.c.Send(ctx, s.reg, client.RegistrationFor(s.c.ChainID, ks, identity.Provider, name, "St Mary", licence)); err != nil {
+				t.Fatal(err)
+			}
 		}
+		return ks
 	}
+	dr := provider("Dr Ames", "MD-1")
 	var pat *keys.Keystore
 	for pat == nil {
 		if ks := newKS(); mustHome(t, net, ks.ID) == "b" {
@@ -128,6 +133,12 @@ func TestGatewayRoutesToTheHomeShard(t *testing.T) {
 	code, o = f.do(tok, "GET", "/Observation/"+obsID, nil)
 	if code != http.StatusOK || o["id"] != obsID || fmt.Sprint(o["valueQuantity"].(Object)["value"]) != "72" {
 		t.Fatalf("read of B's Observation through A: %d %v", code, o)
+	}
+	// Another provider of A, whom the patient granted nothing, is refused where the record is.
+	dr2 := provider("Dr Two", "MD-2")
+	gw.Unlock(dr2)
+	if code, o := f.do(f.token(dr2), "GET", "/Observation/"+obsID, nil); code != http.StatusForbidden {
+		t.Fatalf("B's Observation read by a provider without a grant: %d %v", code, o)
 	}
 	if code, o := f.do(tok, "GET", "/Observation/r-"+randHex(t), nil); code != http.StatusNotFound {
 		t.Fatalf("a record on no shard: %d %v", code, o)
