@@ -43,6 +43,7 @@ Workloads:
   register      patients registering themselves
   write         providers writing encrypted ~1.5 KB FHIR Observations
   read          audited reads by a granted provider, timed from request to plaintext
+  read-node     the same reads up to the node's release (no decryption: the requester's)
   grant-revoke  patients granting read access and revoking it (rotating the category key)
   mixed         80 % reads, 16 % writes, 4 % grants and revocations, all at once
   claims        two-line insurance claims adjudicated at commit`,

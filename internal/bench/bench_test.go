@@ -54,7 +54,7 @@ func TestRunSmallWorkloads(t *testing.T) {
 		}
 		want := 4 // submitters
 		switch name {
-		case Read:
+		case Read, ReadNode:
 			want = 50 // reads in flight: the window
 		case Mixed:
 			want = 4 + 50

@@ -24,6 +24,10 @@ const (
 	Register      = "register" // patients registering themselves
 	Write         = "write"    // encrypted ~1.5 KB FHIR Observations written by providers
 	Read          = "read"     // audited reads of those records by granted providers, to plaintext
+	// ReadNode is Read up to what the serving node does (verify, decide, record, release
+	// the ciphertext and the key share), without the requester's decryption, which in a
+	// deployment runs on the requester's machine.
+	ReadNode = "read-node"
 	// GrantRevoke is patients granting a provider read access and revoking it again, each
 	// revocation rotating the category key.
 	GrantRevoke = "grant-revoke"
@@ -37,10 +41,10 @@ const (
 )
 
 // Workloads lists every workload Run knows, in the order they are best run.
-var Workloads = []string{Baseline, BaselineWrite, BaselineRead, Register, Write, Read, GrantRevoke, Mixed, Claims, BaselineCapture, Supply}
+var Workloads = []string{Baseline, BaselineWrite, BaselineRead, Register, Write, Read, ReadNode, GrantRevoke, Mixed, Claims, BaselineCapture, Supply}
 
 // sameSize names the padded baseline each workload is compared with.
-var sameSize = map[string]string{Write: BaselineWrite, Read: BaselineRead, Supply: BaselineCapture}
+var sameSize = map[string]string{Write: BaselineWrite, Read: BaselineRead, ReadNode: BaselineRead, Supply: BaselineCapture}
 
 // workload is a set of signed transactions ready to submit. Each stream holds the
 // transactions of one signer, which must reach the mempool in order (their sequences
@@ -74,7 +78,7 @@ func (r *runner) prepare(name string) (*workload, error) {
 		return prepareBaseline(name, chainID, txs, actors, size)
 	case Register:
 		return prepareRegister(chainID, txs)
-	case Write, Read:
+	case Write, Read, ReadNode:
 		regSeq := app.NextSequence(r.n.View(), r.reg.ID)
 		return prepareRecords(name, chainID, r.reg, regSeq, txs, actors)
 	case GrantRevoke:
