@@ -79,13 +79,25 @@ func asResource(m *records.Meta, pt []byte) (Object, error) {
 // decrypts it; with all, every version, except earlier versions of another category (see
 // Gateway.category) that the caller holds no key of.
 func (g *Gateway) readRecord(ctx context.Context, s *session, m *records.Meta, purpose string, all bool) ([]Object, error) {
-	res, err := g.c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, purpose)
+	c, err := g.away(ctx, m.Patient) // the home shard of a patient of another shard
+	switch {
+	case err != nil:
+		return nil, err
+	case c != nil && all:
+		return nil, historyElsewhere(m.ResourceType, m.RecordID)
+	case c == nil:
+		c = g.c
+	}
+	res, err := c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, purpose)
 	if err != nil {
+		if c != g.c {
+			err = g.unreachable(m.Patient, err)
+		}
 		return nil, err
 	}
 	head, err := asResource(res.Meta, res.Plaintext)
-	if err == nil {
-		g.patients.put(res.Meta, head)
+	if err == nil && c == g.c {
+		g.patients.put(res.Meta, head) // the index of this shard's patients
 	}
 	if err != nil || !all {
 		return []Object{head}, err
@@ -228,6 +240,11 @@ func (g *Gateway) versions(r *http.Request, s *session, rt, id string) ([]Object
 		return nil, err
 	}
 	m, err := g.headMeta(rt, id)
+	if he := (*httpError)(nil); errors.As(err, &he) && he.status == http.StatusNotFound && g.Shards != nil {
+		if c, _, _ := g.locateAway(r.Context(), s, id); c != nil {
+			return nil, historyElsewhere(rt, id)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -660,10 +660,12 @@ func (g *Gateway) findChained(ctx context.Context, s *session, rt, pur string, q
 // records gets the ledger's audited denial of a list access.
 func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query) ([]hit, error) {
 	if c, err := g.away(ctx, q.patient); err != nil || c != nil {
+		if err == nil {
+			err = acrossShards(q)
+		}
 		if err != nil {
 			return nil, err
 		}
-		return g.findAway(ctx, s, c, rt, pur, q)
 	}
 	cands, err := g.candidates(ctx, s, func(t string) bool { return t == rt }, pur, q)
 	if err != nil {
@@ -698,6 +700,12 @@ func (g *Gateway) find(ctx context.Context, s *session, rt, pur string, q *query
 // asked for. A caller who may read none of the patient's records gets the ledger's audited
 // denial of a list access.
 func (g *Gateway) candidates(ctx context.Context, s *session, typ func(string) bool, pur string, q *query) ([]*records.Meta, error) {
+	if c, err := g.away(ctx, q.patient); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		return g.candidatesAway(ctx, s, c, typ, pur, q)
+	}
 	v := g.b.View()
 	f := records.AccessFacts(v, s.who, q.patient, pur, g.Now(), emergency.Facts)
 	readable := false

@@ -138,38 +138,32 @@ func (g *Gateway) readAway(ctx context.Context, s *session, rt, id, pur string) 
 	return res.Meta, o, true, err
 }
 
-// findAway is find for a patient of another shard: the home shard's audited list of the
-// records the caller may read, then one audited read each there, filtered here on
-// content. What needs the patient's other records beside a hit (chains, _has, _include)
-// is not followed across shards.
-func (g *Gateway) findAway(ctx context.Context, s *session, c *client.Client, rt, pur string, q *query) ([]hit, error) {
+// historyElsewhere refuses the versions of a record of another shard: its earlier
+// ciphertexts are in that shard's state, which an audited read there does not release.
+func historyElsewhere(rt, id string) error {
+	return fail(http.StatusNotImplemented, "not-supported", "%s/%s belongs to a patient of another shard: read its history at the patient's home shard", rt, id)
+}
+
+// acrossShards refuses what a search of a patient of another shard cannot do: what needs
+// the patient's other records beside a hit (chains, _has, _include) is not followed there.
+func acrossShards(q *query) error {
 	if len(q.chains) > 0 || len(q.links) > 0 || len(q.has) > 0 || len(q.inc) > 0 || len(q.rev) > 0 {
-		return nil, fail(http.StatusBadRequest, "not-supported", "patient %s lives on another shard: chained parameters, _has, _include and _revinclude are not followed across shards; search with plain parameters, or at the patient's home shard", q.patient)
+		return fail(http.StatusBadRequest, "not-supported", "patient %s lives on another shard: chained parameters, _has, _include and _revinclude are not followed across shards; search with plain parameters, or at the patient's home shard", q.patient)
 	}
+	return nil
+}
+
+// candidatesAway is candidates for a patient of another shard: the home shard's audited
+// list of the records the caller may read (the decision this node cannot make without the
+// patient's grants), kept to the types, ids and update times asked for.
+func (g *Gateway) candidatesAway(ctx context.Context, s *session, c *client.Client, typ func(string) bool, pur string, q *query) ([]*records.Meta, error) {
 	ms, err := c.ListRecords(ctx, s.ks, q.patient, pur)
 	if err != nil {
 		return nil, g.unreachable(q.patient, err)
 	}
-	var cands []*records.Meta
-	for _, m := range ms {
-		if m.ResourceType == rt && m.ContentType == ContentType && (len(q.ids) == 0 || slices.Contains(q.ids, m.RecordID)) && updatedMatch(q.updated, m) {
-			cands = append(cands, m)
-		}
-	}
-	hits, errs := readParallel(cands, func(m *records.Meta) (hit, error) {
-		res, err := c.ReadRecord(ctx, s.ks, m.Patient, m.RecordID, pur)
-		if err != nil {
-			return hit{}, err
-		}
-		o, err := asResource(res.Meta, res.Plaintext)
-		return hit{res.Meta, o}, err
-	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, g.unreachable(q.patient, err)
-	}
-	out := slices.DeleteFunc(hits, func(h hit) bool { return !matchAll(h.o, q.filters) })
-	sortHits(rt, q.sort, out)
-	return out, nil
+	return slices.DeleteFunc(ms, func(m *records.Meta) bool {
+		return !typ(m.ResourceType) || m.ContentType != ContentType || (len(q.ids) > 0 && !slices.Contains(q.ids, m.RecordID)) || !updatedMatch(q.updated, m)
+	}), nil
 }
 
 // checkPatientAway is checkPatient for a patient of another shard: registered there.

@@ -156,10 +156,20 @@ func TestGatewayRoutesToTheHomeShard(t *testing.T) {
 	if code, o := f.do(tok, "GET", "/Patient?_id="+pat.ID, nil); code != http.StatusOK || fmt.Sprint(o["total"]) != "1" {
 		t.Fatalf("Patient?_id of B's patient: %d %v", code, o)
 	}
+	if code, o := f.do(tok, "GET", "/Patient/"+pat.ID+"/Observation", nil); code != http.StatusOK || fmt.Sprint(o["total"]) != "1" {
+		t.Fatalf("the compartment of B's patient: %d %v", code, o)
+	}
+	code, o = f.do(tok, "GET", "/Patient/"+pat.ID+"/$everything", nil)
+	if entries, _ := o["entry"].([]any); code != http.StatusOK || len(entries) != 2 || entries[0].(Object)["resource"].(Object)["resourceType"] != "Patient" {
+		t.Fatalf("$everything of B's patient: %d %v", code, o)
+	}
+	if code, o := f.do(tok, "GET", "/Observation/"+obsID+"/_history", nil); code != http.StatusNotImplemented {
+		t.Fatalf("history of B's record through A: %d %v", code, o)
+	}
 	if code, o := f.do(tok, "GET", "/Observation?patient="+pat.ID+"&_include=Observation:subject", nil); code != http.StatusBadRequest {
 		t.Fatalf("_include across shards: %d %v", code, o)
 	}
-	waitFor(t, "B to audit the allowed reads", func() bool { return readsOnB(audit.Success) >= allowed+5 })
+	waitFor(t, "B to audit the allowed reads", func() bool { return readsOnB(audit.Success) >= allowed+8 })
 
 	// A write for B's patient lands on B, in the physician's name; A holds nothing of it.
 	code, o = f.do(tok, "POST", "/Observation", Object{"resourceType": "Observation", "status": "final",
