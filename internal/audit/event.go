@@ -110,9 +110,14 @@ func (e *Event) Encode() []byte {
 	return b
 }
 
-// Decode parses an event leaf (Index is left for the caller to set).
+// Decode parses an event leaf (Index is left for the caller to set): the leaves Encode
+// writes without reflection (decodeFast), any other JSON with encoding/json.
 func Decode(b []byte) (*Event, error) {
 	var e Event
+	if decodeFast(b, &e) {
+		return &e, nil
+	}
+	e = Event{}
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, err
 	}
