@@ -101,3 +101,62 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestEncodeMatchesEncodingJSON: Encode writes the bytes encoding/json writes, through the
+// fast path for plain events and through encoding/json for the rest.
+func TestEncodeMatchesEncodingJSON(t *testing.T) {
+	fast := 0
+	for i, e := range sampleEvents() {
+		got := e.Encode()
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("event %d: Encode wrote %s, encoding/json %s", i, got, want)
+		}
+		if _, ok := encodeFast(nil, e); ok {
+			fast++
+		}
+	}
+	if fast != 3 {
+		t.Errorf("%d of 4 events took the fast path, want 3", fast)
+	}
+	// A year encoding/json refuses is left to it (and panics there as before).
+	e := &Event{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if _, ok := encodeFast(nil, e); ok {
+		t.Error("encodeFast encoded the year 10000")
+	}
+}
+
+// FuzzEncodeFast: whenever the fast path encodes an event, encoding/json writes the same
+// bytes.
+func FuzzEncodeFast(f *testing.F) {
+	f.Add(int64(12), int64(1772600767891011121), uint32(3), "record.write", "p1", "labs", "a grant", "")
+	f.Add(int64(-1), int64(0), uint32(0), "", "<", "&", `"`, "é")
+	f.Fuzz(func(t *testing.T, height, unixNano int64, version uint32, a, b, c, d, x string) {
+		e := &Event{Height: height, Time: time.Unix(0, unixNano), Version: version, Action: a, Outcome: b, Actor: c,
+			ActorRole: d, Organization: x, Subject: a, Patient: b, Record: c, Category: d, ResourceType: x,
+			Digest: a, Purpose: b, Grant: c, Reason: d, Rule: x, Claim: a, Emergency: b, Tx: c}
+		e.Kind, e.Time = "event", e.Time.UTC()
+		got, ok := encodeFast(nil, e)
+		if !ok {
+			return
+		}
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatalf("encodeFast encoded %+v, encoding/json refused it: %v", e, err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("encodeFast wrote %s, encoding/json %s", got, want)
+		}
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	e := sampleEvents()[0]
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		e.Encode()
+	}
+}

@@ -99,10 +99,14 @@ type Event struct {
 	Emergency    string    `json:"emergency,omitempty"` // emergency (break-glass) declaration id
 }
 
-// Encode is the leaf bytes of an event. Struct field order makes it deterministic.
+// Encode is the leaf bytes of an event: its encoding/json encoding (encodeFast writes the
+// same bytes for plain events). Struct field order makes it deterministic.
 func (e *Event) Encode() []byte {
 	e.Kind, e.Index = "event", 0
 	e.Time = e.Time.UTC()
+	if b, ok := encodeFast(make([]byte, 0, 512), e); ok {
+		return b
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		panic(err) // only plain fields: cannot fail
