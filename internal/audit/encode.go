@@ -67,10 +67,19 @@ func encodeFast(b []byte, e *Event) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
+// plainByte holds the bytes encoding/json writes unchanged in a string: printable ASCII
+// but for the quote, the backslash and < > &.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // plain appends s quoted if encoding/json would write it unchanged between the quotes.
 func plain(b []byte, s string) ([]byte, bool) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte[s[i]] {
 			return nil, false
 		}
 	}
