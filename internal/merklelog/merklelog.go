@@ -533,14 +533,19 @@ func (l *Log) readNodes(ids []compact.NodeID) ([][]byte, error) {
 			old = append(old, loc{i, l.nodeKey(id.Level, id.Index), -1})
 		}
 	}
-	snap := l.db.NewSnapshot()
-	defer snap.Close()
+	// Both layouts are read from one snapshot; one alone from one iterator.
+	var r pebble.Reader = l.db
+	if len(old) > 0 && len(entries) > 0 {
+		snap := l.db.NewSnapshot()
+		defer snap.Close()
+		r = snap
+	}
 	for _, group := range [][]loc{old, entries} {
 		if len(group) == 0 {
 			continue
 		}
 		tag := group[0].key[1]
-		it, err := snap.NewIter(&pebble.IterOptions{
+		it, err := r.NewIter(&pebble.IterOptions{
 			LowerBound: []byte{l.prefix, tag},
 			UpperBound: []byte{l.prefix, tag + 1},
 		})
