@@ -15,6 +15,10 @@ const writeKeysBlock = 200
 // maxRecordIndexKeys is the record index keys a new inline record writes.
 const maxRecordIndexKeys = 4
 
+// maxLogKeys is the event log keys a block of writeKeysBlock records writes: one entry per
+// event (the leaf and the node hashes it completed) and the log's state record.
+const maxLogKeys = writeKeysBlock + 1
+
 // blockWrites commits txs in one block and returns the keys its commit wrote.
 func blockWrites(t *testing.T, h *harness, txs [][]byte) state.Writes {
 	t.Helper()
@@ -55,5 +59,8 @@ func TestWriteKeysPerRecord(t *testing.T) {
 		writeKeysBlock, per(base.Total()), per(base.Tree), per(base.Log), per(base.Index), per(w.Total()), per(w.Tree), per(w.Log), per(w.Index))
 	if idx := per(w.Index - base.Index); idx > maxRecordIndexKeys {
 		t.Fatalf("a new record writes %.2f index keys more than a no-op, want at most %d", idx, maxRecordIndexKeys)
+	}
+	if w.Log > maxLogKeys || w.Log < writeKeysBlock {
+		t.Fatalf("a block of %d records wrote %d event log keys, want %d to %d", writeKeysBlock, w.Log, writeKeysBlock, maxLogKeys)
 	}
 }

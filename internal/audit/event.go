@@ -99,10 +99,14 @@ type Event struct {
 	Emergency    string    `json:"emergency,omitempty"` // emergency (break-glass) declaration id
 }
 
-// Encode is the leaf bytes of an event. Struct field order makes it deterministic.
+// Encode is the leaf bytes of an event: its encoding/json encoding (encodeFast writes the
+// same bytes for plain events). Struct field order makes it deterministic.
 func (e *Event) Encode() []byte {
 	e.Kind, e.Index = "event", 0
 	e.Time = e.Time.UTC()
+	if b, ok := encodeFast(make([]byte, 0, 512), e); ok {
+		return b
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		panic(err) // only plain fields: cannot fail
@@ -110,9 +114,14 @@ func (e *Event) Encode() []byte {
 	return b
 }
 
-// Decode parses an event leaf (Index is left for the caller to set).
+// Decode parses an event leaf (Index is left for the caller to set): the leaves Encode
+// writes without reflection (decodeFast), any other JSON with encoding/json.
 func Decode(b []byte) (*Event, error) {
 	var e Event
+	if decodeFast(b, &e) {
+		return &e, nil
+	}
+	e = Event{}
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,15 +210,19 @@ func TestVerifyDetectsTamperedAppState(t *testing.T) {
 	var write struct {
 		key    []byte
 		height int64
+		hashes int // bytes of node hashes before the leaf in its entry
 	}
-	it, _ := db.NewIter(&pebble.IterOptions{LowerBound: []byte("Ll"), UpperBound: []byte("Lm")})
+	// Event log entries: L e <index>, the hashes of the nodes the leaf completed (one and
+	// one more per trailing one bit of the index), then the leaf.
+	it, _ := db.NewIter(&pebble.IterOptions{LowerBound: []byte("Le"), UpperBound: []byte("Lf")})
 	for it.First(); it.Valid(); it.Next() {
-		ev, err := audit.Decode(it.Value())
+		hashes := 32 * (1 + bits.TrailingZeros64(^binary.BigEndian.Uint64(it.Key()[2:])))
+		ev, err := audit.Decode(it.Value()[hashes:])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ev.Action == audit.RecordWrite {
-			write.key, write.height = bytes.Clone(it.Key()), ev.Height
+			write.key, write.height, write.hashes = bytes.Clone(it.Key()), ev.Height, hashes
 		}
 	}
 	it.Close()
@@ -257,7 +262,8 @@ func TestVerifyDetectsTamperedAppState(t *testing.T) {
 		height int64 // -1: any
 		part   string
 	}{
-		{"event leaf", write.key, func(n int) int { return n / 2 }, write.height, "event log"},
+		{"event leaf", write.key, func(n int) int { return write.hashes + (n-write.hashes)/2 }, write.height, "event log"},
+		{"event leaf hash", write.key, func(int) int { return 3 }, -1, "event log"},
 		{"state map leaf value", leaf.key, func(n int) int { return n - 5 }, leaf.version, "state map"},
 		{"state map leaf key", leaf.key, func(int) int { return 4 }, leaf.version, "state map"},
 		{"state map inner node", inner.key, func(n int) int { return n / 2 }, inner.version, "state map"},

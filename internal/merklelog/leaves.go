@@ -14,32 +14,14 @@ func IterateLeaves(r pebble.Reader, prefix byte, size uint64, fn func(index uint
 	if size == 0 {
 		return nil
 	}
-	l := &Log{prefix: prefix}
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: l.leafKey(0), UpperBound: l.leafKey(size)})
+	st, from, err := loadState(r, prefix)
 	if err != nil {
-		return fmt.Errorf("merklelog: iterate: %w", err)
+		return err
 	}
-	defer it.Close()
-	next := uint64(0)
-	for ok := it.First(); ok; ok = it.Next() {
-		idx, valid := l.parseLeafKey(it.Key())
-		if !valid || idx != next {
-			return fmt.Errorf("%w: unexpected leaf key %x, want index %d", ErrCorrupt, it.Key(), next)
-		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return fmt.Errorf("merklelog: iterate: %w", err)
-		}
-		if err := fn(idx, v); err != nil {
-			return err
-		}
-		next++
+	if size > st.size {
+		return fmt.Errorf("%w: %d leaves asked of a log of %d", ErrCorrupt, size, st.size)
 	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("merklelog: iterate: %w", err)
-	}
-	if next != size {
-		return fmt.Errorf("%w: missing leaf %d of %d", ErrCorrupt, next, size)
-	}
-	return nil
+	return iterate(r, prefix, from, 0, size, func(index uint64, leaf []byte) (bool, error) {
+		return true, fn(index, leaf)
+	})
 }

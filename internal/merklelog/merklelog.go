@@ -1,18 +1,28 @@
 // Package merklelog implements an RFC 6962 append-only Merkle log stored in
 // pebble.
 //
-// The log keeps, per one-byte key prefix:
+// The log keeps, per one-byte key prefix, one key per leaf:
 //
-//	prefix|'l'|index          leaf bytes                      (index: uint64 big-endian)
-//	prefix|'n'|level|index    hash of a completed tree node   (level: 1 byte, index: uint64 big-endian)
-//	prefix|'s'                committed size and compact range
+//	prefix|'e'|index          the hashes of the nodes the leaf completed, then the leaf bytes
+//	prefix|'s'                committed size, where entries start, and compact range
 //
-// Level-0 nodes are the RFC 6962 leaf hashes. A node is stored once the
-// perfect subtree under it is complete, and is never modified afterwards, so
-// the root of any historical size and every inclusion or consistency proof can
+// (index: uint64 big-endian). Appending leaf i completes the tree nodes (level k,
+// index i>>k) for k = 0 (its RFC 6962 leaf hash) up to the number of trailing one
+// bits of i, so its entry opens with that many plus one hashes, level 0 first, and
+// node (level, j) is found in the entry of leaf ((j+1)<<level)-1. A node is stored
+// once the perfect subtree under it is complete, and is never modified afterwards,
+// so the root of any historical size and every inclusion or consistency proof can
 // be assembled from O(log n) stored hashes. Appending a leaf costs amortized O(1)
-// hashes and node writes (at most O(log n) for one leaf), and it reads nothing
-// from the store: unlike a balanced tree, it does not slow down as the log grows.
+// hashes and exactly one key write, and it reads nothing from the store: unlike a
+// balanced tree, it does not slow down as the log grows.
+//
+// Logs written before kept a leaf and each node under keys of their own:
+//
+//	prefix|'l'|index          leaf bytes
+//	prefix|'n'|level|index    hash of a completed tree node   (level: 1 byte)
+//
+// They are read as they are; leaves appended to such a log from its size at the
+// time of the first commit on (the state's "from") are entries.
 //
 // Appends are staged in memory during a block. Commit writes them, together
 // with the new compact range, into the caller's batch so they become durable
@@ -26,6 +36,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sort"
 	"sync"
 
@@ -39,11 +50,13 @@ import (
 const HashSize = 32
 
 const (
-	tagLeaf  = 'l'
-	tagNode  = 'n'
+	tagLeaf  = 'l' // a leaf of the earlier layout
+	tagNode  = 'n' // a node of the earlier layout
+	tagEntry = 'e'
 	tagState = 's'
 
-	stateVersion = 1
+	stateV1      = 1 // size and compact range: every leaf in the earlier layout
+	stateVersion = 2 // size, from, compact range
 	// maxLevel bounds node levels: a tree of at most 2^64-1 leaves has no
 	// perfect subtree of height above 63.
 	maxLevel = 63
@@ -71,17 +84,11 @@ type rangeState struct {
 	root   []byte
 }
 
-type nodeHash struct {
-	id   compact.NodeID
-	hash []byte
-}
-
 // pendingCommit records what the last Commit wrote, so that Committed
 // promotes exactly that state even if more leaves were appended in between.
 type pendingCommit struct {
 	state  rangeState
-	leaves int // number of staged leaves written
-	nodes  int // number of staged node hashes written
+	leaves int // number of staged entries written
 }
 
 // Log is an RFC 6962 append-only Merkle log stored in pebble under a one-byte
@@ -96,12 +103,14 @@ type Log struct {
 	prefix byte
 
 	committed rangeState
+	// from is the first leaf stored as an entry; the leaves before it, and the nodes
+	// they completed, are in the earlier layout. Only TruncateTo lowers it.
+	from uint64
 
 	// Staged state. staged is nil iff nothing is staged.
 	staged     *compact.Range
-	leaves     [][]byte   // staged leaves; leaves[i] has index committed.size+i
-	nodes      []nodeHash // nodes completed by staged leaves, in completion order
-	stagedRoot []byte     // cached root of staged; nil when stale
+	entries    [][]byte // staged entries; entries[i] is leaf committed.size+i's
+	stagedRoot []byte   // cached root of staged; nil when stale
 	pending    *pendingCommit
 }
 
@@ -112,10 +121,11 @@ func Open(db *pebble.DB, prefix byte) (*Log, error) {
 		return nil, errors.New("merklelog: nil db")
 	}
 	l := &Log{db: db, prefix: prefix}
-	st, err := l.loadState()
+	st, from, err := loadState(db, prefix)
 	if err != nil {
 		return nil, err
 	}
+	l.from = from
 	// The compact range must agree with the stored nodes that proofs use.
 	ids := compact.RangeNodes(0, st.size, nil)
 	stored, err := l.readNodes(ids)
@@ -158,15 +168,25 @@ func (l *Log) Append(leaf []byte) uint64 {
 		l.staged = r
 	}
 	index := l.staged.End()
-	leaf = clone(leaf)
+	n := entryHashes(index)
+	e := make([]byte, n*HashSize, n*HashSize+len(leaf))
+	completed := 0
 	err := l.staged.Append(hasher.HashLeaf(leaf), func(id compact.NodeID, hash []byte) {
-		l.nodes = append(l.nodes, nodeHash{id: id, hash: hash})
+		// The range reports the nodes this leaf completes, level 0 first.
+		if completed >= n || id.Level != uint(completed) || id.Index != index>>completed {
+			panic(fmt.Sprintf("merklelog: leaf %d completed node (level %d, index %d) out of order", index, id.Level, id.Index))
+		}
+		copy(e[completed*HashSize:], hash)
+		completed++
 	})
 	if err != nil {
 		// Appending a single hash to a well-formed range cannot fail.
 		panic(fmt.Sprintf("merklelog: append: %v", err))
 	}
-	l.leaves = append(l.leaves, leaf)
+	if completed != n {
+		panic(fmt.Sprintf("merklelog: leaf %d completed %d nodes, want %d", index, completed, n))
+	}
+	l.entries = append(l.entries, append(e, leaf...))
 	l.stagedRoot = nil
 	return index
 }
@@ -195,8 +215,8 @@ func (l *Log) StagedRoot() []byte {
 	return clone(l.stagedRoot)
 }
 
-// Commit writes the staged leaves, the hashes of all nodes they completed, and
-// the new compact range and size into b. It does not change the committed
+// Commit writes the staged leaves' entries (each with the hashes of the nodes it
+// completed), and the new compact range and size into b. It does not change the committed
 // state: after b has been applied, call Committed. If b is not applied, call
 // Discard (or Commit again into a new batch). Commit with nothing staged
 // writes nothing.
@@ -211,14 +231,9 @@ func (l *Log) Commit(b *pebble.Batch) error {
 		return nil
 	}
 	base := l.committed.size
-	for i, leaf := range l.leaves {
-		if err := b.Set(l.leafKey(base+uint64(i)), leaf, nil); err != nil {
+	for i, e := range l.entries {
+		if err := b.Set(l.entryKey(base+uint64(i)), e, nil); err != nil {
 			return fmt.Errorf("merklelog: write leaf: %w", err)
-		}
-	}
-	for _, n := range l.nodes {
-		if err := b.Set(l.nodeKey(n.id.Level, n.id.Index), n.hash, nil); err != nil {
-			return fmt.Errorf("merklelog: write node: %w", err)
 		}
 	}
 	st := rangeState{
@@ -229,10 +244,10 @@ func (l *Log) Commit(b *pebble.Batch) error {
 		l.stagedRoot = rootOf(l.staged)
 	}
 	st.root = l.stagedRoot
-	if err := b.Set(l.stateKey(), encodeState(st), nil); err != nil {
+	if err := b.Set(l.stateKey(), encodeState(st, l.from), nil); err != nil {
 		return fmt.Errorf("merklelog: write state: %w", err)
 	}
-	l.pending = &pendingCommit{state: st, leaves: len(l.leaves), nodes: len(l.nodes)}
+	l.pending = &pendingCommit{state: st, leaves: len(l.entries)}
 	return nil
 }
 
@@ -249,12 +264,11 @@ func (l *Log) Committed() {
 	}
 	l.pending = nil
 	l.committed = p.state
-	if p.leaves == len(l.leaves) {
+	if p.leaves == len(l.entries) {
 		l.clearStaged()
 		return
 	}
-	l.leaves = append([][]byte(nil), l.leaves[p.leaves:]...)
-	l.nodes = append([]nodeHash(nil), l.nodes[p.nodes:]...)
+	l.entries = append([][]byte(nil), l.entries[p.leaves:]...)
 }
 
 // Discard drops all staged leaves, including ones written by a Commit whose
@@ -267,8 +281,7 @@ func (l *Log) Discard() {
 
 func (l *Log) clearStaged() {
 	l.staged = nil
-	l.leaves = nil
-	l.nodes = nil
+	l.entries = nil
 	l.stagedRoot = nil
 	l.pending = nil
 }
@@ -280,12 +293,19 @@ func (l *Log) Leaf(index uint64) ([]byte, error) {
 	if index >= l.committed.size {
 		return nil, fmt.Errorf("%w: leaf %d (size %d)", ErrNotFound, index, l.committed.size)
 	}
-	v, err := l.get(l.leafKey(index))
+	key := l.leafKey(index)
+	if index >= l.from {
+		key = l.entryKey(index)
+	}
+	v, err := l.get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("%w: missing leaf %d", ErrCorrupt, index)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("merklelog: read leaf %d: %w", index, err)
+	}
+	if index >= l.from {
+		return entryLeaf(index, v)
 	}
 	return v, nil
 }
@@ -379,6 +399,9 @@ func (l *Log) TruncateTo(size uint64) error {
 
 	b := l.db.NewBatch()
 	defer b.Close()
+	if err := b.DeleteRange(l.entryKey(size), []byte{l.prefix, tagEntry + 1}, nil); err != nil {
+		return fmt.Errorf("merklelog: truncate leaves: %w", err)
+	}
 	if err := b.DeleteRange(l.leafKey(size), []byte{l.prefix, tagLeaf + 1}, nil); err != nil {
 		return fmt.Errorf("merklelog: truncate leaves: %w", err)
 	}
@@ -392,13 +415,15 @@ func (l *Log) TruncateTo(size uint64) error {
 			return fmt.Errorf("merklelog: truncate nodes: %w", err)
 		}
 	}
-	if err := b.Set(l.stateKey(), encodeState(st), nil); err != nil {
+	// Leaves appended from size on are entries, wherever the earlier layout ended.
+	from := min(l.from, size)
+	if err := b.Set(l.stateKey(), encodeState(st, from), nil); err != nil {
 		return fmt.Errorf("merklelog: write state: %w", err)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("merklelog: truncate: %w", err)
 	}
-	l.committed = st
+	l.committed, l.from = st, from
 	return nil
 }
 
@@ -407,47 +432,67 @@ func (l *Log) TruncateTo(size uint64) error {
 // snapshot and does not hold the log's lock while calling fn.
 func (l *Log) Iterate(from uint64, fn func(index uint64, leaf []byte) bool) error {
 	l.mu.RLock()
-	size := l.committed.size
+	size, entriesFrom := l.committed.size, l.from
 	if from >= size {
 		l.mu.RUnlock()
 		return nil
 	}
-	it, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: l.leafKey(from),
-		UpperBound: l.leafKey(size),
-	})
+	snap := l.db.NewSnapshot()
 	l.mu.RUnlock()
-	if err != nil {
-		return fmt.Errorf("merklelog: iterate: %w", err)
-	}
-	next := from
-	for ok := it.First(); ok; ok = it.Next() {
-		idx, valid := l.parseLeafKey(it.Key())
-		if !valid || idx != next {
-			it.Close()
-			return fmt.Errorf("%w: unexpected leaf key %x, want index %d", ErrCorrupt, it.Key(), next)
+	defer snap.Close()
+	return iterate(snap, l.prefix, entriesFrom, from, size, func(index uint64, leaf []byte) (bool, error) {
+		return fn(index, clone(leaf)), nil
+	})
+}
+
+// iterate calls fn with each leaf of [lo, hi) stored in r under prefix, in index order,
+// until fn returns false or an error: those before entriesFrom from the earlier layout's
+// leaf keys, the rest from the entries. The leaf is only valid during the call.
+func iterate(r pebble.Reader, prefix byte, entriesFrom, lo, hi uint64, fn func(index uint64, leaf []byte) (bool, error)) error {
+	l := &Log{prefix: prefix}
+	next := lo
+	scan := func(tag byte, end uint64) error {
+		if next >= end {
+			return nil
 		}
-		v, err := it.ValueAndErr()
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: l.key(tag, next), UpperBound: l.key(tag, end)})
 		if err != nil {
-			it.Close()
 			return fmt.Errorf("merklelog: iterate: %w", err)
 		}
-		if !fn(idx, clone(v)) {
-			return it.Close()
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			idx, valid := l.parseKey(tag, it.Key())
+			if !valid || idx != next {
+				return fmt.Errorf("%w: unexpected leaf key %x, want index %d", ErrCorrupt, it.Key(), next)
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return fmt.Errorf("merklelog: iterate: %w", err)
+			}
+			if tag == tagEntry {
+				if v, err = entryLeaf(idx, v); err != nil {
+					return err
+				}
+			}
+			more, err := fn(idx, v)
+			if err != nil || !more {
+				next = hi // stopped: nothing is missing
+				return err
+			}
+			next++
 		}
-		next++
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("merklelog: iterate: %w", err)
+		}
+		if next != end {
+			return fmt.Errorf("%w: missing leaf %d", ErrCorrupt, next)
+		}
+		return nil
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return fmt.Errorf("merklelog: iterate: %w", err)
+	if err := scan(tagLeaf, min(entriesFrom, hi)); err != nil {
+		return err
 	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("merklelog: iterate: %w", err)
-	}
-	if next != size {
-		return fmt.Errorf("%w: missing leaf %d", ErrCorrupt, next)
-	}
-	return nil
+	return scan(tagEntry, hi)
 }
 
 // rangeAt rebuilds the compact range [0, size) from stored node hashes.
@@ -466,70 +511,116 @@ func (l *Log) rangeAt(size uint64) (rangeState, error) {
 	return st, nil
 }
 
-// readNodes returns copies of the stored hashes of the given nodes. A single
-// iterator serves all of them, which is cheaper than one point lookup per
-// node and reads from one consistent snapshot.
+// readNodes returns copies of the stored hashes of the given nodes. One iterator
+// per layout serves all of them, which is cheaper than one point lookup per node
+// and reads from one consistent snapshot.
 func (l *Log) readNodes(ids []compact.NodeID) ([][]byte, error) {
 	hashes := make([][]byte, len(ids))
 	if len(ids) == 0 {
 		return hashes, nil
 	}
-	it, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: []byte{l.prefix, tagNode},
-		UpperBound: []byte{l.prefix, tagNode + 1},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("merklelog: read nodes: %w", err)
+	// Where each node is: the entry of the leaf that completed it, or its own key.
+	type loc struct {
+		i   int
+		key []byte
+		at  int // offset of its hash in the entry; -1: a node key
 	}
-	defer it.Close()
-	// Seek in key order so that the iterator only moves forward.
-	order := make([]int, len(ids))
-	for i := range order {
-		order[i] = i
+	var old, entries []loc
+	for i, id := range ids {
+		if leaf := ((id.Index + 1) << id.Level) - 1; id.Level <= maxLevel && leaf >= l.from && leaf>>id.Level == id.Index {
+			entries = append(entries, loc{i, l.entryKey(leaf), int(id.Level) * HashSize})
+		} else {
+			old = append(old, loc{i, l.nodeKey(id.Level, id.Index), -1})
+		}
 	}
-	sort.Slice(order, func(a, b int) bool {
-		x, y := ids[order[a]], ids[order[b]]
-		return x.Level < y.Level || (x.Level == y.Level && x.Index < y.Index)
-	})
-	for _, i := range order {
-		id := ids[i]
-		key := l.nodeKey(id.Level, id.Index)
-		if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
-			if err := it.Error(); err != nil {
+	// Both layouts are read from one snapshot; one alone from one iterator.
+	var r pebble.Reader = l.db
+	if len(old) > 0 && len(entries) > 0 {
+		snap := l.db.NewSnapshot()
+		defer snap.Close()
+		r = snap
+	}
+	for _, group := range [][]loc{old, entries} {
+		if len(group) == 0 {
+			continue
+		}
+		tag := group[0].key[1]
+		it, err := r.NewIter(&pebble.IterOptions{
+			LowerBound: []byte{l.prefix, tag},
+			UpperBound: []byte{l.prefix, tag + 1},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("merklelog: read nodes: %w", err)
+		}
+		// Seek in key order so that the iterator only moves forward.
+		sort.Slice(group, func(a, b int) bool {
+			if c := bytes.Compare(group[a].key, group[b].key); c != 0 {
+				return c < 0
+			}
+			return group[a].at < group[b].at
+		})
+		at := false // positioned at the previous node's key
+		for k, n := range group {
+			id := ids[n.i]
+			if !(at && bytes.Equal(group[k-1].key, n.key)) {
+				at = it.SeekGE(n.key) && bytes.Equal(it.Key(), n.key)
+			}
+			if !at {
+				err := it.Error()
+				it.Close()
+				if err != nil {
+					return nil, fmt.Errorf("merklelog: read node: %w", err)
+				}
+				return nil, fmt.Errorf("%w: missing node (level %d, index %d)", ErrCorrupt, id.Level, id.Index)
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				it.Close()
 				return nil, fmt.Errorf("merklelog: read node: %w", err)
 			}
-			return nil, fmt.Errorf("%w: missing node (level %d, index %d)", ErrCorrupt, id.Level, id.Index)
+			if n.at >= 0 {
+				// An entry opens with the hashes of levels 0 up to its leaf's trailing one bits.
+				leaf, _ := l.parseKey(tagEntry, n.key)
+				if entryHashes(leaf)*HashSize > len(v) {
+					it.Close()
+					return nil, fmt.Errorf("%w: entry %d has %d bytes", ErrCorrupt, leaf, len(v))
+				}
+				v = v[n.at : n.at+HashSize]
+			} else if len(v) != HashSize {
+				it.Close()
+				return nil, fmt.Errorf("%w: node (level %d, index %d) has %d bytes", ErrCorrupt, id.Level, id.Index, len(v))
+			}
+			hashes[n.i] = clone(v)
 		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, fmt.Errorf("merklelog: read node: %w", err)
+		if err := it.Close(); err != nil {
+			return nil, fmt.Errorf("merklelog: read nodes: %w", err)
 		}
-		if len(v) != HashSize {
-			return nil, fmt.Errorf("%w: node (level %d, index %d) has %d bytes", ErrCorrupt, id.Level, id.Index, len(v))
-		}
-		hashes[i] = clone(v)
 	}
 	return hashes, nil
 }
 
-func (l *Log) loadState() (rangeState, error) {
-	v, err := l.get(l.stateKey())
+// loadState reads the committed size and compact range of the log under prefix in r, and
+// the first leaf stored as an entry.
+func loadState(r pebble.Reader, prefix byte) (rangeState, uint64, error) {
+	l := &Log{prefix: prefix}
+	v, closer, err := r.Get(l.stateKey())
 	if errors.Is(err, pebble.ErrNotFound) {
-		return rangeState{root: hasher.EmptyRoot()}, nil
+		return rangeState{root: hasher.EmptyRoot()}, 0, nil
 	}
 	if err != nil {
-		return rangeState{}, fmt.Errorf("merklelog: read state: %w", err)
+		return rangeState{}, 0, fmt.Errorf("merklelog: read state: %w", err)
 	}
-	st, err := decodeState(v)
+	st, from, err := decodeState(v)
+	closer.Close()
 	if err != nil {
-		return rangeState{}, err
+		return rangeState{}, 0, err
 	}
-	r, err := newRange(st)
+	r2, err := newRange(st)
 	if err != nil {
-		return rangeState{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return rangeState{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	st.root = rootOf(r)
-	return st, nil
+	st.root = rootOf(r2)
+	return st, from, nil
 }
 
 // get returns a copy of the value stored at key.
@@ -545,15 +636,18 @@ func (l *Log) get(key []byte) ([]byte, error) {
 	return out, nil
 }
 
-func (l *Log) leafKey(index uint64) []byte {
+func (l *Log) leafKey(index uint64) []byte  { return l.key(tagLeaf, index) }
+func (l *Log) entryKey(index uint64) []byte { return l.key(tagEntry, index) }
+
+func (l *Log) key(tag byte, index uint64) []byte {
 	k := make([]byte, 2+8)
-	k[0], k[1] = l.prefix, tagLeaf
+	k[0], k[1] = l.prefix, tag
 	binary.BigEndian.PutUint64(k[2:], index)
 	return k
 }
 
-func (l *Log) parseLeafKey(k []byte) (uint64, bool) {
-	if len(k) != 2+8 || k[0] != l.prefix || k[1] != tagLeaf {
+func (l *Log) parseKey(tag byte, k []byte) (uint64, bool) {
+	if len(k) != 2+8 || k[0] != l.prefix || k[1] != tag {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(k[2:]), true
@@ -570,31 +664,58 @@ func (l *Log) stateKey() []byte {
 	return []byte{l.prefix, tagState}
 }
 
-// encodeState encodes version(1) | size(8, big-endian) | compact range hashes.
-func encodeState(st rangeState) []byte {
-	out := make([]byte, 9, 9+HashSize*len(st.hashes))
+// entryHashes is how many node hashes open leaf index's entry: its leaf hash and one for
+// each trailing one bit of index, the nodes appending it completed.
+func entryHashes(index uint64) int { return 1 + bits.TrailingZeros64(^index) }
+
+// entryLeaf is the leaf bytes of entry v of leaf index (a sub-slice of v).
+func entryLeaf(index uint64, v []byte) ([]byte, error) {
+	n := entryHashes(index) * HashSize
+	if len(v) < n {
+		return nil, fmt.Errorf("%w: entry %d has %d bytes, want at least %d", ErrCorrupt, index, len(v), n)
+	}
+	return v[n:], nil
+}
+
+// encodeState encodes version(2) | size(8) | from(8) | compact range hashes (big-endian).
+func encodeState(st rangeState, from uint64) []byte {
+	out := make([]byte, 17, 17+HashSize*len(st.hashes))
 	out[0] = stateVersion
 	binary.BigEndian.PutUint64(out[1:9], st.size)
+	binary.BigEndian.PutUint64(out[9:17], from)
 	for _, h := range st.hashes {
 		out = append(out, h...)
 	}
 	return out
 }
 
-func decodeState(v []byte) (rangeState, error) {
-	if len(v) < 9 || v[0] != stateVersion {
-		return rangeState{}, fmt.Errorf("%w: malformed state record", ErrCorrupt)
+// decodeState decodes a state record and where its entries start: a version 1 record
+// (version | size | hashes) is of a log all in the earlier layout.
+func decodeState(v []byte) (rangeState, uint64, error) {
+	head := 17
+	switch {
+	case len(v) >= 9 && v[0] == stateV1:
+		head = 9
+	case len(v) >= 17 && v[0] == stateVersion:
+	default:
+		return rangeState{}, 0, fmt.Errorf("%w: malformed state record", ErrCorrupt)
 	}
 	size := binary.BigEndian.Uint64(v[1:9])
+	from := size
+	if head == 17 {
+		if from = binary.BigEndian.Uint64(v[9:17]); from > size {
+			return rangeState{}, 0, fmt.Errorf("%w: state record for size %d has entries from %d", ErrCorrupt, size, from)
+		}
+	}
 	n := compact.RangeSize(0, size)
-	if len(v) != 9+HashSize*n {
-		return rangeState{}, fmt.Errorf("%w: state record for size %d has %d bytes, want %d", ErrCorrupt, size, len(v), 9+HashSize*n)
+	if len(v) != head+HashSize*n {
+		return rangeState{}, 0, fmt.Errorf("%w: state record for size %d has %d bytes, want %d", ErrCorrupt, size, len(v), head+HashSize*n)
 	}
 	hashes := make([][]byte, n)
 	for i := range hashes {
-		hashes[i] = clone(v[9+HashSize*i : 9+HashSize*(i+1)])
+		hashes[i] = clone(v[head+HashSize*i : head+HashSize*(i+1)])
 	}
-	return rangeState{size: size, hashes: hashes}, nil
+	return rangeState{size: size, hashes: hashes}, from, nil
 }
 
 // newRange returns a compact range for st that does not share its hashes
