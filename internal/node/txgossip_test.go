@@ -5,8 +5,8 @@ import (
 
 	"github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/p2p"
-	protomem "github.com/cometbft/cometbft/proto/tendermint/mempool"
 	protocons "github.com/cometbft/cometbft/proto/tendermint/consensus"
+	protomem "github.com/cometbft/cometbft/proto/tendermint/mempool"
 )
 
 // The filter holds back exactly the transactions that came from a peer, and never one this
