@@ -53,6 +53,12 @@ type Config struct {
 	// the portal's verification page) one client address may ask a minute; 0 takes the
 	// API's default, a negative value turns the limit off (behind a proxy that limits).
 	VerifyPerMinute int `json:"verify_per_minute,omitempty"`
+	// FullMesh says every validator is a peer of this node (as `testnet init` lays a network
+	// out): the node then sends its peers only the transactions its clients submitted and
+	// relays none it received from a peer, since each peer had those from their source
+	// (txgossip.go). On a partial mesh a validator would see a transaction only once it is
+	// in a block, so leave it off there.
+	FullMesh bool `json:"full_mesh,omitempty"`
 	// StateSync, when enabled, brings an empty node up from a peer's snapshot.
 	StateSync *StateSync `json:"state_sync,omitempty"`
 }

@@ -31,3 +31,12 @@ func (n *Node) WALTrimmerForTest() func() {
 
 // HeightForTest is the block store's height.
 func (n *Node) HeightForTest() int64 { return n.cmt.BlockStore().Height() }
+
+// ProposerForTest is the consensus address of the validator that proposed block h.
+func (n *Node) ProposerForTest(h int64) string {
+	m := n.cmt.BlockStore().LoadBlockMeta(h)
+	if m == nil {
+		return ""
+	}
+	return m.Header.ProposerAddress.String()
+}

@@ -71,6 +71,8 @@ type Node struct {
 	dbs  []*stoppingDB // every database CometBFT opened, closed after it stops
 
 	compact *compactor // compacts the block store after pruning (nil when pruning keeps every block)
+
+	gossip *meshGossip // with Config.FullMesh: the mempool reactor that relays nothing (txgossip.go)
 }
 
 // dbProvider opens CometBFT's databases and remembers them: CometBFT does not close its
@@ -268,9 +270,13 @@ func (n *Node) start() (err error) {
 	// transactions while a block executes. The application is written for it: CheckTx reads
 	// only the committed snapshot and locked caches, and CometBFT holds the mempool lock
 	// across Commit, so CheckTx never overlaps a commit.
+	var opts []nm.Option
+	if n.Config.FullMesh {
+		opts = append(opts, n.installMeshGossip(2*n.Config.Mempool))
+	}
 	c, err := nm.NewNode(cc, pv, nodeKey, proxy.NewConnSyncLocalClientCreator(n.App),
 		func() (*types.GenesisDoc, error) { return gen, nil },
-		n.dbProvider, nm.DefaultMetricsProvider(cc.Instrumentation), n.cmtLogger())
+		n.dbProvider, nm.DefaultMetricsProvider(cc.Instrumentation), n.cmtLogger(), opts...)
 	if err != nil {
 		return fmt.Errorf("create consensus node: %w", err)
 	}
@@ -408,6 +414,9 @@ func (n *Node) Broadcast(ctx context.Context, raw []byte, wait bool) (app.Result
 		watch = ch
 	}
 	n.App.Preverify(raw, h)
+	if n.gossip != nil {
+		n.gossip.local.add(raw) // sent to every peer, whoever else sends it back
+	}
 	resCh := make(chan *abci.ResponseCheckTx, 1)
 	err := n.cmt.Mempool().CheckTx(raw, func(r *abci.ResponseCheckTx) { resCh <- r }, mempool.TxInfo{})
 	if err != nil {

@@ -197,6 +197,7 @@ func (m *Manifest) config(i, blockMS int, logLevel string) node.Config {
 		c.BlobSources = append(c.BlobSources, "http://"+o.API)
 	}
 	c.Peers = strings.Join(peers, ",")
+	c.FullMesh = true // every node peers with every other
 	return c
 }
 
