@@ -569,8 +569,10 @@ func (g *Gateway) search(w http.ResponseWriter, r *http.Request, s *session) {
 		case len(q.ids) > 0:
 			if m, err := g.headMeta(rt, q.ids[0]); err == nil {
 				q.patient = m.Patient
-			} else if c, _ := g.away(r.Context(), q.ids[0]); rt == "Patient" && c != nil {
-				q.patient = q.ids[0] // a patient of another shard, found at home
+			} else if rt == "Patient" {
+				if c, _ := g.away(r.Context(), q.ids[0]); c != nil {
+					q.patient = q.ids[0] // a patient of another shard, found at home
+				}
 			}
 		}
 	}
