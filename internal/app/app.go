@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -287,20 +288,42 @@ func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
 	if recheck {
 		return nil // requests are void-checked again at execution; nothing to refresh here
 	}
-	view := a.checkView()
-	for i, q := range b.Requests {
-		if q.ChainID != a.chainID {
-			return tx.Space.Err(tx.CodeWrongChain, "read request %d was signed for chain %q", i, q.ChainID)
-		}
-		who := identity.Get(view, q.Requester)
-		if who == nil {
-			return tx.Space.Err(tx.CodeUnknownSigner, "read request %d: requester %s is not registered", i, q.Requester)
-		}
-		if !a.verify.request(q, who.SignKey) {
-			return tx.Space.Err(tx.CodeBadSignature, "read request %d: signature does not verify with the requester's key", i)
+	for i, err := range a.verifyReads(b.Requests) {
+		if err != nil {
+			return &tx.Error{Codespace: err.Codespace, Code: err.Code, Message: fmt.Sprintf("read request %d: %s", i, err.Message)}
 		}
 	}
 	return nil
+}
+
+// verifyReads checks that each request is signed for this chain by its registered
+// requester, and answers for each (nil: it may be batched; else why not, in words that do
+// not depend on its place in qs). The signatures not verified
+// before are checked together and remembered for CheckTx and FinalizeBlock.
+func (a *App) verifyReads(qs []*records.ReadRequest) []*tx.Error {
+	errs := make([]*tx.Error, len(qs))
+	view := a.checkView()
+	var todo []int
+	var signed []*records.ReadRequest
+	var pubs []ed25519.PublicKey
+	for i, q := range qs {
+		if q.ChainID != a.chainID {
+			errs[i] = tx.Space.Err(tx.CodeWrongChain, "signed for chain %q", q.ChainID)
+			continue
+		}
+		who := identity.Get(view, q.Requester)
+		if who == nil {
+			errs[i] = tx.Space.Err(tx.CodeUnknownSigner, "requester %s is not registered", q.Requester)
+			continue
+		}
+		todo, signed, pubs = append(todo, i), append(signed, q), append(pubs, who.SignKey)
+	}
+	for k, ok := range a.verify.requests(signed, pubs) {
+		if !ok {
+			errs[todo[k]] = tx.Space.Err(tx.CodeBadSignature, "the signature does not verify with the requester's key")
+		}
+	}
+	return errs
 }
 
 // FinalizeBlock executes a decided block.
@@ -389,7 +412,7 @@ func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []
 	env := identity.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.UTC(), TxHash: hex.EncodeToString(d.hash[:])}
 	if d.r.unsigned {
 		ov := a.st.Begin()
-		records.ExecReadBatch(ov, env, a.chainID, d.body.(*records.ReadBatch), a.verify.usedRequest, emergency.Facts)
+		records.ExecReadBatch(ov, env, a.chainID, d.body.(*records.ReadBatch), a.verify.inBlockRequest, emergency.Facts)
 		ov.Flush()
 		return &abci.ExecTxResult{Code: abci.CodeTypeOK}
 	}
@@ -454,10 +477,17 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 	return &abci.ResponseCommit{RetainHeight: retain}, nil
 }
 
-// VerifyRead checks a read request before the node batches it, so one bad request cannot
-// sink a batch; the verified signature is cached for CheckTx and FinalizeBlock.
-func (a *App) VerifyRead(q *records.ReadRequest) *tx.Error {
-	return a.checkReads(&records.ReadBatch{Requests: []*records.ReadRequest{q}}, false)
+// VerifyReads checks the read requests the node is about to batch, so one bad request
+// cannot sink a batch: errs[i] says why qs[i] must be left out, nil if it may go in. The
+// signatures are verified together and remembered for CheckTx and FinalizeBlock.
+func (a *App) VerifyReads(qs []*records.ReadRequest) (errs []*tx.Error) {
+	errs = a.verifyReads(qs)
+	for _, err := range errs {
+		if err != nil {
+			err.Message = "read request: " + err.Message
+		}
+	}
+	return errs
 }
 
 // Preverify checks a transaction's signature before it is handed to CometBFT, so the

@@ -9,7 +9,7 @@ import (
 
 // verifier is the one door for signatures: every check of a transaction's or a read
 // request's signature goes through it, and only it consults the signature cache. Outside
-// consensus (CheckTx, Preverify, VerifyRead) a verified signature is remembered; in a block
+// consensus (CheckTx, Preverify, VerifyReads) a verified signature is remembered; in a block
 // a remembered one is used once (used), so the cache never answers for a block twice.
 type verifier struct{ cache *sigCache }
 
@@ -19,9 +19,34 @@ func (v verifier) envelope(d *decoded, pub ed25519.PublicKey) bool {
 	return v.check(d.hash, pub, func() bool { return txsig.Verify(d.env, pub) })
 }
 
-// request is envelope for a read request.
-func (v verifier) request(q *records.ReadRequest, pub ed25519.PublicKey) bool {
-	return v.check(q.Hash(), pub, func() bool { return ed25519.Verify(pub, q.SignBytes(), q.Signature) })
+func requestItem(q *records.ReadRequest, pub ed25519.PublicKey) txsig.Item {
+	return txsig.Item{Pub: pub, Msg: q.SignBytes(), Sig: q.Signature}
+}
+
+// requests is request for many at once: the signatures not remembered are checked together
+// (txsig.VerifyParallel), and those that verify are remembered. ok[i] answers for qs[i]
+// with pubs[i].
+func (v verifier) requests(qs []*records.ReadRequest, pubs []ed25519.PublicKey) []bool {
+	ok := make([]bool, len(qs))
+	hashes := make([][32]byte, len(qs))
+	var todo []int
+	var items []txsig.Item
+	for i, q := range qs {
+		hashes[i] = q.Hash()
+		if v.cache.has(hashes[i], pubs[i]) {
+			ok[i] = true
+			continue
+		}
+		todo = append(todo, i)
+		items = append(items, requestItem(q, pubs[i]))
+	}
+	for k, good := range txsig.VerifyParallel(items) {
+		if i := todo[k]; good {
+			ok[i] = true
+			v.cache.add(hashes[i], pubs[i])
+		}
+	}
+	return ok
 }
 
 func (v verifier) check(h [32]byte, pub ed25519.PublicKey, verify func() bool) bool {
@@ -44,7 +69,8 @@ func (v verifier) inBlock(d *decoded, pub ed25519.PublicKey) bool { return txsig
 // once. A false answer means the caller verifies (a miss never admits anything).
 func (v verifier) used(h [32]byte, pub ed25519.PublicKey) bool { return v.cache.take(h, pub) }
 
-// usedRequest is used for a read batch's requests (records.Verified).
-func (v verifier) usedRequest(_ int, q *records.ReadRequest, pub ed25519.PublicKey) bool {
-	return v.used(q.Hash(), pub)
+// inBlockRequest checks a read request's signature inside a block (records.VerifyRequest):
+// found verified before (used), or verified here by the rule transactions follow.
+func (v verifier) inBlockRequest(_ int, q *records.ReadRequest, pub ed25519.PublicKey) bool {
+	return v.used(q.Hash(), pub) || requestItem(q, pub).Verify()
 }

@@ -56,11 +56,11 @@ func TestVerifierDoor(t *testing.T) {
 
 	q := &records.ReadRequest{ChainID: "c", Requester: "a", Patient: "p", Purpose: "treatment", NotAfter: 1}
 	q.Sign(key)
-	if !v.request(q, pub) || !v.usedRequest(0, q, pub) || v.usedRequest(0, q, pub) {
+	if ok := v.requests([]*records.ReadRequest{q}, []ed25519.PublicKey{pub}); !ok[0] || !v.used(q.Hash(), pub) || v.used(q.Hash(), pub) {
 		t.Fatal("a read request's signature is not remembered once")
 	}
 	q.Purpose = "research" // altered after signing
-	if v.request(q, pub) {
+	if v.requests([]*records.ReadRequest{q}, []ed25519.PublicKey{pub})[0] || v.inBlockRequest(0, q, pub) {
 		t.Fatal("an altered read request was admitted")
 	}
 }

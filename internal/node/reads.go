@@ -58,9 +58,6 @@ func (b *batcher) add(p *pendingRead, size int) []*pendingRead {
 // Nothing may be released to the requester unless this returns an allowed outcome: the
 // access event is committed before the caller sees the decision (audit fails closed).
 func (n *Node) Read(ctx context.Context, q *records.ReadRequest) (*records.Outcome, error) {
-	if err := n.App.VerifyRead(q); err != nil {
-		return nil, err
-	}
 	if q.NotAfter < time.Now().Unix() {
 		return nil, tx.Space.Err(tx.CodeMalformed, "the read request expired at %s; sign a new one", time.Unix(q.NotAfter, 0).UTC().Format(time.RFC3339))
 	}
@@ -103,13 +100,28 @@ func (b *batcher) take() []*pendingRead {
 	return batch
 }
 
+// flushReads sends the batch as one transaction. Its requests' signatures are verified
+// here, together (App.VerifyReads), rather than one by one as they arrive: a request that
+// fails is answered on its own and left out, so it cannot sink the others.
 func (n *Node) flushReads(batch []*pendingRead) {
+	qs := make([]*records.ReadRequest, len(batch))
+	for i, p := range batch {
+		qs[i] = p.q
+	}
+	errs := n.App.VerifyReads(qs)
+	body := &records.ReadBatch{}
+	good := batch[:0:0]
+	for i, p := range batch {
+		if errs[i] != nil {
+			p.done <- readResult{err: errs[i]}
+			continue
+		}
+		good = append(good, p)
+		body.Requests = append(body.Requests, p.q)
+	}
+	batch = good
 	if len(batch) == 0 {
 		return
-	}
-	body := &records.ReadBatch{}
-	for _, p := range batch {
-		body.Requests = append(body.Requests, p.q)
 	}
 	w := tx.NewWriter(len(batch) * 230)
 	body.Encode(w)

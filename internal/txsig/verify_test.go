@@ -169,3 +169,23 @@ type testBody struct{ b []byte }
 
 func (testBody) Type() tx.Type         { return 42 }
 func (t testBody) Encode(w *tx.Writer) { w.PutBytes(t.b) }
+
+// VerifyParallel answers, for each item, what the item's own check says, whichever part
+// of the split a bad one falls in.
+func TestVerifyParallelFindsTheBadOnes(t *testing.T) {
+	envs, keys := signedMany(t, 3*partSize+5)
+	bad := map[int]bool{0: true, partSize + 1: true, len(envs) - 1: true}
+	items := make([]Item, len(envs))
+	for i, e := range envs {
+		items[i] = envItem(e, keys[i])
+		if bad[i] {
+			items[i].Sig = append([]byte(nil), e.Signature...)
+			items[i].Sig[7] ^= 1
+		}
+	}
+	for i, ok := range VerifyParallel(items) {
+		if ok != items[i].Verify() || ok == bad[i] {
+			t.Fatalf("item %d: parallel says %v, alone %v, spoiled %v", i, ok, items[i].Verify(), bad[i])
+		}
+	}
+}
