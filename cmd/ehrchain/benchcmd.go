@@ -122,6 +122,7 @@ Workloads:
 	f.IntVar(&o.Validators, "validators", 1, "also run the workloads on this many validators in-process (after one node, same run)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&o.NoBudgets, "no-budgets", false, "create the chain without admission budgets (to measure what they cost; benchmark chains charge them but never refuse)")
+	f.BoolVar(&o.Fresh, "fresh", false, "run each workload on a node of its own, so that none pays for the compactions of what an earlier one wrote")
 	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
 	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")
 	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")

@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,11 @@ type Options struct {
 	SnapshotInterval int64               `json:"snapshot_interval,omitempty"`
 	// Validators > 1 runs a network of that many validators in-process (see start).
 	Validators int `json:"validators,omitempty"`
+	// Fresh runs each workload on its own new node instead of all on one. On one node a
+	// workload pays for the compactions of what earlier workloads wrote (which can move a
+	// ratio between two workloads by a third, depending on their order); on fresh nodes
+	// each pays only for its own.
+	Fresh bool `json:"fresh,omitempty"`
 	// NoBudgets creates the chain without admission budgets, to measure what they cost.
 	NoBudgets bool `json:"no_budgets,omitempty"`
 	// Stall aborts a workload when nothing commits or fails for this long; default 60 s.
@@ -173,7 +179,7 @@ type Part struct {
 }
 
 // Run starts a fresh node in a temporary directory, runs the workloads against it one after
-// another, and removes the node again. progress receives a line a second (nil: none).
+// another (with Fresh, each on a node of its own), and removes the node again. progress receives a line a second (nil: none).
 func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err error) {
 	o.setDefaults()
 	if progress == nil {
@@ -187,45 +193,20 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 	if o.Rate < 0 {
 		return nil, fmt.Errorf("rate must not be negative")
 	}
-	r, stop, err := startRunner(&o, progress)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if serr := stop(); serr != nil && err == nil {
-			err = serr
-		}
-	}()
-
 	rep = &Report{Machine: thisMachine(), Options: o, PeakRSSPerWorkload: true}
-	for _, name := range o.Workloads {
-		fmt.Fprintf(progress, "%s: preparing %d transactions\n", name, o.Txs)
-		w, err := r.prepare(name)
-		if err != nil {
-			return nil, err
+	groups := [][]string{o.Workloads}
+	if o.Fresh {
+		groups = groups[:0]
+		for _, name := range o.Workloads {
+			groups = append(groups, []string{name})
 		}
-		if err := r.setup(ctx, w); err != nil {
-			return nil, err
-		}
-		if w.reads != nil {
-			if err := r.setupReads(ctx, w); err != nil {
-				return nil, err
-			}
-		}
-		res, err := r.profiled(ctx, w)
-		if err != nil {
-			return nil, fmt.Errorf("workload %s: %w", name, err)
-		}
-		if w.check != nil {
-			if err := w.check(r.n.View()); err != nil {
-				return nil, fmt.Errorf("workload %s: %w", name, err)
-			}
-		}
-		if !res.rssReset {
-			rep.PeakRSSPerWorkload = false
-		}
-		rep.Results = append(rep.Results, res.Result)
 	}
+	for _, names := range groups {
+		if err := runOn(ctx, &o, names, rep, progress); err != nil {
+			return nil, err
+		}
+	}
+	rep.Options = o
 	var base float64
 	for _, res := range rep.Results {
 		if res.Workload == Baseline {
@@ -250,6 +231,50 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 		}
 	}
 	return rep, nil
+}
+
+// runOn runs the named workloads one after another on one fresh node, appending their
+// results to rep.
+func runOn(ctx context.Context, o *Options, names []string, rep *Report, progress io.Writer) (err error) {
+	fmt.Fprintf(progress, "starting a node for %s\n", strings.Join(names, ", "))
+	r, stop, err := startRunner(o, progress)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	for _, name := range names {
+		fmt.Fprintf(progress, "%s: preparing %d transactions\n", name, o.Txs)
+		w, err := r.prepare(name)
+		if err != nil {
+			return err
+		}
+		if err := r.setup(ctx, w); err != nil {
+			return err
+		}
+		if w.reads != nil {
+			if err := r.setupReads(ctx, w); err != nil {
+				return err
+			}
+		}
+		res, err := r.profiled(ctx, w)
+		if err != nil {
+			return fmt.Errorf("workload %s: %w", name, err)
+		}
+		if w.check != nil {
+			if err := w.check(r.n.View()); err != nil {
+				return fmt.Errorf("workload %s: %w", name, err)
+			}
+		}
+		if !res.rssReset {
+			rep.PeakRSSPerWorkload = false
+		}
+		rep.Results = append(rep.Results, res.Result)
+	}
+	return nil
 }
 
 // startRunner starts a fresh node in a temporary directory and settles the options that

@@ -226,3 +226,36 @@ func TestDurationStopsSubmitting(t *testing.T) {
 		t.Fatalf("committed %d of %d prepared, rejected %d: want the duration to cut the run short", r.Committed, r.Txs, r.Rejected)
 	}
 }
+
+// TestFreshRunsEachWorkloadOnItsOwnNode: with Fresh, every workload gets a node of its own
+// and still commits everything it prepared (none relies on what an earlier one wrote).
+func TestFreshRunsEachWorkloadOnItsOwnNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	names := []string{Write, ReadNode, BaselineWrite}
+	for _, fresh := range []bool{false, true} {
+		var progress bytes.Buffer
+		rep, err := Run(ctx, Options{Workloads: names, Txs: 100, Actors: 4, Concurrency: 4, Window: 50, BlockMS: 50, Fresh: fresh}, &progress)
+		if err != nil {
+			t.Fatalf("fresh=%v: %v\nprogress:\n%s", fresh, err, progress.String())
+		}
+		want := 1
+		if fresh {
+			want = len(names)
+		}
+		if got := strings.Count(progress.String(), "starting a node for "); got != want {
+			t.Errorf("fresh=%v: %d nodes started, want %d", fresh, got, want)
+		}
+		for _, r := range rep.Results {
+			if r.Committed != r.Txs || r.Rejected != 0 {
+				t.Errorf("fresh=%v: %s committed %d of %d (%s)", fresh, r.Workload, r.Committed, r.Txs, r.FirstRejection)
+			}
+		}
+		if w := rep.Results[0]; w.SameSizeRatio == nil || w.SameSizeCPU == nil {
+			t.Errorf("fresh=%v: write has no ratio to its same-size baseline", fresh)
+		}
+	}
+}
