@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/consent"
@@ -45,6 +46,39 @@ type GrowthPoint struct {
 	DiskBytesPerRecord float64 `json:"disk_bytes_per_record"`
 	// DiskParts splits DiskBytes by directory (app/state.db, data/blockstore.db, ...).
 	DiskParts map[string]int64 `json:"disk_parts"`
+	// ReadSettleSeconds is how long the state database took to finish compacting what the
+	// writes before left it, before the reads were measured.
+	ReadSettleSeconds float64 `json:"read_settle_s"`
+}
+
+// settleQuiet is how long the state database must have been neither flushing nor compacting
+// before reads are measured; settleMax bounds the wait.
+const (
+	settleQuiet = time.Second
+	settleMax   = 10 * time.Minute
+)
+
+// settle waits until busy has been false for settleQuiet. Reads write little; without the
+// wait, a read probe right after a million writes paid mostly for compacting them (the
+// writes' cost, which the write figures carry).
+func settle(ctx context.Context, busy func() bool) error {
+	deadline := time.Now().Add(settleMax)
+	quietSince := time.Now()
+	for {
+		if busy() {
+			quietSince = time.Now()
+		} else if time.Since(quietSince) >= settleQuiet {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the state database was still compacting after %s", settleMax)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // FillBatch is one batch of writes and the ledger size it started at.
@@ -159,6 +193,11 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		if err := r.setupReads(ctx, w); err != nil {
 			return nil, err
 		}
+		settled := time.Now()
+		if err := settle(ctx, r.n.StateCompacting); err != nil {
+			return nil, err
+		}
+		pt.ReadSettleSeconds = time.Since(settled).Seconds()
 		rr, err := r.profiled(ctx, w)
 		if err != nil {
 			return nil, err

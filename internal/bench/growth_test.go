@@ -75,3 +75,21 @@ func TestGrowthRejectsBadSizes(t *testing.T) {
 		}
 	}
 }
+
+// settle returns only once the database has stopped compacting, and gives up with the
+// caller's context.
+func TestSettleWaitsForCompactionsToEnd(t *testing.T) {
+	calls := 0
+	busy := func() bool { calls++; return calls <= 5 }
+	if err := settle(context.Background(), busy); err != nil {
+		t.Fatal(err)
+	}
+	if calls <= 5 {
+		t.Fatalf("settle returned after %d looks, while the database was still compacting", calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := settle(ctx, func() bool { return true }); err == nil {
+		t.Fatal("settle returned no error for a database that never stopped compacting and a cancelled context")
+	}
+}

@@ -37,3 +37,6 @@ func (n *Node) setPruning() error {
 // BlockBase is the lowest block height the node still stores (1 until pruning removes
 // blocks; the snapshot's height on a state-synced node).
 func (n *Node) BlockBase() int64 { return n.cmt.BlockStore().Base() }
+
+// StateCompacting reports whether the state database is flushing or compacting now.
+func (n *Node) StateCompacting() bool { return n.st.Compacting() }

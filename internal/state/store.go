@@ -305,8 +305,11 @@ func (s *Store) Commit(height int64) (Commit, error) {
 		return Commit{}, fmt.Errorf("commit block %d: %w", height, err)
 	}
 	s.log.Committed()
+	// The next block's batch starts at this one's size: grown by doubling from empty, a
+	// block of record writes copied each entry about twice more.
+	size := len(s.block.Repr())
 	s.block.Close()
-	s.block = s.raw.NewIndexedBatch()
+	s.block = s.raw.NewIndexedBatchWithSize(size)
 	s.mu.Lock()
 	s.last, s.committed, s.lastWrites = c, next, w
 	s.mu.Unlock()
