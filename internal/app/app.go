@@ -298,8 +298,8 @@ func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
 
 // verifyReads checks that each request is signed for this chain by its registered
 // requester, and answers for each (nil: it may be batched; else why not, in words that do
-// not depend on its place in qs). The signatures not verified
-// before are checked together and remembered for CheckTx and FinalizeBlock.
+// not depend on its place in qs). The signatures not verified before are checked together
+// and remembered for CheckTx and FinalizeBlock.
 func (a *App) verifyReads(qs []*records.ReadRequest) []*tx.Error {
 	errs := make([]*tx.Error, len(qs))
 	view := a.checkView()

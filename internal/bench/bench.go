@@ -179,7 +179,8 @@ type Part struct {
 }
 
 // Run starts a fresh node in a temporary directory, runs the workloads against it one after
-// another (with Fresh, each on a node of its own), and removes the node again. progress receives a line a second (nil: none).
+// another (with Fresh, each on a node of its own), and removes the node again. progress
+// receives a line a second (nil: none).
 func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err error) {
 	o.setDefaults()
 	if progress == nil {
