@@ -306,3 +306,48 @@ func TestReadBatchDecidesEachRequesterAndPurposeApart(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeReadBatchDecidesAsSmallOnes: a batch large enough for its index lookups to run
+// in parallel decides every request as a batch of one of each kind did, records a request
+// repeated within it once, and records nothing for a request recorded by an earlier batch.
+func TestLargeReadBatchDecidesAsSmallOnes(t *testing.T) {
+	c := newChart(t)
+	c.ok(c.dr, write(c.put("r1", 1, "first")))
+	kinds := []func() *ReadRequest{
+		func() *ReadRequest { return c.request(c.dr, "r1", access.Treatment) },
+		func() *ReadRequest { return c.request(c.dr2, "r1", access.Treatment) },
+		func() *ReadRequest { return c.request(c.dr, "r1", access.Research) },
+		func() *ReadRequest { return c.request(c.pat, "", access.Treatment) },
+		func() *ReadRequest { return c.request(c.dr, "missing", access.Treatment) },
+	}
+	var small []*ReadRequest
+	for _, k := range kinds {
+		small = append(small, k())
+	}
+	c.readBatch(small...)
+	want := make([]*Outcome, len(small))
+	for i, q := range small {
+		if want[i] = Result(c.Store, q.Hash()); want[i] == nil {
+			t.Fatalf("kind %d: no outcome in the small batch", i)
+		}
+	}
+	var large []*ReadRequest
+	for i := range 60 * len(kinds) {
+		large = append(large, kinds[i%len(kinds)]())
+	}
+	large = append(large, large[7], small[0]) // repeated within the batch; recorded before
+	before := c.Commit().LogSize()
+	c.readBatch(large...)
+	if got, n := c.Commit().LogSize()-before, uint64(60*len(kinds)); got != n {
+		t.Fatalf("%d events for %d distinct new requests", got, n)
+	}
+	for i, q := range large[:60*len(kinds)] {
+		o, w := Result(c.Store, q.Hash()), want[i%len(kinds)]
+		if o == nil || o.Allowed != w.Allowed || o.Rule != w.Rule || o.Version != w.Version || o.Reason != w.Reason {
+			t.Fatalf("request %d (kind %d): %+v, want as in the small batch %+v", i, i%len(kinds), o, w)
+		}
+	}
+	if o := Result(c.Store, small[0].Hash()); o.Height != want[0].Height || o.Tx != want[0].Tx {
+		t.Fatal("a request recorded by an earlier batch was recorded again")
+	}
+}
