@@ -154,48 +154,35 @@ type VerifyRequest func(i int, q *ReadRequest, pub ed25519.PublicKey) bool
 // ExecReadBatch decides and records every request. A request that is void (wrong chain,
 // expired, already seen, badly signed) is dropped without an event: it is not an access
 // attempt by the identity it names.
-//
-// It runs in three passes. The first, in order, checks each request and looks up what the
-// map holds for it (requester, grants: once per batch, readMemo). The second reads what
-// each request needs of the record index (whether it was recorded before, the record's head
-// and metadata, its tombstone) for all requests at once, in parallel: executing a read
-// changes nothing another read of the batch looks at, and the index may be read
-// concurrently. The third, in order, decides and records; a request repeated within the
-// batch is recorded once.
 func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, verify VerifyRequest, em EmergencyFacts) {
 	memo := newReadMemo()
-	plans := make([]readPlan, len(b.Requests))
 	for i, q := range b.Requests {
-		p := &plans[i]
-		if q.ChainID != chainID || !tx.RequestInWindow(q.NotAfter, env.Time, MaxRequestAge) {
+		h := q.Hash()
+		if q.ChainID != chainID || st.GetIndex(requestKey(h)) != nil {
 			continue
 		}
-		if p.who = memo.identity(st, q.Requester); p.who == nil || !verify(i, q, p.who.SignKey) {
-			p.who = nil
+		if !tx.RequestInWindow(q.NotAfter, env.Time, MaxRequestAge) {
 			continue
 		}
-		p.facts = memo.facts(st, p.who, q, env.Time, em)
-	}
-	lookUp(b.Requests, plans, indexReads{st})
-	recorded := make(map[[32]byte]bool, len(plans))
-	for i, q := range b.Requests {
-		p := &plans[i]
-		if p.who == nil || p.seen || recorded[p.hash] {
+		who := memo.identity(st, q.Requester)
+		if who == nil {
 			continue
 		}
-		recorded[p.hash] = true
-		out, ev := decideRead(env, p.who, q, p.facts, p.rec)
+		if !verify(i, q, who.SignKey) {
+			continue
+		}
+		out, ev := decideRead(st, env, who, q, memo.facts(st, who, q, env.Time, em))
 		out.Event = st.Append(ev.Encode())
 		out.Height, out.Tx, out.Time = env.Height, env.TxHash, env.Time
 		raw, _ := json.Marshal(out)
-		st.PutIndex(requestKey(p.hash), raw)
+		st.PutIndex(requestKey(h), raw)
 	}
 }
 
 // decideRead asks access.Decide and records its decision, with the rule that decided, as
-// the request's audit event. f is AccessFacts for the requester, patient and purpose; rec
-// is what the index holds of the record read.
-func decideRead(env identity.Env, who *identity.Identity, q *ReadRequest, f access.Facts, rec recordState) (Outcome, *audit.Event) {
+// the request's audit event.
+// f is AccessFacts for the requester, patient and purpose.
+func decideRead(st Store, env identity.Env, who *identity.Identity, q *ReadRequest, f access.Facts) (Outcome, *audit.Event) {
 	ev := env.Event(who.ID, audit.RecordRead)
 	ev.Outcome = audit.Denied // until the decision allows
 	ev.ActorRole, ev.Organization, ev.Patient, ev.Record, ev.Purpose = string(who.Role), who.Organization, q.Patient, q.Record, q.Purpose
@@ -204,12 +191,17 @@ func decideRead(env identity.Env, who *identity.Identity, q *ReadRequest, f acce
 		ev.Action = audit.RecordList
 	} else {
 		action = access.Read
-		if rec.tomb != nil {
-			f.Record = rec.tomb.facts()
-		} else if rec.head != 0 {
-			f.Record = RecordFacts(rec.meta)
+		m, head, live := latest(st, q.Record)
+		var t *Tombstone
+		if head != 0 && !live { // a live head entry means no tombstone
+			t = Erased(st, q.Record)
+		}
+		if t != nil {
+			f.Record = t.facts()
+		} else if head != 0 {
+			f.Record = RecordFacts(m)
 			if f.Record != nil && f.Record.Patient == q.Patient {
-				ev.Version, ev.Category, ev.ResourceType = rec.head, f.Record.Category, f.Record.ResourceType
+				ev.Version, ev.Category, ev.ResourceType = head, f.Record.Category, f.Record.ResourceType
 			}
 		}
 	}

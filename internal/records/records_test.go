@@ -307,9 +307,10 @@ func TestReadBatchDecidesEachRequesterAndPurposeApart(t *testing.T) {
 	}
 }
 
-// TestLargeReadBatchDecidesAsSmallOnes: a batch large enough for its index lookups to run
-// in parallel decides every request as a batch of one of each kind did, records a request
-// repeated within it once, and records nothing for a request recorded by an earlier batch.
+// TestLargeReadBatchDecidesAsSmallOnes: a batch of hundreds of requests (its requesters and
+// their facts looked up once) decides every request as a batch of one of each kind did,
+// records a request repeated within it once, and records nothing for a request recorded by
+// an earlier batch.
 func TestLargeReadBatchDecidesAsSmallOnes(t *testing.T) {
 	c := newChart(t)
 	c.ok(c.dr, write(c.put("r1", 1, "first")))
