@@ -54,16 +54,25 @@ Workloads:
 					o.Workloads = append(o.Workloads, w)
 				}
 			}
-			if cpuProfile != "" {
-				o.CPUProfile = func(workload string) (io.WriteCloser, error) {
-					return os.Create(profilePath(cpuProfile, workload))
+			// profiles names each workload's profiles; a network's get "@Nv" (cpu.write@4v.prof),
+			// so that they do not overwrite the single node's of the same run.
+			profiles := func(validators int) {
+				suffix := ""
+				if validators > 1 {
+					suffix = fmt.Sprintf("@%dv", validators)
+				}
+				if cpuProfile != "" {
+					o.CPUProfile = func(workload string) (io.WriteCloser, error) {
+						return os.Create(profilePath(cpuProfile, workload+suffix))
+					}
+				}
+				if memProfile != "" {
+					o.MemProfile = func(workload string) (io.WriteCloser, error) {
+						return os.Create(profilePath(memProfile, workload+suffix))
+					}
 				}
 			}
-			if memProfile != "" {
-				o.MemProfile = func(workload string) (io.WriteCloser, error) {
-					return os.Create(profilePath(memProfile, workload))
-				}
-			}
+			profiles(1)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			if pruneBlocks > 0 {
@@ -81,6 +90,7 @@ Workloads:
 			var reps []*bench.Report
 			for _, v := range sizes {
 				o.Validators = v
+				profiles(v)
 				rep, err := bench.Run(ctx, o, os.Stderr)
 				if err != nil {
 					if errors.Is(err, context.Canceled) {
