@@ -88,7 +88,7 @@ func (s *Store) BeginRestore(height int64) (*Restore, error) {
 		s.wipe()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	return &Restore{s: s, height: height, imp: imp, index: newIndexIngester(s.raw)}, nil
+	return &Restore{s: s, height: height, imp: imp, index: newIndexIngester(s.raw, s.dir)}, nil
 }
 
 // Write feeds the next bytes of the stream. An error means the stream is not a valid

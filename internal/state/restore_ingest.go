@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -20,26 +21,42 @@ const ingestFileBytes = 64 << 20
 // Written through batches they would pass the write-ahead log, the memtable, a flush and
 // compactions; ingested they land in the bottom level as they are, with the same Bloom
 // filters as the store's own tables. Only the file being built is on disk outside the
-// database, in a temporary directory that exists only while it does.
+// database, in a temporary directory beside it (on the same file system, so that pebble
+// links the file in rather than copying it, and never in a small system temp directory)
+// that exists only while the file does; one a crash left behind goes at the next Open.
 type indexIngester struct {
-	db    *pebble.DB
-	dir   string
-	opts  sstable.WriterOptions
-	w     *sstable.Writer
-	path  string
-	bytes int
-	files int
+	db     *pebble.DB
+	parent string // where the temporary directories go
+	dir    string
+	opts   sstable.WriterOptions
+	w      *sstable.Writer
+	path   string
+	bytes  int
+	files  int
 }
 
-func newIndexIngester(db *pebble.DB) *indexIngester {
+func newIndexIngester(db *pebble.DB, parent string) *indexIngester {
 	o := (&pebble.Options{Levels: []pebble.LevelOptions{{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}}}).EnsureDefaults()
-	return &indexIngester{db: db, opts: o.MakeWriterOptions(6, db.FormatMajorVersion().MaxTableFormat())}
+	return &indexIngester{db: db, parent: parent, opts: o.MakeWriterOptions(6, db.FormatMajorVersion().MaxTableFormat())}
+}
+
+// ingestPattern names the temporary directories of an ingester.
+const ingestPattern = ".restore-ingest-"
+
+// removeIngestLeftovers removes the temporary directories a stopped restore left in dir.
+func removeIngestLeftovers(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ingestPattern) {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // set adds the next entry (its key above every earlier one).
 func (x *indexIngester) set(key, value []byte) error {
 	if x.w == nil {
-		dir, err := os.MkdirTemp("", "ehrchain-restore-")
+		dir, err := os.MkdirTemp(x.parent, ingestPattern+"*")
 		if err != nil {
 			return fmt.Errorf("restore index: %w", err)
 		}

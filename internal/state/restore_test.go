@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -276,4 +278,58 @@ func indexBytes(t *testing.T, stream []byte) []bool {
 		off += n
 	}
 	return marks
+}
+
+// TestRestoreBuildsItsTablesBesideTheDatabase: the table file a restore builds for the index
+// lives in a directory beside the database (same file system, not the system's temp
+// directory) while it is built, is gone when the restore ends, and one a stopped restore
+// left behind is removed when the store opens.
+func TestRestoreBuildsItsTablesBesideTheDatabase(t *testing.T) {
+	src := openT(t, t.TempDir())
+	defer src.Close()
+	buildChain(t, src, 1, 12)
+	ex, err := src.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := ex.Commit()
+	stream := exportBytes(t, ex)
+	ex.Close()
+
+	dir := t.TempDir()
+	left := filepath.Join(dir, ingestPattern+"stopped")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(left, "000000.sst"), []byte("partial"), 0o600)
+	dst := openT(t, dir)
+	defer dst.Close()
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("a stopped restore's directory survived Open: %v", err)
+	}
+	building := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, ingestPattern+"*"))
+		return m
+	}
+	r, err := dst.BeginRestore(12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The index comes last in the stream, before the commit record: all but the last bytes
+	// leave its table file being built.
+	if err := r.Write(stream[:len(stream)-1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := building(); len(got) != 1 {
+		t.Fatalf("directories being built beside the database mid-restore: %v, want one", got)
+	}
+	if err := r.Write(stream[len(stream)-1:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Finish(at.AppHash); err != nil {
+		t.Fatal(err)
+	}
+	if got := building(); len(got) != 0 {
+		t.Fatalf("a finished restore left %v", got)
+	}
 }

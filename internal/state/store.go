@@ -48,6 +48,7 @@ type Commit struct {
 
 // Store holds the committed state and the working state of the block being executed.
 type Store struct {
+	dir  string // holds state.db; a restore's table files are built beside it
 	raw  *pebble.DB
 	tree *iavl.MutableTree
 	// reader serves committed snapshots. It is a second tree over the same database so that
@@ -95,7 +96,8 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", path, err)
 	}
-	s := &Store{raw: db, done: make(chan struct{}), shredWake: make(chan struct{}, 1), shredDone: make(chan struct{})}
+	s := &Store{raw: db, dir: dir, done: make(chan struct{}), shredWake: make(chan struct{}, 1), shredDone: make(chan struct{})}
+	removeIngestLeftovers(dir)
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
