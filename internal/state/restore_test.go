@@ -36,6 +36,21 @@ func exportBytes(t *testing.T, e *Export) []byte {
 	return b.Bytes()
 }
 
+// exportedChain builds heights 1..n in a store of its own and returns the state stream of
+// height n and its commit.
+func exportedChain(t *testing.T, n int64) ([]byte, Commit) {
+	t.Helper()
+	src := openT(t, t.TempDir())
+	defer src.Close()
+	buildChain(t, src, 1, n)
+	ex, err := src.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	return exportBytes(t, ex), ex.Commit()
+}
+
 // restoreInto feeds stream to a fresh store in pieces of step bytes.
 func restoreInto(t *testing.T, s *Store, height int64, stream []byte, step int, trusted []byte) (Commit, error) {
 	t.Helper()
@@ -151,16 +166,8 @@ func TestExportDeterministic(t *testing.T) {
 // attempt, which succeeds. Index entries are not under the app hash (see doc.go): an altered
 // one is caught by the chunk hashes of the snapshot, not here, so those bytes are skipped.
 func TestRestoreRefusesAlteredStreams(t *testing.T) {
-	src := openT(t, t.TempDir())
-	defer src.Close()
-	buildChain(t, src, 1, 6)
-	ex, err := src.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream := exportBytes(t, ex)
-	ex.Close()
-	trusted := src.LastCommit().AppHash
+	stream, at := exportedChain(t, 6)
+	trusted := at.AppHash
 
 	dst := openT(t, t.TempDir())
 	defer dst.Close()
@@ -199,12 +206,7 @@ func TestRestoreRefusesAlteredStreams(t *testing.T) {
 // TestRestoreInterruptedIsDropped: a node stopped half-way through a restore comes back
 // empty, not damaged.
 func TestRestoreInterruptedIsDropped(t *testing.T) {
-	src := openT(t, t.TempDir())
-	defer src.Close()
-	buildChain(t, src, 1, 6)
-	ex, _ := src.Export()
-	stream := exportBytes(t, ex)
-	ex.Close()
+	stream, at := exportedChain(t, 6)
 
 	dir := t.TempDir()
 	dst := openT(t, dir)
@@ -221,7 +223,7 @@ func TestRestoreInterruptedIsDropped(t *testing.T) {
 	if c := dst.LastCommit(); c.Height != 0 || dst.log.Size() != 0 {
 		t.Fatalf("reopened after an interrupted restore at %+v", c)
 	}
-	if _, err := restoreInto(t, dst, 6, stream, 1000, src.LastCommit().AppHash); err != nil {
+	if _, err := restoreInto(t, dst, 6, stream, 1000, at.AppHash); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -285,16 +287,7 @@ func indexBytes(t *testing.T, stream []byte) []bool {
 // directory) while it is built, is gone when the restore ends, and one a stopped restore
 // left behind is removed when the store opens.
 func TestRestoreBuildsItsTablesBesideTheDatabase(t *testing.T) {
-	src := openT(t, t.TempDir())
-	defer src.Close()
-	buildChain(t, src, 1, 12)
-	ex, err := src.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := ex.Commit()
-	stream := exportBytes(t, ex)
-	ex.Close()
+	stream, at := exportedChain(t, 12)
 
 	dir := t.TempDir()
 	left := filepath.Join(dir, ingestPattern+"stopped")
