@@ -14,8 +14,7 @@ func verifyBlock(decs []blockTx, keys [][]byte, todo []int) {
 	}
 	items := make([]txsig.Item, len(todo))
 	for k, i := range todo {
-		e := decs[i].d.env
-		items[k] = txsig.Item{Pub: keys[i], Msg: e.SignBytes(), Sig: e.Signature}
+		items[k] = txsig.EnvelopeItem(decs[i].d.env, keys[i])
 	}
 	for k, ok := range txsig.VerifyParallel(items) {
 		if !ok {

@@ -34,25 +34,16 @@ func (it Item) Verify() bool {
 }
 
 // Verify checks the envelope's signature against pub.
-func Verify(e *tx.Envelope, pub ed25519.PublicKey) bool { return envItem(e, pub).Verify() }
+func Verify(e *tx.Envelope, pub ed25519.PublicKey) bool { return EnvelopeItem(e, pub).Verify() }
 
-func envItem(e *tx.Envelope, pub ed25519.PublicKey) Item {
+// EnvelopeItem is the envelope's signature to check against pub.
+func EnvelopeItem(e *tx.Envelope, pub ed25519.PublicKey) Item {
 	return Item{Pub: pub, Msg: e.SignBytes(), Sig: e.Signature}
 }
 
 // minBatch is the smallest batch worth a batch equation; below it each signature is checked
 // on its own.
 const minBatch = 4
-
-// VerifyBatch checks envs[i]'s signature against keys[i] for every i and returns, for each,
-// exactly what Verify(envs[i], keys[i]) returns (see VerifyItems).
-func VerifyBatch(envs []*tx.Envelope, keys []ed25519.PublicKey) []bool {
-	items := make([]Item, len(envs))
-	for i, e := range envs {
-		items[i] = envItem(e, keys[i])
-	}
-	return VerifyItems(items)
-}
 
 // VerifyItems checks every item in one batch and returns, for each, exactly what its Verify
 // returns. The batch equation uses random coefficients: valid signatures always satisfy it,

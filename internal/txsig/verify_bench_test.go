@@ -24,7 +24,7 @@ func BenchmarkVerify(b *testing.B) {
 	for _, n := range []int{4, 16, 64, 128} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
 			for b.Loop() {
-				VerifyBatch(envs[:n], keys[:n])
+				VerifyItems(itemsOf(envs[:n], keys[:n]))
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/sig")
 		})

@@ -26,10 +26,19 @@ func signedMany(t testing.TB, n int) ([]*tx.Envelope, []ed25519.PublicKey) {
 	return envs, keys
 }
 
-// agree checks that VerifyBatch gives, for each entry, what Verify gives alone.
+// itemsOf is envs[i]'s signature against keys[i], for every i.
+func itemsOf(envs []*tx.Envelope, keys []ed25519.PublicKey) []Item {
+	items := make([]Item, len(envs))
+	for i, e := range envs {
+		items[i] = EnvelopeItem(e, keys[i])
+	}
+	return items
+}
+
+// agree checks that a batch gives, for each entry, what Verify gives alone.
 func agree(t *testing.T, envs []*tx.Envelope, keys []ed25519.PublicKey) []bool {
 	t.Helper()
-	got := VerifyBatch(envs, keys)
+	got := VerifyItems(itemsOf(envs, keys))
 	for i := range envs {
 		if want := Verify(envs[i], keys[i]); got[i] != want {
 			t.Fatalf("entry %d: batch says %v, alone %v", i, got[i], want)
@@ -175,9 +184,8 @@ func (t testBody) Encode(w *tx.Writer) { w.PutBytes(t.b) }
 func TestVerifyParallelFindsTheBadOnes(t *testing.T) {
 	envs, keys := signedMany(t, 3*partSize+5)
 	bad := map[int]bool{0: true, partSize + 1: true, len(envs) - 1: true}
-	items := make([]Item, len(envs))
+	items := itemsOf(envs, keys)
 	for i, e := range envs {
-		items[i] = envItem(e, keys[i])
 		if bad[i] {
 			items[i].Sig = append([]byte(nil), e.Signature...)
 			items[i].Sig[7] ^= 1
