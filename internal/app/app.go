@@ -290,10 +290,15 @@ func (a *App) checkReads(b *records.ReadBatch, recheck bool) *tx.Error {
 	}
 	for i, err := range a.verifyReads(b.Requests) {
 		if err != nil {
-			return &tx.Error{Codespace: err.Codespace, Code: err.Code, Message: fmt.Sprintf("read request %d: %s", i, err.Message)}
+			return aboutRequest(err, fmt.Sprintf("read request %d", i))
 		}
 	}
 	return nil
+}
+
+// aboutRequest is err (from verifyReads) saying which request it is about.
+func aboutRequest(err *tx.Error, which string) *tx.Error {
+	return &tx.Error{Codespace: err.Codespace, Code: err.Code, Message: which + ": " + err.Message}
 }
 
 // verifyReads checks that each request is signed for this chain by its registered
@@ -482,9 +487,9 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (_ *abci.ResponseComm
 // signatures are verified together and remembered for CheckTx and FinalizeBlock.
 func (a *App) VerifyReads(qs []*records.ReadRequest) (errs []*tx.Error) {
 	errs = a.verifyReads(qs)
-	for _, err := range errs {
+	for i, err := range errs {
 		if err != nil {
-			err.Message = "read request: " + err.Message
+			errs[i] = aboutRequest(err, "read request")
 		}
 	}
 	return errs

@@ -194,7 +194,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 	if o.Rate < 0 {
 		return nil, fmt.Errorf("rate must not be negative")
 	}
-	rep = &Report{Machine: thisMachine(), Options: o, PeakRSSPerWorkload: true}
+	rep = &Report{Machine: thisMachine(), PeakRSSPerWorkload: true}
 	groups := [][]string{o.Workloads}
 	if o.Fresh {
 		groups = groups[:0]
@@ -207,7 +207,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *Report, err e
 			return nil, err
 		}
 	}
-	rep.Options = o
+	rep.Options = o // as the nodes settled it (window, mempool)
 	var base float64
 	for _, res := range rep.Results {
 		if res.Workload == Baseline {
