@@ -84,6 +84,7 @@ func TestPruningKeepsAppHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(dir.Close)
 	pruned.app.ServeSnapshots(dir, 5)
 	pruned.app.SetPruning(Pruning{KeepBlocks: 4, KeepVersions: 3}) // below MinKeepVersions: this test has no readers
 	full := newHarnessWith(t, reg)

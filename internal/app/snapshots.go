@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
 	"sync/atomic"
 
@@ -52,7 +51,7 @@ func (a *App) maybeSnapshot(c state.Commit) {
 	}
 	s.running = true
 	s.mu.Unlock()
-	ex, err := a.st.Export()
+	p, err := s.dir.Freeze(a.st, uint64(c.Height))
 	if err != nil {
 		a.logf("snapshot of height %d: %v", c.Height, err)
 		s.mu.Lock()
@@ -61,17 +60,12 @@ func (a *App) maybeSnapshot(c state.Commit) {
 		return
 	}
 	go func() {
-		// Closing the export last lets the store's Close wait for this goroutine's files.
-		defer ex.Close()
 		defer func() {
 			s.mu.Lock()
 			s.running = false
 			s.mu.Unlock()
 		}()
-		info, err := s.dir.Create(uint64(c.Height), func(w io.Writer) error {
-			_, err := ex.WriteTo(w)
-			return err
-		})
+		info, err := p.Write()
 		if errors.Is(err, state.ErrClosed) {
 			return
 		}

@@ -27,6 +27,7 @@ func snapChain(t *testing.T, reg *keys.Keystore, people []*keys.Keystore) (*harn
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(dir.Close)
 	h.app.ServeSnapshots(dir, 3)
 	h.mustOK(h.sign(reg, registration(people[0], identity.Provider, "General Hospital", "LIC-1")))
 	h.mustOK(h.sign(people[1], registration(people[1], identity.Patient, "", "")))

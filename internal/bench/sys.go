@@ -87,26 +87,24 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// dirSize is the bytes of the regular files under dir (0 if it cannot be read).
+// dirSize is the bytes of the regular files under dir (0 if it cannot be read), a file
+// linked in several places counted once.
 func dirSize(dir string) int64 {
 	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
+	for _, b := range diskParts(dir) {
+		n += b
+	}
 	return n
 }
 
 // diskParts is the bytes of the regular files under home by part: each directory directly
 // under app/ and data/ (the state database, snapshots, blobs, block store, consensus WAL,
 // ...), and "other" for the rest (config, keys, logs). Where pruning does or does not save
-// disk shows here.
+// disk shows here. A file linked in several places (a snapshot's checkpoint shares the
+// state database's tables) is counted once, in the part that is not the snapshots.
 func diskParts(home string) map[string]int64 {
 	out := map[string]int64{}
+	counted := map[[2]uint64]string{} // linked files: the part each is counted in
 	filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return nil
@@ -120,11 +118,25 @@ func diskParts(home string) map[string]int64 {
 		if p := strings.Split(filepath.ToSlash(rel), "/"); len(p) > 2 && (p[0] == "app" || p[0] == "data") {
 			part = p[0] + "/" + p[1]
 		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			id := [2]uint64{uint64(st.Dev), st.Ino}
+			if prev, ok := counted[id]; ok {
+				if prev == snapshotsPart && part != snapshotsPart {
+					out[prev] -= info.Size()
+					out[part] += info.Size()
+					counted[id] = part
+				}
+				return nil
+			}
+			counted[id] = part
+		}
 		out[part] += info.Size()
 		return nil
 	})
 	return out
 }
+
+const snapshotsPart = "app/snapshots"
 
 // liveHeap is the heap the last garbage collection marked live, in bytes.
 func liveHeap() int64 {

@@ -11,7 +11,12 @@ import (
 // copy of one committed size is read while later blocks append. The leaf passed to fn is only
 // valid during the call.
 func IterateLeaves(r pebble.Reader, prefix byte, size uint64, fn func(index uint64, leaf []byte) error) error {
-	if size == 0 {
+	return IterateLeavesFrom(r, prefix, 0, size, fn)
+}
+
+// IterateLeavesFrom is IterateLeaves of [lo, size): where a snapshot's chunk resumes.
+func IterateLeavesFrom(r pebble.Reader, prefix byte, lo, size uint64, fn func(index uint64, leaf []byte) error) error {
+	if lo >= size {
 		return nil
 	}
 	st, from, err := loadState(r, prefix)
@@ -21,7 +26,7 @@ func IterateLeaves(r pebble.Reader, prefix byte, size uint64, fn func(index uint
 	if size > st.size {
 		return fmt.Errorf("%w: %d leaves asked of a log of %d", ErrCorrupt, size, st.size)
 	}
-	return iterate(r, prefix, from, 0, size, func(index uint64, leaf []byte) (bool, error) {
+	return iterate(r, prefix, from, lo, size, func(index uint64, leaf []byte) (bool, error) {
 		return true, fn(index, leaf)
 	})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/audit"
 	"github.com/ehrchain/ehrchain/internal/auditindex"
 	"github.com/ehrchain/ehrchain/internal/blobs"
+	"github.com/ehrchain/ehrchain/internal/snapshot"
 	"github.com/ehrchain/ehrchain/internal/state"
 	"github.com/ehrchain/ehrchain/internal/tx"
 	"github.com/ehrchain/ehrchain/internal/wire"
@@ -53,6 +54,7 @@ type Node struct {
 	App    *app.App
 
 	st      *state.Store
+	snaps   *snapshot.Dir // nil: no snapshots written
 	blobs   *blobs.Store
 	audit   *auditindex.Index // nil if it could not be opened: audit queries then scan the log
 	cmt     *nm.Node
@@ -357,6 +359,9 @@ func (n *Node) close() {
 	n.dbMu.Unlock()
 	if n.audit != nil {
 		n.audit.Close()
+	}
+	if n.snaps != nil {
+		n.snaps.Close()
 	}
 	if n.st != nil {
 		n.st.Close()

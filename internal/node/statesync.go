@@ -104,6 +104,7 @@ func (n *Node) serveSnapshots() error {
 	if err != nil {
 		return err
 	}
+	n.snaps = d
 	n.App.ServeSnapshots(d, c.SnapshotInterval)
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,12 +37,12 @@ func source(t *testing.T, chunkSize int) (*Dir, Info, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := st.Export()
+	t.Cleanup(d.Close)
+	p, err := d.Freeze(st, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ex.Close()
-	info, err := d.Create(2, func(w io.Writer) error { _, err := ex.WriteTo(w); return err })
+	info, err := p.Write()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,13 +17,15 @@ import (
 // ErrClosed is returned by an export interrupted because the store is closing.
 var ErrClosed = errors.New("the state database is closing")
 
-// Export is a consistent read of one committed height: a pebble snapshot taken right after
-// the height's commit. Later blocks commit meanwhile; the export sees none of their writes.
+// Export is a consistent read of one committed height: a pebble snapshot of the live
+// database taken right after the height's commit (Store.Export), or a checkpoint of the
+// database opened on its own (OpenCheckpoint), which outlives restarts.
 type Export struct {
-	s    *Store
-	snap *pebble.Snapshot
-	c    Commit
-	once bool
+	r     pebble.Reader
+	c     Commit
+	done  <-chan struct{} // closed when the live store closes; nil for a checkpoint
+	close func()
+	once  bool
 }
 
 // Export opens an export of the last commit. Call it where no Commit can run concurrently
@@ -41,110 +43,202 @@ func (s *Store) Export() (*Export, error) {
 	}
 	s.exports.Add(1)
 	s.exporting.Add(1)
-	return &Export{s: s, snap: s.raw.NewSnapshot(), c: s.last}, nil
+	snap := s.raw.NewSnapshot()
+	return &Export{r: snap, c: s.last, done: s.done, close: func() {
+		snap.Close()
+		s.exporting.Add(-1)
+		s.wakeShredder() // it waits for snapshots older than an erasure to close
+		s.exports.Done()
+	}}, nil
+}
+
+// OpenCheckpoint opens the checkpoint in dir (Store.Checkpoint) as an export of the height it
+// holds. The checkpoint's copy of the write-ahead log is flushed into a table of its own and
+// automatic compactions are off, so the tables it shares with the live database by hard
+// link stay shared: they are never rewritten here.
+func OpenCheckpoint(dir string) (*Export, error) {
+	db, err := pebble.Open(dir, &pebble.Options{DisableAutomaticCompactions: true, Logger: quietLogger{},
+		Cleaner: shredCleaner{}, MemTableSize: 4 << 20})
+	if err != nil {
+		return nil, fmt.Errorf("open the checkpoint %s: %w", dir, err)
+	}
+	c, err := func() (Commit, error) {
+		if err := db.Flush(); err != nil {
+			return Commit{}, err
+		}
+		v, closer, err := db.Get(metaKey)
+		if err != nil {
+			return Commit{}, fmt.Errorf("read its commit record: %w", err)
+		}
+		defer closer.Close()
+		var c Commit
+		if err := json.Unmarshal(v, &c); err != nil || c.Height == 0 {
+			return Commit{}, fmt.Errorf("its commit record is corrupt")
+		}
+		return c, nil
+	}()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open the checkpoint %s: %w", dir, err)
+	}
+	return &Export{r: db, c: c, close: func() { db.Close() }}, nil
 }
 
 // Commit is the commit record the export holds.
 func (e *Export) Commit() Commit { return e.c }
 
-// Close releases the snapshot.
+// Close releases the export. Closing twice is harmless.
 func (e *Export) Close() {
 	if e.once {
 		return
 	}
 	e.once = true
-	e.snap.Close()
-	e.s.exporting.Add(-1)
-	e.s.wakeShredder() // it waits for snapshots older than an erasure to close
-	e.s.exports.Done()
+	e.close()
+}
+
+// StreamSink receives a state stream, one item per Write. At is called before each item the
+// stream can resume from (every item after the state map: log leaves, index entries, the
+// commit record) with that item's position, valid until the next call.
+type StreamSink interface {
+	io.Writer
+	At(pos []byte)
 }
 
 // WriteTo writes the state stream of the export's height to w (see stream.go).
 func (e *Export) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 1<<20)
-	var buf []byte
+	if err := e.WriteFrom(plainSink{bw}, nil); err != nil {
+		return cw.n, err
+	}
+	err := bw.Flush()
+	return cw.n, err
+}
+
+// WriteFrom writes the state stream from position from (one At reported; nil: the stream's
+// start) to its end, and stops at the first error w returns.
+func (e *Export) WriteFrom(w StreamSink, from []byte) error {
+	var buf, pos []byte
 	items := 0
 	emit := func() error {
-		if items++; items%256 == 1 {
+		if items++; e.done != nil && items%256 == 1 {
 			select {
-			case <-e.s.done:
+			case <-e.done:
 				return ErrClosed
 			default:
 			}
 		}
-		_, err := bw.Write(buf)
+		_, err := w.Write(buf)
 		buf = buf[:0]
 		return err
 	}
-	if _, err := bw.WriteString(streamMagic); err != nil {
-		return cw.n, err
+	section := byte(0) // the whole stream
+	if len(from) > 0 {
+		section = from[0]
+	}
+	switch {
+	case from == nil:
+	case section == tagLeaf && len(from) == 9, section == tagIndex, section == tagCommit && len(from) == 1:
+	default:
+		return fmt.Errorf("export: %x is not a stream position", from)
 	}
 
-	tree := iavl.NewMutableTree(treeDB{r: e.snap, prefix: treePrefix}, 10_000, true, iavl.NewNopLogger())
-	it, err := tree.GetImmutable(e.c.Height)
-	if err != nil {
-		return cw.n, fmt.Errorf("export: open state map version %d: %w", e.c.Height, err)
+	if section == 0 {
+		if _, err := w.Write([]byte(streamMagic)); err != nil {
+			return err
+		}
+		if err := e.writeMap(&buf, emit); err != nil {
+			return err
+		}
 	}
-	if it.Size() > 0 {
-		ex, err := it.Export()
+
+	if section == 0 || section == tagLeaf {
+		lo := uint64(0)
+		if section == tagLeaf {
+			lo = binary.BigEndian.Uint64(from[1:])
+		}
+		err := merklelog.IterateLeavesFrom(e.r, logPrefix, lo, e.c.LogSize, func(i uint64, leaf []byte) error {
+			pos = binary.BigEndian.AppendUint64(append(pos[:0], tagLeaf), i)
+			w.At(pos)
+			buf = appendBytes(append(buf, tagLeaf), leaf)
+			return emit()
+		})
 		if err != nil {
-			return cw.n, fmt.Errorf("export state map: %w", err)
+			return fmt.Errorf("export event log: %w", err)
 		}
-		defer ex.Close()
-		for {
-			n, err := ex.Next()
-			if errors.Is(err, iavl.ErrorExportDone) {
-				break
-			}
-			if err != nil {
-				return cw.n, fmt.Errorf("export state map: %w", err)
-			}
-			buf = append(buf, tagNode)
-			buf = binary.AppendUvarint(buf, uint64(n.Version))
-			buf = append(buf, byte(n.Height))
-			buf = appendBytes(buf, n.Key)
-			if n.Height == 0 {
-				buf = appendBytes(buf, n.Value)
-			}
+	}
+
+	if section != tagCommit {
+		lo := []byte{indexPrefix}
+		start := lo
+		if section == tagIndex {
+			start = indexKey(from[1:])
+		}
+		iter, err := e.r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: PrefixEnd(lo)})
+		if err != nil {
+			return err
+		}
+		for iter.First(); iter.Valid(); iter.Next() {
+			pos = append(append(pos[:0], tagIndex), iter.Key()[1:]...)
+			w.At(pos)
+			buf = appendBytes(appendBytes(append(buf, tagIndex), iter.Key()[1:]), iter.Value())
 			if err := emit(); err != nil {
-				return cw.n, err
+				iter.Close()
+				return err
 			}
 		}
-	}
-
-	err = merklelog.IterateLeaves(e.snap, logPrefix, e.c.LogSize, func(_ uint64, leaf []byte) error {
-		buf = appendBytes(append(buf, tagLeaf), leaf)
-		return emit()
-	})
-	if err != nil {
-		return cw.n, fmt.Errorf("export event log: %w", err)
-	}
-
-	lo := []byte{indexPrefix}
-	iter, err := e.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: PrefixEnd(lo)})
-	if err != nil {
-		return cw.n, err
-	}
-	for iter.First(); iter.Valid(); iter.Next() {
-		buf = appendBytes(appendBytes(append(buf, tagIndex), iter.Key()[1:]), iter.Value())
-		if err := emit(); err != nil {
-			iter.Close()
-			return cw.n, err
+		if err := iter.Close(); err != nil {
+			return fmt.Errorf("export index: %w", err)
 		}
 	}
-	if err := iter.Close(); err != nil {
-		return cw.n, fmt.Errorf("export index: %w", err)
-	}
 
+	w.At([]byte{tagCommit})
 	meta, _ := json.Marshal(e.c)
 	buf = appendBytes(append(buf, tagCommit), meta)
-	if err := emit(); err != nil {
-		return cw.n, err
-	}
-	err = bw.Flush()
-	return cw.n, err
+	return emit()
 }
+
+// writeMap writes the state map's IAVL export, post-order.
+func (e *Export) writeMap(buf *[]byte, emit func() error) error {
+	tree := iavl.NewMutableTree(treeDB{r: e.r, prefix: treePrefix}, 10_000, true, iavl.NewNopLogger())
+	it, err := tree.GetImmutable(e.c.Height)
+	if err != nil {
+		return fmt.Errorf("export: open state map version %d: %w", e.c.Height, err)
+	}
+	if it.Size() == 0 {
+		return nil
+	}
+	ex, err := it.Export()
+	if err != nil {
+		return fmt.Errorf("export state map: %w", err)
+	}
+	defer ex.Close()
+	for {
+		n, err := ex.Next()
+		if errors.Is(err, iavl.ErrorExportDone) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("export state map: %w", err)
+		}
+		b := append(*buf, tagNode)
+		b = binary.AppendUvarint(b, uint64(n.Version))
+		b = append(b, byte(n.Height))
+		b = appendBytes(b, n.Key)
+		if n.Height == 0 {
+			b = appendBytes(b, n.Value)
+		}
+		*buf = b
+		if err := emit(); err != nil {
+			return err
+		}
+	}
+}
+
+// plainSink writes a stream without marking positions.
+type plainSink struct{ io.Writer }
+
+func (plainSink) At([]byte) {}
 
 type countingWriter struct {
 	w io.Writer

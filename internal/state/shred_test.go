@@ -153,9 +153,7 @@ func TestShredListSurvivesRestart(t *testing.T) {
 	// shredding), and the database closes with the list pending.
 	close(s.done)
 	<-s.shredDone
-	s.exporting.Add(-1)
-	ex.snap.Close()
-	s.exports.Done()
+	ex.Close() // its wake-up finds the shredder stopped
 	s.closed = true
 	s.block.Close()
 	if err := s.raw.Close(); err != nil {
