@@ -66,7 +66,7 @@ func (a *App) maybeSnapshot(c state.Commit) {
 			s.mu.Unlock()
 		}()
 		info, err := p.Write()
-		if errors.Is(err, state.ErrClosed) {
+		if errors.Is(err, snapshot.ErrClosed) {
 			return
 		}
 		if err != nil {

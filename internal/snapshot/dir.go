@@ -78,6 +78,9 @@ type start struct {
 	Skip int64  `json:"skip,omitempty"` // bytes of that item before the chunk
 }
 
+// ErrClosed is a snapshot stopped because its directory closed.
+var ErrClosed = errors.New("the snapshot directory is closed")
+
 // Dir is the snapshot directory of one node.
 type Dir struct {
 	path      string
@@ -157,7 +160,7 @@ func (d *Dir) Freeze(st *state.Store, height uint64) (*Pending, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return nil, state.ErrClosed
+		return nil, ErrClosed
 	}
 	tmp := filepath.Join(d.path, fmt.Sprintf(".tmp-%d", height))
 	os.RemoveAll(tmp)
@@ -184,7 +187,7 @@ func (p *Pending) Discard() {
 
 // Write reads the whole checkpoint once to hash its chunks and note where each begins, then
 // offers the snapshot and prunes old ones. It is slow (the whole state) and meant for a
-// background goroutine; a Close meanwhile stops it with state.ErrClosed.
+// background goroutine; a Close meanwhile stops it with ErrClosed.
 func (p *Pending) Write() (Info, error) {
 	d := p.d
 	defer d.writing.Done()
@@ -229,7 +232,7 @@ func (p *Pending) write() (Info, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return Info{}, state.ErrClosed
+		return Info{}, ErrClosed
 	}
 	final := d.dirOf(p.height)
 	d.dropLocked(p.height)
@@ -470,7 +473,7 @@ func (h *hasher) Write(p []byte) (int, error) {
 func (h *hasher) flush() error {
 	select {
 	case <-h.done:
-		return state.ErrClosed
+		return ErrClosed
 	default:
 	}
 	h.enc = snappy.Encode(h.enc[:cap(h.enc)], h.buf)

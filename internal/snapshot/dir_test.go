@@ -33,7 +33,11 @@ func grow(t *testing.T, st *state.Store, from, to int64) {
 
 func streamOf(t *testing.T, st *state.Store) []byte {
 	t.Helper()
-	ex, err := st.Export()
+	ck := filepath.Join(t.TempDir(), "checkpoint")
+	if _, err := st.Checkpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := state.OpenCheckpoint(ck)
 	if err != nil {
 		t.Fatal(err)
 	}

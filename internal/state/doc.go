@@ -16,9 +16,9 @@
 // That batch is the commit point: at Open, an IAVL version newer than the commit record is
 // rolled back, so a crash at any moment leaves the last fully committed height.
 //
-// For state sync, Export writes one committed height as a deterministic byte stream (the map's
-// IAVL export, the raw log leaves, the index entries, the commit record) from a pebble
-// snapshot, while later blocks commit; Restore rebuilds an empty store from such a stream and
+// For state sync, an Export writes one committed height as a deterministic byte stream (the
+// map's IAVL export, the raw log leaves, the index entries, the commit record) from a
+// checkpoint of the database, while later blocks commit; Restore rebuilds an empty store from such a stream and
 // commits it only if the recomputed app hash equals the one the chain's header gives. The
 // indexes are not under the app hash: a restored node holds the ones its snapshot's peers
 // sent, protected by the snapshot's chunk hashes, not by the validators' signatures.

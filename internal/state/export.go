@@ -14,48 +14,21 @@ import (
 	"github.com/ehrchain/ehrchain/internal/merklelog"
 )
 
-// ErrClosed is returned by an export interrupted because the store is closing.
-var ErrClosed = errors.New("the state database is closing")
-
-// Export is a consistent read of one committed height: a pebble snapshot of the live
-// database taken right after the height's commit (Store.Export), or a checkpoint of the
-// database opened on its own (OpenCheckpoint), which outlives restarts.
+// Export is a consistent read of one committed height: a checkpoint of the state database
+// (Store.Checkpoint) opened on its own, so it outlives restarts and the live database goes
+// on committing and compacting beside it.
 type Export struct {
-	r     pebble.Reader
-	c     Commit
-	done  <-chan struct{} // closed when the live store closes; nil for a checkpoint
-	close func()
-	once  bool
-}
-
-// Export opens an export of the last commit. Call it where no Commit can run concurrently
-// (right after Commit, on the consensus goroutine); the export itself may then be written
-// from any goroutine. Close must be called; the store's Close waits for open exports and
-// makes running ones fail with ErrClosed.
-func (s *Store) Export() (*Export, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	if s.last.Height == 0 {
-		return nil, errors.New("export: nothing is committed yet")
-	}
-	s.exports.Add(1)
-	s.exporting.Add(1)
-	snap := s.raw.NewSnapshot()
-	return &Export{r: snap, c: s.last, done: s.done, close: func() {
-		snap.Close()
-		s.exporting.Add(-1)
-		s.wakeShredder() // it waits for snapshots older than an erasure to close
-		s.exports.Done()
-	}}, nil
+	r    *pebble.DB
+	c    Commit
+	once bool
 }
 
 // OpenCheckpoint opens the checkpoint in dir (Store.Checkpoint) as an export of the height it
 // holds. The checkpoint's copy of the write-ahead log is flushed into a table of its own and
 // automatic compactions are off, so the tables it shares with the live database by hard
-// link stay shared: they are never rewritten here.
+// link stay shared. Only erasures the live database had not yet shredded when the
+// checkpoint was taken are shredded here too: the checkpoint would otherwise keep their
+// bytes, in the tables it links, for as long as it lives.
 func OpenCheckpoint(dir string) (*Export, error) {
 	db, err := pebble.Open(dir, &pebble.Options{DisableAutomaticCompactions: true, Logger: quietLogger{},
 		Cleaner: shredCleaner{}, MemTableSize: 4 << 20})
@@ -64,6 +37,9 @@ func OpenCheckpoint(dir string) (*Export, error) {
 	}
 	c, err := func() (Commit, error) {
 		if err := db.Flush(); err != nil {
+			return Commit{}, err
+		}
+		if err := shredLists(db, nil, func(uint64, int) {}); err != nil {
 			return Commit{}, err
 		}
 		v, closer, err := db.Get(metaKey)
@@ -81,7 +57,7 @@ func OpenCheckpoint(dir string) (*Export, error) {
 		db.Close()
 		return nil, fmt.Errorf("open the checkpoint %s: %w", dir, err)
 	}
-	return &Export{r: db, c: c, close: func() { db.Close() }}, nil
+	return &Export{r: db, c: c}, nil
 }
 
 // Commit is the commit record the export holds.
@@ -93,7 +69,7 @@ func (e *Export) Close() {
 		return
 	}
 	e.once = true
-	e.close()
+	e.r.Close()
 }
 
 // StreamSink receives a state stream, one item per Write. At is called before each item the
@@ -119,15 +95,7 @@ func (e *Export) WriteTo(w io.Writer) (int64, error) {
 // start) to its end, and stops at the first error w returns.
 func (e *Export) WriteFrom(w StreamSink, from []byte) error {
 	var buf, pos []byte
-	items := 0
 	emit := func() error {
-		if items++; e.done != nil && items%256 == 1 {
-			select {
-			case <-e.done:
-				return ErrClosed
-			default:
-			}
-		}
 		_, err := w.Write(buf)
 		buf = buf[:0]
 		return err

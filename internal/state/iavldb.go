@@ -11,7 +11,7 @@ import (
 
 // treeDB gives IAVL a key-prefixed view of the node's own pebble database, so the state map
 // shares its block cache and options with the event log and the indexes. With r set it reads
-// from r instead (a pebble snapshot, for exporting one height while blocks commit).
+// from r instead (a checkpoint, for exporting one height while blocks commit).
 type treeDB struct {
 	db     *pebble.DB
 	r      pebble.Reader

@@ -12,7 +12,7 @@ var ErrPruned = errors.New("pruned")
 // below the last commit. It runs after a commit point, on the consensus goroutine: later
 // versions share the nodes they still use, and their hashes do not depend on which older
 // versions exist, so the app hash is unchanged. Views of deleted versions must no longer be
-// read; exports read from a pebble snapshot and are unaffected. A crash in the middle leaves
+// read; exports read from a checkpoint and are unaffected. A crash in the middle leaves
 // some of those versions deleted, which the next call finishes.
 func (s *Store) PruneVersionsTo(height int64) error {
 	last := s.LastCommit().Height

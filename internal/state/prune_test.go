@@ -109,10 +109,7 @@ func TestPrunedStoreExports(t *testing.T) {
 	s := openT(t, t.TempDir())
 	defer s.Close()
 	want := pruneChain(t, s, 30, 3)
-	ex, err := s.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := exportT(t, s)
 	stream := exportBytes(t, ex)
 	ex.Close()
 	dst := openT(t, t.TempDir())

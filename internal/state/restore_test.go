@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +26,22 @@ func buildChain(t *testing.T, s *Store, from, to int64) {
 	}
 }
 
+// exportT checkpoints s's last commit and opens the checkpoint as an export, closed when the
+// test ends.
+func exportT(t *testing.T, s *Store) *Export {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "checkpoint")
+	if _, err := s.Checkpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ex.Close)
+	return ex
+}
+
 func exportBytes(t *testing.T, e *Export) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -43,10 +58,7 @@ func exportedChain(t *testing.T, n int64) ([]byte, Commit) {
 	src := openT(t, t.TempDir())
 	defer src.Close()
 	buildChain(t, src, 1, n)
-	ex, err := src.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := exportT(t, src)
 	defer ex.Close()
 	return exportBytes(t, ex), ex.Commit()
 }
@@ -81,10 +93,7 @@ func TestExportRestore(t *testing.T) {
 	src := openT(t, t.TempDir())
 	defer src.Close()
 	buildChain(t, src, 1, 12)
-	ex, err := src.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := exportT(t, src)
 	at := ex.Commit()
 	buildChain(t, src, 13, 15) // later blocks are invisible to the export
 	stream := exportBytes(t, ex)
@@ -113,10 +122,7 @@ func TestExportRestore(t *testing.T) {
 		t.Fatalf("a proof from the restored map: %v", err)
 	}
 
-	ex2, err := dst.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex2 := exportT(t, dst)
 	if again := exportBytes(t, ex2); !bytes.Equal(again, stream) {
 		t.Fatal("the restored store exports other bytes than the store it came from")
 	}
@@ -148,10 +154,7 @@ func TestExportDeterministic(t *testing.T) {
 	for range 2 {
 		s := openT(t, t.TempDir())
 		buildChain(t, s, 1, 9)
-		ex, err := s.Export()
-		if err != nil {
-			t.Fatal(err)
-		}
+		ex := exportT(t, s)
 		streams = append(streams, exportBytes(t, ex))
 		ex.Close()
 		s.Close()
@@ -228,39 +231,30 @@ func TestRestoreInterruptedIsDropped(t *testing.T) {
 	}
 }
 
-// TestCloseStopsExport: closing the store makes a running export fail instead of reading a
-// closed database.
-func TestCloseStopsExport(t *testing.T) {
+// TestExportOutlivesItsStore: a checkpoint, opened after its store closed, exports the
+// stream of the height it was taken at, though the store committed more before closing.
+func TestExportOutlivesItsStore(t *testing.T) {
 	s := openT(t, t.TempDir())
 	buildChain(t, s, 1, 3)
-	ex, err := s.Export()
+	want := exportBytes(t, exportT(t, s))
+	ck := filepath.Join(t.TempDir(), "checkpoint")
+	if _, err := s.Checkpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	buildChain(t, s, 4, 6)
+	s.Close()
+	ex, err := OpenCheckpoint(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := make(chan struct{})
-	go func() { s.Close(); close(closed) }()
-	select {
-	case <-closed:
-		t.Fatal("Close returned while an export was open")
-	default:
+	defer ex.Close()
+	if c := ex.Commit(); c.Height != 3 {
+		t.Fatalf("the checkpoint holds height %d, want 3", c.Height)
 	}
-	// The export was opened before Close: it sees the closing store and stops, then closes.
-	for {
-		_, err = ex.WriteTo(blockingWriter{})
-		if errors.Is(err, ErrClosed) {
-			break
-		}
-	}
-	ex.Close()
-	<-closed
-	if _, err := s.Export(); !errors.Is(err, ErrClosed) {
-		t.Fatalf("export after close: %v", err)
+	if got := exportBytes(t, ex); !bytes.Equal(got, want) {
+		t.Fatal("the checkpoint exports other bytes than its height's stream")
 	}
 }
-
-type blockingWriter struct{}
-
-func (blockingWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // indexBytes marks the bytes of the stream's index items.
 func indexBytes(t *testing.T, stream []byte) []bool {

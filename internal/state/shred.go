@@ -102,13 +102,17 @@ func (s *Store) shredLoop() {
 // shredPending compacts the ranges of every pending shred list, oldest first, and removes
 // each list once its compaction is done.
 func (s *Store) shredPending() error {
-	if s.exporting.Load() > 0 {
-		// A pebble snapshot taken before an erasure keeps the erased bytes through any
-		// compaction; the export's Close wakes the shredder again. (A snapshot taken after
-		// this check is newer than every pending erasure and holds nothing back.)
-		return nil
-	}
-	it, err := s.raw.NewIter(&pebble.IterOptions{LowerBound: shredPrefix, UpperBound: PrefixEnd(shredPrefix)})
+	return shredLists(s.raw, s.done, func(height uint64, n int) {
+		if f := s.shredLog.Load(); f != nil {
+			(*f)("state database: %d erased entries of height %d shredded from its files", n, height)
+		}
+	})
+}
+
+// shredLists does shredPending's work on db until done is closed (nil: to the end), calling
+// shredded after each list.
+func shredLists(db *pebble.DB, done <-chan struct{}, shredded func(height uint64, n int)) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: shredPrefix, UpperBound: PrefixEnd(shredPrefix)})
 	if err != nil {
 		return err
 	}
@@ -127,21 +131,19 @@ func (s *Store) shredPending() error {
 		}
 		for _, k := range keys {
 			select {
-			case <-s.done:
+			case <-done:
 				return nil // the list stays for the next Open
 			default:
 			}
 			lo := indexKey(k)
-			if err := s.raw.Compact(lo, append(bytes.Clone(lo), 0), false); err != nil {
+			if err := db.Compact(lo, append(bytes.Clone(lo), 0), false); err != nil {
 				return fmt.Errorf("compact an erased entry: %w", err)
 			}
 		}
-		if err := s.raw.Delete(l.key, pebble.Sync); err != nil {
+		if err := db.Delete(l.key, pebble.Sync); err != nil {
 			return err
 		}
-		if f := s.shredLog.Load(); f != nil {
-			(*f)("state database: %d erased entries of height %d shredded from its files", len(keys), binary.BigEndian.Uint64(l.key[len(shredPrefix):]))
-		}
+		shredded(binary.BigEndian.Uint64(l.key[len(shredPrefix):]), len(keys))
 	}
 	return nil
 }

@@ -109,32 +109,36 @@ func TestErasedBytesLeaveEveryFile(t *testing.T) {
 	}
 }
 
-// TestShredWaitsForOlderSnapshots: an export opened before an erasure reads the erased
-// entry from its pebble snapshot, which no compaction may take from it; the shred waits
-// and runs when the export closes.
-func TestShredWaitsForOlderSnapshots(t *testing.T) {
+// TestShredDoesNotWaitForCheckpoints: a snapshot's checkpoint taken before an erasure keeps
+// the erased entry in the tables it links, and the live database is shredded all the same;
+// the bytes go with the checkpoint.
+func TestShredDoesNotWaitForCheckpoints(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
 	defer s.Close()
 	b := secret(t)
 	commitIndex(t, s, 1, map[string][]byte{"rec/a": b})
-	ex, err := s.Export()
-	if err != nil {
+	ck := filepath.Join(t.TempDir(), "checkpoint")
+	if _, err := s.Checkpoint(ck); err != nil {
 		t.Fatal(err)
 	}
 	commitIndex(t, s, 2, nil, "rec/a")
-	if n, err := s.ShredPending(); err != nil || n != 1 {
-		t.Fatalf("pending with an older export open: %d, %v; want 1", n, err)
+	waitShredded(t, s)
+	if f := filesHolding(t, dir, b); len(f) > 0 {
+		t.Fatalf("with a checkpoint of height 1 on disk, the live database still holds the erased entry in %v", f)
 	}
-	var buf bytes.Buffer
-	if _, err := ex.WriteTo(&buf); err != nil {
+	ex, err := OpenCheckpoint(ck)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(buf.Bytes(), b) {
-		t.Fatal("the export of height 1 lacks the entry erased at height 2")
-	}
+	stream := exportBytes(t, ex)
 	ex.Close()
-	waitShredded(t, s)
+	if !bytes.Contains(stream, b) {
+		t.Fatal("the checkpoint of height 1 lacks the entry erased at height 2")
+	}
+	if err := os.RemoveAll(ck); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestShredListSurvivesRestart: a shred list committed but not yet compacted (a crash in
@@ -144,16 +148,11 @@ func TestShredListSurvivesRestart(t *testing.T) {
 	s := openT(t, dir)
 	b := secret(t)
 	commitIndex(t, s, 1, map[string][]byte{"rec/a": b})
-	ex, err := s.Export() // holds the shred back
-	if err != nil {
-		t.Fatal(err)
-	}
-	commitIndex(t, s, 2, nil, "rec/a")
-	// As if the process died here: the shredder stops (the open export kept it from
-	// shredding), and the database closes with the list pending.
+	// As if the process died right after the erasure's commit: the shredder has stopped,
+	// and the database closes with the list pending.
 	close(s.done)
 	<-s.shredDone
-	ex.Close() // its wake-up finds the shredder stopped
+	commitIndex(t, s, 2, nil, "rec/a")
 	s.closed = true
 	s.block.Close()
 	if err := s.raw.Close(); err != nil {
@@ -167,5 +166,46 @@ func TestShredListSurvivesRestart(t *testing.T) {
 	s.Close()
 	if f := filesHolding(t, dir, b); len(f) > 0 {
 		t.Fatalf("the erased entry is still in %v after a restart", f)
+	}
+}
+
+// TestCheckpointShredsWhatTheLiveDatabaseHadNot: a checkpoint taken after an erasure's block
+// but before the live database shredded it links tables (and copies a log) holding the
+// erased entry; opening the checkpoint shreds it from them, so a snapshot taken after an
+// erasure never keeps it.
+func TestCheckpointShredsWhatTheLiveDatabaseHadNot(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	b := secret(t)
+	commitIndex(t, s, 1, map[string][]byte{"rec/a": b})
+	if err := s.Compact(); err != nil { // the entry into a table the checkpoint links
+		t.Fatal(err)
+	}
+	close(s.done) // the live shredder stops before the erasure
+	<-s.shredDone
+	commitIndex(t, s, 2, nil, "rec/a")
+	ck := filepath.Join(t.TempDir(), "checkpoint")
+	if _, err := s.Checkpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	s.closed = true
+	s.block.Close()
+	if err := s.raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(filesHolding(t, ck, b)) == 0 {
+		t.Fatal("the checkpoint holds the entry in no file: the test shows nothing")
+	}
+	ex, err := OpenCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := exportBytes(t, ex)
+	ex.Close()
+	if bytes.Contains(stream, b) {
+		t.Fatal("the checkpoint of height 2 exports the entry erased at height 2")
+	}
+	if f := filesHolding(t, ck, b); len(f) > 0 {
+		t.Fatalf("opened, the checkpoint still holds the erased entry in %v", f)
 	}
 }

@@ -62,13 +62,11 @@ type Store struct {
 
 	mu        sync.RWMutex
 	closed    bool
-	done      chan struct{}  // closed by Close: running exports stop
-	exports   sync.WaitGroup // open exports; Close waits for them
+	done      chan struct{} // closed by Close: the shredder stops
 	last      Commit
 	committed *View
 
 	erased    [][]byte      // index keys the current block erased, shredded after its commit
-	exporting atomic.Int64  // open exports: their pebble snapshots keep erased bytes alive
 	shredWake chan struct{} // wakes the shredder (buffered, one pending wake-up)
 	shredDone chan struct{} // closed when the shredder has stopped
 	shredErr  atomic.Pointer[error]
@@ -182,7 +180,7 @@ func (s *Store) viewOf(c Commit) (*View, error) {
 	return v, nil
 }
 
-// Close releases the database once running exports have stopped. Closing twice is harmless.
+// Close stops the shredder and releases the database. Closing twice is harmless.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -191,7 +189,6 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.done)
-	s.exports.Wait() // Export takes the read lock, so none can start meanwhile
 	<-s.shredDone
 	if s.block != nil {
 		s.block.Close()
