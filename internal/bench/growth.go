@@ -49,6 +49,9 @@ type GrowthPoint struct {
 	// ReadSettleSeconds is how long the state database took to finish compacting what the
 	// writes before left it, before the reads were measured.
 	ReadSettleSeconds float64 `json:"read_settle_s"`
+	// StateWriteAmp is the state database's write amplification up to this point: bytes
+	// written (log, flushes, compactions) per byte logged.
+	StateWriteAmp float64 `json:"state_write_amp"`
 }
 
 // settleQuiet is how long the state database must have been neither flushing nor compacting
@@ -173,7 +176,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 				return nil, err
 			}
 		}
-		pt := GrowthPoint{Records: written, DiskParts: diskParts(r.dir)}
+		pt := GrowthPoint{Records: written, DiskParts: diskParts(r.dir), StateWriteAmp: r.n.StateWriteAmp()}
 		for _, n := range pt.DiskParts {
 			pt.DiskBytes += n
 		}
@@ -182,7 +185,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		for _, k := range slices.Sorted(maps.Keys(pt.DiskParts)) {
 			fmt.Fprintf(progress, " %s %.0f", k, float64(pt.DiskParts[k])/float64(written))
 		}
-		fmt.Fprintln(progress)
+		fmt.Fprintf(progress, "; state database write amplification %.1f\n", pt.StateWriteAmp)
 		res, err := write(o.Probe, fmt.Sprintf("write@%d", size))
 		if err != nil {
 			return nil, err

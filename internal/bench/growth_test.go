@@ -48,6 +48,9 @@ func TestGrowthSmall(t *testing.T) {
 		if pt.DiskParts["app/state.db"] <= 0 || pt.DiskParts["data/blockstore.db"] <= 0 {
 			t.Errorf("point %d: disk parts %v lack the state or the block store", i, pt.DiskParts)
 		}
+		if pt.StateWriteAmp < 1 { // every logged byte reaches a table at least once
+			t.Errorf("point %d: state write amplification %.2f, want at least 1", i, pt.StateWriteAmp)
+		}
 	}
 	if rep.Points[1].DiskBytes <= rep.Points[0].DiskBytes {
 		t.Errorf("the ledger did not grow on disk: %d then %d bytes", rep.Points[0].DiskBytes, rep.Points[1].DiskBytes)

@@ -40,3 +40,6 @@ func (n *Node) BlockBase() int64 { return n.cmt.BlockStore().Base() }
 
 // StateCompacting reports whether the state database is flushing or compacting now.
 func (n *Node) StateCompacting() bool { return n.st.Compacting() }
+
+// StateWriteAmp is the state database's write amplification so far (state.Store.WriteAmp).
+func (n *Node) StateWriteAmp() float64 { return n.st.WriteAmp() }
