@@ -268,8 +268,9 @@ func TestStartRefusesDamagedHome(t *testing.T) {
 			if len(head) != 12 {
 				t.Fatalf("head entry %x", head)
 			}
-			// The stored metadata, in the record's entry: change the resource type the patient is shown.
-			editApp(t, home, append([]byte("irw/"), head[4:]...), func(v []byte) {
+			// The stored metadata, in the record's entry (stored after every other key,
+			// under "w", state/indexkeys.go): change the resource type the patient is shown.
+			editApp(t, home, append([]byte("wrw/"), head[4:]...), func(v []byte) {
 				i := bytes.Index(v, []byte("Observation"))
 				copy(v[i:], "Medication!")
 			})

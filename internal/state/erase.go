@@ -43,17 +43,12 @@ func (s *Store) Compact() error {
 // (committed entries and those staged by earlier transactions of the block), in key order,
 // without the index prefix byte. An erasure uses it to find a patient's records.
 func (s *Store) IndexKeys(prefix []byte) [][]byte {
-	lo := indexKey(prefix)
-	it, err := s.block.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: PrefixEnd(lo)})
-	if err != nil {
-		fault(err)
-	}
-	defer it.Close()
 	var out [][]byte
-	for it.First(); it.Valid(); it.Next() {
-		out = append(out, bytes.Clone(it.Key()[1:]))
-	}
-	if err := it.Error(); err != nil {
+	err := iterateIndex(s.block, prefix, nil, func(k, _ []byte) (bool, error) {
+		out = append(out, bytes.Clone(k))
+		return true, nil
+	})
+	if err != nil {
 		fault(err)
 	}
 	return out

@@ -137,25 +137,22 @@ func (e *Export) WriteFrom(w StreamSink, from []byte) error {
 	}
 
 	if section != tagCommit {
-		lo := []byte{indexPrefix}
-		start := lo
+		var start []byte
 		if section == tagIndex {
-			start = indexKey(from[1:])
+			start = from[1:]
 		}
-		iter, err := e.r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: PrefixEnd(lo)})
-		if err != nil {
-			return err
-		}
-		for iter.First(); iter.Valid(); iter.Next() {
-			pos = append(append(pos[:0], tagIndex), iter.Key()[1:]...)
+		var werr error
+		err := iterateIndex(e.r, nil, start, func(k, v []byte) (bool, error) {
+			pos = append(append(pos[:0], tagIndex), k...)
 			w.At(pos)
-			buf = appendBytes(appendBytes(append(buf, tagIndex), iter.Key()[1:]), iter.Value())
-			if err := emit(); err != nil {
-				iter.Close()
-				return err
-			}
+			buf = appendBytes(appendBytes(append(buf, tagIndex), k), v)
+			werr = emit()
+			return werr == nil, nil
+		})
+		if werr != nil {
+			return werr
 		}
-		if err := iter.Close(); err != nil {
+		if err != nil {
 			return fmt.Errorf("export index: %w", err)
 		}
 	}

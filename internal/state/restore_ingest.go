@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,7 +18,9 @@ import (
 const ingestFileBytes = 64 << 20
 
 // indexIngester writes a restore's index entries, which the stream delivers in ascending key
-// order, straight into table files and ingests them into the database one file at a time.
+// order, straight into table files and ingests them into the database one file at a time
+// (a new file where the stored keys start again lower: record entries are stored after every
+// other key, indexkeys.go).
 // Written through batches they would pass the write-ahead log, the memtable, a flush and
 // compactions; ingested they land in the bottom level as they are, with the same Bloom
 // filters as the store's own tables. Only the file being built is on disk outside the
@@ -33,6 +36,7 @@ type indexIngester struct {
 	path   string
 	bytes  int
 	files  int
+	last   []byte // the last key written to the file
 }
 
 func newIndexIngester(db *pebble.DB, parent string) *indexIngester {
@@ -53,8 +57,13 @@ func removeIngestLeftovers(dir string) {
 	}
 }
 
-// set adds the next entry (its key above every earlier one).
+// set adds the next entry.
 func (x *indexIngester) set(key, value []byte) error {
+	if x.w != nil && bytes.Compare(key, x.last) <= 0 {
+		if err := x.flush(); err != nil {
+			return err
+		}
+	}
 	if x.w == nil {
 		dir, err := os.MkdirTemp(x.parent, ingestPattern+"*")
 		if err != nil {
@@ -72,6 +81,7 @@ func (x *indexIngester) set(key, value []byte) error {
 	if err := x.w.Set(key, value); err != nil {
 		return fmt.Errorf("restore index: %w", err)
 	}
+	x.last = append(x.last[:0], key...)
 	if x.bytes += len(key) + len(value); x.bytes >= ingestFileBytes {
 		return x.flush()
 	}

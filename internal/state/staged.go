@@ -16,7 +16,7 @@ func (s *Store) StagedIndexKeys(fn func(key []byte)) error {
 		if !ok {
 			return nil
 		}
-		if kind == pebble.InternalKeyKindSet && len(k) > 0 && k[0] == indexPrefix {
+		if kind == pebble.InternalKeyKindSet && isIndexKey(k) {
 			fn(k[1:])
 		}
 	}

@@ -109,6 +109,9 @@ func (s *Store) load() error {
 	if err := s.dropUnfinishedRestore(); err != nil {
 		return err
 	}
+	if err := moveEntries(s.raw); err != nil {
+		return err
+	}
 	var last Commit
 	if v, closer, err := s.raw.Get(metaKey); err == nil {
 		err = json.Unmarshal(v, &last)
@@ -253,7 +256,6 @@ func (s *Store) GetIndex(key []byte) []byte {
 	return v
 }
 
-func indexKey(k []byte) []byte { return append([]byte{indexPrefix}, k...) }
 
 // WorkingHash is the app hash the block's writes produce: it commits to the map root, the
 // log root and the log size.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -25,6 +26,7 @@ func writeBlock(s *Store, h int64) {
 	tx.Set([]byte("last"), []byte(fmt.Sprint(h)))
 	tx.Append([]byte(fmt.Sprintf("event %d", h)))
 	tx.PutIndex([]byte(fmt.Sprintf("idx/%d", h)), []byte{byte(h)})
+	tx.PutIndex(binary.BigEndian.AppendUint64([]byte("rw/"), uint64(h)), []byte(fmt.Sprintf("entry %d", h))) // stored apart (indexkeys.go)
 	tx.Flush()
 }
 

@@ -45,11 +45,23 @@ type Snapshot struct {
 }
 
 // OpenSnapshot opens the state database in dir read-only. Nothing may write to it meanwhile
-// (the caller holds the home lock). A commit record that does not decode is Damage.
+// (the caller holds the home lock). A commit record that does not decode is Damage. A
+// database an earlier version wrote first has its record entries moved to where this
+// version reads them (indexkeys.go), the one write this makes.
 func OpenSnapshot(dir string) (*Snapshot, error) {
-	db, err := pebble.Open(filepath.Join(dir, "state.db"), &pebble.Options{ReadOnly: true, Logger: quietLogger{}})
+	path := filepath.Join(dir, "state.db")
+	db, err := pebble.Open(path, &pebble.Options{ReadOnly: true, Logger: quietLogger{}})
 	if err != nil {
-		return nil, fmt.Errorf("open state database in %s read-only: %w", filepath.Join(dir, "state.db"), err)
+		return nil, fmt.Errorf("open state database in %s read-only: %w", path, err)
+	}
+	if !entriesMoved(db) {
+		db.Close()
+		if err := moveEntriesIn(path); err != nil {
+			return nil, err
+		}
+		if db, err = pebble.Open(path, &pebble.Options{ReadOnly: true, Logger: quietLogger{}}); err != nil {
+			return nil, fmt.Errorf("open state database in %s read-only: %w", path, err)
+		}
 	}
 	s, err := snapshotOf(db)
 	if err != nil {
@@ -255,18 +267,7 @@ func (s *Snapshot) MapRoot(version int64) ([]byte, error) {
 // IterateIndex calls fn for each derived index entry in key order (keys without the index
 // prefix byte).
 func (s *Snapshot) IterateIndex(fn func(key, value []byte) error) error {
-	lo := []byte{indexPrefix}
-	it, err := s.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: PrefixEnd(lo)})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		if err := fn(it.Key()[1:], it.Value()); err != nil {
-			return err
-		}
-	}
-	return it.Error()
+	return iterateIndex(s.raw, nil, nil, func(k, v []byte) (bool, error) { return true, fn(k, v) })
 }
 
 // GetIndex reads one derived index entry; nil if absent.

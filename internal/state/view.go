@@ -141,16 +141,5 @@ func PrefixEnd(prefix []byte) []byte {
 // IterateIndex calls fn for each committed derived index entry with prefix, in key order,
 // until fn returns false. Keys are given without the index prefix byte.
 func (v *View) IterateIndex(prefix []byte, fn func(key, value []byte) bool) error {
-	lo := indexKey(prefix)
-	it, err := v.raw.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: PrefixEnd(lo)})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		if !fn(it.Key()[1:], it.Value()) {
-			break
-		}
-	}
-	return it.Error()
+	return iterateIndex(v.raw, prefix, nil, func(k, val []byte) (bool, error) { return fn(k, val), nil })
 }
