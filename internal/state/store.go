@@ -256,7 +256,6 @@ func (s *Store) GetIndex(key []byte) []byte {
 	return v
 }
 
-
 // WorkingHash is the app hash the block's writes produce: it commits to the map root, the
 // log root and the log size.
 func (s *Store) WorkingHash() []byte {
