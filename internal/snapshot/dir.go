@@ -154,8 +154,7 @@ type Pending struct {
 
 // Freeze checkpoints st's last commit, which must be height, as a new snapshot. Call it
 // where no commit can run (right after Commit, on the consensus goroutine); it is quick:
-// pebble hard-links the tables and copies only the write-ahead log. Then call Write or
-// Discard.
+// pebble hard-links the tables and copies only the write-ahead log. Then call Write.
 func (d *Dir) Freeze(st *state.Store, height uint64) (*Pending, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -177,12 +176,6 @@ func (d *Dir) Freeze(st *state.Store, height uint64) (*Pending, error) {
 	}
 	d.writing.Add(1)
 	return &Pending{d: d, height: height, tmp: tmp}, nil
-}
-
-// Discard drops a snapshot that will not be written.
-func (p *Pending) Discard() {
-	os.RemoveAll(p.tmp)
-	p.d.writing.Done()
 }
 
 // Write reads the whole checkpoint once to hash its chunks and note where each begins, then

@@ -49,6 +49,26 @@ func streamOf(t *testing.T, st *state.Store) []byte {
 	return b.Bytes()
 }
 
+// written opens a snapshot directory at path, cutting chunks of size stream bytes, and
+// writes the snapshot of st's last commit into it; the directory closes when the test ends.
+func written(t *testing.T, st *state.Store, path string, size int) (*Dir, Info) {
+	t.Helper()
+	d, err := Open(path, 2, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	p, err := d.Freeze(st, uint64(st.LastCommit().Height))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := p.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, info
+}
+
 func decoded(t *testing.T, cs [][]byte) []byte {
 	t.Helper()
 	var out []byte
@@ -75,19 +95,7 @@ func TestChunksCutFromTheCheckpointAreTheStream(t *testing.T) {
 	grow(t, st, 1, 3)
 	want := streamOf(t, st)
 	for _, size := range []int{97, 4 << 10, 64 << 10, len(want), 2 * len(want)} {
-		path := filepath.Join(t.TempDir(), "snapshots")
-		d, err := Open(path, 2, size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := d.Freeze(st, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := p.Write()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, info := written(t, st, filepath.Join(t.TempDir(), "snapshots"), size)
 		if wantChunks := (len(want) + size - 1) / size; int(info.Chunks) != wantChunks {
 			t.Fatalf("size %d: %d chunks, want %d", size, info.Chunks, wantChunks)
 		}
@@ -99,18 +107,7 @@ func TestChunksCutFromTheCheckpointAreTheStream(t *testing.T) {
 
 	// The live database moves on and compacts away the tables the checkpoint was made of.
 	path := filepath.Join(t.TempDir(), "snapshots")
-	d, err := Open(path, 2, 4<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := d.Freeze(st, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := p.Write()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, info := written(t, st, path, 4<<10)
 	grow(t, st, 4, 6)
 	if err := st.Compact(); err != nil {
 		t.Fatal(err)

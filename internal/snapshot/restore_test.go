@@ -33,19 +33,7 @@ func source(t *testing.T, chunkSize int) (*Dir, Info, []byte) {
 			t.Fatal(err)
 		}
 	}
-	d, err := Open(filepath.Join(t.TempDir(), "snapshots"), 2, chunkSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
-	p, err := d.Freeze(st, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := p.Write()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, info := written(t, st, filepath.Join(t.TempDir(), "snapshots"), chunkSize)
 	return d, info, st.LastCommit().AppHash
 }
 
