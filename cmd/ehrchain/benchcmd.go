@@ -28,6 +28,7 @@ func benchCmd(_ *globals) *cobra.Command {
 		growth      []int
 		pruneBlocks int64
 		probe       int
+		repeat      int
 		plotFile    string
 	)
 	c := &cobra.Command{
@@ -79,7 +80,7 @@ Workloads:
 				o.Pruning = &node.PruningConfig{KeepBlocks: pruneBlocks, KeepVersions: 100}
 			}
 			if len(growth) > 0 {
-				return runGrowth(ctx, bench.GrowthOptions{Options: o, Sizes: growth, Probe: probe}, plotFile, asJSON)
+				return runGrowth(ctx, bench.GrowthOptions{Options: o, Sizes: growth, Probe: probe, Repeat: repeat}, plotFile, asJSON)
 			}
 			// With --validators N the same workloads run on one node first, then on N
 			// validators, so the two figures come from the same run.
@@ -135,6 +136,7 @@ Workloads:
 	f.BoolVar(&o.Fresh, "fresh", false, "run each workload on a node of its own, so that none pays for the compactions of what an earlier one wrote")
 	f.IntSliceVar(&growth, "growth", nil, "instead of the workloads: fill the ledger with record writes to each of these sizes (e.g. 10000,100000,1000000) and measure writes and reads at each")
 	f.IntVar(&probe, "probe", 10_000, "with --growth: writes and reads measured at each size")
+	f.IntVar(&repeat, "repeat", 1, "with --growth: run each probe this many times at each size and report the run of median rate (one probe's rate spreads widely on a shared machine)")
 	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")
 	f.StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of each workload's timed phase (mem.prof becomes mem.write.prof, ...)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof (with --growth: of each probe, cpu.write@10000.prof ...)")

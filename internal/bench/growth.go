@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/app"
@@ -23,6 +25,9 @@ type GrowthOptions struct {
 	Probe int `json:"probe"`
 	// Chunk bounds how many writes are prepared at once while filling (memory); default 50,000.
 	Chunk int `json:"chunk"`
+	// Repeat is how many times each probe runs at each size (default 1): a point reports
+	// the run of median rate, since one probe's rate spreads widely on a shared machine.
+	Repeat int `json:"repeat"`
 }
 
 // GrowthReport is the outcome of a growth run.
@@ -52,6 +57,10 @@ type GrowthPoint struct {
 	// StateWriteAmp is the state database's write amplification up to this point: bytes
 	// written (log, flushes, compactions) per byte logged.
 	StateWriteAmp float64 `json:"state_write_amp"`
+	// WriteRates and ReadRates are every repeated probe's rate, in the order they ran;
+	// Write and Read are the runs of median rate.
+	WriteRates []float64 `json:"write_rates,omitempty"`
+	ReadRates  []float64 `json:"read_rates,omitempty"`
 }
 
 // settleQuiet is how long the state database must have been neither flushing nor compacting
@@ -110,6 +119,9 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 	if o.Chunk <= 0 {
 		o.Chunk = 50_000
 	}
+	if o.Repeat <= 0 {
+		o.Repeat = 1
+	}
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -151,8 +163,8 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		}
 		w := &workload{name: label, streams: streams, txs: n}
 		w.count()
-		measure := r.profiled // the probes, profiled if asked, so sizes can be compared
-		if label == "fill" {
+		measure := r.profiled // the first probes, profiled if asked, so sizes can be compared
+		if label == "fill" || strings.Contains(label, again) {
 			measure = r.measure
 		}
 		res, err := measure(ctx, w)
@@ -186,26 +198,40 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 			fmt.Fprintf(progress, " %s %.0f", k, float64(pt.DiskParts[k])/float64(written))
 		}
 		fmt.Fprintf(progress, "; state database write amplification %.1f\n", pt.StateWriteAmp)
-		res, err := write(o.Probe, fmt.Sprintf("write@%d", size))
-		if err != nil {
-			return nil, err
+		var writes, reads []Result
+		for k := range o.Repeat {
+			res, err := write(o.Probe, probeName("write", size, k))
+			if err != nil {
+				return nil, err
+			}
+			writes = append(writes, *res)
 		}
-		pt.Write = *res
-		reads := randomReads(c, ids, o.Probe)
-		w := &workload{name: fmt.Sprintf("read@%d", size), reads: reads, readers: c.providers, txs: len(reads)}
-		if err := r.setupReads(ctx, w); err != nil {
-			return nil, err
+		for k := range o.Repeat {
+			rs := randomReads(c, ids, o.Probe)
+			w := &workload{name: probeName("read", size, k), reads: rs, readers: c.providers, txs: len(rs)}
+			if err := r.setupReads(ctx, w); err != nil {
+				return nil, err
+			}
+			settled := time.Now()
+			if err := settle(ctx, r.n.StateCompacting); err != nil {
+				return nil, err
+			}
+			pt.ReadSettleSeconds = max(pt.ReadSettleSeconds, time.Since(settled).Seconds())
+			measure := r.profiled
+			if k > 0 {
+				measure = r.measure
+			}
+			rr, err := measure(ctx, w)
+			if err != nil {
+				return nil, err
+			}
+			reads = append(reads, rr.Result)
 		}
-		settled := time.Now()
-		if err := settle(ctx, r.n.StateCompacting); err != nil {
-			return nil, err
+		pt.Write, pt.WriteRates = medianRun(writes)
+		pt.Read, pt.ReadRates = medianRun(reads)
+		if o.Repeat == 1 {
+			pt.WriteRates, pt.ReadRates = nil, nil
 		}
-		pt.ReadSettleSeconds = time.Since(settled).Seconds()
-		rr, err := r.profiled(ctx, w)
-		if err != nil {
-			return nil, err
-		}
-		pt.Read = rr.Result
 		rep.Points = append(rep.Points, pt)
 	}
 	return rep, nil
@@ -221,4 +247,30 @@ func randomReads(c *cast, ids [][]string, n int) []*records.ReadRequest {
 			Record: ids[i][rand.IntN(len(ids[i]))], Purpose: consent.Treatment}
 	}
 	return out
+}
+
+// again marks the names of repeated probes, which are not profiled.
+const again = "#again"
+
+// probeName names the k-th run of a probe: write@10000, then write@10000#again2, ...
+func probeName(kind string, size, k int) string {
+	if k == 0 {
+		return fmt.Sprintf("%s@%d", kind, size)
+	}
+	return fmt.Sprintf("%s@%d%s%d", kind, size, again, k+1)
+}
+
+// medianRun is the run of median rate (the lower middle one of an even count) and every
+// run's rate in order.
+func medianRun(runs []Result) (Result, []float64) {
+	rates := make([]float64, len(runs))
+	for i, r := range runs {
+		rates[i] = r.TxPerSec
+	}
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rates[a], rates[b]) })
+	return runs[order[(len(runs)-1)/2]], rates
 }

@@ -3,7 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +96,59 @@ func TestSettleWaitsForCompactionsToEnd(t *testing.T) {
 	cancel()
 	if err := settle(ctx, func() bool { return true }); err == nil {
 		t.Fatal("settle returned no error for a database that never stopped compacting and a cancelled context")
+	}
+}
+
+// TestGrowthRepeatsProbes: with Repeat, each probe runs that many times at each size (every
+// run committed and counted in the fill), and the point is the run of median rate.
+func TestGrowthRepeatsProbes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Growth(ctx, GrowthOptions{Options: Options{Actors: 4, Concurrency: 4, BlockMS: 50}, Sizes: []int{100}, Probe: 30, Chunk: 100, Repeat: 3}, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	pt := rep.Points[0]
+	if len(pt.WriteRates) != 3 || len(pt.ReadRates) != 3 {
+		t.Fatalf("rates %v and %v, want three runs each", pt.WriteRates, pt.ReadRates)
+	}
+	if pt.Write.Committed != 30 || pt.Read.Committed != 30 || pt.Read.Rejected != 0 {
+		t.Fatalf("median runs: writes %d reads %d (rejected %d)", pt.Write.Committed, pt.Read.Committed, pt.Read.Rejected)
+	}
+	if pt.Write.TxPerSec != median(pt.WriteRates) || pt.Read.TxPerSec != median(pt.ReadRates) {
+		t.Fatalf("point rates %.0f and %.0f are not the medians of %v and %v", pt.Write.TxPerSec, pt.Read.TxPerSec, pt.WriteRates, pt.ReadRates)
+	}
+	if n := len(rep.Fill); n != 4 || rep.Fill[n-1].From != 160 {
+		t.Fatalf("fill batches %+v: want the fill and three probes of 30, the last from 160", rep.Fill)
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// TestMedianRun: the run of median rate, the lower middle one of an even count.
+func TestMedianRun(t *testing.T) {
+	runs := func(rates ...float64) []Result {
+		var out []Result
+		for _, r := range rates {
+			out = append(out, Result{TxPerSec: r, Workload: fmt.Sprint(r)})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		rates []float64
+		want  string
+	}{{[]float64{5, 1, 3}, "3"}, {[]float64{4, 1, 3, 2}, "2"}, {[]float64{7}, "7"}} {
+		got, rates := medianRun(runs(c.rates...))
+		if got.Workload != c.want || !slices.Equal(rates, c.rates) {
+			t.Errorf("%v: run %s, rates %v; want run %s", c.rates, got.Workload, rates, c.want)
+		}
 	}
 }
