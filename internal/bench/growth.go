@@ -52,7 +52,7 @@ type GrowthPoint struct {
 	// DiskParts splits DiskBytes by directory (app/state.db, data/blockstore.db, ...).
 	DiskParts map[string]int64 `json:"disk_parts"`
 	// ReadSettleSeconds is how long the state database took to finish compacting what the
-	// writes before left it, before the reads were measured.
+	// writes before left it, before the reads were measured (repeated: the longest wait).
 	ReadSettleSeconds float64 `json:"read_settle_s"`
 	// StateWriteAmp is the state database's write amplification up to this point: bytes
 	// written (log, flushes, compactions) per byte logged.
