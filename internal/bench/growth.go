@@ -8,7 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ehrchain/ehrchain/internal/app"
@@ -154,8 +153,9 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 	}
 	ids := make([][]string, p)
 	written := 0
-	// write commits n more records and returns their figures.
-	write := func(n int, label string) (*Result, error) {
+	// write commits n more records and returns their figures, with a CPU profile if
+	// profile and one was asked for.
+	write := func(n int, label string, profile bool) (*Result, error) {
 		counts := spread(n, p)
 		streams, newIDs, err := c.writes(counts, next)
 		if err != nil {
@@ -163,9 +163,9 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		}
 		w := &workload{name: label, streams: streams, txs: n}
 		w.count()
-		measure := r.profiled // the first probes, profiled if asked, so sizes can be compared
-		if label == "fill" || strings.Contains(label, again) {
-			measure = r.measure
+		measure := r.measure
+		if profile { // the first probe at each size, so that sizes can be compared
+			measure = r.profiled
 		}
 		res, err := measure(ctx, w)
 		if err != nil {
@@ -184,7 +184,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 	}
 	for _, size := range o.Sizes {
 		for written < size {
-			if _, err := write(min(o.Chunk, size-written), "fill"); err != nil {
+			if _, err := write(min(o.Chunk, size-written), "fill", false); err != nil {
 				return nil, err
 			}
 		}
@@ -200,7 +200,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		fmt.Fprintf(progress, "; state database write amplification %.1f\n", pt.StateWriteAmp)
 		var writes, reads []Result
 		for k := range o.Repeat {
-			res, err := write(o.Probe, probeName("write", size, k))
+			res, err := write(o.Probe, probeName("write", size, k), k == 0)
 			if err != nil {
 				return nil, err
 			}
@@ -217,9 +217,9 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 				return nil, err
 			}
 			pt.ReadSettleSeconds = max(pt.ReadSettleSeconds, time.Since(settled).Seconds())
-			measure := r.profiled
-			if k > 0 {
-				measure = r.measure
+			measure := r.measure
+			if k == 0 {
+				measure = r.profiled
 			}
 			rr, err := measure(ctx, w)
 			if err != nil {
@@ -249,15 +249,12 @@ func randomReads(c *cast, ids [][]string, n int) []*records.ReadRequest {
 	return out
 }
 
-// again marks the names of repeated probes, which are not profiled.
-const again = "#again"
-
-// probeName names the k-th run of a probe: write@10000, then write@10000#again2, ...
+// probeName names the k-th run of a probe: write@10000, then write@10000#2, ...
 func probeName(kind string, size, k int) string {
 	if k == 0 {
 		return fmt.Sprintf("%s@%d", kind, size)
 	}
-	return fmt.Sprintf("%s@%d%s%d", kind, size, again, k+1)
+	return fmt.Sprintf("%s@%d#%d", kind, size, k+1)
 }
 
 // medianRun is the run of median rate (the lower middle one of an even count) and every
