@@ -11,19 +11,27 @@ import (
 	"time"
 )
 
-// TestGrowthSmall fills a real node to two small sizes and checks that every write
-// committed, every read decrypted, and the table and plot come out. Nothing about speed.
-func TestGrowthSmall(t *testing.T) {
+// growthT runs a growth benchmark on a real node, failing the test with its progress output
+// if it fails.
+func growthT(t *testing.T, o GrowthOptions) *GrowthReport {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
-	rep, err := Growth(ctx, GrowthOptions{Options: Options{Actors: 4, Concurrency: 4, BlockMS: 50}, Sizes: []int{120, 300}, Probe: 40, Chunk: 100}, &progress)
+	rep, err := Growth(ctx, o, &progress)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
+	return rep
+}
+
+// TestGrowthSmall fills a real node to two small sizes and checks that every write
+// committed, every read decrypted, and the table and plot come out. Nothing about speed.
+func TestGrowthSmall(t *testing.T) {
+	rep := growthT(t, GrowthOptions{Options: Options{Actors: 4, Concurrency: 4, BlockMS: 50}, Sizes: []int{120, 300}, Probe: 40, Chunk: 100})
 	if len(rep.Points) != 2 {
 		t.Fatalf("%d points, want 2", len(rep.Points))
 	}
@@ -102,16 +110,7 @@ func TestSettleWaitsForCompactionsToEnd(t *testing.T) {
 // TestGrowthRepeatsProbes: with Repeat, each probe runs that many times at each size (every
 // run committed and counted in the fill), and the point is the run of median rate.
 func TestGrowthRepeatsProbes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a node")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var progress bytes.Buffer
-	rep, err := Growth(ctx, GrowthOptions{Options: Options{Actors: 4, Concurrency: 4, BlockMS: 50}, Sizes: []int{100}, Probe: 30, Chunk: 100, Repeat: 3}, &progress)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
+	rep := growthT(t, GrowthOptions{Options: Options{Actors: 4, Concurrency: 4, BlockMS: 50}, Sizes: []int{100}, Probe: 30, Chunk: 100, Repeat: 3})
 	pt := rep.Points[0]
 	if len(pt.WriteRates) != 3 || len(pt.ReadRates) != 3 {
 		t.Fatalf("rates %v and %v, want three runs each", pt.WriteRates, pt.ReadRates)

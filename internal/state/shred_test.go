@@ -150,14 +150,9 @@ func TestShredListSurvivesRestart(t *testing.T) {
 	commitIndex(t, s, 1, map[string][]byte{"rec/a": b})
 	// As if the process died right after the erasure's commit: the shredder has stopped,
 	// and the database closes with the list pending.
-	close(s.done)
-	<-s.shredDone
+	stopShredder(s)
 	commitIndex(t, s, 2, nil, "rec/a")
-	s.closed = true
-	s.block.Close()
-	if err := s.raw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeStopped(t, s)
 	if len(filesHolding(t, dir, b)) == 0 {
 		t.Fatal("the unshredded entry is in no file: the test shows nothing")
 	}
@@ -181,18 +176,13 @@ func TestCheckpointShredsWhatTheLiveDatabaseHadNot(t *testing.T) {
 	if err := s.Compact(); err != nil { // the entry into a table the checkpoint links
 		t.Fatal(err)
 	}
-	close(s.done) // the live shredder stops before the erasure
-	<-s.shredDone
+	stopShredder(s) // before the erasure
 	commitIndex(t, s, 2, nil, "rec/a")
 	ck := filepath.Join(t.TempDir(), "checkpoint")
 	if _, err := s.Checkpoint(ck); err != nil {
 		t.Fatal(err)
 	}
-	s.closed = true
-	s.block.Close()
-	if err := s.raw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeStopped(t, s)
 	if len(filesHolding(t, ck, b)) == 0 {
 		t.Fatal("the checkpoint holds the entry in no file: the test shows nothing")
 	}
@@ -207,5 +197,21 @@ func TestCheckpointShredsWhatTheLiveDatabaseHadNot(t *testing.T) {
 	}
 	if f := filesHolding(t, ck, b); len(f) > 0 {
 		t.Fatalf("opened, the checkpoint still holds the erased entry in %v", f)
+	}
+}
+
+// stopShredder stops s's shredder as a crash would, leaving the store open.
+func stopShredder(s *Store) {
+	close(s.done)
+	<-s.shredDone
+}
+
+// closeStopped closes the database of a store whose shredder stopShredder stopped.
+func closeStopped(t *testing.T, s *Store) {
+	t.Helper()
+	s.closed = true
+	s.block.Close()
+	if err := s.raw.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
