@@ -111,7 +111,7 @@ func moveEntries(db *pebble.DB) error {
 			if first == nil {
 				first = bytes.Clone(it.Key())
 			}
-			last = it.Key()
+			last = append(last[:0], it.Key()...) // the iterator reuses its key's bytes
 			v, err := it.ValueAndErr()
 			if err == nil {
 				err = b.Set(indexKey(it.Key()[1:]), v, nil)

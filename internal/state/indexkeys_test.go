@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -150,5 +151,42 @@ func TestEntriesOfAnEarlierLayoutMoved(t *testing.T) {
 			}
 		}
 		s.Close()
+	}
+}
+
+// TestMoveEntriesAcrossBatches: entries of an earlier layout that take several of the move's
+// batches all arrive where they are stored now, each with its value, and none is left.
+func TestMoveEntriesAcrossBatches(t *testing.T) {
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 25_000 // ~75 MB: three batches
+	value := func(i int) []byte { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 1500) }
+	key := func(i int) []byte { return binary.BigEndian.AppendUint64(bytes.Clone(entryKeys), uint64(i)) }
+	b := db.NewBatch()
+	for i := range n {
+		b.Set(append([]byte{indexPrefix}, key(i)...), value(i), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := moveEntries(db); err != nil {
+		t.Fatal(err)
+	}
+	if !entriesMoved(db) {
+		t.Fatal("entries left where the earlier layout stored them")
+	}
+	for i := range n {
+		v, closer, err := db.Get(indexKey(key(i)))
+		if err != nil {
+			t.Fatalf("entry %d after the move: %v", i, err)
+		}
+		ok := bytes.Equal(v, value(i))
+		closer.Close()
+		if !ok {
+			t.Fatalf("entry %d moved with another value", i)
+		}
 	}
 }
