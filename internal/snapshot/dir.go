@@ -23,6 +23,7 @@
 package snapshot
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
@@ -202,11 +203,15 @@ func (p *Pending) write() (Info, error) {
 		ex.Close()
 		return Info{}, err
 	}
-	h := &hasher{size: d.chunkSize, head: head, done: d.done}
+	hw := bufio.NewWriterSize(head, 1<<20) // the state map comes an item at a time
+	h := &hasher{size: d.chunkSize, head: hw, done: d.done}
 	err = ex.WriteFrom(h, nil)
 	ex.Close()
 	if err == nil {
 		err = h.close()
+	}
+	if err == nil {
+		err = hw.Flush()
 	}
 	if e := head.Close(); err == nil {
 		err = e

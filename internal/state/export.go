@@ -141,17 +141,12 @@ func (e *Export) WriteFrom(w StreamSink, from []byte) error {
 		if section == tagIndex {
 			start = from[1:]
 		}
-		var werr error
 		err := iterateIndex(e.r, nil, start, func(k, v []byte) (bool, error) {
 			pos = append(append(pos[:0], tagIndex), k...)
 			w.At(pos)
 			buf = appendBytes(appendBytes(append(buf, tagIndex), k), v)
-			werr = emit()
-			return werr == nil, nil
+			return true, emit()
 		})
-		if werr != nil {
-			return werr
-		}
 		if err != nil {
 			return fmt.Errorf("export index: %w", err)
 		}
