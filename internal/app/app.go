@@ -52,7 +52,7 @@ type App struct {
 
 	// Current block, set by FinalizeBlock and consumed by Commit.
 	height    int64
-	results   []Result
+	results   []blockResult
 	valBefore map[string]int64 // validator power at block start, per address a tx touched
 
 	watchMu  sync.Mutex
@@ -345,28 +345,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	for i := range req.Txs {
 		res := a.deliver(req, decs[i], pre[i])
 		out[i] = res
-		a.results = append(a.results, Result{Hash: hex.EncodeToString(decs[i].hash[:]), Height: req.Height,
-			Code: res.Code, Codespace: res.Codespace, Log: res.Log})
+		a.results = append(a.results, blockResult{hash: decs[i].hash, height: req.Height,
+			code: res.Code, codespace: res.Codespace, log: res.Log})
 	}
-	for i, r := range a.results {
-		b, _ := json.Marshal(r)
-		a.st.PutIndex(resultKey(decs[i].hash), b)
+	for i := range a.results {
+		r := &a.results[i]
+		a.st.PutIndex(resultKey(r.hash), encodeResult(r))
 	}
 	return &abci.ResponseFinalizeBlock{TxResults: out, ValidatorUpdates: a.validatorUpdates(), AppHash: a.st.WorkingHash()}, nil
-}
-
-// resultKey indexes a committed transaction's result by hash. It replaces CometBFT's
-// transaction indexer, which would store every transaction a second time.
-func resultKey(h [32]byte) []byte { return append([]byte("txr/"), h[:]...) }
-
-// LookupResult finds a committed transaction's result, or false.
-func LookupResult(v interface{ GetIndex([]byte) []byte }, h [32]byte) (Result, bool) {
-	b := v.GetIndex(resultKey(h))
-	if b == nil {
-		return Result{}, false
-	}
-	var r Result
-	return r, json.Unmarshal(b, &r) == nil
 }
 
 // blockTx is one transaction of a block after the parallel pre-pass.

@@ -117,7 +117,7 @@ func TestEraseRecordStory(t *testing.T) {
 	h.wantCode(c.patient, &erasure.EraseBody{Record: "r-gen"}, string(erasure.Space), erasure.CodeErased)
 
 	v = h.st.Committed()
-	if records.Version(v, "r-gen", 1) != nil || records.Ciphertext(v, m.Digest) != nil {
+	if records.Version(v, "r-gen", 1) != nil || records.Ciphertext(v, m) != nil {
 		t.Fatal("erased record's metadata or ciphertext still readable from the index")
 	}
 	tomb := records.Erased(v, "r-gen")

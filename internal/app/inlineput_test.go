@@ -34,7 +34,7 @@ func TestInlineWriteIsAWrite(t *testing.T) {
 	if m == nil || m.Digest != sha256.Sum256(b.Ciphertext) || m.Size != uint64(len(b.Ciphertext)) || m.Blob {
 		t.Fatalf("the inline write stored %+v", m)
 	}
-	pt, err := client.Decrypt(c.provider, m, records.Ciphertext(h.st.Committed(), m.Digest), nil)
+	pt, err := client.Decrypt(c.provider, m, records.Ciphertext(h.st.Committed(), m), nil)
 	if err != nil || !bytes.Equal(pt, []byte("inline r-inline")) {
 		t.Fatalf("the author opens the inline record: %q, %v", pt, err)
 	}

@@ -103,7 +103,7 @@ func TestRetentionExpiresRecordsByAge(t *testing.T) {
 	m := records.Version(h.st.Committed(), "r-gen", 1)
 	h.mustOK(h.sign(h.reg, &erasure.ExpireBody{Records: []string{"r-gen"}}))
 	v := h.st.Committed()
-	if records.Version(v, "r-gen", 1) != nil || records.Ciphertext(v, m.Digest) != nil {
+	if records.Version(v, "r-gen", 1) != nil || records.Ciphertext(v, m) != nil {
 		t.Fatal("the expired record's metadata or ciphertext is still in state")
 	}
 	tomb := records.Erased(v, "r-gen")

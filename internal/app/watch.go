@@ -37,22 +37,21 @@ func (a *App) notify() {
 	if len(a.watchers) == 0 {
 		return
 	}
-	for _, r := range a.results {
-		var h [32]byte
-		if n, _ := decodeHex(h[:], r.Hash); n != 32 {
+	for i := range a.results {
+		r := &a.results[i]
+		list, ok := a.watchers[r.hash]
+		if !ok {
 			continue
 		}
-		for _, ch := range a.watchers[h] {
+		for _, ch := range list {
 			select {
-			case ch <- r:
+			case ch <- r.wire():
 			default:
 			}
 		}
-		delete(a.watchers, h)
+		delete(a.watchers, r.hash)
 	}
 }
-
-func decodeHex(dst []byte, s string) (int, error) { return hex.Decode(dst, []byte(s)) }
 
 // dropped tells the watchers of h that the mempool evicted their transaction on a recheck:
 // its block will never come, and a client waiting for it must hear so rather than hang.

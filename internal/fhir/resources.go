@@ -139,7 +139,7 @@ func (g *Gateway) decryptVersion(s *session, m *records.Meta) ([]byte, error) {
 		}
 		ct = b
 	} else {
-		ct = records.Ciphertext(v, m.Digest)
+		ct = records.Ciphertext(v, m)
 	}
 	var share *consent.KeyShare
 	if s.ks.ID != m.Patient && s.ks.ID != m.Author {

@@ -245,7 +245,7 @@ func TestVerifyDetectsTamperedAppState(t *testing.T) {
 	}
 	it.Close()
 	var cipher []byte
-	it, _ = db.NewIter(&pebble.IterOptions{LowerBound: []byte("ict/"), UpperBound: []byte("ict0")})
+	it, _ = db.NewIter(&pebble.IterOptions{LowerBound: []byte("wrw/"), UpperBound: []byte("wrw0")}) // a record entry: metadata, then ciphertext
 	if it.First() {
 		cipher = bytes.Clone(it.Key())
 	}
@@ -269,7 +269,7 @@ func TestVerifyDetectsTamperedAppState(t *testing.T) {
 		{"state map inner node", inner.key, func(n int) int { return n / 2 }, inner.version, "state map"},
 		{"state map inner node's child pointer", inner.key, func(n int) int { return n - 1 }, inner.version, "state map"},
 		{"record index entry", []byte("irp/" + c.patient + "/" + c.record), func(n int) int { return 0 }, c.written, "index"},
-		{"inline ciphertext", cipher, func(n int) int { return n / 2 }, c.written, "index"},
+		{"inline ciphertext", cipher, func(n int) int { return n - 2 }, c.written, "index"},
 		{"commit record", []byte("m/commit"), func(n int) int { return n - 3 }, -1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -57,7 +57,7 @@ func CheckWritten(get func(key []byte) []byte, ev *audit.Event) error {
 		return bad("the stored metadata names another record, patient, category or height than its audit event")
 	}
 	if !m.Blob {
-		c := getValue(r, cipherKey(m.Digest))
+		c := Ciphertext(r, m)
 		if c == nil {
 			return bad("its inline ciphertext is missing")
 		}

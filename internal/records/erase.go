@@ -119,15 +119,16 @@ func Erase(st EraseStore, id string, t Tombstone) *Tombstone {
 		t.Versions = append(t.Versions, ErasedVersion{Version: v, Category: m.Category, ResourceType: m.ResourceType,
 			Author: m.Author, Height: m.Height, MetaDigest: MetaDigest(stored), Digest: hex.EncodeToString(m.Digest[:]),
 			Blob: m.Blob, Size: m.Size})
-		if h, li, ok := headEntry(st, id); ok && h == v {
-			st.DeleteIndex(recordValueKey(li))
+		li, inEntry := versionEntry(st, id, v)
+		if h, hli, ok := headEntry(st, id); ok && h == v {
+			st.DeleteIndex(recordValueKey(hli))
 		} else {
 			deleteValue(st, versionKey(id, v))
 		}
 		if m.Blob {
 			st.PutIndex(blobGoneKey(m.Digest), []byte(id))
 		} else {
-			deleteValue(st, cipherKey(m.Digest))
+			deleteDigestPointer(st, m.Digest, li, inEntry)
 		}
 	}
 	if _, _, ok := headEntry(st, id); ok {
@@ -138,6 +139,21 @@ func Erase(st EraseStore, id string, t Tombstone) *Tombstone {
 	st.DeleteIndex(patientKey(t.Patient, id))
 	st.PutIndex(tombKey(id), t.Encode())
 	return &t
+}
+
+// deleteDigestPointer removes the pointer from a ciphertext's digest that writes before
+// this version left (writes now leave none: the version's own pointers find its entry). A
+// pointer into another record's entry stays, with that entry: the other record was written
+// with the same ciphertext, and erasing this one must not take it.
+func deleteDigestPointer(st EraseStore, d [32]byte, li uint64, inEntry bool) {
+	k := cipherKey(d)
+	switch p := st.GetIndex(k); {
+	case len(p) == 9 && (!inEntry || binary.BigEndian.Uint64(p) != li):
+	case len(p) == 9:
+		st.DeleteIndex(k) // the entry it points into is deleted already
+	default:
+		deleteValue(st, k)
+	}
 }
 
 // deleteValue removes the value lookup points at (in either layout), and the pointer. A

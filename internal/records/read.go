@@ -2,7 +2,6 @@ package records
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -138,11 +137,11 @@ func Result(r IndexReader, h [32]byte) *Outcome {
 	if b == nil {
 		return nil
 	}
-	var o Outcome
-	if err := json.Unmarshal(b, &o); err != nil {
+	o, err := decodeOutcome(b)
+	if err != nil {
 		panic(err)
 	}
-	return &o
+	return o
 }
 
 // VerifyRequest tells ExecReadBatch whether request i's signature verifies with the
@@ -174,8 +173,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		out, ev := decideRead(st, env, who, q, memo.facts(st, who, q, env.Time, em))
 		out.Event = st.Append(ev.Encode())
 		out.Height, out.Tx, out.Time = env.Height, env.TxHash, env.Time
-		raw, _ := json.Marshal(out)
-		st.PutIndex(requestKey(h), raw)
+		st.PutIndex(requestKey(h), encodeOutcome(&out))
 	}
 }
 

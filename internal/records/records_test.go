@@ -95,13 +95,13 @@ func TestWriteRules(t *testing.T) {
 		t.Fatal("heads after the writes are wrong")
 	}
 	m := Version(c.Store, "r1", 2)
-	if m.Author != c.dr || m.Height == 0 || m.Time == 0 || string(Ciphertext(c.Store, m.Digest)) != "amended" {
+	if m.Author != c.dr || m.Height == 0 || m.Time == 0 || string(Ciphertext(c.Store, m)) != "amended" {
 		t.Fatalf("version 2 stored as %+v", m)
 	}
-	if Ciphertext(c.Store, Version(c.Store, "r2", 1).Digest) != nil {
+	if Ciphertext(c.Store, Version(c.Store, "r2", 1)) != nil {
 		t.Fatal("a blob record's ciphertext was stored inline")
 	}
-	if string(Ciphertext(c.Store, Version(c.Store, "r1", 1).Digest)) != "first" {
+	if string(Ciphertext(c.Store, Version(c.Store, "r1", 1))) != "first" {
 		t.Fatal("an amendment lost the earlier version's ciphertext")
 	}
 }

@@ -95,6 +95,18 @@ func headEntry(r IndexReader, id string) (v uint32, li uint64, ok bool) {
 	return v, 0, false
 }
 
+// versionEntry is the log index of the record entry holding version v of record id, if it
+// is held in one.
+func versionEntry(r IndexReader, id string, v uint32) (li uint64, ok bool) {
+	if h, li, ok := headEntry(r, id); ok && h == v {
+		return li, true
+	}
+	if p := r.GetIndex(versionKey(id, v)); len(p) == 9 {
+		return binary.BigEndian.Uint64(p), true
+	}
+	return 0, false
+}
+
 // storedMeta is the stored metadata of version v of record id, or nil.
 func storedMeta(r IndexReader, id string, v uint32) []byte {
 	if h, li, ok := headEntry(r, id); ok && h == v {

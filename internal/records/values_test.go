@@ -65,13 +65,13 @@ func TestValuesAppendInKeyOrder(t *testing.T) {
 				if m == nil || m.Version != v {
 					t.Fatalf("%s version %d not found", id, v)
 				}
-				if got := Ciphertext(st, m.Digest); string(got) != cts[fmt.Sprint(id, v)] {
+				if got := Ciphertext(st, m); string(got) != cts[fmt.Sprint(id, v)] {
 					t.Fatalf("%s version %d: ciphertext %q", id, v, got)
 				}
 			}
 		}
 	}
-	if Version(st, "never-written", 1) != nil || Ciphertext(st, [32]byte{1}) != nil {
+	if Version(st, "never-written", 1) != nil || Ciphertext(st, &Meta{RecordID: "never-written", Version: 1}) != nil {
 		t.Fatal("a record never written was found")
 	}
 	// An erased record's head no longer points at an entry: readers that see a live head
@@ -109,12 +109,12 @@ func TestEarlierLayoutReads(t *testing.T) {
 	if got, h := Latest(c.Store, "old"); h != 1 || got == nil || !bytes.Equal(got.Encode(), stored) {
 		t.Fatal("the head of a record in the earlier layout is not read")
 	}
-	if got := Ciphertext(c.Store, m.Digest); string(got) != "old ciphertext" {
+	if got := Ciphertext(c.Store, &m); string(got) != "old ciphertext" {
 		t.Fatalf("a ciphertext in the earlier layout reads %q", got)
 	}
 	c.ok(c.dr, write(c.put("old", 2, "amended")))
 	if v1, v2 := Version(c.Store, "old", 1), Version(c.Store, "old", 2); v1 == nil || v2 == nil || Head(c.Store, "old") != 2 ||
-		string(Ciphertext(c.Store, v2.Digest)) != "amended" {
+		string(Ciphertext(c.Store, v2)) != "amended" {
 		t.Fatal("amending a record in the earlier layout lost a version")
 	}
 	c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error { Erase(s, "old", Tombstone{By: c.dr}); return nil })
@@ -145,5 +145,52 @@ func TestVersionAndCiphertext(t *testing.T) {
 	}
 	if m, ct := VersionAndCiphertext(c.Store, "r", 3); m != nil || ct != nil {
 		t.Fatal("a version never written was found")
+	}
+}
+
+// TestSameCiphertextInTwoRecords: an author may store the same ciphertext under two records.
+// Each version finds its own ciphertext through its own entry, so erasing one record leaves
+// the other whole, also where a write of the earlier release left a pointer from the digest
+// into the other record's entry.
+func TestSameCiphertextInTwoRecords(t *testing.T) {
+	c := newChart(t)
+	erase := func(id string) {
+		c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error { Erase(s, id, Tombstone{By: c.dr}); return nil })
+	}
+	whole := func(id string, versions uint32) {
+		t.Helper()
+		for v := uint32(1); v <= versions; v++ {
+			m := Version(c.Store, id, v)
+			if m == nil || string(Ciphertext(c.Store, m)) != "same" {
+				t.Fatalf("%s version %d lost its metadata or ciphertext", id, v)
+			}
+		}
+	}
+	c.ok(c.dr, write(c.put("a", 1, "same")))
+	c.ok(c.dr, write(c.put("b", 1, "same")))
+	c.ok(c.dr, write(c.put("b", 2, "same")))
+	d := Version(c.Store, "a", 1).Digest
+	if c.Store.GetIndex(cipherKey(d)) != nil {
+		t.Fatal("a write left a pointer from its ciphertext's digest")
+	}
+	erase("a")
+	whole("b", 2)
+
+	// As the earlier release wrote them: the later write's digest pointer into its entry.
+	c.ok(c.dr, write(c.put("c", 1, "same")))
+	c.ok(c.dr, write(c.put("e", 1, "same")))
+	_, li, _ := headEntry(c.Store, "e")
+	c.ok(c.dr, func(s *state.Tx, _ identity.Env) *tx.Error {
+		s.PutIndex(cipherKey(d), pointer(li, partCiphertext))
+		return nil
+	})
+	erase("c")
+	whole("e", 1)
+	if c.Store.GetIndex(cipherKey(d)) == nil {
+		t.Fatal("erasing one record removed the digest pointer into another's entry")
+	}
+	erase("e")
+	if c.Store.GetIndex(cipherKey(d)) != nil || c.Store.GetIndex(recordValueKey(li)) != nil {
+		t.Fatal("erasing the record the digest pointer belongs to left the pointer or its entry")
 	}
 }

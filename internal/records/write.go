@@ -100,11 +100,24 @@ func VersionAndCiphertext(r IndexReader, id string, v uint32) (*Meta, []byte) {
 	if m == nil || m.Blob {
 		return m, nil
 	}
-	return m, Ciphertext(r, m.Digest)
+	return m, Ciphertext(r, m)
 }
 
-// Ciphertext loads an inline ciphertext, or nil.
-func Ciphertext(r IndexReader, d [32]byte) []byte { return getValue(r, cipherKey(d)) }
+// Ciphertext loads the inline ciphertext of the version m describes, or nil (a blob's is in
+// the blob store). It is the second part of the version's record entry; versions written
+// before record entries are found by their digest.
+func Ciphertext(r IndexReader, m *Meta) []byte {
+	var ct []byte
+	if li, ok := versionEntry(r, m.RecordID, m.Version); ok {
+		ct = entryPart(r, li, partCiphertext)
+	} else {
+		ct = getValue(r, cipherKey(m.Digest))
+	}
+	if len(ct) == 0 {
+		return nil
+	}
+	return ct
+}
 
 // MayAuthor reports whether an identity of role r can write any record at all: a patient
 // their own, a provider their patients' (access.Decide judges each write). Blob uploads, which
@@ -215,9 +228,6 @@ func storeVersion(st Store, m, prev *Meta, stored, ct []byte, li uint64) {
 	st.PutIndex(headKey(m.RecordID), headValue(m.Version, li))
 	if prev == nil || prev.Category != m.Category {
 		st.PutIndex(patientKey(m.Patient, m.RecordID), []byte(m.Category))
-	}
-	if !m.Blob {
-		st.PutIndex(cipherKey(m.Digest), pointer(li, partCiphertext))
 	}
 }
 

@@ -201,7 +201,7 @@ func TestConsentStory(t *testing.T) {
 	}
 	v := s.node.Node.View()
 	stored := records.Version(v, r3.RecordID, 1)
-	raw := records.Ciphertext(v, stored.Digest)
+	raw := records.Ciphertext(v, stored)
 	if _, err := client.Decrypt(s.b, stored, raw, oldShare); !errors.Is(err, envelope.ErrUnwrap) && !errors.Is(err, envelope.ErrTampered) {
 		t.Fatalf("revoked grantee decrypting a later record with its old key share: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestConsentStory(t *testing.T) {
 	r1v2 := records.Version(v, r1.RecordID, 2)
 	moved := *r1v2
 	moved.RecordID = r3.RecordID // the same ciphertext and wraps presented as another record
-	if _, err := client.Decrypt(s.a, &moved, records.Ciphertext(v, r1v2.Digest), nil); err == nil || !(errors.Is(err, envelope.ErrTampered) || errors.Is(err, envelope.ErrUnwrap)) {
+	if _, err := client.Decrypt(s.a, &moved, records.Ciphertext(v, r1v2), nil); err == nil || !(errors.Is(err, envelope.ErrTampered) || errors.Is(err, envelope.ErrUnwrap)) {
 		t.Fatalf("ciphertext moved to another record id: %v", err)
 	}
 
@@ -333,7 +333,7 @@ func TestLargeRecordGoesToTheBlobStore(t *testing.T) {
 	if !m.Blob || m.Size <= records.InlineMax {
 		t.Fatalf("a %d-byte attachment was not stored as a blob: %+v", len(pdf), m)
 	}
-	if records.Ciphertext(s.node.Node.View(), m.Digest) != nil {
+	if records.Ciphertext(s.node.Node.View(), m) != nil {
 		t.Fatal("the blob's ciphertext was also stored inline")
 	}
 	_, err = s.c.Grant(s.ctx, s.patient, consent.Grant{Grantee: s.b.ID, Actions: []string{consent.Read}, Purposes: []string{consent.Treatment}})
