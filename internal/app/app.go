@@ -392,7 +392,21 @@ func (a *App) preverify(txs [][]byte) ([]blockTx, [][]byte) {
 		}
 	}
 	verifyBlock(decs, pre, todo)
+	a.readAhead(decs)
 	return decs, pre
+}
+
+// readAhead has the index lookups of the block's transactions made on every core before
+// it runs (state.ReadAhead).
+func (a *App) readAhead(decs []blockTx) {
+	var fns []func(*state.AheadReader)
+	for _, b := range decs {
+		if b.err != nil || b.d.r.ahead == nil {
+			continue
+		}
+		fns = append(fns, b.d.r.ahead(b.d.body)...)
+	}
+	a.st.ReadAhead(fns)
 }
 
 func (a *App) deliver(req *abci.RequestFinalizeBlock, b blockTx, verifiedWith []byte) *abci.ExecTxResult {

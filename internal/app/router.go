@@ -27,6 +27,17 @@ type route struct {
 	// unsigned routes carry their own signatures inside the body; the envelope's signer,
 	// sequence and signature must be zero.
 	unsigned bool
+	// ahead, if set, lists the index lookups exec will make, to be made ahead of the block
+	// (state.ReadAhead), in parts that may run on different cores.
+	ahead func(body any) []func(*state.AheadReader)
+}
+
+// readingAhead is rt with the lookups of ahead made before its block runs.
+func readingAhead[B any](rt route, ahead func(*state.AheadReader, B)) route {
+	rt.ahead = func(body any) []func(*state.AheadReader) {
+		return []func(*state.AheadReader){func(r *state.AheadReader) { ahead(r, body.(B)) }}
+	}
+	return rt
 }
 
 func wrap[B any](name string, dec func([]byte) (B, error), exec func(*state.Tx, identity.Env, string, B) *tx.Error) route {
@@ -65,14 +76,14 @@ var routes = map[tx.Type]route{
 		func(st *state.Tx, env identity.Env, s string, b *consent.RevokeBody) *tx.Error {
 			return consent.ExecRevoke(st, env, s, b)
 		}),
-	records.TypePut: wrap("write record", records.DecodePut,
+	records.TypePut: readingAhead(wrap("write record", records.DecodePut,
 		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
 			return records.ExecPut(st, env, s, b)
-		}),
-	records.TypePutInline: wrap("write record", records.DecodePutInline,
+		}), readAheadPut),
+	records.TypePutInline: readingAhead(wrap("write record", records.DecodePutInline,
 		func(st *state.Tx, env identity.Env, s string, b *records.PutBody) *tx.Error {
 			return records.ExecPut(st, env, s, b)
-		}),
+		}), readAheadPut),
 	validators.TypeSet: wrap("set validator", validators.DecodeSet,
 		func(st *state.Tx, env identity.Env, s string, b *validators.Set) *tx.Error {
 			return validators.ExecSet(st, env, s, b)
@@ -119,7 +130,8 @@ var routes = map[tx.Type]route{
 	erasure.TypeSetRetention: wrap("set retention period", erasure.DecodeSetRetention, erasureExec(erasure.ExecSetRetention)),
 	erasure.TypeExpire:       wrap("expire records", erasure.DecodeExpire, erasureExec(erasure.ExecExpire)),
 	records.TypeReadBatch: {name: "read batch", unsigned: true,
-		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) }},
+		decode: func(b []byte) (any, error) { return records.DecodeReadBatch(b) },
+		ahead:  readAheadReads},
 	claims.TypePublishPlan:   wrap("publish plan", claims.DecodePublishPlan, claimsExec(claims.ExecPublishPlan)),
 	claims.TypeEnroll:        wrap("enroll coverage", claims.DecodeEnroll, claimsExec(claims.ExecEnroll)),
 	claims.TypeEndCoverage:   wrap("end coverage", claims.DecodeEndCoverage, claimsExec(claims.ExecEndCoverage)),
@@ -198,6 +210,22 @@ type decoded struct {
 	body any
 	r    route
 	size int // bytes of the wire transaction, charged to the signer's budget
+}
+
+func readAheadPut(r *state.AheadReader, b *records.PutBody) { records.ReadAheadPut(r, b) }
+
+// readAheadReads splits a read batch (up to records.MaxBatch requests) into parts.
+func readAheadReads(body any) []func(*state.AheadReader) {
+	const part = 256
+	qs := body.(*records.ReadBatch).Requests
+	var fns []func(*state.AheadReader)
+	for len(qs) > 0 {
+		n := min(part, len(qs))
+		chunk := qs[:n]
+		fns = append(fns, func(r *state.AheadReader) { records.ReadAheadReads(r, chunk) })
+		qs = qs[n:]
+	}
+	return fns
 }
 
 // decodeHashed runs the checks that need no state (size, canonical encoding, chain id,

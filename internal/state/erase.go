@@ -18,6 +18,7 @@ func (s *Store) DeleteIndex(key []byte) {
 	if err := s.block.Delete(indexKey(key), nil); err != nil {
 		fault(err)
 	}
+	s.wrote(key)
 	s.erased = append(s.erased, bytes.Clone(key))
 }
 

@@ -58,7 +58,8 @@ type Store struct {
 	reader *iavl.MutableTree
 	log    *merklelog.Log
 
-	block *pebble.Batch // staged index writes of the current block
+	block *pebble.Batch     // staged index writes of the current block
+	ahead map[string][]byte // committed index entries read ahead for the block (readahead.go)
 
 	mu        sync.RWMutex
 	closed    bool
@@ -155,7 +156,7 @@ func (s *Store) load() error {
 			return fmt.Errorf("state at height %d hashes to %X but was committed as %X: the state database was altered", s.last.Height, got, s.last.AppHash)
 		}
 	}
-	s.block = s.raw.NewIndexedBatch()
+	s.block, s.ahead = s.raw.NewIndexedBatch(), nil
 	return s.setCommitted()
 }
 
@@ -245,10 +246,14 @@ func (s *Store) PutIndex(key, value []byte) {
 	if err := s.block.Set(indexKey(key), value, nil); err != nil {
 		fault(err)
 	}
+	s.wrote(key)
 }
 
 // GetIndex reads a derived index entry, including entries staged in this block.
 func (s *Store) GetIndex(key []byte) []byte {
+	if v, ok := s.readAhead(key); ok {
+		return v
+	}
 	v, err := get(s.block, indexKey(key))
 	if err != nil {
 		fault(err)
@@ -310,6 +315,7 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	size := len(s.block.Repr())
 	s.block.Close()
 	s.block = s.raw.NewIndexedBatchWithSize(size)
+	s.ahead = nil
 	s.mu.Lock()
 	s.last, s.committed, s.lastWrites = c, next, w
 	s.mu.Unlock()
