@@ -82,7 +82,7 @@ func (h *harness) readRecord(who *keys.Keystore, patient, id string) *records.Ou
 	q.Record = id
 	q.Sign(who.Keys.Sign)
 	h.mustOK(batchTx(q))
-	return records.Result(h.st.Committed(), q.Hash())
+	return records.Result(h.st.Committed(), q)
 }
 
 func (h *harness) wantCode(ks *keys.Keystore, body tx.Body, space string, code uint32) {

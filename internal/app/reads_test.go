@@ -60,7 +60,7 @@ func TestReadRequestsAreRecordedOnceAndVoidOnesNot(t *testing.T) {
 	if got := h.st.LastCommit().LogSize - before; got != 1 {
 		t.Fatalf("%d events recorded, want 1 (only the fresh, well-signed request)", got)
 	}
-	out := records.Result(h.st.Committed(), fresh.Hash())
+	out := records.Result(h.st.Committed(), fresh)
 	if out == nil || out.Allowed {
 		t.Fatalf("outcome of a read of a missing record: %+v", out)
 	}

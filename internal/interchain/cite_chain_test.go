@@ -193,7 +193,7 @@ func (c *appChain) read(who *keys.Keystore, patient, id string) *records.Outcome
 	if r := c.block(raw)[0]; r.Code != 0 {
 		c.t.Fatalf("read batch refused: %s", r.Log)
 	}
-	return records.Result(c.view(), q.Hash())
+	return records.Result(c.view(), q)
 }
 
 // replay runs every block into two fresh states and compares the app hash at each height

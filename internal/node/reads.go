@@ -140,7 +140,7 @@ func (n *Node) flushReads(batch []*pendingRead) {
 		}
 		// Only an outcome recorded by this batch releases anything: a request replayed from
 		// an old block finds the earlier outcome, which is not a record of this access.
-		out := records.Result(view, p.q.Hash())
+		out := records.Result(view, p.q)
 		if out == nil || out.Tx != res.Hash {
 			p.done <- readResult{err: fmt.Errorf("the read request was void (expired, replayed or for another chain) and was not recorded")}
 			continue

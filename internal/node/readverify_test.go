@@ -81,7 +81,7 @@ func TestReadsVerifiedTogetherAnswerEachAlone(t *testing.T) {
 			}
 			batches[outs[i].Tx] = true
 		}
-		if stored := records.Result(r.Node.View(), qs[i].Hash()); (stored != nil) != (errs[i] == nil) {
+		if stored := records.Result(r.Node.View(), qs[i]); (stored != nil) != (errs[i] == nil) {
 			t.Fatalf("request %d: refused=%v but recorded=%v", i, errs[i] != nil, stored != nil)
 		}
 	}

@@ -1,10 +1,16 @@
 package records
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ehrchain/ehrchain/internal/access"
+	"github.com/ehrchain/ehrchain/internal/identity"
+	"github.com/ehrchain/ehrchain/internal/state"
+	"github.com/ehrchain/ehrchain/internal/tx"
 )
 
 // TestOutcomesReadBackInEitherForm: an outcome reads back as it was decided, from the binary
@@ -43,5 +49,36 @@ func TestOutcomesReadBackInEitherForm(t *testing.T) {
 		if o, err := decodeOutcome(b); err == nil {
 			t.Errorf("%s: decoded as %+v", name, o)
 		}
+	}
+}
+
+// TestOutcomesKeptInExpiryOrder: outcomes are kept by the request's expiry then hash, so
+// that a block's fall together at the end of their range; an outcome an earlier release
+// kept by hash alone still makes its request void when replayed, and is still found.
+func TestOutcomesKeptInExpiryOrder(t *testing.T) {
+	c := newChart(t)
+	c.ok(c.dr, write(c.put("r1", 1, "first")))
+	q := c.request(c.pat, "r1", access.Treatment)
+	c.readBatch(q)
+	if c.Store.GetIndex(outcomeKey(q.NotAfter, q.Hash())) == nil || c.Store.GetIndex(requestKey(q.Hash())) != nil {
+		t.Fatal("the outcome is not kept under the request's expiry and hash alone")
+	}
+	if a, b := outcomeKey(100, [32]byte{0xff}), outcomeKey(101, [32]byte{}); bytes.Compare(a, b) >= 0 {
+		t.Fatal("outcome keys do not sort by expiry first")
+	}
+
+	old := c.request(c.pat, "r1", access.Treatment)
+	recorded := Outcome{Allowed: true, Rule: string(access.Self), Version: 1, Height: 3, Tx: "earlier", Time: t0}
+	c.ok("", func(s *state.Tx, _ identity.Env) *tx.Error {
+		s.PutIndex(requestKey(old.Hash()), encodeOutcome(&recorded))
+		return nil
+	})
+	before := c.Commit().LogSize()
+	c.readBatch(old)
+	if c.Commit().LogSize() != before || c.Store.GetIndex(outcomeKey(old.NotAfter, old.Hash())) != nil {
+		t.Fatal("a request an earlier release recorded was taken again")
+	}
+	if o := Result(c.Store, old); o == nil || o.Tx != "earlier" {
+		t.Fatalf("the outcome an earlier release kept reads %+v", o)
 	}
 }

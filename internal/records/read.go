@@ -131,9 +131,9 @@ type Outcome struct {
 	Rule string `json:"rule,omitempty"`
 }
 
-// Result loads the committed outcome of a request, or nil.
-func Result(r IndexReader, h [32]byte) *Outcome {
-	b := r.GetIndex(requestKey(h))
+// Result loads the committed outcome of request q, or nil.
+func Result(r IndexReader, q *ReadRequest) *Outcome {
+	b := storedOutcome(r, q.NotAfter, q.Hash())
 	if b == nil {
 		return nil
 	}
@@ -157,7 +157,7 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 	memo := newReadMemo()
 	for i, q := range b.Requests {
 		h := q.Hash()
-		if q.ChainID != chainID || st.GetIndex(requestKey(h)) != nil {
+		if q.ChainID != chainID || storedOutcome(st, q.NotAfter, h) != nil {
 			continue
 		}
 		if !tx.RequestInWindow(q.NotAfter, env.Time, MaxRequestAge) {
@@ -173,8 +173,17 @@ func ExecReadBatch(st Store, env identity.Env, chainID string, b *ReadBatch, ver
 		out, ev := decideRead(st, env, who, q, memo.facts(st, who, q, env.Time, em))
 		out.Event = st.Append(ev.Encode())
 		out.Height, out.Tx, out.Time = env.Height, env.TxHash, env.Time
-		st.PutIndex(requestKey(h), encodeOutcome(&out))
+		st.PutIndex(outcomeKey(q.NotAfter, h), encodeOutcome(&out))
 	}
+}
+
+// storedOutcome is the stored outcome of the request with expiry notAfter and hash h, also
+// where an earlier release kept it, or nil.
+func storedOutcome(r IndexReader, notAfter int64, h [32]byte) []byte {
+	if b := r.GetIndex(outcomeKey(notAfter, h)); b != nil {
+		return b
+	}
+	return r.GetIndex(requestKey(h))
 }
 
 // decideRead asks access.Decide and records its decision, with the rule that decided, as

@@ -16,7 +16,7 @@ func ReadAheadPut(r IndexReader, b *PutBody) {
 // it was seen, and the head and entry of the record it reads.
 func ReadAheadReads(r IndexReader, qs []*ReadRequest) {
 	for _, q := range qs {
-		r.GetIndex(requestKey(q.Hash()))
+		storedOutcome(r, q.NotAfter, q.Hash())
 		if q.Record == "" {
 			continue
 		}

@@ -159,5 +159,17 @@ func versionKey(id string, v uint32) []byte {
 func headKey(id string) []byte             { return []byte("rh/" + id) }
 func patientKey(patient, id string) []byte { return []byte("rp/" + patient + "/" + id) }
 func cipherKey(d [32]byte) []byte          { return append([]byte("ct/"), d[:]...) }
-func requestKey(h [32]byte) []byte         { return append([]byte("rq/"), h[:]...) }
 func patientPrefix(patient string) []byte  { return []byte("rp/" + patient + "/") }
+
+// outcomeKey indexes a read's outcome by its request's expiry, then its hash. Requests are
+// signed moments before they are sent and expire within MaxRequestAge, so each block's
+// outcomes fall at the end of the range, not all over it: pebble moves their tables down
+// instead of rewriting them, which keyed by hash alone it did at every level, and a read
+// then writes no randomly keyed entry at all.
+func outcomeKey(notAfter int64, h [32]byte) []byte {
+	return append(binary.BigEndian.AppendUint64([]byte("ro/"), uint64(notAfter)), h[:]...)
+}
+
+// requestKey is where releases before outcomeKey kept an outcome: still read, so that a
+// request they recorded is not taken again inside its window.
+func requestKey(h [32]byte) []byte { return append([]byte("rq/"), h[:]...) }

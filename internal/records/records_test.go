@@ -217,17 +217,17 @@ func TestReadBatchDecidesAndRecords(t *testing.T) {
 		{"a provider without a grant", denied, false, access.NoConsent},
 		{"the patient's list", list, true, access.Self},
 	} {
-		o := Result(c.Store, x.q.Hash())
+		o := Result(c.Store, x.q)
 		if o == nil || o.Allowed != x.allowed || o.Rule != string(x.rule) || o.Height != c.Height {
 			t.Errorf("%s: outcome %+v, want allowed=%v rule=%s", x.name, o, x.allowed, x.rule)
 		}
 	}
-	if o := Result(c.Store, allowed.Hash()); o.Version != 1 {
+	if o := Result(c.Store, allowed); o.Version != 1 {
 		t.Errorf("an allowed read names version %d, want 1", o.Version)
 	}
 	for name, q := range map[string]*ReadRequest{"another chain": otherChain, "expired": expired, "too far ahead": farAhead,
 		"forged": forged, "unknown requester": byStranger} {
-		if Result(c.Store, q.Hash()) != nil {
+		if Result(c.Store, q) != nil {
 			t.Errorf("%s: a void request has an outcome", name)
 		}
 	}
@@ -301,7 +301,7 @@ func TestReadBatchDecidesEachRequesterAndPurposeApart(t *testing.T) {
 		{"another provider, for treatment", other, false},
 		{"the author again, after both refusals", treatAgain, true},
 	} {
-		if o := Result(c.Store, x.q.Hash()); o == nil || o.Allowed != x.allowed {
+		if o := Result(c.Store, x.q); o == nil || o.Allowed != x.allowed {
 			t.Errorf("%s: outcome %+v, want allowed=%v", x.name, o, x.allowed)
 		}
 	}
@@ -328,7 +328,7 @@ func TestLargeReadBatchDecidesAsSmallOnes(t *testing.T) {
 	c.readBatch(small...)
 	want := make([]*Outcome, len(small))
 	for i, q := range small {
-		if want[i] = Result(c.Store, q.Hash()); want[i] == nil {
+		if want[i] = Result(c.Store, q); want[i] == nil {
 			t.Fatalf("kind %d: no outcome in the small batch", i)
 		}
 	}
@@ -343,12 +343,12 @@ func TestLargeReadBatchDecidesAsSmallOnes(t *testing.T) {
 		t.Fatalf("%d events for %d distinct new requests", got, n)
 	}
 	for i, q := range large[:60*len(kinds)] {
-		o, w := Result(c.Store, q.Hash()), want[i%len(kinds)]
+		o, w := Result(c.Store, q), want[i%len(kinds)]
 		if o == nil || o.Allowed != w.Allowed || o.Rule != w.Rule || o.Version != w.Version || o.Reason != w.Reason {
 			t.Fatalf("request %d (kind %d): %+v, want as in the small batch %+v", i, i%len(kinds), o, w)
 		}
 	}
-	if o := Result(c.Store, small[0].Hash()); o.Height != want[0].Height || o.Tx != want[0].Tx {
+	if o := Result(c.Store, small[0]); o.Height != want[0].Height || o.Tx != want[0].Tx {
 		t.Fatal("a request recorded by an earlier batch was recorded again")
 	}
 }
