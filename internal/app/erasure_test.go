@@ -57,12 +57,21 @@ func newErasureCast(h *harness) *erasureCast {
 
 func (c *erasureCast) write(h *harness, id, cat string, ck consent.CategoryKey) {
 	h.t.Helper()
-	aad := envelope.AAD(id, 1, c.patient.ID, cat)
-	dk, ct, err := envelope.Seal([]byte("plaintext of "+id+" that must be forgotten"), aad)
+	signed, ct := c.put(h, id, 1, cat, ck, "plaintext of "+id+" that must be forgotten")
+	h.mustOK(signed)
+	c.cts[id] = ct
+}
+
+// put is the provider's signed write of version v of record id, sealing plaintext under
+// category key ck, and its ciphertext.
+func (c *erasureCast) put(h *harness, id string, v uint32, cat string, ck consent.CategoryKey, plaintext string) (signed, ct []byte) {
+	h.t.Helper()
+	aad := envelope.AAD(id, v, c.patient.ID, cat)
+	dk, ct, err := envelope.Seal([]byte(plaintext), aad)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	m := records.Meta{RecordID: id, Version: 1, Patient: c.patient.ID, Category: cat, ResourceType: "Observation",
+	m := records.Meta{RecordID: id, Version: v, Patient: c.patient.ID, Category: cat, ResourceType: "Observation",
 		ContentType: "application/fhir+json", Digest: sha256.Sum256(ct), Size: uint64(len(ct)), CategoryVersion: ck.Version,
 		AuthorKeyVersion: h.identity(c.provider.ID).KeyVersion}
 	if m.PatientWrap, err = envelope.WrapKey(ck.EncKey, dk, aad); err != nil {
@@ -71,8 +80,7 @@ func (c *erasureCast) write(h *harness, id, cat string, ck consent.CategoryKey) 
 	if m.AuthorWrap, err = envelope.WrapKey(c.provider.Keys.EncPublic(), dk, aad); err != nil {
 		h.t.Fatal(err)
 	}
-	h.mustOK(h.sign(c.provider, &records.PutBody{Meta: m, Ciphertext: ct}))
-	c.cts[id] = ct
+	return h.sign(c.provider, &records.PutBody{Meta: m, Ciphertext: ct}), ct
 }
 
 // read runs one signed read of record id by who and returns its committed outcome.

@@ -1,11 +1,9 @@
 package app
 
 import (
-	"crypto/sha256"
 	"testing"
 
 	"github.com/ehrchain/ehrchain/internal/consent"
-	"github.com/ehrchain/ehrchain/internal/envelope"
 	"github.com/ehrchain/ehrchain/internal/records"
 )
 
@@ -18,22 +16,8 @@ func TestWritesInOneBlockSeeEachOther(t *testing.T) {
 	c := newErasureCast(h)
 	put := func(id string, v uint32) []byte {
 		t.Helper()
-		ck := consent.CurrentKey(h.st, c.patient.ID, "general")
-		aad := envelope.AAD(id, v, c.patient.ID, "general")
-		dk, ct, err := envelope.Seal([]byte("version of "+id), aad)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := records.Meta{RecordID: id, Version: v, Patient: c.patient.ID, Category: "general", ResourceType: "Observation",
-			ContentType: "application/fhir+json", Digest: sha256.Sum256(ct), Size: uint64(len(ct)), CategoryVersion: ck.Version,
-			AuthorKeyVersion: h.identity(c.provider.ID).KeyVersion}
-		if m.PatientWrap, err = envelope.WrapKey(ck.EncKey, dk, aad); err != nil {
-			t.Fatal(err)
-		}
-		if m.AuthorWrap, err = envelope.WrapKey(c.provider.Keys.EncPublic(), dk, aad); err != nil {
-			t.Fatal(err)
-		}
-		return h.sign(c.provider, &records.PutBody{Meta: m, Ciphertext: ct})
+		signed, _ := c.put(h, id, v, "general", *consent.CurrentKey(h.st, c.patient.ID, "general"), "version of "+id)
+		return signed
 	}
 	h.mustOK(put("r-new", 1), put("r-new", 2))
 	h.mustOK(put("r-gen", 2), put("r-gen", 3))
