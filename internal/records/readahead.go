@@ -6,22 +6,23 @@ package records
 
 // ReadAheadPut looks up what ExecPut will: the record's head and, for an amendment, the
 // entry of the version it amends.
-func ReadAheadPut(r IndexReader, b *PutBody) {
-	if _, li, ok := headEntry(r, b.Meta.RecordID); ok {
-		r.GetIndex(recordValueKey(li))
-	}
-}
+func ReadAheadPut(r IndexReader, b *PutBody) { readAheadRecord(r, b.Meta.RecordID) }
 
 // ReadAheadReads looks up what ExecReadBatch will for each of a batch's requests: whether
 // it was seen, and the head and entry of the record it reads.
 func ReadAheadReads(r IndexReader, qs []*ReadRequest) {
 	for _, q := range qs {
 		storedOutcome(r, q.NotAfter, q.Hash())
-		if q.Record == "" {
-			continue
+		if q.Record != "" {
+			readAheadRecord(r, q.Record)
 		}
-		if _, li, ok := headEntry(r, q.Record); ok {
-			r.GetIndex(recordValueKey(li))
-		}
+	}
+}
+
+// readAheadRecord looks up a record's head and the latest version's metadata, as latest
+// does, without decoding it.
+func readAheadRecord(r IndexReader, id string) {
+	if _, li, ok := headEntry(r, id); ok {
+		entryPart(r, li, partMeta)
 	}
 }
