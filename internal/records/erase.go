@@ -149,6 +149,7 @@ func deleteDigestPointer(st EraseStore, d [32]byte, li uint64, inEntry bool) {
 	k := cipherKey(d)
 	switch p := st.GetIndex(k); {
 	case len(p) == 9 && (!inEntry || binary.BigEndian.Uint64(p) != li):
+		// into another record's entry: it stays
 	case len(p) == 9:
 		st.DeleteIndex(k) // the entry it points into is deleted already
 	default:
