@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -191,11 +192,21 @@ func TestBackupWhileCommittingThenRestore(t *testing.T) {
 
 // TestRestoreRefusesDamagedBackup flips a byte, truncates, removes and adds a file of a
 // stopped node's backup and checks each is refused, naming the file, with nothing written.
+// A node killed before its state reached the files is refused an offline backup first: its
+// state is behind its blocks until a start replays them.
 func TestRestoreRefusesDamagedBackup(t *testing.T) {
 	home := initHome(t)
 	p := startProc(t, home)
 	p.kill()
 	good := filepath.Join(t.TempDir(), "backup")
+	if res, err := run(t, "backup", "--home", home, "--out", good, "--quiet"); err == nil || !strings.Contains(res, "was not stopped cleanly") {
+		t.Fatalf("offline backup of a node killed right after its start: err=%v\n%s", err, res)
+	}
+	if _, err := os.Stat(good); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused backup left %s behind: %v", good, err)
+	}
+	p = startProc(t, home) // replays the blocks the state lacks
+	p.stop(t)
 	if res, err := run(t, "backup", "--home", home, "--out", good, "--quiet"); err != nil {
 		t.Fatalf("offline backup: %v\n%s", err, res)
 	}

@@ -112,6 +112,22 @@ func (p *proc) kill() {
 	}
 }
 
+// stop stops the node with SIGTERM, as an operator does, and fails the test unless it
+// exits cleanly.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- nil
+		if err != nil {
+			t.Fatalf("SIGTERM: exit %v\n%s", err, p.out)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("node did not stop on SIGTERM\n%s", p.out)
+	}
+}
+
 func initHome(t *testing.T, extra ...string) string {
 	home := filepath.Join(t.TempDir(), "node")
 	if out, err := run(t, append([]string{"init", "--home", home, "--chain-id", "proc-chain"}, extra...)...); err != nil {
@@ -187,16 +203,7 @@ func TestSecondStartRefusesAndSignalStopsCleanly(t *testing.T) {
 	if err == nil || !strings.Contains(out, "already in use by a running node") {
 		t.Fatalf("second start: err=%v\n%s", err, out)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("SIGTERM: exit %v\n%s", err, p.out)
-		}
-		p.exited <- nil
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not stop on SIGTERM")
-	}
+	p.stop(t)
 	if !strings.Contains(p.out.String(), "stopped cleanly") {
 		t.Fatalf("no clean stop message:\n%s", p.out)
 	}

@@ -42,13 +42,15 @@ func (a *App) SetPruning(p Pruning) { a.pruning = p }
 
 // RetainHeight is the lowest block a node at head keeps: the blocks below it may go. They
 // go only once the newest completed snapshot (at snapshotHeight, 0: none) covers them, so a
-// node that needs them can start from that snapshot instead, and never while fewer than
-// keepBlocks blocks would remain. 0 means keep everything.
-func RetainHeight(head, keepBlocks int64, snapshotHeight uint64) int64 {
+// node that needs them can start from that snapshot instead, never while fewer than
+// keepBlocks blocks would remain, and never above the state's durable height, since a
+// crash would have CometBFT replay the blocks after it (state.Store.Durable). 0 means keep
+// everything.
+func RetainHeight(head, keepBlocks int64, snapshotHeight uint64, durable int64) int64 {
 	if keepBlocks <= 0 || snapshotHeight == 0 {
 		return 0
 	}
-	retain := min(head-keepBlocks+1, int64(snapshotHeight))
+	retain := min(head-keepBlocks+1, int64(snapshotHeight), durable)
 	if retain <= 1 {
 		return 0
 	}
@@ -65,5 +67,5 @@ func (a *App) prune(c state.Commit) int64 {
 			a.logf("pruning state map versions: %v", err)
 		}
 	}
-	return RetainHeight(c.Height, p.KeepBlocks, a.snaps.newest.Load())
+	return RetainHeight(c.Height, p.KeepBlocks, a.snaps.newest.Load(), a.st.Durable())
 }

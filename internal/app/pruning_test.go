@@ -18,20 +18,26 @@ func TestRetainHeight(t *testing.T) {
 	for _, c := range []struct {
 		head, keep int64
 		snap       uint64
+		durable    int64
 		want       int64
 	}{
-		{head: 100, keep: 0, snap: 90, want: 0},   // pruning off
-		{head: 100, keep: 10, snap: 0, want: 0},   // no snapshot yet: nothing goes
-		{head: 100, keep: 10, snap: 50, want: 50}, // the snapshot bounds it
-		{head: 100, keep: 10, snap: 95, want: 91}, // keep_blocks bounds it
-		{head: 100, keep: 10, snap: 91, want: 91},
-		{head: 5, keep: 10, snap: 5, want: 0}, // fewer blocks than kept
-		{head: 10, keep: 10, snap: 10, want: 0},
-		{head: 11, keep: 10, snap: 10, want: 2},
-		{head: 100, keep: 1, snap: 100, want: 100},
+		{head: 100, keep: 0, snap: 90, durable: 100, want: 0},   // pruning off
+		{head: 100, keep: 10, snap: 0, durable: 100, want: 0},   // no snapshot yet: nothing goes
+		{head: 100, keep: 10, snap: 50, durable: 100, want: 50}, // the snapshot bounds it
+		{head: 100, keep: 10, snap: 95, durable: 100, want: 91}, // keep_blocks bounds it
+		{head: 100, keep: 10, snap: 91, durable: 100, want: 91},
+		{head: 5, keep: 10, snap: 5, durable: 5, want: 0}, // fewer blocks than kept
+		{head: 10, keep: 10, snap: 10, durable: 10, want: 0},
+		{head: 11, keep: 10, snap: 10, durable: 11, want: 2},
+		{head: 100, keep: 1, snap: 100, durable: 100, want: 100},
+		// The blocks a crash would replay stay, whatever the snapshot and keep_blocks allow.
+		{head: 100, keep: 1, snap: 100, durable: 60, want: 60},
+		{head: 100, keep: 10, snap: 95, durable: 80, want: 80},
+		{head: 100, keep: 1, snap: 100, durable: 1, want: 0},
+		{head: 100, keep: 1, snap: 100, durable: 0, want: 0},
 	} {
-		if got := RetainHeight(c.head, c.keep, c.snap); got != c.want {
-			t.Errorf("RetainHeight(head %d, keep %d, snapshot %d) = %d, want %d", c.head, c.keep, c.snap, got, c.want)
+		if got := RetainHeight(c.head, c.keep, c.snap, c.durable); got != c.want {
+			t.Errorf("RetainHeight(head %d, keep %d, snapshot %d, durable %d) = %d, want %d", c.head, c.keep, c.snap, c.durable, got, c.want)
 		}
 	}
 }

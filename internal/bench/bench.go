@@ -643,6 +643,10 @@ loop:
 		res.MeanTxBytes = len(w.reads[0].Encode())
 	}
 	if res.Committed > 0 {
+		// What the memtable holds is on disk only in CometBFT's blocks until a flush.
+		if err := r.n.FlushState(); err != nil {
+			return nil, err
+		}
 		res.DiskBytesPerOp = float64(dirSize(r.dir)-disk0) / float64(res.Committed)
 	}
 	return &measured{Result: res, rssReset: rssReset}, nil

@@ -53,8 +53,8 @@ type GrowthPoint struct {
 	// ReadSettleSeconds is how long the state database took to finish compacting what the
 	// writes before left it, before the reads were measured (repeated: the longest wait).
 	ReadSettleSeconds float64 `json:"read_settle_s"`
-	// StateWriteAmp is the state database's write amplification up to this point: bytes
-	// written (log, flushes, compactions) per byte logged.
+	// StateWriteAmp is the state database's write amplification up to this point, its
+	// memtable flushed: bytes written (flushes, compactions) per byte committed.
 	StateWriteAmp float64 `json:"state_write_amp"`
 	// WriteRates and ReadRates are every repeated probe's rate, in the order they ran;
 	// Write and Read are the runs of median rate.
@@ -187,6 +187,9 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 			if _, err := write(min(o.Chunk, size-written), "fill", false); err != nil {
 				return nil, err
 			}
+		}
+		if err := r.n.FlushState(); err != nil { // the files alone then hold the state
+			return nil, err
 		}
 		pt := GrowthPoint{Records: written, DiskParts: diskParts(r.dir), StateWriteAmp: r.n.StateWriteAmp()}
 		for _, n := range pt.DiskParts {

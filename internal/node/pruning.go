@@ -43,3 +43,6 @@ func (n *Node) StateCompacting() bool { return n.st.Compacting() }
 
 // StateWriteAmp is the state database's write amplification so far (state.Store.WriteAmp).
 func (n *Node) StateWriteAmp() float64 { return n.st.WriteAmp() }
+
+// FlushState writes every commit into the state database's files (state.Store.Flush).
+func (n *Node) FlushState() error { return n.st.Flush() }

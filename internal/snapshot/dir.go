@@ -154,8 +154,9 @@ type Pending struct {
 }
 
 // Freeze checkpoints st's last commit, which must be height, as a new snapshot. Call it
-// where no commit can run (right after Commit, on the consensus goroutine); it is quick:
-// pebble hard-links the tables and copies only the write-ahead log. Then call Write.
+// where no commit can run (right after Commit, on the consensus goroutine); it costs a
+// flush of the memtable (at most 64 MB), after which pebble hard-links the tables. Then call
+// Write.
 func (d *Dir) Freeze(st *state.Store, height uint64) (*Pending, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

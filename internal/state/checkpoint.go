@@ -1,10 +1,6 @@
 package state
 
-import (
-	"fmt"
-
-	"github.com/cockroachdb/pebble"
-)
+import "fmt"
 
 // Checkpoint writes a consistent copy of the state database into dir (which must not exist)
 // and returns the commit it holds. Pebble hard-links the immutable tables, so dir must be on
@@ -18,7 +14,12 @@ func (s *Store) Checkpoint(dir string) (Commit, error) {
 	if s.closed {
 		return Commit{}, fmt.Errorf("checkpoint: the state database is closed")
 	}
-	if err := s.raw.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+	// Pebble copies only files, and the database has no write-ahead log: the memtable
+	// must reach a table first (durable.go).
+	if err := s.flush(c.Height); err != nil {
+		return Commit{}, err
+	}
+	if err := s.raw.Checkpoint(dir); err != nil {
 		return Commit{}, fmt.Errorf("checkpoint the state database into %s: %w", dir, err)
 	}
 	return c, nil
@@ -29,5 +30,8 @@ func (s *Store) Checkpoint(dir string) (Commit, error) {
 // committing. A checkpoint taken between the two steps of Commit holds a state-map version
 // newer than its commit record, which a Snapshot ignores, as Open rolls it back.
 func (s *Store) CheckpointInto(dir string) error {
-	return s.raw.Checkpoint(dir+"/state.db", pebble.WithFlushedWAL())
+	if err := s.flush(s.LastCommit().Height); err != nil {
+		return err
+	}
+	return s.raw.Checkpoint(dir + "/state.db")
 }

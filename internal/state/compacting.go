@@ -8,10 +8,15 @@ func (s *Store) Compacting() bool {
 	return m.Compact.NumInProgress > 0 || m.Flush.NumInProgress > 0
 }
 
-// WriteAmp is the database's write amplification so far: the bytes it wrote (its
-// write-ahead log, flushes and compactions) per byte written to the log. Where a write
-// grows slower with the ledger's size, this says how much of it is the LSM rewriting.
+// WriteAmp is the database's write amplification since it was opened: the bytes its
+// flushes and compactions wrote per byte committed to it. Where a write grows slower with
+// the ledger's size, this says how much of it is the LSM rewriting. (The database has no
+// write-ahead log, durable.go, so no byte is written twice before its flush.)
 func (s *Store) WriteAmp() float64 {
 	t := s.raw.Metrics().Total()
-	return t.WriteAmp()
+	in := s.logical.Load() + int64(t.BytesIngested)
+	if in == 0 {
+		return 0
+	}
+	return float64(t.BytesFlushed+t.BytesCompacted) / float64(in)
 }

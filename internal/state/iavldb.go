@@ -17,6 +17,7 @@ type treeDB struct {
 	r      pebble.Reader
 	prefix []byte
 	writes *atomic.Int64 // keys written through its batches, if set (the writer's tree)
+	bytes  *atomic.Int64 // bytes committed through its batches, if set (Store.WriteAmp)
 }
 
 func (t treeDB) reader() pebble.Reader {
@@ -124,13 +125,18 @@ func (b *treeBatch) commit(o *pebble.WriteOptions) error {
 	if b.t.writes != nil {
 		b.t.writes.Add(int64(b.b.Count()))
 	}
+	if b.t.bytes != nil {
+		b.t.bytes.Add(int64(len(b.b.Repr())))
+	}
 	err := b.b.Commit(o)
 	b.Close()
 	return err
 }
 
-func (b *treeBatch) Write() error     { return b.commit(pebble.NoSync) }
-func (b *treeBatch) WriteSync() error { return b.commit(pebble.Sync) }
+func (b *treeBatch) Write() error { return b.commit(pebble.NoSync) }
+
+// WriteSync cannot sync: the database has no write-ahead log (durable.go).
+func (b *treeBatch) WriteSync() error { return b.commit(pebble.NoSync) }
 
 func (b *treeBatch) Close() error {
 	if b.b != nil {

@@ -127,7 +127,7 @@ func moveEntries(db *pebble.DB) error {
 		}
 		err = it.Close()
 		if err == nil && first != nil {
-			err = b.Commit(pebble.Sync)
+			err = b.Commit(pebble.NoSync) // a batch lost in a crash is moved again
 		}
 		b.Close()
 		if err != nil {

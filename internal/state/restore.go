@@ -80,7 +80,12 @@ func (s *Store) BeginRestore(height int64) (*Restore, error) {
 	if c := s.LastCommit(); c.Height != 0 || s.log.Size() != 0 {
 		return nil, fmt.Errorf("restore: the state database already holds height %d; state sync needs an empty one", c.Height)
 	}
-	if err := s.raw.Set(restoringKey, []byte{1}, pebble.Sync); err != nil {
+	// The mark must be on disk before anything restored is: a crash then leaves a partial
+	// state that the next Open knows to drop.
+	if err := s.raw.Set(restoringKey, []byte{1}, pebble.NoSync); err != nil {
+		return nil, err
+	}
+	if err := s.flush(0); err != nil {
 		return nil, err
 	}
 	imp, err := s.tree.Import(height)
@@ -244,7 +249,11 @@ func (r *Restore) Finish(trusted []byte) (Commit, error) {
 	defer b.Close()
 	b.Set(metaKey, meta, nil)
 	b.Delete(restoringKey, nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return Commit{}, fmt.Errorf("commit restored height %d: %w", r.height, err)
+	}
+	// Durable before CometBFT is told: no block before this height will ever be replayed.
+	if err := s.flush(0); err != nil {
 		return Commit{}, fmt.Errorf("commit restored height %d: %w", r.height, err)
 	}
 	r.index.close()
@@ -268,7 +277,10 @@ func (r *Restore) Abort() error {
 
 // wipe deletes every key and reopens the empty store.
 func (s *Store) wipe() error {
-	if err := s.raw.DeleteRange([]byte{0}, []byte{0xff}, pebble.Sync); err != nil {
+	if err := s.raw.DeleteRange([]byte{0}, []byte{0xff}, pebble.NoSync); err != nil {
+		return fmt.Errorf("drop partial state: %w", err)
+	}
+	if err := s.flush(0); err != nil {
 		return fmt.Errorf("drop partial state: %w", err)
 	}
 	return s.reload()
@@ -289,5 +301,8 @@ func (s *Store) dropUnfinishedRestore() error {
 	if err != nil || v == nil {
 		return err
 	}
-	return s.raw.DeleteRange([]byte{0}, []byte{0xff}, pebble.Sync)
+	if err := s.raw.DeleteRange([]byte{0}, []byte{0xff}, pebble.NoSync); err != nil {
+		return err
+	}
+	return s.flush(0)
 }

@@ -11,12 +11,12 @@ import (
 
 // Shredding makes an erasure reach the disk. An erased record's metadata and inline
 // ciphertext are index entries (DeleteIndex), and a pebble delete only writes a tombstone:
-// the old bytes stay in the write-ahead log and in table files until a flush and
-// compactions pass them, which on a quiet database may be never. So after each block that
-// erased entries, the store compacts exactly their key ranges in the background (which
-// flushes the memtable holding them first), and pebble is opened with shredCleaner so that
-// an obsolete write-ahead log is deleted instead of kept for reuse (a reused log is
-// overwritten from its start, its old tail readable until then).
+// the old bytes stay in table files until compactions pass them, which on a quiet database
+// may be never. So after each block that erased entries, the store compacts exactly their
+// key ranges in the background (which flushes the memtable holding them first). The state
+// database has no write-ahead log (durable.go), but the others this package opens do, and
+// all use shredCleaner, so that an obsolete log is deleted instead of kept for reuse (a
+// reused log is overwritten from its start, its old tail readable until then).
 //
 // The keys to shred are written with the block's commit batch under shredPrefix (node
 // local, outside the app hash and the snapshots), and removed once compacted, so a crash
@@ -140,7 +140,9 @@ func shredLists(db *pebble.DB, done <-chan struct{}, shredded func(height uint64
 				return fmt.Errorf("compact an erased entry: %w", err)
 			}
 		}
-		if err := db.Delete(l.key, pebble.Sync); err != nil {
+		// Not synced (the database has no write-ahead log): after a crash the list may
+		// come back, and compacting its ranges again is harmless.
+		if err := db.Delete(l.key, pebble.NoSync); err != nil {
 			return err
 		}
 		shredded(binary.BigEndian.Uint64(l.key[len(shredPrefix):]), len(keys))

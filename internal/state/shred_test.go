@@ -68,25 +68,26 @@ func commitIndex(t *testing.T, s *Store, h int64, put map[string][]byte, erase .
 	}
 }
 
-// TestErasedBytesLeaveEveryFile: an erased index entry, whether it had reached a table file
-// or was still only in the memtable and the write-ahead log, is in no file of the state
-// directory once the erasure's block is shredded, while a kept entry still is (so the
-// search itself works).
+// TestErasedBytesLeaveEveryFile: an erased index entry that had reached a table file is in
+// no file of the state directory once the erasure's block is shredded, while a kept entry
+// still is (so the search itself works). One committed after the last flush is only in the
+// memtable, since the database has no write-ahead log, and never reaches a file.
 func TestErasedBytesLeaveEveryFile(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
-	inTable, inLog, kept := secret(t), secret(t), secret(t)
+	inTable, inMem, kept := secret(t), secret(t), secret(t)
 	commitIndex(t, s, 1, map[string][]byte{"rec/table": inTable, "rec/kept": kept})
 	if err := s.raw.Flush(); err != nil { // rec/table now lives in a table file
 		t.Fatal(err)
 	}
-	commitIndex(t, s, 2, map[string][]byte{"rec/log": inLog}) // only in the memtable and WAL
-	for _, b := range [][]byte{inTable, inLog} {
-		if len(filesHolding(t, dir, b)) == 0 {
-			t.Fatal("an entry is in no file before its erasure: the search is broken")
-		}
+	commitIndex(t, s, 2, map[string][]byte{"rec/mem": inMem})
+	if len(filesHolding(t, dir, inTable)) == 0 {
+		t.Fatal("an entry is in no file before its erasure: the search is broken")
 	}
-	commitIndex(t, s, 3, nil, "rec/table", "rec/log")
+	if f := filesHolding(t, dir, inMem); len(f) > 0 {
+		t.Fatalf("an entry committed after the last flush is already in %v: the state database writes a log", f)
+	}
+	commitIndex(t, s, 3, nil, "rec/table", "rec/mem")
 	waitShredded(t, s)
 	if got := s.Committed().GetIndex([]byte("rec/kept")); !bytes.Equal(got, kept) {
 		t.Fatal("the kept entry was lost")
@@ -94,7 +95,7 @@ func TestErasedBytesLeaveEveryFile(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for what, b := range map[string][]byte{"table": inTable, "log": inLog} {
+	for what, b := range map[string][]byte{"table": inTable, "memtable": inMem} {
 		if f := filesHolding(t, dir, b); len(f) > 0 {
 			t.Errorf("the erased entry that was in the %s is still in %v", what, f)
 		}
@@ -148,8 +149,13 @@ func TestShredListSurvivesRestart(t *testing.T) {
 	s := openT(t, dir)
 	b := secret(t)
 	commitIndex(t, s, 1, map[string][]byte{"rec/a": b})
-	// As if the process died right after the erasure's commit: the shredder has stopped,
-	// and the database closes with the list pending.
+	// The entry into the bottom level, where the erasure's flushed tombstone alone does not
+	// make pebble compact it away.
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	// As if the process died right after the erasure's commit reached the files: the
+	// shredder has stopped, and the database closes with the list pending.
 	stopShredder(s)
 	commitIndex(t, s, 2, nil, "rec/a")
 	closeStopped(t, s)
@@ -206,11 +212,15 @@ func stopShredder(s *Store) {
 	<-s.shredDone
 }
 
-// closeStopped closes the database of a store whose shredder stopShredder stopped.
+// closeStopped closes the database of a store whose shredder stopShredder stopped, its
+// commits flushed: as if the process died once they had reached the files.
 func closeStopped(t *testing.T, s *Store) {
 	t.Helper()
 	s.closed = true
 	s.block.Close()
+	if err := s.flush(s.last.Height); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.raw.Close(); err != nil {
 		t.Fatal(err)
 	}

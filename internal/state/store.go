@@ -75,7 +75,10 @@ type Store struct {
 
 	decoded decoded // the owner's decode caches, carried to readers (decodecache.go)
 
+	durable durability // what a crash cannot lose (durable.go)
+
 	treeWrites atomic.Int64 // keys the state map's batches wrote (writes.go)
+	logical    atomic.Int64 // bytes committed in batches since Open (WriteAmp)
 	lastWrites Writes       // what the last Commit wrote
 }
 
@@ -84,7 +87,8 @@ func Open(dir string) (*Store, error) {
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref() // the database holds its own reference
 	opts := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, Logger: quietLogger{},
-		MaxConcurrentCompactions: func() int { return 2 }, Cleaner: shredCleaner{}}
+		MaxConcurrentCompactions: func() int { return 2 }, Cleaner: shredCleaner{},
+		DisableWAL: true} // CometBFT's blocks are the log (durable.go)
 	// Bloom filters on every level: a write looks up keys that do not exist yet (a new
 	// record's head version, a read request's hash), and without filters each such lookup
 	// searches every level of a large database. Deeper levels inherit level 0's options
@@ -126,7 +130,8 @@ func (s *Store) load() error {
 	s.mu.Lock()
 	s.last = last
 	s.mu.Unlock()
-	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix, writes: &s.treeWrites}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
+	s.durable.height.Store(last.Height) // read from the files
+	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix, writes: &s.treeWrites, bytes: &s.logical}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
 	s.reader = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 200_000, true, iavl.NewNopLogger())
 	latest, err := s.tree.GetLatestVersion()
 	if err != nil {
@@ -197,10 +202,14 @@ func (s *Store) Close() error {
 	if s.block != nil {
 		s.block.Close()
 	}
-	return s.raw.Close()
+	// Without a write-ahead log, pebble's Close would drop the memtable: the next start
+	// would replay its blocks, or fail if they were pruned meanwhile.
+	ferr := s.flush(s.last.Height)
+	return errors.Join(ferr, s.raw.Close())
 }
 
-// LastCommit is the last durable commit.
+// LastCommit is the last commit. It is durable as a block in CometBFT's store; Durable says
+// whether it is in the state database's files too.
 func (s *Store) LastCommit() Commit {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -306,13 +315,14 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	if err := s.block.Set(metaKey, meta, nil); err != nil {
 		return Commit{}, err
 	}
-	if err := s.block.Commit(pebble.Sync); err != nil {
-		return Commit{}, fmt.Errorf("commit block %d: %w", height, err)
-	}
-	s.log.Committed()
 	// The next block's batch starts at this one's size: grown by doubling from empty, a
 	// block of record writes copied each entry about twice more.
 	size := len(s.block.Repr())
+	if err := s.block.Commit(pebble.NoSync); err != nil {
+		return Commit{}, fmt.Errorf("commit block %d: %w", height, err)
+	}
+	s.logical.Add(int64(size))
+	s.log.Committed()
 	s.block.Close()
 	s.block = s.raw.NewIndexedBatchWithSize(size)
 	s.ahead = nil
@@ -320,6 +330,7 @@ func (s *Store) Commit(height int64) (Commit, error) {
 	s.last, s.committed, s.lastWrites = c, next, w
 	s.mu.Unlock()
 	s.wakeShredder()
+	s.flushBehind(height)
 	return c, nil
 }
 

@@ -1,0 +1,78 @@
+package state
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// The state database runs without pebble's write-ahead log. Every block is already on disk
+// in CometBFT's block store before the application executes it, so a second log of the same
+// bytes (a record write's ~3 KB ciphertext) only doubled what each write costs the disk.
+// Without the log, a crash loses the commits made since the last memtable flush, and pebble
+// reopens at a prefix of its commits: the state of some earlier block, whole. The node then
+// reports that height, and CometBFT replays the blocks after it (its handshake), as it does
+// for the one block a crash could always lose.
+//
+// Replay needs those blocks: Durable says how far the state is known to be on disk, and the
+// application never lets CometBFT prune a block above it. The store flushes in the
+// background every flushEvery blocks (pebble also flushes whenever a memtable fills), and
+// synchronously wherever a copy of the files or a step of a restore must hold everything
+// committed: Checkpoint, CheckpointInto, restores and Close.
+
+// flushEvery bounds the blocks a crash can make a node replay when few writes arrive (a busy
+// node fills a memtable, and pebble flushes it, sooner).
+const flushEvery = 100
+
+// durability is the store's record of what is on disk.
+type durability struct {
+	height   atomic.Int64 // the newest commit known flushed
+	flushing atomic.Bool  // a background flush is under way
+}
+
+// Durable is the height of the newest commit known to be in the database files, so that a
+// crash cannot lose it. Commits above it are durable in CometBFT's blocks, from which the
+// handshake replays them.
+func (s *Store) Durable() int64 { return s.durable.height.Load() }
+
+// markDurable records that commits up to h are on disk.
+func (s *Store) markDurable(h int64) {
+	for {
+		d := s.durable.height.Load()
+		if h <= d || s.durable.height.CompareAndSwap(d, h) {
+			return
+		}
+	}
+}
+
+// flush writes the memtable to the database files and waits: afterwards every commit made
+// before the call survives a crash. A caller that holds s.mu passes the height committed.
+func (s *Store) flush(committed int64) error {
+	if err := s.raw.Flush(); err != nil {
+		return fmt.Errorf("flush the state database: %w", err)
+	}
+	s.markDurable(committed)
+	return nil
+}
+
+// Flush writes every commit made so far into the database files, so that its files alone
+// hold the last commit: benchmarks call it before they measure the disk.
+func (s *Store) Flush() error { return s.flush(s.LastCommit().Height) }
+
+// flushBehind starts a background flush once the commits since the last known flush reach
+// flushEvery blocks; Commit calls it with the height it just committed. A flush that cannot
+// start is retried at the next commit.
+func (s *Store) flushBehind(h int64) {
+	if h-s.Durable() < flushEvery || !s.durable.flushing.CompareAndSwap(false, true) {
+		return
+	}
+	done, err := s.raw.AsyncFlush()
+	if err != nil {
+		s.durable.flushing.Store(false)
+		return
+	}
+	go func() {
+		<-done
+		s.markDurable(h)
+		s.durable.flushing.Store(false)
+	}()
+}
