@@ -642,7 +642,7 @@ loop:
 	} else if len(w.reads) > 0 {
 		res.MeanTxBytes = len(w.reads[0].Encode())
 	}
-	if res.Committed > 0 {
+	if res.Committed > 0 && !w.noDisk {
 		// What the memtable holds is on disk only in CometBFT's blocks until a flush.
 		if err := r.n.FlushState(); err != nil {
 			return nil, err

@@ -161,7 +161,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		if err != nil {
 			return nil, err
 		}
-		w := &workload{name: label, streams: streams, txs: n}
+		w := &workload{name: label, streams: streams, txs: n, noDisk: true}
 		w.count()
 		measure := r.measure
 		if profile { // the first probe at each size, so that sizes can be compared
@@ -211,7 +211,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		}
 		for k := range o.Repeat {
 			rs := randomReads(c, ids, o.Probe)
-			w := &workload{name: probeName("read", size, k), reads: rs, readers: c.providers, txs: len(rs)}
+			w := &workload{name: probeName("read", size, k), reads: rs, readers: c.providers, txs: len(rs), noDisk: true}
 			if err := r.setupReads(ctx, w); err != nil {
 				return nil, err
 			}

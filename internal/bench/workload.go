@@ -61,6 +61,9 @@ type workload struct {
 	check   func(identity.Reader) error // run on the committed state after the timed phase
 	bytes   int                         // of the transactions
 	shares  sync.Map                    // reader|patient|category|version -> opened category key
+	// noDisk leaves the disk unmeasured, and the state's memtable unflushed, after the
+	// timed phase: growth measures the disk at its points, not after each batch.
+	noDisk bool
 }
 
 // prepare builds and signs every transaction of the named workload, so that client-side key
