@@ -54,7 +54,9 @@ type GrowthPoint struct {
 	// writes before left it, before the reads were measured (repeated: the longest wait).
 	ReadSettleSeconds float64 `json:"read_settle_s"`
 	// StateWriteAmp is the state database's write amplification up to this point, its
-	// memtable flushed: bytes written (flushes, compactions) per byte committed.
+	// memtable flushed: bytes written to tables (flushes, compactions) per byte committed.
+	// Releases before the state database lost its write-ahead log counted the log too
+	// (about 1 more).
 	StateWriteAmp float64 `json:"state_write_amp"`
 	// WriteRates and ReadRates are every repeated probe's rate, in the order they ran;
 	// Write and Read are the runs of median rate.

@@ -58,8 +58,8 @@ func TestGrowthSmall(t *testing.T) {
 		if pt.DiskParts["app/state.db"] <= 0 || pt.DiskParts["data/blockstore.db"] <= 0 {
 			t.Errorf("point %d: disk parts %v lack the state or the block store", i, pt.DiskParts)
 		}
-		if pt.StateWriteAmp < 1 { // flushed at the point, every committed byte reached a table
-			t.Errorf("point %d: state write amplification %.2f, want at least 1", i, pt.StateWriteAmp)
+		if pt.StateWriteAmp <= 0 { // flushed at the point: the tables hold what was committed
+			t.Errorf("point %d: state write amplification %.2f, want above 0", i, pt.StateWriteAmp)
 		}
 	}
 	if rep.Points[1].DiskBytes <= rep.Points[0].DiskBytes {
