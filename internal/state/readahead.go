@@ -30,6 +30,9 @@ func (r *AheadReader) GetIndex(key []byte) []byte {
 	if v, ok := r.got[string(key)]; ok {
 		return v
 	}
+	if r.s.retired.Load().absent(key) {
+		return nil
+	}
 	v, err := get(r.s.raw, indexKey(key))
 	if err != nil {
 		r.err = true // the block's own lookup meets the failure again and halts

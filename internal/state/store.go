@@ -75,7 +75,8 @@ type Store struct {
 
 	decoded decoded // the owner's decode caches, carried to readers (decodecache.go)
 
-	durable durability // what a crash cannot lose (durable.go)
+	durable durability                 // what a crash cannot lose (durable.go)
+	retired atomic.Pointer[retiredSet] // which retired index prefixes it holds (retired.go)
 
 	treeWrites atomic.Int64 // keys the state map's batches wrote (writes.go)
 	logical    atomic.Int64 // bytes committed in batches since Open (WriteAmp)
@@ -131,7 +132,7 @@ func (s *Store) load() error {
 	s.last = last
 	s.mu.Unlock()
 	s.durable.height.Store(last.Height) // read from the files
-	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix, writes: &s.treeWrites, bytes: &s.logical}, 500_000, true, iavl.NewNopLogger(), iavl.SyncOption(true))
+	s.tree = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix, writes: &s.treeWrites, bytes: &s.logical}, 500_000, true, iavl.NewNopLogger())
 	s.reader = iavl.NewMutableTree(treeDB{db: s.raw, prefix: treePrefix}, 200_000, true, iavl.NewNopLogger())
 	latest, err := s.tree.GetLatestVersion()
 	if err != nil {
@@ -161,6 +162,9 @@ func (s *Store) load() error {
 			return fmt.Errorf("state at height %d hashes to %X but was committed as %X: the state database was altered", s.last.Height, got, s.last.AppHash)
 		}
 	}
+	if err := s.noteRetired(); err != nil {
+		return err
+	}
 	s.block, s.ahead = s.raw.NewIndexedBatch(), nil
 	return s.setCommitted()
 }
@@ -178,7 +182,7 @@ func (s *Store) setCommitted() error {
 
 // viewOf builds the view of commit c; the state map must have saved c's version.
 func (s *Store) viewOf(c Commit) (*View, error) {
-	v := &View{height: c.Height, raw: s.raw, log: s.log, logSize: c.LogSize, decoded: &s.decoded}
+	v := &View{height: c.Height, raw: s.raw, log: s.log, logSize: c.LogSize, decoded: &s.decoded, retired: &s.retired}
 	if c.Height > 0 {
 		t, err := s.reader.GetImmutable(c.Height)
 		if err != nil {
@@ -252,6 +256,7 @@ func (s *Store) Append(leaf []byte) uint64 { return s.log.Append(leaf) }
 
 // PutIndex stages a derived index entry.
 func (s *Store) PutIndex(key, value []byte) {
+	wroteRetired(&s.retired, key)
 	if err := s.block.Set(indexKey(key), value, nil); err != nil {
 		fault(err)
 	}
@@ -260,6 +265,9 @@ func (s *Store) PutIndex(key, value []byte) {
 
 // GetIndex reads a derived index entry, including entries staged in this block.
 func (s *Store) GetIndex(key []byte) []byte {
+	if s.retired.Load().absent(key) {
+		return nil
+	}
 	if v, ok := s.readAhead(key); ok {
 		return v
 	}

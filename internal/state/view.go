@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cosmos/iavl"
@@ -19,7 +20,8 @@ type View struct {
 	raw     *pebble.DB
 	log     *merklelog.Log
 	logSize uint64
-	decoded *decoded // the store's decode caches
+	decoded *decoded                    // the store's decode caches
+	retired *atomic.Pointer[retiredSet] // the store's retired prefixes (retired.go)
 }
 
 // Height of the snapshot.
@@ -62,6 +64,9 @@ func (v *View) IterateFrom(prefix, from []byte, fn func(key, value []byte) bool)
 
 // GetIndex reads a committed derived index entry.
 func (v *View) GetIndex(key []byte) []byte {
+	if v.retired.Load().absent(key) {
+		return nil
+	}
 	b, _ := get(v.raw, indexKey(key))
 	return b
 }
