@@ -2,7 +2,10 @@ package state
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
+
+	"github.com/cockroachdb/pebble"
 )
 
 // The state database runs without pebble's write-ahead log. Every block is already on disk
@@ -18,6 +21,11 @@ import (
 // background every flushEvery blocks (pebble also flushes whenever a memtable fills), and
 // synchronously wherever a copy of the files or a step of a restore must hold everything
 // committed: Checkpoint, CheckpointInto, restores and Close.
+//
+// A flush that fails (a full or failing disk) leaves the commits since the last one only in
+// memory, and pebble retries it without end while writes stall once the memtables are
+// full. So the first failed flush makes every later Commit fail, which halts the node with
+// the cause, instead of letting it hang; a restart replays what was lost.
 
 // flushEvery bounds the blocks a crash can make a node replay when few writes arrive (a busy
 // node fills a memtable, and pebble flushes it, sooner).
@@ -27,6 +35,34 @@ const flushEvery = 100
 type durability struct {
 	height   atomic.Int64 // the newest commit known flushed
 	flushing atomic.Bool  // a background flush is under way
+
+	failOnce sync.Once
+	failed   chan struct{} // closed by the first failed flush
+	err      atomic.Pointer[error]
+}
+
+// emptyFlush is how pebble reports a flush that succeeded without writing a table
+// (everything in it had been deleted); its error value is unexported.
+const emptyFlush = "pebble: empty table"
+
+// listener reports failed flushes to d.
+func (d *durability) listener() *pebble.EventListener {
+	return &pebble.EventListener{FlushEnd: func(i pebble.FlushInfo) {
+		if i.Err != nil && i.Err.Error() != emptyFlush {
+			d.failOnce.Do(func() {
+				d.err.Store(&i.Err)
+				close(d.failed)
+			})
+		}
+	}}
+}
+
+// failure is why the database cannot write its files, nil while it can.
+func (d *durability) failure() error {
+	if p := d.err.Load(); p != nil {
+		return fmt.Errorf("the state database cannot write its files (%w): its commits since the last flush are only in memory and in CometBFT's blocks", *p)
+	}
+	return nil
 }
 
 // Durable is the height of the newest commit known to be in the database files, so that a
@@ -47,11 +83,17 @@ func (s *Store) markDurable(h int64) {
 // flush writes the memtable to the database files and waits: afterwards every commit made
 // before the call survives a crash. A caller that holds s.mu passes the height committed.
 func (s *Store) flush(committed int64) error {
-	if err := s.raw.Flush(); err != nil {
+	done, err := s.raw.AsyncFlush()
+	if err != nil {
 		return fmt.Errorf("flush the state database: %w", err)
 	}
-	s.markDurable(committed)
-	return nil
+	select {
+	case <-done:
+		s.markDurable(committed)
+		return nil
+	case <-s.durable.failed:
+		return s.durable.failure()
+	}
 }
 
 // Flush writes every commit made so far into the database files, so that its files alone
@@ -71,8 +113,11 @@ func (s *Store) flushBehind(h int64) {
 		return
 	}
 	go func() {
-		<-done
-		s.markDurable(h)
+		select {
+		case <-done:
+			s.markDurable(h)
+		case <-s.durable.failed: // Commit fails from now on
+		}
 		s.durable.flushing.Store(false)
 	}()
 }

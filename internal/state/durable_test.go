@@ -2,11 +2,17 @@ package state
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/vfs/errorfs"
 )
 
 // copyDir copies the files of dir as they are on disk now: what a process killed now
@@ -141,5 +147,51 @@ func TestDurableFollowsCommits(t *testing.T) {
 			t.Fatalf("Durable() = %d a minute after block %d", s.Durable(), flushEvery)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFailedFlushStopsCommits: once the disk refuses a flush, Flush reports it instead of
+// waiting, Commit fails with the cause (the node halts) instead of stalling when the
+// memtables fill, and Close does not wait for room. The next open comes back at the last
+// flushed commit, from which CometBFT replays.
+func TestFailedFlushStopsCommits(t *testing.T) {
+	dir := t.TempDir()
+	var full atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op, path string) error {
+		if full.Load() && op == errorfs.OpCreate && strings.HasSuffix(path, ".sst") {
+			return fmt.Errorf("%w: no space left on device", errorfs.ErrInjected)
+		}
+		return nil
+	}))
+	s, err := open(dir, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBlock(s, 1)
+	if _, err := s.Commit(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	full.Store(true)
+	writeBlock(s, 2)
+	if _, err := s.Commit(2); err != nil {
+		t.Fatalf("a commit before any flush failed: %v", err)
+	}
+	if err := s.Flush(); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("a flush the disk refused returned %v", err)
+	}
+	writeBlock(s, 3)
+	if _, err := s.Commit(3); err == nil || !strings.Contains(err.Error(), "cannot write its files") {
+		t.Fatalf("a commit after a failed flush returned %v", err)
+	}
+	if err := s.Close(); err == nil {
+		t.Fatal("closing a store whose flush failed reported nothing")
+	}
+	r := openT(t, dir)
+	defer r.Close()
+	if c := r.LastCommit(); c.Height != 1 {
+		t.Fatalf("reopened after the failed flush at height %d, want the flushed 1", c.Height)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/cosmos/iavl"
 
 	"github.com/ehrchain/ehrchain/internal/merklelog"
@@ -84,12 +85,18 @@ type Store struct {
 }
 
 // Open opens (or creates) the state database in dir and recovers to the last complete commit.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return open(dir, vfs.Default) }
+
+// open is Open on the file system fs (tests make its writes fail).
+func open(dir string, fs vfs.FS) (*Store, error) {
+	s := &Store{dir: dir, done: make(chan struct{}), shredWake: make(chan struct{}, 1), shredDone: make(chan struct{})}
+	s.durable.failed = make(chan struct{})
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref() // the database holds its own reference
 	opts := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, Logger: quietLogger{},
 		MaxConcurrentCompactions: func() int { return 2 }, Cleaner: shredCleaner{},
-		DisableWAL: true} // CometBFT's blocks are the log (durable.go)
+		DisableWAL: true, // CometBFT's blocks are the log (durable.go)
+		FS:         fs, EventListener: s.durable.listener()}
 	// Bloom filters on every level: a write looks up keys that do not exist yet (a new
 	// record's head version, a read request's hash), and without filters each such lookup
 	// searches every level of a large database. Deeper levels inherit level 0's options
@@ -100,7 +107,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state database in %s: %w", path, err)
 	}
-	s := &Store{raw: db, dir: dir, done: make(chan struct{}), shredWake: make(chan struct{}, 1), shredDone: make(chan struct{})}
+	s.raw = db
 	removeIngestLeftovers(dir)
 	if err := s.load(); err != nil {
 		db.Close()
@@ -207,8 +214,12 @@ func (s *Store) Close() error {
 		s.block.Close()
 	}
 	// Without a write-ahead log, pebble's Close would drop the memtable: the next start
-	// would replay its blocks, or fail if they were pruned meanwhile.
-	ferr := s.flush(s.last.Height)
+	// would replay its blocks, or fail if they were pruned meanwhile. After a failed flush
+	// another could wait for room without end; the blocks are replayed instead.
+	ferr := s.durable.failure()
+	if ferr == nil {
+		ferr = s.flush(s.last.Height)
+	}
 	return errors.Join(ferr, s.raw.Close())
 }
 
@@ -295,6 +306,9 @@ func AppHash(mapRoot, logRoot []byte, logSize uint64) []byte {
 
 // Commit makes the working state durable as height and returns the commit record.
 func (s *Store) Commit(height int64) (Commit, error) {
+	if err := s.durable.failure(); err != nil {
+		return Commit{}, fmt.Errorf("commit block %d: %w", height, err)
+	}
 	appHash := s.WorkingHash()
 	_, version, err := s.tree.SaveVersion()
 	if err != nil {
