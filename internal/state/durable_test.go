@@ -108,12 +108,7 @@ func TestCrashComesBackAtTheDurableCommit(t *testing.T) {
 func TestCloseKeepsEveryCommit(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
-	for h := int64(1); h <= 4; h++ {
-		writeBlock(s, h)
-		if _, err := s.Commit(h); err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitBlocks(t, s, 1, 4)
 	if s.Durable() != 0 {
 		t.Fatalf("Durable() = %d before any flush, want 0", s.Durable())
 	}
@@ -167,10 +162,7 @@ func TestFailedFlushStopsCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeBlock(s, 1)
-	if _, err := s.Commit(1); err != nil {
-		t.Fatal(err)
-	}
+	commitBlocks(t, s, 1, 1)
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}

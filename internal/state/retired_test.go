@@ -14,10 +14,7 @@ import (
 func TestRetiredPrefixLookedUpOnlyWhenHeld(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
-	writeBlock(s, 1)
-	if _, err := s.Commit(1); err != nil {
-		t.Fatal(err)
-	}
+	commitBlocks(t, s, 1, 1)
 	hidden, v := []byte("rq/hidden"), []byte("an outcome an earlier release kept")
 	if err := s.raw.Set(indexKey(hidden), v, pebble.NoSync); err != nil {
 		t.Fatal(err)

@@ -13,12 +13,7 @@ import (
 func TestCheckCommittedCatchesWhatOpenTrusts(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
-	for h := int64(1); h <= 3; h++ {
-		writeBlock(s, h)
-		if _, err := s.Commit(h); err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitBlocks(t, s, 1, 3)
 	s.Close()
 	if err := CheckCommitted(dir); err != nil {
 		t.Fatalf("untouched database: %v", err)

@@ -30,15 +30,21 @@ func writeBlock(s *Store, h int64) {
 	tx.Flush()
 }
 
-func TestCommitReopen(t *testing.T) {
-	dir := t.TempDir()
-	s := openT(t, dir)
-	for h := int64(1); h <= 5; h++ {
+// commitBlocks writes and commits blocks from to to (writeBlock).
+func commitBlocks(t *testing.T, s *Store, from, to int64) {
+	t.Helper()
+	for h := from; h <= to; h++ {
 		writeBlock(s, h)
 		if _, err := s.Commit(h); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestCommitReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitBlocks(t, s, 1, 5)
 	want := s.LastCommit()
 	s.Close()
 	s = openT(t, dir)
