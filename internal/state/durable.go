@@ -80,20 +80,32 @@ func (s *Store) markDurable(h int64) {
 	}
 }
 
-// flush writes the memtable to the database files and waits: afterwards every commit made
-// before the call survives a crash. A caller that holds s.mu passes the height committed.
-func (s *Store) flush(committed int64) error {
+// startFlush starts writing the memtable to the database files; wait returns once every
+// commit made before the call survives a crash, or the flush failed. A caller that holds
+// s.mu passes the height committed.
+func (s *Store) startFlush(committed int64) (wait func() error, err error) {
 	done, err := s.raw.AsyncFlush()
 	if err != nil {
-		return fmt.Errorf("flush the state database: %w", err)
+		return nil, fmt.Errorf("flush the state database: %w", err)
 	}
-	select {
-	case <-done:
-		s.markDurable(committed)
-		return nil
-	case <-s.durable.failed:
-		return s.durable.failure()
+	return func() error {
+		select {
+		case <-done:
+			s.markDurable(committed)
+			return nil
+		case <-s.durable.failed: // Commit fails from now on
+			return s.durable.failure()
+		}
+	}, nil
+}
+
+// flush writes the memtable to the database files and waits (startFlush).
+func (s *Store) flush(committed int64) error {
+	wait, err := s.startFlush(committed)
+	if err != nil {
+		return err
 	}
+	return wait()
 }
 
 // Flush writes every commit made so far into the database files, so that its files alone
@@ -107,17 +119,13 @@ func (s *Store) flushBehind(h int64) {
 	if h-s.Durable() < flushEvery || !s.durable.flushing.CompareAndSwap(false, true) {
 		return
 	}
-	done, err := s.raw.AsyncFlush()
+	wait, err := s.startFlush(h)
 	if err != nil {
 		s.durable.flushing.Store(false)
 		return
 	}
 	go func() {
-		select {
-		case <-done:
-			s.markDurable(h)
-		case <-s.durable.failed: // Commit fails from now on
-		}
+		wait() // a failure makes the next Commit fail
 		s.durable.flushing.Store(false)
 	}()
 }
