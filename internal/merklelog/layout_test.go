@@ -117,8 +117,46 @@ func TestOneKeyPerLeaf(t *testing.T) {
 	if err := l.Commit(b); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.Count(); got != 37+1 {
-		t.Fatalf("a block of 37 leaves wrote %d keys, want 38", got)
+	if got := b.Count(); got != 37 {
+		t.Fatalf("a block of 37 leaves wrote %d keys, want 37: no key is rewritten every block", got)
+	}
+}
+
+// TestEarlierLayoutRecordsWhereEntriesStart: the first commit onto a log of the earlier
+// layout writes the state record once, with where its entries start; later commits write
+// only their entries, and the log reopens at the size of its last entry.
+func TestEarlierLayoutRecordsWhereEntriesStart(t *testing.T) {
+	db := tempDB(t)
+	var leaves [][]byte
+	for i := range 10 {
+		leaves = append(leaves, leafData("old", i))
+	}
+	writeEarlierLayout(t, db, testPrefix, leaves)
+	l := mustOpen(t, db, testPrefix)
+	for bi, want := range []uint32{3 + 1, 3, 3} {
+		for j := range 3 {
+			d := leafData("new", bi*10+j)
+			l.Append(d)
+			leaves = append(leaves, d)
+		}
+		b := db.NewBatch()
+		if err := l.Commit(b); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Count(); got != want {
+			t.Fatalf("commit %d wrote %d keys, want %d", bi, got, want)
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		l.Committed()
+		l = mustOpen(t, db, testPrefix)
+		checkLog(t, db, l, leaves)
+	}
+	st, err := loadState(db, testPrefix)
+	if err != nil || st.from != 10 || st.record.size != 13 || st.size != 19 {
+		t.Fatalf("state: from %d, record of size %d, size %d (%v); want 10, 13, 19", st.from, st.record.size, st.size, err)
 	}
 }
 
@@ -190,5 +228,50 @@ func TestCorruptEntry(t *testing.T) {
 	}
 	if err := l.Iterate(0, func(uint64, []byte) bool { return true }); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Iterate over a short entry: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestRecordOfEarlierReleaseIsKept: a release before this one rewrote the state record at
+// every commit, so a log it wrote has one for the size it had last; the log opens at that
+// size, takes appends without rewriting the record, and reopens at the size of its last
+// entry. A record that disagrees with the stored nodes is still refused.
+func TestRecordOfEarlierReleaseIsKept(t *testing.T) {
+	db := tempDB(t)
+	l := mustOpen(t, db, testPrefix)
+	leaves, _ := buildLog(t, db, l, "rec", 21)
+	rec := encodeState(l.committed, 0)
+	if err := db.Set(l.stateKey(), rec, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, db, testPrefix)
+	checkLog(t, db, l, leaves)
+	for bi := range 3 {
+		for j := range 4 {
+			d := leafData("rec-new", bi*10+j)
+			l.Append(d)
+			leaves = append(leaves, d)
+		}
+		b := db.NewBatch()
+		if err := l.Commit(b); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Count(); got != 4 {
+			t.Fatalf("commit %d wrote %d keys, want its 4 entries", bi, got)
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		l.Committed()
+		l = mustOpen(t, db, testPrefix)
+		checkLog(t, db, l, leaves)
+	}
+	bad := clone(rec)
+	bad[len(bad)-1] ^= 1
+	if err := db.Set(l.stateKey(), bad, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(db, testPrefix); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a record disagreeing with the stored nodes: Open = %v, want ErrCorrupt", err)
 	}
 }

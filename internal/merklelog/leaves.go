@@ -19,14 +19,14 @@ func IterateLeavesFrom(r pebble.Reader, prefix byte, lo, size uint64, fn func(in
 	if lo >= size {
 		return nil
 	}
-	st, from, err := loadState(r, prefix)
+	st, err := loadState(r, prefix)
 	if err != nil {
 		return err
 	}
 	if size > st.size {
 		return fmt.Errorf("%w: %d leaves asked of a log of %d", ErrCorrupt, size, st.size)
 	}
-	return iterate(r, prefix, from, lo, size, func(index uint64, leaf []byte) (bool, error) {
+	return iterate(r, prefix, st.from, lo, size, func(index uint64, leaf []byte) (bool, error) {
 		return true, fn(index, leaf)
 	})
 }

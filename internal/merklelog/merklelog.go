@@ -4,17 +4,23 @@
 // The log keeps, per one-byte key prefix, one key per leaf:
 //
 //	prefix|'e'|index          the hashes of the nodes the leaf completed, then the leaf bytes
-//	prefix|'s'                committed size, where entries start, and compact range
+//	prefix|'s'                where entries start, with the size and compact range then
 //
-// (index: uint64 big-endian). Appending leaf i completes the tree nodes (level k,
-// index i>>k) for k = 0 (its RFC 6962 leaf hash) up to the number of trailing one
-// bits of i, so its entry opens with that many plus one hashes, level 0 first, and
-// node (level, j) is found in the entry of leaf ((j+1)<<level)-1. A node is stored
-// once the perfect subtree under it is complete, and is never modified afterwards,
-// so the root of any historical size and every inclusion or consistency proof can
-// be assembled from O(log n) stored hashes. Appending a leaf costs amortized O(1)
-// hashes and exactly one key write, and it reads nothing from the store: unlike a
-// balanced tree, it does not slow down as the log grows.
+// (index: uint64 big-endian). The committed size is one past the last entry (or the state
+// record's size, where no entry follows it), and the compact range is read from the stored
+// nodes, so a commit writes only its entries: no key is rewritten at every block, and the
+// tables a flush makes of new entries overlap nothing older, so the database moves them
+// down its levels instead of rewriting them. The state record is written only where
+// entries start after leaves of the earlier layout, or by TruncateTo.
+//
+// Appending leaf i completes the tree nodes (level k, index i>>k) for k = 0 (its RFC 6962
+// leaf hash) up to the number of trailing one bits of i, so its entry opens with that many
+// plus one hashes, level 0 first, and node (level, j) is found in the entry of leaf
+// ((j+1)<<level)-1. A node is stored once the perfect subtree under it is complete, and is
+// never modified afterwards, so the root of any historical size and every inclusion or
+// consistency proof can be assembled from O(log n) stored hashes. Appending a leaf costs
+// amortized O(1) hashes and exactly one key write, and it reads nothing from the store:
+// unlike a balanced tree, it does not slow down as the log grows.
 //
 // Logs written before kept a leaf and each node under keys of their own:
 //
@@ -24,11 +30,10 @@
 // They are read as they are; leaves appended to such a log from its size at the
 // time of the first commit on (the state's "from") are entries.
 //
-// Appends are staged in memory during a block. Commit writes them, together
-// with the new compact range, into the caller's batch so they become durable
-// atomically with the caller's other writes; Committed then promotes the staged
-// state once that batch has been applied. All operations are deterministic:
-// they depend only on the sequence of calls and the stored data.
+// Appends are staged in memory during a block. Commit writes them into the caller's batch
+// so they become durable atomically with the caller's other writes; Committed then
+// promotes the staged state once that batch has been applied. All operations are
+// deterministic: they depend only on the sequence of calls and the stored data.
 package merklelog
 
 import (
@@ -88,7 +93,8 @@ type rangeState struct {
 // promotes exactly that state even if more leaves were appended in between.
 type pendingCommit struct {
 	state  rangeState
-	leaves int // number of staged entries written
+	leaves int  // number of staged entries written
+	record bool // it wrote the state record
 }
 
 // Log is an RFC 6962 append-only Merkle log stored in pebble under a one-byte
@@ -106,6 +112,8 @@ type Log struct {
 	// from is the first leaf stored as an entry; the leaves before it, and the nodes
 	// they completed, are in the earlier layout. Only TruncateTo lowers it.
 	from uint64
+	// recorded: the stored state record holds from, or none is needed (from is 0).
+	recorded bool
 
 	// Staged state. staged is nil iff nothing is staged.
 	staged     *compact.Range
@@ -121,23 +129,28 @@ func Open(db *pebble.DB, prefix byte) (*Log, error) {
 		return nil, errors.New("merklelog: nil db")
 	}
 	l := &Log{db: db, prefix: prefix}
-	st, from, err := loadState(db, prefix)
+	s, err := loadState(db, prefix)
 	if err != nil {
 		return nil, err
 	}
-	l.from = from
-	// The compact range must agree with the stored nodes that proofs use.
-	ids := compact.RangeNodes(0, st.size, nil)
+	l.from, l.recorded = s.from, s.recorded
+	// The record's compact range must agree with the stored nodes that proofs use.
+	ids := compact.RangeNodes(0, s.record.size, nil)
 	stored, err := l.readNodes(ids)
 	if err != nil {
 		return nil, err
 	}
 	for i, id := range ids {
-		if !bytes.Equal(stored[i], st.hashes[i]) {
+		if !bytes.Equal(stored[i], s.record.hashes[i]) {
 			return nil, fmt.Errorf("%w: compact range node (level %d, index %d) differs from stored node", ErrCorrupt, id.Level, id.Index)
 		}
 	}
-	l.committed = st
+	l.committed = s.record
+	if s.size != s.record.size {
+		if l.committed, err = l.rangeAt(s.size); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
 }
 
@@ -216,8 +229,8 @@ func (l *Log) StagedRoot() []byte {
 }
 
 // Commit writes the staged leaves' entries (each with the hashes of the nodes it
-// completed), and the new compact range and size into b. It does not change the committed
-// state: after b has been applied, call Committed. If b is not applied, call
+// completed) into b, and the state record if where entries start is not yet recorded. It
+// does not change the committed state: after b has been applied, call Committed. If b is not applied, call
 // Discard (or Commit again into a new batch). Commit with nothing staged
 // writes nothing.
 func (l *Log) Commit(b *pebble.Batch) error {
@@ -244,10 +257,12 @@ func (l *Log) Commit(b *pebble.Batch) error {
 		l.stagedRoot = rootOf(l.staged)
 	}
 	st.root = l.stagedRoot
-	if err := b.Set(l.stateKey(), encodeState(st, l.from), nil); err != nil {
-		return fmt.Errorf("merklelog: write state: %w", err)
+	if !l.recorded {
+		if err := b.Set(l.stateKey(), encodeState(st, l.from), nil); err != nil {
+			return fmt.Errorf("merklelog: write state: %w", err)
+		}
 	}
-	l.pending = &pendingCommit{state: st, leaves: len(l.entries)}
+	l.pending = &pendingCommit{state: st, leaves: len(l.entries), record: !l.recorded}
 	return nil
 }
 
@@ -264,6 +279,7 @@ func (l *Log) Committed() {
 	}
 	l.pending = nil
 	l.committed = p.state
+	l.recorded = l.recorded || p.record
 	if p.leaves == len(l.entries) {
 		l.clearStaged()
 		return
@@ -415,15 +431,20 @@ func (l *Log) TruncateTo(size uint64) error {
 			return fmt.Errorf("merklelog: truncate nodes: %w", err)
 		}
 	}
-	// Leaves appended from size on are entries, wherever the earlier layout ended.
+	// Leaves appended from size on are entries, wherever the earlier layout ended. A log
+	// all in entries needs no state record: its size is one past its last entry.
 	from := min(l.from, size)
-	if err := b.Set(l.stateKey(), encodeState(st, from), nil); err != nil {
+	if from == 0 {
+		if err := b.Delete(l.stateKey(), nil); err != nil {
+			return fmt.Errorf("merklelog: delete state: %w", err)
+		}
+	} else if err := b.Set(l.stateKey(), encodeState(st, from), nil); err != nil {
 		return fmt.Errorf("merklelog: write state: %w", err)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("merklelog: truncate: %w", err)
 	}
-	l.committed, l.from = st, from
+	l.committed, l.from, l.recorded = st, from, true
 	return nil
 }
 
@@ -599,28 +620,55 @@ func (l *Log) readNodes(ids []compact.NodeID) ([][]byte, error) {
 	return hashes, nil
 }
 
-// loadState reads the committed size and compact range of the log under prefix in r, and
-// the first leaf stored as an entry.
-func loadState(r pebble.Reader, prefix byte) (rangeState, uint64, error) {
+// loaded is what the store holds of a log.
+type loaded struct {
+	record   rangeState // the state record's size and compact range (size 0: no record)
+	from     uint64     // the first leaf stored as an entry
+	recorded bool       // the record holds from, or none is needed
+	size     uint64     // the committed size: one past the last entry, or the record's size
+}
+
+// loadState reads the state record of the log under prefix in r and finds its committed size.
+func loadState(r pebble.Reader, prefix byte) (loaded, error) {
 	l := &Log{prefix: prefix}
+	s := loaded{record: rangeState{root: hasher.EmptyRoot()}, recorded: true}
 	v, closer, err := r.Get(l.stateKey())
-	if errors.Is(err, pebble.ErrNotFound) {
-		return rangeState{root: hasher.EmptyRoot()}, 0, nil
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return loaded{}, fmt.Errorf("merklelog: read state: %w", err)
+	default:
+		st, from, v1, err := decodeState(v)
+		closer.Close()
+		if err != nil {
+			return loaded{}, err
+		}
+		r2, err := newRange(st)
+		if err != nil {
+			return loaded{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		st.root = rootOf(r2)
+		// A version 1 record is of a log all in the earlier layout: the first commit
+		// records where its entries start.
+		s.record, s.from, s.recorded = st, from, !v1
 	}
+	s.size = s.record.size
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix, tagEntry}, UpperBound: []byte{prefix, tagEntry + 1}})
 	if err != nil {
-		return rangeState{}, 0, fmt.Errorf("merklelog: read state: %w", err)
+		return loaded{}, fmt.Errorf("merklelog: find the last entry: %w", err)
 	}
-	st, from, err := decodeState(v)
-	closer.Close()
-	if err != nil {
-		return rangeState{}, 0, err
+	if it.Last() {
+		last, ok := l.parseKey(tagEntry, it.Key())
+		if !ok || last < s.from || last+1 < s.size {
+			it.Close()
+			return loaded{}, fmt.Errorf("%w: last entry key %x, with entries from %d and a recorded size of %d", ErrCorrupt, it.Key(), s.from, s.size)
+		}
+		s.size = last + 1
 	}
-	r2, err := newRange(st)
-	if err != nil {
-		return rangeState{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	if err := it.Close(); err != nil {
+		return loaded{}, fmt.Errorf("merklelog: find the last entry: %w", err)
 	}
-	st.root = rootOf(r2)
-	return st, from, nil
+	return s, nil
 }
 
 // get returns a copy of the value stored at key.
@@ -690,32 +738,32 @@ func encodeState(st rangeState, from uint64) []byte {
 }
 
 // decodeState decodes a state record and where its entries start: a version 1 record
-// (version | size | hashes) is of a log all in the earlier layout.
-func decodeState(v []byte) (rangeState, uint64, error) {
+// (version | size | hashes, v1 true) is of a log all in the earlier layout.
+func decodeState(v []byte) (st rangeState, from uint64, v1 bool, err error) {
 	head := 17
 	switch {
 	case len(v) >= 9 && v[0] == stateV1:
 		head = 9
 	case len(v) >= 17 && v[0] == stateVersion:
 	default:
-		return rangeState{}, 0, fmt.Errorf("%w: malformed state record", ErrCorrupt)
+		return rangeState{}, 0, false, fmt.Errorf("%w: malformed state record", ErrCorrupt)
 	}
 	size := binary.BigEndian.Uint64(v[1:9])
-	from := size
+	from = size
 	if head == 17 {
 		if from = binary.BigEndian.Uint64(v[9:17]); from > size {
-			return rangeState{}, 0, fmt.Errorf("%w: state record for size %d has entries from %d", ErrCorrupt, size, from)
+			return rangeState{}, 0, false, fmt.Errorf("%w: state record for size %d has entries from %d", ErrCorrupt, size, from)
 		}
 	}
 	n := compact.RangeSize(0, size)
 	if len(v) != head+HashSize*n {
-		return rangeState{}, 0, fmt.Errorf("%w: state record for size %d has %d bytes, want %d", ErrCorrupt, size, len(v), head+HashSize*n)
+		return rangeState{}, 0, false, fmt.Errorf("%w: state record for size %d has %d bytes, want %d", ErrCorrupt, size, len(v), head+HashSize*n)
 	}
 	hashes := make([][]byte, n)
 	for i := range hashes {
 		hashes[i] = clone(v[head+HashSize*i : head+HashSize*(i+1)])
 	}
-	return rangeState{size: size, hashes: hashes}, from, nil
+	return rangeState{size: size, hashes: hashes}, from, head == 9, nil
 }
 
 // newRange returns a compact range for st that does not share its hashes

@@ -701,10 +701,20 @@ func TestLeafAndIterate(t *testing.T) {
 	}
 }
 
+// TestOpenCorruptState alters the state record of a log whose entries follow leaves of the
+// earlier layout (the one kind of log that keeps a record), and removes its last entry.
 func TestOpenCorruptState(t *testing.T) {
 	db := tempDB(t)
+	var old [][]byte
+	for i := range 20 {
+		old = append(old, leafData("cs-old", i))
+	}
+	writeEarlierLayout(t, db, testPrefix, old)
 	l := mustOpen(t, db, testPrefix)
-	buildLog(t, db, l, "cs", 20)
+	for i := range 5 {
+		l.Append(leafData("cs", i))
+	}
+	commitBlock(t, db, l)
 	state, closer, err := db.Get(l.stateKey())
 	if err != nil {
 		t.Fatal(err)
@@ -733,6 +743,13 @@ func TestOpenCorruptState(t *testing.T) {
 	}
 	if _, err := Open(db, testPrefix); err != nil {
 		t.Fatal(err)
+	}
+	// The record was written at size 25: an entry below it cannot be the last.
+	if err := db.Delete(l.entryKey(24), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(db, testPrefix); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("last entry removed: Open = %v, want ErrCorrupt", err)
 	}
 }
 
