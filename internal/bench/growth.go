@@ -13,6 +13,7 @@ import (
 	"github.com/ehrchain/ehrchain/internal/app"
 	"github.com/ehrchain/ehrchain/internal/consent"
 	"github.com/ehrchain/ehrchain/internal/records"
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // GrowthOptions configure a growth run: one node fills with record writes, and at each
@@ -58,6 +59,11 @@ type GrowthPoint struct {
 	// Releases before the state database lost its write-ahead log counted the log too
 	// (about 1 more).
 	StateWriteAmp float64 `json:"state_write_amp"`
+	// WriteCompactions and ReadCompactions count the state database's compactions that
+	// started while the write probes ran and while the read probes (with their settling)
+	// ran.
+	WriteCompactions state.Compactions `json:"write_compactions"`
+	ReadCompactions  state.Compactions `json:"read_compactions"`
 	// WriteRates and ReadRates are every repeated probe's rate, in the order they ran;
 	// Write and Read are the runs of median rate.
 	WriteRates []float64 `json:"write_rates,omitempty"`
@@ -204,6 +210,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 		}
 		fmt.Fprintf(progress, "; state database write amplification %.1f\n", pt.StateWriteAmp)
 		var writes, reads []Result
+		c0 := r.n.StateCompactions()
 		for k := range o.Repeat {
 			res, err := write(o.Probe, probeName("write", size, k), k == 0)
 			if err != nil {
@@ -211,6 +218,8 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 			}
 			writes = append(writes, *res)
 		}
+		c1 := r.n.StateCompactions()
+		pt.WriteCompactions = c1.Since(c0)
 		for k := range o.Repeat {
 			rs := randomReads(c, ids, o.Probe)
 			w := &workload{name: probeName("read", size, k), reads: rs, readers: c.providers, txs: len(rs), noDisk: true}
@@ -232,6 +241,7 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 			}
 			reads = append(reads, rr.Result)
 		}
+		pt.ReadCompactions = r.n.StateCompactions().Since(c1)
 		pt.Write, pt.WriteRates = medianRun(writes)
 		pt.Read, pt.ReadRates = medianRun(reads)
 		if o.Repeat == 1 {

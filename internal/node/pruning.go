@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ehrchain/ehrchain/internal/app"
+	"github.com/ehrchain/ehrchain/internal/state"
 )
 
 // PruningConfig is how much history the node keeps, in config/ehrchain.json under
@@ -43,6 +44,9 @@ func (n *Node) StateCompacting() bool { return n.st.Compacting() }
 
 // StateWriteAmp is the state database's write amplification so far (state.Store.WriteAmp).
 func (n *Node) StateWriteAmp() float64 { return n.st.WriteAmp() }
+
+// StateCompactions counts the state database's compactions so far.
+func (n *Node) StateCompactions() state.Compactions { return n.st.Compactions() }
 
 // FlushState writes every commit into the state database's files (state.Store.Flush).
 func (n *Node) FlushState() error { return n.st.Flush() }
