@@ -35,15 +35,22 @@ type Compactions struct {
 	Total int64 `json:"total"`
 	Moves int64 `json:"moves"` // tables moved down a level whole, not rewritten
 	Reads int64 `json:"reads"` // set off by reads that searched overlapping tables
+	// BytesWritten is what the compactions that rewrote tables wrote.
+	BytesWritten uint64 `json:"bytes_written"`
 }
 
 // Compactions returns the counts so far.
 func (s *Store) Compactions() Compactions {
-	c := s.raw.Metrics().Compact
-	return Compactions{Total: c.Count, Moves: c.MoveCount, Reads: c.ReadCount}
+	m := s.raw.Metrics()
+	c := Compactions{Total: m.Compact.Count, Moves: m.Compact.MoveCount, Reads: m.Compact.ReadCount}
+	for _, l := range m.Levels {
+		c.BytesWritten += l.BytesCompacted
+	}
+	return c
 }
 
 // Since is what c counted after earlier.
 func (c Compactions) Since(earlier Compactions) Compactions {
-	return Compactions{Total: c.Total - earlier.Total, Moves: c.Moves - earlier.Moves, Reads: c.Reads - earlier.Reads}
+	return Compactions{Total: c.Total - earlier.Total, Moves: c.Moves - earlier.Moves, Reads: c.Reads - earlier.Reads,
+		BytesWritten: c.BytesWritten - earlier.BytesWritten}
 }
