@@ -139,7 +139,7 @@ Workloads:
 	f.IntVar(&repeat, "repeat", 1, "with --growth: run each probe this many times at each size and report the run of median rate (one probe's rate spreads widely on a shared machine)")
 	f.StringVar(&plotFile, "plot", "", "with --growth: also draw the results into this PNG file")
 	f.StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of each workload's timed phase (mem.prof becomes mem.write.prof, ...)")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof (with --growth: of each probe, cpu.write@10000.prof ...)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each workload's timed phase: cpu.prof becomes cpu.baseline.prof, cpu.register.prof (with --growth: of each probe, cpu.write@10000.prof ..., and of the last fill batch before each size, cpu.fill@10000.prof ...)")
 	return c
 }
 

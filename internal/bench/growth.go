@@ -192,7 +192,15 @@ func Growth(ctx context.Context, o GrowthOptions, progress io.Writer) (rep *Grow
 	}
 	for _, size := range o.Sizes {
 		for written < size {
-			if _, err := write(min(o.Chunk, size-written), "fill", false); err != nil {
+			// The last batch before each size is profiled too (fill@<size>): it pays for the
+			// compactions of the batches before it as a steady load does, where a probe
+			// after the flush below pays for what the whole fill left.
+			n, label := min(o.Chunk, size-written), "fill"
+			last := written+n == size
+			if last {
+				label = fmt.Sprintf("fill@%d", size)
+			}
+			if _, err := write(n, label, last); err != nil {
 				return nil, err
 			}
 		}
