@@ -60,7 +60,7 @@ type GrowthPoint struct {
 	// (about 1 more).
 	StateWriteAmp float64 `json:"state_write_amp"`
 	// WriteCompactions and ReadCompactions count the state database's compactions that
-	// started while the write probes ran and while the read probes (with their settling)
+	// finished while the write probes ran and while the read probes (with their settling)
 	// ran.
 	WriteCompactions state.Compactions `json:"write_compactions"`
 	ReadCompactions  state.Compactions `json:"read_compactions"`
