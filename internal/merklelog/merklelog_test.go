@@ -702,7 +702,8 @@ func TestLeafAndIterate(t *testing.T) {
 }
 
 // TestOpenCorruptState alters the state record of a log whose entries follow leaves of the
-// earlier layout (the one kind of log that keeps a record), and removes its last entry.
+// earlier layout (the kind of log a commit still writes a record for), and removes its last
+// entry.
 func TestOpenCorruptState(t *testing.T) {
 	db := tempDB(t)
 	var old [][]byte
