@@ -127,30 +127,17 @@ func TestOneKeyPerLeaf(t *testing.T) {
 // only their entries, and the log reopens at the size of its last entry.
 func TestEarlierLayoutRecordsWhereEntriesStart(t *testing.T) {
 	db := tempDB(t)
-	var leaves [][]byte
-	for i := range 10 {
-		leaves = append(leaves, leafData("old", i))
-	}
+	leaves := leavesOf("old", 0, 10)
 	writeEarlierLayout(t, db, testPrefix, leaves)
 	l := mustOpen(t, db, testPrefix)
 	for bi, want := range []uint32{3 + 1, 3, 3} {
-		for j := range 3 {
-			d := leafData("new", bi*10+j)
+		for _, d := range leavesOf("new", bi*10, 3) {
 			l.Append(d)
 			leaves = append(leaves, d)
 		}
-		b := db.NewBatch()
-		if err := l.Commit(b); err != nil {
-			t.Fatal(err)
-		}
-		if got := b.Count(); got != want {
+		if got := commitCounting(t, db, l); got != want {
 			t.Fatalf("commit %d wrote %d keys, want %d", bi, got, want)
 		}
-		if err := b.Commit(pebble.Sync); err != nil {
-			t.Fatal(err)
-		}
-		b.Close()
-		l.Committed()
 		l = mustOpen(t, db, testPrefix)
 		checkLog(t, db, l, leaves)
 	}
@@ -246,23 +233,13 @@ func TestRecordOfEarlierReleaseIsKept(t *testing.T) {
 	l = mustOpen(t, db, testPrefix)
 	checkLog(t, db, l, leaves)
 	for bi := range 3 {
-		for j := range 4 {
-			d := leafData("rec-new", bi*10+j)
+		for _, d := range leavesOf("rec-new", bi*10, 4) {
 			l.Append(d)
 			leaves = append(leaves, d)
 		}
-		b := db.NewBatch()
-		if err := l.Commit(b); err != nil {
-			t.Fatal(err)
-		}
-		if got := b.Count(); got != 4 {
+		if got := commitCounting(t, db, l); got != 4 {
 			t.Fatalf("commit %d wrote %d keys, want its 4 entries", bi, got)
 		}
-		if err := b.Commit(pebble.Sync); err != nil {
-			t.Fatal(err)
-		}
-		b.Close()
-		l.Committed()
 		l = mustOpen(t, db, testPrefix)
 		checkLog(t, db, l, leaves)
 	}

@@ -230,9 +230,9 @@ func (l *Log) StagedRoot() []byte {
 
 // Commit writes the staged leaves' entries (each with the hashes of the nodes it
 // completed) into b, and the state record if where entries start is not yet recorded. It
-// does not change the committed state: after b has been applied, call Committed. If b is not applied, call
-// Discard (or Commit again into a new batch). Commit with nothing staged
-// writes nothing.
+// does not change the committed state: after b has been applied, call Committed. If b is
+// not applied, call Discard (or Commit again into a new batch). Commit with nothing
+// staged writes nothing.
 func (l *Log) Commit(b *pebble.Batch) error {
 	if b == nil {
 		return errors.New("merklelog: nil batch")

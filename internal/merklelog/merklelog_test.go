@@ -54,15 +54,32 @@ func mustOpen(t testing.TB, db *pebble.DB, prefix byte) *Log {
 // promotes the staged state, as a block commit does.
 func commitBlock(t testing.TB, db *pebble.DB, l *Log) {
 	t.Helper()
+	commitCounting(t, db, l)
+}
+
+// commitCounting is commitBlock, and says how many keys the commit's batch wrote.
+func commitCounting(t testing.TB, db *pebble.DB, l *Log) uint32 {
+	t.Helper()
 	b := db.NewBatch()
 	defer b.Close()
 	if err := l.Commit(b); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
+	keys := b.Count()
 	if err := b.Commit(pebble.Sync); err != nil {
 		t.Fatalf("batch commit: %v", err)
 	}
 	l.Committed()
+	return keys
+}
+
+// leavesOf is leafData(tag, i) for i from from to from+n-1.
+func leavesOf(tag string, from, n int) [][]byte {
+	var leaves [][]byte
+	for i := from; i < from+n; i++ {
+		leaves = append(leaves, leafData(tag, i))
+	}
+	return leaves
 }
 
 func leafData(tag string, i int) []byte {
@@ -706,14 +723,10 @@ func TestLeafAndIterate(t *testing.T) {
 // entry.
 func TestOpenCorruptState(t *testing.T) {
 	db := tempDB(t)
-	var old [][]byte
-	for i := range 20 {
-		old = append(old, leafData("cs-old", i))
-	}
-	writeEarlierLayout(t, db, testPrefix, old)
+	writeEarlierLayout(t, db, testPrefix, leavesOf("cs-old", 0, 20))
 	l := mustOpen(t, db, testPrefix)
-	for i := range 5 {
-		l.Append(leafData("cs", i))
+	for _, d := range leavesOf("cs", 0, 5) {
+		l.Append(d)
 	}
 	commitBlock(t, db, l)
 	state, closer, err := db.Get(l.stateKey())
